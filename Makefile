@@ -1,0 +1,54 @@
+# The front door for people: make, make test, make bench, make demo, make install.
+# CMake does the building (build/ for normal builds, build-asan/ and build-tsan/
+# for the sanitizer runs of `make test`, build-bench/ optimised for `make bench`).
+JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+
+.PHONY: all build test test-plain test-asan test-tsan bench demo install clean
+
+all: build
+
+build:
+	@scripts/deps.sh build
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j $(JOBS)
+
+test: test-plain test-asan test-tsan
+
+test-plain:
+	@scripts/deps.sh test
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j $(JOBS)
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+# The C test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	@scripts/deps.sh test
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=address,undefined -DSONDE_BUILD_BENCH=OFF >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The concurrency tests under ThreadSanitizer.
+test-tsan:
+	@scripts/deps.sh test
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=thread -DSONDE_BUILD_BENCH=OFF >/dev/null
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L concurrency
+
+bench:
+	@scripts/deps.sh bench
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSONDE_BUILD_TESTS=OFF >/dev/null
+	cmake --build build-bench -j $(JOBS)
+	bench/run build-bench
+
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory build
+	scripts/demo.sh
+
+install: build
+	cmake --install build --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-asan build-tsan build-bench

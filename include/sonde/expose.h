@@ -1,0 +1,67 @@
+/*
+ * sonde/expose.h - rendering a registry in the exposition formats.
+ *
+ * The output goes to a caller's write callback (in chunks of up to 64 KiB),
+ * into a caller's buffer, or into a fresh malloc'd buffer. Order is
+ * deterministic: families sorted by name, children in creation order,
+ * collector families last. A scrape takes no lock that an update takes: it
+ * reads the per-thread cells of every series as they are, and always renders
+ * a histogram whose cumulative buckets never decrease and whose +Inf bucket
+ * equals its _count.
+ *
+ * Counters: a counter registered as "foo" or "foo_total" is the family "foo";
+ * text 0.0.4 writes "foo_total" (HELP and TYPE included), OpenMetrics writes
+ * the family "foo" with the sample "foo_total" and "foo_created".
+ */
+#ifndef SONDE_EXPOSE_H
+#define SONDE_EXPOSE_H
+
+#include <stddef.h>
+
+#include "metrics.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sonde_format {
+    SONDE_FORMAT_TEXT = 0,    /* Prometheus text 0.0.4 */
+    SONDE_FORMAT_OPENMETRICS  /* OpenMetrics 1.0.0 text */
+} sonde_format;
+
+/*
+ * Choose a format from an HTTP Accept header value (NULL or "" = text 0.0.4),
+ * honouring q-values, as Prometheus 2.x and 3.x send them.
+ */
+sonde_format sonde_format_negotiate(const char *accept);
+
+/* The Content-Type header value of a format. */
+const char *sonde_format_content_type(sonde_format format);
+
+/* Receives output; return 0 to go on, non-zero to stop the render (SONDE_EWRITE). */
+typedef int (*sonde_write_fn)(void *ud, const char *data, size_t len);
+
+int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud);
+
+/*
+ * Render into buf[0..cap). On success *len is the length written (a NUL
+ * follows when room is left). SONDE_ETRUNC when cap is too small, with *len
+ * set to the size needed.
+ */
+int sonde_expose_buffer(sonde_registry *reg, sonde_format format, char *buf, size_t cap,
+                        size_t *len);
+
+/* Render into a malloc'd NUL-terminated string (free() it); NULL on error. */
+char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, size_t *len);
+
+/*
+ * Write v the way the exposition does: shortest text that parses back to the
+ * same double, "+Inf", "-Inf", "NaN". Returns the length (at most 24); buf
+ * needs room for 32 bytes.
+ */
+size_t sonde_format_double(double v, char *buf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

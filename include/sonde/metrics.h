@@ -1,0 +1,281 @@
+/*
+ * sonde/metrics.h - registries, metric families, children and the hot path.
+ *
+ * A registry holds metric families (sonde_metric). A family has a name, help,
+ * optional unit, zero or more label names, and one child per tuple of label
+ * values. Look a child up once with sonde_counter_with() & co. and keep the
+ * handle: updating through it is a few nanoseconds and never locks. A family
+ * without labels has its single child built in (sonde_counter_of()).
+ *
+ * Past a family's cardinality limit, new label tuples get the family's no-op
+ * child (updates to it are dropped) and sonde_cardinality_rejections_total
+ * {metric="<name>"} rises; nothing recorded before is lost.
+ *
+ * Lifetime: a child handle stays valid until its child is removed, its family
+ * cleared or unregistered, or its registry freed. Using a handle after that is
+ * a caller bug (like a use-after-free). A NULL handle is always a no-op.
+ *
+ * Thread safety: every function may be called from any thread at any time,
+ * concurrently with scrapes.
+ */
+#ifndef SONDE_METRICS_H
+#define SONDE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sonde_registry sonde_registry;
+typedef struct sonde_metric sonde_metric;       /* a family of any type */
+typedef struct sonde_counter sonde_counter;     /* one counter series */
+typedef struct sonde_gauge sonde_gauge;         /* one gauge series */
+typedef struct sonde_histogram sonde_histogram; /* one histogram series */
+typedef struct sonde_summary sonde_summary;     /* one summary series */
+typedef struct sonde_stateset sonde_stateset;   /* one stateset series */
+
+typedef enum sonde_type {
+    SONDE_COUNTER = 0,
+    SONDE_GAUGE,
+    SONDE_HISTOGRAM,
+    SONDE_SUMMARY,
+    SONDE_INFO,     /* constant series of string labels, value 1 */
+    SONDE_STATESET, /* a set of named boolean states */
+    SONDE_UNTYPED   /* only from custom collectors */
+} sonde_type;
+
+/* One summary quantile target, e.g. {0.99, 0.001}. */
+typedef struct sonde_quantile {
+    double quantile; /* in [0, 1] */
+    double error;    /* allowed rank error, in (0, 1) */
+} sonde_quantile;
+
+/* Options for registering a family. Zero-initialise, then fill. */
+typedef struct sonde_metric_opts {
+    sonde_type type;
+    const char *name;                /* [a-zA-Z_:][a-zA-Z0-9_:]*, not starting with "__" */
+    const char *help;                /* any UTF-8 text; NULL = "" */
+    const char *unit;                /* OpenMetrics unit, must be a suffix of name; NULL = none */
+    const char *const *label_names;  /* [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no duplicates */
+    size_t label_count;
+    sonde_buckets buckets;           /* histograms: bounds; {NULL,0} = registry latency default */
+    const sonde_quantile *quantiles; /* summaries: targets; NULL = 0.5/0.05, 0.9/0.01, 0.99/0.001 */
+    size_t quantile_count;
+    double max_age_seconds;          /* summaries: sliding window; 0 = 600 s */
+    int age_buckets;                 /* summaries: window slices; 0 = 5 */
+    const char *const *states;       /* statesets: state names (label values) */
+    size_t state_count;
+    size_t cardinality_limit;        /* 0 = registry default */
+} sonde_metric_opts;
+
+/* ---- registries ------------------------------------------------------- */
+
+/*
+ * Create a private registry configured by cfg (NULL = defaults). Private
+ * registries do not include process metrics unless cfg->process_metrics is
+ * set. Returns SONDE_OK, SONDE_EINVAL, SONDE_ECONFIG or SONDE_ENOMEM.
+ */
+int sonde_registry_new(const sonde_config *cfg, sonde_registry **out);
+
+/* Free a registry, its families and children. Handles become invalid. */
+void sonde_registry_free(sonde_registry *reg);
+
+/*
+ * The process-wide default registry. Created on first use from the
+ * environment (sonde_config_from_env over the defaults, process metrics on),
+ * unless sonde_init() configured it first. Never NULL.
+ */
+sonde_registry *sonde_default_registry(void);
+
+/*
+ * Configure the default registry explicitly (NULL = defaults + environment).
+ * Must be called before the default registry is first used; afterwards it
+ * returns SONDE_EBUSY.
+ */
+int sonde_init(const sonde_config *cfg);
+
+/* Whether metrics are enabled for this registry (0 or 1). */
+int sonde_registry_enabled(const sonde_registry *reg);
+
+/* The configuration the registry was created with (owned by the registry). */
+const sonde_config *sonde_registry_config(const sonde_registry *reg);
+
+/* ---- families --------------------------------------------------------- */
+
+/*
+ * Register a family. Validates every name (SONDE_ENAME), refuses a name
+ * already registered (SONDE_EEXIST) and bad buckets/quantiles (SONDE_EINVAL).
+ * On a disabled registry it succeeds with a no-op family.
+ */
+int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out);
+
+/* Shorthands for unlabelled metrics; NULL on error (use sonde_register for the code). */
+sonde_counter *sonde_counter_new(sonde_registry *reg, const char *name, const char *help);
+sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *help);
+sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
+                                     sonde_buckets buckets);
+
+/* Unregister and free a family with all its children. */
+int sonde_unregister(sonde_metric *m);
+
+/* Look a family up by name; NULL when absent. */
+sonde_metric *sonde_registry_find(sonde_registry *reg, const char *name);
+
+/* Family accessors. */
+sonde_type sonde_metric_type(const sonde_metric *m);
+const char *sonde_metric_name(const sonde_metric *m);
+size_t sonde_metric_label_count(const sonde_metric *m);
+size_t sonde_metric_child_count(const sonde_metric *m); /* exposed children */
+
+/*
+ * Find or create the child for values[0..label_count) (values may be NULL for
+ * an unlabelled family) and store it in *child. Values must be valid UTF-8
+ * (SONDE_EUTF8). Past the cardinality limit *child is the no-op child and the
+ * return is SONDE_ELIMIT. The typed wrappers below return the child or NULL.
+ */
+int sonde_metric_child(sonde_metric *m, const char *const *values, void **child);
+
+sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *values);
+sonde_gauge *sonde_gauge_with(sonde_metric *m, const char *const *values);
+sonde_histogram *sonde_histogram_with(sonde_metric *m, const char *const *values);
+sonde_summary *sonde_summary_with(sonde_metric *m, const char *const *values);
+sonde_stateset *sonde_stateset_with(sonde_metric *m, const char *const *values);
+
+/* The built-in child of an unlabelled family (NULL for labelled families). */
+sonde_counter *sonde_counter_of(sonde_metric *m);
+sonde_gauge *sonde_gauge_of(sonde_metric *m);
+sonde_histogram *sonde_histogram_of(sonde_metric *m);
+sonde_summary *sonde_summary_of(sonde_metric *m);
+
+/* Remove one child (SONDE_ENOENT when absent) or every child of a family. */
+int sonde_metric_remove(sonde_metric *m, const char *const *values);
+void sonde_metric_clear(sonde_metric *m);
+
+/* ---- hot path --------------------------------------------------------- */
+
+void sonde_counter_inc(sonde_counter *c);
+/* Adds v >= 0; a negative or NaN v is refused with SONDE_ERANGE and changes nothing. */
+int sonde_counter_add(sonde_counter *c, double v);
+double sonde_counter_value(const sonde_counter *c);
+
+void sonde_gauge_set(sonde_gauge *g, double v);
+void sonde_gauge_inc(sonde_gauge *g);
+void sonde_gauge_dec(sonde_gauge *g);
+void sonde_gauge_add(sonde_gauge *g, double v);
+void sonde_gauge_sub(sonde_gauge *g, double v);
+void sonde_gauge_set_to_current_time(sonde_gauge *g); /* seconds since the epoch */
+double sonde_gauge_value(const sonde_gauge *g);
+
+/* NaN observations are refused (dropped). */
+void sonde_histogram_observe(sonde_histogram *h, double v);
+/* Snapshot: count and sum, and if counts != NULL, per-bucket (non-cumulative) counts for
+ * every bound plus +Inf (bucket_count + 1 entries). */
+void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
+
+void sonde_summary_observe(sonde_summary *s, double v);
+/* Current estimate of quantile q over the window (NaN when empty); count and sum over all time. */
+double sonde_summary_quantile(sonde_summary *s, double q);
+void sonde_summary_read(sonde_summary *s, uint64_t *count, double *sum);
+
+/* Statesets: set one state true, the others false (SONDE_ENOENT for an unknown state),
+ * or set any state individually. */
+int sonde_stateset_set(sonde_stateset *s, const char *state);
+int sonde_stateset_set_state(sonde_stateset *s, const char *state, int value);
+
+/*
+ * Info: register (if needed) an info family and set its series for the given
+ * label values. Info families are registered with type SONDE_INFO; the name
+ * excludes the "_info" suffix that the exposition adds.
+ */
+int sonde_info_set(sonde_metric *m, const char *const *values);
+
+/* ---- histogram buckets ------------------------------------------------ */
+
+extern const sonde_buckets SONDE_BUCKETS_DEFAULT;       /* Prometheus 0.005 .. 10 */
+extern const sonde_buckets SONDE_BUCKETS_SIZE;          /* 100 .. 1e9 bytes, factor 10 */
+extern const sonde_buckets SONDE_BUCKETS_LLM_TOKENS;    /* GenAI token usage, 1 .. 67108864 */
+extern const sonde_buckets SONDE_BUCKETS_LLM_DURATION;  /* GenAI operation duration 0.01 .. 81.92 */
+extern const sonde_buckets SONDE_BUCKETS_LLM_TTFT;      /* GenAI time to first token 0.001 .. 10 */
+extern const sonde_buckets SONDE_BUCKETS_LLM_TPOT;      /* GenAI time per output token 0.01 .. 2.5 */
+
+/* Fill out[0..count) with start, start+width, ...; SONDE_EINVAL unless count >= 1, width > 0. */
+int sonde_buckets_linear(double start, double width, size_t count, double *out);
+/* Fill out[0..count) with start, start*factor, ...; needs start > 0, factor > 1, count >= 1. */
+int sonde_buckets_exponential(double start, double factor, size_t count, double *out);
+
+/* ---- timers ----------------------------------------------------------- */
+
+/* A running timer: plain struct, no allocation. */
+typedef struct sonde_timer {
+    uint64_t start_ns;
+    void *target;
+    int kind;
+} sonde_timer;
+
+sonde_timer sonde_timer_histogram(sonde_histogram *h);
+sonde_timer sonde_timer_summary(sonde_summary *s);
+/* Observe the seconds elapsed since the timer started into its target; returns them. */
+double sonde_timer_stop(sonde_timer *t);
+
+/* Monotonic nanoseconds from the library's clock (CLOCK_MONOTONIC unless replaced). */
+uint64_t sonde_now_ns(void);
+/* Wall-clock seconds since the epoch from the library's clock. */
+double sonde_wall_seconds(void);
+
+/* Replace the clocks for tests (NULL restores the system clocks). Not for production. */
+typedef uint64_t (*sonde_clock_fn)(void *ud);
+void sonde_set_clock(sonde_clock_fn monotonic_ns, sonde_clock_fn wall_ns, void *ud);
+
+/* ---- by name ---------------------------------------------------------- */
+/*
+ * For code that keeps no handles: the metric is looked up by name and its
+ * child by a label map (any order). SONDE_ENOENT for an unknown name,
+ * SONDE_ETYPE when the metric has another type, SONDE_ELABELS when the label
+ * names do not match the family's.
+ */
+int sonde_inc(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n);
+int sonde_add(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v);
+int sonde_set(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v);
+int sonde_observe(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                  double v);
+int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                      sonde_timer *out);
+
+/* ---- scrape-time values ---------------------------------------------- */
+
+typedef struct sonde_collector sonde_collector;
+typedef struct sonde_emitter sonde_emitter;
+
+/* A value computed at scrape time for an unlabelled gauge or counter. */
+typedef double (*sonde_value_fn)(void *ud);
+/* opts->type must be SONDE_GAUGE or SONDE_COUNTER, without labels. */
+int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
+                        void *ud, sonde_metric **out);
+
+/*
+ * A custom collector runs at every scrape and emits whole families through the
+ * emitter: sonde_emit_family() opens a family, sonde_emit_sample() adds a
+ * series to it. Names and values are validated; invalid ones make the emit
+ * call fail and are left out of the output. Return non-zero to report a
+ * failure (the families already emitted stay). Collector families are
+ * exposed after the registered families, in collector registration order.
+ */
+typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
+int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
+                        sonde_collector **out);
+int sonde_collector_remove(sonde_registry *reg, sonde_collector *c);
+
+int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
+                      const char *unit);
+/* suffix: NULL for the sample named after the family, or e.g. "_total" / "_bucket" / "_sum". */
+int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *labels, size_t n,
+                      double value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

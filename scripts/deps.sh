@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages a make target needs, only those missing.
+# Usage: scripts/deps.sh build|test|bench|demo
+# Packages per purpose are listed once here; every Makefile target calls this.
+set -e
+build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev"
+test="$build prometheus python3 python3-prometheus-client nodejs npm"
+bench="$build wrk golang-go golang-github-prometheus-client-golang-dev"
+demo="$build curl"
+case "${1:-build}" in
+  build) want=$build ;;
+  test) want=$test ;;
+  bench) want=$bench ;;
+  demo) want=$demo ;;
+  *) echo "usage: $0 build|test|bench|demo" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+$SUDO apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,62 @@
+/*
+ * buckets.c - histogram bucket presets and generators. The GenAI presets are
+ * the advised boundaries of the OpenTelemetry GenAI semantic conventions.
+ */
+#include <math.h>
+
+#include "internal.h"
+
+static const double default_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double size_bounds[] = {100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+static const double token_bounds[] = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144,
+                                      1048576, 4194304, 16777216, 67108864};
+static const double duration_bounds[] = {0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64,
+                                         1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+static const double ttft_bounds[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                     0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10};
+static const double tpot_bounds[] = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                     0.3, 0.4, 0.5, 0.75, 1, 2.5};
+
+#define PRESET(arr) {arr, sizeof arr / sizeof arr[0]}
+const sonde_buckets SONDE_BUCKETS_DEFAULT = PRESET(default_bounds);
+const sonde_buckets SONDE_BUCKETS_SIZE = PRESET(size_bounds);
+const sonde_buckets SONDE_BUCKETS_LLM_TOKENS = PRESET(token_bounds);
+const sonde_buckets SONDE_BUCKETS_LLM_DURATION = PRESET(duration_bounds);
+const sonde_buckets SONDE_BUCKETS_LLM_TTFT = PRESET(ttft_bounds);
+const sonde_buckets SONDE_BUCKETS_LLM_TPOT = PRESET(tpot_bounds);
+
+int sonde_buckets_linear(double start, double width, size_t count, double *out)
+{
+    if (!out || count == 0 || count > SONDE_MAX_BUCKETS || !(width > 0) || !isfinite(start) ||
+        !isfinite(width))
+        return SONDE_EINVAL;
+    for (size_t i = 0; i < count; i++)
+        out[i] = start + width * (double)i;
+    return SONDE_OK;
+}
+
+int sonde_buckets_exponential(double start, double factor, size_t count, double *out)
+{
+    if (!out || count == 0 || count > SONDE_MAX_BUCKETS || !(start > 0) || !(factor > 1) ||
+        !isfinite(start) || !isfinite(factor))
+        return SONDE_EINVAL;
+    double v = start;
+    for (size_t i = 0; i < count; i++, v *= factor) {
+        if (!isfinite(v))
+            return SONDE_EINVAL;
+        out[i] = v;
+    }
+    return SONDE_OK;
+}
+
+/* Bounds must be finite (a trailing +Inf is tolerated by the caller) and strictly increasing. */
+int sonde_buckets_check(const double *bounds, size_t count)
+{
+    if (!bounds || count == 0 || count > SONDE_MAX_BUCKETS)
+        return SONDE_EINVAL;
+    for (size_t i = 0; i < count; i++) {
+        if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1])))
+            return SONDE_EINVAL;
+    }
+    return SONDE_OK;
+}

@@ -1,0 +1,76 @@
+/*
+ * emit.c - custom collectors: at every scrape each collector of the
+ * registry runs and writes whole families through an emitter straight into
+ * the render. Names, label names and values are validated on the way; an
+ * invalid family or sample is refused with an error code and left out, so a
+ * collector bug can never corrupt the exposition. Collectors run with the
+ * registry lock held: they must not call back into the registry.
+ */
+#include <string.h>
+
+#include "render.h"
+
+struct sonde_emitter {
+    sonde_render *r;
+    int open;        /* a valid family is open */
+    sonde_type type;
+    char name[256];
+};
+
+int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
+                      const char *unit)
+{
+    if (!e)
+        return SONDE_EINVAL;
+    e->open = 0;
+    if (!sonde_valid_metric_name(name) || strlen(name) >= sizeof e->name)
+        return SONDE_ENAME;
+    if (help && !sonde_valid_utf8(help, strlen(help)))
+        return SONDE_EUTF8;
+    if (type > SONDE_UNTYPED || type == SONDE_HISTOGRAM || type == SONDE_SUMMARY ||
+        type == SONDE_STATESET)
+        return SONDE_EINVAL; /* collectors emit counters, gauges, infos and untyped values */
+    if (unit && *unit) {
+        size_t n = strlen(name), u = strlen(unit);
+        if (!sonde_valid_label_name(unit) || u >= n || strcmp(name + n - u, unit) != 0 ||
+            name[n - u - 1] != '_')
+            return SONDE_ENAME;
+    }
+    strcpy(e->name, name);
+    e->type = type;
+    e->open = 1;
+    sonde_render_header(e->r, name, help, type, unit);
+    return SONDE_OK;
+}
+
+int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *labels, size_t n,
+                      double value)
+{
+    if (!e || !e->open || (n && !labels))
+        return SONDE_EINVAL;
+    if (suffix && strcmp(suffix, "_total") && strcmp(suffix, "_created") && strcmp(suffix, "_info"))
+        return SONDE_ENAME;
+    if (!suffix)
+        suffix = e->type == SONDE_COUNTER ? "_total" : e->type == SONDE_INFO ? "_info" : "";
+    if (!e->r->openmetrics && strcmp(suffix, "_created") == 0)
+        return SONDE_OK; /* text 0.0.4 has no _created samples */
+    for (size_t i = 0; i < n; i++) {
+        if (!sonde_valid_label_name(labels[i].name))
+            return SONDE_ENAME;
+        if (!labels[i].value || !sonde_valid_utf8(labels[i].value, strlen(labels[i].value)))
+            return SONDE_EUTF8;
+    }
+    sonde_render_labels_begin(e->r);
+    for (size_t i = 0; i < n; i++)
+        sonde_render_label(e->r, labels[i].name, labels[i].value, strlen(labels[i].value));
+    sonde_render_sample(e->r, e->name, suffix, NULL, NULL, value);
+    return SONDE_OK;
+}
+
+void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
+{
+    for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
+        sonde_emitter e = {.r = r};
+        c->fn(&e, c->ud);
+    }
+}

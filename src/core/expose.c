@@ -1,0 +1,306 @@
+/*
+ * expose.c - rendering registered families in Prometheus text 0.0.4 and
+ * OpenMetrics 1.0.
+ *
+ * The render holds the registry lock (families and collectors stay put) and
+ * takes each family's lock while it writes that family, so child creation in
+ * the family waits a moment but updates never do: values are read from the
+ * per-thread cells with the cells lock held, which only thread start and exit
+ * take. Each child's labels are rendered once into a scratch buffer and
+ * reused for every line of the child (a histogram writes one line per
+ * bucket). See expose.h for the naming rules of each type.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+/* ---- shared pieces (also used by emit.c) ---------------------------- */
+
+static const char *type_name(sonde_type t, int openmetrics)
+{
+    switch (t) {
+    case SONDE_COUNTER: return "counter";
+    case SONDE_GAUGE: return "gauge";
+    case SONDE_HISTOGRAM: return "histogram";
+    case SONDE_SUMMARY: return "summary";
+    case SONDE_INFO: return openmetrics ? "info" : "gauge";
+    case SONDE_STATESET: return openmetrics ? "stateset" : "gauge";
+    default: return openmetrics ? "unknown" : "untyped";
+    }
+}
+
+/* Text 0.0.4 names counters and infos after their sample. */
+static const char *text_suffix(sonde_type t)
+{
+    return t == SONDE_COUNTER ? "_total" : t == SONDE_INFO ? "_info" : "";
+}
+
+static void meta_line(sonde_render *r, const char *kind, const char *name, const char *suffix)
+{
+    sonde_out_mem(&r->out, kind, 7);
+    sonde_out_str(&r->out, name);
+    sonde_out_str(&r->out, suffix);
+    sonde_out_char(&r->out, ' ');
+}
+
+void sonde_render_header(sonde_render *r, const char *name, const char *help, sonde_type type,
+                         const char *unit)
+{
+    const char *suffix = r->openmetrics ? "" : text_suffix(type);
+    if (help && *help) {
+        meta_line(r, "# HELP ", name, suffix);
+        sonde_out_help(&r->out, help, r->openmetrics);
+        sonde_out_char(&r->out, '\n');
+    }
+    meta_line(r, "# TYPE ", name, suffix);
+    sonde_out_str(&r->out, type_name(type, r->openmetrics));
+    sonde_out_char(&r->out, '\n');
+    if (r->openmetrics && unit && *unit) {
+        meta_line(r, "# UNIT ", name, "");
+        sonde_out_str(&r->out, unit);
+        sonde_out_char(&r->out, '\n');
+    }
+}
+
+static void scratch_put(sonde_render *r, const char *p, size_t n)
+{
+    if (r->scratch_len + n > r->scratch_cap) {
+        size_t cap = r->scratch_cap ? r->scratch_cap : 256;
+        while (cap < r->scratch_len + n)
+            cap *= 2;
+        char *s = realloc(r->scratch, cap);
+        if (!s) {
+            r->scratch_err = 1;
+            return;
+        }
+        r->scratch = s;
+        r->scratch_cap = cap;
+    }
+    memcpy(r->scratch + r->scratch_len, p, n);
+    r->scratch_len += n;
+}
+
+void sonde_render_labels_begin(sonde_render *r)
+{
+    r->scratch_len = 0;
+    if (r->global)
+        scratch_put(r, r->global, r->global_len);
+}
+
+void sonde_render_label(sonde_render *r, const char *name, const char *value, size_t len)
+{
+    if (r->scratch_len)
+        scratch_put(r, ",", 1);
+    scratch_put(r, name, strlen(name));
+    scratch_put(r, "=\"", 2);
+    const char *run = value, *end = value + len;
+    for (const char *p = value; p < end; p++) {
+        if (*p != '\\' && *p != '"' && *p != '\n')
+            continue;
+        scratch_put(r, run, (size_t)(p - run));
+        scratch_put(r, *p == '\n' ? "\\n" : *p == '"' ? "\\\"" : "\\\\", 2);
+        run = p + 1;
+    }
+    scratch_put(r, run, (size_t)(end - run));
+    scratch_put(r, "\"", 1);
+}
+
+void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, const char *xname,
+                         const char *xvalue, double value)
+{
+    sonde_out *o = &r->out;
+    sonde_out_str(o, name);
+    if (suffix)
+        sonde_out_str(o, suffix);
+    if (r->scratch_len || xname) {
+        sonde_out_char(o, '{');
+        sonde_out_mem(o, r->scratch, r->scratch_len);
+        if (xname) {
+            if (r->scratch_len)
+                sonde_out_char(o, ',');
+            sonde_out_str(o, xname);
+            sonde_out_mem(o, "=\"", 2);
+            sonde_out_label_value(o, xvalue, strlen(xvalue));
+            sonde_out_char(o, '"');
+        }
+        sonde_out_char(o, '}');
+    }
+    sonde_out_char(o, ' ');
+    sonde_out_double(o, value);
+    sonde_out_char(o, '\n');
+}
+
+/* ---- families ------------------------------------------------------- */
+
+static void child_labels(sonde_render *r, const sonde_family *f, const sonde_child *c)
+{
+    sonde_render_labels_begin(r);
+    const char *p = c->blob;
+    for (size_t i = 0; i < f->label_count; i++) {
+        size_t len = strlen(p);
+        sonde_render_label(r, f->label_names[i], p, len);
+        p += len + 1;
+    }
+}
+
+static void render_histogram(sonde_render *r, const sonde_family *f, const sonde_child *c)
+{
+    double cumulative = 0;
+    for (size_t i = 0; i < f->bound_count; i++) {
+        cumulative += (double)(uint64_t)sonde_cells_sum(c->cell + (uint32_t)i);
+        sonde_render_sample(r, f->name, "_bucket", "le", f->bound_text[i], cumulative);
+    }
+    cumulative += (double)(uint64_t)sonde_cells_sum(c->cell + (uint32_t)f->bound_count);
+    sonde_render_sample(r, f->name, "_bucket", "le", "+Inf", cumulative);
+    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sonde_cells_sum(c->cell + (uint32_t)f->bound_count + 1));
+    sonde_render_sample(r, f->name, "_count", NULL, NULL, cumulative);
+}
+
+static void render_summary(sonde_render *r, const sonde_family *f, sonde_child *c)
+{
+    double q[64];
+    uint64_t count;
+    double sum;
+    size_t n = f->quantile_count < 64 ? f->quantile_count : 64;
+    sonde_summary_snapshot(c, q, &count, &sum);
+    for (size_t i = 0; i < n; i++) {
+        char qtext[32];
+        sonde_format_double(f->quantiles[i].quantile, qtext);
+        sonde_render_sample(r, f->name, NULL, "quantile", qtext, q[i]);
+    }
+    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sum);
+    sonde_render_sample(r, f->name, "_count", NULL, NULL, (double)count);
+}
+
+static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c)
+{
+    child_labels(r, f, c);
+    switch (f->type) {
+    case SONDE_COUNTER:
+        sonde_render_sample(r, f->name, "_total", NULL, NULL,
+                            f->fn ? f->fn(f->fn_ud) : sonde_cells_sum(c->cell));
+        break;
+    case SONDE_GAUGE:
+        sonde_render_sample(r, f->name, NULL, NULL, NULL, sonde_gauge_value((sonde_gauge *)c));
+        break;
+    case SONDE_HISTOGRAM:
+        render_histogram(r, f, c);
+        break;
+    case SONDE_SUMMARY:
+        render_summary(r, f, c);
+        break;
+    case SONDE_INFO:
+        sonde_render_sample(r, f->name, "_info", NULL, NULL, 1);
+        break;
+    case SONDE_STATESET: {
+        uint64_t bits = atomic_load_explicit(&c->v.states, memory_order_relaxed);
+        for (size_t i = 0; i < f->state_count; i++)
+            sonde_render_sample(r, f->name, NULL, f->name, f->states[i], (double)((bits >> i) & 1));
+        break;
+    }
+    default:
+        break;
+    }
+    if (r->openmetrics && !f->fn &&
+        (f->type == SONDE_COUNTER || f->type == SONDE_HISTOGRAM || f->type == SONDE_SUMMARY))
+        sonde_render_sample(r, f->name, "_created", NULL, NULL, c->created);
+}
+
+static void render_family(sonde_render *r, sonde_family *f)
+{
+    pthread_mutex_lock(&f->lock);
+    if (f->first) {
+        sonde_render_header(r, f->name, f->help, f->type, f->unit);
+        sonde_cells_lock();
+        for (sonde_child *c = f->first; c && !r->out.err; c = c->next)
+            render_child(r, f, c);
+        sonde_cells_unlock();
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud)
+{
+    if (!reg || !write || (format != SONDE_FORMAT_TEXT && format != SONDE_FORMAT_OPENMETRICS))
+        return SONDE_EINVAL;
+    sonde_render *r = calloc(1, sizeof *r);
+    if (!r)
+        return SONDE_ENOMEM;
+    r->out.write = write;
+    r->out.ud = ud;
+    r->openmetrics = format == SONDE_FORMAT_OPENMETRICS;
+    r->global = reg->global_text;
+    r->global_len = r->global ? strlen(r->global) : 0;
+    if (reg->enabled) {
+        pthread_mutex_lock(&reg->lock);
+        for (size_t i = 0; i < reg->fam_count && !r->out.err; i++)
+            render_family(r, reg->fams[i]);
+        sonde_render_collectors(r, reg);
+        pthread_mutex_unlock(&reg->lock);
+    }
+    if (r->openmetrics)
+        sonde_out_mem(&r->out, "# EOF\n", 6);
+    sonde_out_flush(&r->out);
+    int rc = r->out.err ? r->out.err : r->scratch_err ? SONDE_ENOMEM : SONDE_OK;
+    free(r->scratch);
+    free(r);
+    return rc;
+}
+
+/* ---- into memory ---------------------------------------------------- */
+
+typedef struct mem_sink {
+    char *buf;
+    size_t cap, len;
+    int grow;
+} mem_sink;
+
+static int mem_write(void *ud, const char *data, size_t len)
+{
+    mem_sink *m = ud;
+    if (m->grow && m->len + len + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 65536;
+        while (cap < m->len + len + 1)
+            cap *= 2;
+        char *b = realloc(m->buf, cap);
+        if (!b)
+            return 1;
+        m->buf = b;
+        m->cap = cap;
+    }
+    if (m->len + len <= m->cap)
+        memcpy(m->buf + m->len, data, len);
+    m->len += len; /* keeps counting past a fixed buffer: the size needed */
+    return 0;
+}
+
+int sonde_expose_buffer(sonde_registry *reg, sonde_format format, char *buf, size_t cap, size_t *len)
+{
+    if (!buf && cap)
+        return SONDE_EINVAL;
+    mem_sink m = {buf, cap, 0, 0};
+    int rc = sonde_expose(reg, format, mem_write, &m);
+    if (len)
+        *len = m.len;
+    if (rc)
+        return rc;
+    if (m.len > cap)
+        return SONDE_ETRUNC;
+    if (m.len < cap)
+        buf[m.len] = '\0';
+    return SONDE_OK;
+}
+
+char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, size_t *len)
+{
+    mem_sink m = {NULL, 0, 0, 1};
+    if (sonde_expose(reg, format, mem_write, &m) || (!m.buf && !(m.buf = malloc(1)))) {
+        free(m.buf);
+        return NULL;
+    }
+    m.buf[m.len] = '\0';
+    if (len)
+        *len = m.len;
+    return m.buf;
+}

@@ -1,0 +1,366 @@
+/*
+ * family.c - the children of a family: lookup by label values, creation,
+ * removal, and the cardinality limit.
+ *
+ * Lookup is lock-free: an open-addressing hash table of child pointers that
+ * readers probe with acquire loads. Writers (create, remove, resize) hold the
+ * family lock, publish with release stores, leave a tombstone where a child
+ * was removed, and hand replaced tables and removed children to the
+ * grace-period quarantine (cells.h) instead of freeing them at once. Values
+ * are stored in each child as a blob of NUL-terminated strings; the hash
+ * covers every value and its length, so "a","bc" and "ab","c" differ.
+ *
+ * Children are also kept in a creation-ordered list, which is the order of
+ * the exposition.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define TOMBSTONE ((sonde_child *)1)
+
+typedef struct child_table {
+    size_t mask;   /* capacity - 1, capacity a power of two */
+    size_t used;   /* children + tombstones */
+    _Atomic(sonde_child *) slot[];
+} child_table;
+
+static child_table *table_new(size_t capacity)
+{
+    child_table *t = calloc(1, sizeof *t + capacity * sizeof t->slot[0]);
+    if (t)
+        t->mask = capacity - 1;
+    return t;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+    h ^= w * 0x9E3779B97F4A7C15ull;
+    h = (h << 31) | (h >> 33);
+    return h * 0xBF58476D1CE4E5B9ull;
+}
+
+/* Hash of the label values; lens[i] receives strlen(values[i]). */
+static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
+{
+    uint64_t h = 0x243F6A8885A308D3ull ^ n;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = values[i];
+        size_t len = strlen(s);
+        lens[i] = len;
+        h = mix(h, len);
+        size_t j = 0;
+        for (; j + 8 <= len; j += 8) {
+            uint64_t w;
+            memcpy(&w, s + j, 8);
+            h = mix(h, w);
+        }
+        if (j < len) {
+            uint64_t w = 0;
+            memcpy(&w, s + j, len - j);
+            h = mix(h, w);
+        }
+    }
+    return h ^ (h >> 29);
+}
+
+static int child_matches(const sonde_child *c, uint64_t hash, const char *const *values, size_t n,
+                         const size_t *lens)
+{
+    if (c->hash != hash)
+        return 0;
+    const char *p = c->blob;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(p, values[i], lens[i] + 1) != 0)
+            return 0;
+        p += lens[i] + 1;
+    }
+    return 1;
+}
+
+static sonde_child *table_find(const child_table *t, uint64_t hash, const char *const *values,
+                               size_t n, const size_t *lens)
+{
+    for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+        sonde_child *c = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+        if (!c)
+            return NULL;
+        if (c != TOMBSTONE && child_matches(c, hash, values, n, lens))
+            return c;
+    }
+}
+
+static void table_put(child_table *t, sonde_child *c)
+{
+    size_t i = c->hash & t->mask;
+    for (;;) {
+        sonde_child *s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+        if (!s) {
+            t->used++;
+            break;
+        }
+        if (s == TOMBSTONE)
+            break;
+        i = (i + 1) & t->mask;
+    }
+    atomic_store_explicit(&t->slot[i], c, memory_order_release);
+}
+
+/* Grow (or rebuild without tombstones) so that one more child fits at load <= 1/2. */
+static int table_reserve(sonde_family *f)
+{
+    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    if ((t->used + 1) * 2 <= t->mask + 1)
+        return SONDE_OK;
+    size_t cap = t->mask + 1;
+    while ((f->count + 1) * 4 > cap)
+        cap *= 2;
+    child_table *nt = table_new(cap);
+    if (!nt)
+        return SONDE_ENOMEM;
+    for (sonde_child *c = f->first; c; c = c->next)
+        table_put(nt, c);
+    atomic_store_explicit(&f->table, nt, memory_order_release);
+    sonde_defer_free(t);
+    return SONDE_OK;
+}
+
+static sonde_child *child_new(sonde_family *f, const char *const *values, const size_t *lens,
+                              uint64_t hash)
+{
+    size_t blob = 0;
+    for (size_t i = 0; i < f->label_count; i++)
+        blob += lens[i] + 1;
+    sonde_child *c = calloc(1, sizeof *c + blob);
+    if (!c)
+        return NULL;
+    c->fam = f;
+    c->hash = hash;
+    c->blob_len = (uint32_t)blob;
+    char *p = c->blob;
+    for (size_t i = 0; i < f->label_count; i++) {
+        memcpy(p, values[i], lens[i] + 1);
+        p += lens[i] + 1;
+    }
+    c->created = sonde_wall_seconds();
+    if (sonde_child_values_init(c)) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Removal: values are released after the grace period, like the memory. */
+static void child_retire(sonde_child *c)
+{
+    if (c->fam->cells_per_child)
+        sonde_cells_release(c->cell, c->fam->cells_per_child);
+    sonde_child_values_free(c);
+    sonde_defer_free(c);
+}
+
+static void list_append(sonde_family *f, sonde_child *c)
+{
+    c->prev = f->last;
+    c->next = NULL;
+    if (f->last)
+        f->last->next = c;
+    else
+        f->first = c;
+    f->last = c;
+    f->count++;
+}
+
+static void list_unlink(sonde_family *f, sonde_child *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        f->first = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        f->last = c->prev;
+    f->count--;
+}
+
+int sonde_family_init_children(sonde_family *f)
+{
+    if (pthread_mutex_init(&f->lock, NULL))
+        return SONDE_ENOMEM;
+    child_table *t = table_new(8);
+    if (!t)
+        return SONDE_ENOMEM;
+    atomic_store_explicit(&f->table, t, memory_order_relaxed);
+    static const char *const none[1] = {NULL};
+    size_t lens[1];
+    if (f->label_count == 0) {
+        f->solo = child_new(f, none, lens, hash_values(none, 0, lens));
+        if (!f->solo)
+            return SONDE_ENOMEM;
+        table_put(t, f->solo);
+        list_append(f, f->solo);
+    }
+    return SONDE_OK;
+}
+
+void sonde_family_destroy_children(sonde_family *f)
+{
+    for (sonde_child *c = f->first, *next; c; c = next) {
+        next = c->next;
+        child_retire(c);
+    }
+    if (f->noop)
+        child_retire(f->noop);
+    f->first = f->last = f->noop = f->solo = NULL;
+    sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    pthread_mutex_destroy(&f->lock);
+}
+
+static int check_values(const sonde_family *f, const char *const *values)
+{
+    if (f->label_count && !values)
+        return SONDE_ELABELS;
+    for (size_t i = 0; i < f->label_count; i++) {
+        if (!values[i])
+            return SONDE_ELABELS;
+    }
+    return SONDE_OK;
+}
+
+sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
+{
+    if (check_values(f, values))
+        return NULL;
+    size_t lens[SONDE_MAX_LABELS];
+    uint64_t h = hash_values(values, f->label_count, lens);
+    return table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
+                      f->label_count, lens);
+}
+
+/* The overflow child: a real child that is never linked into the exposition. */
+static sonde_child *noop_child(sonde_family *f, const char *const *values, const size_t *lens)
+{
+    if (!f->noop) {
+        f->noop = child_new(f, values, lens, 0);
+        if (f->noop)
+            f->noop->flags |= CHILD_NOOP;
+    }
+    return f->noop;
+}
+
+/* Count a refused tuple in sonde_cardinality_rejections_total{metric=<family>}. Lock order:
+ * this family's lock, then the rejections family's (which is never limited). */
+static void count_rejection(sonde_family *f)
+{
+    sonde_family *rej = f->reg->rejections;
+    if (!rej || rej == f)
+        return;
+    if (!f->rejections) {
+        const char *values[1] = {f->name};
+        sonde_family_child(rej, values, &f->rejections);
+    }
+    sonde_counter_inc((sonde_counter *)f->rejections);
+}
+
+int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
+{
+    *out = NULL;
+    int rc = check_values(f, values);
+    if (rc)
+        return rc;
+    size_t lens[SONDE_MAX_LABELS];
+    uint64_t h = hash_values(values, f->label_count, lens);
+    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
+                                f->label_count, lens);
+    if (c) {
+        *out = c;
+        return SONDE_OK;
+    }
+    for (size_t i = 0; i < f->label_count; i++)
+        if (!sonde_valid_utf8(values[i], lens[i]))
+            return SONDE_EUTF8;
+
+    pthread_mutex_lock(&f->lock);
+    c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
+                   f->label_count, lens);
+    if (c) {
+        rc = SONDE_OK;
+    } else if (f->count >= f->limit) {
+        c = noop_child(f, values, lens);
+        rc = c ? SONDE_ELIMIT : SONDE_ENOMEM;
+        count_rejection(f);
+    } else if ((rc = table_reserve(f)) == SONDE_OK) {
+        c = child_new(f, values, lens, h);
+        if (c) {
+            list_append(f, c);
+            table_put(atomic_load_explicit(&f->table, memory_order_relaxed), c);
+        } else {
+            rc = SONDE_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    *out = c;
+    return rc;
+}
+
+static void unlink_child_locked(sonde_family *f, sonde_child *c)
+{
+    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    for (size_t i = c->hash & t->mask;; i = (i + 1) & t->mask) {
+        if (atomic_load_explicit(&t->slot[i], memory_order_relaxed) == c) {
+            atomic_store_explicit(&t->slot[i], TOMBSTONE, memory_order_release);
+            break;
+        }
+    }
+    list_unlink(f, c);
+}
+
+int sonde_metric_remove(sonde_metric *m, const char *const *values)
+{
+    sonde_family *f = (sonde_family *)m;
+    if (!f)
+        return SONDE_EINVAL;
+    if (f->label_count == 0)
+        return SONDE_EINVAL; /* the built-in child of an unlabelled family stays */
+    int rc = check_values(f, values);
+    if (rc)
+        return rc;
+    size_t lens[SONDE_MAX_LABELS];
+    uint64_t h = hash_values(values, f->label_count, lens);
+    pthread_mutex_lock(&f->lock);
+    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
+                                f->label_count, lens);
+    if (c) {
+        unlink_child_locked(f, c);
+        child_retire(c);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return c ? SONDE_OK : SONDE_ENOENT;
+}
+
+void sonde_metric_clear(sonde_metric *m)
+{
+    sonde_family *f = (sonde_family *)m;
+    if (!f || f->label_count == 0)
+        return;
+    pthread_mutex_lock(&f->lock);
+    while (f->first) {
+        sonde_child *c = f->first;
+        unlink_child_locked(f, c);
+        child_retire(c);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+size_t sonde_metric_child_count(const sonde_metric *m)
+{
+    sonde_family *f = (sonde_family *)m;
+    if (!f)
+        return 0;
+    pthread_mutex_lock(&f->lock);
+    size_t n = f->count;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}

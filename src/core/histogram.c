@@ -1,0 +1,68 @@
+/*
+ * histogram.c - the histogram hot path. A child owns bound_count + 2 cells:
+ * one non-cumulative count per bucket (the last is +Inf), then the sum.
+ * Observing finds the bucket (linear scan for short lists, binary search
+ * beyond) and adds to the calling thread's own cells. The count is not
+ * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
+ * to _count and cumulative buckets that never decrease.
+ */
+#include <math.h>
+
+#include "internal.h"
+
+static inline size_t bucket_index(const sonde_family *f, double v)
+{
+    const double *b = f->bounds;
+    size_t n = f->bound_count;
+    if (n <= 16) {
+        size_t i = 0;
+        while (i < n && v > b[i])
+            i++;
+        return i;
+    }
+    size_t lo = 0, hi = n; /* first bound >= v */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v > b[mid])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void sonde_histogram_observe(sonde_histogram *hist, double v)
+{
+    sonde_child *c = (sonde_child *)hist;
+    if (__builtin_expect(c == NULL || isnan(v), 0))
+        return;
+    const sonde_family *f = c->fam;
+    sonde_cell *cells = sonde_cell_local(c->cell);
+    if (__builtin_expect(cells == NULL, 0))
+        return;
+    sonde_cell_add(&cells[bucket_index(f, v)], 1.0);
+    sonde_cell_add(&cells[f->bound_count + 1], v);
+}
+
+void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)
+{
+    const sonde_child *c = (const sonde_child *)hist;
+    uint64_t total = 0;
+    double s = 0.0;
+    if (c) {
+        size_t n = c->fam->bound_count;
+        sonde_cells_lock();
+        for (size_t i = 0; i <= n; i++) {
+            uint64_t k = (uint64_t)sonde_cells_sum(c->cell + (uint32_t)i);
+            total += k;
+            if (counts)
+                counts[i] = k;
+        }
+        s = sonde_cells_sum(c->cell + (uint32_t)n + 1);
+        sonde_cells_unlock();
+    }
+    if (count)
+        *count = total;
+    if (sum)
+        *sum = s;
+}

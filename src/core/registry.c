@@ -1,0 +1,701 @@
+/*
+ * registry.c - registries and the registration of families.
+ *
+ * A registry keeps its families in an array sorted by name (binary search,
+ * deterministic exposition order) behind one mutex that only registration,
+ * lookup by name and scrapes take. Registration validates everything up
+ * front and builds the family completely before publishing it, so a refused
+ * registration changes nothing. Every registry owns the family
+ * sonde_cardinality_rejections_total{metric}; a family gets its child of it
+ * on its first refusal, through the rejections family's own lock, so hitting
+ * a limit never needs the registry lock (which a scrape may hold).
+ *
+ * The default registry is created on first use from the environment, or
+ * explicitly by sonde_init().
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const sonde_quantile default_quantiles[] = {{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
+
+static char *dup_str(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* ---- family construction -------------------------------------------- */
+
+static void family_free(sonde_family *f)
+{
+    if (!f)
+        return;
+    free(f->name);
+    free(f->help);
+    free(f->unit);
+    for (size_t i = 0; i < f->label_count && f->label_names; i++)
+        free(f->label_names[i]);
+    free(f->label_names);
+    for (size_t i = 0; i < f->bound_count && f->bound_text; i++)
+        free(f->bound_text[i]);
+    free(f->bound_text);
+    free(f->bounds);
+    free(f->quantiles);
+    for (size_t i = 0; i < f->state_count && f->states; i++)
+        free(f->states[i]);
+    free(f->states);
+    free(f);
+}
+
+static void family_free_deferred(void *p)
+{
+    family_free(p);
+}
+
+static int label_name_ok(const sonde_registry *reg, const sonde_metric_opts *o, size_t idx)
+{
+    const char *l = o->label_names[idx];
+    if (!sonde_valid_label_name(l))
+        return 0;
+    for (size_t j = 0; j < idx; j++)
+        if (strcmp(o->label_names[j], l) == 0)
+            return 0;
+    for (size_t j = 0; j < reg->cfg.global_label_count; j++)
+        if (strcmp(reg->cfg.global_labels[j].name, l) == 0)
+            return 0;
+    if (o->type == SONDE_HISTOGRAM && strcmp(l, "le") == 0)
+        return 0;
+    if (o->type == SONDE_SUMMARY && strcmp(l, "quantile") == 0)
+        return 0;
+    if (o->type == SONDE_STATESET && strcmp(l, o->name) == 0)
+        return 0;
+    return 1;
+}
+
+/* The family name: counters lose "_total", infos lose "_info". */
+static char *family_name(const sonde_metric_opts *o)
+{
+    size_t n = strlen(o->name);
+    if (o->type == SONDE_COUNTER && ends_with(o->name, "_total") && n > 6)
+        n -= 6;
+    else if (o->type == SONDE_INFO && ends_with(o->name, "_info") && n > 5)
+        n -= 5;
+    return strndup(o->name, n);
+}
+
+/* Every sample name a family produces must not end in a suffix of another type. */
+static int name_reserved(const sonde_metric_opts *o, const char *fname)
+{
+    static const char *const suffixes[] = {"_bucket", "_count", "_sum", "_created", "_gcount", "_gsum"};
+    if (o->type == SONDE_HISTOGRAM || o->type == SONDE_SUMMARY || o->type == SONDE_COUNTER) {
+        for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+            if (ends_with(fname, suffixes[i]))
+                return 1;
+    }
+    if (o->type != SONDE_COUNTER && ends_with(fname, "_total"))
+        return 1;
+    return 0;
+}
+
+static int validate_opts(const sonde_registry *reg, const sonde_metric_opts *o)
+{
+    if (!o || !o->name || o->type > SONDE_STATESET)
+        return SONDE_EINVAL;
+    if (!sonde_valid_metric_name(o->name))
+        return SONDE_ENAME;
+    if (o->type == SONDE_STATESET && !sonde_valid_label_name(o->name))
+        return SONDE_ENAME; /* the state label is named after the family */
+    if (o->help && !sonde_valid_utf8(o->help, strlen(o->help)))
+        return SONDE_EUTF8;
+    if (o->label_count > SONDE_MAX_LABELS || (o->label_count && !o->label_names))
+        return SONDE_EINVAL;
+    for (size_t i = 0; i < o->label_count; i++)
+        if (!label_name_ok(reg, o, i))
+            return SONDE_ENAME;
+    if (o->type == SONDE_HISTOGRAM && o->buckets.count) {
+        size_t n = o->buckets.count;
+        if (!o->buckets.bounds)
+            return SONDE_EINVAL;
+        if (n > 1 && isinf(o->buckets.bounds[n - 1]) && o->buckets.bounds[n - 1] > 0)
+            n--; /* a trailing +Inf is implied anyway */
+        if (sonde_buckets_check(o->buckets.bounds, n))
+            return SONDE_EINVAL;
+    }
+    if (o->type == SONDE_SUMMARY) {
+        if (o->quantile_count && !o->quantiles)
+            return SONDE_EINVAL;
+        for (size_t i = 0; i < o->quantile_count; i++) {
+            double q = o->quantiles[i].quantile, e = o->quantiles[i].error;
+            if (!(q >= 0 && q <= 1) || !(e > 0 && e < 1))
+                return SONDE_EINVAL;
+        }
+        if (o->max_age_seconds < 0 || isnan(o->max_age_seconds) || o->age_buckets < 0 ||
+            o->age_buckets > 100)
+            return SONDE_EINVAL;
+    }
+    if (o->type == SONDE_STATESET) {
+        if (!o->states || o->state_count == 0 || o->state_count > SONDE_MAX_STATES)
+            return SONDE_EINVAL;
+        for (size_t i = 0; i < o->state_count; i++) {
+            if (!o->states[i] || !sonde_valid_utf8(o->states[i], strlen(o->states[i])))
+                return SONDE_EUTF8;
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(o->states[i], o->states[j]) == 0)
+                    return SONDE_EINVAL;
+        }
+    }
+    return SONDE_OK;
+}
+
+static int copy_buckets(sonde_family *f, const sonde_registry *reg, const sonde_metric_opts *o)
+{
+    sonde_buckets b = o->buckets.count ? o->buckets : reg->cfg.latency_buckets;
+    size_t n = b.count;
+    if (n > 1 && isinf(b.bounds[n - 1]))
+        n--;
+    f->bounds = malloc(n * sizeof *f->bounds);
+    f->bound_text = calloc(n, sizeof *f->bound_text);
+    if (!f->bounds || !f->bound_text)
+        return SONDE_ENOMEM;
+    f->bound_count = n;
+    for (size_t i = 0; i < n; i++) {
+        char buf[32];
+        f->bounds[i] = b.bounds[i];
+        sonde_format_double(b.bounds[i], buf);
+        if (!(f->bound_text[i] = strdup(buf)))
+            return SONDE_ENOMEM;
+    }
+    f->cells_per_child = (uint32_t)n + 2;
+    return SONDE_OK;
+}
+
+static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_family **out)
+{
+    sonde_family *f = calloc(1, sizeof *f);
+    if (!f)
+        return SONDE_ENOMEM;
+    f->reg = reg;
+    f->type = o->type;
+    f->name = family_name(o);
+    f->help = dup_str(o->help);
+    f->unit = o->unit && *o->unit ? strdup(o->unit) : NULL;
+    f->label_count = o->label_count;
+    f->label_names = o->label_count ? calloc(o->label_count, sizeof(char *)) : NULL;
+    f->limit = o->cardinality_limit ? o->cardinality_limit : reg->cfg.cardinality_limit;
+    int rc = SONDE_ENOMEM;
+    if (!f->name || !f->help || (o->unit && *o->unit && !f->unit) || (o->label_count && !f->label_names))
+        goto fail;
+    for (size_t i = 0; i < o->label_count; i++)
+        if (!(f->label_names[i] = strdup(o->label_names[i])))
+            goto fail;
+    rc = SONDE_ENAME;
+    if (name_reserved(o, f->name) || (f->unit && (!sonde_valid_label_name(f->unit) ||
+                                                  !ends_with(f->name, f->unit) ||
+                                                  strlen(f->name) == strlen(f->unit) ||
+                                                  f->name[strlen(f->name) - strlen(f->unit) - 1] != '_')))
+        goto fail;
+    rc = SONDE_ENOMEM;
+    switch (o->type) {
+    case SONDE_COUNTER:
+        f->cells_per_child = 1;
+        break;
+    case SONDE_HISTOGRAM:
+        if ((rc = copy_buckets(f, reg, o)))
+            goto fail;
+        break;
+    case SONDE_SUMMARY: {
+        const sonde_quantile *q = o->quantile_count ? o->quantiles : default_quantiles;
+        size_t n = o->quantile_count ? o->quantile_count : 3;
+        if (!(f->quantiles = malloc(n * sizeof *q)))
+            goto fail;
+        memcpy(f->quantiles, q, n * sizeof *q);
+        f->quantile_count = n;
+        f->max_age = o->max_age_seconds > 0 ? o->max_age_seconds : 600;
+        f->age_buckets = o->age_buckets > 0 ? o->age_buckets : 5;
+        break;
+    }
+    case SONDE_STATESET:
+        if (!(f->states = calloc(o->state_count, sizeof(char *))))
+            goto fail;
+        f->state_count = o->state_count;
+        for (size_t i = 0; i < o->state_count; i++)
+            if (!(f->states[i] = strdup(o->states[i])))
+                goto fail;
+        break;
+    default:
+        break;
+    }
+    if ((rc = sonde_family_init_children(f)))
+        goto fail;
+    *out = f;
+    return SONDE_OK;
+fail:
+    family_free(f);
+    return rc;
+}
+
+/* ---- registry ------------------------------------------------------- */
+
+static size_t lower_bound(const sonde_registry *reg, const char *name)
+{
+    size_t lo = 0, hi = reg->fam_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(reg->fams[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name)
+{
+    size_t i = lower_bound(reg, name);
+    if (i < reg->fam_count && strcmp(reg->fams[i]->name, name) == 0)
+        return reg->fams[i];
+    /* "foo_total" finds counter "foo", "foo_info" finds info "foo" */
+    char base[256];
+    size_t n = strlen(name);
+    if (n < sizeof base && (ends_with(name, "_total") || ends_with(name, "_info"))) {
+        size_t cut = ends_with(name, "_total") ? 6 : 5;
+        memcpy(base, name, n - cut);
+        base[n - cut] = '\0';
+        i = lower_bound(reg, base);
+        if (i < reg->fam_count && strcmp(reg->fams[i]->name, base) == 0 &&
+            reg->fams[i]->type == (cut == 6 ? SONDE_COUNTER : SONDE_INFO))
+            return reg->fams[i];
+    }
+    return NULL;
+}
+
+/* A name clashes if it is taken or if one of the sample names it makes is. */
+static int name_taken(sonde_registry *reg, const sonde_family *f)
+{
+    if (sonde_registry_lookup_locked(reg, f->name))
+        return 1;
+    for (size_t i = 0; i < reg->fam_count; i++) {
+        const sonde_family *g = reg->fams[i];
+        size_t n = strlen(g->name);
+        /* "foo" (histogram) vs "foo_bucket"-like names of a new family, and the reverse */
+        if (strncmp(g->name, f->name, n) == 0 && f->name[n] == '_' &&
+            (g->type == SONDE_HISTOGRAM || g->type == SONDE_SUMMARY || g->type == SONDE_COUNTER ||
+             g->type == SONDE_INFO))
+            if (strcmp(f->name + n, "_total") == 0 || strcmp(f->name + n, "_created") == 0 ||
+                strcmp(f->name + n, "_info") == 0 || strcmp(f->name + n, "_count") == 0 ||
+                strcmp(f->name + n, "_sum") == 0 || strcmp(f->name + n, "_bucket") == 0)
+                return 1;
+    }
+    return 0;
+}
+
+static int insert_locked(sonde_registry *reg, sonde_family *f)
+{
+    if (name_taken(reg, f))
+        return SONDE_EEXIST;
+    if (reg->fam_count == reg->fam_cap) {
+        size_t cap = reg->fam_cap ? reg->fam_cap * 2 : 16;
+        sonde_family **n = realloc(reg->fams, cap * sizeof *n);
+        if (!n)
+            return SONDE_ENOMEM;
+        reg->fams = n;
+        reg->fam_cap = cap;
+    }
+    size_t i = lower_bound(reg, f->name);
+    memmove(&reg->fams[i + 1], &reg->fams[i], (reg->fam_count - i) * sizeof *reg->fams);
+    reg->fams[i] = f;
+    reg->fam_count++;
+    return SONDE_OK;
+}
+
+static int register_locked(sonde_registry *reg, const sonde_metric_opts *opts, sonde_family **out)
+{
+    int rc = validate_opts(reg, opts);
+    if (rc)
+        return rc;
+    sonde_family *f;
+    if ((rc = build_family(reg, opts, &f)))
+        return rc;
+    if (name_taken(reg, f)) {
+        sonde_family_destroy_children(f);
+        family_free(f);
+        return SONDE_EEXIST;
+    }
+    if ((rc = insert_locked(reg, f))) {
+        sonde_family_destroy_children(f);
+        family_free(f);
+        return rc;
+    }
+    *out = f;
+    return SONDE_OK;
+}
+
+static char *render_global_labels(const sonde_config *cfg);
+
+int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    *out = NULL;
+    sonde_config defaults;
+    if (!cfg) {
+        sonde_config_init(&defaults);
+        defaults.process_metrics = 0;
+        cfg = &defaults;
+    }
+    if (sonde_config_validate(cfg, NULL, 0))
+        return SONDE_ECONFIG;
+    sonde_registry *reg = calloc(1, sizeof *reg);
+    if (!reg)
+        return SONDE_ENOMEM;
+    pthread_mutex_init(&reg->lock, NULL);
+    int rc = sonde_config_copy(&reg->cfg, cfg);
+    if (rc) {
+        pthread_mutex_destroy(&reg->lock);
+        free(reg);
+        return rc;
+    }
+    reg->enabled = cfg->enabled != 0;
+    if (!reg->enabled) {
+        *out = reg;
+        return SONDE_OK;
+    }
+    rc = SONDE_ENOMEM;
+    if (reg->cfg.global_label_count && !(reg->global_text = render_global_labels(&reg->cfg)))
+        goto fail;
+    static const char *const metric_label[] = {"metric"};
+    sonde_metric_opts rej = {.type = SONDE_COUNTER,
+                             .name = "sonde_cardinality_rejections_total",
+                             .help = "Label tuples refused because a family reached its cardinality limit.",
+                             .label_names = metric_label,
+                             .label_count = 1};
+    if ((rc = register_locked(reg, &rej, &reg->rejections)))
+        goto fail;
+    reg->rejections->limit = (size_t)-1; /* one child per limited family, never refused */
+    if (cfg->process_metrics && (rc = sonde_collector_add(reg, "process", sonde_process_collect, NULL, NULL)))
+        goto fail;
+    *out = reg;
+    return SONDE_OK;
+fail:
+    sonde_registry_free(reg);
+    return rc;
+}
+
+void sonde_registry_free(sonde_registry *reg)
+{
+    if (!reg)
+        return;
+    for (size_t i = 0; i < reg->fam_count; i++) {
+        sonde_family_destroy_children(reg->fams[i]);
+        sonde_defer(family_free_deferred, reg->fams[i]);
+    }
+    free(reg->fams);
+    for (sonde_collector *c = reg->collectors, *next; c; c = next) {
+        next = c->next;
+        free(c->name);
+        free(c);
+    }
+    free(reg->global_text);
+    sonde_config_free_copy(&reg->cfg);
+    pthread_mutex_destroy(&reg->lock);
+    free(reg);
+}
+
+int sonde_registry_enabled(const sonde_registry *reg)
+{
+    return reg && reg->enabled;
+}
+
+const sonde_config *sonde_registry_config(const sonde_registry *reg)
+{
+    return reg ? &reg->cfg : NULL;
+}
+
+int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out)
+{
+    if (!reg || !out)
+        return SONDE_EINVAL;
+    *out = NULL;
+    if (!reg->enabled)
+        return opts && opts->name ? SONDE_OK : SONDE_EINVAL;
+    pthread_mutex_lock(&reg->lock);
+    int rc = register_locked(reg, opts, (sonde_family **)out);
+    pthread_mutex_unlock(&reg->lock);
+    return rc;
+}
+
+int sonde_unregister(sonde_metric *m)
+{
+    sonde_family *f = (sonde_family *)m;
+    if (!f)
+        return SONDE_EINVAL;
+    sonde_registry *reg = f->reg;
+    if (f == reg->rejections)
+        return SONDE_EINVAL;
+    pthread_mutex_lock(&reg->lock);
+    size_t i = lower_bound(reg, f->name);
+    int found = i < reg->fam_count && reg->fams[i] == f;
+    if (found) {
+        memmove(&reg->fams[i], &reg->fams[i + 1], (reg->fam_count - i - 1) * sizeof *reg->fams);
+        reg->fam_count--;
+        const char *values[1] = {f->name};
+        sonde_metric_remove((sonde_metric *)reg->rejections, values);
+    }
+    pthread_mutex_unlock(&reg->lock);
+    if (!found)
+        return SONDE_ENOENT;
+    sonde_family_destroy_children(f);
+    sonde_defer(family_free_deferred, f);
+    return SONDE_OK;
+}
+
+sonde_metric *sonde_registry_find(sonde_registry *reg, const char *name)
+{
+    if (!reg || !name)
+        return NULL;
+    pthread_mutex_lock(&reg->lock);
+    sonde_family *f = sonde_registry_lookup_locked(reg, name);
+    pthread_mutex_unlock(&reg->lock);
+    return (sonde_metric *)f;
+}
+
+sonde_type sonde_metric_type(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->type : SONDE_UNTYPED;
+}
+
+const char *sonde_metric_name(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->name : NULL;
+}
+
+size_t sonde_metric_label_count(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->label_count : 0;
+}
+
+/* ---- children ------------------------------------------------------- */
+
+int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
+{
+    if (!child)
+        return SONDE_EINVAL;
+    *child = NULL;
+    sonde_family *f = (sonde_family *)m;
+    if (!f)
+        return SONDE_EINVAL;
+    if (f->fn)
+        return SONDE_ETYPE; /* scrape-time values have no children to update */
+    if (f->label_count == 0) {
+        *child = f->solo;
+        return SONDE_OK;
+    }
+    sonde_child *c;
+    int rc = sonde_family_child(f, values, &c);
+    *child = c;
+    return rc;
+}
+
+static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
+{
+    void *c = NULL;
+    if (m && ((sonde_family *)m)->type == type)
+        sonde_metric_child(m, values, &c);
+    return c;
+}
+
+sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_COUNTER, v); }
+sonde_gauge *sonde_gauge_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_GAUGE, v); }
+sonde_histogram *sonde_histogram_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_HISTOGRAM, v); }
+sonde_summary *sonde_summary_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_SUMMARY, v); }
+sonde_stateset *sonde_stateset_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_STATESET, v); }
+
+static void *solo_child(sonde_metric *m, sonde_type type)
+{
+    sonde_family *f = (sonde_family *)m;
+    return f && f->type == type && !f->fn ? f->solo : NULL;
+}
+
+sonde_counter *sonde_counter_of(sonde_metric *m) { return solo_child(m, SONDE_COUNTER); }
+sonde_gauge *sonde_gauge_of(sonde_metric *m) { return solo_child(m, SONDE_GAUGE); }
+sonde_histogram *sonde_histogram_of(sonde_metric *m) { return solo_child(m, SONDE_HISTOGRAM); }
+sonde_summary *sonde_summary_of(sonde_metric *m) { return solo_child(m, SONDE_SUMMARY); }
+
+static sonde_metric *register_simple(sonde_registry *reg, sonde_type type, const char *name,
+                                     const char *help, sonde_buckets buckets)
+{
+    sonde_metric_opts o = {.type = type, .name = name, .help = help, .buckets = buckets};
+    sonde_metric *m = NULL;
+    sonde_register(reg, &o, &m);
+    return m;
+}
+
+sonde_counter *sonde_counter_new(sonde_registry *reg, const char *name, const char *help)
+{
+    return sonde_counter_of(register_simple(reg, SONDE_COUNTER, name, help, (sonde_buckets){0}));
+}
+
+sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *help)
+{
+    return sonde_gauge_of(register_simple(reg, SONDE_GAUGE, name, help, (sonde_buckets){0}));
+}
+
+sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
+                                     sonde_buckets buckets)
+{
+    return sonde_histogram_of(register_simple(reg, SONDE_HISTOGRAM, name, help, buckets));
+}
+
+/* ---- scrape-time values and collectors ------------------------------ */
+
+int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
+                        void *ud, sonde_metric **out)
+{
+    if (!reg || !opts || !fn || !out)
+        return SONDE_EINVAL;
+    if (opts->label_count || (opts->type != SONDE_GAUGE && opts->type != SONDE_COUNTER))
+        return SONDE_EINVAL;
+    *out = NULL;
+    if (!reg->enabled)
+        return SONDE_OK;
+    pthread_mutex_lock(&reg->lock);
+    int rc = register_locked(reg, opts, (sonde_family **)out);
+    if (!rc) {
+        sonde_family *f = (sonde_family *)*out;
+        f->fn = fn;
+        f->fn_ud = ud;
+    }
+    pthread_mutex_unlock(&reg->lock);
+    return rc;
+}
+
+int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
+                        sonde_collector **out)
+{
+    if (!reg || !fn)
+        return SONDE_EINVAL;
+    if (out)
+        *out = NULL;
+    if (!reg->enabled)
+        return SONDE_OK;
+    sonde_collector *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = dup_str(name))) {
+        free(c);
+        return SONDE_ENOMEM;
+    }
+    c->fn = fn;
+    c->ud = ud;
+    pthread_mutex_lock(&reg->lock);
+    sonde_collector **pp = &reg->collectors;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = c;
+    pthread_mutex_unlock(&reg->lock);
+    if (out)
+        *out = c;
+    return SONDE_OK;
+}
+
+int sonde_collector_remove(sonde_registry *reg, sonde_collector *c)
+{
+    if (!reg || !c)
+        return SONDE_EINVAL;
+    pthread_mutex_lock(&reg->lock);
+    sonde_collector **pp = &reg->collectors;
+    while (*pp && *pp != c)
+        pp = &(*pp)->next;
+    int found = *pp != NULL;
+    if (found)
+        *pp = c->next;
+    pthread_mutex_unlock(&reg->lock);
+    if (!found)
+        return SONDE_ENOENT;
+    free(c->name);
+    free(c);
+    return SONDE_OK;
+}
+
+/* ---- global labels and the default registry ------------------------- */
+
+static char *render_global_labels(const sonde_config *cfg)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < cfg->global_label_count; i++)
+        cap += strlen(cfg->global_labels[i].name) + 2 * strlen(cfg->global_labels[i].value) + 5;
+    char *out = malloc(cap), *p = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < cfg->global_label_count; i++) {
+        if (i)
+            *p++ = ',';
+        size_t n = strlen(cfg->global_labels[i].name);
+        memcpy(p, cfg->global_labels[i].name, n);
+        p += n;
+        *p++ = '=';
+        *p++ = '"';
+        p += sonde_escape_label_value(cfg->global_labels[i].value, p);
+        *p++ = '"';
+    }
+    *p = '\0';
+    return out;
+}
+
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static sonde_registry *_Atomic default_registry;
+
+/*
+ * Create the default registry from cfg, or from the defaults and the
+ * environment when cfg is NULL. A malformed environment is an error here;
+ * the lazy path (sonde_default_registry) then falls back to the defaults
+ * alone rather than guess at what the variable meant.
+ */
+static int create_default_locked(const sonde_config *cfg)
+{
+    sonde_config env;
+    int rc = SONDE_OK;
+    if (!cfg) {
+        sonde_config_init(&env);
+        rc = sonde_config_from_env(&env, NULL, 0);
+        cfg = &env;
+    }
+    sonde_registry *reg = NULL;
+    if (!rc)
+        rc = sonde_registry_new(cfg, &reg);
+    if (cfg == &env)
+        sonde_config_cleanup(&env);
+    if (!rc)
+        atomic_store(&default_registry, reg);
+    return rc;
+}
+
+int sonde_init(const sonde_config *cfg)
+{
+    pthread_mutex_lock(&default_lock);
+    int rc = atomic_load(&default_registry) ? SONDE_EBUSY : create_default_locked(cfg);
+    pthread_mutex_unlock(&default_lock);
+    return rc;
+}
+
+sonde_registry *sonde_default_registry(void)
+{
+    sonde_registry *reg = atomic_load_explicit(&default_registry, memory_order_acquire);
+    if (reg)
+        return reg;
+    pthread_mutex_lock(&default_lock);
+    if (!atomic_load(&default_registry) && create_default_locked(NULL)) {
+        sonde_config defaults;
+        sonde_config_init(&defaults);
+        create_default_locked(&defaults);
+    }
+    reg = atomic_load(&default_registry);
+    pthread_mutex_unlock(&default_lock);
+    return reg;
+}

@@ -1,0 +1,36 @@
+/*
+ * render.h - state of one exposition render, shared by the family renderer
+ * (expose.c) and the custom-collector emitter (emit.c).
+ */
+#ifndef SONDE_RENDER_H
+#define SONDE_RENDER_H
+
+#include "writer.h"
+
+typedef struct sonde_render {
+    sonde_out out;
+    int openmetrics;
+    const char *global;   /* rendered global labels, or NULL */
+    size_t global_len;
+    char *scratch;        /* the current child's rendered labels */
+    size_t scratch_len, scratch_cap;
+    int scratch_err;
+} sonde_render;
+
+/* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */
+void sonde_render_header(sonde_render *r, const char *name, const char *help, sonde_type type,
+                         const char *unit);
+
+/* Start the current series' labels with the global labels. */
+void sonde_render_labels_begin(sonde_render *r);
+/* Append one label (value escaped) to the current series' labels. */
+void sonde_render_label(sonde_render *r, const char *name, const char *value, size_t len);
+
+/* One sample line: name suffix {labels[,xname="xvalue"]} value. xvalue is written as is. */
+void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, const char *xname,
+                         const char *xvalue, double value);
+
+/* Run the registry's collectors into the render (emit.c). */
+void sonde_render_collectors(sonde_render *r, sonde_registry *reg);
+
+#endif
