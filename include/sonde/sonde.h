@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "expose.h"
 #include "server.h"
+#include "http.h"
 
 #ifdef __cplusplus
 extern "C" {
