@@ -14,7 +14,7 @@
 
 #include "gateway.h"
 
-void gw_call_finish(gw_call *c, const char *status, const char *error_type)
+void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type)
 {
     if (atomic_exchange(&c->finished, 1)) return;
     gw_meter_call_end(c, status, error_type);

@@ -172,15 +172,17 @@ typedef struct gw_call {
     long max_tokens;         /* 0 = none */
     long input_tokens, output_tokens;
     int usage_known;
-    uint64_t start_ns, first_ns;
-    void *meter;             /* meter.c state */
+    uint64_t start_ns;
+    char finish[32];         /* finish_reason, when known */
+    char resp_model[128];    /* the model the upstream says answered */
+    sonde_llm_call track;    /* the GenAI call tracker */
     void *impl;              /* upstream's state */
     atomic_int finished;
 } gw_call;
 
-/* End a call once: meter it, charge the key's token bucket, release the request.
- * status: "ok", "error", "cancelled", "timeout"; error_type NULL on success. */
-void gw_call_finish(gw_call *c, const char *status, const char *error_type);
+/* End a call once: meter it and charge the key's token bucket. error_type NULL
+ * = the status's default ("timeout", "cancelled", ...), else e.g. "http_5xx". */
+void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type);
 void gw_call_free(gw_call *c);
 
 /* The estimated input tokens of a request (sim: 1 per 4 bytes of text, at least 1). */
@@ -203,18 +205,17 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
 
 /* ---- metering (meter.c) -------------------------------------------------- */
 
+extern sonde_http *gw_http;  /* the HTTP middleware (service.c calls it directly) */
+extern sonde_llm *gw_llm;    /* the GenAI instrumentation */
+
 int gw_meter_init(sonde_registry *reg, const gw_config *cfg);
-/* HTTP level: begin/end of one request. */
-void *gw_meter_http_begin(const char *method, const char *route);
-void gw_meter_http_streaming(void *h, int on);
-void gw_meter_http_end(void *h, unsigned status, size_t req_bytes, size_t resp_bytes);
-/* LLM level. */
+void gw_meter_free(void);
 void gw_meter_call_begin(gw_call *c);
-void gw_meter_call_first_token(gw_call *c);
+/* One streamed chunk sent to the client carrying `tokens` output tokens. */
+void gw_meter_call_chunk(gw_call *c, unsigned tokens);
 void gw_meter_call_tool(gw_call *c, const char *tool);
-/* status: "ok", "error", "cancelled", "timeout"; error_type NULL on success. */
-void gw_meter_call_end(gw_call *c, const char *status, const char *error_type);
-void gw_meter_rate_limited(const gw_call *c, const char *reason);
+void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type);
+void gw_meter_rate_limited(gw_call *c, const char *reason);
 void gw_meter_key_request(const gw_key *k);
 void gw_meter_upstream_error(const gw_upstream *u, const char *type);
 void gw_meter_upstream_up(const gw_upstream *u, int up);

@@ -10,10 +10,13 @@
  * later (a timer or the curl thread) resumes it. The first answer wins; a
  * later one is dropped, which is how shutdown answers waiting requests.
  *
- * The metrics port, when separate, is a second small daemon serving only
- * /metrics, /health and /ready. Every live request is on a list so shutdown
- * can end them all and resume every suspended connection, which MHD demands
- * before it stops.
+ * Every request is timed by the HTTP middleware (sonde/http.h) with its
+ * route normalised to the known paths. /metrics, /health and /ready are the
+ * embedded server's (sonde/server.h): answered through sonde_server_handle()
+ * on the API port, or by the server itself on --metrics-port. /ready is true
+ * while every upstream is reachable (main.c probes them). Every live request
+ * is on a list so shutdown can end them all and resume every suspended
+ * connection, which MHD demands before it stops.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -40,10 +43,12 @@ struct gw_req {
     int retry_after;
     size_t resp_bytes;
     gw_stream *stream;
-    void *meter;
+    sonde_http_token tok;
 };
 
-static struct MHD_Daemon *api_daemon, *metrics_daemon;
+static struct MHD_Daemon *api_daemon;
+static sonde_server *ops;
+static int ops_separate;
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 static gw_req *live;
 static atomic_int ready_flag;
@@ -197,7 +202,7 @@ static enum MHD_Result queue_ready(gw_req *r)
         if (!resp) return MHD_NO;
         enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
         MHD_destroy_response(resp);
-        gw_meter_http_streaming(r->meter, 1);
+        sonde_http_stream_begin(gw_http, &r->tok);
         return rc;
     }
     char *body = r->resp;
@@ -207,33 +212,32 @@ static enum MHD_Result queue_ready(gw_req *r)
                         r->retry_after);
 }
 
-/* /metrics, /health, /ready: answered on the spot. */
-static enum MHD_Result serve_ops(struct MHD_Connection *c, const char *url, unsigned *status,
-                                 size_t *bytes)
+/* /metrics, /health, /ready: answered on the spot by the embedded server's handler. */
+static enum MHD_Result serve_ops(struct MHD_Connection *c, const char *method, const char *url,
+                                 unsigned *status, size_t *bytes)
 {
-    if (strcmp(url, "/metrics") == 0) {
-        const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
-        sonde_format f = sonde_format_negotiate(accept);
-        size_t len = 0;
-        char *text = sonde_expose_alloc(gw_registry, f, &len);
-        if (!text) {
-            *status = 500;
-            return queue_buffer(c, 500, "text/plain", strdup("exposition failed\n"), 18, -1);
-        }
-        *status = 200;
-        *bytes = len;
-        return queue_buffer(c, 200, sonde_format_content_type(f), text, len, -1);
+    sonde_server_request rq = {
+        .method = method, .path = url,
+        .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
+        .accept_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"),
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")};
+    sonde_server_response rs;
+    if (sonde_server_handle(ops, &rq, &rs) != SONDE_OK) return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(rs.body_len, rs.body,
+                                                                MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        sonde_server_response_free(&rs);
+        return MHD_NO;
     }
-    if (strcmp(url, "/health") == 0) {
-        *status = 200;
-        *bytes = 3;
-        return queue_buffer(c, 200, "text/plain", strdup("ok\n"), 3, -1);
-    }
-    int ok = atomic_load(&ready_flag) && !atomic_load(&stopping);
-    *status = ok ? 200 : 503;
-    *bytes = ok ? 6 : 10;
-    return queue_buffer(c, *status, "text/plain", strdup(ok ? "ready\n" : "not ready\n"), *bytes,
-                        -1);
+    rs.body = NULL; /* MHD owns it now */
+    for (size_t i = 0; i < rs.header_count; i++)
+        MHD_add_response_header(resp, rs.headers[i].name, rs.headers[i].value);
+    *status = (unsigned)rs.status;
+    *bytes = rs.body_len;
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)rs.status, resp);
+    MHD_destroy_response(resp);
+    sonde_server_response_free(&rs);
+    return rc;
 }
 
 static int is_ops(const char *url)
@@ -280,7 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_init(&r->refs, 1);
         pthread_mutex_init(&r->mu, NULL);
         r->conn = conn;
-        r->meter = gw_meter_http_begin(method, route_of(url));
+        r->tok = sonde_http_begin(gw_http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
         r->retry_after = -1;
         *con_cls = r;
         live_add(r);
@@ -309,20 +313,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!r->dispatched) {
         r->dispatched = 1;
-        int ops_here = cls != NULL || metrics_daemon == NULL;
-        if (ops_here && is_ops(url) && strcmp(method, "GET") == 0) {
+        if (!ops_separate && is_ops(url)) {
             size_t bytes = 0;
-            enum MHD_Result rc = serve_ops(conn, url, &r->status, &bytes);
+            enum MHD_Result rc = serve_ops(conn, method, url, &r->status, &bytes);
             pthread_mutex_lock(&r->mu);
             r->ready = r->queued = 1;
             r->resp_bytes = bytes;
             pthread_mutex_unlock(&r->mu);
             return rc;
         }
-        if (cls != NULL) { /* the separate metrics daemon serves only the ops routes */
-            gw_reply_error(r, 404, "invalid_request_error", "not_found", -1,
-                           "Unknown path %s on the metrics port", url);
-        } else {
+        {
             const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
             char *bearer = NULL;
             if (auth && strncasecmp(auth, "Bearer ", 7) == 0) bearer = (char *)auth + 7;
@@ -360,8 +360,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int streaming = r->streaming && r->queued;
     pthread_mutex_unlock(&r->mu);
     if (gone) gw_proxy_wake();
-    if (streaming) gw_meter_http_streaming(r->meter, 0);
-    gw_meter_http_end(r->meter, status, r->len, bytes);
+    (void)streaming; /* sonde_http_end() ends the stream too */
+    r->tok.request_size = r->len;
+    sonde_http_end(gw_http, &r->tok, (int)status, bytes);
     gw_req_unref(r);
 }
 
@@ -403,16 +404,36 @@ static struct MHD_Daemon *start_daemon(int port, void *cls, int threads)
                             opts, MHD_OPTION_END);
 }
 
+static int ready_check(void *ud)
+{
+    return atomic_load(&ready_flag) && !atomic_load(&stopping);
+}
+
 int gw_service_start(void)
 {
-    api_daemon = start_daemon(gw_cfg->port, NULL, gw_cfg->threads);
-    if (!api_daemon) return -1;
-    if (gw_cfg->metrics_port && gw_cfg->metrics_port != gw_cfg->port) {
-        static int metrics_tag;
-        metrics_daemon = start_daemon(gw_cfg->metrics_port, &metrics_tag, 1);
-        if (!metrics_daemon) return -1;
+    sonde_config sc = *sonde_registry_config(gw_registry);
+    sc.owned_ = NULL;
+    sc.metrics_path = "/metrics";
+    sc.listen_addr = gw_cfg->address;
+    sc.port = gw_cfg->metrics_port ? gw_cfg->metrics_port : SONDE_DEFAULT_PORT;
+    sonde_server_opts so;
+    sonde_server_opts_init(&so);
+    so.registry = gw_registry;
+    so.config = &sc;
+    so.max_connections = 256;
+    char err[256];
+    if (sonde_server_new(&so, &ops, err, sizeof err) != SONDE_OK ||
+        sonde_server_ready_add(ops, "upstreams", ready_check, NULL) != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: metrics server: %s\n", err);
+        return -1;
     }
-    return 0;
+    ops_separate = gw_cfg->metrics_port && gw_cfg->metrics_port != gw_cfg->port;
+    if (ops_separate && sonde_server_start(ops) != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: %s\n", sonde_server_errmsg(ops));
+        return -1;
+    }
+    api_daemon = start_daemon(gw_cfg->port, NULL, gw_cfg->threads);
+    return api_daemon ? 0 : -1;
 }
 
 int gw_service_port(void)
@@ -447,7 +468,8 @@ void gw_service_stop(void)
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
     }
-    if (metrics_daemon) MHD_stop_daemon(metrics_daemon);
     if (api_daemon) MHD_stop_daemon(api_daemon);
-    metrics_daemon = api_daemon = NULL;
+    sonde_server_free(ops);
+    api_daemon = NULL;
+    ops = NULL;
 }

@@ -87,10 +87,16 @@ static int inspect_event(gw_call *c, json_t *ev)
     json_t *delta = json_object_get(ch0, "delta");
     json_t *content = delta ? json_object_get(delta, "content") : json_object_get(ch0, "text");
     json_t *tools = json_object_get(delta, "tool_calls");
+    unsigned tokens = 0;
     if ((json_is_string(content) && json_string_length(content) > 0) || json_array_size(tools) > 0) {
-        gw_meter_call_first_token(c);
-        if (!c->usage_known) c->output_tokens++; /* until the upstream reports usage */
+        tokens = 1; /* one per content chunk, until the upstream reports usage */
+        if (!c->usage_known) c->output_tokens++;
     }
+    const char *fin = json_string_value(json_object_get(ch0, "finish_reason"));
+    if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
+    const char *model = json_string_value(json_object_get(ev, "model"));
+    if (model && !c->resp_model[0]) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    if (json_array_size(choices) > 0) gw_meter_call_chunk(c, tokens);
     size_t i;
     json_t *t;
     json_array_foreach(tools, i, t) {
@@ -175,8 +181,7 @@ static char *rewrite_body(gw_call *c)
     return s;
 }
 
-static void fail(xfer *x, const char *type, unsigned status, const char *status_word,
-                 const char *msg)
+static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st, const char *msg)
 {
     gw_call *c = x->c;
     gw_meter_upstream_error(c->model->up, type);
@@ -192,7 +197,7 @@ static void fail(xfer *x, const char *type, unsigned status, const char *status_
         gw_reply_error(c->req, status, "upstream_error", code, -1, "upstream '%s': %s",
                        c->model->up->name, msg);
     }
-    gw_call_finish(c, status_word, type);
+    gw_call_finish(c, st, type);
 }
 
 static void complete(xfer *x, CURLcode res)
@@ -200,25 +205,25 @@ static void complete(xfer *x, CURLcode res)
     gw_call *c = x->c;
     if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
     if (gw_req_gone(c->req)) {
-        gw_call_finish(c, "cancelled", NULL);
+        gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
         return;
     }
     if (res == CURLE_OPERATION_TIMEDOUT) {
-        fail(x, "timeout", 504, "timeout", "timed out");
+        fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, "timed out");
         return;
     }
     if (res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST) {
-        fail(x, "connect", 502, "error", curl_easy_strerror(res));
+        fail(x, "connect", 502, SONDE_LLM_ERROR, curl_easy_strerror(res));
         return;
     }
     if (res != CURLE_OK) {
-        fail(x, "protocol", 502, "error", x->too_big ? "answer too large" : curl_easy_strerror(res));
+        fail(x, "protocol", 502, SONDE_LLM_ERROR, x->too_big ? "answer too large" : curl_easy_strerror(res));
         return;
     }
     if (x->status >= 500) {
         char m[64];
         snprintf(m, sizeof m, "answered HTTP %ld", x->status);
-        fail(x, "http_5xx", 502, "error", m);
+        fail(x, "http_5xx", 502, SONDE_LLM_ERROR, m);
         return;
     }
     if (x->status >= 400) { /* the client's mistake as the upstream saw it: pass it on */
@@ -228,27 +233,32 @@ static void complete(xfer *x, CURLcode res)
         else gw_reply_error(c->req, (unsigned)x->status, "upstream_error", "upstream_http_4xx", -1,
                             "upstream '%s' answered HTTP %ld", c->model->up->name, x->status);
         json_decref(j);
-        gw_call_finish(c, "error", "http_4xx");
+        gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
         return;
     }
     if (c->stream) {
         if (x->status != 200 || !x->started) {
-            fail(x, "protocol", 502, "error", "no event stream");
+            fail(x, "protocol", 502, SONDE_LLM_ERROR, "no event stream");
             return;
         }
         if (x->len) stream_line(x, x->line, x->len); /* a last line without newline */
         gw_stream_finish(c->req);
-        gw_call_finish(c, x->done_seen ? "ok" : "error", x->done_seen ? NULL : "protocol");
+        gw_call_finish(c, x->done_seen ? SONDE_LLM_OK : SONDE_LLM_ERROR, x->done_seen ? NULL : "protocol");
         if (!x->done_seen) gw_meter_upstream_error(c->model->up, "protocol");
         return;
     }
     json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
     if (!json_is_object(j)) {
         json_decref(j);
-        fail(x, "protocol", 502, "error", "the answer is not a JSON object");
+        fail(x, "protocol", 502, SONDE_LLM_ERROR, "the answer is not a JSON object");
         return;
     }
     take_usage(c, json_object_get(j, "usage"));
+    const char *model = json_string_value(json_object_get(j, "model"));
+    if (model) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    const char *fin = json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0),
+                                                        "finish_reason"));
+    if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
     if (c->op == GW_OP_EMBEDDINGS) c->output_tokens = 0;
     size_t i;
     json_t *ch;
@@ -263,7 +273,7 @@ static void complete(xfer *x, CURLcode res)
     json_object_set_new(j, "model", json_string(c->model_name));
     gw_reply_json(c->req, 200, json_dumps(j, JSON_COMPACT), -1);
     json_decref(j);
-    gw_call_finish(c, "ok", NULL);
+    gw_call_finish(c, SONDE_LLM_OK, NULL);
 }
 
 static void xfer_free(xfer *x)
@@ -326,7 +336,7 @@ static void *run(void *unused)
             if (stop || add(x) != 0) {
                 if (!stop) gw_reply_error(x->c->req, 500, "server_error", NULL, -1,
                                           "could not start the upstream call");
-                gw_call_finish(x->c, stop ? "cancelled" : "error", stop ? NULL : "_OTHER");
+                gw_call_finish(x->c, stop ? SONDE_LLM_CANCELLED : SONDE_LLM_ERROR, stop ? NULL : "_OTHER");
                 xfer_free(x);
                 continue;
             }
@@ -339,7 +349,7 @@ static void *run(void *unused)
             if (stop || gw_req_gone(x->c->req)) {
                 *pp = x->next;
                 if (x->started) gw_stream_finish(x->c->req);
-                gw_call_finish(x->c, "cancelled", NULL);
+                gw_call_finish(x->c, SONDE_LLM_CANCELLED, NULL);
                 xfer_free(x);
             } else {
                 pp = &x->next;

@@ -230,7 +230,7 @@ static void step(void *arg)
     sim *s = arg;
     gw_call *c = s->c;
     if (gw_req_gone(c->req)) {
-        gw_call_finish(c, "cancelled", NULL);
+        gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
         sim_free(s);
         return;
     }
@@ -238,7 +238,7 @@ static void step(void *arg)
         gw_meter_upstream_error(c->model->up, "http_5xx");
         gw_reply_error(c->req, 502, "upstream_error", "upstream_http_5xx", -1,
                        "The upstream '%s' failed (simulated error)", c->model->up->name);
-        gw_call_finish(c, "error", "http_5xx");
+        gw_call_finish(c, SONDE_LLM_ERROR, "http_5xx");
         sim_free(s);
         return;
     }
@@ -247,7 +247,7 @@ static void step(void *arg)
         gw_reply_error(c->req, 504, "upstream_error", "upstream_timeout", -1,
                        "The upstream '%s' did not answer within %ld ms", c->model->up->name,
                        c->model->up->timeout_ms);
-        gw_call_finish(c, "timeout", "timeout");
+        gw_call_finish(c, SONDE_LLM_TIMEOUT, "timeout");
         sim_free(s);
         return;
     }
@@ -255,14 +255,14 @@ static void step(void *arg)
         c->output_tokens = c->op == GW_OP_EMBEDDINGS ? 0 : s->n_out;
         c->usage_known = 1;
         reply_whole(s);
-        gw_call_finish(c, "ok", NULL);
+        gw_call_finish(c, SONDE_LLM_OK, NULL);
         sim_free(s);
         return;
     }
     int rc = 0;
     if (s->sent < s->n_out) {
         rc = send_token(s);
-        if (s->sent == 1 && rc == 0) gw_meter_call_first_token(c);
+        if (rc == 0) gw_meter_call_chunk(c, 1);
         c->output_tokens = s->sent;
         if (rc == 0 && s->sent < s->n_out) {
             if (gw_timer_after(wait_ns(s->o->itl_ms, s->o->jitter_ms), step, s) == 0) return;
@@ -283,9 +283,9 @@ static void step(void *arg)
     c->usage_known = 1;
     if (rc == 0) {
         gw_stream_finish(c->req);
-        gw_call_finish(c, "ok", NULL);
+        gw_call_finish(c, SONDE_LLM_OK, NULL);
     } else {
-        gw_call_finish(c, "cancelled", NULL);
+        gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
     }
     sim_free(s);
 }
@@ -309,6 +309,8 @@ int gw_sim_start(gw_call *c)
         s->finish = "tool_calls";
         gw_meter_call_tool(c, s->tool_name);
     }
+    if (c->op != GW_OP_EMBEDDINGS) snprintf(c->finish, sizeof c->finish, "%s", s->finish);
+    snprintf(c->resp_model, sizeof c->resp_model, "%s", c->model_name);
     double u = rnd();
     s->fate = u < s->o->error_rate ? SIM_ERROR
               : u < s->o->error_rate + s->o->timeout_rate ? SIM_STALL : SIM_ANSWER;
@@ -317,8 +319,9 @@ int gw_sim_start(gw_call *c)
     else if (s->fate == SIM_ANSWER && c->stream) {
         gw_reply_stream(c->req);
         json_t *role = json_pack("{s:s, s:s}", "role", "assistant", "content", "");
-        int rc = c->op == GW_OP_CHAT ? send_chunk(s, role, NULL, NULL) : (json_decref(role), 0);
-        (void)rc; /* a client gone already is noticed at the first step */
+        if (c->op == GW_OP_CHAT && send_chunk(s, role, NULL, NULL) == 0) gw_meter_call_chunk(c, 0);
+        if (c->op != GW_OP_CHAT) json_decref(role);
+        /* a client gone already is noticed at the first step */
     } else if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS) {
         for (long i = 1; i < s->n_out; i++) delay += wait_ns(s->o->itl_ms, s->o->jitter_ms);
     }
