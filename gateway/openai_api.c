@@ -122,6 +122,10 @@ static const char *validate(const json_t *b, gw_op op, long *max_tokens)
                                           : "'input' must be a string or a non-empty array";
         if (op == GW_OP_EMBEDDINGS && json_is_true(json_object_get(b, "stream")))
             return "embeddings cannot be streamed";
+        const char *ef = json_string_value(json_object_get(b, "encoding_format"));
+        if (op == GW_OP_EMBEDDINGS && json_object_get(b, "encoding_format") &&
+            (!ef || (strcmp(ef, "float") != 0 && strcmp(ef, "base64") != 0)))
+            return "'encoding_format' must be \"float\" or \"base64\"";
     }
     return NULL;
 }

@@ -165,6 +165,29 @@ static char *whole_text(const sim *s)
     return t;
 }
 
+/* encoding_format "base64": the vector as little-endian float32, base64 (what
+ * the official clients ask for by default). */
+static json_t *base64_floats(const float *v, int n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *b = (const unsigned char *)v;
+    size_t len = (size_t)n * 4, o = 0;
+    char *out = malloc((len + 2) / 3 * 4 + 1);
+    if (!out) return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned x = (unsigned)b[i] << 16 | (i + 1 < len ? (unsigned)b[i + 1] << 8 : 0) |
+                     (i + 2 < len ? b[i + 2] : 0);
+        out[o++] = tab[x >> 18 & 63];
+        out[o++] = tab[x >> 12 & 63];
+        out[o++] = i + 1 < len ? tab[x >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? tab[x & 63] : '=';
+    }
+    out[o] = 0;
+    json_t *j = json_string(out);
+    free(out);
+    return j;
+}
+
 static void reply_whole(sim *s)
 {
     gw_call *c = s->c;
@@ -173,18 +196,26 @@ static void reply_whole(sim *s)
         json_t *data = json_array();
         json_t *in = json_object_get(c->body, "input");
         size_t n = json_is_array(in) ? json_array_size(in) : 1;
+        const char *fmt = json_string_value(json_object_get(c->body, "encoding_format"));
+        int b64 = fmt && strcmp(fmt, "base64") == 0;
         for (size_t i = 0; i < n; i++) {
-            json_t *vec = json_array();
-            double norm = 0, v[64];
             int dims = s->o->embedding_dims;
+            float *v = malloc((size_t)dims * sizeof *v);
+            if (!v) break;
+            double norm = 0;
             for (int d = 0; d < dims; d++) {
-                double x = sin((double)(d + 1) * (double)(i + 1) + (double)c->input_tokens);
-                if (d < 64) v[d] = x;
-                norm += x * x;
+                v[d] = (float)sin((double)(d + 1) * (double)(i + 1) + (double)c->input_tokens);
+                norm += (double)v[d] * v[d];
             }
             norm = sqrt(norm > 0 ? norm : 1);
-            for (int d = 0; d < dims; d++)
-                json_array_append_new(vec, json_real((d < 64 ? v[d] : sin((double)(d + 1))) / norm));
+            for (int d = 0; d < dims; d++) v[d] = (float)(v[d] / norm);
+            json_t *vec;
+            if (b64) vec = base64_floats(v, dims);
+            else {
+                vec = json_array();
+                for (int d = 0; d < dims; d++) json_array_append_new(vec, json_real(v[d]));
+            }
+            free(v);
             json_array_append_new(data, json_pack("{s:s, s:I, s:o}", "object", "embedding", "index",
                                                   (json_int_t)i, "embedding", vec));
         }
