@@ -1,5 +1,115 @@
 #!/bin/sh
-# make demo: until sonde-gateway lands, show the exposition of the expose example.
-set -e
-echo "sonde-gateway is not built yet; showing the libsonde exposition example instead."
-./build/examples/expose
+# make demo: start sonde-gateway on its simulated model, drive it with
+# sonde-load, and show every 2 s a summary computed from the gateway's own
+# /metrics (requests/s, TTFT p50/p95 from the histogram buckets, tokens/s,
+# errors, streams in flight). Ctrl-C stops everything. When stdin is not a
+# terminal, or DEMO_SECONDS is set, it runs that long (default 10 s) and exits 0.
+# Env: DEMO_PORT (default 8080, or a free port when taken), DEMO_CLIENTS (50),
+# BUILD (build directory, default ./build).
+set -eu
+BUILD=${BUILD:-build}
+GW=$BUILD/sonde-gateway
+LOAD=$BUILD/sonde-load
+[ -x "$GW" ] && [ -x "$LOAD" ] || { echo "demo: build first (make build)" >&2; exit 1; }
+PORT=${DEMO_PORT:-8080}
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+fi
+CLIENTS=${DEMO_CLIENTS:-50}
+if [ -n "${DEMO_SECONDS:-}" ]; then SECONDS_LEFT=$DEMO_SECONDS
+elif [ ! -t 0 ]; then SECONDS_LEFT=10
+else SECONDS_LEFT=""; fi
+
+tmp=$(mktemp -d)
+gw_pid=""; load_pid=""
+stop() {
+  trap - INT TERM EXIT
+  [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
+  [ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+"$GW" --port "$PORT" --address 127.0.0.1 --sim-ttft-ms 150 --sim-inter-token-ms 20 \
+  --sim-jitter-ms 15 --sim-output-tokens 48 --sim-error-rate 0.02 >"$tmp/gateway.log" 2>&1 &
+gw_pid=$!
+i=0
+until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
+  i=$((i + 1))
+  [ $i -gt 100 ] && { echo "demo: the gateway did not start:" >&2; cat "$tmp/gateway.log" >&2; exit 1; }
+  sleep 0.1
+done
+"$LOAD" -u "http://127.0.0.1:$PORT/v1" -c "$CLIENTS" -d 86400 -s -q >"$tmp/load.log" 2>&1 &
+load_pid=$!
+
+echo "sonde-gateway is running on its simulated model, $CLIENTS sonde-load clients streaming."
+echo "  API      http://127.0.0.1:$PORT/v1   (try: curl http://127.0.0.1:$PORT/v1/models)"
+echo "  metrics  http://127.0.0.1:$PORT/metrics"
+echo "  health   http://127.0.0.1:$PORT/health   ready http://127.0.0.1:$PORT/ready"
+[ -z "$SECONDS_LEFT" ] && echo "Ctrl-C stops it all."
+echo
+
+# summary PREV CUR DT: one block of figures from two scrapes DT seconds apart
+summary() {
+  awk -v dt="$3" '
+    function labels(s,   l) { l = s; sub(/^[^{]*\{/, "", l); sub(/\}.*$/, "", l); return l }
+    function le(s,   v) { v = s; sub(/.*le="/, "", v); sub(/".*/, "", v); return v }
+    FNR == 1 { f++ }
+    /^#/ { next }
+    {
+      name = $1; sub(/\{.*/, "", name); v = $NF
+      if (name == "http_requests_total" && $1 ~ /route="\/v1\//) req[f] += v
+      else if (name == "gateway_tokens_total" && $1 ~ /type="output"/) tok[f] += v
+      else if (name == "gateway_provider_calls_total" && $1 !~ /status="ok"/) err[f] += v
+      else if (name == "gateway_streams_in_flight") streams[f] += v
+      else if (name == "gen_ai_server_time_to_first_token_seconds_bucket") {
+        b = le($1); bucket[f, b] += v; if (!(b in seen)) { seen[b] = 1; bounds[++nb] = b }
+      }
+    }
+    function q(p,   i, j, t, total, prev, lo, c, cnt, rank, x) {
+      # sort bounds numerically (+Inf last), then interpolate like histogram_quantile()
+      for (i = 1; i <= nb; i++) for (j = i + 1; j <= nb; j++)
+        if ((bounds[j] == "+Inf" ? 1e300 : bounds[j] + 0) < (bounds[i] == "+Inf" ? 1e300 : bounds[i] + 0)) {
+          t = bounds[i]; bounds[i] = bounds[j]; bounds[j] = t }
+      total = bucket[2, "+Inf"] - bucket[1, "+Inf"]
+      if (total <= 0) return "-"
+      rank = p * total; prev = 0; lo = 0
+      for (i = 1; i <= nb; i++) {
+        c = bucket[2, bounds[i]] - bucket[1, bounds[i]]
+        if (c >= rank) {
+          if (bounds[i] == "+Inf") return sprintf(">%s s", lo)
+          x = lo + (bounds[i] - lo) * (c == prev ? 1 : (rank - prev) / (c - prev))
+          return sprintf("%.0f ms", x * 1000)
+        }
+        prev = c; lo = bounds[i]
+      }
+      return "-"
+    }
+    END {
+      printf "requests/s %8.1f   tokens/s %9.1f   errors %6d (+%d)   streams in flight %5d\n",
+        (req[2] - req[1]) / dt, (tok[2] - tok[1]) / dt, err[2], err[2] - err[1], streams[2]
+      printf "TTFT (last %ss) p50 %s   p95 %s\n", dt, q(0.5), q(0.95)
+    }' "$1" "$2"
+}
+
+curl -s "http://127.0.0.1:$PORT/metrics" >"$tmp/prev"
+start=$(date +%s)
+[ -t 1 ] && [ -z "$SECONDS_LEFT" ] && printf 'waiting for the first figures...\n\n'
+while :; do
+  sleep 2
+  curl -s "http://127.0.0.1:$PORT/metrics" >"$tmp/cur" || { echo "demo: the gateway stopped" >&2; exit 1; }
+  out=$(summary "$tmp/prev" "$tmp/cur" 2)
+  if [ -t 1 ] && [ -z "$SECONDS_LEFT" ]; then
+    printf '\033[2A\033[J%s\n' "$out"
+  else
+    printf '%s\n' "$out"
+  fi
+  mv "$tmp/cur" "$tmp/prev"
+  if [ -n "$SECONDS_LEFT" ] && [ $(( $(date +%s) - start )) -ge "$SECONDS_LEFT" ]; then
+    break
+  fi
+done
+echo "demo: done after ${SECONDS_LEFT}s"
+exit 0
