@@ -148,12 +148,15 @@ int gw_stream_write(gw_req *r, const char *data, size_t len);
 /* Append one "data: <json>\n\n" event (json is dumped compactly). */
 int gw_stream_event(gw_req *r, json_t *j);
 void gw_stream_finish(gw_req *r);
+/* Bytes written to the stream that the client has not taken yet. */
+size_t gw_stream_backlog(gw_req *r);
 
 /* sse.c: the stream buffer shared by a producer thread and MHD's reader. */
 gw_stream *gw_stream_new(void);
 void gw_stream_free(gw_stream *s);
 int gw_stream_append(gw_stream *s, const char *data, size_t len);
 void gw_stream_end(gw_stream *s);
+size_t gw_stream_pending(gw_stream *s);
 void gw_stream_close(gw_stream *s); /* the client is gone: drop data, never resume again */
 struct MHD_Response *gw_stream_response(gw_stream *s, struct MHD_Connection *conn);
 

@@ -163,6 +163,14 @@ int gw_stream_event(gw_req *r, json_t *j)
     return rc;
 }
 
+size_t gw_stream_backlog(gw_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    gw_stream *s = r->streaming ? r->stream : NULL;
+    pthread_mutex_unlock(&r->mu);
+    return s ? gw_stream_pending(s) : 0;
+}
+
 void gw_stream_finish(gw_req *r)
 {
     gw_stream_write(r, "data: [DONE]\n\n", 14);
@@ -370,8 +378,7 @@ static struct MHD_Daemon *start_daemon(int port, void *cls, int threads)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     const char *addr = gw_cfg->address;
     int have_addr = 0;
     if (addr && *addr) {

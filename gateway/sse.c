@@ -84,6 +84,14 @@ int gw_stream_append(gw_stream *s, const char *data, size_t len)
     return 0;
 }
 
+size_t gw_stream_pending(gw_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->closed ? 0 : s->len - s->off;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 void gw_stream_end(gw_stream *s)
 {
     pthread_mutex_lock(&s->mu);

@@ -11,6 +11,10 @@
  * chunk again when the client did not ask for it. Whole answers and error
  * bodies are collected (bounded), then forwarded with the upstream's usage.
  *
+ * A client slower than its upstream does not make the gateway buffer without
+ * bound: past 1 MiB not yet taken by the client the transfer is paused, and
+ * the worker resumes it once the backlog is under 256 KiB.
+ *
  * Failures map to statuses and gateway_upstream_errors_total types: connect
  * (502), timeout (504, curl's connect and total timeouts), http_5xx (502),
  * http_4xx (the upstream's own status and body), protocol (502). A client
@@ -28,6 +32,8 @@
 #include "gateway.h"
 
 #define MAX_COLLECT (16u << 20)
+#define PAUSE_ABOVE (1u << 20)
+#define RESUME_BELOW (256u << 10)
 
 typedef struct xfer {
     gw_call *c;
@@ -38,6 +44,7 @@ typedef struct xfer {
     int started;      /* the client stream has begun */
     int done_seen;    /* [DONE] arrived */
     int too_big;
+    int paused;       /* receiving paused: the client is behind */
     char *line;       /* partial SSE line / collected body */
     size_t len, cap;
     struct xfer *next;
@@ -158,7 +165,10 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
             if (rc != 0) return 0;
             start = i + 1;
         }
-        return grow(x, d + start, n - start) == 0 ? n : 0;
+        if (grow(x, d + start, n - start) != 0) return 0;
+        if (gw_stream_backlog(x->c->req) > PAUSE_ABOVE && curl_easy_pause(x->e, CURLPAUSE_RECV) == CURLE_OK)
+            x->paused = 1;
+        return n;
     }
     return grow(x, d, n) == 0 ? n : 0;
 }
@@ -343,9 +353,16 @@ static void *run(void *unused)
             x->next = active;
             active = x;
         }
-        /* drop the transfers whose client is gone (or all of them, when stopping) */
+        /* drop the transfers whose client is gone (or all of them, when stopping),
+         * resume those whose client caught up */
+        int any_paused = 0;
         for (xfer **pp = &active; *pp;) {
             xfer *x = *pp;
+            if (x->paused && !stop && gw_stream_backlog(x->c->req) < RESUME_BELOW) {
+                x->paused = 0;
+                curl_easy_pause(x->e, CURLPAUSE_CONT);
+            }
+            any_paused |= x->paused;
             if (stop || gw_req_gone(x->c->req)) {
                 *pp = x->next;
                 if (x->started) gw_stream_finish(x->c->req);
@@ -372,7 +389,7 @@ static void *run(void *unused)
                 }
             xfer_free(x);
         }
-        curl_multi_poll(multi, NULL, 0, 200, NULL);
+        curl_multi_poll(multi, NULL, 0, any_paused ? 20 : 200, NULL);
     }
     return NULL;
 }
