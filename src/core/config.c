@@ -126,6 +126,13 @@ static int add_label(env_owned *o, size_t *n, const char *name, size_t nlen, con
     return SONDE_OK;
 }
 
+/* Labels sonde writes itself (histogram le, summary quantile, the rejection counter's metric)
+ * cannot be global labels: every series of that kind would carry the name twice. */
+static int reserved_global(const char *name)
+{
+    return strcmp(name, "le") == 0 || strcmp(name, "quantile") == 0 || strcmp(name, "metric") == 0;
+}
+
 static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *errbuf, size_t errlen)
 {
     const char *p = s;
@@ -142,8 +149,8 @@ static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *err
             return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: label name too long");
         memcpy(name, p, nlen);
         name[nlen] = '\0';
-        if (!sonde_valid_label_name(name))
-            return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: invalid label name \"%s\"", name);
+        if (!sonde_valid_label_name(name) || reserved_global(name))
+            return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: invalid or reserved label name \"%s\"", name);
         const char *value = eq + 1;
         size_t vlen = len - nlen - 1;
         if (!sonde_valid_utf8(value, vlen))
@@ -256,8 +263,8 @@ int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen)
         return fail(errbuf, errlen, "global labels: bad count");
     for (size_t i = 0; i < cfg->global_label_count; i++) {
         const sonde_label *l = &cfg->global_labels[i];
-        if (!sonde_valid_label_name(l->name))
-            return fail(errbuf, errlen, "global label name \"%s\" is invalid",
+        if (!sonde_valid_label_name(l->name) || reserved_global(l->name))
+            return fail(errbuf, errlen, "global label name \"%s\" is invalid or reserved",
                         l->name ? l->name : "(null)");
         if (!l->value || !sonde_valid_utf8(l->value, strlen(l->value)))
             return fail(errbuf, errlen, "global label %s has no valid UTF-8 value", l->name);

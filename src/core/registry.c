@@ -113,6 +113,9 @@ static int validate_opts(const sonde_registry *reg, const sonde_metric_opts *o)
         return SONDE_ENAME;
     if (o->type == SONDE_STATESET && !sonde_valid_label_name(o->name))
         return SONDE_ENAME; /* the state label is named after the family */
+    for (size_t j = 0; o->type == SONDE_STATESET && j < reg->cfg.global_label_count; j++)
+        if (strcmp(reg->cfg.global_labels[j].name, o->name) == 0)
+            return SONDE_ENAME;
     if (o->help && !sonde_valid_utf8(o->help, strlen(o->help)))
         return SONDE_EUTF8;
     if (o->label_count > SONDE_MAX_LABELS || (o->label_count && !o->label_names))
@@ -277,23 +280,30 @@ sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name
     return NULL;
 }
 
-/* A name clashes if it is taken or if one of the sample names it makes is. */
+/* Whether family b's name is one of the sample names family a makes ("foo" -> "foo_sum"). */
+static int makes_sample(const sonde_family *a, const sonde_family *b)
+{
+    static const char *const suffixes[] = {"_total", "_created", "_info", "_count", "_sum", "_bucket"};
+    size_t n = strlen(a->name);
+    if (a->type != SONDE_HISTOGRAM && a->type != SONDE_SUMMARY && a->type != SONDE_COUNTER &&
+        a->type != SONDE_INFO)
+        return 0;
+    if (strncmp(a->name, b->name, n) != 0 || b->name[n] != '_')
+        return 0;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (strcmp(b->name + n, suffixes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A name clashes if it is taken or if one of the sample names it makes is, either way round. */
 static int name_taken(sonde_registry *reg, const sonde_family *f)
 {
     if (sonde_registry_lookup_locked(reg, f->name))
         return 1;
-    for (size_t i = 0; i < reg->fam_count; i++) {
-        const sonde_family *g = reg->fams[i];
-        size_t n = strlen(g->name);
-        /* "foo" (histogram) vs "foo_bucket"-like names of a new family, and the reverse */
-        if (strncmp(g->name, f->name, n) == 0 && f->name[n] == '_' &&
-            (g->type == SONDE_HISTOGRAM || g->type == SONDE_SUMMARY || g->type == SONDE_COUNTER ||
-             g->type == SONDE_INFO))
-            if (strcmp(f->name + n, "_total") == 0 || strcmp(f->name + n, "_created") == 0 ||
-                strcmp(f->name + n, "_info") == 0 || strcmp(f->name + n, "_count") == 0 ||
-                strcmp(f->name + n, "_sum") == 0 || strcmp(f->name + n, "_bucket") == 0)
-                return 1;
-    }
+    for (size_t i = 0; i < reg->fam_count; i++)
+        if (makes_sample(reg->fams[i], f) || makes_sample(f, reg->fams[i]))
+            return 1;
     return 0;
 }
 
