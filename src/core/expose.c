@@ -159,10 +159,10 @@ static void render_histogram(sonde_render *r, const sonde_family *f, const sonde
 
 static void render_summary(sonde_render *r, const sonde_family *f, sonde_child *c)
 {
-    double q[64];
+    double q[SONDE_MAX_QUANTILES];
     uint64_t count;
     double sum;
-    size_t n = f->quantile_count < 64 ? f->quantile_count : 64;
+    size_t n = f->quantile_count;
     sonde_summary_snapshot(c, q, &count, &sum);
     for (size_t i = 0; i < n; i++) {
         char qtext[32];
@@ -212,10 +212,13 @@ static void render_family(sonde_render *r, sonde_family *f)
     pthread_mutex_lock(&f->lock);
     if (f->first) {
         sonde_render_header(r, f->name, f->help, f->type, f->unit);
-        sonde_cells_lock();
+        /* a scrape-time callback may read other metrics, which takes the cells lock */
+        if (!f->fn)
+            sonde_cells_lock();
         for (sonde_child *c = f->first; c && !r->out.err; c = c->next)
             render_child(r, f, c);
-        sonde_cells_unlock();
+        if (!f->fn)
+            sonde_cells_unlock();
     }
     pthread_mutex_unlock(&f->lock);
 }

@@ -27,6 +27,8 @@
 #define SONDE_MAX_BUCKETS 1000
 #define SONDE_MAX_STATES 64
 #define SONDE_MAX_LABELS 64
+#define SONDE_MAX_QUANTILES 64
+#define SONDE_MAX_AGE_SECONDS 1e9 /* a summary window longer than ~31 years is a mistake */
 
 enum { CHILD_NOOP = 1u };
 

@@ -133,14 +133,14 @@ static int validate_opts(const sonde_registry *reg, const sonde_metric_opts *o)
             return SONDE_EINVAL;
     }
     if (o->type == SONDE_SUMMARY) {
-        if (o->quantile_count && !o->quantiles)
+        if ((o->quantile_count && !o->quantiles) || o->quantile_count > SONDE_MAX_QUANTILES)
             return SONDE_EINVAL;
         for (size_t i = 0; i < o->quantile_count; i++) {
             double q = o->quantiles[i].quantile, e = o->quantiles[i].error;
             if (!(q >= 0 && q <= 1) || !(e > 0 && e < 1))
                 return SONDE_EINVAL;
         }
-        if (o->max_age_seconds < 0 || isnan(o->max_age_seconds) || o->age_buckets < 0 ||
+        if (!(o->max_age_seconds >= 0 && o->max_age_seconds <= SONDE_MAX_AGE_SECONDS) || o->age_buckets < 0 ||
             o->age_buckets > 100)
             return SONDE_EINVAL;
     }
