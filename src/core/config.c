@@ -91,6 +91,8 @@ static int parse_bool(const char *s, int *out)
 static int parse_port(const char *s, int *out)
 {
     char *end;
+    if (*s < '0' || *s > '9')
+        return 0; /* strtol would also take " 80" and "+80" */
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < 1 || v > 65535)
