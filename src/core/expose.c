@@ -115,7 +115,8 @@ void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, 
         sonde_out_str(o, suffix);
     if (r->scratch_len || xname) {
         sonde_out_char(o, '{');
-        sonde_out_mem(o, r->scratch, r->scratch_len);
+        if (r->scratch_len) /* scratch may still be NULL: memcpy from NULL is undefined even for 0 */
+            sonde_out_mem(o, r->scratch, r->scratch_len);
         if (xname) {
             if (r->scratch_len)
                 sonde_out_char(o, ',');
