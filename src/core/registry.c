@@ -205,7 +205,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     rc = SONDE_ENOMEM;
     switch (o->type) {
     case SONDE_COUNTER:
-        f->cells_per_child = 1;
+        f->cells_per_child = 2;
         break;
     case SONDE_HISTOGRAM:
         if ((rc = copy_buckets(f, reg, o)))
