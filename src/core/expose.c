@@ -149,12 +149,12 @@ static void render_histogram(sonde_render *r, const sonde_family *f, const sonde
 {
     double cumulative = 0;
     for (size_t i = 0; i < f->bound_count; i++) {
-        cumulative += (double)(uint64_t)sonde_cells_sum(c->cell + (uint32_t)i);
+        cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)i);
         sonde_render_sample(r, f->name, "_bucket", "le", f->bound_text[i], cumulative);
     }
-    cumulative += (double)(uint64_t)sonde_cells_sum(c->cell + (uint32_t)f->bound_count);
+    cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)f->bound_count);
     sonde_render_sample(r, f->name, "_bucket", "le", "+Inf", cumulative);
-    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sonde_cells_sum(c->cell + (uint32_t)f->bound_count + 1));
+    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1));
     sonde_render_sample(r, f->name, "_count", NULL, NULL, cumulative);
 }
 
@@ -180,7 +180,7 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c)
     switch (f->type) {
     case SONDE_COUNTER:
         sonde_render_sample(r, f->name, "_total", NULL, NULL,
-                            f->fn ? f->fn(f->fn_ud) : sonde_cells_sum(c->cell));
+                            f->fn ? f->fn(f->fn_ud) : sonde_counter_cells_value(c->cell));
         break;
     case SONDE_GAUGE:
         sonde_render_sample(r, f->name, NULL, NULL, NULL, sonde_gauge_value((sonde_gauge *)c));

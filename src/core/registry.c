@@ -14,6 +14,7 @@
  * explicitly by sonde_init().
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,7 +209,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     rc = SONDE_ENOMEM;
     switch (o->type) {
     case SONDE_COUNTER:
-        f->cells_per_child = 1;
+        f->cells_per_child = 2;
         break;
     case SONDE_HISTOGRAM:
         if ((rc = copy_buckets(f, reg, o)))
@@ -280,30 +281,50 @@ sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name
     return NULL;
 }
 
-/* Whether family b's name is one of the sample names family a makes ("foo" -> "foo_sum"). */
-static int makes_sample(const sonde_family *a, const sonde_family *b)
+/* The sample-name suffixes a family of each type writes (the family name itself is ""). */
+static const char *const *sample_suffixes(sonde_type t)
 {
-    static const char *const suffixes[] = {"_total", "_created", "_info", "_count", "_sum", "_bucket"};
-    size_t n = strlen(a->name);
-    if (a->type != SONDE_HISTOGRAM && a->type != SONDE_SUMMARY && a->type != SONDE_COUNTER &&
-        a->type != SONDE_INFO)
-        return 0;
-    if (strncmp(a->name, b->name, n) != 0 || b->name[n] != '_')
-        return 0;
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-        if (strcmp(b->name + n, suffixes[i]) == 0)
-            return 1;
-    return 0;
+    static const char *const counter[] = {"_total", "_created", NULL};
+    static const char *const plain[] = {"", NULL};
+    static const char *const histogram[] = {"_bucket", "_sum", "_count", "_created", NULL};
+    static const char *const summary[] = {"", "_sum", "_count", "_created", NULL};
+    static const char *const info[] = {"_info", NULL};
+    switch (t) {
+    case SONDE_COUNTER: return counter;
+    case SONDE_HISTOGRAM: return histogram;
+    case SONDE_SUMMARY: return summary;
+    case SONDE_INFO: return info;
+    default: return plain;
+    }
 }
 
-/* A name clashes if it is taken or if one of the sample names it makes is, either way round. */
+static int same_sample(const char *a, const char *sa, const char *b, const char *sb)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + strlen(sa) != lb + strlen(sb))
+        return 0;
+    char x[512], y[512];
+    if (la + strlen(sa) >= sizeof x)
+        return strcmp(a, b) == 0 && strcmp(sa, sb) == 0;
+    snprintf(x, sizeof x, "%s%s", a, sa);
+    snprintf(y, sizeof y, "%s%s", b, sb);
+    return strcmp(x, y) == 0;
+}
+
+/* A name clashes if a family of that name exists or if any sample name either family
+ * writes is also written by the other (a histogram "foo" and a gauge "foo_sum", say). */
 static int name_taken(sonde_registry *reg, const sonde_family *f)
 {
-    if (sonde_registry_lookup_locked(reg, f->name))
-        return 1;
-    for (size_t i = 0; i < reg->fam_count; i++)
-        if (makes_sample(reg->fams[i], f) || makes_sample(f, reg->fams[i]))
+    const char *const *fs = sample_suffixes(f->type);
+    for (size_t i = 0; i < reg->fam_count; i++) {
+        const sonde_family *g = reg->fams[i];
+        if (strcmp(g->name, f->name) == 0)
             return 1;
+        for (const char *const *gs = sample_suffixes(g->type); *gs; gs++)
+            for (const char *const *s = fs; *s; s++)
+                if (same_sample(f->name, *s, g->name, *gs))
+                    return 1;
+    }
     return 0;
 }
 
