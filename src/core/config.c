@@ -153,6 +153,9 @@ static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *err
         name[nlen] = '\0';
         if (!sonde_valid_label_name(name) || reserved_global(name))
             return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: invalid or reserved label name \"%s\"", name);
+        for (const char *q = s; q < p; q++) /* an earlier "name=" in this same variable */
+            if ((q == s || q[-1] == ',') && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
+                return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: label %s is given twice", name);
         const char *value = eq + 1;
         size_t vlen = len - nlen - 1;
         if (!sonde_valid_utf8(value, vlen))
@@ -190,7 +193,9 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
         else if (!(next.metrics_path = owned_dup(o, v, strlen(v))))
             rc = SONDE_ENOMEM;
     }
-    if (!rc && (v = getenv("SONDE_METRICS_ADDR"))) {
+    if (!rc && (v = getenv("SONDE_METRICS_ADDR")) && !*v) {
+        next.listen_addr = NULL; /* empty: all interfaces, as in the struct */
+    } else if (!rc && v) {
         if (!valid_address(v))
             rc = fail(errbuf, errlen, "SONDE_METRICS_ADDR: expected an IPv4 or IPv6 address, got \"%s\"", v);
         else if (!(next.listen_addr = owned_dup(o, v, strlen(v))))

@@ -15,6 +15,7 @@
 
 struct sonde_emitter {
     sonde_render *r;
+    sonde_registry *reg; /* locked by the render: registered names win */
     const sonde_config *cfg; /* for the global label names */
     int open;        /* a valid family is open */
     sonde_type type;
@@ -46,6 +47,8 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         e->name[n - 6] = '\0';
     else if (type == SONDE_INFO && n > 5 && strcmp(name + n - 5, "_info") == 0)
         e->name[n - 5] = '\0';
+    if (sonde_registry_lookup_locked(e->reg, e->name))
+        return SONDE_EEXIST; /* a registered family of that name is already in the output */
     e->type = type;
     e->open = 1;
     sonde_render_header(e->r, e->name, help, type, unit);
