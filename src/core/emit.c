@@ -89,7 +89,7 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
 {
     for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
-        sonde_emitter e = {.r = r, .cfg = &reg->cfg};
+        sonde_emitter e = {.r = r, .cfg = &reg->cfg, .reg = reg};
         c->fn(&e, c->ud);
     }
 }
