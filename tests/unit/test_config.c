@@ -124,6 +124,9 @@ TEST(env_path_addr_port)
     CHECK_EQ_INT(sonde_config_from_env(&c, NULL, 0), SONDE_OK); /* again: the old strings are freed */
     CHECK_EQ_STR(c.listen_addr, "::1");
     CHECK_EQ_INT(c.port, 1);
+    setenv("SONDE_METRICS_ADDR", "", 1); /* empty: all interfaces */
+    CHECK_EQ_INT(sonde_config_from_env(&c, NULL, 0), SONDE_OK);
+    CHECK(c.listen_addr == NULL);
     /* cleanup returns the borrowed strings to their defaults */
     sonde_config_cleanup(&c);
     CHECK_EQ_STR(c.metrics_path, "/metrics");
@@ -193,7 +196,7 @@ TEST(env_global_labels)
     clear_env();
 
     const char *bad[] = {"=v", "novalue", "a=1,", "a=1,,b=2", "9a=1", "__a=1", "a-b=1", "a=\xff",
-                         "le=1", "quantile=0.5", "metric=x", ",a=1"};
+                         "le=1", "quantile=0.5", "metric=x", ",a=1", "a=1,b=2,a=3"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_env_error("SONDE_GLOBAL_LABELS", bad[i]);
     char many[1024] = "";

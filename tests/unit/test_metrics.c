@@ -788,6 +788,8 @@ static int emit_bad(sonde_emitter *e, void *ud)
     CHECK_EQ_INT(sonde_emit_family(e, "h", NULL, SONDE_HISTOGRAM, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_emit_family(e, "h", NULL, (sonde_type)42, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_emit_family(e, "h_bytes", NULL, SONDE_GAUGE, "seconds"), SONDE_ENAME);
+    /* a registered family's name is taken: the collector cannot write it again */
+    CHECK_EQ_INT(sonde_emit_family(e, "zzz_registered", NULL, SONDE_GAUGE, NULL), SONDE_EEXIST);
     /* after a refused family, samples are refused too */
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, NULL, 0, 1), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_emit_family(e, "coll_ok", NULL, SONDE_GAUGE, NULL), SONDE_OK);
