@@ -131,6 +131,19 @@ sonde_type sonde_metric_type(const sonde_metric *m);
 const char *sonde_metric_name(const sonde_metric *m);
 size_t sonde_metric_label_count(const sonde_metric *m);
 size_t sonde_metric_child_count(const sonde_metric *m); /* exposed children */
+const char *sonde_metric_help(const sonde_metric *m);               /* "" when none */
+const char *sonde_metric_unit(const sonde_metric *m);               /* NULL when none */
+const char *sonde_metric_label_name(const sonde_metric *m, size_t i); /* NULL past the end */
+sonde_buckets sonde_metric_buckets(const sonde_metric *m);           /* histograms, else {0} */
+
+/*
+ * Call fn for every registered family in name order (for metric references,
+ * --list-metrics flags, admin pages). The registry is locked meanwhile: fn
+ * must not register or unregister. A non-zero return from fn stops the walk
+ * and is returned.
+ */
+typedef int (*sonde_metric_visit_fn)(const sonde_metric *m, void *ud);
+int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *ud);
 
 /*
  * Find or create the child for values[0..label_count) (values may be NULL for

@@ -513,6 +513,42 @@ size_t sonde_metric_label_count(const sonde_metric *m)
     return m ? ((const sonde_family *)m)->label_count : 0;
 }
 
+const char *sonde_metric_help(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->help : NULL;
+}
+
+const char *sonde_metric_unit(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->unit : NULL;
+}
+
+const char *sonde_metric_label_name(const sonde_metric *m, size_t i)
+{
+    const sonde_family *f = (const sonde_family *)m;
+    return f && i < f->label_count ? f->label_names[i] : NULL;
+}
+
+sonde_buckets sonde_metric_buckets(const sonde_metric *m)
+{
+    const sonde_family *f = (const sonde_family *)m;
+    if (!f || f->type != SONDE_HISTOGRAM)
+        return (sonde_buckets){NULL, 0};
+    return (sonde_buckets){f->bounds, f->bound_count};
+}
+
+int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *ud)
+{
+    if (!reg || !fn)
+        return SONDE_EINVAL;
+    pthread_mutex_lock(&reg->lock);
+    int rc = 0;
+    for (size_t i = 0; i < reg->fam_count && !rc; i++)
+        rc = fn((const sonde_metric *)reg->fams[i], ud);
+    pthread_mutex_unlock(&reg->lock);
+    return rc;
+}
+
 /* ---- children ------------------------------------------------------- */
 
 int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)

@@ -1137,6 +1137,50 @@ TEST(default_registry)
     CHECK_EQ_INT(in_child(default_bad_env), 0);
 }
 
+static int visit_names(const sonde_metric *m, void *ud)
+{
+    char *out = ud;
+    strcat(out, sonde_metric_name(m));
+    strcat(out, ";");
+    return strcmp(sonde_metric_name(m), "stop_here") == 0 ? 7 : 0;
+}
+
+TEST(family_accessors_and_foreach)
+{
+    sonde_registry *r;
+    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    static const char *const names[] = {"model", "route"};
+    sonde_metric *h, *c;
+    sonde_metric_opts ho = {.type = SONDE_HISTOGRAM, .name = "lat_seconds", .help = "Latency.",
+                            .unit = "seconds", .label_names = names, .label_count = 2,
+                            .buckets = SONDE_BUCKETS_LLM_TPOT};
+    sonde_metric_opts co = {.type = SONDE_COUNTER, .name = "b_total"};
+    CHECK_EQ_INT(sonde_register(r, &ho, &h), SONDE_OK);
+    CHECK_EQ_INT(sonde_register(r, &co, &c), SONDE_OK);
+    CHECK_EQ_STR(sonde_metric_help(h), "Latency.");
+    CHECK_EQ_STR(sonde_metric_help(c), "");
+    CHECK_EQ_STR(sonde_metric_unit(h), "seconds");
+    CHECK(sonde_metric_unit(c) == NULL);
+    CHECK_EQ_STR(sonde_metric_label_name(h, 1), "route");
+    CHECK(sonde_metric_label_name(h, 2) == NULL);
+    CHECK(sonde_metric_label_name(NULL, 0) == NULL);
+    sonde_buckets b = sonde_metric_buckets(h);
+    CHECK_EQ_INT(b.count, SONDE_BUCKETS_LLM_TPOT.count);
+    CHECK_EQ_DBL(b.bounds[b.count - 1], 2.5);
+    CHECK_EQ_INT(sonde_metric_buckets(c).count, 0);
+    char seen[256] = "";
+    CHECK_EQ_INT(sonde_registry_foreach(r, visit_names, seen), 0);
+    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;");
+    sonde_metric *stop;
+    sonde_metric_opts so = {.type = SONDE_GAUGE, .name = "stop_here"};
+    CHECK_EQ_INT(sonde_register(r, &so, &stop), SONDE_OK);
+    seen[0] = '\0';
+    CHECK_EQ_INT(sonde_registry_foreach(r, visit_names, seen), 7);
+    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;stop_here;");
+    CHECK_EQ_INT(sonde_registry_foreach(r, NULL, NULL), SONDE_EINVAL);
+    sonde_registry_free(r);
+}
+
 TEST(strerror_and_version)
 {
     const char *seen[17];
@@ -1178,6 +1222,7 @@ int main(void)
     RUN(null_handles);
     RUN(registry_config_is_a_copy);
     RUN(default_registry);
+    RUN(family_accessors_and_foreach);
     RUN(strerror_and_version);
     return check_report();
 }
