@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "map.h"
 #include "sonde/sonde.h"
 
@@ -82,6 +83,7 @@ typedef struct llm_route {
     sonde_gauge *streams; /* atomic; NULL until the first streamed call (llm_route_streams) */
     uint64_t open;        /* atomic (__atomic builtins): calls of this route open now */
     struct sonde_llm *llm;
+    struct llm_series *last; /* atomic: the cached series a call of this route ended with last */
     char blob[];
 } llm_route;
 
@@ -131,12 +133,6 @@ typedef struct llm_outcome {
     int64_t input_tokens, output_tokens; /* < 0 = unknown */
     int streaming;
 } llm_outcome;
-
-/* hash.c: hash of strings and small integers (NULL hashes as ""). */
-uint64_t llm_hash_str(uint64_t h, const char *s);
-uint64_t llm_hash_int(uint64_t h, uint64_t v);
-uint64_t llm_hash_end(uint64_t h);            /* final mix, so that the low bits index a map */
-int llm_str_eq(const char *a, const char *b); /* NULL equals "" */
 
 /* families.c */
 int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limit);
