@@ -62,6 +62,7 @@ enum {
 #define LLM_PROVIDER_MAX 128 /* bytes of a normalised provider name */
 
 struct sonde_llm {
+    uint64_t id; /* unique in the process, never reused */
     sonde_registry *reg;
     int roles;
     int legacy;

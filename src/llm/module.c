@@ -44,7 +44,9 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     sonde_llm *llm = calloc(1, sizeof *llm);
     if (!llm)
         return SONDE_ENOMEM;
+    static _Atomic uint64_t next_id = 1;
     pthread_mutex_init(&llm->lock, NULL);
+    llm->id = atomic_fetch_add(&next_id, 1);
     llm->reg = reg;
     llm->roles = o.roles ? o.roles : SONDE_LLM_CLIENT | SONDE_LLM_SERVER;
     llm->legacy = o.legacy_system_label != 0;
