@@ -67,22 +67,22 @@ static inline double gauge_at(sonde_registry *reg, const char *name, const char 
  * the +Inf bucket has index bound_count.
  */
 #define CHECK_HIST(reg, name, values, want_count, want_sum, ...)                                   \
-    do {                                                                                       \
-        sonde_histogram *h_ = series(reg, name, values);                                      \
-        CHECK(h_ != NULL);                                                                     \
-        if (h_) {                                                                              \
-            const size_t pairs_[] = {__VA_ARGS__};                                             \
-            size_t nb_ = ((sonde_child *)h_)->fam->bound_count + 1;                            \
-            uint64_t got_[64] = {0}, want_[64] = {0}, count_;                                  \
-            double sum_;                                                                       \
-            for (size_t i_ = 0; i_ + 1 < sizeof pairs_ / sizeof pairs_[0]; i_ += 2)            \
-                want_[pairs_[i_]] = pairs_[i_ + 1];                                            \
-            sonde_histogram_read(h_, &count_, &sum_, got_);                                    \
-            CHECK_EQ_INT(count_, want_count);                                                  \
-            CHECK_EQ_DBL(sum_, want_sum);                                                      \
-            for (size_t i_ = 0; i_ < nb_; i_++)                                                \
-                CHECK_EQ_INT(got_[i_], want_[i_]);                                             \
-        }                                                                                      \
+    do {                                                                                           \
+        sonde_histogram *h_ = series(reg, name, values);                                           \
+        CHECK(h_ != NULL);                                                                         \
+        if (h_) {                                                                                  \
+            const size_t pairs_[] = {__VA_ARGS__};                                                 \
+            size_t nb_ = ((sonde_child *)h_)->fam->bound_count + 1;                                \
+            uint64_t got_[64] = {0}, want_[64] = {0}, count_;                                      \
+            double sum_;                                                                           \
+            for (size_t i_ = 0; i_ + 1 < sizeof pairs_ / sizeof pairs_[0]; i_ += 2)                \
+                want_[pairs_[i_]] = pairs_[i_ + 1];                                                \
+            sonde_histogram_read(h_, &count_, &sum_, got_);                                        \
+            CHECK_EQ_INT(count_, want_count);                                                      \
+            CHECK_EQ_DBL(sum_, want_sum);                                                          \
+            for (size_t i_ = 0; i_ < nb_; i_++)                                                    \
+                CHECK_EQ_INT(got_[i_], want_[i_]);                                                 \
+        }                                                                                          \
     } while (0)
 
 #endif

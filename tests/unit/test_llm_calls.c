@@ -10,8 +10,8 @@
 
 #include "llm_test.h"
 
-static const char *const SCOPE_OK[] = {"chat", "openai", "gpt-4o", "gpt-4o-2024-08-06",
-                                       "api.openai.com", "443", ""};
+static const char *const SCOPE_OK[] = {"chat",           "openai", "gpt-4o", "gpt-4o-2024-08-06",
+                                       "api.openai.com", "443",    ""};
 /* the same labels without the last one (TTFT, TPOT, TTFC, TPOC) */
 #define SCOPE SCOPE_OK
 
@@ -72,12 +72,12 @@ TEST(streamed_call_records_every_family_exactly)
     /* duration 1.35 s: bucket le=2.56 (index 8), client and server */
     CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", SCOPE_OK, 1, 1.35, 8, 1);
     CHECK_HIST(reg, "gen_ai_server_request_duration_seconds", SCOPE_OK, 1, 1.35, 8, 1);
-    const char *const in[] = {"chat", "openai", "gpt-4o", "gpt-4o-2024-08-06",
-                              "api.openai.com", "443", "input"};
-    const char *const out[] = {"chat", "openai", "gpt-4o", "gpt-4o-2024-08-06",
-                               "api.openai.com", "443", "output"};
-    CHECK_HIST(reg, "gen_ai_client_token_usage", in, 1, 100, 4, 1);  /* le=256 */
-    CHECK_HIST(reg, "gen_ai_client_token_usage", out, 1, 10, 2, 1);  /* streamed count, le=16 */
+    const char *const in[] = {"chat",           "openai", "gpt-4o", "gpt-4o-2024-08-06",
+                              "api.openai.com", "443",    "input"};
+    const char *const out[] = {"chat",           "openai", "gpt-4o", "gpt-4o-2024-08-06",
+                               "api.openai.com", "443",    "output"};
+    CHECK_HIST(reg, "gen_ai_client_token_usage", in, 1, 100, 4, 1); /* le=256 */
+    CHECK_HIST(reg, "gen_ai_client_token_usage", out, 1, 10, 2, 1); /* streamed count, le=16 */
     /* TTFT 0.35 s: le=0.5 (index 9) */
     CHECK_HIST(reg, "gen_ai_server_time_to_first_token_seconds", SCOPE, 1, 0.35, 9, 1);
     /* TPOT (1.35 - 0.35) / (10 - 1) = 0.111 s: le=0.15 (index 5) */
@@ -105,9 +105,8 @@ TEST(second_call_of_a_tuple_adds_to_the_same_series)
 {
     setup();
     sonde_llm_call call;
-    sonde_llm_result res = {.response_model = "gpt-4o-2024-08-06",
-                            .input_tokens = 10,
-                            .output_tokens = 3};
+    sonde_llm_result res = {
+        .response_model = "gpt-4o-2024-08-06", .input_tokens = 10, .output_tokens = 3};
     sonde_llm_request rq = STREAM;
     rq.streaming = 0;
     for (uint64_t i = 0; i < 2; i++) {
@@ -117,10 +116,10 @@ TEST(second_call_of_a_tuple_adds_to_the_same_series)
         CHECK_EQ_INT(sonde_llm_call_end(&call, &res), SONDE_OK);
     }
     /* 0.05 -> le=0.08 (3), 5.05 -> le=5.12 (9) */
-    CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", SCOPE_OK, 2, 0.05 + 5.05, 3, 1,
-               9, 1);
-    const char *const out[] = {"chat", "openai", "gpt-4o", "gpt-4o-2024-08-06",
-                               "api.openai.com", "443", "output"};
+    CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", SCOPE_OK, 2, 0.05 + 5.05, 3, 1, 9,
+               1);
+    const char *const out[] = {"chat",           "openai", "gpt-4o", "gpt-4o-2024-08-06",
+                               "api.openai.com", "443",    "output"};
     CHECK_HIST(reg, "gen_ai_client_token_usage", out, 2, 6, 1, 2); /* 3 -> le=4 */
     /* not streamed, no first token: no TTFT, TPOT, TTFC, TPOC series */
     CHECK(series(reg, "gen_ai_server_time_to_first_token_seconds", SCOPE) == NULL);
@@ -147,9 +146,8 @@ TEST(first_token_mark_without_streaming_gives_ttft_and_tpot_only)
     at_ms(40);
     sonde_llm_call_first_token(&call); /* only the first mark counts */
     at_ms(2020);
-    sonde_llm_result res = {.response_model = "gpt-4o-2024-08-06",
-                            .input_tokens = 5,
-                            .output_tokens = 5};
+    sonde_llm_result res = {
+        .response_model = "gpt-4o-2024-08-06", .input_tokens = 5, .output_tokens = 5};
     CHECK_EQ_INT(sonde_llm_call_end(&call, &res), SONDE_OK);
     CHECK_HIST(reg, "gen_ai_server_time_to_first_token_seconds", SCOPE, 1, 0.02, 3, 1);
     /* (2.02 - 0.02) / 4 = 0.5: le=0.5 (index 9) */
@@ -173,8 +171,8 @@ TEST(zero_and_one_output_token)
     sonde_llm_call_tokens(&call, 0);
     at_ms(200);
     CHECK_EQ_INT(sonde_llm_call_end(&call, &res), SONDE_OK);
-    const char *const out[] = {"chat", "openai", "gpt-4o", "gpt-4o-2024-08-06",
-                               "api.openai.com", "443", "output"};
+    const char *const out[] = {"chat",           "openai", "gpt-4o", "gpt-4o-2024-08-06",
+                               "api.openai.com", "443",    "output"};
     CHECK_HIST(reg, "gen_ai_client_token_usage", out, 1, 0, 0, 1); /* 0 -> le=1 */
     CHECK(series(reg, "gen_ai_server_time_to_first_token_seconds", SCOPE) == NULL);
     CHECK(series(reg, "gen_ai_server_time_per_output_token_seconds", SCOPE) == NULL);
@@ -191,8 +189,7 @@ TEST(zero_and_one_output_token)
     CHECK_HIST(reg, "gen_ai_client_token_usage", out, 2, 1, 0, 2); /* 0 and 1 -> le=1 */
     CHECK_HIST(reg, "gen_ai_server_time_to_first_token_seconds", SCOPE, 1, 0.004, 1, 1);
     CHECK(series(reg, "gen_ai_server_time_per_output_token_seconds", SCOPE) == NULL);
-    CHECK_HIST(reg, "gen_ai_client_time_to_first_chunk_seconds", SCOPE, 2, 0.1 + 0.004, 7, 1, 1,
-               1);
+    CHECK_HIST(reg, "gen_ai_client_time_to_first_chunk_seconds", SCOPE, 2, 0.1 + 0.004, 7, 1, 1, 1);
     CHECK(series(reg, "gen_ai_client_time_per_output_chunk_seconds", SCOPE) == NULL);
     /* usage reported above the streamed count wins */
     at_ms(2000);
@@ -225,18 +222,18 @@ TEST(failures_carry_error_type_and_no_timings)
                             .output_tokens = SONDE_LLM_UNKNOWN};
     CHECK_EQ_INT(sonde_llm_call_end(&call, &err), SONDE_OK);
     const char *const e503[] = {"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com",
-                                "443", "http_503"};
+                                "443",  "http_503"};
     CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", e503, 1, 0.7, 7, 1);
     CHECK_HIST(reg, "gen_ai_server_request_duration_seconds", e503, 1, 0.7, 7, 1);
-    const char *const nolast[] = {"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com",
-                                  "443"};
+    const char *const nolast[] = {"chat", "azure.ai.openai",    "gpt-4o",
+                                  "",     "x.openai.azure.com", "443"};
     CHECK(series(reg, "gen_ai_server_time_to_first_token_seconds", nolast) == NULL);
     CHECK(series(reg, "gen_ai_client_time_to_first_chunk_seconds", nolast) == NULL);
     /* the 2 streamed tokens were consumed: recorded; input unknown: not */
     const char *const out[] = {"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com",
-                               "443", "output"};
-    const char *const in[] = {"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com",
-                              "443", "input"};
+                               "443",  "output"};
+    const char *const in[] = {"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com", "443",
+                              "input"};
     CHECK_HIST(reg, "gen_ai_client_token_usage", out, 1, 2, 1, 1);
     CHECK(series(reg, "gen_ai_client_token_usage", in) == NULL);
     const char *st[] = {"azure.ai.openai", "gpt-4o", "error"};
@@ -258,7 +255,7 @@ TEST(failures_carry_error_type_and_no_timings)
     const char *types[] = {"_OTHER", "connect", "timeout", "rate_limited"};
     for (int i = 0; i < 4; i++) {
         const char *v[] = {"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com",
-                           "443", types[i]};
+                           "443",  types[i]};
         CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", v, 1, 0.03, 2, 1);
     }
     st[2] = "error";
@@ -269,8 +266,8 @@ TEST(failures_carry_error_type_and_no_timings)
     CHECK_EQ_DBL(counter_at(reg, "gateway_provider_calls_total", st), 1);
     /* input 0 of a failure is not recorded, 50 of the timeout is */
     CHECK_HIST(reg, "gen_ai_client_token_usage",
-               ((const char *const[]){"chat", "azure.ai.openai", "gpt-4o", "",
-                                      "x.openai.azure.com", "443", "input"}),
+               ((const char *const[]){"chat", "azure.ai.openai", "gpt-4o", "", "x.openai.azure.com",
+                                      "443", "input"}),
                1, 50, 3, 1);
     const char *const tin[] = {"azure.ai.openai", "gpt-4o", "input"};
     CHECK_EQ_DBL(counter_at(reg, "gateway_tokens_total", tin), 50);
@@ -291,11 +288,9 @@ TEST(abandoned_stream_is_cancelled_once)
     CHECK_EQ_INT(sonde_llm_call_abandon(&call), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_EINVAL);
     sonde_llm_call_tokens(&call, 1); /* after the end: ignored */
-    const char *const c[] = {"chat", "openai", "gpt-4o", "", "api.openai.com", "443",
-                             "cancelled"};
+    const char *const c[] = {"chat", "openai", "gpt-4o", "", "api.openai.com", "443", "cancelled"};
     CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", c, 1, 0.9, 7, 1);
-    const char *const out[] = {"chat", "openai", "gpt-4o", "", "api.openai.com", "443",
-                               "output"};
+    const char *const out[] = {"chat", "openai", "gpt-4o", "", "api.openai.com", "443", "output"};
     CHECK_HIST(reg, "gen_ai_client_token_usage", out, 1, 5, 2, 1); /* le=16 */
     const char *const st[] = {"openai", "gpt-4o", "cancelled"};
     CHECK_EQ_DBL(counter_at(reg, "gateway_provider_calls_total", st), 1);

@@ -6,6 +6,7 @@
  * the cardinality limit and a disabled registry.
  */
 #include <sonde/sonde.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "llm_test.h"
@@ -84,9 +85,8 @@ TEST(cost_from_the_price_table)
     sonde_llm_call call;
     /* response model priced: its price, EUR */
     CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &CHAT), SONDE_OK);
-    sonde_llm_result res = {.response_model = "claude-sonnet-4-20250514",
-                            .input_tokens = 1000,
-                            .output_tokens = 500};
+    sonde_llm_result res = {
+        .response_model = "claude-sonnet-4-20250514", .input_tokens = 1000, .output_tokens = 500};
     CHECK_EQ_INT(sonde_llm_call_end(&call, &res), SONDE_OK);
     /* response model not priced: the request model's price, USD, twice */
     res.response_model = "claude-sonnet-4-x";
@@ -209,13 +209,12 @@ TEST(cardinality_limit)
     const char *resp[] = {"r1", "r2", "r3"};
     for (int i = 0; i < 3; i++) {
         CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &rq), SONDE_OK);
-        sonde_llm_result res = {.response_model = resp[i], .input_tokens = 1,
-                                .output_tokens = 1};
+        sonde_llm_result res = {.response_model = resp[i], .input_tokens = 1, .output_tokens = 1};
         CHECK_EQ_INT(sonde_llm_call_end(&call, &res), SONDE_OK);
     }
-    CHECK_EQ_INT(
-        sonde_metric_child_count(sonde_registry_find(reg, "gen_ai_client_operation_duration_seconds")),
-        2);
+    CHECK_EQ_INT(sonde_metric_child_count(
+                     sonde_registry_find(reg, "gen_ai_client_operation_duration_seconds")),
+                 2);
     const char *const ok[] = {"anthropic", "m1", "ok"};
     CHECK_EQ_DBL(counter_at(reg, "provider_calls_total", ok), 4);
     sonde_llm_free(llm);
@@ -242,6 +241,49 @@ TEST(disabled_registry_is_harmless)
     sonde_registry_free(reg);
 }
 
+TEST(reused_buffers_and_two_modules_on_one_thread)
+{
+    sonde_registry *r1, *r2;
+    sonde_llm *a, *b;
+    CHECK_EQ_INT(sonde_registry_new(NULL, &r1), SONDE_OK);
+    CHECK_EQ_INT(sonde_registry_new(NULL, &r2), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_new(r1, NULL, &a), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_new(r2, NULL, &b), SONDE_OK);
+    char model[16], provider[16];
+    sonde_llm_request rq = {.operation = "chat", .provider = provider, .model = model};
+    sonde_llm_call call;
+    /* the same buffers with new contents are new tuples */
+    for (int i = 0; i < 6; i++) {
+        snprintf(model, sizeof model, "m%d", i % 3);
+        snprintf(provider, sizeof provider, "%s", i % 2 ? "groq" : "cohere");
+        sonde_llm *m = i < 3 ? a : b;
+        CHECK_EQ_INT(sonde_llm_call_begin(m, &call, &rq), SONDE_OK);
+        CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    }
+    const char *const a0[] = {"cohere", "m0", "ok"}, *const a1[] = {"groq", "m1", "ok"},
+                      *const a2[] = {"cohere", "m2", "ok"}, *const b0[] = {"groq", "m0", "ok"},
+                      *const b1[] = {"cohere", "m1", "ok"}, *const b2[] = {"groq", "m2", "ok"};
+    CHECK_EQ_DBL(counter_at(r1, "provider_calls_total", a0), 1);
+    CHECK_EQ_DBL(counter_at(r1, "provider_calls_total", a1), 1);
+    CHECK_EQ_DBL(counter_at(r1, "provider_calls_total", a2), 1);
+    CHECK_EQ_DBL(counter_at(r2, "provider_calls_total", b0), 1);
+    CHECK_EQ_DBL(counter_at(r2, "provider_calls_total", b1), 1);
+    CHECK_EQ_DBL(counter_at(r2, "provider_calls_total", b2), 1);
+    CHECK_EQ_INT(sonde_metric_child_count(sonde_registry_find(r1, "provider_calls_total")), 3);
+    /* a module freed and another created: nothing of the old one is reused */
+    sonde_llm_free(a);
+    sonde_registry_free(r1);
+    CHECK_EQ_INT(sonde_registry_new(NULL, &r1), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_new(r1, NULL, &a), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_begin(a, &call, &rq), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK_EQ_DBL(counter_at(r1, "provider_calls_total", b2), 1);
+    sonde_llm_free(a);
+    sonde_llm_free(b);
+    sonde_registry_free(r1);
+    sonde_registry_free(r2);
+}
+
 int main(void)
 {
     RUN(tools_and_agents);
@@ -250,5 +292,6 @@ int main(void)
     RUN(legacy_system_label_and_roles);
     RUN(cardinality_limit);
     RUN(disabled_registry_is_harmless);
+    RUN(reused_buffers_and_two_modules_on_one_thread);
     return check_report();
 }
