@@ -7,8 +7,8 @@
  * tool or agent name). It owns copies of those strings, the normalised
  * provider, the in-flight gauges and the count of its open calls. A series is
  * what a call knows when it ends: (route, status, response model, error type,
- * finish reason); it holds every child handle the end of such a call updates,
- * and the model's prices. Both live in fixed-size lock-free maps (map.h)
+ * finish reason); it holds the child handles the end of such a call updates
+ * (each looked up on first use) and the model's prices. Both live in fixed-size lock-free maps (map.h)
  * created with the module and are only freed with it: a begin or end whose
  * tuples were seen before takes no lock and allocates nothing.
  *

@@ -3,7 +3,8 @@
  * registration (families.c), the route and series caches (map.h) sized by
  * the cardinality limit, and the count of calls still open, which is the
  * sum of the routes' open counts (kept per route so that begins of
- * different routes do not share one contended counter).
+ * different routes do not share one contended counter). Each module gets a
+ * process-unique id, which the per-thread route memo (route.c) checks.
  */
 #include <stdlib.h>
 #include <string.h>
