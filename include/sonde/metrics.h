@@ -63,9 +63,10 @@ typedef struct sonde_metric_opts {
     const char *const *label_names;  /* [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no duplicates */
     size_t label_count;
     sonde_buckets buckets;           /* histograms: bounds; {NULL,0} = registry latency default */
-    const sonde_quantile *quantiles; /* summaries: targets; NULL = 0.5/0.05, 0.9/0.01, 0.99/0.001 */
+    const sonde_quantile *quantiles; /* summaries: targets (at most 64); NULL = 0.5/0.05, 0.9/0.01,
+                                        0.99/0.001 */
     size_t quantile_count;
-    double max_age_seconds;          /* summaries: sliding window; 0 = 600 s */
+    double max_age_seconds;          /* summaries: sliding window, at most 1e9 s; 0 = 600 s */
     int age_buckets;                 /* summaries: window slices; 0 = 5 */
     const char *const *states;       /* statesets: state names (label values) */
     size_t state_count;
@@ -263,6 +264,8 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
  * call fail and are left out of the output. Return non-zero to report a
  * failure (the families already emitted stay). Collector families are
  * exposed after the registered families, in collector registration order.
+ * Collectors emit counters, gauges, infos and untyped families; a name that
+ * a registered family already uses is refused with SONDE_EEXIST.
  */
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
 int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
