@@ -29,6 +29,6 @@ void llm_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     sonde_cell *cells = sonde_cell_local(c->cell);
     if (!cells)
         return;
-    sonde_cell_add(&cells[lo], (double)n);
-    sonde_cell_add(&cells[f->bound_count + 1], v * (double)n);
+    sonde_cell_add_u64(&cells[lo], n);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
 }
