@@ -18,6 +18,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "expose.h"
+#include "llm.h"
 
 #ifdef __cplusplus
 extern "C" {
