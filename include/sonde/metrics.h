@@ -186,6 +186,8 @@ double sonde_gauge_value(const sonde_gauge *g);
 
 /* NaN observations are refused (dropped). */
 void sonde_histogram_observe(sonde_histogram *h, double v);
+/* n observations of the same value in one O(1) step (bucket += n, sum += n * v). */
+void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
 /* Snapshot: count and sum, and if counts != NULL, per-bucket (non-cumulative) counts for
  * every bound plus +Inf (bucket_count + 1 entries). */
 void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);

@@ -45,6 +45,19 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     sonde_cell_add_f64(&cells[f->bound_count + 1], v);
 }
 
+void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
+{
+    sonde_child *c = (sonde_child *)hist;
+    if (c == NULL || n == 0 || isnan(v))
+        return;
+    const sonde_family *f = c->fam;
+    sonde_cell *cells = sonde_cell_local(c->cell);
+    if (cells == NULL)
+        return;
+    sonde_cell_add_u64(&cells[bucket_index(f, v)], n);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
+}
+
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)
 {
     const sonde_child *c = (const sonde_child *)hist;

@@ -165,8 +165,6 @@ static inline void *llm_series_child(llm_series *s, int slot)
 /* record.c: apply a finished call to its series. */
 void llm_record(llm_series *s, const llm_outcome *o);
 
-/* observe_n.c: n observations of v in one step (O(1) in n). */
-void llm_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
 
 /* status.c */
 const char *llm_status_name(int status);

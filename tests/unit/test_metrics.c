@@ -164,6 +164,21 @@ TEST(histogram_observe_and_boundaries)
         CHECK_EQ_INT(many[i], i == 42 ? 2 : 1);
     CHECK_EQ_INT(many[100], 1);
 
+    /* n observations in one step: the same counts and sum as n calls */
+    sonde_histogram *hn = sonde_histogram_new(r, "hn", NULL, (sonde_buckets){b, 3});
+    sonde_histogram_observe_n(hn, 2, 5);
+    sonde_histogram_observe_n(hn, 7.5, 2);
+    sonde_histogram_observe_n(hn, 1, 0);     /* nothing */
+    sonde_histogram_observe_n(hn, NAN, 3);   /* refused */
+    sonde_histogram_observe_n(NULL, 1, 3);   /* no-op */
+    sonde_histogram_read(hn, &count, &sum, counts);
+    CHECK_EQ_INT(count, 7);
+    CHECK_EQ_INT(counts[0], 0);
+    CHECK_EQ_INT(counts[1], 5);
+    CHECK_EQ_INT(counts[2], 0);
+    CHECK_EQ_INT(counts[3], 2);
+    CHECK_EQ_DBL(sum, 25);
+
     /* NULL handle reads zeros */
     count = 5;
     sum = 5;
