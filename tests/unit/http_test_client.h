@@ -132,7 +132,7 @@ static inline void tc_free(http_answer *a)
 }
 
 /* Inflate a gzip stream; malloc'd NUL-terminated result or NULL. */
-static char *tc_gunzip(const char *data, size_t len, size_t *out_len)
+static inline char *tc_gunzip(const char *data, size_t len, size_t *out_len)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
