@@ -4,8 +4,8 @@
 # Packages per purpose are listed once here; every Makefile target calls this.
 set -e
 build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev"
-test="$build prometheus python3 python3-prometheus-client nodejs npm"
-bench="$build wrk golang-go golang-github-prometheus-client-golang-dev"
+test="$build prometheus python3 python3-prometheus-client nodejs npm curl openssl"
+bench="$build wrk curl golang-go golang-github-prometheus-client-golang-dev"
 demo="$build curl"
 case "${1:-build}" in
   build) want=$build ;;
