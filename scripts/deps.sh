@@ -2,10 +2,13 @@
 # Installs the Debian packages a make target needs, only those missing.
 # Usage: scripts/deps.sh build|test|bench|demo
 # Packages per purpose are listed once here; every Makefile target calls this.
+# An entry "cmd:pkg" means: install pkg only when the command cmd is missing
+# (node and npm may come from another Debian-format repository, whose nodejs
+# package bundles npm; installing Debian's npm over it would conflict).
 set -e
-build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev"
-test="$build prometheus python3 python3-prometheus-client nodejs npm"
-bench="$build wrk golang-go golang-github-prometheus-client-golang-dev"
+build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libunistring-dev libcurl4-openssl-dev libjansson-dev"
+test="$build prometheus python3 python3-prometheus-client npm:nodejs npm:npm curl openssl"
+bench="$build wrk curl golang-go golang-github-prometheus-client-golang-dev"
 demo="$build curl"
 case "${1:-build}" in
   build) want=$build ;;
@@ -16,7 +19,10 @@ case "${1:-build}" in
 esac
 missing=""
 for p in $want; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  case "$p" in
+    *:*) command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}" ;;
+    *) dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p" ;;
+  esac
 done
 [ -z "$missing" ] && exit 0
 echo "installing:$missing" >&2

@@ -44,6 +44,7 @@ typedef struct sonde_config {
     int port;                   /* server port. Default 9464. Env SONDE_METRICS_PORT (1..65535). */
     int process_metrics;        /* register process_* metrics. Default 1. */
     const sonde_label *global_labels; /* constant labels added to every series. Default none.
+                                   The names le, quantile and metric are reserved.
                                    Env SONDE_GLOBAL_LABELS "k=v,k=v", plus SONDE_SERVICE_NAME
                                    (label service), SONDE_SERVICE_VERSION (label version) and
                                    SONDE_ENVIRONMENT (label environment). */

@@ -172,7 +172,8 @@ void sonde_rpc_observe(sonde_rpc_method *m, int code, double seconds);
 
 /* ---- WebSocket ----------------------------------------------------------
  *   websocket_connections_total                   counter (opened)
- *   websocket_connections                         gauge (open now)
+ *   websocket_connections_active                  gauge (open now; "websocket_connections"
+ *                                                 is the counter's family name)
  *   websocket_messages_received_total{type}       counter
  *   websocket_messages_sent_total{type}           counter
  * type: text, binary, ping, pong, close.

@@ -153,7 +153,7 @@ size_t sonde_llm_open_calls(const sonde_llm *llm);
 /*
  * Begin a model call now: calls in flight (and streams in flight when
  * streaming) rise. SONDE_EINVAL (NULL argument, empty operation or provider,
- * port out of range), SONDE_EUTF8 (a string is not UTF-8), SONDE_ELIMIT (too
+ * provider longer than 128 bytes, port out of range), SONDE_EUTF8 (a string is not UTF-8), SONDE_ELIMIT (too
  * many tuples), SONDE_ENOMEM. On error the call is inert: the functions below
  * do nothing with it and return SONDE_OK.
  */
@@ -214,8 +214,8 @@ int sonde_llm_rate_limited(sonde_llm *llm, const char *reason);
  * -> "openai", "azure" -> "azure.ai.openai", "bedrock" -> "aws.bedrock",
  * "gemini" -> "gcp.gemini", "vertex" -> "gcp.vertex_ai", "mistral" ->
  * "mistral_ai", "xai" -> "x_ai", "watsonx" -> "ibm.watsonx.ai", ...; other
- * names lower-cased (ASCII). SONDE_EINVAL (NULL or empty), SONDE_EUTF8,
- * SONDE_ETRUNC (cap too small).
+ * names lower-cased (ASCII letters). SONDE_EINVAL (NULL, empty or longer
+ * than 128 bytes), SONDE_EUTF8, SONDE_ETRUNC (cap too small; out unchanged).
  */
 int sonde_llm_provider_normalize(const char *name, char *out, size_t cap);
 

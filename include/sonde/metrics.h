@@ -63,9 +63,10 @@ typedef struct sonde_metric_opts {
     const char *const *label_names;  /* [a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no duplicates */
     size_t label_count;
     sonde_buckets buckets;           /* histograms: bounds; {NULL,0} = registry latency default */
-    const sonde_quantile *quantiles; /* summaries: targets; NULL = 0.5/0.05, 0.9/0.01, 0.99/0.001 */
+    const sonde_quantile *quantiles; /* summaries: targets (at most 64); NULL = 0.5/0.05, 0.9/0.01,
+                                        0.99/0.001 */
     size_t quantile_count;
-    double max_age_seconds;          /* summaries: sliding window; 0 = 600 s */
+    double max_age_seconds;          /* summaries: sliding window, at most 1e9 s; 0 = 600 s */
     int age_buckets;                 /* summaries: window slices; 0 = 5 */
     const char *const *states;       /* statesets: state names (label values) */
     size_t state_count;
@@ -130,6 +131,19 @@ sonde_type sonde_metric_type(const sonde_metric *m);
 const char *sonde_metric_name(const sonde_metric *m);
 size_t sonde_metric_label_count(const sonde_metric *m);
 size_t sonde_metric_child_count(const sonde_metric *m); /* exposed children */
+const char *sonde_metric_help(const sonde_metric *m);               /* "" when none */
+const char *sonde_metric_unit(const sonde_metric *m);               /* NULL when none */
+const char *sonde_metric_label_name(const sonde_metric *m, size_t i); /* NULL past the end */
+sonde_buckets sonde_metric_buckets(const sonde_metric *m);           /* histograms, else {0} */
+
+/*
+ * Call fn for every registered family in name order (for metric references,
+ * --list-metrics flags, admin pages). The registry is locked meanwhile: fn
+ * must not register or unregister. A non-zero return from fn stops the walk
+ * and is returned.
+ */
+typedef int (*sonde_metric_visit_fn)(const sonde_metric *m, void *ud);
+int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *ud);
 
 /*
  * Find or create the child for values[0..label_count) (values may be NULL for
@@ -172,6 +186,8 @@ double sonde_gauge_value(const sonde_gauge *g);
 
 /* NaN observations are refused (dropped). */
 void sonde_histogram_observe(sonde_histogram *h, double v);
+/* n observations of the same value in one O(1) step (bucket += n, sum += n * v). */
+void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
 /* Snapshot: count and sum, and if counts != NULL, per-bucket (non-cumulative) counts for
  * every bound plus +Inf (bucket_count + 1 entries). */
 void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
@@ -263,6 +279,8 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
  * call fail and are left out of the output. Return non-zero to report a
  * failure (the families already emitted stay). Collector families are
  * exposed after the registered families, in collector registration order.
+ * Collectors emit counters, gauges, infos and untyped families; a name that
+ * a registered family already uses is refused with SONDE_EEXIST.
  */
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
 int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,

@@ -125,7 +125,8 @@ typedef struct sonde_server_header {
 
 /*
  * A response to send: status, headers (static strings; Content-Length is not
- * among them: it is body_len) and a malloc'd body. For HEAD the body is still
+ * among them: it is body_len) and a malloc'd body (NUL-terminated, the NUL not
+ * counted in body_len). For HEAD the body is still
  * filled so that Content-Length is right; send the headers only. Release with
  * sonde_server_response_free().
  */

@@ -39,6 +39,30 @@ static sonde_arena retired;        /* values of threads that exited */
 static uint32_t next_id = 1;       /* id 0 is never handed out */
 static free_range *free_ranges;    /* recycled ranges, exact-size reuse */
 static deferred *quarantine_head, *quarantine_tail;
+static uint64_t *float_map[SONDE_DIR_SIZE]; /* per chunk: bit set = the cell holds a double */
+
+static int cell_is_float(uint32_t id)
+{
+    const uint64_t *map = float_map[id >> SONDE_CHUNK_BITS];
+    uint32_t off = id & (SONDE_CHUNK_CELLS - 1);
+    return map && ((map[off >> 6] >> (off & 63)) & 1);
+}
+
+/* Record which cells of a fresh or recycled range hold doubles. Lock held. */
+static int mark_range(uint32_t base, uint32_t count, uint32_t float_count)
+{
+    uint64_t **map = &float_map[base >> SONDE_CHUNK_BITS];
+    if (!*map && !(*map = calloc(SONDE_CHUNK_CELLS / 64, sizeof(uint64_t))))
+        return SONDE_ENOMEM;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t off = (base + i) & (SONDE_CHUNK_CELLS - 1);
+        if (i >= count - float_count)
+            (*map)[off >> 6] |= 1ull << (off & 63);
+        else
+            (*map)[off >> 6] &= ~(1ull << (off & 63));
+    }
+    return SONDE_OK;
+}
 
 static uint64_t monotonic_ns(void)
 {
@@ -47,7 +71,7 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void fold_cell_into_retired(uint32_t id, double v)
+static void fold_cell_into_retired(uint32_t id, uint64_t bits)
 {
     sonde_cell *chunk = atomic_load_explicit(&retired.dir[id >> SONDE_CHUNK_BITS], memory_order_relaxed);
     if (!chunk) {
@@ -56,7 +80,11 @@ static void fold_cell_into_retired(uint32_t id, double v)
             return; /* out of memory at thread exit: nothing better to do */
         atomic_store_explicit(&retired.dir[id >> SONDE_CHUNK_BITS], chunk, memory_order_release);
     }
-    sonde_cell_add(&chunk[id & (SONDE_CHUNK_CELLS - 1)], v);
+    sonde_cell *c = &chunk[id & (SONDE_CHUNK_CELLS - 1)];
+    if (cell_is_float(id))
+        sonde_cell_add_f64(c, sonde_bits_to_double(bits));
+    else
+        sonde_cell_add_u64(c, bits);
 }
 
 /* pthread key destructor: fold the exiting thread's values into the retired arena. */
@@ -69,9 +97,9 @@ static void arena_exit(void *p)
         if (!chunk)
             continue;
         for (uint32_t i = 0; i < SONDE_CHUNK_CELLS; i++) {
-            double v = sonde_bits_to_double(atomic_load_explicit(&chunk[i], memory_order_relaxed));
-            if (v != 0.0)
-                fold_cell_into_retired((d << SONDE_CHUNK_BITS) | i, v);
+            uint64_t bits = atomic_load_explicit(&chunk[i], memory_order_relaxed);
+            if (bits != 0) /* integer 0 and double +0.0 alike */
+                fold_cell_into_retired((d << SONDE_CHUNK_BITS) | i, bits);
         }
         free(chunk);
     }
@@ -159,15 +187,17 @@ static void reclaim_locked(uint64_t now)
     }
 }
 
-int sonde_cells_alloc(uint32_t count, uint32_t *base)
+int sonde_cells_alloc(uint32_t count, uint32_t float_count, uint32_t *base)
 {
-    if (count == 0 || count > SONDE_CHUNK_CELLS)
+    if (count == 0 || count > SONDE_CHUNK_CELLS || float_count > count)
         return SONDE_EINVAL;
     pthread_mutex_lock(&cells_lock);
     reclaim_locked(monotonic_ns());
     for (free_range **pp = &free_ranges; *pp; pp = &(*pp)->next) {
         if ((*pp)->count == count) {
             free_range *r = *pp;
+            if (mark_range(r->base, count, float_count))
+                break;
             *pp = r->next;
             *base = r->base;
             pthread_mutex_unlock(&cells_lock);
@@ -179,7 +209,8 @@ int sonde_cells_alloc(uint32_t count, uint32_t *base)
     uint32_t off = id & (SONDE_CHUNK_CELLS - 1);
     if (off + count > SONDE_CHUNK_CELLS)
         id += SONDE_CHUNK_CELLS - off; /* a range never crosses a chunk */
-    if ((uint64_t)id + count > (uint64_t)SONDE_DIR_SIZE * SONDE_CHUNK_CELLS) {
+    if ((uint64_t)id + count > (uint64_t)SONDE_DIR_SIZE * SONDE_CHUNK_CELLS ||
+        mark_range(id, count, float_count)) {
         pthread_mutex_unlock(&cells_lock);
         return SONDE_ENOMEM;
     }
@@ -239,17 +270,29 @@ void sonde_cells_unlock(void)
     pthread_mutex_unlock(&cells_lock);
 }
 
-double sonde_cells_sum(uint32_t id)
+/* The raw words of cell id in the retired arena and every live arena, passed to add(). */
+#define FOR_EACH_COPY(id, word, body)                                                          \
+    do {                                                                                       \
+        uint32_t d_ = (id) >> SONDE_CHUNK_BITS, off_ = (id) & (SONDE_CHUNK_CELLS - 1);         \
+        for (sonde_arena *a_ = &retired; a_; a_ = a_ == &retired ? live_arenas : a_->next) {   \
+            sonde_cell *chunk_ = atomic_load_explicit(&a_->dir[d_], memory_order_acquire);     \
+            if (chunk_) {                                                                      \
+                uint64_t word = atomic_load_explicit(&chunk_[off_], memory_order_relaxed);     \
+                body;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+uint64_t sonde_cells_sum_u64(uint32_t id)
 {
-    uint32_t d = id >> SONDE_CHUNK_BITS, off = id & (SONDE_CHUNK_CELLS - 1);
-    double sum = 0.0;
-    sonde_cell *chunk = atomic_load_explicit(&retired.dir[d], memory_order_acquire);
-    if (chunk)
-        sum += sonde_bits_to_double(atomic_load_explicit(&chunk[off], memory_order_relaxed));
-    for (sonde_arena *a = live_arenas; a; a = a->next) {
-        chunk = atomic_load_explicit(&a->dir[d], memory_order_acquire);
-        if (chunk)
-            sum += sonde_bits_to_double(atomic_load_explicit(&chunk[off], memory_order_relaxed));
-    }
+    uint64_t sum = 0;
+    FOR_EACH_COPY(id, w, sum += w);
+    return sum;
+}
+
+double sonde_cells_sum_f64(uint32_t id)
+{
+    double sum = 0;
+    FOR_EACH_COPY(id, w, sum += sonde_bits_to_double(w));
     return sum;
 }

@@ -1,11 +1,14 @@
 /*
  * cells.h - per-thread value cells: the storage behind counters and histograms.
  *
- * Design. Every counter child owns one cell id and every histogram child a
- * contiguous range of ids (one per bucket, then the sum). A cell id names a
- * double in *each thread's own arena*: a thread that updates a series writes
- * only its private copy, with a plain load and store (relaxed atomics, so no
- * lock prefix and no shared cache line). Two threads on one counter therefore
+ * Design. Every counter child owns two cell ids (integer increments, then
+ * fractional adds) and every histogram child a contiguous range (one count
+ * per bucket, then the sum). A cell id names a 64-bit word in *each thread's
+ * own arena*, holding either an integer or a double's bits (the last
+ * float_count cells of a range are doubles; a per-chunk bitmap remembers
+ * which). A thread that updates a series writes only its private copy, with
+ * a plain load and store (relaxed atomics, so no lock prefix and no shared
+ * cache line); integer cells keep the common increment to an integer add. Two threads on one counter therefore
  * scale instead of colliding. A scrape adds up the copies of all live arenas
  * plus the "retired" arena into which exiting threads fold their values.
  *
@@ -70,16 +73,21 @@ static inline uint64_t sonde_double_to_bits(double d)
     return b;
 }
 
-/* Owner-only add: a plain load and store; only the owning thread writes its cells. */
-static inline void sonde_cell_add(sonde_cell *c, double v)
+/* Owner-only adds: a plain load and store; only the owning thread writes its cells. */
+static inline void sonde_cell_add_u64(sonde_cell *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+static inline void sonde_cell_add_f64(sonde_cell *c, double v)
 {
     double cur = sonde_bits_to_double(atomic_load_explicit(c, memory_order_relaxed));
     atomic_store_explicit(c, sonde_double_to_bits(cur + v), memory_order_relaxed);
 }
 
-/* Allocate count contiguous cell ids (count <= SONDE_CHUNK_CELLS), zeroed everywhere.
- * Returns 0 and sets *base, or SONDE_ENOMEM. */
-int sonde_cells_alloc(uint32_t count, uint32_t *base);
+/* Allocate count contiguous cell ids (count <= SONDE_CHUNK_CELLS), zeroed everywhere, the
+ * last float_count of them doubles. Returns 0 and sets *base, or SONDE_ENOMEM. */
+int sonde_cells_alloc(uint32_t count, uint32_t float_count, uint32_t *base);
 
 /* Quarantine a range for reuse after the grace period. */
 void sonde_cells_release(uint32_t base, uint32_t count);
@@ -92,6 +100,7 @@ void sonde_defer(void (*free_fn)(void *), void *ptr);
 /* Scrape side: hold the arena list stable while reading, then sum a cell over all arenas. */
 void sonde_cells_lock(void);
 void sonde_cells_unlock(void);
-double sonde_cells_sum(uint32_t id); /* caller holds sonde_cells_lock() */
+uint64_t sonde_cells_sum_u64(uint32_t id); /* caller holds sonde_cells_lock() */
+double sonde_cells_sum_f64(uint32_t id);   /* caller holds sonde_cells_lock() */
 
 #endif

@@ -91,6 +91,8 @@ static int parse_bool(const char *s, int *out)
 static int parse_port(const char *s, int *out)
 {
     char *end;
+    if (*s < '0' || *s > '9')
+        return 0; /* strtol would also take " 80" and "+80" */
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < 1 || v > 65535)
@@ -126,6 +128,13 @@ static int add_label(env_owned *o, size_t *n, const char *name, size_t nlen, con
     return SONDE_OK;
 }
 
+/* Labels sonde writes itself (histogram le, summary quantile, the rejection counter's metric)
+ * cannot be global labels: every series of that kind would carry the name twice. */
+static int reserved_global(const char *name)
+{
+    return strcmp(name, "le") == 0 || strcmp(name, "quantile") == 0 || strcmp(name, "metric") == 0;
+}
+
 static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *errbuf, size_t errlen)
 {
     const char *p = s;
@@ -142,8 +151,11 @@ static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *err
             return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: label name too long");
         memcpy(name, p, nlen);
         name[nlen] = '\0';
-        if (!sonde_valid_label_name(name))
-            return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: invalid label name \"%s\"", name);
+        if (!sonde_valid_label_name(name) || reserved_global(name))
+            return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: invalid or reserved label name \"%s\"", name);
+        for (const char *q = s; q < p; q++) /* an earlier "name=" in this same variable */
+            if ((q == s || q[-1] == ',') && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
+                return fail(errbuf, errlen, "SONDE_GLOBAL_LABELS: label %s is given twice", name);
         const char *value = eq + 1;
         size_t vlen = len - nlen - 1;
         if (!sonde_valid_utf8(value, vlen))
@@ -181,7 +193,9 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
         else if (!(next.metrics_path = owned_dup(o, v, strlen(v))))
             rc = SONDE_ENOMEM;
     }
-    if (!rc && (v = getenv("SONDE_METRICS_ADDR"))) {
+    if (!rc && (v = getenv("SONDE_METRICS_ADDR")) && !*v) {
+        next.listen_addr = NULL; /* empty: all interfaces, as in the struct */
+    } else if (!rc && v) {
         if (!valid_address(v))
             rc = fail(errbuf, errlen, "SONDE_METRICS_ADDR: expected an IPv4 or IPv6 address, got \"%s\"", v);
         else if (!(next.listen_addr = owned_dup(o, v, strlen(v))))
@@ -256,8 +270,8 @@ int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen)
         return fail(errbuf, errlen, "global labels: bad count");
     for (size_t i = 0; i < cfg->global_label_count; i++) {
         const sonde_label *l = &cfg->global_labels[i];
-        if (!sonde_valid_label_name(l->name))
-            return fail(errbuf, errlen, "global label name \"%s\" is invalid",
+        if (!sonde_valid_label_name(l->name) || reserved_global(l->name))
+            return fail(errbuf, errlen, "global label name \"%s\" is invalid or reserved",
                         l->name ? l->name : "(null)");
         if (!l->value || !sonde_valid_utf8(l->value, strlen(l->value)))
             return fail(errbuf, errlen, "global label %s has no valid UTF-8 value", l->name);

@@ -3,7 +3,10 @@
  * registry runs and writes whole families through an emitter straight into
  * the render. Names, label names and values are validated on the way; an
  * invalid family or sample is refused with an error code and left out, so a
- * collector bug can never corrupt the exposition. Collectors run with the
+ * collector bug can never corrupt the exposition: label names must be valid,
+ * distinct and not those of the global labels, and a suffix must belong to
+ * the family's type. As at registration, a counter named "foo_total" is the
+ * family "foo" and an info named "foo_info" the family "foo". Collectors run with the
  * registry lock held: they must not call back into the registry.
  */
 #include <string.h>
@@ -12,6 +15,8 @@
 
 struct sonde_emitter {
     sonde_render *r;
+    sonde_registry *reg; /* locked by the render: registered names win */
+    const sonde_config *cfg; /* for the global label names */
     int open;        /* a valid family is open */
     sonde_type type;
     char name[256];
@@ -37,9 +42,16 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
             return SONDE_ENAME;
     }
     strcpy(e->name, name);
+    size_t n = strlen(name);
+    if (type == SONDE_COUNTER && n > 6 && strcmp(name + n - 6, "_total") == 0)
+        e->name[n - 6] = '\0';
+    else if (type == SONDE_INFO && n > 5 && strcmp(name + n - 5, "_info") == 0)
+        e->name[n - 5] = '\0';
+    if (sonde_registry_lookup_locked(e->reg, e->name))
+        return SONDE_EEXIST; /* a registered family of that name is already in the output */
     e->type = type;
     e->open = 1;
-    sonde_render_header(e->r, name, help, type, unit);
+    sonde_render_header(e->r, e->name, help, type, unit);
     return SONDE_OK;
 }
 
@@ -48,7 +60,8 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
 {
     if (!e || !e->open || (n && !labels))
         return SONDE_EINVAL;
-    if (suffix && strcmp(suffix, "_total") && strcmp(suffix, "_created") && strcmp(suffix, "_info"))
+    if (suffix && !(e->type == SONDE_COUNTER && (!strcmp(suffix, "_total") || !strcmp(suffix, "_created"))) &&
+        !(e->type == SONDE_INFO && !strcmp(suffix, "_info")))
         return SONDE_ENAME;
     if (!suffix)
         suffix = e->type == SONDE_COUNTER ? "_total" : e->type == SONDE_INFO ? "_info" : "";
@@ -57,6 +70,12 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
     for (size_t i = 0; i < n; i++) {
         if (!sonde_valid_label_name(labels[i].name))
             return SONDE_ENAME;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(labels[j].name, labels[i].name) == 0)
+                return SONDE_ENAME;
+        for (size_t j = 0; j < e->cfg->global_label_count; j++)
+            if (strcmp(e->cfg->global_labels[j].name, labels[i].name) == 0)
+                return SONDE_ENAME;
         if (!labels[i].value || !sonde_valid_utf8(labels[i].value, strlen(labels[i].value)))
             return SONDE_EUTF8;
     }
@@ -70,7 +89,7 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
 {
     for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
-        sonde_emitter e = {.r = r};
+        sonde_emitter e = {.r = r, .cfg = &reg->cfg, .reg = reg};
         c->fn(&e, c->ud);
     }
 }

@@ -115,7 +115,8 @@ void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, 
         sonde_out_str(o, suffix);
     if (r->scratch_len || xname) {
         sonde_out_char(o, '{');
-        sonde_out_mem(o, r->scratch, r->scratch_len);
+        if (r->scratch_len) /* scratch may still be NULL: memcpy from NULL is undefined even for 0 */
+            sonde_out_mem(o, r->scratch, r->scratch_len);
         if (xname) {
             if (r->scratch_len)
                 sonde_out_char(o, ',');
@@ -148,21 +149,21 @@ static void render_histogram(sonde_render *r, const sonde_family *f, const sonde
 {
     double cumulative = 0;
     for (size_t i = 0; i < f->bound_count; i++) {
-        cumulative += (double)(uint64_t)sonde_cells_sum(c->cell + (uint32_t)i);
+        cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)i);
         sonde_render_sample(r, f->name, "_bucket", "le", f->bound_text[i], cumulative);
     }
-    cumulative += (double)(uint64_t)sonde_cells_sum(c->cell + (uint32_t)f->bound_count);
+    cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)f->bound_count);
     sonde_render_sample(r, f->name, "_bucket", "le", "+Inf", cumulative);
-    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sonde_cells_sum(c->cell + (uint32_t)f->bound_count + 1));
+    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1));
     sonde_render_sample(r, f->name, "_count", NULL, NULL, cumulative);
 }
 
 static void render_summary(sonde_render *r, const sonde_family *f, sonde_child *c)
 {
-    double q[64];
+    double q[SONDE_MAX_QUANTILES];
     uint64_t count;
     double sum;
-    size_t n = f->quantile_count < 64 ? f->quantile_count : 64;
+    size_t n = f->quantile_count;
     sonde_summary_snapshot(c, q, &count, &sum);
     for (size_t i = 0; i < n; i++) {
         char qtext[32];
@@ -179,7 +180,7 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c)
     switch (f->type) {
     case SONDE_COUNTER:
         sonde_render_sample(r, f->name, "_total", NULL, NULL,
-                            f->fn ? f->fn(f->fn_ud) : sonde_cells_sum(c->cell));
+                            f->fn ? f->fn(f->fn_ud) : sonde_counter_cells_value(c->cell));
         break;
     case SONDE_GAUGE:
         sonde_render_sample(r, f->name, NULL, NULL, NULL, sonde_gauge_value((sonde_gauge *)c));
@@ -212,10 +213,13 @@ static void render_family(sonde_render *r, sonde_family *f)
     pthread_mutex_lock(&f->lock);
     if (f->first) {
         sonde_render_header(r, f->name, f->help, f->type, f->unit);
-        sonde_cells_lock();
+        /* a scrape-time callback may read other metrics, which takes the cells lock */
+        if (!f->fn)
+            sonde_cells_lock();
         for (sonde_child *c = f->first; c && !r->out.err; c = c->next)
             render_child(r, f, c);
-        sonde_cells_unlock();
+        if (!f->fn)
+            sonde_cells_unlock();
     }
     pthread_mutex_unlock(&f->lock);
 }

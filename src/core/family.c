@@ -34,35 +34,52 @@ static child_table *table_new(size_t capacity)
     return t;
 }
 
-static inline uint64_t mix(uint64_t h, uint64_t w)
-{
-    h ^= w * 0x9E3779B97F4A7C15ull;
-    h = (h << 31) | (h >> 33);
-    return h * 0xBF58476D1CE4E5B9ull;
-}
-
-/* Hash of the label values; lens[i] receives strlen(values[i]). */
+/*
+ * Hash of the label values, one multiply per 8 bytes; lens[i] receives
+ * strlen(values[i]). Each value ends with a word holding its tail bytes and
+ * its length, so value boundaries count ("a","bc" differs from "ab","c").
+ */
 static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
 {
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
     uint64_t h = 0x243F6A8885A308D3ull ^ n;
     for (size_t i = 0; i < n; i++) {
         const char *s = values[i];
-        size_t len = strlen(s);
+        size_t len = strlen(s), j = 0;
         lens[i] = len;
-        h = mix(h, len);
-        size_t j = 0;
         for (; j + 8 <= len; j += 8) {
             uint64_t w;
             memcpy(&w, s + j, 8);
-            h = mix(h, w);
+            h = ((h << 5 | h >> 59) ^ w) * k;
         }
-        if (j < len) {
-            uint64_t w = 0;
-            memcpy(&w, s + j, len - j);
-            h = mix(h, w);
-        }
+        uint64_t tail = (uint64_t)len << 56;
+        for (size_t b = 0; j + b < len; b++)
+            tail ^= (uint64_t)(unsigned char)s[j + b] << (8 * b);
+        h = ((h << 5 | h >> 59) ^ tail) * k;
     }
-    return h ^ (h >> 29);
+    return h ^ (h >> 32);
+}
+
+/* Equality of two byte strings of length n; label values are short, so a
+ * word-at-a-time loop with an overlapping last word beats a memcmp call. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    uint64_t x, y;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
 }
 
 static int child_matches(const sonde_child *c, uint64_t hash, const char *const *values, size_t n,
@@ -70,9 +87,14 @@ static int child_matches(const sonde_child *c, uint64_t hash, const char *const 
 {
     if (c->hash != hash)
         return 0;
+    size_t total = 0; /* equal totals keep every read below inside the blob */
+    for (size_t i = 0; i < n; i++)
+        total += lens[i] + 1;
+    if (total != c->blob_len)
+        return 0;
     const char *p = c->blob;
     for (size_t i = 0; i < n; i++) {
-        if (memcmp(p, values[i], lens[i] + 1) != 0)
+        if (p[lens[i]] != '\0' || !same_bytes(p, values[i], lens[i]))
             return 0;
         p += lens[i] + 1;
     }

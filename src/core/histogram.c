@@ -1,6 +1,7 @@
 /*
  * histogram.c - the histogram hot path. A child owns bound_count + 2 cells:
- * one non-cumulative count per bucket (the last is +Inf), then the sum.
+ * one non-cumulative integer count per bucket (the last is +Inf), then the
+ * sum (a double).
  * Observing finds the bucket (linear scan for short lists, binary search
  * beyond) and adds to the calling thread's own cells. The count is not
  * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
@@ -40,8 +41,21 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     sonde_cell *cells = sonde_cell_local(c->cell);
     if (__builtin_expect(cells == NULL, 0))
         return;
-    sonde_cell_add(&cells[bucket_index(f, v)], 1.0);
-    sonde_cell_add(&cells[f->bound_count + 1], v);
+    sonde_cell_add_u64(&cells[bucket_index(f, v)], 1);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
+}
+
+void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
+{
+    sonde_child *c = (sonde_child *)hist;
+    if (c == NULL || n == 0 || isnan(v))
+        return;
+    const sonde_family *f = c->fam;
+    sonde_cell *cells = sonde_cell_local(c->cell);
+    if (cells == NULL)
+        return;
+    sonde_cell_add_u64(&cells[bucket_index(f, v)], n);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
 }
 
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)
@@ -53,12 +67,12 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
         size_t n = c->fam->bound_count;
         sonde_cells_lock();
         for (size_t i = 0; i <= n; i++) {
-            uint64_t k = (uint64_t)sonde_cells_sum(c->cell + (uint32_t)i);
+            uint64_t k = sonde_cells_sum_u64(c->cell + (uint32_t)i);
             total += k;
             if (counts)
                 counts[i] = k;
         }
-        s = sonde_cells_sum(c->cell + (uint32_t)n + 1);
+        s = sonde_cells_sum_f64(c->cell + (uint32_t)n + 1);
         sonde_cells_unlock();
     }
     if (count)

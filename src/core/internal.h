@@ -27,15 +27,20 @@
 #define SONDE_MAX_BUCKETS 1000
 #define SONDE_MAX_STATES 64
 #define SONDE_MAX_LABELS 64
+#define SONDE_MAX_QUANTILES 64
+#define SONDE_MAX_AGE_SECONDS 1e9 /* a summary window longer than ~31 years is a mistake */
 
 enum { CHILD_NOOP = 1u };
 
-struct summary_state; /* summary.c */
+struct summary_state; /* counter.c: a counter's value from its two cells; caller holds sonde_cells_lock() */
+double sonde_counter_cells_value(uint32_t cell);
+
+/* summary.c */
 struct child_table;   /* family.c */
 
 typedef struct sonde_child {
     struct sonde_family *fam;
-    uint32_t cell;   /* counters: value cell; histograms: buckets then sum */
+    uint32_t cell;   /* counters: integer then double cell; histograms: buckets then sum */
     uint32_t flags;
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
@@ -110,6 +115,9 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
 /* values.c: value storage of one child, by family type; _free defers past the grace period */
 int sonde_child_values_init(sonde_child *c);
 void sonde_child_values_free(sonde_child *c);
+
+/* counter.c: a counter's value from its two cells; caller holds sonde_cells_lock() */
+double sonde_counter_cells_value(uint32_t cell);
 
 /* summary.c */
 struct summary_state *sonde_summary_state_new(const sonde_family *f);

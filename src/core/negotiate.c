@@ -30,6 +30,8 @@ static int token_is(const char *p, size_t n, const char *lit)
 static int parse_range(const char *p, const char *end, double *q)
 {
     p = skip_ws(p, end);
+    if (p >= end)
+        return -1;
     const char *semi = memchr(p, ';', (size_t)(end - p));
     const char *type_end = semi ? semi : end;
     while (type_end > p && (type_end[-1] == ' ' || type_end[-1] == '\t'))

@@ -14,6 +14,7 @@
  * explicitly by sonde_init().
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,9 @@ static int validate_opts(const sonde_registry *reg, const sonde_metric_opts *o)
         return SONDE_ENAME;
     if (o->type == SONDE_STATESET && !sonde_valid_label_name(o->name))
         return SONDE_ENAME; /* the state label is named after the family */
+    for (size_t j = 0; o->type == SONDE_STATESET && j < reg->cfg.global_label_count; j++)
+        if (strcmp(reg->cfg.global_labels[j].name, o->name) == 0)
+            return SONDE_ENAME;
     if (o->help && !sonde_valid_utf8(o->help, strlen(o->help)))
         return SONDE_EUTF8;
     if (o->label_count > SONDE_MAX_LABELS || (o->label_count && !o->label_names))
@@ -130,14 +134,14 @@ static int validate_opts(const sonde_registry *reg, const sonde_metric_opts *o)
             return SONDE_EINVAL;
     }
     if (o->type == SONDE_SUMMARY) {
-        if (o->quantile_count && !o->quantiles)
+        if ((o->quantile_count && !o->quantiles) || o->quantile_count > SONDE_MAX_QUANTILES)
             return SONDE_EINVAL;
         for (size_t i = 0; i < o->quantile_count; i++) {
             double q = o->quantiles[i].quantile, e = o->quantiles[i].error;
             if (!(q >= 0 && q <= 1) || !(e > 0 && e < 1))
                 return SONDE_EINVAL;
         }
-        if (o->max_age_seconds < 0 || isnan(o->max_age_seconds) || o->age_buckets < 0 ||
+        if (!(o->max_age_seconds >= 0 && o->max_age_seconds <= SONDE_MAX_AGE_SECONDS) || o->age_buckets < 0 ||
             o->age_buckets > 100)
             return SONDE_EINVAL;
     }
@@ -205,7 +209,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     rc = SONDE_ENOMEM;
     switch (o->type) {
     case SONDE_COUNTER:
-        f->cells_per_child = 1;
+        f->cells_per_child = 2;
         break;
     case SONDE_HISTOGRAM:
         if ((rc = copy_buckets(f, reg, o)))
@@ -277,22 +281,49 @@ sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name
     return NULL;
 }
 
-/* A name clashes if it is taken or if one of the sample names it makes is. */
+/* The sample-name suffixes a family of each type writes (the family name itself is ""). */
+static const char *const *sample_suffixes(sonde_type t)
+{
+    static const char *const counter[] = {"_total", "_created", NULL};
+    static const char *const plain[] = {"", NULL};
+    static const char *const histogram[] = {"_bucket", "_sum", "_count", "_created", NULL};
+    static const char *const summary[] = {"", "_sum", "_count", "_created", NULL};
+    static const char *const info[] = {"_info", NULL};
+    switch (t) {
+    case SONDE_COUNTER: return counter;
+    case SONDE_HISTOGRAM: return histogram;
+    case SONDE_SUMMARY: return summary;
+    case SONDE_INFO: return info;
+    default: return plain;
+    }
+}
+
+static int same_sample(const char *a, const char *sa, const char *b, const char *sb)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + strlen(sa) != lb + strlen(sb))
+        return 0;
+    char x[512], y[512];
+    if (la + strlen(sa) >= sizeof x)
+        return strcmp(a, b) == 0 && strcmp(sa, sb) == 0;
+    snprintf(x, sizeof x, "%s%s", a, sa);
+    snprintf(y, sizeof y, "%s%s", b, sb);
+    return strcmp(x, y) == 0;
+}
+
+/* A name clashes if a family of that name exists or if any sample name either family
+ * writes is also written by the other (a histogram "foo" and a gauge "foo_sum", say). */
 static int name_taken(sonde_registry *reg, const sonde_family *f)
 {
-    if (sonde_registry_lookup_locked(reg, f->name))
-        return 1;
+    const char *const *fs = sample_suffixes(f->type);
     for (size_t i = 0; i < reg->fam_count; i++) {
         const sonde_family *g = reg->fams[i];
-        size_t n = strlen(g->name);
-        /* "foo" (histogram) vs "foo_bucket"-like names of a new family, and the reverse */
-        if (strncmp(g->name, f->name, n) == 0 && f->name[n] == '_' &&
-            (g->type == SONDE_HISTOGRAM || g->type == SONDE_SUMMARY || g->type == SONDE_COUNTER ||
-             g->type == SONDE_INFO))
-            if (strcmp(f->name + n, "_total") == 0 || strcmp(f->name + n, "_created") == 0 ||
-                strcmp(f->name + n, "_info") == 0 || strcmp(f->name + n, "_count") == 0 ||
-                strcmp(f->name + n, "_sum") == 0 || strcmp(f->name + n, "_bucket") == 0)
-                return 1;
+        if (strcmp(g->name, f->name) == 0)
+            return 1;
+        for (const char *const *gs = sample_suffixes(g->type); *gs; gs++)
+            for (const char *const *s = fs; *s; s++)
+                if (same_sample(f->name, *s, g->name, *gs))
+                    return 1;
     }
     return 0;
 }
@@ -480,6 +511,42 @@ const char *sonde_metric_name(const sonde_metric *m)
 size_t sonde_metric_label_count(const sonde_metric *m)
 {
     return m ? ((const sonde_family *)m)->label_count : 0;
+}
+
+const char *sonde_metric_help(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->help : NULL;
+}
+
+const char *sonde_metric_unit(const sonde_metric *m)
+{
+    return m ? ((const sonde_family *)m)->unit : NULL;
+}
+
+const char *sonde_metric_label_name(const sonde_metric *m, size_t i)
+{
+    const sonde_family *f = (const sonde_family *)m;
+    return f && i < f->label_count ? f->label_names[i] : NULL;
+}
+
+sonde_buckets sonde_metric_buckets(const sonde_metric *m)
+{
+    const sonde_family *f = (const sonde_family *)m;
+    if (!f || f->type != SONDE_HISTOGRAM)
+        return (sonde_buckets){NULL, 0};
+    return (sonde_buckets){f->bounds, f->bound_count};
+}
+
+int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *ud)
+{
+    if (!reg || !fn)
+        return SONDE_EINVAL;
+    pthread_mutex_lock(&reg->lock);
+    int rc = 0;
+    for (size_t i = 0; i < reg->fam_count && !rc; i++)
+        rc = fn((const sonde_metric *)reg->fams[i], ud);
+    pthread_mutex_unlock(&reg->lock);
+    return rc;
 }
 
 /* ---- children ------------------------------------------------------- */

@@ -7,39 +7,42 @@
 
 #include "internal.h"
 
-static int state_index(const sonde_family *f, const char *state)
+/* The child behind s and the bit of state in it; SONDE_ENOENT for an unknown state. */
+static int state_bit(sonde_stateset *s, const char *state, sonde_child **child, uint64_t *bit)
 {
-    for (size_t i = 0; state && i < f->state_count; i++)
-        if (strcmp(f->states[i], state) == 0)
-            return (int)i;
-    return -1;
+    sonde_child *c = (sonde_child *)s;
+    if (!c)
+        return SONDE_EINVAL;
+    for (size_t i = 0; state && i < c->fam->state_count; i++) {
+        if (strcmp(c->fam->states[i], state) == 0) {
+            *child = c;
+            *bit = 1ull << i;
+            return SONDE_OK;
+        }
+    }
+    return SONDE_ENOENT;
 }
 
 int sonde_stateset_set(sonde_stateset *s, const char *state)
 {
-    sonde_child *c = (sonde_child *)s;
-    if (!c)
-        return SONDE_EINVAL;
-    int i = state_index(c->fam, state);
-    if (i < 0)
-        return SONDE_ENOENT;
-    atomic_store_explicit(&c->v.states, 1ull << i, memory_order_relaxed);
-    return SONDE_OK;
+    sonde_child *c;
+    uint64_t bit;
+    int rc = state_bit(s, state, &c, &bit);
+    if (!rc)
+        atomic_store_explicit(&c->v.states, bit, memory_order_relaxed);
+    return rc;
 }
 
 int sonde_stateset_set_state(sonde_stateset *s, const char *state, int value)
 {
-    sonde_child *c = (sonde_child *)s;
-    if (!c)
-        return SONDE_EINVAL;
-    int i = state_index(c->fam, state);
-    if (i < 0)
-        return SONDE_ENOENT;
-    if (value)
-        atomic_fetch_or_explicit(&c->v.states, 1ull << i, memory_order_relaxed);
-    else
-        atomic_fetch_and_explicit(&c->v.states, ~(1ull << i), memory_order_relaxed);
-    return SONDE_OK;
+    sonde_child *c;
+    uint64_t bit;
+    int rc = state_bit(s, state, &c, &bit);
+    if (!rc && value)
+        atomic_fetch_or_explicit(&c->v.states, bit, memory_order_relaxed);
+    else if (!rc)
+        atomic_fetch_and_explicit(&c->v.states, ~bit, memory_order_relaxed);
+    return rc;
 }
 
 int sonde_info_set(sonde_metric *m, const char *const *values)

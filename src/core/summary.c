@@ -233,7 +233,7 @@ static double query(const summary_state *st, const stream *s, double q)
     if (s->len == 0)
         return NAN;
     double t = ceil(q * s->n);
-    t += ceil(allowed(st, s, t) / 2);
+    t += allowed(st, s, t) / 2; /* no ceil here: with few samples it costs a whole rank */
     sample p = s->s[0];
     double r = 0;
     for (size_t i = 1; i < s->len; i++) {

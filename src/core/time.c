@@ -39,5 +39,6 @@ uint64_t sonde_wall_ns(void)
 
 double sonde_wall_seconds(void)
 {
-    return (double)sonde_wall_ns() / 1e9;
+    uint64_t ns = sonde_wall_ns(); /* split first: the ns count itself is too big for a double */
+    return (double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9;
 }

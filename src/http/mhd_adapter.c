@@ -139,9 +139,11 @@ int sonde_http_mhd_start(sonde_http *h, unsigned int flags, uint16_t port,
                          MHD_AccessHandlerCallback dh, void *dh_cls,
                          const struct MHD_OptionItem *options, sonde_http_mhd **out)
 {
-    if (!out || !dh)
+    if (!out)
         return SONDE_EINVAL;
     *out = NULL;
+    if (!dh)
+        return SONDE_EINVAL;
     size_t n = 0;
     while (options && options[n].option != MHD_OPTION_END)
         if (options[n++].option == MHD_OPTION_ARRAY)

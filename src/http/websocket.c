@@ -2,7 +2,10 @@
  * websocket.c - WebSocket connection and message counts.
  *
  * All children are created up front (one per message type and direction),
- * so every call is a single counter or gauge update.
+ * so every call is a single counter or gauge update. The gauge of open
+ * connections is websocket_connections_active: "websocket_connections" is
+ * the family name of the counter websocket_connections_total (OpenMetrics
+ * names a counter family without its _total), so a gauge cannot take it.
  */
 #include <stdlib.h>
 
@@ -32,7 +35,7 @@ int sonde_ws_new(sonde_registry *reg, const char *prefix, sonde_ws **out)
     int rc = http_family(reg, prefix, SONDE_COUNTER, "websocket_connections_total",
                          "WebSocket connections opened.", NULL, 0, (sonde_buckets){0}, &opened);
     if (!rc)
-        rc = http_family(reg, prefix, SONDE_GAUGE, "websocket_connections",
+        rc = http_family(reg, prefix, SONDE_GAUGE, "websocket_connections_active",
                          "WebSocket connections open now.", NULL, 0, (sonde_buckets){0}, &open);
     if (!rc)
         rc = http_family(reg, prefix, SONDE_COUNTER, "websocket_messages_received_total",

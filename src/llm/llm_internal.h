@@ -7,8 +7,8 @@
  * tool or agent name). It owns copies of those strings, the normalised
  * provider, the in-flight gauges and the count of its open calls. A series is
  * what a call knows when it ends: (route, status, response model, error type,
- * finish reason); it holds every child handle the end of such a call updates,
- * and the model's prices. Both live in fixed-size lock-free maps (map.h)
+ * finish reason); it holds the child handles the end of such a call updates
+ * (each looked up on first use) and the model's prices. Both live in fixed-size lock-free maps (map.h)
  * created with the module and are only freed with it: a begin or end whose
  * tuples were seen before takes no lock and allocates nothing.
  *
@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "map.h"
 #include "sonde/sonde.h"
 
@@ -61,6 +62,7 @@ enum {
 #define LLM_PROVIDER_MAX 128 /* bytes of a normalised provider name */
 
 struct sonde_llm {
+    uint64_t id; /* unique in the process, never reused */
     sonde_registry *reg;
     int roles;
     int legacy;
@@ -82,6 +84,7 @@ typedef struct llm_route {
     sonde_gauge *streams; /* atomic; NULL until the first streamed call (llm_route_streams) */
     uint64_t open;        /* atomic (__atomic builtins): calls of this route open now */
     struct sonde_llm *llm;
+    struct llm_series *last; /* atomic: the cached series a call of this route ended with last */
     char blob[];
 } llm_route;
 
@@ -132,12 +135,6 @@ typedef struct llm_outcome {
     int streaming;
 } llm_outcome;
 
-/* hash.c: hash of strings and small integers (NULL hashes as ""). */
-uint64_t llm_hash_str(uint64_t h, const char *s);
-uint64_t llm_hash_int(uint64_t h, uint64_t v);
-uint64_t llm_hash_end(uint64_t h);            /* final mix, so that the low bits index a map */
-int llm_str_eq(const char *a, const char *b); /* NULL equals "" */
-
 /* families.c */
 int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limit);
 void llm_families_unregister(struct sonde_llm *llm);
@@ -168,8 +165,6 @@ static inline void *llm_series_child(llm_series *s, int slot)
 /* record.c: apply a finished call to its series. */
 void llm_record(llm_series *s, const llm_outcome *o);
 
-/* observe_n.c: n observations of v in one step (O(1) in n). */
-void llm_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
 
 /* status.c */
 const char *llm_status_name(int status);

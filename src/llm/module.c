@@ -3,7 +3,8 @@
  * registration (families.c), the route and series caches (map.h) sized by
  * the cardinality limit, and the count of calls still open, which is the
  * sum of the routes' open counts (kept per route so that begins of
- * different routes do not share one contended counter).
+ * different routes do not share one contended counter). Each module gets a
+ * process-unique id, which the per-thread route memo (route.c) checks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,9 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     sonde_llm *llm = calloc(1, sizeof *llm);
     if (!llm)
         return SONDE_ENOMEM;
+    static _Atomic uint64_t next_id = 1;
     pthread_mutex_init(&llm->lock, NULL);
+    llm->id = atomic_fetch_add(&next_id, 1);
     llm->reg = reg;
     llm->roles = o.roles ? o.roles : SONDE_LLM_CLIENT | SONDE_LLM_SERVER;
     llm->legacy = o.legacy_system_label != 0;

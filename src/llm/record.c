@@ -52,7 +52,7 @@ static void record_timings(llm_series *s, const llm_outcome *o)
         sonde_histogram_observe(llm_series_child(s, S_TTFC),
                                 seconds(o->start_ns, o->first_chunk_ns));
         if (o->chunks >= 2)
-            llm_histogram_observe_n(llm_series_child(s, S_TPOC),
+            sonde_histogram_observe_n(llm_series_child(s, S_TPOC),
                                     seconds(o->first_chunk_ns, o->end_ns) / (double)(o->chunks - 1),
                                     o->chunks - 1);
     }

@@ -1,7 +1,9 @@
 /*
  * route.c - finding or creating the route of a call at begin (see
- * llm_internal.h). The lookup hashes the caller's strings as given and
- * probes the lock-free route map; only a tuple never seen before validates
+ * llm_internal.h). The lookup first compares the strings with the route the
+ * calling thread last used with the same string pointers (a service passes
+ * the same configured strings again and again), then hashes them as given
+ * and probes the lock-free route map; only a tuple never seen before validates
  * its strings, normalises the provider, copies everything into one block
  * and looks up the calls-in-flight gauge, under the module lock
  * (double-checked, so concurrent first calls of one tuple create one route).
@@ -19,6 +21,16 @@ typedef struct route_key {
     int kind, port;
     const char *op, *provider, *model, *addr, *name;
 } route_key;
+
+/* The calling thread's last routes, by the caller's string pointers (a hint only: a
+ * route is used only when its strings match). module_id tells a live module's routes
+ * from those of a freed one, as ids are never reused. */
+#define MEMO_SLOTS 4
+typedef struct memo_slot {
+    uint64_t module_id;
+    llm_route *route;
+} memo_slot;
+static __thread memo_slot memos[MEMO_SLOTS] __attribute__((tls_model("initial-exec")));
 
 static uint64_t key_hash(const route_key *k)
 {
@@ -92,10 +104,19 @@ int llm_route_get(struct sonde_llm *llm, int kind, const char *op, const char *p
                   const char *model, const char *addr, int port, const char *name, llm_route **out)
 {
     route_key k = {kind, port, op, provider, model, addr, name};
+    memo_slot *memo =
+        &memos[((uintptr_t)provider ^ (uintptr_t)model ^ (uintptr_t)name) >> 4 & (MEMO_SLOTS - 1)];
+    if (memo->module_id == llm->id && key_match(memo->route, &k)) {
+        *out = memo->route;
+        return SONDE_OK;
+    }
     uint64_t hash = key_hash(&k);
     *out = llm_map_find(llm->routes, hash, key_match, &k);
-    if (*out)
+    if (*out) {
+        memo->module_id = llm->id;
+        memo->route = *out;
         return SONDE_OK;
+    }
 
     if (!op || !*op || port < 0 || port > 65535 ||
         (kind == KIND_MODEL && (!provider || !*provider)) ||

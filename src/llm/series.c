@@ -2,8 +2,9 @@
  * series.c - finding or creating the series of a call at end (see
  * llm_internal.h), and resolving every child handle such an end updates.
  *
- * The lookup hashes (route, status, response model, error type, finish
- * reason) and probes the lock-free series map. A new tuple is validated,
+ * The lookup first tries the series its route ended with last (most calls
+ * of a route end alike), then hashes (route, status, response model, error
+ * type, finish reason) and probes the lock-free series map. A new tuple is validated,
  * copied and priced once under the module lock. Its children are resolved
  * on first use (a call that streams nothing never creates the chunk
  * timings' series, an error without tokens no token series), then kept.
@@ -140,10 +141,18 @@ static int valid(const char *s)
 int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series *tmp,
                    llm_series **out)
 {
+    llm_route *r = (llm_route *)key->route;
+    llm_series *last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+    if (last && key_match(last, key)) {
+        *out = last;
+        return SONDE_OK;
+    }
     uint64_t hash = key_hash(key);
     *out = llm_map_find(llm->series, hash, key_match, key);
-    if (*out)
+    if (*out) {
+        __atomic_store_n(&r->last, *out, __ATOMIC_RELEASE);
         return SONDE_OK;
+    }
     if (!valid(key->resp_model) || !valid(key->error_type) || !valid(key->finish))
         return SONDE_EUTF8;
 

@@ -97,6 +97,10 @@ int body_finish(body_buf *b)
         free(b->zs);
         b->zs = NULL;
     }
+    if (!b->failed && reserve(b, 1) == 0)
+        b->data[b->len] = '\0'; /* a courtesy for text bodies, not counted in len */
+    else
+        b->failed = 1;
     return b->failed ? SONDE_ENOMEM : SONDE_OK;
 }
 

@@ -7,8 +7,10 @@
  * its response; libmicrohttpd sets Content-Length from the body and omits
  * the body for HEAD. Hostile clients meet MHD's own limits (connection
  * count, idle timeout, memory per connection, which bounds the request
- * line and headers) and ours: a request whose headers or body exceed
- * max_request_size gets 431 or 413 before anything is rendered. The body
+ * line and headers) and ours: a request whose headers or announced body
+ * (Content-Length) exceed max_request_size gets 431 or 413 before its body
+ * is read; a body that grows past the limit while it is read (chunked) has
+ * its connection closed, since MHD cannot queue a response then. The body
  * size is counted in the request's context pointer itself, so no request
  * allocates anything until its response.
  */
@@ -32,6 +34,15 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     return ok;
 }
 
+#define REFUSED ((void *)UINTPTR_MAX)
+
+static enum MHD_Result refuse(struct MHD_Connection *c, void **ctx, unsigned status,
+                              const char *text)
+{
+    *ctx = REFUSED;
+    return send_text(c, status, text);
+}
+
 static const char *header(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
@@ -43,16 +54,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **ctx)
 {
     sonde_server *s = cls;
+    if (*ctx == REFUSED) { /* answered already: drop whatever body still arrives */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (!*ctx) {
         /* headers complete: check their size and the announced body before reading it */
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
         *ctx = (void *)(uintptr_t)1;
         if (ci && ci->header_size > s->max_request_size)
-            return send_text(c, 431, "request headers too large\n");
+            return refuse(c, ctx, 431, "request headers too large\n");
         const char *cl = header(c, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->max_request_size)
-            return send_text(c, 413, "request too large\n");
+            return refuse(c, ctx, 413, "request too large\n");
         return MHD_YES;
     }
     uintptr_t seen = (uintptr_t)*ctx - 1;
@@ -61,7 +76,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         *ctx = (void *)(seen + 1);
         if (seen > s->max_request_size)
-            return send_text(c, 413, "request too large\n");
+            return MHD_NO; /* MHD cannot answer in the middle of a body: close */
         return MHD_YES;
     }
     sonde_server_request req = {
@@ -98,6 +113,7 @@ int server_mhd_start(sonde_server *s)
         {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->connection_timeout, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)memory, NULL},
+        {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL}, /* e.g. HTTP/1.1 without Host is a 400 */
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -107,7 +123,7 @@ int server_mhd_start(sonde_server *s)
     if (s->tls_cert) {
         flags |= MHD_USE_TLS;
         /* the thread-pool option is last before these when present */
-        size_t i = threads > 1 ? 5 : 4;
+        size_t i = threads > 1 ? 6 : 5;
         opts[i] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
         opts[i + 1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
     }

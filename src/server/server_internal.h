@@ -60,7 +60,7 @@ typedef struct body_buf {
 int body_init(body_buf *b, int gzip);
 /* sonde_write_fn: append (compressing when gzip). */
 int body_write(void *ud, const char *data, size_t len);
-/* Finish the stream; SONDE_OK or SONDE_ENOMEM. The data stays in b->data. */
+/* Finish the stream; SONDE_OK or SONDE_ENOMEM. The data stays in b->data, NUL-terminated. */
 int body_finish(body_buf *b);
 void body_discard(body_buf *b);
 

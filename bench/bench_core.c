@@ -1,0 +1,195 @@
+/*
+ * bench_core.c - the standard workloads of shared/bench/WORKLOADS.md for
+ * libsonde, printed as "BENCH <workload> <value>" lines to compare with the
+ * reference Go client run in the same sitting. Each timed loop runs for a
+ * fixed count sized to take a few hundred milliseconds; two-thread
+ * workloads report wall time divided by all operations of both threads.
+ *
+ * Usage: bench-core [WORKLOAD]
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sonde/sonde.h>
+
+static double values[1024];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (double)resident * (double)sysconf(_SC_PAGESIZE);
+}
+
+typedef struct job {
+    sonde_counter *counter;
+    sonde_histogram *hist;
+    long n;
+} job;
+
+static void *inc_loop(void *p)
+{
+    job *j = p;
+    for (long i = 0; i < j->n; i++)
+        sonde_counter_inc(j->counter);
+    return NULL;
+}
+
+static void *observe_loop(void *p)
+{
+    job *j = p;
+    for (long i = 0; i < j->n; i++)
+        sonde_histogram_observe(j->hist, values[i & 1023]);
+    return NULL;
+}
+
+/* ns per operation of fn run on `threads` threads, n operations each. */
+static double timed(void *(*fn)(void *), job *j, int threads)
+{
+    pthread_t t[2];
+    double start = now_s();
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, fn, j);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    return (now_s() - start) * 1e9 / ((double)j->n * threads);
+}
+
+
+typedef struct grow_buf {
+    char *p;
+    size_t len, cap;
+} grow_buf;
+
+static int buf_write(void *ud, const char *data, size_t len)
+{
+    grow_buf *b = ud;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1 << 20;
+        while (cap < b->len + len)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return 1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN(name) (!only || strcmp(only, name) == 0)
+    uint32_t x = 12345;
+    for (int i = 0; i < 1024; i++) { /* the same values as the Go peer */
+        x = x * 1664525u + 1013904223u;
+        values[i] = (double)(x % 12000) / 1000.0;
+    }
+    sonde_registry *reg;
+    if (sonde_registry_new(NULL, &reg))
+        return 1;
+    job j = {.counter = sonde_counter_new(reg, "c_total", "h"),
+             .hist = sonde_histogram_new(reg, "h_seconds", "h", SONDE_BUCKETS_DEFAULT)};
+    static const char *const lnames[] = {"method", "path", "status"};
+    sonde_metric *cv;
+    sonde_metric_opts vo = {.type = SONDE_COUNTER, .name = "v_total", .help = "h", .label_names = lnames, .label_count = 3};
+    sonde_register(reg, &vo, &cv);
+    for (int i = 0; i < 100; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/v1/items/%d", i);
+        sonde_counter_with(cv, (const char *[]){"GET", path, "200"});
+    }
+
+    if (RUN("counter_inc_ns")) {
+        j.n = 200000000;
+        printf("BENCH counter_inc_ns %.2f\n", timed(inc_loop, &j, 1));
+    }
+    if (RUN("counter_inc_2t_ns")) {
+        j.n = 200000000;
+        printf("BENCH counter_inc_2t_ns %.2f\n", timed(inc_loop, &j, 2));
+    }
+    if (RUN("histogram_observe_ns")) {
+        j.n = 100000000;
+        printf("BENCH histogram_observe_ns %.2f\n", timed(observe_loop, &j, 1));
+    }
+    if (RUN("histogram_observe_2t_ns")) {
+        j.n = 100000000;
+        printf("BENCH histogram_observe_2t_ns %.2f\n", timed(observe_loop, &j, 2));
+    }
+    if (RUN("labeled_inc_ns")) {
+        long n = 20000000;
+        const char *const lv[] = {"GET", "/api/v1/items/42", "200"};
+        double start = now_s();
+        for (long i = 0; i < n; i++)
+            sonde_counter_inc(sonde_counter_with(cv, lv));
+        printf("BENCH labeled_inc_ns %.2f\n", (now_s() - start) * 1e9 / (double)n);
+    }
+    if (RUN("series_mem_bytes") || RUN("expose_text_ms") || RUN("expose_text_bytes")) {
+        sonde_config cfg;
+        sonde_config_init(&cfg);
+        cfg.process_metrics = 0;
+        cfg.cardinality_limit = 1000000;
+        sonde_registry *er;
+        if (sonde_registry_new(&cfg, &er))
+            return 1;
+        static const char *const hnames[] = {"method", "path"};
+        sonde_metric *ec, *eh;
+        sonde_metric_opts co = {.type = SONDE_COUNTER, .name = "http_requests_total", .help = "Total HTTP requests",
+                                .label_names = lnames, .label_count = 3};
+        sonde_metric_opts ho = {.type = SONDE_HISTOGRAM, .name = "http_request_duration_seconds",
+                                .help = "HTTP request latency", .label_names = hnames, .label_count = 2,
+                                .buckets = SONDE_BUCKETS_DEFAULT};
+        if (sonde_register(er, &co, &ec) || sonde_register(er, &ho, &eh))
+            return 1;
+        double before = rss_bytes();
+        char path[64];
+        for (int i = 0; i < 100000; i++) {
+            snprintf(path, sizeof path, "/api/v1/items/%d", i);
+            sonde_counter_add(sonde_counter_with(ec, (const char *[]){"GET", path, "200"}), i);
+        }
+        double after = rss_bytes();
+        if (RUN("series_mem_bytes"))
+            printf("BENCH series_mem_bytes %.0f\n", (after - before) / 100000);
+        for (int i = 0; i < 10000; i++) {
+            snprintf(path, sizeof path, "/api/v1/items/%d", i);
+            sonde_histogram_observe(sonde_histogram_with(eh, (const char *[]){"GET", path}), values[i & 1023]);
+        }
+        if (RUN("expose_text_ms") || RUN("expose_text_bytes")) {
+            grow_buf buf = {0};
+            double best = 1e9;
+            for (int r = 0; r < 5; r++) {
+                buf.len = 0;
+                double start = now_s();
+                sonde_expose(er, SONDE_FORMAT_TEXT, buf_write, &buf);
+                double ms = (now_s() - start) * 1e3;
+                if (ms < best)
+                    best = ms;
+            }
+            printf("BENCH expose_text_ms %.2f\n", best);
+            printf("BENCH expose_text_bytes %zu\n", buf.len);
+            free(buf.p);
+        }
+        sonde_registry_free(er);
+    }
+    sonde_registry_free(reg);
+    return 0;
+}
