@@ -56,8 +56,7 @@ static void usage(FILE *f)
 "  -V, --version             the version\n"
 "\n"
 "libsonde's own variables apply too: SONDE_SERVICE_NAME, SONDE_SERVICE_VERSION,\n"
-"SONDE_ENVIRONMENT, SONDE_GLOBAL_LABELS (k=v,k=v), SONDE_METRICS_ENABLED, SONDE_METRICS_PATH\n"
-"is ignored (the path is always /metrics).\n"
+"SONDE_ENVIRONMENT, SONDE_GLOBAL_LABELS (k=v,k=v), SONDE_METRICS_ENABLED.\n"
 "Auth is off until the config file lists keys; then every API request needs\n"
 "'Authorization: Bearer <key>' (or x-api-key) and metrics name the key, never its secret.\n");
 }
@@ -200,8 +199,8 @@ int main(int argc, char **argv)
     }
     gw_service_set_ready(gw_probe_all(&cfg));
     if (gw_service_start() != 0) {
-        fprintf(stderr, "sonde-gateway: cannot listen on port %d%s%s\n", cfg.port,
-                cfg.metrics_port ? " or metrics port " : "", "");
+        fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
+                cfg.port);
         gw_proxy_shutdown();
         gw_timer_stop();
         return 1;

@@ -365,10 +365,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int gone = r->gone;
     unsigned status = r->queued ? r->status : 499; /* 499: client closed before an answer */
     size_t bytes = r->resp_bytes;
-    int streaming = r->streaming && r->queued;
     pthread_mutex_unlock(&r->mu);
     if (gone) gw_proxy_wake();
-    (void)streaming; /* sonde_http_end() ends the stream too */
     r->tok.request_size = r->len;
     sonde_http_end(gw_http, &r->tok, (int)status, bytes);
     gw_req_unref(r);

@@ -4,7 +4,7 @@
 # /metrics (requests/s, TTFT p50/p95 from the histogram buckets, tokens/s,
 # errors, streams in flight). Ctrl-C stops everything. When stdin is not a
 # terminal, or DEMO_SECONDS is set, it runs that long (default 10 s) and exits 0.
-# Env: DEMO_PORT (default 8080, or a free port when taken), DEMO_CLIENTS (50),
+# Env: DEMO_PORT (default 8080, the next free one when taken), DEMO_CLIENTS (50),
 # BUILD (build directory, default ./build).
 set -eu
 BUILD=${BUILD:-build}
@@ -12,9 +12,9 @@ GW=$BUILD/sonde-gateway
 LOAD=$BUILD/sonde-load
 [ -x "$GW" ] && [ -x "$LOAD" ] || { echo "demo: build first (make build)" >&2; exit 1; }
 PORT=${DEMO_PORT:-8080}
-if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-fi
+while curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; do  # taken: try the next
+  PORT=$((PORT + 1))
+done
 CLIENTS=${DEMO_CLIENTS:-50}
 if [ -n "${DEMO_SECONDS:-}" ]; then SECONDS_LEFT=$DEMO_SECONDS
 elif [ ! -t 0 ]; then SECONDS_LEFT=10

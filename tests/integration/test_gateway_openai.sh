@@ -32,7 +32,8 @@ cat >"$GW_TMP/gw.json" <<JSON
   },
   "keys": [
     {"name": "tester", "key": "sk-test-123"},
-    {"name": "limited", "key": "sk-limited-456", "requests_per_minute": 2}
+    {"name": "limited", "key": "sk-limited-456", "requests_per_minute": 2},
+    {"name": "frugal", "key": "sk-frugal-789", "tokens_per_minute": 5}
   ]
 }
 JSON
@@ -68,7 +69,7 @@ def expect(what, got, want, tol=1e-9):
 
 sim = dict(provider="sonde.sim", model="sim-chat")
 expect("ok sim calls", get("gateway_provider_calls_total", status="ok", **sim), seen["ok"])
-expect("rate-limited calls", get("gateway_provider_calls_total", status="rate_limited", **sim), 1)
+expect("rate-limited calls", get("gateway_provider_calls_total", status="rate_limited", **sim), 2)
 expect("failed upstream calls", total("gateway_provider_calls_total", model="broken", status="error"), 1)
 expect("calls in flight", total("gateway_calls_in_flight"), 0)
 expect("streams in flight", total("gateway_streams_in_flight"), 0)
@@ -77,7 +78,8 @@ expect("output tokens", get("gateway_tokens_total", type="output", **sim), seen[
 expect("cost", get("gateway_cost_total", currency="USD", **sim),
        (seen["cost_in"] * 1000 + seen["cost_out"] * 2000) / 1e6, 1e-9)
 expect("tool calls", get("gateway_tool_calls_total", model="sim-chat", tool="get_weather"), seen["tool_calls"])
-expect("rejections", get("gateway_rate_limit_rejections_total", reason="requests_per_minute"), 1)
+expect("rpm rejections", get("gateway_rate_limit_rejections_total", reason="requests_per_minute"), 1)
+expect("tpm rejections", get("gateway_rate_limit_rejections_total", reason="tokens_per_minute"), 1)
 expect("connect errors", get("gateway_upstream_errors_total", upstream="dead", type="connect"), 1)
 expect("dead upstream down", get("gateway_upstream_up", upstream="dead"), 0)
 expect("sim up", get("gateway_upstream_up", upstream="sim"), 1)
@@ -88,7 +90,7 @@ expect("key tokens", total("gateway_key_tokens_total", type="input"), seen["inpu
 # HTTP middleware: statuses as the client saw them
 route = "/v1/chat/completions"
 expect("401s", get("http_requests_total", method="POST", route=route, status="401"), seen["statuses"].get("401", 0))
-expect("429s", get("http_requests_total", method="POST", route=route, status="429"), 1)
+expect("429s", get("http_requests_total", method="POST", route=route, status="429"), 2)
 expect("502s", get("http_requests_total", method="POST", route=route, status="502"), 1)
 expect("http in flight", get("http_requests_in_flight"), 1)  # the scrape itself
 expect("streaming responses", get("http_responses_streaming"), 0)

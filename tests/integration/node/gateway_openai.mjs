@@ -7,11 +7,12 @@ import OpenAI from "openai";
 const base = process.argv[2];
 const client = new OpenAI({ baseURL: base, apiKey: "sk-test-123", maxRetries: 0, timeout: 20000 });
 const limited = new OpenAI({ baseURL: base, apiKey: "sk-limited-456", maxRetries: 0 });
+const frugal = new OpenAI({ baseURL: base, apiKey: "sk-frugal-789", maxRetries: 0 });
 const bad = new OpenAI({ baseURL: base, apiKey: "sk-wrong", maxRetries: 0 });
 
 const seen = {
   ok: 0, streams: 0, ttft: [], input: 0, output: 0, cost_in: 0, cost_out: 0,
-  statuses: {}, tool_calls: 0, key_requests: { tester: 0, limited: 0 }, failures: [],
+  statuses: {}, tool_calls: 0, key_requests: { tester: 0, limited: 0, frugal: 0 }, failures: [],
 };
 function check(cond, what) {
   if (!cond) seen.failures.push(what);
@@ -169,6 +170,19 @@ for (let i = 0; i < 3; i++) {
     check(e.status === 429 && Number(e.headers?.["retry-after"]) > 0, "429 with retry-after");
     check(e.error?.type === "rate_limit_exceeded", "429 error type");
   }
+}
+
+// the frugal key allows 5 tokens per minute: the first call (3 in + 6 out) drains it,
+// the second is refused for tokens
+seen.key_requests.frugal += 2;
+const f1 = await frugal.chat.completions.create({ model: "sim-chat", messages: msgs });
+usage(f1.usage, true);
+seen.ok++;
+try {
+  await frugal.chat.completions.create({ model: "sim-chat", messages: msgs });
+  check(false, "tokens_per_minute did not refuse");
+} catch (e) {
+  check(e.status === 429 && e.error?.code === "rate_limit_tokens", `tpm refusal ${e.status}`);
 }
 
 // a model whose upstream refuses connections: 502
