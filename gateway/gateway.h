@@ -157,6 +157,7 @@ void gw_stream_free(gw_stream *s);
 int gw_stream_append(gw_stream *s, const char *data, size_t len);
 void gw_stream_end(gw_stream *s);
 size_t gw_stream_pending(gw_stream *s);
+int gw_stream_ended(gw_stream *s);
 void gw_stream_close(gw_stream *s); /* the client is gone: drop data, never resume again */
 struct MHD_Response *gw_stream_response(gw_stream *s, struct MHD_Connection *conn);
 

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "gateway.h"
 #include "service.h"
@@ -330,7 +329,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             pthread_mutex_unlock(&r->mu);
             return rc;
         }
-        {
+        if (atomic_load(&stopping)) {
+            gw_reply_error(r, 503, "server_error", "shutting_down", 1, "The gateway is shutting down");
+        } else {
             const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
             char *bearer = NULL;
             if (auth && strncasecmp(auth, "Bearer ", 7) == 0) bearer = (char *)auth + 7;
@@ -449,29 +450,32 @@ int gw_service_port(void)
 }
 
 /* End every live request (answer 503 / end its stream) so that no
- * connection stays suspended, then stop the daemons. */
+ * connection stays suspended, which MHD_stop_daemon() requires. Requests
+ * arriving meanwhile are answered 503 at once and never suspend, so a pass
+ * finding every request answered and every stream ended is final. */
 void gw_service_stop(void)
 {
     atomic_store(&stopping, 1);
     if (api_daemon) MHD_quiesce_daemon(api_daemon);
-    for (int round = 0; round < 50; round++) {
-        int left = 0;
+    for (;;) {
+        int open = 0;
         pthread_mutex_lock(&live_mu);
         for (gw_req *r = live; r; r = r->next) {
-            left++;
             pthread_mutex_lock(&r->mu);
             gw_stream *s = r->streaming ? r->stream : NULL;
             int ready = r->ready;
             pthread_mutex_unlock(&r->mu);
-            if (s) gw_stream_end(s);
-            else if (!ready)
-                gw_reply_error(r, 503, "server_error", "shutting_down", -1,
+            if (s && !gw_stream_ended(s)) {
+                gw_stream_end(s);
+                open++;
+            } else if (!ready) {
+                gw_reply_error(r, 503, "server_error", "shutting_down", 1,
                                "The gateway is shutting down");
+                open++;
+            }
         }
         pthread_mutex_unlock(&live_mu);
-        if (!left) break;
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
+        if (!open) break;
     }
     if (api_daemon) MHD_stop_daemon(api_daemon);
     sonde_server_free(ops);

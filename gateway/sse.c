@@ -92,6 +92,14 @@ size_t gw_stream_pending(gw_stream *s)
     return n;
 }
 
+int gw_stream_ended(gw_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int e = s->ended || s->closed;
+    pthread_mutex_unlock(&s->mu);
+    return e;
+}
+
 void gw_stream_end(gw_stream *s)
 {
     pthread_mutex_lock(&s->mu);

@@ -122,7 +122,9 @@ int gw_timer_start(void)
     return pthread_create(&thread, NULL, run, NULL) == 0 ? 0 : -1;
 }
 
-/* Stop the thread; pending callbacks are dropped (called at exit only). */
+/* Stop the thread, then run what is still pending at once, in order, so
+ * that every call it drives can end (at shutdown their clients are gone, so
+ * each ends as cancelled instead of scheduling more). */
 void gw_timer_stop(void)
 {
     pthread_mutex_lock(&mu);
@@ -130,6 +132,16 @@ void gw_timer_stop(void)
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&mu);
     pthread_join(thread, NULL);
+    pthread_mutex_lock(&mu);
+    for (long guard = 0; len > 0 && guard < 100000000; guard++) {
+        entry e = heap[0];
+        heap[0] = heap[--len];
+        sift_down(0);
+        pthread_mutex_unlock(&mu);
+        e.fn(e.arg);
+        pthread_mutex_lock(&mu);
+    }
+    pthread_mutex_unlock(&mu);
     free(heap);
     heap = NULL;
     len = cap = 0;

@@ -4,6 +4,7 @@
 # of HTTP, a client dribbling its body byte by byte while others are served,
 # and clients vanishing mid-stream. The gateway must answer each with the
 # right status and the OpenAI error shape, keep serving, and count exactly.
+# Last, SIGTERM with streams in progress ends it cleanly (exit status 0).
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
 trap gw_cleanup EXIT
@@ -11,6 +12,7 @@ trap gw_cleanup EXIT
 PORT=$(gw_free_port)
 gw_start gw --port "$PORT" --address 127.0.0.1 --max-body 8192 --sim-ttft-ms 20 \
   --sim-inter-token-ms 100 --sim-jitter-ms 0 --sim-output-tokens 10 || fail "start"
+GW_PID=$GW_LAST_PID
 
 /usr/bin/python3 - "$PORT" <<'PY'
 import json, socket, sys, threading, time, urllib.request
@@ -166,3 +168,16 @@ if bad:
     sys.exit(1)
 print(f"ok: {len(cases) + 4} bad requests refused, slow and vanishing clients handled, counters exact")
 PY
+
+# SIGTERM while 20 streams and 10 waiting whole answers are in progress
+"$LOAD" -u "http://127.0.0.1:$PORT/v1" -c 20 -d 30 -s -q >/dev/null 2>&1 &
+L1=$!
+"$LOAD" -u "http://127.0.0.1:$PORT/v1" -c 10 -d 30 -S -q >/dev/null 2>&1 &
+L2=$!
+GW_PIDS="$GW_PIDS $L1 $L2"
+sleep 0.5
+kill -TERM "$GW_PID"
+rc=0
+wait "$GW_PID" || rc=$?
+[ "$rc" = 0 ] || { cat "$GW_TMP/gw.log"; fail "gateway exited with $rc on SIGTERM under load"; }
+echo "ok: clean exit on SIGTERM under load"

@@ -24,6 +24,7 @@ gw_start() {
   local name=$1; shift
   "$GW" "$@" >"$GW_TMP/$name.log" 2>&1 &
   GW_PIDS="$GW_PIDS $!"
+  GW_LAST_PID=$!
   local port="" i prev=""
   for a in "$@"; do [ "$prev" = "--port" ] && port=$a; prev=$a; done
   for i in $(seq 1 100); do
