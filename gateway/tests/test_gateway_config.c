@@ -1,0 +1,253 @@
+/*
+ * test_gateway_config.c - the gateway's pure parts without a network: the
+ * configuration file (valid files, every kind of mistake, URL parsing, the
+ * model fallback), key lookup by secret, the token buckets of the rate limit
+ * and the timer queue's ordering. Runs under ASan with the unit tests.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gateway.h"
+
+static char path[64];
+
+static void write_file(const char *text)
+{
+    strcpy(path, "/tmp/gwcfgXXXXXX");
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        ssize_t n = write(fd, text, strlen(text));
+        (void)n;
+        close(fd);
+    }
+}
+
+/* Load text; returns the rc, the message in err. */
+static int load(gw_config *c, const char *text, char *err, size_t len)
+{
+    gw_config_defaults(c);
+    write_file(text);
+    int rc = gw_config_load(c, path, err, len);
+    unlink(path);
+    return rc;
+}
+
+TEST(defaults)
+{
+    gw_config c;
+    CHECK_EQ_INT(gw_config_defaults(&c), 0);
+    CHECK_EQ_INT(c.port, 8080);
+    CHECK_EQ_INT(c.metrics_port, 0);
+    CHECK_EQ_INT(c.nups, 1);
+    CHECK_EQ_STR(c.ups[0]->name, "sim");
+    CHECK(c.fallback == c.ups[0]);
+    CHECK_EQ_INT(c.nkeys, 0);
+    gw_model tmp;
+    const gw_model *m = gw_config_model(&c, "anything", &tmp);
+    CHECK(m == &tmp && m->up == c.ups[0]);
+    CHECK_EQ_STR(m->upstream_model, "anything");
+    gw_config_free(&c);
+}
+
+TEST(full_file)
+{
+    gw_config c;
+    char err[256] = "";
+    int rc = load(&c,
+        "{\"listen\": {\"address\": \"127.0.0.1\", \"port\": 9000, \"metrics_port\": 9001},"
+        " \"threads\": 2, \"max_body_bytes\": 4096,"
+        " \"upstreams\": {\"sim\": {\"ttft_ms\": 5, \"output_tokens\": 3},"
+        "   \"up\": {\"type\": \"openai\", \"url\": \"http://127.0.0.1:9999/v1/\", \"api_key\": \"k\","
+        "            \"provider\": \"vllm\", \"timeout_ms\": 1500}},"
+        " \"models\": {\"a\": {\"upstream\": \"up\", \"upstream_model\": \"org/a\","
+        "              \"price\": {\"input_per_million\": 1.5, \"output_per_million\": 3, \"currency\": \"EUR\"}},"
+        "            \"b\": {}},"
+        " \"default_upstream\": null,"
+        " \"keys\": [{\"name\": \"alice\", \"key\": \"sk-a\", \"requests_per_minute\": 10},"
+        "          {\"name\": \"bob\", \"key\": \"sk-b\", \"tokens_per_minute\": 100}]}",
+        err, sizeof err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(err, "");
+    CHECK_EQ_STR(c.address, "127.0.0.1");
+    CHECK_EQ_INT(c.port, 9000);
+    CHECK_EQ_INT(c.metrics_port, 9001);
+    CHECK_EQ_INT(c.threads, 2);
+    CHECK_EQ_INT(c.max_body, 4096);
+    CHECK_EQ_INT(c.nups, 2);
+    CHECK_EQ_DBL(c.ups[0]->sim.ttft_ms, 5);
+    CHECK_EQ_INT(c.ups[0]->sim.output_tokens, 3);
+    gw_upstream *u = c.ups[1];
+    CHECK_EQ_STR(u->url, "http://127.0.0.1:9999/v1");
+    CHECK_EQ_STR(u->host, "127.0.0.1");
+    CHECK_EQ_INT(u->port, 9999);
+    CHECK_EQ_STR(u->provider, "vllm");
+    CHECK_EQ_STR(u->api_key, "k");
+    CHECK_EQ_INT(u->timeout_ms, 1500);
+    CHECK(c.fallback == NULL);
+    gw_model tmp;
+    const gw_model *a = gw_config_model(&c, "a", &tmp);
+    CHECK(a && a->up == u);
+    CHECK_EQ_STR(a->upstream_model, "org/a");
+    CHECK_EQ_DBL(a->price_input, 1.5);
+    CHECK_EQ_STR(a->currency, "EUR");
+    const gw_model *b = gw_config_model(&c, "b", &tmp);
+    CHECK(b && b->up == c.ups[0]);
+    CHECK_EQ_STR(b->currency, "USD");
+    CHECK(gw_config_model(&c, "unlisted", &tmp) == NULL);
+    const gw_key *k = gw_key_find(&c, "sk-b");
+    CHECK(k && strcmp(k->name, "bob") == 0);
+    CHECK(gw_key_find(&c, "sk-") == NULL);
+    CHECK(gw_key_find(&c, "sk-bb") == NULL);
+    CHECK(gw_key_find(&c, "") == NULL);
+    CHECK(gw_key_find(&c, NULL) == NULL);
+    gw_config_free(&c);
+}
+
+TEST(mistakes)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"bogus\": 1}", "unknown key 'bogus'"},
+        {"{\"threads\": \"four\"}", "'threads' must be a number"},
+        {"{\"threads\": 0}", "'threads' must be a number in [1, 256]"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"openai\"}}}", "'url' is required"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"grpc\"}}}", "'type' must be"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"openai\", \"url\": \"ftp://h/v1\"}}}", "must start with http"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"openai\", \"url\": \"http://h:99999/v1\"}}}", "malformed url"},
+        {"{\"upstreams\": {\"sim\": {\"type\": \"openai\", \"url\": \"http://h/v1\"}}}", "must stay of type sim"},
+        {"{\"upstreams\": {\"sim\": {\"url\": \"http://h/v1\"}}}", "has no url"},
+        {"{\"upstreams\": {\"sim\": {\"error_rate\": 2}}}", "'error_rate' must be a number in [0, 1]"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"openai\", \"url\": \"http://h\", \"api_key_env\": \"GW_TEST_UNSET_VAR\"}}}",
+         "GW_TEST_UNSET_VAR"},
+        {"{\"models\": {\"m\": {\"upstream\": \"nowhere\"}}}", "unknown upstream 'nowhere'"},
+        {"{\"models\": {\"m\": {\"price\": {\"input_per_million\": -1}}}}", "input_per_million"},
+        {"{\"default_upstream\": \"nowhere\"}", "default_upstream"},
+        {"{\"keys\": {}}", "keys must be an array"},
+        {"{\"keys\": [{\"name\": \"a\"}]}", "'name' and 'key'"},
+        {"{\"keys\": [{\"name\": \"a\", \"key\": \"s\"}, {\"name\": \"a\", \"key\": \"t\"}]}", "duplicate"},
+        {"{\"keys\": [{\"name\": \"a\", \"key\": \"s\"}, {\"name\": \"b\", \"key\": \"s\"}]}", "duplicate"},
+        {"{\"listen\": {\"port\": 70000}}", "'port' must be a number"},
+        {"{\"a\": 1, \"a\": 2}", "duplicate"},
+        {"[1]", "top level must be an object"},
+        {"{\"threads\": ", ":1:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        gw_config c;
+        char err[256] = "";
+        CHECK_EQ_INT(load(&c, cases[i].text, err, sizeof err), -1);
+        if (!strstr(err, cases[i].want))
+            fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, cases[i].want);
+        CHECK(strstr(err, cases[i].want) != NULL);
+        gw_config_free(&c);
+    }
+    gw_config c;
+    char err[128];
+    gw_config_defaults(&c);
+    CHECK_EQ_INT(gw_config_load(&c, "/nonexistent/gw.json", err, sizeof err), -1);
+    CHECK(strstr(err, "/nonexistent/gw.json") != NULL);
+    gw_config_free(&c);
+}
+
+TEST(urls)
+{
+    gw_config c;
+    char err[128];
+    gw_config_defaults(&c);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "https://api.example.com/v1", "sk", err, sizeof err), 0);
+    CHECK_EQ_STR(c.fallback->host, "api.example.com");
+    CHECK_EQ_INT(c.fallback->port, 443);
+    CHECK_EQ_STR(c.fallback->api_key, "sk");
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://[::1]:8000/v1", NULL, err, sizeof err), 0);
+    CHECK_EQ_STR(c.fallback->host, "[::1]");
+    CHECK_EQ_INT(c.fallback->port, 8000);
+    CHECK_EQ_INT(c.nups, 2); /* set twice, one upstream */
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://:80/v1", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "localhost:80", NULL, err, sizeof err), -1);
+    gw_config_free(&c);
+}
+
+TEST(buckets)
+{
+    gw_bucket b;
+    double wait = 0;
+    gw_bucket_init(&b, 60); /* one per second, a minute's worth at once */
+    int taken = 0;
+    for (int i = 0; i < 100; i++) taken += gw_bucket_take(&b, 1, 1, &wait);
+    CHECK_EQ_INT(taken, 60);
+    CHECK(wait > 0 && wait <= 1.01);
+    gw_bucket_destroy(&b);
+
+    gw_bucket_init(&b, 0); /* unlimited */
+    for (int i = 0; i < 1000; i++) CHECK(gw_bucket_take(&b, 1e9, 1e9, &wait));
+    gw_bucket_destroy(&b);
+
+    gw_key k;
+    memset(&k, 0, sizeof k);
+    gw_bucket_init(&k.requests, 0);
+    gw_bucket_init(&k.tokens, 10);
+    CHECK(gw_ratelimit_admit(&k, 20, &wait) == NULL); /* a need above capacity is capped */
+    gw_bucket_charge(&k.tokens, 20);                    /* the call used 20: level -10 */
+    const char *why = gw_ratelimit_admit(&k, 1, &wait);
+    CHECK(why && strcmp(why, "tokens_per_minute") == 0);
+    CHECK(wait > 60 && wait < 67); /* (1 - -10) / (10 / 60) = 66 s */
+    gw_bucket_destroy(&k.requests);
+    gw_bucket_destroy(&k.tokens);
+
+    gw_bucket_init(&k.requests, 1);
+    gw_bucket_init(&k.tokens, 0);
+    CHECK(gw_ratelimit_admit(&k, 5, &wait) == NULL);
+    why = gw_ratelimit_admit(&k, 5, &wait);
+    CHECK(why && strcmp(why, "requests_per_minute") == 0);
+    gw_bucket_destroy(&k.requests);
+    gw_bucket_destroy(&k.tokens);
+}
+
+static int order[8], norder;
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void note(void *arg)
+{
+    pthread_mutex_lock(&order_mu);
+    order[norder++] = (int)(intptr_t)arg;
+    pthread_mutex_unlock(&order_mu);
+}
+
+TEST(timers)
+{
+    CHECK_EQ_INT(gw_timer_start(), 0);
+    gw_timer_after(30000000, note, (void *)3);
+    gw_timer_after(10000000, note, (void *)1);
+    gw_timer_after(20000000, note, (void *)2);
+    gw_timer_after(20000000, note, (void *)22); /* same deadline: insertion order */
+    gw_timer_after(5000000000u, note, (void *)9); /* far away: run by stop */
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&order_mu);
+        int n = norder;
+        pthread_mutex_unlock(&order_mu);
+        if (n >= 4) break;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    gw_timer_stop();
+    CHECK_EQ_INT(norder, 5);
+    CHECK_EQ_INT(order[0], 1);
+    CHECK_EQ_INT(order[1], 2);
+    CHECK_EQ_INT(order[2], 22);
+    CHECK_EQ_INT(order[3], 3);
+    CHECK_EQ_INT(order[4], 9);
+}
+
+int main(void)
+{
+    RUN(defaults);
+    RUN(full_file);
+    RUN(mistakes);
+    RUN(urls);
+    RUN(buckets);
+    RUN(timers);
+    return check_report();
+}
