@@ -1,8 +1,8 @@
 #!/bin/bash
 # sonde-gateway against the official openai npm client: chat (whole and
 # streamed, with and without usage), completions, embeddings, models, tool
-# calls, max_tokens, an unknown key (401), a rate limit (429), a failing
-# upstream (502). Then the gateway's /metrics (parsed by the Python
+# calls, max_tokens, an unknown key (401), rate limits (429), a failing
+# upstream (502) and one that times out (504). Then the gateway's /metrics (parsed by the Python
 # reference parser) must agree with what the client saw and with what the
 # sim was configured to do: every count, token sum, cost and the TTFT
 # histogram.
@@ -22,13 +22,15 @@ cat >"$GW_TMP/gw.json" <<JSON
   "listen": {"address": "127.0.0.1"},
   "upstreams": {
     "sim": {"ttft_ms": 30, "inter_token_ms": 5, "jitter_ms": 0, "output_tokens": 6},
+    "slow": {"type": "sim", "timeout_rate": 1, "timeout_ms": 300},
     "dead": {"type": "openai", "url": "http://127.0.0.1:$DEAD/v1", "connect_timeout_ms": 500,
              "timeout_ms": 2000}
   },
   "models": {
     "sim-chat": {"upstream": "sim",
                  "price": {"input_per_million": 1000, "output_per_million": 2000, "currency": "USD"}},
-    "broken": {"upstream": "dead"}
+    "broken": {"upstream": "dead"},
+    "stalled": {"upstream": "slow"}
   },
   "keys": [
     {"name": "tester", "key": "sk-test-123"},
@@ -68,6 +70,7 @@ def expect(what, got, want, tol=1e-9):
         bad.append(f"{what}: metrics say {got}, expected {want}")
 
 sim = dict(provider="sonde.sim", model="sim-chat")
+route = "/v1/chat/completions"
 expect("ok sim calls", get("gateway_provider_calls_total", status="ok", **sim), seen["ok"])
 expect("rate-limited calls", get("gateway_provider_calls_total", status="rate_limited", **sim), 2)
 expect("failed upstream calls", total("gateway_provider_calls_total", model="broken", status="error"), 1)
@@ -80,6 +83,9 @@ expect("cost", get("gateway_cost_total", currency="USD", **sim),
 expect("tool calls", get("gateway_tool_calls_total", model="sim-chat", tool="get_weather"), seen["tool_calls"])
 expect("rpm rejections", get("gateway_rate_limit_rejections_total", reason="requests_per_minute"), 1)
 expect("tpm rejections", get("gateway_rate_limit_rejections_total", reason="tokens_per_minute"), 1)
+expect("timed-out calls", total("gateway_provider_calls_total", model="stalled", status="timeout"), 1)
+expect("timeout errors", get("gateway_upstream_errors_total", upstream="slow", type="timeout"), 1)
+expect("504s", get("http_requests_total", method="POST", route=route, status="504"), 1)
 expect("connect errors", get("gateway_upstream_errors_total", upstream="dead", type="connect"), 1)
 expect("dead upstream down", get("gateway_upstream_up", upstream="dead"), 0)
 expect("sim up", get("gateway_upstream_up", upstream="sim"), 1)
@@ -88,7 +94,6 @@ for k, n in seen["key_requests"].items():
     expect(f"key {k} requests", get("gateway_key_requests_total", key=k), n)
 expect("key tokens", total("gateway_key_tokens_total", type="input"), seen["input"])
 # HTTP middleware: statuses as the client saw them
-route = "/v1/chat/completions"
 expect("401s", get("http_requests_total", method="POST", route=route, status="401"), seen["statuses"].get("401", 0))
 expect("429s", get("http_requests_total", method="POST", route=route, status="429"), 2)
 expect("502s", get("http_requests_total", method="POST", route=route, status="502"), 1)

@@ -38,7 +38,7 @@ async function status(p) {
 seen.key_requests.tester++;
 const models = await client.models.list();
 const ids = models.data.map((m) => m.id).sort();
-check(JSON.stringify(ids) === JSON.stringify(["broken", "sim-chat"]), `models ${ids}`);
+check(JSON.stringify(ids) === JSON.stringify(["broken", "sim-chat", "stalled"]), `models ${ids}`);
 
 // chat, whole answer: "hello world!" is 12 bytes = 3 tokens; the sim answers 6
 seen.key_requests.tester++;
@@ -189,6 +189,10 @@ try {
 seen.key_requests.tester++;
 const s502 = await status(client.chat.completions.create({ model: "broken", messages: msgs }));
 seen.statuses[s502] = (seen.statuses[s502] ?? 0) + 1;
-check(s401 === 401 && s502 === 502, `statuses ${s401} ${s502}`);
+// a model whose upstream never answers: 504 after its timeout
+seen.key_requests.tester++;
+const s504 = await status(client.chat.completions.create({ model: "stalled", messages: msgs }));
+seen.statuses[s504] = (seen.statuses[s504] ?? 0) + 1;
+check(s401 === 401 && s502 === 502 && s504 === 504, `statuses ${s401} ${s502} ${s504}`);
 
 console.log(JSON.stringify(seen));
