@@ -261,8 +261,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "\r[%6.1fs] %ld done, %ld ok, %ld errors, %d in flight, %.1f req/s   ",
                     t - t0, done, ok, done - ok, running, (double)done / (t - t0));
         }
-        int any_active = 0;
-        for (long i = 0; i < conc; i++) any_active |= cl[i].active;
+        int any_active = 0, any_free = 0;
+        for (long i = 0; i < conc; i++) {
+            any_active |= cl[i].active;
+            any_free |= !cl[i].active;
+        }
         can_start = !interrupted && (!limit || started < limit) && (!duration || t - t0 < duration);
         if (!any_active && !can_start) break;
         if (interrupted && any_active) { /* Ctrl-C: abandon what runs */
@@ -270,6 +273,7 @@ int main(int argc, char **argv)
                 if (cl[i].active) curl_multi_remove_handle(multi, cl[i].e), cl[i].active = 0;
             break;
         }
+        if (any_free && can_start) continue; /* a client is idle: start its next request now */
         curl_multi_poll(multi, NULL, 0, 100, NULL);
     }
     double elapsed = now() - t0;
