@@ -11,6 +11,7 @@ trap gw_cleanup EXIT
 
 BACK=$(gw_free_port)
 FRONT=$(gw_free_port)
+FRONT_M=$(gw_free_port)
 cat >"$GW_TMP/back.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
  "upstreams": {"sim": {"ttft_ms": 50, "inter_token_ms": 150, "jitter_ms": 0, "output_tokens": 8}},
@@ -18,15 +19,22 @@ cat >"$GW_TMP/back.json" <<JSON
 JSON
 gw_start back --port "$BACK" --config "$GW_TMP/back.json" || fail "start back"
 SONDE_GATEWAY_UPSTREAM_KEY=sk-front-to-back \
-  gw_start front --port "$FRONT" --address 127.0.0.1 --upstream "http://127.0.0.1:$BACK/v1" \
-  || fail "start front"
+  gw_start front --port "$FRONT" --metrics-port "$FRONT_M" --address 127.0.0.1 \
+  --upstream "http://127.0.0.1:$BACK/v1" || fail "start front"
+# with --metrics-port the ops endpoints move there, off the API port
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FRONT/metrics")" = 404 ] \
+  || fail "/metrics still on the API port"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$FRONT_M/ready")" = 200 ] \
+  || fail "/ready on the metrics port"
 
-/usr/bin/python3 - "$FRONT" "$BACK" <<'PY'
+/usr/bin/python3 - "$FRONT" "$BACK" "$FRONT_M" <<'PY'
 import http.client, json, sys, time, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
-front, back = int(sys.argv[1]), int(sys.argv[2])
+front, back, front_metrics = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 
 def metric(port, name, **labels):
+    if port == front:
+        port = front_metrics
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
     v = 0.0
     for fam in text_string_to_metric_families(text):

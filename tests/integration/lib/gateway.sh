@@ -19,7 +19,7 @@ gw_free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# gw_start NAME ARGS...: start a gateway, wait until it answers /health.
+# gw_start NAME ARGS...: start a gateway, wait until its API port answers HTTP.
 gw_start() {
   local name=$1; shift
   "$GW" "$@" >"$GW_TMP/$name.log" 2>&1 &
@@ -28,7 +28,7 @@ gw_start() {
   local port="" i prev=""
   for a in "$@"; do [ "$prev" = "--port" ] && port=$a; prev=$a; done
   for i in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+    curl -s -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
     sleep 0.05
   done
   echo "gateway $name did not start:"; cat "$GW_TMP/$name.log"; return 1
