@@ -180,7 +180,6 @@ typedef struct gw_call {
     char finish[32];         /* finish_reason, when known */
     char resp_model[128];    /* the model the upstream says answered */
     sonde_llm_call track;    /* the GenAI call tracker */
-    void *impl;              /* upstream's state */
     atomic_int finished;
 } gw_call;
 

@@ -221,6 +221,7 @@ int main(int argc, char **argv)
     gw_service_stop();
     gw_proxy_shutdown();
     gw_timer_stop();
+    gw_meter_free();
     gw_config_free(&cfg);
     return 0;
 }
