@@ -6,9 +6,9 @@
 # (node and npm may come from another Debian-format repository, whose nodejs
 # package bundles npm; installing Debian's npm over it would conflict).
 set -e
-build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev"
-test="$build prometheus python3 python3-prometheus-client npm:nodejs npm:npm"
-bench="$build wrk golang-go golang-github-prometheus-client-golang-dev"
+build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libunistring-dev libcurl4-openssl-dev libjansson-dev"
+test="$build prometheus python3 python3-prometheus-client npm:nodejs npm:npm curl openssl"
+bench="$build wrk curl golang-go golang-github-prometheus-client-golang-dev"
 demo="$build curl"
 case "${1:-build}" in
   build) want=$build ;;
