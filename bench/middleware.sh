@@ -6,8 +6,10 @@
 #
 #   BENCH middleware_overhead_ratio  req/s of hello-server instrumented divided
 #                                    by req/s of the same service with --no-metrics
-#                                    (wrk on loopback, GET /items/42, rounds of
-#                                    5 s alternating the two, median of each)
+#                                    (wrk on loopback, GET /items/42; rounds of one
+#                                    run of each, back to back, the order swapped
+#                                    every round; the median of the rounds' ratios,
+#                                    which cancels most of a shared machine's drift)
 #   BENCH scrape_100k_ms             one HTTP scrape (text 0.0.4, no gzip) of the
 #                                    100,000-counter registry of WORKLOADS.md while
 #                                    wrk keeps the service busy; best of 5
@@ -15,8 +17,8 @@
 set -euo pipefail
 build=${1:-build-bench}
 hs="$build/examples/hello-server"
-rounds=${SONDE_BENCH_ROUNDS:-3}
-secs=${SONDE_BENCH_SECONDS:-5}
+rounds=${SONDE_BENCH_ROUNDS:-7}
+secs=${SONDE_BENCH_SECONDS:-3}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -45,13 +47,17 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 inst=$(start instrumented)
 plain=$(start plain --no-metrics)
 rps "$inst" >/dev/null 2>&1 || true # warm-up
-for _ in $(seq "$rounds"); do
-  rps "$inst" >>"$tmp/inst.rps"
-  rps "$plain" >>"$tmp/plain.rps"
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) = 1 ]; then
+    a=$(rps "$inst")
+    b=$(rps "$plain")
+  else
+    b=$(rps "$plain")
+    a=$(rps "$inst")
+  fi
+  awk -v a="$a" -v b="$b" 'BEGIN {printf "%.6f\n", a / b}' >>"$tmp/ratios"
 done
-ri=$(median <"$tmp/inst.rps")
-rp=$(median <"$tmp/plain.rps")
-echo "BENCH middleware_overhead_ratio $(awk -v a="$ri" -v b="$rp" 'BEGIN {printf "%.4f", a / b}')"
+echo "BENCH middleware_overhead_ratio $(median <"$tmp/ratios" | awk '{printf "%.4f", $1}')"
 
 big=$(start big --bench-series 100000)
 wrk -t1 -c16 -d60s "http://127.0.0.1:$big/items/42" >/dev/null 2>&1 &

@@ -298,17 +298,20 @@ static const char *const *sample_suffixes(sonde_type t)
     }
 }
 
+/* Whether name a + suffix sa spells the same sample name as b + sb. */
 static int same_sample(const char *a, const char *sa, const char *b, const char *sb)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la + strlen(sa) != lb + strlen(sb))
-        return 0;
-    char x[512], y[512];
-    if (la + strlen(sa) >= sizeof x)
-        return strcmp(a, b) == 0 && strcmp(sa, sb) == 0;
-    snprintf(x, sizeof x, "%s%s", a, sa);
-    snprintf(y, sizeof y, "%s%s", b, sb);
-    return strcmp(x, y) == 0;
+    for (;;) {
+        if (!*a)
+            a = sa, sa = "";
+        if (!*b)
+            b = sb, sb = "";
+        if (*a != *b)
+            return 0;
+        if (!*a)
+            return 1;
+        a++, b++;
+    }
 }
 
 /* A name clashes if a family of that name exists or if any sample name either family
