@@ -41,7 +41,7 @@ for f in glob.glob(d + "/rules/*.yml"):
 exprs, tested_alerts = "", set()
 for f in glob.glob(d + "/rules/tests/*.yml"):
     for t in yaml.safe_load(open(f))["tests"]:
-        exprs += "\n".join(e["expr"] for e in t.get("promql_expr_test", []))
+        exprs += "\n" + "\n".join(e["expr"] for e in t.get("promql_expr_test", []))
         tested_alerts |= {a["alertname"] for a in t.get("alert_rule_test", [])
                           if a.get("exp_alerts")}
 missing = sorted(r for r in records
