@@ -4,7 +4,7 @@
 # Packages per purpose are listed once here; every Makefile target calls this.
 set -e
 build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev"
-test="$build prometheus prometheus-alertmanager python3 python3-prometheus-client python3-yaml nodejs npm curl"
+test="$build prometheus prometheus-alertmanager python3 python3-prometheus-client python3-yaml nodejs npm"
 bench="$build wrk golang-go golang-github-prometheus-client-golang-dev"
 demo="$build curl"
 case "${1:-build}" in
