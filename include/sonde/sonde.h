@@ -18,6 +18,9 @@
 #include "config.h"
 #include "metrics.h"
 #include "expose.h"
+#include "server.h"
+#include "http.h"
+#include "llm.h"
 
 #ifdef __cplusplus
 extern "C" {

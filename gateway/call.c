@@ -1,0 +1,71 @@
+/*
+ * call.c - what every upstream call shares, whatever the upstream: ending it
+ * exactly once (metering, charging the key's token bucket, releasing the
+ * request), freeing it, its id, and the input-token estimate.
+ *
+ * The estimate (one token per 4 bytes of text, at least one per text) is
+ * what the simulator reports as prompt_tokens and what the tokens-per-minute
+ * limit checks before a call; real upstreams report their own usage, which
+ * replaces it for metering.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type)
+{
+    if (atomic_exchange(&c->finished, 1)) return;
+    gw_meter_call_end(c, status, error_type);
+    if (c->key) gw_bucket_charge((gw_bucket *)&c->key->tokens,
+                                 (double)(c->input_tokens + c->output_tokens));
+}
+
+void gw_call_free(gw_call *c)
+{
+    json_decref(c->body);
+    free(c->model_name);
+    gw_req_unref(c->req);
+    free(c);
+}
+
+void gw_call_id(const gw_call *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%016llx", c->op == GW_OP_CHAT ? "chatcmpl" : "cmpl",
+             (unsigned long long)(c->start_ns ^ (uintptr_t)c));
+}
+
+static long text_tokens(const json_t *v)
+{
+    if (json_is_string(v)) {
+        long n = (long)((json_string_length(v) + 3) / 4);
+        return n > 0 ? n : 1;
+    }
+    if (json_is_array(v)) { /* array of strings, of content parts, or of token ids */
+        long n = 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) {
+            if (json_is_integer(e)) n += 1;
+            else if (json_is_object(e)) n += text_tokens(json_object_get(e, "text"));
+            else n += text_tokens(e);
+        }
+        return n;
+    }
+    return 0;
+}
+
+long gw_estimate_tokens(const json_t *body, gw_op op)
+{
+    long n = 0;
+    if (op == GW_OP_CHAT) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(body, "messages"), i, m)
+            n += text_tokens(json_object_get(m, "content"));
+    } else {
+        n = text_tokens(json_object_get(body, op == GW_OP_COMPLETION ? "prompt" : "input"));
+    }
+    return n > 0 ? n : 1;
+}

@@ -1,0 +1,495 @@
+/*
+ * config.c - the gateway's configuration: built-in defaults, then a JSON file
+ * (parsed with jansson), then command-line flags (main.c).
+ *
+ * The file format is documented in docs/gateway.md. There is always an
+ * upstream named "sim" (the simulator, which the file may retune); models not
+ * listed go to "default_upstream" ("sim" unless changed; null refuses them
+ * with 404). Unknown keys are errors, so a typo never passes silently.
+ * Secrets may come from the environment (api_key_env, key_env) so they need
+ * not be written in the file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+static gw_upstream *upstream_new(const char *name, gw_upstream_kind kind)
+{
+    gw_upstream *u = calloc(1, sizeof *u);
+    if (!u) return NULL;
+    u->name = strdup(name);
+    u->kind = kind;
+    u->provider = strdup(kind == GW_UP_SIM ? "sonde.sim" : "openai");
+    u->sim = (gw_sim_opts){.ttft_ms = 200, .itl_ms = 20, .jitter_ms = 5, .output_tokens = 64,
+                           .error_rate = 0, .timeout_rate = 0, .embedding_dims = 8};
+    u->connect_timeout_ms = 2000;
+    u->timeout_ms = 60000;
+    atomic_init(&u->up, kind == GW_UP_SIM);
+    if (kind == GW_UP_SIM) u->host = strdup("sim");
+    if (!u->name || !u->provider) {
+        free(u->name);
+        free(u->provider);
+        free(u->host);
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+static void upstream_free(gw_upstream *u)
+{
+    if (!u) return;
+    free(u->name);
+    free(u->provider);
+    free(u->url);
+    free(u->api_key);
+    free(u->host);
+    free(u);
+}
+
+static gw_upstream *find_upstream(gw_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nups; i++)
+        if (strcmp(c->ups[i]->name, name) == 0) return c->ups[i];
+    return NULL;
+}
+
+static int add_upstream(gw_config *c, gw_upstream *u)
+{
+    gw_upstream **n = realloc(c->ups, (c->nups + 1) * sizeof *n);
+    if (!n) return -1;
+    c->ups = n;
+    c->ups[c->nups++] = u;
+    return 0;
+}
+
+int gw_config_defaults(gw_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->port = 8080;
+    c->threads = 4;
+    c->max_body = 1 << 20;
+    c->max_depth = 64;
+    c->max_connections = 4096;
+    gw_upstream *sim = upstream_new("sim", GW_UP_SIM);
+    if (!sim || add_upstream(c, sim) != 0) {
+        upstream_free(sim);
+        return -1;
+    }
+    c->fallback = sim;
+    return 0;
+}
+
+/* http://host[:port]/path -> host and port labels; only http and https. */
+int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen)
+{
+    const char *p = u->url;
+    int port;
+    if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+        port = 80;
+    } else if (strncmp(p, "https://", 8) == 0) {
+        p += 8;
+        port = 443;
+    } else {
+        snprintf(err, errlen, "upstream %s: url must start with http:// or https://", u->name);
+        return -1;
+    }
+    size_t hl;
+    const char *colon;
+    if (*p == '[') {
+        const char *e = strchr(p, ']');
+        if (!e) goto bad;
+        hl = (size_t)(e - p) + 1;
+        colon = e[1] == ':' ? e + 1 : NULL;
+    } else {
+        hl = strcspn(p, ":/");
+        colon = p[hl] == ':' ? p + hl : NULL;
+    }
+    if (hl == 0) goto bad;
+    if (colon) {
+        char *end;
+        long v = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || v < 1 || v > 65535 || (*end && *end != '/')) goto bad;
+        port = (int)v;
+    }
+    free(u->host);
+    u->host = strndup(p, hl);
+    u->port = port;
+    /* drop one trailing slash so "<url>/chat/completions" is well formed */
+    size_t ul = strlen(u->url);
+    if (ul && u->url[ul - 1] == '/') u->url[ul - 1] = 0;
+    return u->host ? 0 : -1;
+bad:
+    snprintf(err, errlen, "upstream %s: malformed url '%s'", u->name, u->url);
+    return -1;
+}
+
+int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
+                               size_t errlen)
+{
+    gw_upstream *u = find_upstream(c, "upstream");
+    if (!u) {
+        u = upstream_new("upstream", GW_UP_OPENAI);
+        if (!u || add_upstream(c, u) != 0) {
+            upstream_free(u);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    u->kind = GW_UP_OPENAI;
+    atomic_store(&u->up, 0);
+    free(u->url);
+    u->url = strdup(url);
+    if (api_key) {
+        free(u->api_key);
+        u->api_key = strdup(api_key);
+    }
+    if (!u->url || gw_upstream_parse_url(u, err, errlen) != 0) return -1;
+    c->fallback = u;
+    return 0;
+}
+
+/* ---- JSON helpers -------------------------------------------------------- */
+
+static int check_keys(json_t *obj, const char *what, const char *const *allowed, char *err,
+                      size_t errlen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, k) == 0) ok = 1;
+        if (!ok) {
+            snprintf(err, errlen, "%s: unknown key '%s'", what, k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int get_num(json_t *obj, const char *key, double lo, double hi, double *out,
+                   const char *what, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) return 0;
+    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+        snprintf(err, errlen, "%s: '%s' must be a number in [%g, %g]", what, key, lo, hi);
+        return -1;
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+static int get_str(json_t *obj, const char *key, char **out, const char *what, char *err,
+                   size_t errlen)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        snprintf(err, errlen, "%s: '%s' must be a non-empty string", what, key);
+        return -1;
+    }
+    free(*out);
+    *out = strdup(json_string_value(v));
+    return *out ? 0 : -1;
+}
+
+/* key_env style: the secret from an environment variable. */
+static int get_env_str(json_t *obj, const char *key, char **out, const char *what, char *err,
+                       size_t errlen)
+{
+    char *var = NULL;
+    if (get_str(obj, key, &var, what, err, errlen) != 0) return -1;
+    if (!var) return 0;
+    const char *val = getenv(var);
+    if (!val || !*val) {
+        snprintf(err, errlen, "%s: environment variable %s (from '%s') is not set", what, var, key);
+        free(var);
+        return -1;
+    }
+    free(var);
+    free(*out);
+    *out = strdup(val);
+    return *out ? 0 : -1;
+}
+
+static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"type", "provider", "url", "api_key", "api_key_env",
+        "connect_timeout_ms", "timeout_ms", "ttft_ms", "inter_token_ms", "jitter_ms",
+        "output_tokens", "error_rate", "timeout_rate", "embedding_dims", NULL};
+    char what[300];
+    snprintf(what, sizeof what, "upstreams.%s", name);
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "%s must be an object", what);
+        return -1;
+    }
+    if (check_keys(o, what, allowed, err, errlen) != 0) return -1;
+    const char *type = json_string_value(json_object_get(o, "type"));
+    gw_upstream_kind kind;
+    if (!type) type = strcmp(name, "sim") == 0 ? "sim" : "";
+    if (strcmp(type, "sim") == 0) kind = GW_UP_SIM;
+    else if (strcmp(type, "openai") == 0) kind = GW_UP_OPENAI;
+    else {
+        snprintf(err, errlen, "%s: 'type' must be \"sim\" or \"openai\"", what);
+        return -1;
+    }
+    gw_upstream *u = find_upstream(c, name);
+    if (u && u->kind != kind) {
+        snprintf(err, errlen, "%s: the built-in sim upstream must stay of type sim", what);
+        return -1;
+    }
+    if (!u) {
+        u = upstream_new(name, kind);
+        if (!u || add_upstream(c, u) != 0) {
+            upstream_free(u);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    double d;
+    gw_sim_opts *s = &u->sim;
+    d = (double)u->connect_timeout_ms;
+    if (get_num(o, "connect_timeout_ms", 1, 3600e3, &d, what, err, errlen)) return -1;
+    u->connect_timeout_ms = (long)d;
+    d = (double)u->timeout_ms;
+    if (get_num(o, "timeout_ms", 1, 3600e3, &d, what, err, errlen)) return -1;
+    u->timeout_ms = (long)d;
+    if (get_str(o, "provider", &u->provider, what, err, errlen)) return -1;
+    if (kind == GW_UP_SIM) {
+        if (get_num(o, "ttft_ms", 0, 3600e3, &s->ttft_ms, what, err, errlen) ||
+            get_num(o, "inter_token_ms", 0, 3600e3, &s->itl_ms, what, err, errlen) ||
+            get_num(o, "jitter_ms", 0, 3600e3, &s->jitter_ms, what, err, errlen) ||
+            get_num(o, "error_rate", 0, 1, &s->error_rate, what, err, errlen) ||
+            get_num(o, "timeout_rate", 0, 1, &s->timeout_rate, what, err, errlen))
+            return -1;
+        d = s->output_tokens;
+        if (get_num(o, "output_tokens", 1, 1e6, &d, what, err, errlen)) return -1;
+        s->output_tokens = (int)d;
+        d = s->embedding_dims;
+        if (get_num(o, "embedding_dims", 1, 65536, &d, what, err, errlen)) return -1;
+        s->embedding_dims = (int)d;
+        if (json_object_get(o, "url")) {
+            snprintf(err, errlen, "%s: a sim upstream has no url", what);
+            return -1;
+        }
+        return 0;
+    }
+    if (get_str(o, "url", &u->url, what, err, errlen) ||
+        get_str(o, "api_key", &u->api_key, what, err, errlen) ||
+        get_env_str(o, "api_key_env", &u->api_key, what, err, errlen))
+        return -1;
+    if (!u->url) {
+        snprintf(err, errlen, "%s: 'url' is required for type openai", what);
+        return -1;
+    }
+    return gw_upstream_parse_url(u, err, errlen);
+}
+
+static int load_model(gw_config *c, const char *name, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"upstream", "upstream_model", "price", NULL};
+    static const char *const pallowed[] = {"input_per_million", "output_per_million", "currency",
+                                           NULL};
+    char what[300];
+    snprintf(what, sizeof what, "models.%s", name);
+    if (!json_is_object(o) || check_keys(o, what, allowed, err, errlen) != 0) {
+        if (!json_is_object(o)) snprintf(err, errlen, "%s must be an object", what);
+        return -1;
+    }
+    gw_model *n = realloc(c->models, (c->nmodels + 1) * sizeof *n);
+    if (!n) return -1;
+    c->models = n;
+    gw_model *m = &c->models[c->nmodels++];
+    memset(m, 0, sizeof *m);
+    m->name = strdup(name);
+    char *up = NULL;
+    if (get_str(o, "upstream", &up, what, err, errlen)) return -1;
+    m->up = find_upstream(c, up ? up : "sim");
+    if (!m->up) {
+        snprintf(err, errlen, "%s: unknown upstream '%s'", what, up);
+        free(up);
+        return -1;
+    }
+    free(up);
+    if (get_str(o, "upstream_model", &m->upstream_model, what, err, errlen)) return -1;
+    if (!m->upstream_model) m->upstream_model = strdup(name);
+    json_t *p = json_object_get(o, "price");
+    if (p) {
+        char pw[320];
+        snprintf(pw, sizeof pw, "%s.price", what);
+        if (!json_is_object(p) || check_keys(p, pw, pallowed, err, errlen) != 0) {
+            if (!json_is_object(p)) snprintf(err, errlen, "%s must be an object", pw);
+            return -1;
+        }
+        if (get_num(p, "input_per_million", 0, 1e9, &m->price_input, pw, err, errlen) ||
+            get_num(p, "output_per_million", 0, 1e9, &m->price_output, pw, err, errlen) ||
+            get_str(p, "currency", &m->currency, pw, err, errlen))
+            return -1;
+    }
+    if (!m->currency) m->currency = strdup("USD");
+    return m->name && m->upstream_model && m->currency ? 0 : -1;
+}
+
+static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"name", "key", "key_env", "requests_per_minute",
+                                          "tokens_per_minute", NULL};
+    char what[64];
+    snprintf(what, sizeof what, "keys[%zu]", i);
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "%s must be an object", what);
+        return -1;
+    }
+    if (check_keys(o, what, allowed, err, errlen) != 0) return -1;
+    gw_key *k = &c->keys[i];
+    if (get_str(o, "name", &k->name, what, err, errlen) ||
+        get_str(o, "key", &k->secret, what, err, errlen) ||
+        get_env_str(o, "key_env", &k->secret, what, err, errlen) ||
+        get_num(o, "requests_per_minute", 0, 1e9, &k->rpm, what, err, errlen) ||
+        get_num(o, "tokens_per_minute", 0, 1e12, &k->tpm, what, err, errlen))
+        return -1;
+    if (!k->name || !k->secret) {
+        snprintf(err, errlen, "%s: 'name' and 'key' (or 'key_env') are required", what);
+        return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(c->keys[j].name, k->name) == 0 || strcmp(c->keys[j].secret, k->secret) == 0) {
+            snprintf(err, errlen, "%s: duplicate key name or secret", what);
+            return -1;
+        }
+    gw_bucket_init(&k->requests, k->rpm);
+    gw_bucket_init(&k->tokens, k->tpm);
+    return 0;
+}
+
+int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
+        "max_connections", "upstreams", "models", "default_upstream", "keys", NULL};
+    static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return -1;
+    }
+    int rc = -1;
+    const char *k;
+    json_t *v;
+    double d;
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "%s: the top level must be an object", path);
+        goto out;
+    }
+    if (check_keys(root, "config", allowed, err, errlen)) goto out;
+    json_t *l = json_object_get(root, "listen");
+    if (l) {
+        if (!json_is_object(l) || check_keys(l, "listen", lallowed, err, errlen)) {
+            if (!json_is_object(l)) snprintf(err, errlen, "listen must be an object");
+            goto out;
+        }
+        if (get_str(l, "address", &c->address, "listen", err, errlen)) goto out;
+        d = c->port;
+        if (get_num(l, "port", 0, 65535, &d, "listen", err, errlen)) goto out;
+        c->port = (int)d;
+        d = c->metrics_port;
+        if (get_num(l, "metrics_port", 0, 65535, &d, "listen", err, errlen)) goto out;
+        c->metrics_port = (int)d;
+    }
+    d = c->threads;
+    if (get_num(root, "threads", 1, 256, &d, "config", err, errlen)) goto out;
+    c->threads = (int)d;
+    d = (double)c->max_body;
+    if (get_num(root, "max_body_bytes", 64, 1 << 30, &d, "config", err, errlen)) goto out;
+    c->max_body = (size_t)d;
+    d = c->max_depth;
+    if (get_num(root, "max_json_depth", 1, 10000, &d, "config", err, errlen)) goto out;
+    c->max_depth = (int)d;
+    d = c->max_connections;
+    if (get_num(root, "max_connections", 1, 1e6, &d, "config", err, errlen)) goto out;
+    c->max_connections = (unsigned)d;
+    json_t *ups = json_object_get(root, "upstreams");
+    if (ups) {
+        if (!json_is_object(ups)) {
+            snprintf(err, errlen, "upstreams must be an object");
+            goto out;
+        }
+        json_object_foreach(ups, k, v)
+            if (load_upstream(c, k, v, err, errlen)) goto out;
+    }
+    json_t *models = json_object_get(root, "models");
+    if (models) {
+        if (!json_is_object(models)) {
+            snprintf(err, errlen, "models must be an object");
+            goto out;
+        }
+        json_object_foreach(models, k, v)
+            if (load_model(c, k, v, err, errlen)) goto out;
+    }
+    json_t *du = json_object_get(root, "default_upstream");
+    if (json_is_null(du)) c->fallback = NULL;
+    else if (du) {
+        if (!json_is_string(du) || !(c->fallback = find_upstream(c, json_string_value(du)))) {
+            snprintf(err, errlen, "default_upstream must name an upstream or be null");
+            goto out;
+        }
+    }
+    json_t *keys = json_object_get(root, "keys");
+    if (keys) {
+        if (!json_is_array(keys)) {
+            snprintf(err, errlen, "keys must be an array");
+            goto out;
+        }
+        c->keys = calloc(json_array_size(keys) + 1, sizeof *c->keys);
+        if (!c->keys) goto out;
+        size_t i;
+        json_array_foreach(keys, i, v) {
+            c->nkeys = i + 1;
+            if (load_key(c, i, v, err, errlen)) goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp)
+{
+    for (size_t i = 0; i < c->nmodels; i++)
+        if (strcmp(c->models[i].name, name) == 0) return &c->models[i];
+    if (!c->fallback) return NULL;
+    memset(tmp, 0, sizeof *tmp);
+    tmp->name = (char *)name;
+    tmp->upstream_model = (char *)name;
+    tmp->up = c->fallback;
+    tmp->currency = "USD";
+    return tmp;
+}
+
+void gw_config_free(gw_config *c)
+{
+    for (size_t i = 0; i < c->nups; i++) upstream_free(c->ups[i]);
+    free(c->ups);
+    for (size_t i = 0; i < c->nmodels; i++) {
+        free(c->models[i].name);
+        free(c->models[i].upstream_model);
+        free(c->models[i].currency);
+    }
+    free(c->models);
+    for (size_t i = 0; i < c->nkeys; i++) {
+        free(c->keys[i].name);
+        free(c->keys[i].secret);
+        gw_bucket_destroy(&c->keys[i].requests);
+        gw_bucket_destroy(&c->keys[i].tokens);
+    }
+    free(c->keys);
+    free(c->address);
+    memset(c, 0, sizeof *c);
+}

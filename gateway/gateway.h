@@ -1,0 +1,229 @@
+/*
+ * gateway.h - the shared types of sonde-gateway (private to the program).
+ *
+ * The gateway is a libmicrohttpd service in front of model upstreams. One
+ * HTTP request (gw_req) lives as long as its MHD connection holds it and as
+ * long as an upstream call (gw_call) works for it: both hold a reference.
+ * Answers leave in one of two shapes: a whole JSON body (gw_reply_json) or a
+ * server-sent-event stream (gw_reply_stream + gw_stream_write/finish), both
+ * callable from any thread; the connection is suspended while it waits and
+ * resumed when there is something to send, so no thread ever sleeps on a
+ * client. Upstreams are the built-in simulator (upstream_sim.c, driven by
+ * timers in timer.c) and OpenAI-compatible HTTP endpoints (upstream_proxy.c,
+ * one curl-multi worker thread). Everything is metered in meter.c.
+ */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sonde/sonde.h>
+
+/* ---- configuration (config.c) ---------------------------------------- */
+
+typedef enum { GW_UP_SIM = 0, GW_UP_OPENAI } gw_upstream_kind;
+
+typedef struct gw_sim_opts {
+    double ttft_ms;        /* time to first token */
+    double itl_ms;         /* delay between output tokens */
+    double jitter_ms;      /* each wait varies uniformly by +-jitter */
+    int output_tokens;     /* tokens per answer (capped by max_tokens) */
+    double error_rate;     /* share of calls answered with an upstream error (0..1) */
+    double timeout_rate;   /* share of calls that never answer (0..1) */
+    int embedding_dims;    /* length of embedding vectors */
+} gw_sim_opts;
+
+typedef struct gw_upstream {
+    char *name;
+    gw_upstream_kind kind;
+    char *provider;        /* gen_ai_provider_name label */
+    gw_sim_opts sim;
+    char *url;             /* OpenAI base URL, e.g. http://127.0.0.1:8081/v1 */
+    char *api_key;         /* sent upstream as a bearer token, or NULL */
+    char *host;            /* server_address label */
+    int port;              /* server_port label */
+    long connect_timeout_ms;
+    long timeout_ms;       /* whole call (sim: how long a stalled call waits) */
+    atomic_int up;         /* last probe result (sim: always 1) */
+} gw_upstream;
+
+typedef struct gw_model {
+    char *name;
+    gw_upstream *up;
+    char *upstream_model;  /* name sent upstream (default: the same name) */
+    double price_input;    /* per million input tokens */
+    double price_output;   /* per million output tokens */
+    char *currency;
+} gw_model;
+
+typedef struct gw_bucket {
+    pthread_mutex_t mu;
+    double level, capacity, per_second;
+    uint64_t last_ns;
+} gw_bucket;
+
+typedef struct gw_key {
+    char *name;            /* the only thing that appears in labels */
+    char *secret;
+    double rpm, tpm;       /* 0 = unlimited */
+    gw_bucket requests, tokens;
+} gw_key;
+
+typedef struct gw_config {
+    char *address;         /* bind address, NULL = all */
+    int port;
+    int metrics_port;      /* 0 = same port as the API */
+    int threads;           /* MHD thread pool size */
+    size_t max_body;       /* bytes */
+    int max_depth;         /* JSON nesting limit */
+    unsigned max_connections;
+    gw_upstream **ups;
+    size_t nups;
+    gw_model *models;
+    size_t nmodels;
+    gw_upstream *fallback; /* upstream for models not listed (NULL = 404) */
+    gw_key *keys;
+    size_t nkeys;
+} gw_config;
+
+int gw_config_defaults(gw_config *c);
+int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen);
+/* --upstream URL: send every model not listed to this OpenAI endpoint. */
+int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
+                               size_t errlen);
+void gw_config_free(gw_config *c);
+/* The model entry for a request's model name; *tmp is filled for unlisted models. */
+const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp);
+int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen);
+
+/* ---- keys and rate limits (keys.c, ratelimit.c) ----------------------- */
+
+/* The key whose secret the request presents; NULL when unknown. */
+const gw_key *gw_key_find(const gw_config *c, const char *secret);
+void gw_bucket_init(gw_bucket *b, double per_minute);
+void gw_bucket_destroy(gw_bucket *b);
+/* Take n units if the level is at least `need`; else 0 and the seconds to wait. */
+int gw_bucket_take(gw_bucket *b, double need, double n, double *retry_after);
+/* Charge units afterwards (the level may go negative). */
+void gw_bucket_charge(gw_bucket *b, double n);
+/* Admit a request for key k estimated at est_tokens; on refusal returns the reason
+ * ("requests_per_minute" / "tokens_per_minute") and the seconds to wait. */
+const char *gw_ratelimit_admit(gw_key *k, double est_tokens, double *retry_after);
+
+/* ---- timers (timer.c) --------------------------------------------------- */
+
+typedef void (*gw_timer_fn)(void *arg);
+int gw_timer_start(void);
+void gw_timer_stop(void);
+/* Run fn(arg) on the timer thread after delay_ns. */
+int gw_timer_after(uint64_t delay_ns, gw_timer_fn fn, void *arg);
+
+/* ---- requests, replies and streams (service.c, sse.c) ------------------ */
+
+typedef enum { GW_OP_CHAT = 0, GW_OP_COMPLETION, GW_OP_EMBEDDINGS } gw_op;
+
+struct MHD_Connection;
+struct MHD_Response;
+typedef struct gw_stream gw_stream;
+typedef struct gw_req gw_req;
+
+void gw_req_ref(gw_req *r);
+void gw_req_unref(gw_req *r);
+/* 1 once the client is gone (its connection closed before the answer ended). */
+int gw_req_gone(const gw_req *r);
+
+/* Answer with a whole JSON body (takes body, a malloc'd string). retry_after < 0: none. */
+void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
+/* Answer with the OpenAI error shape. */
+void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *code,
+                    int retry_after, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Start a 200 text/event-stream answer; then write events and finish it. */
+void gw_reply_stream(gw_req *r);
+/* Append bytes to the stream; returns -1 when the client is gone. */
+int gw_stream_write(gw_req *r, const char *data, size_t len);
+/* Append one "data: <json>\n\n" event (json is dumped compactly). */
+int gw_stream_event(gw_req *r, json_t *j);
+void gw_stream_finish(gw_req *r);
+
+/* sse.c: the stream buffer shared by a producer thread and MHD's reader. */
+gw_stream *gw_stream_new(void);
+void gw_stream_free(gw_stream *s);
+int gw_stream_append(gw_stream *s, const char *data, size_t len);
+void gw_stream_end(gw_stream *s);
+void gw_stream_close(gw_stream *s); /* the client is gone: drop data, never resume again */
+struct MHD_Response *gw_stream_response(gw_stream *s, struct MHD_Connection *conn);
+
+/* ---- upstream calls (call.c, upstream_sim.c, upstream_proxy.c) --------- */
+
+typedef struct gw_call {
+    gw_req *req;
+    gw_op op;
+    const gw_model *model;   /* points into cfg or at model_tmp */
+    gw_model model_tmp;
+    char *model_name;        /* as requested */
+    const gw_key *key;
+    json_t *body;            /* the request (owned) */
+    int stream;
+    int include_usage;
+    long max_tokens;         /* 0 = none */
+    long input_tokens, output_tokens;
+    int usage_known;
+    uint64_t start_ns;
+    char finish[32];         /* finish_reason, when known */
+    char resp_model[128];    /* the model the upstream says answered */
+    sonde_llm_call track;    /* the GenAI call tracker */
+    void *impl;              /* upstream's state */
+    atomic_int finished;
+} gw_call;
+
+/* End a call once: meter it and charge the key's token bucket. error_type NULL
+ * = the status's default ("timeout", "cancelled", ...), else e.g. "http_5xx". */
+void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type);
+void gw_call_free(gw_call *c);
+
+/* The estimated input tokens of a request (sim: 1 per 4 bytes of text, at least 1). */
+long gw_estimate_tokens(const json_t *body, gw_op op);
+/* Generate the chat/completion id for a call. */
+void gw_call_id(const gw_call *c, char *buf, size_t len);
+
+int gw_sim_start(gw_call *c);
+int gw_proxy_start(gw_call *c);
+int gw_proxy_init(void);
+void gw_proxy_shutdown(void);
+/* Wake the proxy worker so it notices requests whose client has gone. */
+void gw_proxy_wake(void);
+/* Probe each OpenAI upstream once (TCP connect); updates up flags; returns 1 if all up. */
+int gw_probe_all(const gw_config *c);
+
+/* The OpenAI routes (openai_api.c): dispatch one complete request. */
+void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
+                      size_t len, int too_large, const char *auth);
+
+/* ---- metering (meter.c) -------------------------------------------------- */
+
+extern sonde_http *gw_http;  /* the HTTP middleware (service.c calls it directly) */
+extern sonde_llm *gw_llm;    /* the GenAI instrumentation */
+
+int gw_meter_init(sonde_registry *reg, const gw_config *cfg);
+void gw_meter_free(void);
+void gw_meter_call_begin(gw_call *c);
+/* One streamed chunk sent to the client carrying `tokens` output tokens. */
+void gw_meter_call_chunk(gw_call *c, unsigned tokens);
+void gw_meter_call_tool(gw_call *c, const char *tool);
+void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type);
+void gw_meter_rate_limited(gw_call *c, const char *reason);
+void gw_meter_key_request(const gw_key *k);
+void gw_meter_upstream_error(const gw_upstream *u, const char *type);
+void gw_meter_upstream_up(const gw_upstream *u, int up);
+void gw_meter_ready(int ready);
+
+extern gw_config *gw_cfg;
+extern sonde_registry *gw_registry;
+
+uint64_t gw_now_ns(void);
+
+#endif

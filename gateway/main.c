@@ -1,0 +1,227 @@
+/*
+ * main.c - sonde-gateway's command line: defaults, then the config file,
+ * then environment variables, then flags (each overrides the one before);
+ * start metering, the timer and proxy threads and the HTTP service; probe
+ * the upstreams for /ready every few seconds; stop cleanly on SIGINT or
+ * SIGTERM. Signals are blocked in every thread and taken synchronously by
+ * the main thread with sigtimedwait(), so no handler races the service.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway.h"
+#include "service.h"
+
+gw_config *gw_cfg;
+sonde_registry *gw_registry;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: sonde-gateway [options]\n"
+"An OpenAI-compatible gateway that meters every call with libsonde.\n"
+"Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models;\n"
+"        GET /metrics, /health, /ready (on --metrics-port when given).\n"
+"\n"
+"Options (environment variable in brackets; flags override it, it overrides the file):\n"
+"  -p, --port N              API port, 0 = any free one (default 8080) [SONDE_GATEWAY_PORT]\n"
+"  -m, --metrics-port N      serve /metrics /health /ready on this port instead of the\n"
+"                            API port (default: the API port) [SONDE_GATEWAY_METRICS_PORT]\n"
+"  -a, --address ADDR        bind address, IPv4 or IPv6 literal (default: all)\n"
+"                            [SONDE_GATEWAY_ADDRESS]\n"
+"  -c, --config FILE         JSON configuration file (see docs/gateway.md)\n"
+"                            [SONDE_GATEWAY_CONFIG]\n"
+"  -u, --upstream URL        send models not listed in the config to this OpenAI-compatible\n"
+"                            base URL, e.g. http://127.0.0.1:8000/v1 (default: the sim)\n"
+"                            [SONDE_GATEWAY_UPSTREAM]; its bearer token is read from\n"
+"                            SONDE_GATEWAY_UPSTREAM_KEY (never a flag, to stay out of ps)\n"
+"  -t, --threads N           HTTP worker threads (default 4) [SONDE_GATEWAY_THREADS]\n"
+"      --max-body BYTES      largest request body, larger ones get 413 (default 1048576)\n"
+"      --max-connections N   concurrent connections (default 4096)\n"
+"      --probe-interval S    seconds between upstream reachability probes (default 5)\n"
+"  Simulated upstream \"sim\" (the default for every model):\n"
+"      --sim-ttft-ms MS          time to first token (default 200)\n"
+"      --sim-inter-token-ms MS   delay between tokens (default 20)\n"
+"      --sim-jitter-ms MS        +- random variation of each wait (default 5)\n"
+"      --sim-output-tokens N     tokens per answer (default 64, capped by max_tokens)\n"
+"      --sim-error-rate R        share of calls failing with 502 (default 0)\n"
+"      --sim-timeout-rate R      share of calls stalling until 504 (default 0)\n"
+"      --sim-timeout-ms MS       how long a stalled sim call waits (default 60000)\n"
+"  -h, --help                this text\n"
+"  -V, --version             the version\n"
+"\n"
+"libsonde's own variables apply too: SONDE_SERVICE_NAME, SONDE_SERVICE_VERSION,\n"
+"SONDE_ENVIRONMENT, SONDE_GLOBAL_LABELS (k=v,k=v), SONDE_METRICS_ENABLED, SONDE_METRICS_PATH\n"
+"is ignored (the path is always /metrics).\n"
+"Auth is off until the config file lists keys; then every API request needs\n"
+"'Authorization: Bearer <key>' (or x-api-key) and metrics name the key, never its secret.\n");
+}
+
+enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS };
+
+static int num(const char *flag, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "sonde-gateway: %s wants a number in [%g, %g], got '%s'\n", flag, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int env_num(const char *var, double lo, double hi, double *out)
+{
+    const char *v = getenv(var);
+    return v && *v ? num(var, v, lo, hi, out) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"metrics-port", required_argument, NULL, 'm'},
+        {"address", required_argument, NULL, 'a'},
+        {"config", required_argument, NULL, 'c'},
+        {"upstream", required_argument, NULL, 'u'},
+        {"threads", required_argument, NULL, 't'},
+        {"max-body", required_argument, NULL, O_MAXBODY},
+        {"max-connections", required_argument, NULL, O_MAXCONN},
+        {"probe-interval", required_argument, NULL, O_PROBE},
+        {"sim-ttft-ms", required_argument, NULL, O_TTFT},
+        {"sim-inter-token-ms", required_argument, NULL, O_ITL},
+        {"sim-jitter-ms", required_argument, NULL, O_JITTER},
+        {"sim-output-tokens", required_argument, NULL, O_TOKENS},
+        {"sim-error-rate", required_argument, NULL, O_ERR},
+        {"sim-timeout-rate", required_argument, NULL, O_TO},
+        {"sim-timeout-ms", required_argument, NULL, O_TOMS},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    /* first pass: only --config, --help, --version (the file comes before flags) */
+    const char *config = getenv("SONDE_GATEWAY_CONFIG");
+    int o;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "p:m:a:c:u:t:hV", longs, NULL)) != -1) {
+        if (o == 'c') config = optarg;
+        if (o == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        if (o == 'V') {
+            printf("sonde-gateway %s\n", SONDE_VERSION_STRING);
+            return 0;
+        }
+        if (o == '?') {
+            fprintf(stderr, "sonde-gateway: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sonde-gateway: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    static gw_config cfg;
+    char err[512];
+    if (gw_config_defaults(&cfg) != 0) return 1;
+    gw_cfg = &cfg;
+    if (config && gw_config_load(&cfg, config, err, sizeof err) != 0) {
+        fprintf(stderr, "sonde-gateway: config: %s\n", err);
+        return 2;
+    }
+    double d;
+    gw_upstream *sim = cfg.ups[0];
+    d = cfg.port;
+    if (env_num("SONDE_GATEWAY_PORT", 0, 65535, &d)) return 2;
+    cfg.port = (int)d;
+    d = cfg.metrics_port;
+    if (env_num("SONDE_GATEWAY_METRICS_PORT", 0, 65535, &d)) return 2;
+    cfg.metrics_port = (int)d;
+    d = cfg.threads;
+    if (env_num("SONDE_GATEWAY_THREADS", 1, 256, &d)) return 2;
+    cfg.threads = (int)d;
+    if (getenv("SONDE_GATEWAY_ADDRESS") && *getenv("SONDE_GATEWAY_ADDRESS")) {
+        free(cfg.address);
+        cfg.address = strdup(getenv("SONDE_GATEWAY_ADDRESS"));
+    }
+    const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
+    double probe = 5;
+    optind = 1;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "p:m:a:c:u:t:hV", longs, NULL)) != -1) {
+        int bad = 0;
+        switch (o) {
+        case 'p': bad = num("--port", optarg, 0, 65535, &d); cfg.port = (int)d; break;
+        case 'm': bad = num("--metrics-port", optarg, 0, 65535, &d); cfg.metrics_port = (int)d; break;
+        case 'a': free(cfg.address); cfg.address = strdup(optarg); break;
+        case 'u': upstream = optarg; break;
+        case 't': bad = num("--threads", optarg, 1, 256, &d); cfg.threads = (int)d; break;
+        case O_MAXBODY: bad = num("--max-body", optarg, 64, 1 << 30, &d); cfg.max_body = (size_t)d; break;
+        case O_MAXCONN: bad = num("--max-connections", optarg, 1, 1e6, &d); cfg.max_connections = (unsigned)d; break;
+        case O_PROBE: bad = num("--probe-interval", optarg, 0.1, 3600, &probe); break;
+        case O_TTFT: bad = num("--sim-ttft-ms", optarg, 0, 3.6e6, &sim->sim.ttft_ms); break;
+        case O_ITL: bad = num("--sim-inter-token-ms", optarg, 0, 3.6e6, &sim->sim.itl_ms); break;
+        case O_JITTER: bad = num("--sim-jitter-ms", optarg, 0, 3.6e6, &sim->sim.jitter_ms); break;
+        case O_TOKENS: bad = num("--sim-output-tokens", optarg, 1, 1e6, &d); sim->sim.output_tokens = (int)d; break;
+        case O_ERR: bad = num("--sim-error-rate", optarg, 0, 1, &sim->sim.error_rate); break;
+        case O_TO: bad = num("--sim-timeout-rate", optarg, 0, 1, &sim->sim.timeout_rate); break;
+        case O_TOMS: bad = num("--sim-timeout-ms", optarg, 1, 3.6e6, &d); sim->timeout_ms = (long)d; break;
+        default: break;
+        }
+        if (bad) return 2;
+    }
+    if (upstream && gw_config_set_fallback_url(&cfg, upstream, getenv("SONDE_GATEWAY_UPSTREAM_KEY"),
+                                               err, sizeof err) != 0) {
+        fprintf(stderr, "sonde-gateway: --upstream: %s\n", err);
+        return 2;
+    }
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    gw_registry = sonde_default_registry();
+    if (gw_meter_init(gw_registry, &cfg) != 0) return 1;
+    if (gw_timer_start() != 0 || gw_proxy_init() != 0) {
+        fprintf(stderr, "sonde-gateway: cannot start worker threads\n");
+        return 1;
+    }
+    gw_service_set_ready(gw_probe_all(&cfg));
+    if (gw_service_start() != 0) {
+        fprintf(stderr, "sonde-gateway: cannot listen on port %d%s%s\n", cfg.port,
+                cfg.metrics_port ? " or metrics port " : "", "");
+        gw_proxy_shutdown();
+        gw_timer_stop();
+        return 1;
+    }
+    const char *host = cfg.address && *cfg.address ? cfg.address : "127.0.0.1";
+    int port = gw_service_port();
+    printf("sonde-gateway %s listening on http://%s:%d/v1 (metrics http://%s:%d/metrics)\n",
+           SONDE_VERSION_STRING, host, port, host, cfg.metrics_port ? cfg.metrics_port : port);
+    fflush(stdout);
+
+    struct timespec ts = {(time_t)probe, (long)((probe - (double)(time_t)probe) * 1e9)};
+    for (;;) {
+        int s = sigtimedwait(&sigs, NULL, &ts);
+        if (s == SIGINT || s == SIGTERM) break;
+        gw_service_set_ready(gw_probe_all(&cfg));
+    }
+    fprintf(stderr, "sonde-gateway: shutting down\n");
+    gw_service_stop();
+    gw_proxy_shutdown();
+    gw_timer_stop();
+    gw_config_free(&cfg);
+    return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * meter.c - the glue between the gateway and libsonde's instrumentation.
+ *
+ * HTTP requests go through the HTTP middleware (sonde/http.h: http_* without
+ * prefix); every model call runs a GenAI call tracker (sonde/llm.h, prefix
+ * "gateway": the gen_ai_* families and gateway_provider_calls_total,
+ * _latency_seconds, _tokens_total, _cost_total from the config's price
+ * table, _streams_in_flight, _calls_in_flight, _rate_limit_rejections_total,
+ * _finish_reasons_total). Streamed chunks are reported as they are sent, so
+ * time to first token and per output token are what the gateway's client
+ * sees. Only what those modules do not know is registered here, the
+ * gateway's own families: upstream errors by type, upstream health,
+ * readiness, per-key requests and tokens (under the key's configured name,
+ * never its secret) and the tool calls models ask for.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+sonde_http *gw_http;
+sonde_llm *gw_llm;
+static sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
+static sonde_gauge *ready_gauge;
+
+static int reg(sonde_type type, const char *name, const char *help, const char *const *labels,
+               size_t n, sonde_metric **out)
+{
+    sonde_metric_opts o = {.type = type, .name = name, .help = help, .label_names = labels,
+                           .label_count = n};
+    int rc = sonde_register(gw_registry, &o, out);
+    if (rc != SONDE_OK)
+        fprintf(stderr, "sonde-gateway: cannot register %s: %s\n", name, sonde_strerror(rc));
+    return rc;
+}
+
+#define L(...) (const char *const[]){__VA_ARGS__}, \
+               sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *)
+
+int gw_meter_init(sonde_registry *r, const gw_config *cfg)
+{
+    int rc;
+    sonde_http_opts ho = {.registry = r};
+    if ((rc = sonde_http_new(&ho, &gw_http)) != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: HTTP middleware: %s\n", sonde_strerror(rc));
+        return -1;
+    }
+    sonde_llm_prices *prices = NULL;
+    if (sonde_llm_prices_new(&prices) != SONDE_OK) return -1;
+    for (size_t i = 0; i < cfg->nmodels; i++) {
+        const gw_model *m = &cfg->models[i];
+        if ((m->price_input > 0 || m->price_output > 0) &&
+            (rc = sonde_llm_prices_add(prices, m->name, m->price_input, m->price_output,
+                                       m->currency)) != SONDE_OK) {
+            fprintf(stderr, "sonde-gateway: price of %s: %s\n", m->name, sonde_strerror(rc));
+            sonde_llm_prices_free(prices);
+            return -1;
+        }
+    }
+    sonde_llm_opts lo = {.prefix = "gateway",
+                         .prices = sonde_llm_prices_count(prices) ? prices : NULL};
+    rc = sonde_llm_new(r, &lo, &gw_llm);
+    sonde_llm_prices_free(prices);
+    if (rc != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: GenAI instrumentation: %s\n", sonde_strerror(rc));
+        return -1;
+    }
+    sonde_metric *m;
+    rc = 0;
+    rc |= reg(SONDE_COUNTER, "gateway_tool_calls_total", "Tool calls the models asked for.",
+              L("model", "tool"), &tool_calls);
+    rc |= reg(SONDE_COUNTER, "gateway_upstream_errors_total", "Upstream failures by type.",
+              L("upstream", "type"), &up_errors);
+    rc |= reg(SONDE_GAUGE, "gateway_upstream_up", "1 when the upstream is reachable (sim: always).",
+              L("upstream"), &up_up);
+    rc |= reg(SONDE_COUNTER, "gateway_key_requests_total", "Requests authenticated per key name.",
+              L("key"), &key_requests);
+    rc |= reg(SONDE_COUNTER, "gateway_key_tokens_total", "Tokens used per key name.",
+              L("key", "type"), &key_tokens);
+    rc |= reg(SONDE_GAUGE, "gateway_ready", "1 when every upstream is reachable.", NULL, 0, &m);
+    ready_gauge = sonde_gauge_of(m);
+    if (rc) return -1;
+    for (size_t i = 0; i < cfg->nups; i++)
+        gw_meter_upstream_up(cfg->ups[i], atomic_load(&cfg->ups[i]->up));
+    for (size_t i = 0; i < cfg->nkeys; i++) {
+        const char *k = cfg->keys[i].name;
+        sonde_counter_with(key_requests, &k);
+        sonde_counter_with(key_tokens, (const char *[]){k, "input"});
+        sonde_counter_with(key_tokens, (const char *[]){k, "output"});
+    }
+    return 0;
+}
+
+void gw_meter_free(void)
+{
+    sonde_llm_free(gw_llm);
+    sonde_http_free(gw_http);
+    gw_llm = NULL;
+    gw_http = NULL;
+}
+
+/* ---- model calls --------------------------------------------------------- */
+
+static const char *op_name(gw_op op)
+{
+    return op == GW_OP_CHAT ? "chat" : op == GW_OP_COMPLETION ? "text_completion" : "embeddings";
+}
+
+void gw_meter_call_begin(gw_call *c)
+{
+    const gw_upstream *u = c->model->up;
+    sonde_llm_request rq = {.operation = op_name(c->op), .provider = u->provider,
+                            .model = c->model_name, .server_address = u->host,
+                            .server_port = u->port, .streaming = c->stream};
+    sonde_llm_call_begin(gw_llm, &c->track, &rq);
+}
+
+void gw_meter_call_chunk(gw_call *c, unsigned tokens)
+{
+    sonde_llm_call_tokens(&c->track, tokens);
+}
+
+void gw_meter_call_tool(gw_call *c, const char *tool)
+{
+    sonde_counter_inc(sonde_counter_with(tool_calls, (const char *[]){c->model_name, tool}));
+}
+
+void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type)
+{
+    sonde_llm_result res = {.status = status, .error_type = error_type,
+                            .response_model = c->resp_model[0] ? c->resp_model : c->model_name,
+                            .input_tokens = c->input_tokens,
+                            .output_tokens = c->op == GW_OP_EMBEDDINGS ? -1 : c->output_tokens,
+                            .finish_reason = c->finish[0] ? c->finish : NULL};
+    int ok = status == SONDE_LLM_OK;
+    if (!ok && !c->usage_known) { /* nothing reported: only what was streamed counts */
+        res.input_tokens = c->output_tokens > 0 ? c->input_tokens : -1;
+    }
+    sonde_llm_call_end(&c->track, &res);
+    if (c->key && (ok || c->output_tokens > 0)) {
+        sonde_counter_add(sonde_counter_with(key_tokens, (const char *[]){c->key->name, "input"}),
+                          (double)c->input_tokens);
+        sonde_counter_add(sonde_counter_with(key_tokens, (const char *[]){c->key->name, "output"}),
+                          (double)c->output_tokens);
+    }
+}
+
+void gw_meter_rate_limited(gw_call *c, const char *reason)
+{
+    sonde_llm_rate_limited(gw_llm, reason);
+    gw_meter_call_begin(c);
+    sonde_llm_result res = {.status = SONDE_LLM_RATE_LIMITED, .error_type = reason,
+                            .input_tokens = -1, .output_tokens = -1};
+    sonde_llm_call_end(&c->track, &res);
+}
+
+/* ---- the gateway's own --------------------------------------------------- */
+
+void gw_meter_key_request(const gw_key *k)
+{
+    sonde_counter_inc(sonde_counter_with(key_requests, (const char *const *)&k->name));
+}
+
+void gw_meter_upstream_error(const gw_upstream *u, const char *type)
+{
+    sonde_counter_inc(sonde_counter_with(up_errors, (const char *[]){u->name, type}));
+}
+
+void gw_meter_upstream_up(const gw_upstream *u, int up)
+{
+    sonde_gauge_set(sonde_gauge_with(up_up, (const char *const *)&u->name), up);
+}
+
+void gw_meter_ready(int ready)
+{
+    sonde_gauge_set(ready_gauge, ready);
+}

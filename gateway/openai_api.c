@@ -1,0 +1,250 @@
+/*
+ * openai_api.c - the OpenAI routes: which path and method, who is asking
+ * (API key), is the body acceptable, may they (rate limit), which model and
+ * upstream; then an upstream call is started and the request waits for it.
+ *
+ * Checks run in the order a client can act on: unknown path 404, wrong
+ * method 405, missing/unknown key 401, body too large 413, malformed JSON or
+ * fields 400, unknown model 404, rate limit 429 (with Retry-After). Every
+ * refusal uses the OpenAI error shape {"error":{"message","type","code",
+ * "param"}}. JSON is parsed by jansson, which also rejects invalid UTF-8;
+ * nesting deeper than max_json_depth is refused after parsing.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway.h"
+
+static int depth_of(const json_t *j, int limit)
+{
+    if (limit < 0) return 1;
+    int d = 0;
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)j, k, v) {
+            int x = depth_of(v, limit - 1);
+            if (x > d) d = x;
+        }
+        return d + 1;
+    }
+    if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) {
+            int x = depth_of(v, limit - 1);
+            if (x > d) d = x;
+        }
+        return d + 1;
+    }
+    return 0;
+}
+
+static void list_models(gw_req *r, const char *one)
+{
+    json_t *data = json_array();
+    long created = (long)time(NULL);
+    for (size_t i = 0; i < gw_cfg->nmodels; i++) {
+        const gw_model *m = &gw_cfg->models[i];
+        if (one && strcmp(one, m->name) != 0) continue;
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", m->name, "object", "model", "created",
+                              (json_int_t)created, "owned_by", m->up->name);
+        if (one) {
+            json_decref(data);
+            gw_reply_json(r, 200, json_dumps(o, JSON_COMPACT), -1);
+            json_decref(o);
+            return;
+        }
+        json_array_append_new(data, o);
+    }
+    if (gw_cfg->nmodels == 0 && gw_cfg->fallback && (!one || strcmp(one, "sonde-sim") == 0)) {
+        /* nothing listed: every name goes to the fallback; advertise one */
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", "sonde-sim", "object", "model",
+                              "created", (json_int_t)created, "owned_by", gw_cfg->fallback->name);
+        if (one) {
+            json_decref(data);
+            gw_reply_json(r, 200, json_dumps(o, JSON_COMPACT), -1);
+            json_decref(o);
+            return;
+        }
+        json_array_append_new(data, o);
+    }
+    if (one) {
+        json_decref(data);
+        gw_reply_error(r, 404, "invalid_request_error", "model_not_found",
+                       -1, "The model '%s' does not exist", one);
+        return;
+    }
+    json_t *list = json_pack("{s:s, s:o}", "object", "list", "data", data);
+    gw_reply_json(r, 200, json_dumps(list, JSON_COMPACT), -1);
+    json_decref(list);
+}
+
+/* Field checks per operation; returns an error message or NULL. */
+static const char *validate(const json_t *b, gw_op op, long *max_tokens)
+{
+    json_t *v;
+    if (!json_is_string(json_object_get(b, "model")) ||
+        json_string_length(json_object_get(b, "model")) == 0)
+        return "'model' is required and must be a non-empty string";
+    if ((v = json_object_get(b, "stream")) && !json_is_boolean(v) && !json_is_null(v))
+        return "'stream' must be a boolean";
+    if ((v = json_object_get(b, "stream_options")) && !json_is_object(v) && !json_is_null(v))
+        return "'stream_options' must be an object";
+    const char *mt[] = {"max_tokens", "max_completion_tokens"};
+    for (int i = 0; i < 2; i++)
+        if ((v = json_object_get(b, mt[i])) && !json_is_null(v)) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1)
+                return "'max_tokens' must be a positive integer";
+            *max_tokens = (long)json_integer_value(v);
+        }
+    if (op == GW_OP_CHAT) {
+        v = json_object_get(b, "messages");
+        if (!json_is_array(v) || json_array_size(v) == 0)
+            return "'messages' is required and must be a non-empty array";
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+            if (!json_is_object(m) || !json_is_string(json_object_get(m, "role")))
+                return "each message must be an object with a string 'role'";
+        if ((v = json_object_get(b, "tools")) && !json_is_array(v) && !json_is_null(v))
+            return "'tools' must be an array";
+        json_array_foreach(json_object_get(b, "tools"), i, m)
+            if (!json_is_string(json_object_get(json_object_get(m, "function"), "name")))
+                return "each tool must have a function with a string 'name'";
+    } else {
+        const char *f = op == GW_OP_COMPLETION ? "prompt" : "input";
+        v = json_object_get(b, f);
+        if (!json_is_string(v) && !(json_is_array(v) && json_array_size(v) > 0))
+            return op == GW_OP_COMPLETION ? "'prompt' must be a string or a non-empty array"
+                                          : "'input' must be a string or a non-empty array";
+        if (op == GW_OP_EMBEDDINGS && json_is_true(json_object_get(b, "stream")))
+            return "embeddings cannot be streamed";
+        const char *ef = json_string_value(json_object_get(b, "encoding_format"));
+        if (op == GW_OP_EMBEDDINGS && json_object_get(b, "encoding_format") &&
+            (!ef || (strcmp(ef, "float") != 0 && strcmp(ef, "base64") != 0)))
+            return "'encoding_format' must be \"float\" or \"base64\"";
+    }
+    return NULL;
+}
+
+void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
+                      size_t len, int too_large, const char *auth)
+{
+    gw_op op = GW_OP_CHAT;
+    int is_models = 0;
+    const char *one = NULL;
+    if (strcmp(url, "/v1/chat/completions") == 0) op = GW_OP_CHAT;
+    else if (strcmp(url, "/v1/completions") == 0) op = GW_OP_COMPLETION;
+    else if (strcmp(url, "/v1/embeddings") == 0) op = GW_OP_EMBEDDINGS;
+    else if (strcmp(url, "/v1/models") == 0) is_models = 1;
+    else if (strncmp(url, "/v1/models/", 11) == 0 && url[11]) is_models = 1, one = url + 11;
+    else {
+        gw_reply_error(r, 404, "invalid_request_error", "unknown_url", -1,
+                       "Unknown request URL: %s %s", method, url);
+        return;
+    }
+    if (strcmp(method, is_models ? "GET" : "POST") != 0) {
+        gw_reply_error(r, 405, "invalid_request_error", "method_not_allowed", -1,
+                       "Method %s is not allowed on %s", method, url);
+        return;
+    }
+    const gw_key *key = NULL;
+    if (gw_cfg->nkeys > 0) {
+        if (!auth || !*auth) {
+            gw_reply_error(r, 401, "invalid_request_error", "missing_api_key", -1,
+                           "You didn't provide an API key (Authorization: Bearer <key>)");
+            return;
+        }
+        key = gw_key_find(gw_cfg, auth);
+        if (!key) {
+            gw_reply_error(r, 401, "invalid_request_error", "invalid_api_key", -1,
+                           "Incorrect API key provided");
+            return;
+        }
+        gw_meter_key_request(key);
+    }
+    if (is_models) {
+        list_models(r, one);
+        return;
+    }
+    if (too_large) {
+        gw_reply_error(r, 413, "invalid_request_error", "request_too_large", -1,
+                       "The request body exceeds %zu bytes", gw_cfg->max_body);
+        return;
+    }
+    json_error_t je;
+    json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!b) {
+        gw_reply_error(r, 400, "invalid_request_error", "invalid_json", -1,
+                       "We could not parse the JSON body of your request: %s (at byte %d)",
+                       je.text, je.position);
+        return;
+    }
+    long max_tokens = 0;
+    const char *bad = NULL;
+    if (!json_is_object(b)) bad = "the request body must be a JSON object";
+    else if (depth_of(b, gw_cfg->max_depth) > gw_cfg->max_depth) bad = "the JSON is nested too deeply";
+    else bad = validate(b, op, &max_tokens);
+    if (bad) {
+        gw_reply_error(r, 400, "invalid_request_error", "invalid_request", -1, "%s", bad);
+        json_decref(b);
+        return;
+    }
+    gw_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_decref(b);
+        gw_reply_error(r, 500, "server_error", NULL, -1, "out of memory");
+        return;
+    }
+    c->model_name = strdup(json_string_value(json_object_get(b, "model")));
+    c->model = gw_config_model(gw_cfg, c->model_name, &c->model_tmp);
+    if (!c->model || !c->model_name) {
+        gw_reply_error(r, 404, "invalid_request_error", "model_not_found", -1,
+                       "The model '%s' does not exist", json_string_value(json_object_get(b, "model")));
+        json_decref(b);
+        free(c->model_name);
+        free(c);
+        return;
+    }
+    if (c->model == &c->model_tmp) { /* point the borrowed name at our own copy */
+        c->model_tmp.name = c->model_name;
+        c->model_tmp.upstream_model = c->model_name;
+    }
+    c->op = op;
+    c->body = b;
+    c->key = key;
+    c->stream = json_is_true(json_object_get(b, "stream"));
+    c->include_usage = json_is_true(json_object_get(json_object_get(b, "stream_options"),
+                                                    "include_usage"));
+    c->max_tokens = max_tokens;
+    c->input_tokens = gw_estimate_tokens(b, op);
+    c->start_ns = gw_now_ns();
+    if (key) {
+        double retry = 0;
+        const char *why = gw_ratelimit_admit((gw_key *)key, (double)c->input_tokens, &retry);
+        if (why) {
+            gw_meter_rate_limited(c, why);
+            gw_reply_error(r, 429, "rate_limit_exceeded",
+                           strcmp(why, "tokens_per_minute") == 0 ? "rate_limit_tokens"
+                                                                  : "rate_limit_requests",
+                           (int)ceil(retry), "Rate limit reached for key '%s' (%s); retry in %.1f s",
+                           key->name, why, retry);
+            json_decref(b);
+            free(c->model_name);
+            free(c);
+            return;
+        }
+    }
+    gw_req_ref(r);
+    c->req = r;
+    gw_meter_call_begin(c);
+    int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
+    if (rc != 0) {
+        gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
+        gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
+        gw_call_free(c);
+    }
+}

@@ -1,0 +1,444 @@
+/*
+ * upstream_proxy.c - calls to OpenAI-compatible HTTP upstreams with libcurl.
+ *
+ * One worker thread runs a curl multi handle; new calls are queued to it and
+ * it is woken with curl_multi_wakeup(). A streamed answer is passed on event
+ * by event as it arrives: the write callback splits the upstream's bytes into
+ * SSE lines, forwards each complete "data:" event to the client at once
+ * (never buffering the answer), and reads from it what the meters need: the
+ * first token, tool-call names and the usage. The gateway always asks the
+ * upstream for usage (stream_options.include_usage) and drops the usage-only
+ * chunk again when the client did not ask for it. Whole answers and error
+ * bodies are collected (bounded), then forwarded with the upstream's usage.
+ *
+ * Failures map to statuses and gateway_upstream_errors_total types: connect
+ * (502), timeout (504, curl's connect and total timeouts), http_5xx (502),
+ * http_4xx (the upstream's own status and body), protocol (502). A client
+ * that goes away marks its request gone; the worker checks the calls it runs
+ * after each wakeup and poll and removes theirs, which cancels the transfer.
+ *
+ * gw_probe_all() checks that each upstream accepts TCP connections (for
+ * /ready and gateway_upstream_up).
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+#define MAX_COLLECT (16u << 20)
+
+typedef struct xfer {
+    gw_call *c;
+    CURL *e;
+    struct curl_slist *hdrs;
+    char *post;
+    long status;
+    int started;      /* the client stream has begun */
+    int done_seen;    /* [DONE] arrived */
+    int too_big;
+    char *line;       /* partial SSE line / collected body */
+    size_t len, cap;
+    struct xfer *next;
+} xfer;
+
+static CURLM *multi;
+static pthread_t worker;
+static pthread_mutex_t qmu = PTHREAD_MUTEX_INITIALIZER;
+static xfer *queue, *active;
+static int stop_flag, started;
+
+static int grow(xfer *x, const char *d, size_t n)
+{
+    if (x->len + n + 1 > x->cap) {
+        if (x->len + n + 1 > MAX_COLLECT) {
+            x->too_big = 1;
+            return -1;
+        }
+        size_t ncap = x->cap ? x->cap : 4096;
+        while (ncap < x->len + n + 1) ncap *= 2;
+        char *p = realloc(x->line, ncap);
+        if (!p) return -1;
+        x->line = p;
+        x->cap = ncap;
+    }
+    memcpy(x->line + x->len, d, n);
+    x->len += n;
+    x->line[x->len] = 0;
+    return 0;
+}
+
+static void take_usage(gw_call *c, json_t *usage)
+{
+    if (!json_is_object(usage)) return;
+    json_t *in = json_object_get(usage, "prompt_tokens");
+    json_t *out = json_object_get(usage, "completion_tokens");
+    if (json_is_integer(in)) c->input_tokens = (long)json_integer_value(in);
+    c->output_tokens = json_is_integer(out) ? (long)json_integer_value(out) : 0;
+    c->usage_known = 1;
+}
+
+/* Look at one streamed event; returns 0 to forward it, 1 to drop it. */
+static int inspect_event(gw_call *c, json_t *ev)
+{
+    json_t *choices = json_object_get(ev, "choices");
+    json_t *ch0 = json_array_get(choices, 0);
+    json_t *delta = json_object_get(ch0, "delta");
+    json_t *content = delta ? json_object_get(delta, "content") : json_object_get(ch0, "text");
+    json_t *tools = json_object_get(delta, "tool_calls");
+    unsigned tokens = 0;
+    if ((json_is_string(content) && json_string_length(content) > 0) || json_array_size(tools) > 0) {
+        tokens = 1; /* one per content chunk, until the upstream reports usage */
+        if (!c->usage_known) c->output_tokens++;
+    }
+    const char *fin = json_string_value(json_object_get(ch0, "finish_reason"));
+    if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
+    const char *model = json_string_value(json_object_get(ev, "model"));
+    if (model && !c->resp_model[0]) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    if (json_array_size(choices) > 0) gw_meter_call_chunk(c, tokens);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        const char *name = json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+        if (name) gw_meter_call_tool(c, name);
+    }
+    json_t *usage = json_object_get(ev, "usage");
+    if (json_is_object(usage)) {
+        take_usage(c, usage);
+        if (json_array_size(choices) == 0 && !c->include_usage) return 1;
+    }
+    return 0;
+}
+
+/* One complete SSE line from the upstream. */
+static int stream_line(xfer *x, char *line, size_t n)
+{
+    if (n && line[n - 1] == '\r') line[--n] = 0;
+    if (strncmp(line, "data:", 5) != 0) return 0; /* comments, event names, blank lines */
+    char *p = line + 5;
+    while (*p == ' ') p++;
+    if (strcmp(p, "[DONE]") == 0) {
+        x->done_seen = 1;
+        return 0;
+    }
+    json_t *ev = json_loads(p, 0, NULL);
+    if (!ev) return 0;
+    int drop = inspect_event(x->c, ev);
+    json_decref(ev);
+    if (drop) return 0;
+    size_t pl = strlen(p);
+    char *out = malloc(pl + 9);
+    if (!out) return -1;
+    memcpy(out, "data: ", 6);
+    memcpy(out + 6, p, pl);
+    memcpy(out + 6 + pl, "\n\n", 2);
+    int rc = gw_stream_write(x->c->req, out, pl + 8);
+    free(out);
+    return rc;
+}
+
+static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
+{
+    xfer *x = ud;
+    size_t n = sz * nm;
+    if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->status == 200 && x->c->stream) {
+        if (!x->started) {
+            x->started = 1;
+            gw_reply_stream(x->c->req);
+        }
+        if (gw_req_gone(x->c->req)) return 0;
+        size_t start = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (d[i] != '\n') continue;
+            if (grow(x, d + start, i - start) != 0) return 0;
+            int rc = stream_line(x, x->line, x->len);
+            x->len = 0;
+            if (rc != 0) return 0;
+            start = i + 1;
+        }
+        return grow(x, d + start, n - start) == 0 ? n : 0;
+    }
+    return grow(x, d, n) == 0 ? n : 0;
+}
+
+static char *rewrite_body(gw_call *c)
+{
+    json_t *b = json_deep_copy(c->body);
+    if (!b) return NULL;
+    json_object_set_new(b, "model", json_string(c->model->upstream_model));
+    if (c->stream) {
+        json_t *so = json_object_get(b, "stream_options");
+        if (!json_is_object(so)) {
+            so = json_object();
+            json_object_set_new(b, "stream_options", so);
+        }
+        json_object_set_new(so, "include_usage", json_true());
+    }
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return s;
+}
+
+static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st, const char *msg)
+{
+    gw_call *c = x->c;
+    gw_meter_upstream_error(c->model->up, type);
+    if (x->started) { /* the stream has begun: tell the client in-band, then end it */
+        json_t *e = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", msg, "type",
+                              "upstream_error", "code", type);
+        gw_stream_event(c->req, e);
+        json_decref(e);
+        gw_stream_finish(c->req);
+    } else {
+        char code[40];
+        snprintf(code, sizeof code, "upstream_%s", type);
+        gw_reply_error(c->req, status, "upstream_error", code, -1, "upstream '%s': %s",
+                       c->model->up->name, msg);
+    }
+    gw_call_finish(c, st, type);
+}
+
+static void complete(xfer *x, CURLcode res)
+{
+    gw_call *c = x->c;
+    if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
+    if (gw_req_gone(c->req)) {
+        gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
+        return;
+    }
+    if (res == CURLE_OPERATION_TIMEDOUT) {
+        fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, "timed out");
+        return;
+    }
+    if (res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST) {
+        fail(x, "connect", 502, SONDE_LLM_ERROR, curl_easy_strerror(res));
+        return;
+    }
+    if (res != CURLE_OK) {
+        fail(x, "protocol", 502, SONDE_LLM_ERROR, x->too_big ? "answer too large" : curl_easy_strerror(res));
+        return;
+    }
+    if (x->status >= 500) {
+        char m[64];
+        snprintf(m, sizeof m, "answered HTTP %ld", x->status);
+        fail(x, "http_5xx", 502, SONDE_LLM_ERROR, m);
+        return;
+    }
+    if (x->status >= 400) { /* the client's mistake as the upstream saw it: pass it on */
+        gw_meter_upstream_error(c->model->up, "http_4xx");
+        json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
+        if (j) gw_reply_json(c->req, (unsigned)x->status, json_dumps(j, JSON_COMPACT), -1);
+        else gw_reply_error(c->req, (unsigned)x->status, "upstream_error", "upstream_http_4xx", -1,
+                            "upstream '%s' answered HTTP %ld", c->model->up->name, x->status);
+        json_decref(j);
+        gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
+        return;
+    }
+    if (c->stream) {
+        if (x->status != 200 || !x->started) {
+            fail(x, "protocol", 502, SONDE_LLM_ERROR, "no event stream");
+            return;
+        }
+        if (x->len) stream_line(x, x->line, x->len); /* a last line without newline */
+        gw_stream_finish(c->req);
+        gw_call_finish(c, x->done_seen ? SONDE_LLM_OK : SONDE_LLM_ERROR, x->done_seen ? NULL : "protocol");
+        if (!x->done_seen) gw_meter_upstream_error(c->model->up, "protocol");
+        return;
+    }
+    json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        fail(x, "protocol", 502, SONDE_LLM_ERROR, "the answer is not a JSON object");
+        return;
+    }
+    take_usage(c, json_object_get(j, "usage"));
+    const char *model = json_string_value(json_object_get(j, "model"));
+    if (model) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    const char *fin = json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0),
+                                                        "finish_reason"));
+    if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
+    if (c->op == GW_OP_EMBEDDINGS) c->output_tokens = 0;
+    size_t i;
+    json_t *ch;
+    json_array_foreach(json_object_get(j, "choices"), i, ch) {
+        size_t k;
+        json_t *t;
+        json_array_foreach(json_object_get(json_object_get(ch, "message"), "tool_calls"), k, t) {
+            const char *name = json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+            if (name) gw_meter_call_tool(c, name);
+        }
+    }
+    json_object_set_new(j, "model", json_string(c->model_name));
+    gw_reply_json(c->req, 200, json_dumps(j, JSON_COMPACT), -1);
+    json_decref(j);
+    gw_call_finish(c, SONDE_LLM_OK, NULL);
+}
+
+static void xfer_free(xfer *x)
+{
+    if (x->e) {
+        curl_multi_remove_handle(multi, x->e);
+        curl_easy_cleanup(x->e);
+    }
+    curl_slist_free_all(x->hdrs);
+    free(x->post);
+    free(x->line);
+    gw_call_free(x->c);
+    free(x);
+}
+
+static int add(xfer *x)
+{
+    gw_call *c = x->c;
+    const gw_upstream *u = c->model->up;
+    const char *path = c->op == GW_OP_CHAT ? "/chat/completions"
+                       : c->op == GW_OP_COMPLETION ? "/completions" : "/embeddings";
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", u->url, path);
+    x->post = rewrite_body(c);
+    x->e = curl_easy_init();
+    if (!x->post || !x->e) return -1;
+    x->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    x->hdrs = curl_slist_append(x->hdrs, c->stream ? "Accept: text/event-stream"
+                                                    : "Accept: application/json");
+    if (u->api_key) {
+        char auth[1024];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", u->api_key);
+        x->hdrs = curl_slist_append(x->hdrs, auth);
+    }
+    curl_easy_setopt(x->e, CURLOPT_URL, url);
+    curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, x->hdrs);
+    curl_easy_setopt(x->e, CURLOPT_POSTFIELDS, x->post);
+    curl_easy_setopt(x->e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(x->e, CURLOPT_CONNECTTIMEOUT_MS, u->connect_timeout_ms);
+    curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, u->timeout_ms);
+    curl_easy_setopt(x->e, CURLOPT_USERAGENT, "sonde-gateway/" SONDE_VERSION_STRING);
+    return curl_multi_add_handle(multi, x->e) == CURLM_OK ? 0 : -1;
+}
+
+static void *run(void *unused)
+{
+    for (;;) {
+        pthread_mutex_lock(&qmu);
+        xfer *q = queue;
+        queue = NULL;
+        int stop = stop_flag;
+        pthread_mutex_unlock(&qmu);
+        while (q) {
+            xfer *x = q;
+            q = q->next;
+            if (stop || add(x) != 0) {
+                if (!stop) gw_reply_error(x->c->req, 500, "server_error", NULL, -1,
+                                          "could not start the upstream call");
+                gw_call_finish(x->c, stop ? SONDE_LLM_CANCELLED : SONDE_LLM_ERROR, stop ? NULL : "_OTHER");
+                xfer_free(x);
+                continue;
+            }
+            x->next = active;
+            active = x;
+        }
+        /* drop the transfers whose client is gone (or all of them, when stopping) */
+        for (xfer **pp = &active; *pp;) {
+            xfer *x = *pp;
+            if (stop || gw_req_gone(x->c->req)) {
+                *pp = x->next;
+                if (x->started) gw_stream_finish(x->c->req);
+                gw_call_finish(x->c, SONDE_LLM_CANCELLED, NULL);
+                xfer_free(x);
+            } else {
+                pp = &x->next;
+            }
+        }
+        if (stop) break;
+        int running;
+        curl_multi_perform(multi, &running);
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(multi, &left))) {
+            if (m->msg != CURLMSG_DONE) continue;
+            xfer *x;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            complete(x, m->data.result);
+            for (xfer **pp = &active; *pp; pp = &(*pp)->next)
+                if (*pp == x) {
+                    *pp = x->next;
+                    break;
+                }
+            xfer_free(x);
+        }
+        curl_multi_poll(multi, NULL, 0, 200, NULL);
+    }
+    return NULL;
+}
+
+int gw_proxy_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
+    multi = curl_multi_init();
+    if (!multi) return -1;
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    if (pthread_create(&worker, NULL, run, NULL) != 0) return -1;
+    started = 1;
+    return 0;
+}
+
+int gw_proxy_start(gw_call *c)
+{
+    xfer *x = calloc(1, sizeof *x);
+    if (!x) return -1;
+    x->c = c;
+    pthread_mutex_lock(&qmu);
+    x->next = queue;
+    queue = x;
+    pthread_mutex_unlock(&qmu);
+    curl_multi_wakeup(multi);
+    return 0;
+}
+
+void gw_proxy_wake(void)
+{
+    if (multi) curl_multi_wakeup(multi);
+}
+
+void gw_proxy_shutdown(void)
+{
+    if (!started) return;
+    pthread_mutex_lock(&qmu);
+    stop_flag = 1;
+    pthread_mutex_unlock(&qmu);
+    curl_multi_wakeup(multi);
+    pthread_join(worker, NULL);
+    curl_multi_cleanup(multi);
+    multi = NULL;
+    curl_global_cleanup();
+}
+
+int gw_probe_all(const gw_config *cfg)
+{
+    int all = 1;
+    for (size_t i = 0; i < cfg->nups; i++) {
+        gw_upstream *u = cfg->ups[i];
+        if (u->kind == GW_UP_SIM) continue;
+        CURL *e = curl_easy_init();
+        int up = 0;
+        if (e) {
+            curl_easy_setopt(e, CURLOPT_URL, u->url);
+            curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, u->connect_timeout_ms);
+            up = curl_easy_perform(e) == CURLE_OK;
+            curl_easy_cleanup(e);
+        }
+        atomic_store(&u->up, up);
+        gw_meter_upstream_up(u, up);
+        all &= up;
+    }
+    gw_meter_ready(all);
+    return all;
+}

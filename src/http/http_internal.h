@@ -1,0 +1,88 @@
+/*
+ * http_internal.h - private parts shared by the files of src/http:
+ * families.c (register-or-reuse of prefixed families), route.c (path
+ * normalisation and templates), routes.c (the interned route table),
+ * middleware.c (begin/end), rpc.c, websocket.c and mhd_adapter.c.
+ */
+#ifndef SONDE_HTTP_INTERNAL_H
+#define SONDE_HTTP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sonde/http.h"
+#include "sonde/sonde.h"
+
+#define HTTP_ROUTE_MAX 256 /* bytes of a route, NUL included */
+#define HTTP_TEMPLATES_MAX 64
+#define HTTP_STATUS_SLOTS 8
+
+enum {
+    HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_PATCH,
+    HTTP_OPTIONS, HTTP_CONNECT, HTTP_TRACE, HTTP_OTHER, HTTP_METHODS
+};
+extern const char *const http_method_names[HTTP_METHODS];
+int http_method_index(const char *method);
+
+/*
+ * Register a family named "<prefix>_<name>" (or "<name>"), or take the one
+ * registered under that name when its type and label count match.
+ */
+int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
+                const char *help, const char *const *labels, size_t label_count,
+                sonde_buckets buckets, sonde_metric **out);
+
+/* The children of one (route, method): created on the first request, kept. */
+typedef struct route_method {
+    sonde_histogram *duration, *req_size, *resp_size;
+    struct {
+        atomic_int status; /* 0 free, -1 being filled, else the status + 1 */
+        sonde_counter *counter;
+    } slots[HTTP_STATUS_SLOTS];
+} route_method;
+
+typedef struct http_route {
+    uint64_t hash;
+    _Atomic(route_method *) methods[HTTP_METHODS];
+    char name[];
+} http_route;
+
+typedef struct http_template {
+    char *text;
+} http_template;
+
+struct sonde_http {
+    sonde_registry *reg;
+    sonde_metric *requests, *duration, *req_size, *resp_size;
+    sonde_gauge *in_flight, *streaming;
+
+    _Atomic(http_template *) templates[HTTP_TEMPLATES_MAX];
+    atomic_size_t template_count;
+
+    /* route table: open addressing, insert-only, lock-free readers */
+    _Atomic(http_route *) *table;
+    size_t mask;        /* capacity - 1 */
+    size_t route_limit;
+    size_t route_count; /* under lock */
+    http_route *overflow; /* "OTHER" */
+    pthread_mutex_t lock; /* inserts into the table, templates, route_method creation */
+};
+
+/* route.c: normalise path into out (HTTP_ROUTE_MAX bytes); returns the length. */
+size_t http_normalise(sonde_http *h, const char *path, char *out);
+void http_templates_free(sonde_http *h);
+
+/* routes.c (status in 0..999) */
+int http_routes_init(sonde_http *h, size_t limit);
+void http_routes_free(sonde_http *h);
+http_route *http_route_intern(sonde_http *h, const char *name, size_t len);
+route_method *http_route_method(sonde_http *h, http_route *r, int method);
+sonde_counter *http_status_counter(sonde_http *h, http_route *r, route_method *rm, int method,
+                                   int status);
+
+/* middleware.c: the two halves of begin, for the libmicrohttpd adapter. */
+void http_begin_path(sonde_http *h, sonde_http_token *t, const char *path);
+void http_set_method(sonde_http_token *t, const char *method);
+
+#endif

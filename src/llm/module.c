@@ -1,0 +1,88 @@
+/*
+ * module.c - creating and freeing an LLM module: options, the family
+ * registration (families.c), the route and series caches (map.h) sized by
+ * the cardinality limit, and the count of calls still open, which is the
+ * sum of the routes' open counts (kept per route so that begins of
+ * different routes do not share one contended counter).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "llm_internal.h"
+
+#define PREFIX_MAX 200
+
+static void llm_destroy(sonde_llm *llm)
+{
+    llm_map_free(llm->routes, free);
+    llm_map_free(llm->series, free);
+    sonde_llm_prices_free(llm->prices);
+    pthread_mutex_destroy(&llm->lock);
+    free(llm);
+}
+
+int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **out)
+{
+    if (!reg || !out)
+        return SONDE_EINVAL;
+    *out = NULL;
+    sonde_llm_opts o = {0};
+    if (opts)
+        o = *opts;
+    if (o.roles & ~(SONDE_LLM_CLIENT | SONDE_LLM_SERVER))
+        return SONDE_EINVAL;
+    if (o.prefix && *o.prefix &&
+        (strlen(o.prefix) > PREFIX_MAX || !sonde_valid_metric_name(o.prefix)))
+        return SONDE_ENAME;
+    size_t limit = o.cardinality_limit;
+    if (!limit)
+        limit = sonde_registry_config(reg)->cardinality_limit;
+    if (!limit)
+        limit = SONDE_DEFAULT_CARDINALITY_LIMIT;
+
+    sonde_llm *llm = calloc(1, sizeof *llm);
+    if (!llm)
+        return SONDE_ENOMEM;
+    pthread_mutex_init(&llm->lock, NULL);
+    llm->reg = reg;
+    llm->roles = o.roles ? o.roles : SONDE_LLM_CLIENT | SONDE_LLM_SERVER;
+    llm->legacy = o.legacy_system_label != 0;
+    llm->limit = limit;
+    int rc = SONDE_ENOMEM;
+    if (o.prices && (rc = llm_prices_copy(o.prices, &llm->prices)))
+        goto fail;
+    rc = SONDE_ENOMEM;
+    if (!(llm->routes = llm_map_new(limit)) || !(llm->series = llm_map_new(limit)))
+        goto fail;
+    if ((rc = llm_families_register(llm, o.prefix, limit)))
+        goto fail;
+    *out = llm;
+    return SONDE_OK;
+fail:
+    llm_destroy(llm);
+    return rc;
+}
+
+size_t sonde_llm_open_calls(const sonde_llm *llm)
+{
+    if (!llm)
+        return 0;
+    size_t open = 0;
+    const llm_map *m = llm->routes;
+    for (size_t i = 0; i <= m->mask; i++) {
+        const llm_route *r = atomic_load_explicit(&m->slot[i], memory_order_acquire);
+        if (r)
+            open += (size_t)__atomic_load_n(&r->open, __ATOMIC_ACQUIRE);
+    }
+    return open;
+}
+
+size_t sonde_llm_free(sonde_llm *llm)
+{
+    if (!llm)
+        return 0;
+    size_t open = sonde_llm_open_calls(llm);
+    llm_destroy(llm);
+    return open;
+}

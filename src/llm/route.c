@@ -1,0 +1,138 @@
+/*
+ * route.c - finding or creating the route of a call at begin (see
+ * llm_internal.h). The lookup hashes the caller's strings as given and
+ * probes the lock-free route map; only a tuple never seen before validates
+ * its strings, normalises the provider, copies everything into one block
+ * and looks up the calls-in-flight gauge, under the module lock
+ * (double-checked, so concurrent first calls of one tuple create one route).
+ * The streams-in-flight gauge is looked up by the route's first streamed
+ * call, so a provider never streamed from shows no streams series.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "llm_internal.h"
+
+typedef struct route_key {
+    int kind, port;
+    const char *op, *provider, *model, *addr, *name;
+} route_key;
+
+static uint64_t key_hash(const route_key *k)
+{
+    uint64_t h = llm_hash_int(0x6C6C6D726F757465ull, (uint64_t)k->kind << 32 | (uint32_t)k->port);
+    h = llm_hash_str(h, k->op);
+    h = llm_hash_str(h, k->provider);
+    h = llm_hash_str(h, k->model);
+    h = llm_hash_str(h, k->addr);
+    h = llm_hash_str(h, k->name);
+    return llm_hash_end(h);
+}
+
+static int key_match(const void *entry, const void *key)
+{
+    const llm_route *r = entry;
+    const route_key *k = key;
+    return r->kind == k->kind && r->port == k->port && llm_str_eq(r->op, k->op) &&
+           llm_str_eq(r->provider, k->provider) && llm_str_eq(r->model, k->model) &&
+           llm_str_eq(r->addr, k->addr) && llm_str_eq(r->name, k->name);
+}
+
+static int valid(const char *s)
+{
+    return !s || sonde_valid_utf8(s, strlen(s));
+}
+
+/* Append s (NULL = "") to the blob at *p; returns where it starts. */
+static const char *put(char **p, const char *s)
+{
+    const char *start = *p;
+    size_t n = s ? strlen(s) : 0;
+    memcpy(*p, s ? s : "", n + 1);
+    *p += n + 1;
+    return start;
+}
+
+static size_t len0(const char *s)
+{
+    return (s ? strlen(s) : 0) + 1;
+}
+
+static llm_route *route_new(struct sonde_llm *llm, const route_key *k, uint64_t hash,
+                            const char *norm)
+{
+    size_t size = len0(k->op) + len0(k->provider) + len0(k->model) + len0(k->addr) + len0(k->name) +
+                  len0(norm);
+    llm_route *r = calloc(1, sizeof *r + size);
+    if (!r)
+        return NULL;
+    r->hash = hash;
+    r->kind = k->kind;
+    r->port = k->port;
+    r->llm = llm;
+    char *p = r->blob;
+    r->op = put(&p, k->op);
+    r->provider = put(&p, k->provider);
+    r->model = put(&p, k->model);
+    r->addr = put(&p, k->addr);
+    r->name = put(&p, k->name);
+    r->norm = put(&p, norm);
+    if (k->port)
+        snprintf(r->port_text, sizeof r->port_text, "%d", k->port);
+    if (k->kind == KIND_MODEL) {
+        const char *v[1] = {r->norm};
+        r->in_flight = llm->fam[F_IN_FLIGHT] ? sonde_gauge_with(llm->fam[F_IN_FLIGHT], v) : NULL;
+    }
+    return r;
+}
+
+int llm_route_get(struct sonde_llm *llm, int kind, const char *op, const char *provider,
+                  const char *model, const char *addr, int port, const char *name, llm_route **out)
+{
+    route_key k = {kind, port, op, provider, model, addr, name};
+    uint64_t hash = key_hash(&k);
+    *out = llm_map_find(llm->routes, hash, key_match, &k);
+    if (*out)
+        return SONDE_OK;
+
+    if (!op || !*op || port < 0 || port > 65535 ||
+        (kind == KIND_MODEL && (!provider || !*provider)) ||
+        (kind != KIND_MODEL && (!name || !*name)))
+        return SONDE_EINVAL;
+    if (!valid(op) || !valid(provider) || !valid(model) || !valid(addr) || !valid(name))
+        return SONDE_EUTF8;
+    char norm[LLM_PROVIDER_MAX + 1] = "";
+    if (provider && *provider) {
+        int rc = sonde_llm_provider_normalize(provider, norm, sizeof norm);
+        if (rc)
+            return rc;
+    }
+
+    int rc = SONDE_OK;
+    pthread_mutex_lock(&llm->lock);
+    *out = llm_map_find(llm->routes, hash, key_match, &k);
+    if (!*out) {
+        if (llm->routes->used >= llm->routes->cap) {
+            rc = SONDE_ELIMIT;
+        } else if (!(*out = route_new(llm, &k, hash, norm))) {
+            rc = SONDE_ENOMEM;
+        } else {
+            llm_map_put(llm->routes, *out);
+        }
+    }
+    pthread_mutex_unlock(&llm->lock);
+    return rc;
+}
+
+sonde_gauge *llm_route_streams(llm_route *r)
+{
+    sonde_gauge *g = __atomic_load_n(&r->streams, __ATOMIC_ACQUIRE);
+    if (g || !r->llm->fam[F_STREAMS])
+        return g;
+    const char *v[1] = {r->norm};
+    g = sonde_gauge_with(r->llm->fam[F_STREAMS], v);
+    __atomic_store_n(&r->streams, g, __ATOMIC_RELEASE);
+    return g;
+}

@@ -1,0 +1,168 @@
+#!/bin/bash
+# Hostile input for sonde-gateway: truncated, oversized, non-UTF-8, deeply
+# nested and wrongly typed JSON, unknown paths and methods, garbage instead
+# of HTTP, a client dribbling its body byte by byte while others are served,
+# and clients vanishing mid-stream. The gateway must answer each with the
+# right status and the OpenAI error shape, keep serving, and count exactly.
+set -euo pipefail
+. "$(dirname "$0")/lib/gateway.sh"
+trap gw_cleanup EXIT
+
+PORT=$(gw_free_port)
+gw_start gw --port "$PORT" --address 127.0.0.1 --max-body 8192 --sim-ttft-ms 20 \
+  --sim-inter-token-ms 100 --sim-jitter-ms 0 --sim-output-tokens 10 || fail "start"
+
+/usr/bin/python3 - "$PORT" <<'PY'
+import json, socket, sys, threading, time, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+port = int(sys.argv[1])
+bad = []
+
+def raw(data, read=True, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    if read:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+            if b"\r\n\r\n" in out:
+                head, _, body = out.partition(b"\r\n\r\n")
+                cl = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if cl and len(body) >= int(cl[0].split(b":")[1]):
+                    break
+    s.close()
+    return out
+
+def post(body, path="/v1/chat/completions", method="POST"):
+    if isinstance(body, str):
+        body = body.encode()
+    req = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+    out = raw(req)
+    head, _, payload = out.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), payload
+
+def expect_error(name, status, got):
+    code, payload = got
+    if code != status:
+        bad.append(f"{name}: status {code}, want {status}")
+        return
+    try:
+        e = json.loads(payload)["error"]
+        assert isinstance(e["message"], str) and e["type"]
+    except Exception as ex:
+        bad.append(f"{name}: not the OpenAI error shape: {payload[:200]!r}")
+
+ok_msg = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+cases = [
+    ("truncated", 400, '{"model":"m","messages":[{"role":"user","cont'),
+    ("empty body", 400, ""),
+    ("not an object", 400, "[1,2,3]"),
+    ("non-UTF-8", 400, b'{"model":"m","messages":[{"role":"user","content":"\xff\xfe"}]}'),
+    ("nested 100", 400, '{"model":"m","messages":[{"role":"user","content":"x"}],"x":' + "[" * 100 + "]" * 100 + "}"),
+    ("nested 3000", 400, "[" * 3000 + "]" * 3000),
+    ("missing model", 400, '{"messages":[{"role":"user","content":"x"}]}'),
+    ("missing messages", 400, '{"model":"m"}'),
+    ("empty messages", 400, '{"model":"m","messages":[]}'),
+    ("bad role", 400, '{"model":"m","messages":[{"content":"x"}]}'),
+    ("bad stream", 400, '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}'),
+    ("bad max_tokens", 400, '{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-1}'),
+    ("duplicate keys", 400, '{"model":"m","model":"n","messages":[{"role":"user","content":"x"}]}'),
+    ("NUL byte", 400, b'{"model":"m\x00","messages":[{"role":"user","content":"x"}]}'),
+]
+n400 = 0
+for name, status, body in cases:
+    expect_error(name, status, post(body))
+    n400 += 1
+expect_error("oversized", 413, post('{"model":"m","messages":[{"role":"user","content":"' + "x" * 10000 + '"}]}'))
+expect_error("unknown path", 404, post("{}", path="/v1/nothing"))
+expect_error("wrong method", 405, post("", path="/v1/chat/completions", method="GET"))
+expect_error("wrong method on models", 405, post("{}", path="/v1/models", method="POST"))
+
+# garbage instead of HTTP, and a connection that says nothing at all
+raw(b"\x16\x03\x01\x02\x00garbage\r\n\r\n")
+s = socket.create_connection(("127.0.0.1", port)); s.close()
+
+# a slow client dribbles its body while a normal request is served meanwhile
+body = json.dumps(ok_msg).encode()
+slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+slow.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+              "Connection: close\r\n\r\n").encode())
+normal = []
+def other():
+    normal.append(post(json.dumps(ok_msg))[0])
+t = threading.Thread(target=other)
+for i, byte in enumerate(body):
+    slow.sendall(bytes([byte]))
+    if i == 5:
+        t.start()
+    time.sleep(0.01)
+t.join()
+resp = b""
+while True:
+    b = slow.recv(65536)
+    if not b:
+        break
+    resp += b
+slow.close()
+if not resp.startswith(b"HTTP/1.1 200") or normal != [200]:
+    bad.append(f"slow client: {resp[:20]!r}, concurrent request: {normal}")
+
+# clients vanishing mid-stream (after the first token) and before it
+stream_body = json.dumps(dict(ok_msg, stream=True)).encode()
+req = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(stream_body)}\r\n\r\n").encode() + stream_body
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(req)
+    got = b""
+    while b'"content":"sonde' not in got and i % 2 == 0:
+        got += s.recv(65536)
+    s.close()
+
+def metrics():
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            out[(smp.name, tuple(sorted(smp.labels.items())))] = smp.value
+    return out
+
+def val(m, name, **labels):
+    return sum(v for (n, l), v in m.items() if n == name and all(dict(l).get(k) == x for k, x in labels.items()))
+
+deadline = time.time() + 5
+while time.time() < deadline:
+    m = metrics()
+    if val(m, "gateway_provider_calls_total", status="cancelled") >= 5 and val(m, "gateway_streams_in_flight") == 0:
+        break
+    time.sleep(0.1)
+
+# still serving
+code, payload = post(json.dumps(ok_msg))
+if code != 200:
+    bad.append(f"after all that, a normal request got {code}")
+m = metrics()
+route = "/v1/chat/completions"
+checks = [
+    ("400s", val(m, "http_requests_total", route=route, status="400"), n400),
+    ("413s", val(m, "http_requests_total", route=route, status="413"), 1),
+    ("404s", val(m, "http_requests_total", status="404"), 1),
+    ("405s", val(m, "http_requests_total", status="405"), 2),
+    ("ok calls", val(m, "gateway_provider_calls_total", status="ok"), 3),
+    ("cancelled calls", val(m, "gateway_provider_calls_total", status="cancelled"), 5),
+    ("calls in flight", val(m, "gateway_calls_in_flight"), 0),
+    ("streams in flight", val(m, "gateway_streams_in_flight"), 0),
+    ("http streaming", val(m, "http_responses_streaming"), 0),
+    ("http in flight", val(m, "http_requests_in_flight"), 1),
+]
+for name, got, want in checks:
+    if got != want:
+        bad.append(f"{name}: {got}, want {want}")
+if bad:
+    print("\n".join("FAIL: " + b for b in bad))
+    sys.exit(1)
+print(f"ok: {len(cases) + 4} bad requests refused, slow and vanishing clients handled, counters exact")
+PY

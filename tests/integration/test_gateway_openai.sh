@@ -1,0 +1,111 @@
+#!/bin/bash
+# sonde-gateway against the official openai npm client: chat (whole and
+# streamed, with and without usage), completions, embeddings, models, tool
+# calls, max_tokens, an unknown key (401), a rate limit (429), a failing
+# upstream (502). Then the gateway's /metrics (parsed by the Python
+# reference parser) must agree with what the client saw and with what the
+# sim was configured to do: every count, token sum, cost and the TTFT
+# histogram.
+set -euo pipefail
+. "$(dirname "$0")/lib/gateway.sh"
+trap gw_cleanup EXIT
+
+NODE_DIR=$SONDE_SRC/tests/integration/node
+if [ ! -d "$NODE_DIR/node_modules/openai" ]; then
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent) || fail "npm install openai"
+fi
+
+PORT=$(gw_free_port)
+DEAD=$(gw_free_port)   # nothing listens there
+cat >"$GW_TMP/gw.json" <<JSON
+{
+  "listen": {"address": "127.0.0.1"},
+  "upstreams": {
+    "sim": {"ttft_ms": 30, "inter_token_ms": 5, "jitter_ms": 0, "output_tokens": 6},
+    "dead": {"type": "openai", "url": "http://127.0.0.1:$DEAD/v1", "connect_timeout_ms": 500,
+             "timeout_ms": 2000}
+  },
+  "models": {
+    "sim-chat": {"upstream": "sim",
+                 "price": {"input_per_million": 1000, "output_per_million": 2000, "currency": "USD"}},
+    "broken": {"upstream": "dead"}
+  },
+  "keys": [
+    {"name": "tester", "key": "sk-test-123"},
+    {"name": "limited", "key": "sk-limited-456", "requests_per_minute": 2}
+  ]
+}
+JSON
+gw_start gw --port "$PORT" --config "$GW_TMP/gw.json" --probe-interval 0.2 || fail "start"
+
+node "$NODE_DIR/gateway_openai.mjs" "http://127.0.0.1:$PORT/v1" >"$GW_TMP/seen.json" \
+  || { cat "$GW_TMP/gw.log"; fail "openai client run"; }
+curl -s "http://127.0.0.1:$PORT/metrics" >"$GW_TMP/metrics.txt"
+ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")
+[ "$ready" = 503 ] || fail "/ready with a dead upstream answered $ready, want 503"
+
+/usr/bin/python3 - "$GW_TMP/seen.json" "$GW_TMP/metrics.txt" <<'PY'
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+
+seen = json.load(open(sys.argv[1]))
+samples = {}
+for fam in text_string_to_metric_families(open(sys.argv[2]).read()):
+    for s in fam.samples:
+        samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+
+def get(name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+def total(name, **labels):
+    return sum(v for (n, l), v in samples.items()
+               if n == name and all(dict(l).get(k) == x for k, x in labels.items()))
+
+bad = list(seen["failures"])
+def expect(what, got, want, tol=1e-9):
+    if abs(got - want) > tol:
+        bad.append(f"{what}: metrics say {got}, expected {want}")
+
+sim = dict(provider="sonde.sim", model="sim-chat")
+expect("ok sim calls", get("gateway_provider_calls_total", status="ok", **sim), seen["ok"])
+expect("rate-limited calls", get("gateway_provider_calls_total", status="rate_limited", **sim), 1)
+expect("failed upstream calls", total("gateway_provider_calls_total", model="broken", status="error"), 1)
+expect("calls in flight", total("gateway_calls_in_flight"), 0)
+expect("streams in flight", total("gateway_streams_in_flight"), 0)
+expect("input tokens", get("gateway_tokens_total", type="input", **sim), seen["input"])
+expect("output tokens", get("gateway_tokens_total", type="output", **sim), seen["output"])
+expect("cost", get("gateway_cost_total", currency="USD", **sim),
+       (seen["cost_in"] * 1000 + seen["cost_out"] * 2000) / 1e6, 1e-9)
+expect("tool calls", get("gateway_tool_calls_total", model="sim-chat", tool="get_weather"), seen["tool_calls"])
+expect("rejections", get("gateway_rate_limit_rejections_total", reason="requests_per_minute"), 1)
+expect("connect errors", get("gateway_upstream_errors_total", upstream="dead", type="connect"), 1)
+expect("dead upstream down", get("gateway_upstream_up", upstream="dead"), 0)
+expect("sim up", get("gateway_upstream_up", upstream="sim"), 1)
+expect("not ready", get("gateway_ready"), 0)
+for k, n in seen["key_requests"].items():
+    expect(f"key {k} requests", get("gateway_key_requests_total", key=k), n)
+expect("key tokens", total("gateway_key_tokens_total", type="input"), seen["input"])
+# HTTP middleware: statuses as the client saw them
+route = "/v1/chat/completions"
+expect("401s", get("http_requests_total", method="POST", route=route, status="401"), seen["statuses"].get("401", 0))
+expect("429s", get("http_requests_total", method="POST", route=route, status="429"), 1)
+expect("502s", get("http_requests_total", method="POST", route=route, status="502"), 1)
+expect("http in flight", get("http_requests_in_flight"), 1)  # the scrape itself
+expect("streaming responses", get("http_responses_streaming"), 0)
+# TTFT: one observation per successful stream, none below the sim's 30 ms,
+# and never more than the client measured (the gateway sees the token first).
+ttft = "gen_ai_server_time_to_first_token_seconds"
+n = total(ttft + "_count", gen_ai_request_model="sim-chat")
+expect("TTFT count", n, seen["streams"])
+expect("TTFT below 20 ms", total(ttft + "_bucket", gen_ai_request_model="sim-chat", le="0.02"), 0)
+s = total(ttft + "_sum", gen_ai_request_model="sim-chat")
+if not (0.030 * n <= s <= sum(seen["ttft"]) + 1e-3):
+    bad.append(f"TTFT sum {s} outside [{0.03 * n}, client's {sum(seen['ttft'])}]")
+# token usage histogram agrees with the counters
+expect("token usage sum", total("gen_ai_client_token_usage_sum", gen_ai_request_model="sim-chat",
+       gen_ai_token_type="input"), seen["input"])
+if bad:
+    print("\n".join("FAIL: " + b for b in bad))
+    sys.exit(1)
+print(f"ok: {seen['ok']} calls, {seen['streams']} streams, {seen['input']}+{seen['output']} tokens all match /metrics")
+PY
