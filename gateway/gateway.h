@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <sonde/sonde.h>
@@ -213,6 +214,8 @@ extern sonde_llm *gw_llm;    /* the GenAI instrumentation */
 
 int gw_meter_init(sonde_registry *reg, const gw_config *cfg);
 void gw_meter_free(void);
+/* list_metrics.c: the metric reference in Markdown (--list-metrics). */
+int gw_list_metrics(const gw_config *cfg, FILE *out);
 void gw_meter_call_begin(gw_call *c);
 /* One streamed chunk sent to the client carrying `tokens` output tokens. */
 void gw_meter_call_chunk(gw_call *c, unsigned tokens);

@@ -52,6 +52,8 @@ static void usage(FILE *f)
 "      --sim-error-rate R        share of calls failing with 502 (default 0)\n"
 "      --sim-timeout-rate R      share of calls stalling until 504 (default 0)\n"
 "      --sim-timeout-ms MS       how long a stalled sim call waits (default 60000)\n"
+"      --list-metrics        print every metric family (type, labels, buckets, help) in\n"
+"                            Markdown and exit; docs/metrics.md is this output\n"
 "  -h, --help                this text\n"
 "  -V, --version             the version\n"
 "\n"
@@ -61,7 +63,8 @@ static void usage(FILE *f)
 "'Authorization: Bearer <key>' (or x-api-key) and metrics name the key, never its secret.\n");
 }
 
-enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS };
+enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
+       O_LIST };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -101,6 +104,7 @@ int main(int argc, char **argv)
         {"sim-error-rate", required_argument, NULL, O_ERR},
         {"sim-timeout-rate", required_argument, NULL, O_TO},
         {"sim-timeout-ms", required_argument, NULL, O_TOMS},
+        {"list-metrics", no_argument, NULL, O_LIST},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -154,6 +158,7 @@ int main(int argc, char **argv)
     }
     const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
     double probe = 5;
+    int list_metrics = 0;
     optind = 1;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "p:m:a:c:u:t:hV", longs, NULL)) != -1) {
@@ -174,6 +179,7 @@ int main(int argc, char **argv)
         case O_ERR: bad = num("--sim-error-rate", optarg, 0, 1, &sim->sim.error_rate); break;
         case O_TO: bad = num("--sim-timeout-rate", optarg, 0, 1, &sim->sim.timeout_rate); break;
         case O_TOMS: bad = num("--sim-timeout-ms", optarg, 1, 3.6e6, &d); sim->timeout_ms = (long)d; break;
+        case O_LIST: list_metrics = 1; break;
         default: break;
         }
         if (bad) return 2;
@@ -182,6 +188,12 @@ int main(int argc, char **argv)
                                                err, sizeof err) != 0) {
         fprintf(stderr, "sonde-gateway: --upstream: %s\n", err);
         return 2;
+    }
+
+    if (list_metrics) {
+        int rc = gw_list_metrics(&cfg, stdout);
+        gw_config_free(&cfg);
+        return rc ? 1 : 0;
     }
 
     sigset_t sigs;
