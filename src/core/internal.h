@@ -32,10 +32,7 @@
 
 enum { CHILD_NOOP = 1u };
 
-struct summary_state; /* counter.c: a counter's value from its two cells; caller holds sonde_cells_lock() */
-double sonde_counter_cells_value(uint32_t cell);
-
-/* summary.c */
+struct summary_state; /* summary.c */
 struct child_table;   /* family.c */
 
 typedef struct sonde_child {
@@ -132,9 +129,6 @@ size_t sonde_escape_label_value(const char *s, char *out);
 int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);
 int sonde_valid_utf8(const char *s, size_t len);
-
-/* time.c */
-uint64_t sonde_wall_ns(void);
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);

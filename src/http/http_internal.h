@@ -23,7 +23,6 @@ enum {
     HTTP_OPTIONS, HTTP_CONNECT, HTTP_TRACE, HTTP_OTHER, HTTP_METHODS
 };
 extern const char *const http_method_names[HTTP_METHODS];
-int http_method_index(const char *method);
 
 /*
  * Register a family named "<prefix>_<name>" (or "<name>"), or take the one

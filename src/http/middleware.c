@@ -18,7 +18,7 @@ const char *const http_method_names[HTTP_METHODS] = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
 };
 
-int http_method_index(const char *m)
+static int method_index(const char *m)
 {
     if (!m)
         return HTTP_OTHER;
@@ -123,7 +123,7 @@ void http_begin_path(sonde_http *h, sonde_http_token *t, const char *path)
 
 void http_set_method(sonde_http_token *t, const char *method)
 {
-    t->method_ = (uint8_t)http_method_index(method);
+    t->method_ = (uint8_t)method_index(method);
 }
 
 sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char *path,

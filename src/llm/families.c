@@ -141,6 +141,15 @@ static size_t genai_labels(int legacy, int set, const char **out)
     return n;
 }
 
+static void unregister_all(struct sonde_llm *llm)
+{
+    for (int i = 0; i < F_COUNT; i++) {
+        if (llm->fam[i])
+            sonde_unregister(llm->fam[i]);
+        llm->fam[i] = NULL;
+    }
+}
+
 int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limit)
 {
     for (int i = 0; i < F_COUNT; i++) {
@@ -170,18 +179,9 @@ int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limi
         int rc = sonde_register(llm->reg, &o, &llm->fam[i]);
         if (rc) {
             llm->fam[i] = NULL;
-            llm_families_unregister(llm);
+            unregister_all(llm);
             return rc;
         }
     }
     return SONDE_OK;
-}
-
-void llm_families_unregister(struct sonde_llm *llm)
-{
-    for (int i = 0; i < F_COUNT; i++) {
-        if (llm->fam[i])
-            sonde_unregister(llm->fam[i]);
-        llm->fam[i] = NULL;
-    }
 }

@@ -137,7 +137,6 @@ typedef struct llm_outcome {
 
 /* families.c */
 int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limit);
-void llm_families_unregister(struct sonde_llm *llm);
 
 /* labels.c: label values of the GenAI families, in their label order; returns the count. */
 size_t llm_genai_values(const struct sonde_llm *llm, const llm_route *r, const char *resp_model,

@@ -27,7 +27,7 @@ void server_header(sonde_server_response *resp, const char *name, const char *va
     }
 }
 
-int server_respond_text(sonde_server_response *resp, int status, const char *content_type,
+static int respond_text(sonde_server_response *resp, int status, const char *content_type,
                         const char *text)
 {
     size_t n = strlen(text);
@@ -49,12 +49,12 @@ static int serve_metrics(sonde_server *s, const sonde_server_request *req,
         server_header(resp, "WWW-Authenticate",
                       s->basic_expected ? "Basic realm=\"metrics\", charset=\"UTF-8\""
                                         : "Bearer realm=\"metrics\"");
-        return server_respond_text(resp, 401, text_type, "unauthorized\n");
+        return respond_text(resp, 401, text_type, "unauthorized\n");
     }
     if (atomic_fetch_add(&s->scrapes, 1) >= s->max_scrapes) {
         atomic_fetch_sub(&s->scrapes, 1);
         server_header(resp, "Retry-After", "1");
-        return server_respond_text(resp, 503, text_type, "too many scrapes in flight\n");
+        return respond_text(resp, 503, text_type, "too many scrapes in flight\n");
     }
     sonde_format fmt = sonde_format_negotiate(req->accept);
     int gzip = s->gzip && server_accepts_gzip(req->accept_encoding);
@@ -69,7 +69,7 @@ static int serve_metrics(sonde_server *s, const sonde_server_request *req,
     atomic_fetch_sub(&s->scrapes, 1);
     if (rc) {
         body_discard(&b);
-        return server_respond_text(resp, 500, text_type, "metrics render failed\n");
+        return respond_text(resp, 500, text_type, "metrics render failed\n");
     }
     resp->status = 200;
     resp->body = b.data;
@@ -98,10 +98,10 @@ int sonde_server_handle(sonde_server *s, const sonde_server_request *req,
     else if (plen == 6 && !memcmp(req->path, "/ready", 6))
         ep = EP_READY;
     if (ep == EP_NONE)
-        return server_respond_text(resp, 404, text_type, "not found\n");
+        return respond_text(resp, 404, text_type, "not found\n");
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         server_header(resp, "Allow", "GET, HEAD");
-        return server_respond_text(resp, 405, text_type, "method not allowed\n");
+        return respond_text(resp, 405, text_type, "method not allowed\n");
     }
     int rc;
     if (ep == EP_METRICS)

@@ -75,9 +75,7 @@ int server_auth_ok(const sonde_server *s, const char *authorization);
 int server_health(sonde_server *s, sonde_server_response *resp);
 int server_ready(sonde_server *s, sonde_server_response *resp);
 
-/* handle.c: a response with a static body text. */
-int server_respond_text(sonde_server_response *resp, int status, const char *content_type,
-                        const char *text);
+/* handle.c: add a header to a response (dropped past SONDE_SERVER_MAX_HEADERS). */
 void server_header(sonde_server_response *resp, const char *name, const char *value);
 
 /* mhd.c: start / stop the libmicrohttpd daemon on s->listen_fd. */
