@@ -1,8 +1,12 @@
 /*
- * error.c - the text of every SONDE_E* code. Static strings only, so that
- * sonde_strerror() is safe from any thread and never allocates.
+ * error.c - the text of every SONDE_E* code, and the one helper that writes
+ * a formatted message into a caller's error buffer. Static strings only, so
+ * that sonde_strerror() is safe from any thread and never allocates.
  */
-#include "sonde/sonde.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
 
 const char *sonde_strerror(int err)
 {
@@ -31,4 +35,15 @@ const char *sonde_strerror(int err)
 const char *sonde_version(void)
 {
     return SONDE_VERSION_STRING;
+}
+
+int sonde_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (errbuf && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

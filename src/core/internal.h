@@ -130,6 +130,10 @@ int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);
 int sonde_valid_utf8(const char *s, size_t len);
 
+/* error.c: format a message into errbuf[0..errlen) (either may be NULL/0); returns rc */
+int sonde_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);
 

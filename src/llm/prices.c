@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,17 +126,6 @@ int llm_prices_copy(const sonde_llm_prices *src, sonde_llm_prices **out)
     return rc;
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* A price field: a finite decimal number >= 0, the whole field. */
 static int parse_price(const char *s, double *v)
 {
@@ -176,28 +164,30 @@ static int parse_into(sonde_llm_prices *tmp, const sonde_llm_prices *p, char *te
         if (n == 0 || field[0][0] == '#')
             continue;
         if (n != 4)
-            return fail(err, errlen, SONDE_ECONFIG,
-                        "line %zu: expected 4 fields \"model input_price output_price currency\","
-                        " found %zu",
-                        lineno, n == 5 ? (size_t)5 : n);
+            return sonde_errorf(err, errlen, SONDE_ECONFIG,
+                                "line %zu: expected 4 fields \"model input_price output_price"
+                                " currency\", found %zu",
+                                lineno, n);
         double in, out;
         if (!parse_price(field[1], &in))
-            return fail(err, errlen, SONDE_ECONFIG,
-                        "line %zu: input price \"%s\" is not a number >= 0", lineno, field[1]);
+            return sonde_errorf(err, errlen, SONDE_ECONFIG,
+                                "line %zu: input price \"%s\" is not a number >= 0", lineno,
+                                field[1]);
         if (!parse_price(field[2], &out))
-            return fail(err, errlen, SONDE_ECONFIG,
-                        "line %zu: output price \"%s\" is not a number >= 0", lineno, field[2]);
+            return sonde_errorf(err, errlen, SONDE_ECONFIG,
+                                "line %zu: output price \"%s\" is not a number >= 0", lineno,
+                                field[2]);
         if (find(p, field[0]))
-            return fail(err, errlen, SONDE_EEXIST, "line %zu: model \"%s\" is already priced",
-                        lineno, field[0]);
+            return sonde_errorf(err, errlen, SONDE_EEXIST,
+                                "line %zu: model \"%s\" is already priced", lineno, field[0]);
         int rc = sonde_llm_prices_add(tmp, field[0], in, out, field[3]);
         if (rc == SONDE_EEXIST)
-            return fail(err, errlen, rc, "line %zu: model \"%s\" is priced twice", lineno,
-                        field[0]);
+            return sonde_errorf(err, errlen, rc, "line %zu: model \"%s\" is priced twice", lineno,
+                                field[0]);
         if (rc == SONDE_EUTF8)
-            return fail(err, errlen, rc, "line %zu: not valid UTF-8", lineno);
+            return sonde_errorf(err, errlen, rc, "line %zu: not valid UTF-8", lineno);
         if (rc)
-            return fail(err, errlen, rc, "line %zu: %s", lineno, sonde_strerror(rc));
+            return sonde_errorf(err, errlen, rc, "line %zu: %s", lineno, sonde_strerror(rc));
     }
     return SONDE_OK;
 }
@@ -205,7 +195,7 @@ static int parse_into(sonde_llm_prices *tmp, const sonde_llm_prices *p, char *te
 int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, size_t errlen)
 {
     if (!p || !text)
-        return fail(err, errlen, SONDE_EINVAL, "no price table or text");
+        return sonde_errorf(err, errlen, SONDE_EINVAL, "no price table or text");
     char *copy = strdup(text);
     sonde_llm_prices *tmp = NULL;
     int rc = copy ? sonde_llm_prices_new(&tmp) : SONDE_ENOMEM;
@@ -225,7 +215,7 @@ int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, siz
         p->count += tmp->count;
         tmp->count = 0;
     } else if (rc == SONDE_ENOMEM) {
-        fail(err, errlen, rc, "out of memory");
+        sonde_errorf(err, errlen, rc, "out of memory");
     }
     sonde_llm_prices_free(tmp);
     free(copy);
@@ -235,10 +225,10 @@ int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, siz
 int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size_t errlen)
 {
     if (!p || !path)
-        return fail(err, errlen, SONDE_EINVAL, "no price table or path");
+        return sonde_errorf(err, errlen, SONDE_EINVAL, "no price table or path");
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, errlen, SONDE_EIO, "%s: %s", path, strerror(errno));
+        return sonde_errorf(err, errlen, SONDE_EIO, "%s: %s", path, strerror(errno));
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int rc = SONDE_OK;
@@ -247,7 +237,7 @@ int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size
             cap = cap ? cap * 2 : 8192;
             char *nb = realloc(buf, cap);
             if (!nb) {
-                rc = fail(err, errlen, SONDE_ENOMEM, "%s: out of memory", path);
+                rc = sonde_errorf(err, errlen, SONDE_ENOMEM, "%s: out of memory", path);
                 break;
             }
             buf = nb;
@@ -256,7 +246,7 @@ int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size
         len += n;
         if (n == 0) {
             if (ferror(f))
-                rc = fail(err, errlen, SONDE_EIO, "%s: read error", path);
+                rc = sonde_errorf(err, errlen, SONDE_EIO, "%s: read error", path);
             break;
         }
     }
@@ -264,7 +254,7 @@ int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size
     if (rc == SONDE_OK) {
         buf[len] = '\0';
         if (memchr(buf, '\0', len))
-            rc = fail(err, errlen, SONDE_ECONFIG, "%s: contains a NUL byte", path);
+            rc = sonde_errorf(err, errlen, SONDE_ECONFIG, "%s: contains a NUL byte", path);
         else
             rc = sonde_llm_prices_parse(p, buf, err, errlen);
     }

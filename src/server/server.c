@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "server_internal.h"
 
 void sonde_server_opts_init(sonde_server_opts *o)
@@ -35,17 +36,6 @@ void sonde_server_opts_init(sonde_server_opts *o)
     o->max_scrapes = 4;
     o->threads = 2;
     o->gzip = 1;
-}
-
-static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (errbuf && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
 }
 
 static char *dup_or_null(const char *s, int *oom)
@@ -65,30 +55,32 @@ static int check_opts(const sonde_server_opts *o, const sonde_config *cfg, char 
         return rc;
     const char *path = cfg->metrics_path ? cfg->metrics_path : "/metrics";
     if (!strcmp(path, "/health") || !strcmp(path, "/ready") || strchr(path, '?'))
-        return fail(eb, el, SONDE_ECONFIG, "metrics path \"%s\" is reserved or not a path", path);
+        return sonde_errorf(eb, el, SONDE_ECONFIG, "metrics path \"%s\" is reserved or not a path",
+                            path);
     if (cfg->listen_addr && cfg->listen_addr[0]) {
         unsigned char a[16];
         if (inet_pton(AF_INET, cfg->listen_addr, a) != 1 &&
             inet_pton(AF_INET6, cfg->listen_addr, a) != 1)
-            return fail(eb, el, SONDE_ECONFIG, "listen address \"%s\" is not an IP address",
-                        cfg->listen_addr);
+            return sonde_errorf(eb, el, SONDE_ECONFIG, "listen address \"%s\" is not an IP address",
+                                cfg->listen_addr);
     }
     if (!o->basic_user != !o->basic_password)
-        return fail(eb, el, SONDE_ECONFIG, "basic auth needs both a user and a password");
+        return sonde_errorf(eb, el, SONDE_ECONFIG, "basic auth needs both a user and a password");
     if (o->basic_user && (!o->basic_user[0] || strchr(o->basic_user, ':')))
-        return fail(eb, el, SONDE_ECONFIG, "basic auth user must be non-empty without ':'");
+        return sonde_errorf(eb, el, SONDE_ECONFIG, "basic auth user must be non-empty without ':'");
     if (o->bearer_token && !o->bearer_token[0])
-        return fail(eb, el, SONDE_ECONFIG, "bearer token is empty");
+        return sonde_errorf(eb, el, SONDE_ECONFIG, "bearer token is empty");
     if (!o->tls_cert_pem != !o->tls_key_pem)
-        return fail(eb, el, SONDE_ECONFIG, "TLS needs both a certificate and a key");
+        return sonde_errorf(eb, el, SONDE_ECONFIG, "TLS needs both a certificate and a key");
     if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-        return fail(eb, el, SONDE_ECONFIG, "this libmicrohttpd was built without TLS support");
+        return sonde_errorf(eb, el, SONDE_ECONFIG,
+                            "this libmicrohttpd was built without TLS support");
     if (o->threads > 64 || o->max_connections > 100000 || o->max_scrapes > 1024 ||
         (o->max_request_size && o->max_request_size < 256) ||
         o->max_request_size > (64u << 20))
-        return fail(eb, el, SONDE_ECONFIG,
-                    "limits out of range (threads <= 64, connections <= 100000, scrapes <= "
-                    "1024, request size 256 B .. 64 MiB)");
+        return sonde_errorf(eb, el, SONDE_ECONFIG,
+                            "limits out of range (threads <= 64, connections <= 100000, scrapes <= "
+                            "1024, request size 256 B .. 64 MiB)");
     return SONDE_OK;
 }
 
