@@ -34,30 +34,15 @@ static child_table *table_new(size_t capacity)
     return t;
 }
 
-/*
- * Hash of the label values, one multiply per 8 bytes; lens[i] receives
- * strlen(values[i]). Each value ends with a word holding its tail bytes and
- * its length, so value boundaries count ("a","bc" differs from "ab","c").
- */
+/* Hash of the label values (hash.h); lens[i] receives strlen(values[i]). */
 static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
 {
-    const uint64_t k = 0x9E3779B97F4A7C15ull;
     uint64_t h = 0x243F6A8885A308D3ull ^ n;
     for (size_t i = 0; i < n; i++) {
-        const char *s = values[i];
-        size_t len = strlen(s), j = 0;
-        lens[i] = len;
-        for (; j + 8 <= len; j += 8) {
-            uint64_t w;
-            memcpy(&w, s + j, 8);
-            h = ((h << 5 | h >> 59) ^ w) * k;
-        }
-        uint64_t tail = (uint64_t)len << 56;
-        for (size_t b = 0; j + b < len; b++)
-            tail ^= (uint64_t)(unsigned char)s[j + b] << (8 * b);
-        h = ((h << 5 | h >> 59) ^ tail) * k;
+        lens[i] = strlen(values[i]);
+        h = sonde_hash_bytes(h, values[i], lens[i]);
     }
-    return h ^ (h >> 32);
+    return sonde_hash_end(h);
 }
 
 /* Equality of two byte strings of length n; label values are short, so a

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "cells.h"
+#include "hash.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000

@@ -17,16 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "http_internal.h"
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return sonde_hash_end(sonde_hash_bytes(0, s, n));
 }
 
 static http_route *route_alloc(const char *name, size_t len, uint64_t hash)

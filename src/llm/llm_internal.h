@@ -22,11 +22,26 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "hash.h"
+#include "internal.h"
 #include "map.h"
 #include "sonde/sonde.h"
 
 enum { CALL_ENDED = 0x5e0d0, CALL_OPEN = 0x5e0d1, CALL_INERT = 0x5e0d2 };
+
+/* Route and series keys are tuples of strings hashed with the core's hash
+ * (hash.h); a NULL string hashes and compares as "", which is also how an
+ * absent label value is exposed. */
+static inline uint64_t llm_hash_str(uint64_t h, const char *s)
+{
+    if (!s)
+        s = "";
+    return sonde_hash_bytes(h, s, strlen(s));
+}
+
+static inline int llm_str_eq(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
 
 /* Set in sonde_llm_call.first_token_ns_ once the first token is marked, so that a
  * clock reading of 0 (a test's fake clock) still counts as a mark. */

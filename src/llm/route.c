@@ -34,13 +34,13 @@ static __thread memo_slot memos[MEMO_SLOTS] __attribute__((tls_model("initial-ex
 
 static uint64_t key_hash(const route_key *k)
 {
-    uint64_t h = llm_hash_int(0x6C6C6D726F757465ull, (uint64_t)k->kind << 32 | (uint32_t)k->port);
+    uint64_t h = sonde_hash_u64(0x6C6C6D726F757465ull, (uint64_t)k->kind << 32 | (uint32_t)k->port);
     h = llm_hash_str(h, k->op);
     h = llm_hash_str(h, k->provider);
     h = llm_hash_str(h, k->model);
     h = llm_hash_str(h, k->addr);
     h = llm_hash_str(h, k->name);
-    return llm_hash_end(h);
+    return sonde_hash_end(h);
 }
 
 static int key_match(const void *entry, const void *key)

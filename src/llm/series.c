@@ -24,11 +24,11 @@
 
 static uint64_t key_hash(const llm_series_key *k)
 {
-    uint64_t h = llm_hash_int((uint64_t)(uintptr_t)k->route, (uint64_t)k->status);
+    uint64_t h = sonde_hash_u64((uint64_t)(uintptr_t)k->route, (uint64_t)k->status);
     h = llm_hash_str(h, k->resp_model);
     h = llm_hash_str(h, k->error_type);
     h = llm_hash_str(h, k->finish);
-    return llm_hash_end(h);
+    return sonde_hash_end(h);
 }
 
 static int key_match(const void *entry, const void *key)
