@@ -13,25 +13,17 @@ GW=$build/sonde-gateway
 LOAD=$build/sonde-load
 [ -x "$GW" ] && [ -x "$LOAD" ] || { echo "bench/gateway.sh: build $build first" >&2; exit 1; }
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-pids=""
-tmp=$(mktemp -d)
-cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  for p in $pids; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/../tests/integration/lib/procs.sh"
 start() { # start PORT ARGS...
   local p=$1; shift
   "$GW" --port "$p" --address 127.0.0.1 "$@" >"$tmp/gw-$p.log" 2>&1 &
-  pids="$pids $!"
+  pids+=($!)
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/health" >/dev/null && return 0; sleep 0.05; done
   echo "gateway on $p did not start" >&2; cat "$tmp/gw-$p.log" >&2; exit 1
 }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
-back=$(port); front=$(port)
+back=$(free_port); front=$(free_port)
 start "$back" --sim-ttft-ms 0 --sim-inter-token-ms 0 --sim-jitter-ms 0 --sim-output-tokens 1
 start "$front" --upstream "http://127.0.0.1:$back/v1"
 "$LOAD" -u "http://127.0.0.1:$back/v1" -c 1 -n 200 -S -q >/dev/null   # warm up
@@ -40,7 +32,7 @@ direct=$("$LOAD" -u "http://127.0.0.1:$back/v1" -c 1 -n 2000 -S -q | field e2e_p
 chained=$("$LOAD" -u "http://127.0.0.1:$front/v1" -c 1 -n 2000 -S -q | field e2e_p50_ms)
 /usr/bin/python3 -c "print('BENCH gateway_overhead_ms %.3f' % max(0.0, $chained - $direct))"
 
-streams=$(port)
+streams=$(free_port)
 start "$streams" --sim-ttft-ms 200 --sim-inter-token-ms 50 --sim-jitter-ms 10 --sim-output-tokens 60 \
   --max-connections 4096
 out=$("$LOAD" -u "http://127.0.0.1:$streams/v1" -c 1000 -n 1000 -s -q | tail -1)

@@ -19,14 +19,7 @@ build=${1:-build-bench}
 hs="$build/examples/hello-server"
 rounds=${SONDE_BENCH_ROUNDS:-7}
 secs=${SONDE_BENCH_SECONDS:-3}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../tests/integration/lib/procs.sh"
 
 # start NAME ARGS... -> prints the port of a new hello-server
 start() {

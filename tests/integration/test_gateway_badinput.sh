@@ -7,9 +7,8 @@
 # Last, SIGTERM with streams in progress ends it cleanly (exit status 0).
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
-trap gw_cleanup EXIT
 
-PORT=$(gw_free_port)
+PORT=$(free_port)
 gw_start gw --port "$PORT" --address 127.0.0.1 --max-body 8192 --sim-ttft-ms 20 \
   --sim-inter-token-ms 100 --sim-jitter-ms 0 --sim-output-tokens 10 || fail "start"
 GW_PID=$GW_LAST_PID
@@ -174,10 +173,10 @@ PY
 L1=$!
 "$LOAD" -u "http://127.0.0.1:$PORT/v1" -c 10 -d 30 -S -q >/dev/null 2>&1 &
 L2=$!
-GW_PIDS="$GW_PIDS $L1 $L2"
+pids+=("$L1" "$L2")
 sleep 0.5
 kill -TERM "$GW_PID"
 rc=0
 wait "$GW_PID" || rc=$?
-[ "$rc" = 0 ] || { cat "$GW_TMP/gw.log"; fail "gateway exited with $rc on SIGTERM under load"; }
+[ "$rc" = 0 ] || { cat "$tmp/gw.log"; fail "gateway exited with $rc on SIGTERM under load"; }
 echo "ok: clean exit on SIGTERM under load"

@@ -8,16 +8,15 @@
 # histogram.
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
-trap gw_cleanup EXIT
 
 NODE_DIR=$SONDE_SRC/tests/integration/node
 if [ ! -d "$NODE_DIR/node_modules/openai" ]; then
   (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent) || fail "npm install openai"
 fi
 
-PORT=$(gw_free_port)
-DEAD=$(gw_free_port)   # nothing listens there
-cat >"$GW_TMP/gw.json" <<JSON
+PORT=$(free_port)
+DEAD=$(free_port)   # nothing listens there
+cat >"$tmp/gw.json" <<JSON
 {
   "listen": {"address": "127.0.0.1"},
   "upstreams": {
@@ -39,15 +38,15 @@ cat >"$GW_TMP/gw.json" <<JSON
   ]
 }
 JSON
-gw_start gw --port "$PORT" --config "$GW_TMP/gw.json" --probe-interval 0.2 || fail "start"
+gw_start gw --port "$PORT" --config "$tmp/gw.json" --probe-interval 0.2 || fail "start"
 
-node "$NODE_DIR/gateway_openai.mjs" "http://127.0.0.1:$PORT/v1" >"$GW_TMP/seen.json" \
-  || { cat "$GW_TMP/gw.log"; fail "openai client run"; }
-curl -s "http://127.0.0.1:$PORT/metrics" >"$GW_TMP/metrics.txt"
+node "$NODE_DIR/gateway_openai.mjs" "http://127.0.0.1:$PORT/v1" >"$tmp/seen.json" \
+  || { cat "$tmp/gw.log"; fail "openai client run"; }
+curl -s "http://127.0.0.1:$PORT/metrics" >"$tmp/metrics.txt"
 ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")
 [ "$ready" = 503 ] || fail "/ready with a dead upstream answered $ready, want 503"
 
-/usr/bin/python3 - "$GW_TMP/seen.json" "$GW_TMP/metrics.txt" <<'PY'
+/usr/bin/python3 - "$tmp/seen.json" "$tmp/metrics.txt" <<'PY'
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
 

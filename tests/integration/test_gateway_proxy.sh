@@ -7,17 +7,16 @@
 # cancels the call at the front and, through it, at the back.
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
-trap gw_cleanup EXIT
 
-BACK=$(gw_free_port)
-FRONT=$(gw_free_port)
-FRONT_M=$(gw_free_port)
-cat >"$GW_TMP/back.json" <<JSON
+BACK=$(free_port)
+FRONT=$(free_port)
+FRONT_M=$(free_port)
+cat >"$tmp/back.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
  "upstreams": {"sim": {"ttft_ms": 50, "inter_token_ms": 150, "jitter_ms": 0, "output_tokens": 8}},
  "keys": [{"name": "front", "key": "sk-front-to-back"}]}
 JSON
-gw_start back --port "$BACK" --config "$GW_TMP/back.json" || fail "start back"
+gw_start back --port "$BACK" --config "$tmp/back.json" || fail "start back"
 SONDE_GATEWAY_UPSTREAM_KEY=sk-front-to-back \
   gw_start front --port "$FRONT" --metrics-port "$FRONT_M" --address 127.0.0.1 \
   --upstream "http://127.0.0.1:$BACK/v1" || fail "start front"

@@ -8,19 +8,8 @@
 # Everything started here is stopped on exit, whatever happens.
 set -euo pipefail
 build=${SONDE_BUILD:?SONDE_BUILD must name the build directory}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib/procs.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # hello-server on a free port chosen by the kernel; it prints the port
 "$build/examples/hello-server" --port 0 --addr 127.0.0.1 >"$tmp/hello.out" 2>&1 &

@@ -9,14 +9,7 @@
 # reported clearly. Everything started here is stopped on exit.
 set -euo pipefail
 build=${SONDE_BUILD:?SONDE_BUILD must name the build directory}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib/procs.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
