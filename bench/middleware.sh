@@ -21,14 +21,15 @@ rounds=${SONDE_BENCH_ROUNDS:-7}
 secs=${SONDE_BENCH_SECONDS:-3}
 . "$(dirname "$0")/../tests/integration/lib/procs.sh"
 
-# start NAME ARGS... -> prints the port of a new hello-server
+# start VAR NAME ARGS...: start a hello-server and put its port in VAR (not run
+# in a $(...) subshell, so that its pid reaches pids and cleanup stops it)
 start() {
-  local name=$1
-  shift
+  local var=$1 name=$2
+  shift 2
   "$hs" --port 0 --addr 127.0.0.1 --threads 1 "$@" >"$tmp/$name.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do grep -q listening "$tmp/$name.out" && break; sleep 0.05; done
-  sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$tmp/$name.out"
+  printf -v "$var" '%s' "$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$tmp/$name.out")"
 }
 
 rps() {
@@ -37,8 +38,8 @@ rps() {
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-inst=$(start instrumented)
-plain=$(start plain --no-metrics)
+start inst instrumented
+start plain plain --no-metrics
 rps "$inst" >/dev/null 2>&1 || true # warm-up
 for r in $(seq "$rounds"); do
   if [ $((r % 2)) = 1 ]; then
@@ -52,7 +53,7 @@ for r in $(seq "$rounds"); do
 done
 echo "BENCH middleware_overhead_ratio $(median <"$tmp/ratios" | awk '{printf "%.4f", $1}')"
 
-big=$(start big --bench-series 100000)
+start big big --bench-series 100000
 wrk -t1 -c16 -d60s "http://127.0.0.1:$big/items/42" >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
