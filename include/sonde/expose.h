@@ -41,6 +41,12 @@ const char *sonde_format_content_type(sonde_format format);
 /* Receives output; return 0 to go on, non-zero to stop the render (SONDE_EWRITE). */
 typedef int (*sonde_write_fn)(void *ud, const char *data, size_t len);
 
+/*
+ * Render every family of reg in format (when metrics are disabled, nothing
+ * but OpenMetrics' "# EOF"), handing the output to write in chunks. SONDE_EINVAL
+ * (NULL reg or write, unknown format), SONDE_EWRITE when write stopped it,
+ * SONDE_ENOMEM.
+ */
 int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud);
 
 /*

@@ -149,7 +149,12 @@ typedef struct sonde_rpc_opts {
     sonde_buckets duration_buckets;  /* {NULL, 0} = the registry's latency buckets */
 } sonde_rpc_opts;
 
+/*
+ * Register the RPC families (or reuse them, as sonde_http_new() does); NULL
+ * opts = defaults. Errors as for sonde_http_new().
+ */
 int sonde_rpc_new(const sonde_rpc_opts *opts, sonde_rpc **out);
+/* Free r and its method handles (its families and series stay in the registry). */
 void sonde_rpc_free(sonde_rpc *r);
 
 /*
@@ -164,6 +169,7 @@ typedef struct sonde_rpc_call {
     sonde_rpc_method *method_; /* private */
 } sonde_rpc_call;
 
+/* Start timing a call of m (a NULL m gives a call whose end is a no-op). */
 sonde_rpc_call sonde_rpc_begin(sonde_rpc_method *m);
 /* Records the call with its final code; a second end is a no-op. */
 void sonde_rpc_end(sonde_rpc_call *c, int code);

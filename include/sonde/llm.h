@@ -221,7 +221,9 @@ int sonde_llm_provider_normalize(const char *name, char *out, size_t cap);
 
 /* ---- price tables ----------------------------------------------------- */
 
+/* An empty price table in *out: SONDE_EINVAL (NULL out), SONDE_ENOMEM. */
 int sonde_llm_prices_new(sonde_llm_prices **out);
+/* Free a price table (NULL is a no-op). */
 void sonde_llm_prices_free(sonde_llm_prices *p);
 
 /*

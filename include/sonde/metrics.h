@@ -171,11 +171,13 @@ void sonde_metric_clear(sonde_metric *m);
 
 /* ---- hot path --------------------------------------------------------- */
 
+/* Add 1. */
 void sonde_counter_inc(sonde_counter *c);
 /* Adds v >= 0; a negative or NaN v is refused with SONDE_ERANGE and changes nothing. */
 int sonde_counter_add(sonde_counter *c, double v);
 double sonde_counter_value(const sonde_counter *c);
 
+/* Gauges: set, add or subtract (inc/dec: by 1), and read the value. */
 void sonde_gauge_set(sonde_gauge *g, double v);
 void sonde_gauge_inc(sonde_gauge *g);
 void sonde_gauge_dec(sonde_gauge *g);
@@ -192,6 +194,7 @@ void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
  * every bound plus +Inf (bucket_count + 1 entries). */
 void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
 
+/* Observe v into the summary's window; NaN observations are refused (dropped). */
 void sonde_summary_observe(sonde_summary *s, double v);
 /* Current estimate of quantile q over the window (NaN when empty); count and sum over all time. */
 double sonde_summary_quantile(sonde_summary *s, double q);
@@ -232,6 +235,7 @@ typedef struct sonde_timer {
     int kind;
 } sonde_timer;
 
+/* Start a timer now that observes into h or s when stopped (NULL: stopping is a no-op). */
 sonde_timer sonde_timer_histogram(sonde_histogram *h);
 sonde_timer sonde_timer_summary(sonde_summary *s);
 /* Observe the seconds elapsed since the timer started into its target; returns them. */
@@ -285,8 +289,14 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
 int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
                         sonde_collector **out);
+/* Remove and free a collector of reg: SONDE_EINVAL (NULL), SONDE_ENOENT (not reg's). */
 int sonde_collector_remove(sonde_registry *reg, sonde_collector *c);
 
+/*
+ * Open a family in a collector: SONDE_ENAME (invalid name), SONDE_EUTF8
+ * (help), SONDE_EINVAL (a type collectors cannot emit), SONDE_EEXIST (a
+ * registered family has that name).
+ */
 int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
                       const char *unit);
 /* suffix: NULL for the sample named after the family, or e.g. "_total" / "_bucket" / "_sum". */
