@@ -232,4 +232,7 @@ extern sonde_registry *gw_registry;
 
 uint64_t gw_now_ns(void);
 
+/* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
+void gw_utf8_fix(char *s);
+
 #endif

@@ -115,6 +115,7 @@ void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *co
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    gw_utf8_fix(msg); /* a client's bytes, or a character cut at the end, would fail json_pack */
     json_t *e = json_pack("{s:{s:s, s:s, s:o, s:n}}", "error", "message", msg, "type", type,
                           "code", code ? json_string(code) : json_null(), "param");
     char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;

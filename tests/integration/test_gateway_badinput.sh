@@ -169,6 +169,36 @@ if bad:
 print(f"ok: {len(cases) + 4} bad requests refused, slow and vanishing clients handled, counters exact")
 PY
 
+# Bytes a client put in the URL (percent-decoded by MHD) and messages cut
+# inside a multi-byte character still get the OpenAI error shape with the
+# right status and code, never a stand-in "out of memory" server error.
+/usr/bin/python3 - "$PORT" <<'PY'
+import json, sys, urllib.request, urllib.error
+port = int(sys.argv[1])
+bad = []
+
+def get(path):
+    try:
+        r = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}")
+        return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+for path, code in [("/v1/%ff%fe", "unknown_url"), ("/v1/a" + "%c3%a9" * 300, "unknown_url"),
+                   ("/v1/models/%ff", "model_not_found")]:
+    status, body = get(path)
+    try:
+        e = json.loads(body)["error"]
+    except Exception:
+        e = {}
+    if status != 404 or e.get("code") != code or e.get("type") != "invalid_request_error":
+        bad.append(f"{path[:24]}: {status} {body[:120]!r}")
+if bad:
+    print("\n".join("FAIL: " + b for b in bad))
+    sys.exit(1)
+print("ok: non-UTF-8 and cut text in error messages")
+PY
+
 # SIGTERM while 20 streams and 10 waiting whole answers are in progress
 "$LOAD" -u "http://127.0.0.1:$PORT/v1" -c 20 -d 30 -s -q >/dev/null 2>&1 &
 L1=$!
