@@ -174,6 +174,7 @@ PY
 # right status and code, never a stand-in "out of memory" server error.
 /usr/bin/python3 - "$PORT" <<'PY'
 import json, sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
 port = int(sys.argv[1])
 bad = []
 
@@ -193,10 +194,27 @@ for path, code in [("/v1/%ff%fe", "unknown_url"), ("/v1/a" + "%c3%a9" * 300, "un
         e = {}
     if status != 404 or e.get("code") != code or e.get("type") != "invalid_request_error":
         bad.append(f"{path[:24]}: {status} {body[:120]!r}")
+
+# a model name of 200 bytes of "é": the response model label is cut at 127 bytes,
+# which must not leave the call in flight nor lose it
+model = "\u00e9" * 100
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions",
+                             data=json.dumps({"model": model, "messages": [{"role": "user", "content": "x"}]}).encode(),
+                             headers={"Content-Type": "application/json"})
+status = urllib.request.urlopen(req).status
+calls = in_flight = 0
+for fam in text_string_to_metric_families(get("/metrics")[1].decode()):
+    for smp in fam.samples:
+        if smp.name == "gateway_provider_calls_total" and smp.labels.get("model") == model:
+            calls += smp.value
+        if smp.name == "gateway_calls_in_flight":
+            in_flight += smp.value
+if status != 200 or calls != 1 or in_flight != 0:
+    bad.append(f"long non-ASCII model: status {status}, calls {calls}, in flight {in_flight}")
 if bad:
     print("\n".join("FAIL: " + b for b in bad))
     sys.exit(1)
-print("ok: non-UTF-8 and cut text in error messages")
+print("ok: non-UTF-8 and cut text in error messages and labels")
 PY
 
 # SIGTERM while 20 streams and 10 waiting whole answers are in progress
