@@ -171,7 +171,9 @@ PY
 
 # Bytes a client put in the URL (percent-decoded by MHD) and messages cut
 # inside a multi-byte character still get the OpenAI error shape with the
-# right status and code, never a stand-in "out of memory" server error.
+# right status and code, never a stand-in "out of memory" server error; a
+# model name cut inside a character in a label still ends its call; the
+# number of embedding inputs is bounded.
 /usr/bin/python3 - "$PORT" <<'PY'
 import json, sys, urllib.request, urllib.error
 from prometheus_client.parser import text_string_to_metric_families
@@ -181,6 +183,15 @@ bad = []
 def get(path):
     try:
         r = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}")
+        return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+def post(path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        r = urllib.request.urlopen(req)
         return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -198,10 +209,7 @@ for path, code in [("/v1/%ff%fe", "unknown_url"), ("/v1/a" + "%c3%a9" * 300, "un
 # a model name of 200 bytes of "é": the response model label is cut at 127 bytes,
 # which must not leave the call in flight nor lose it
 model = "\u00e9" * 100
-req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions",
-                             data=json.dumps({"model": model, "messages": [{"role": "user", "content": "x"}]}).encode(),
-                             headers={"Content-Type": "application/json"})
-status = urllib.request.urlopen(req).status
+status = post("/v1/chat/completions", {"model": model, "messages": [{"role": "user", "content": "x"}]})[0]
 calls = in_flight = 0
 for fam in text_string_to_metric_families(get("/metrics")[1].decode()):
     for smp in fam.samples:
@@ -211,10 +219,18 @@ for fam in text_string_to_metric_families(get("/metrics")[1].decode()):
             in_flight += smp.value
 if status != 200 or calls != 1 or in_flight != 0:
     bad.append(f"long non-ASCII model: status {status}, calls {calls}, in flight {in_flight}")
+
+# embeddings: each input costs a whole vector, so their number is bounded (2048, as OpenAI)
+status, body = post("/v1/embeddings", {"model": "m", "input": [1] * 2049})
+if status != 400 or b"2048" not in body:
+    bad.append(f"2049 embedding inputs: {status} {body[:120]!r}")
+status, body = post("/v1/embeddings", {"model": "m", "input": [1] * 2048})
+if status != 200 or len(json.loads(body)["data"]) != 2048:
+    bad.append(f"2048 embedding inputs: {status} {body[:120]!r}")
 if bad:
     print("\n".join("FAIL: " + b for b in bad))
     sys.exit(1)
-print("ok: non-UTF-8 and cut text in error messages and labels")
+print("ok: non-UTF-8 and cut text in error messages and labels; embedding inputs bounded")
 PY
 
 # SIGTERM while 20 streams and 10 waiting whole answers are in progress
