@@ -1,13 +1,26 @@
 #!/bin/bash
-# Hostile input for sonde-gateway: truncated, oversized, non-UTF-8, deeply
-# nested and wrongly typed JSON, unknown paths and methods, garbage instead
-# of HTTP, a client dribbling its body byte by byte while others are served,
-# and clients vanishing mid-stream. The gateway must answer each with the
-# right status and the OpenAI error shape, keep serving, and count exactly.
+# Hostile input for sonde-gateway: bad numbers on its command line, then
+# truncated, oversized, non-UTF-8, deeply nested and wrongly typed JSON,
+# unknown paths and methods, garbage instead of HTTP, a client dribbling its
+# body byte by byte while others are served, and clients vanishing
+# mid-stream. The gateway must answer each with the right status and the
+# OpenAI error shape, keep serving, and count exactly.
 # Last, SIGTERM with streams in progress ends it cleanly (exit status 0).
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
 trap gw_cleanup EXIT
+
+# numbers out of range on the command line or in the environment (NaN too) are
+# refused with exit status 2 (--list-metrics: it would exit 0 right after parsing)
+for args in "--sim-error-rate nan" "--port nan" "--threads 0" "--sim-ttft-ms -1"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$GW" $args --list-metrics >/dev/null 2>"$GW_TMP/flag.err" || rc=$?
+  [ "$rc" = 2 ] && grep -q "wants a number" "$GW_TMP/flag.err" || fail "flag '$args': exit $rc"
+done
+rc=0
+SONDE_GATEWAY_THREADS=nan "$GW" --list-metrics >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "SONDE_GATEWAY_THREADS=nan: exit $rc"
 
 PORT=$(gw_free_port)
 gw_start gw --port "$PORT" --address 127.0.0.1 --max-body 8192 --sim-ttft-ms 20 \
