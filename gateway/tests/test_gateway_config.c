@@ -197,6 +197,18 @@ TEST(buckets)
     gw_bucket_destroy(&k.requests);
     gw_bucket_destroy(&k.tokens);
 
+    gw_bucket_init(&b, 1e-6); /* a tiny allowance charged a big call */
+    CHECK(gw_bucket_take(&b, 1, 0, &wait));
+    gw_bucket_charge(&b, 1e6);
+    CHECK(!gw_bucket_take(&b, 1, 0, &wait));
+    CHECK_EQ_DBL(wait, GW_RETRY_AFTER_MAX); /* not 6e13 s, which no int holds */
+    gw_bucket_destroy(&b);
+    gw_bucket_init(&b, 4e-323); /* per_second rounds to 0: the wait is not infinite */
+    gw_bucket_charge(&b, 1);
+    CHECK(!gw_bucket_take(&b, 1, 0, &wait));
+    CHECK_EQ_DBL(wait, GW_RETRY_AFTER_MAX);
+    gw_bucket_destroy(&b);
+
     gw_bucket_init(&k.requests, 1);
     gw_bucket_init(&k.tokens, 0);
     CHECK(gw_ratelimit_admit(&k, 5, &wait) == NULL);
