@@ -34,6 +34,7 @@
 #define MAX_COLLECT (16u << 20)
 #define PAUSE_ABOVE (1u << 20)
 #define RESUME_BELOW (256u << 10)
+#define MAX_USAGE_TOKENS 1000000000 /* per call; more is not a real count */
 
 typedef struct xfer {
     gw_call *c;
@@ -76,13 +77,24 @@ static int grow(xfer *x, const char *d, size_t n)
     return 0;
 }
 
+/* A token count as the upstream reports it, if it is one: a broken or hostile
+ * upstream must not move counters backwards or by 2^63 (nor overflow the sum
+ * charged to the key's bucket). */
+static int usage_count(json_t *v, long *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > MAX_USAGE_TOKENS)
+        return 0;
+    *out = (long)json_integer_value(v);
+    return 1;
+}
+
 static void take_usage(gw_call *c, json_t *usage)
 {
     if (!json_is_object(usage)) return;
-    json_t *in = json_object_get(usage, "prompt_tokens");
-    json_t *out = json_object_get(usage, "completion_tokens");
-    if (json_is_integer(in)) c->input_tokens = (long)json_integer_value(in);
-    c->output_tokens = json_is_integer(out) ? (long)json_integer_value(out) : 0;
+    long in, out;
+    if (usage_count(json_object_get(usage, "prompt_tokens"), &in)) c->input_tokens = in;
+    c->output_tokens = usage_count(json_object_get(usage, "completion_tokens"), &out) ? out : 0;
     c->usage_known = 1;
 }
 
