@@ -215,6 +215,7 @@ static enum MHD_Result queue_ready(gw_req *r)
     }
     char *body = r->resp;
     r->resp = NULL;
+    if (!body) return MHD_NO; /* json_dumps() ran out of memory: close the connection */
     r->resp_bytes = strlen(body);
     return queue_buffer(r->conn, r->status, "application/json", body, r->resp_bytes,
                         r->retry_after);
