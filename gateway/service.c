@@ -336,7 +336,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         } else {
             const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
             char *bearer = NULL;
-            if (auth && strncasecmp(auth, "Bearer ", 7) == 0) bearer = (char *)auth + 7;
+            if (auth && strncasecmp(auth, "Bearer", 6) == 0 && (auth[6] == ' ' || auth[6] == '\t')) {
+                bearer = (char *)auth + 6; /* RFC 7235: 1*SP after the scheme */
+                while (*bearer == ' ' || *bearer == '\t') bearer++;
+            }
             if (!bearer) bearer = (char *)MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                       "x-api-key");
             gw_openai_handle(r, method, url, r->body ? r->body : "", r->len, r->too_large, bearer);

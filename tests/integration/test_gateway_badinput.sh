@@ -297,6 +297,13 @@ for i in $(seq 1 50); do
   sleep 0.1 # the upstream may still be starting
 done
 [ "$code" = 200 ] || fail "call through the absurd upstream: $code"
+# the key after more than one space (RFC 7235: 1*SP) is still the key; a wrong one is not
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/v1/models" \
+  -H 'Authorization: Bearer   sk-k')
+[ "$code" = 200 ] || fail "key after three spaces: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/v1/models" \
+  -H 'Authorization: Bearer   sk-x')
+[ "$code" = 401 ] || fail "wrong key after three spaces: $code"
 /usr/bin/python3 - "$PORT2" <<'PY'
 import sys, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
