@@ -249,8 +249,8 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
     gw_meter_call_begin(c);
     int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
     if (rc != 0) {
-        gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
         gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
+        gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
         gw_call_free(c);
     }
 }
