@@ -107,7 +107,9 @@ int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen);
 const gw_key *gw_key_find(const gw_config *c, const char *secret);
 void gw_bucket_init(gw_bucket *b, double per_minute);
 void gw_bucket_destroy(gw_bucket *b);
-/* Take n units if the level is at least `need`; else 0 and the seconds to wait. */
+/* Take n units if the level is at least `need`; else 0 and the seconds to wait
+ * (at most GW_RETRY_AFTER_MAX). */
+#define GW_RETRY_AFTER_MAX 86400.0
 int gw_bucket_take(gw_bucket *b, double need, double n, double *retry_after);
 /* Charge units afterwards (the level may go negative). */
 void gw_bucket_charge(gw_bucket *b, double n);
@@ -231,5 +233,8 @@ extern gw_config *gw_cfg;
 extern sonde_registry *gw_registry;
 
 uint64_t gw_now_ns(void);
+
+/* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
+void gw_utf8_fix(char *s);
 
 #endif

@@ -71,7 +71,7 @@ static int num(const char *flag, const char *s, double lo, double hi, double *ou
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || v < lo || v > hi) {
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) { /* NaN fails both */
         fprintf(stderr, "sonde-gateway: %s wants a number in [%g, %g], got '%s'\n", flag, lo, hi, s);
         return -1;
     }

@@ -128,6 +128,10 @@ void gw_meter_call_tool(gw_call *c, const char *tool)
 
 void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type)
 {
+    /* copied into fixed buffers, they may end in a cut character, which would make
+     * sonde_llm_call_end() refuse the result and leave the call in flight for good */
+    gw_utf8_fix(c->resp_model);
+    gw_utf8_fix(c->finish);
     sonde_llm_result res = {.status = status, .error_type = error_type,
                             .response_model = c->resp_model[0] ? c->resp_model : c->model_name,
                             .input_tokens = c->input_tokens,

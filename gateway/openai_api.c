@@ -17,6 +17,8 @@
 
 #include "gateway.h"
 
+#define GW_MAX_EMBEDDING_INPUTS 2048
+
 static int depth_of(const json_t *j, int limit)
 {
     if (limit < 0) return 1;
@@ -120,6 +122,10 @@ static const char *validate(const json_t *b, gw_op op, long *max_tokens)
         if (!json_is_string(v) && !(json_is_array(v) && json_array_size(v) > 0))
             return op == GW_OP_COMPLETION ? "'prompt' must be a string or a non-empty array"
                                           : "'input' must be a string or a non-empty array";
+        /* each input costs a vector of embedding_dims numbers: without a bound a 1 MB
+         * body of short inputs asks for hundreds of MB (OpenAI's own limit) */
+        if (op == GW_OP_EMBEDDINGS && json_array_size(v) > GW_MAX_EMBEDDING_INPUTS)
+            return "'input' may hold at most 2048 items";
         if (op == GW_OP_EMBEDDINGS && json_is_true(json_object_get(b, "stream")))
             return "embeddings cannot be streamed";
         const char *ef = json_string_value(json_object_get(b, "encoding_format"));
@@ -243,8 +249,8 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
     gw_meter_call_begin(c);
     int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
     if (rc != 0) {
-        gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
         gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
+        gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
         gw_call_free(c);
     }
 }

@@ -41,7 +41,12 @@ int gw_bucket_take(gw_bucket *b, double need, double n, double *retry_after)
     refill(b);
     int ok = b->level >= need;
     if (ok) b->level -= n;
-    else *retry_after = (need - b->level) / b->per_second;
+    else {
+        /* a tiny allowance charged a big call can mean years (or, per_second
+         * rounded to 0, infinity): cap it so Retry-After stays a sane int */
+        *retry_after = (need - b->level) / b->per_second;
+        if (!(*retry_after <= GW_RETRY_AFTER_MAX)) *retry_after = GW_RETRY_AFTER_MAX;
+    }
     pthread_mutex_unlock(&b->mu);
     return ok;
 }

@@ -115,6 +115,7 @@ void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *co
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    gw_utf8_fix(msg); /* a client's bytes, or a character cut at the end, would fail json_pack */
     json_t *e = json_pack("{s:{s:s, s:s, s:o, s:n}}", "error", "message", msg, "type", type,
                           "code", code ? json_string(code) : json_null(), "param");
     char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;
@@ -214,6 +215,7 @@ static enum MHD_Result queue_ready(gw_req *r)
     }
     char *body = r->resp;
     r->resp = NULL;
+    if (!body) return MHD_NO; /* json_dumps() ran out of memory: close the connection */
     r->resp_bytes = strlen(body);
     return queue_buffer(r->conn, r->status, "application/json", body, r->resp_bytes,
                         r->retry_after);
@@ -334,7 +336,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         } else {
             const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
             char *bearer = NULL;
-            if (auth && strncasecmp(auth, "Bearer ", 7) == 0) bearer = (char *)auth + 7;
+            if (auth && strncasecmp(auth, "Bearer", 6) == 0 && (auth[6] == ' ' || auth[6] == '\t')) {
+                bearer = (char *)auth + 6; /* RFC 7235: 1*SP after the scheme */
+                while (*bearer == ' ' || *bearer == '\t') bearer++;
+            }
             if (!bearer) bearer = (char *)MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                       "x-api-key");
             gw_openai_handle(r, method, url, r->body ? r->body : "", r->len, r->too_large, bearer);

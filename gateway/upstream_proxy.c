@@ -34,6 +34,7 @@
 #define MAX_COLLECT (16u << 20)
 #define PAUSE_ABOVE (1u << 20)
 #define RESUME_BELOW (256u << 10)
+#define MAX_USAGE_TOKENS 1000000000 /* per call; more is not a real count */
 
 typedef struct xfer {
     gw_call *c;
@@ -76,13 +77,24 @@ static int grow(xfer *x, const char *d, size_t n)
     return 0;
 }
 
+/* A token count as the upstream reports it, if it is one: a broken or hostile
+ * upstream must not move counters backwards or by 2^63 (nor overflow the sum
+ * charged to the key's bucket). */
+static int usage_count(json_t *v, long *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > MAX_USAGE_TOKENS)
+        return 0;
+    *out = (long)json_integer_value(v);
+    return 1;
+}
+
 static void take_usage(gw_call *c, json_t *usage)
 {
     if (!json_is_object(usage)) return;
-    json_t *in = json_object_get(usage, "prompt_tokens");
-    json_t *out = json_object_get(usage, "completion_tokens");
-    if (json_is_integer(in)) c->input_tokens = (long)json_integer_value(in);
-    c->output_tokens = json_is_integer(out) ? (long)json_integer_value(out) : 0;
+    long in, out;
+    if (usage_count(json_object_get(usage, "prompt_tokens"), &in)) c->input_tokens = in;
+    c->output_tokens = usage_count(json_object_get(usage, "completion_tokens"), &out) ? out : 0;
     c->usage_known = 1;
 }
 
@@ -195,6 +207,7 @@ static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st
 {
     gw_call *c = x->c;
     gw_meter_upstream_error(c->model->up, type);
+    gw_call_finish(c, st, type); /* before the answer leaves (see call.c) */
     if (x->started) { /* the stream has begun: tell the client in-band, then end it */
         json_t *e = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", msg, "type",
                               "upstream_error", "code", type);
@@ -207,7 +220,6 @@ static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st
         gw_reply_error(c->req, status, "upstream_error", code, -1, "upstream '%s': %s",
                        c->model->up->name, msg);
     }
-    gw_call_finish(c, st, type);
 }
 
 static void complete(xfer *x, CURLcode res)
@@ -238,12 +250,12 @@ static void complete(xfer *x, CURLcode res)
     }
     if (x->status >= 400) { /* the client's mistake as the upstream saw it: pass it on */
         gw_meter_upstream_error(c->model->up, "http_4xx");
+        gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
         json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
         if (j) gw_reply_json(c->req, (unsigned)x->status, json_dumps(j, JSON_COMPACT), -1);
         else gw_reply_error(c->req, (unsigned)x->status, "upstream_error", "upstream_http_4xx", -1,
                             "upstream '%s' answered HTTP %ld", c->model->up->name, x->status);
         json_decref(j);
-        gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
         return;
     }
     if (c->stream) {
@@ -252,9 +264,9 @@ static void complete(xfer *x, CURLcode res)
             return;
         }
         if (x->len) stream_line(x, x->line, x->len); /* a last line without newline */
-        gw_stream_finish(c->req);
         gw_call_finish(c, x->done_seen ? SONDE_LLM_OK : SONDE_LLM_ERROR, x->done_seen ? NULL : "protocol");
         if (!x->done_seen) gw_meter_upstream_error(c->model->up, "protocol");
+        gw_stream_finish(c->req);
         return;
     }
     json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
@@ -281,9 +293,9 @@ static void complete(xfer *x, CURLcode res)
         }
     }
     json_object_set_new(j, "model", json_string(c->model_name));
+    gw_call_finish(c, SONDE_LLM_OK, NULL);
     gw_reply_json(c->req, 200, json_dumps(j, JSON_COMPACT), -1);
     json_decref(j);
-    gw_call_finish(c, SONDE_LLM_OK, NULL);
 }
 
 static void xfer_free(xfer *x)
@@ -344,9 +356,9 @@ static void *run(void *unused)
             xfer *x = q;
             q = q->next;
             if (stop || add(x) != 0) {
+                gw_call_finish(x->c, stop ? SONDE_LLM_CANCELLED : SONDE_LLM_ERROR, stop ? NULL : "_OTHER");
                 if (!stop) gw_reply_error(x->c->req, 500, "server_error", NULL, -1,
                                           "could not start the upstream call");
-                gw_call_finish(x->c, stop ? SONDE_LLM_CANCELLED : SONDE_LLM_ERROR, stop ? NULL : "_OTHER");
                 xfer_free(x);
                 continue;
             }

@@ -267,26 +267,26 @@ static void step(void *arg)
     }
     if (s->fate == SIM_ERROR) {
         gw_meter_upstream_error(c->model->up, "http_5xx");
+        gw_call_finish(c, SONDE_LLM_ERROR, "http_5xx");
         gw_reply_error(c->req, 502, "upstream_error", "upstream_http_5xx", -1,
                        "The upstream '%s' failed (simulated error)", c->model->up->name);
-        gw_call_finish(c, SONDE_LLM_ERROR, "http_5xx");
         sim_free(s);
         return;
     }
     if (s->fate == SIM_STALL) {
         gw_meter_upstream_error(c->model->up, "timeout");
+        gw_call_finish(c, SONDE_LLM_TIMEOUT, "timeout");
         gw_reply_error(c->req, 504, "upstream_error", "upstream_timeout", -1,
                        "The upstream '%s' did not answer within %ld ms", c->model->up->name,
                        c->model->up->timeout_ms);
-        gw_call_finish(c, SONDE_LLM_TIMEOUT, "timeout");
         sim_free(s);
         return;
     }
     if (!c->stream) {
         c->output_tokens = c->op == GW_OP_EMBEDDINGS ? 0 : s->n_out;
         c->usage_known = 1;
-        reply_whole(s);
         gw_call_finish(c, SONDE_LLM_OK, NULL);
+        reply_whole(s);
         sim_free(s);
         return;
     }
@@ -313,8 +313,8 @@ static void step(void *arg)
     }
     c->usage_known = 1;
     if (rc == 0) {
-        gw_stream_finish(c->req);
         gw_call_finish(c, SONDE_LLM_OK, NULL);
+        gw_stream_finish(c->req);
     } else {
         gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
     }

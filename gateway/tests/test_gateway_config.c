@@ -197,6 +197,18 @@ TEST(buckets)
     gw_bucket_destroy(&k.requests);
     gw_bucket_destroy(&k.tokens);
 
+    gw_bucket_init(&b, 1e-6); /* a tiny allowance charged a big call */
+    CHECK(gw_bucket_take(&b, 1, 0, &wait));
+    gw_bucket_charge(&b, 1e6);
+    CHECK(!gw_bucket_take(&b, 1, 0, &wait));
+    CHECK_EQ_DBL(wait, GW_RETRY_AFTER_MAX); /* not 6e13 s, which no int holds */
+    gw_bucket_destroy(&b);
+    gw_bucket_init(&b, 4e-323); /* per_second rounds to 0: the wait is not infinite */
+    gw_bucket_charge(&b, 1);
+    CHECK(!gw_bucket_take(&b, 1, 0, &wait));
+    CHECK_EQ_DBL(wait, GW_RETRY_AFTER_MAX);
+    gw_bucket_destroy(&b);
+
     gw_bucket_init(&k.requests, 1);
     gw_bucket_init(&k.tokens, 0);
     CHECK(gw_ratelimit_admit(&k, 5, &wait) == NULL);
@@ -241,6 +253,27 @@ TEST(timers)
     CHECK_EQ_INT(order[4], 9);
 }
 
+TEST(utf8_fix)
+{
+    char ok[] = "plain \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+    char want_ok[sizeof ok];
+    memcpy(want_ok, ok, sizeof ok);
+    gw_utf8_fix(ok);
+    CHECK_EQ_STR(ok, want_ok); /* valid text is untouched */
+    char cut[] = "ab\xc3\xa9\xc3";     /* a character cut by snprintf */
+    gw_utf8_fix(cut);
+    CHECK_EQ_STR(cut, "ab\xc3\xa9?");
+    char bytes[] = "/v1/\xff\xfe x\xe2\x82"; /* percent-decoded bytes, a cut euro sign */
+    gw_utf8_fix(bytes);
+    CHECK_EQ_STR(bytes, "/v1/?? x??");
+    char bad[] = "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80x"; /* overlong, surrogate, > U+10FFFF */
+    gw_utf8_fix(bad);
+    CHECK_EQ_STR(bad, "?????????x");
+    json_t *j = json_string(bytes);
+    CHECK(j != NULL); /* what gw_reply_error needs */
+    json_decref(j);
+}
+
 int main(void)
 {
     RUN(defaults);
@@ -249,5 +282,6 @@ int main(void)
     RUN(urls);
     RUN(buckets);
     RUN(timers);
+    RUN(utf8_fix);
     return check_report();
 }

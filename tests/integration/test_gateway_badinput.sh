@@ -1,12 +1,26 @@
 #!/bin/bash
-# Hostile input for sonde-gateway: truncated, oversized, non-UTF-8, deeply
-# nested and wrongly typed JSON, unknown paths and methods, garbage instead
-# of HTTP, a client dribbling its body byte by byte while others are served,
-# and clients vanishing mid-stream. The gateway must answer each with the
-# right status and the OpenAI error shape, keep serving, and count exactly.
-# Last, SIGTERM with streams in progress ends it cleanly (exit status 0).
+# Hostile input for sonde-gateway: bad numbers on its command line, then
+# truncated, oversized, non-UTF-8, deeply nested and wrongly typed JSON,
+# unknown paths and methods, garbage instead of HTTP, a client dribbling its
+# body byte by byte while others are served, and clients vanishing
+# mid-stream. The gateway must answer each with the right status and the
+# OpenAI error shape, keep serving, and count exactly.
+# Then SIGTERM with streams in progress ends it cleanly (exit status 0).
+# Last, an upstream reporting absurd token usage does not corrupt counters.
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
+
+# numbers out of range on the command line or in the environment (NaN too) are
+# refused with exit status 2 (--list-metrics: it would exit 0 right after parsing)
+for args in "--sim-error-rate nan" "--port nan" "--threads 0" "--sim-ttft-ms -1"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$GW" $args --list-metrics >/dev/null 2>"$tmp/flag.err" || rc=$?
+  [ "$rc" = 2 ] && grep -q "wants a number" "$tmp/flag.err" || fail "flag '$args': exit $rc"
+done
+rc=0
+SONDE_GATEWAY_THREADS=nan "$GW" --list-metrics >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "SONDE_GATEWAY_THREADS=nan: exit $rc"
 
 PORT=$(free_port)
 gw_start gw --port "$PORT" --address 127.0.0.1 --max-body 8192 --sim-ttft-ms 20 \
@@ -168,6 +182,70 @@ if bad:
 print(f"ok: {len(cases) + 4} bad requests refused, slow and vanishing clients handled, counters exact")
 PY
 
+# Bytes a client put in the URL (percent-decoded by MHD) and messages cut
+# inside a multi-byte character still get the OpenAI error shape with the
+# right status and code, never a stand-in "out of memory" server error; a
+# model name cut inside a character in a label still ends its call; the
+# number of embedding inputs is bounded.
+/usr/bin/python3 - "$PORT" <<'PY'
+import json, sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
+port = int(sys.argv[1])
+bad = []
+
+def get(path):
+    try:
+        r = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}")
+        return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+def post(path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        r = urllib.request.urlopen(req)
+        return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+for path, code in [("/v1/%ff%fe", "unknown_url"), ("/v1/a" + "%c3%a9" * 300, "unknown_url"),
+                   ("/v1/models/%ff", "model_not_found")]:
+    status, body = get(path)
+    try:
+        e = json.loads(body)["error"]
+    except Exception:
+        e = {}
+    if status != 404 or e.get("code") != code or e.get("type") != "invalid_request_error":
+        bad.append(f"{path[:24]}: {status} {body[:120]!r}")
+
+# a model name of 200 bytes of "é": the response model label is cut at 127 bytes,
+# which must not leave the call in flight nor lose it
+model = "\u00e9" * 100
+status = post("/v1/chat/completions", {"model": model, "messages": [{"role": "user", "content": "x"}]})[0]
+calls = in_flight = 0
+for fam in text_string_to_metric_families(get("/metrics")[1].decode()):
+    for smp in fam.samples:
+        if smp.name == "gateway_provider_calls_total" and smp.labels.get("model") == model:
+            calls += smp.value
+        if smp.name == "gateway_calls_in_flight":
+            in_flight += smp.value
+if status != 200 or calls != 1 or in_flight != 0:
+    bad.append(f"long non-ASCII model: status {status}, calls {calls}, in flight {in_flight}")
+
+# embeddings: each input costs a whole vector, so their number is bounded (2048, as OpenAI)
+status, body = post("/v1/embeddings", {"model": "m", "input": [1] * 2049})
+if status != 400 or b"2048" not in body:
+    bad.append(f"2049 embedding inputs: {status} {body[:120]!r}")
+status, body = post("/v1/embeddings", {"model": "m", "input": [1] * 2048})
+if status != 200 or len(json.loads(body)["data"]) != 2048:
+    bad.append(f"2048 embedding inputs: {status} {body[:120]!r}")
+if bad:
+    print("\n".join("FAIL: " + b for b in bad))
+    sys.exit(1)
+print("ok: non-UTF-8 and cut text in error messages and labels; embedding inputs bounded")
+PY
+
 # SIGTERM while 20 streams and 10 waiting whole answers are in progress
 "$LOAD" -u "http://127.0.0.1:$PORT/v1" -c 20 -d 30 -s -q >/dev/null 2>&1 &
 L1=$!
@@ -180,3 +258,59 @@ rc=0
 wait "$GW_PID" || rc=$?
 [ "$rc" = 0 ] || { cat "$tmp/gw.log"; fail "gateway exited with $rc on SIGTERM under load"; }
 echo "ok: clean exit on SIGTERM under load"
+
+# A broken upstream reporting absurd usage (2^63-1 tokens, negative counts)
+# must not push the key's counters by 2^63 nor backwards: such counts are
+# ignored and the gateway's own estimate stands.
+UP=$(free_port)
+cat >"$tmp/up.py" <<'PY'
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"model": "m", "choices": [{"finish_reason": "stop",
+                           "message": {"role": "assistant", "content": "x"}}],
+                           "usage": {"prompt_tokens": 2**63 - 1, "completion_tokens": -7}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+/usr/bin/python3 "$tmp/up.py" "$UP" &
+pids+=($!)
+cat >"$tmp/usage.json" <<JSON
+{"upstreams": {"up": {"type": "openai", "url": "http://127.0.0.1:$UP/v1"}},
+ "default_upstream": "up", "keys": [{"name": "k", "key": "sk-k", "tokens_per_minute": 1000000}]}
+JSON
+PORT2=$(free_port)
+gw_start usage --port "$PORT2" --address 127.0.0.1 --config "$tmp/usage.json" || fail "start usage"
+for i in $(seq 1 50); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/v1/chat/completions" \
+    -H 'Authorization: Bearer sk-k' -d '{"model":"m","messages":[{"role":"user","content":"hello"}]}')
+  [ "$code" = 200 ] && break
+  sleep 0.1 # the upstream may still be starting
+done
+[ "$code" = 200 ] || fail "call through the absurd upstream: $code"
+# the key after more than one space (RFC 7235: 1*SP) is still the key; a wrong one is not
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/v1/models" \
+  -H 'Authorization: Bearer   sk-k')
+[ "$code" = 200 ] || fail "key after three spaces: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/v1/models" \
+  -H 'Authorization: Bearer   sk-x')
+[ "$code" = 401 ] || fail "wrong key after three spaces: $code"
+/usr/bin/python3 - "$PORT2" <<'PY'
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics").read().decode()
+tok = {s.labels["type"]: s.value for f in text_string_to_metric_families(text) for s in f.samples
+       if s.name == "gateway_key_tokens_total" and s.labels.get("key") == "k"}
+if tok != {"input": 2.0, "output": 0.0}:  # the estimate of "hello"; no output reported
+    print(f"FAIL: key tokens {tok}")
+    sys.exit(1)
+print("ok: absurd upstream usage ignored")
+PY
