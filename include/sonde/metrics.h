@@ -284,7 +284,8 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
  * failure (the families already emitted stay). Collector families are
  * exposed after the registered families, in collector registration order.
  * Collectors emit counters, gauges, infos and untyped families; a name that
- * a registered family already uses is refused with SONDE_EEXIST.
+ * a registered family or an earlier collector family of the same scrape
+ * already uses is refused with SONDE_EEXIST.
  */
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
 int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,

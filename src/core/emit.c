@@ -6,9 +6,12 @@
  * collector bug can never corrupt the exposition: label names must be valid,
  * distinct and not those of the global labels, and a suffix must belong to
  * the family's type. As at registration, a counter named "foo_total" is the
- * family "foo" and an info named "foo_info" the family "foo". Collectors run with the
+ * family "foo" and an info named "foo_info" the family "foo". A family name
+ * appears once per scrape: one that a registered family or an earlier
+ * collector family already wrote is refused. Collectors run with the
  * registry lock held: they must not call back into the registry.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
@@ -21,6 +24,30 @@ struct sonde_emitter {
     sonde_type type;
     char name[256];
 };
+
+static int emitted_before(const sonde_render *r, const char *name)
+{
+    for (size_t i = 0; i < r->emitted_count; i++)
+        if (strcmp(r->emitted[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int remember_emitted(sonde_render *r, const char *name)
+{
+    if (r->emitted_count == r->emitted_cap) {
+        size_t cap = r->emitted_cap ? 2 * r->emitted_cap : 16;
+        char **n = realloc(r->emitted, cap * sizeof *n);
+        if (!n)
+            return -1;
+        r->emitted = n;
+        r->emitted_cap = cap;
+    }
+    if (!(r->emitted[r->emitted_count] = strdup(name)))
+        return -1;
+    r->emitted_count++;
+    return 0;
+}
 
 int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
                       const char *unit)
@@ -47,8 +74,10 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         e->name[n - 6] = '\0';
     else if (type == SONDE_INFO && n > 5 && strcmp(name + n - 5, "_info") == 0)
         e->name[n - 5] = '\0';
-    if (sonde_registry_lookup_locked(e->reg, e->name))
-        return SONDE_EEXIST; /* a registered family of that name is already in the output */
+    if (sonde_registry_lookup_locked(e->reg, e->name) || emitted_before(e->r, e->name))
+        return SONDE_EEXIST; /* that family is already in the output */
+    if (remember_emitted(e->r, e->name))
+        return SONDE_ENOMEM;
     e->type = type;
     e->open = 1;
     sonde_render_header(e->r, e->name, help, type, unit);
@@ -92,4 +121,9 @@ void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
         sonde_emitter e = {.r = r, .cfg = &reg->cfg, .reg = reg};
         c->fn(&e, c->ud);
     }
+    for (size_t i = 0; i < r->emitted_count; i++)
+        free(r->emitted[i]);
+    free(r->emitted);
+    r->emitted = NULL;
+    r->emitted_count = r->emitted_cap = 0;
 }

@@ -15,6 +15,8 @@ typedef struct sonde_render {
     char *scratch;        /* the current child's rendered labels */
     size_t scratch_len, scratch_cap;
     int scratch_err;
+    char **emitted;       /* family names collectors wrote in this render */
+    size_t emitted_count, emitted_cap;
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */

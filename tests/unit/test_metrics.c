@@ -805,6 +805,9 @@ static int emit_bad(sonde_emitter *e, void *ud)
     CHECK_EQ_INT(sonde_emit_family(e, "h_bytes", NULL, SONDE_GAUGE, "seconds"), SONDE_ENAME);
     /* a registered family's name is taken: the collector cannot write it again */
     CHECK_EQ_INT(sonde_emit_family(e, "zzz_registered", NULL, SONDE_GAUGE, NULL), SONDE_EEXIST);
+    /* so is a family an earlier collector (emit_ok) wrote in this scrape */
+    CHECK_EQ_INT(sonde_emit_family(e, "coll_jobs", NULL, SONDE_COUNTER, NULL), SONDE_EEXIST);
+    CHECK_EQ_INT(sonde_emit_family(e, "coll_jobs_total", NULL, SONDE_COUNTER, NULL), SONDE_EEXIST);
     /* after a refused family, samples are refused too */
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, NULL, 0, 1), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_emit_family(e, "coll_ok", NULL, SONDE_GAUGE, NULL), SONDE_OK);
