@@ -144,6 +144,10 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
 /* Answer with the OpenAI error shape. */
 void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *code,
                     int retry_after, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Answer 400 invalid_request_error naming the offending field in param (e.g.
+ * "messages.[0].content", as OpenAI names it). */
+void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Start a 200 text/event-stream answer; then write events and finish it. */
 void gw_reply_stream(gw_req *r);
 /* Append bytes to the stream; returns -1 when the client is gone. */
@@ -193,6 +197,20 @@ void gw_call_free(gw_call *c);
 
 /* The estimated input tokens of a request (sim: 1 per 4 bytes of text, at least 1). */
 long gw_estimate_tokens(const json_t *body, gw_op op);
+
+/* ---- request validation (validate.c) ------------------------------------ */
+
+typedef struct gw_fields {
+    long max_tokens;       /* max_tokens / max_completion_tokens; 0 = not given */
+    long n;                /* choices asked for (1 when not given) */
+} gw_fields;
+typedef struct gw_invalid {
+    char param[96];        /* the offending field, OpenAI style: "messages.[0].content" */
+    char msg[256];
+} gw_invalid;
+/* Check a request body (a JSON object) for operation op: 0 and *f filled, or -1
+ * and *e says which field is wrong and why. */
+int gw_validate(const json_t *body, gw_op op, gw_fields *f, gw_invalid *e);
 /* Generate the chat/completion id for a call. */
 void gw_call_id(const gw_call *c, char *buf, size_t len);
 

@@ -5,7 +5,8 @@
  *
  * Checks run in the order a client can act on: unknown path 404, wrong
  * method 405, missing/unknown key 401, body too large 413, malformed JSON or
- * fields 400, unknown model 404, rate limit 429 (with Retry-After). Every
+ * fields 400 (validate.c, naming the field in "param"), unknown model 404,
+ * n > 1 for a simulated model 400, rate limit 429 (with Retry-After). Every
  * refusal uses the OpenAI error shape {"error":{"message","type","code",
  * "param"}}. JSON is parsed by jansson, which also rejects invalid UTF-8;
  * nesting deeper than max_json_depth is refused after parsing.
@@ -16,8 +17,6 @@
 #include <time.h>
 
 #include "gateway.h"
-
-#define GW_MAX_EMBEDDING_INPUTS 2048
 
 static int depth_of(const json_t *j, int limit)
 {
@@ -84,58 +83,6 @@ static void list_models(gw_req *r, const char *one)
     json_decref(list);
 }
 
-/* Field checks per operation; returns an error message or NULL. */
-static const char *validate(const json_t *b, gw_op op, long *max_tokens)
-{
-    json_t *v;
-    if (!json_is_string(json_object_get(b, "model")) ||
-        json_string_length(json_object_get(b, "model")) == 0)
-        return "'model' is required and must be a non-empty string";
-    if ((v = json_object_get(b, "stream")) && !json_is_boolean(v) && !json_is_null(v))
-        return "'stream' must be a boolean";
-    if ((v = json_object_get(b, "stream_options")) && !json_is_object(v) && !json_is_null(v))
-        return "'stream_options' must be an object";
-    const char *mt[] = {"max_tokens", "max_completion_tokens"};
-    for (int i = 0; i < 2; i++)
-        if ((v = json_object_get(b, mt[i])) && !json_is_null(v)) {
-            if (!json_is_integer(v) || json_integer_value(v) < 1)
-                return "'max_tokens' must be a positive integer";
-            *max_tokens = (long)json_integer_value(v);
-        }
-    if (op == GW_OP_CHAT) {
-        v = json_object_get(b, "messages");
-        if (!json_is_array(v) || json_array_size(v) == 0)
-            return "'messages' is required and must be a non-empty array";
-        size_t i;
-        json_t *m;
-        json_array_foreach(v, i, m)
-            if (!json_is_object(m) || !json_is_string(json_object_get(m, "role")))
-                return "each message must be an object with a string 'role'";
-        if ((v = json_object_get(b, "tools")) && !json_is_array(v) && !json_is_null(v))
-            return "'tools' must be an array";
-        json_array_foreach(json_object_get(b, "tools"), i, m)
-            if (!json_is_string(json_object_get(json_object_get(m, "function"), "name")))
-                return "each tool must have a function with a string 'name'";
-    } else {
-        const char *f = op == GW_OP_COMPLETION ? "prompt" : "input";
-        v = json_object_get(b, f);
-        if (!json_is_string(v) && !(json_is_array(v) && json_array_size(v) > 0))
-            return op == GW_OP_COMPLETION ? "'prompt' must be a string or a non-empty array"
-                                          : "'input' must be a string or a non-empty array";
-        /* each input costs a vector of embedding_dims numbers: without a bound a 1 MB
-         * body of short inputs asks for hundreds of MB (OpenAI's own limit) */
-        if (op == GW_OP_EMBEDDINGS && json_array_size(v) > GW_MAX_EMBEDDING_INPUTS)
-            return "'input' may hold at most 2048 items";
-        if (op == GW_OP_EMBEDDINGS && json_is_true(json_object_get(b, "stream")))
-            return "embeddings cannot be streamed";
-        const char *ef = json_string_value(json_object_get(b, "encoding_format"));
-        if (op == GW_OP_EMBEDDINGS && json_object_get(b, "encoding_format") &&
-            (!ef || (strcmp(ef, "float") != 0 && strcmp(ef, "base64") != 0)))
-            return "'encoding_format' must be \"float\" or \"base64\"";
-    }
-    return NULL;
-}
-
 void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
                       size_t len, int too_large, const char *auth)
 {
@@ -189,13 +136,18 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
                        je.text, je.position);
         return;
     }
-    long max_tokens = 0;
     const char *bad = NULL;
     if (!json_is_object(b)) bad = "the request body must be a JSON object";
     else if (depth_of(b, gw_cfg->max_depth) > gw_cfg->max_depth) bad = "the JSON is nested too deeply";
-    else bad = validate(b, op, &max_tokens);
     if (bad) {
         gw_reply_error(r, 400, "invalid_request_error", "invalid_request", -1, "%s", bad);
+        json_decref(b);
+        return;
+    }
+    gw_fields f;
+    gw_invalid inv;
+    if (gw_validate(b, op, &f, &inv) != 0) {
+        gw_reply_invalid(r, inv.param, "%s", inv.msg);
         json_decref(b);
         return;
     }
@@ -219,13 +171,21 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
         c->model_tmp.name = c->model_name;
         c->model_tmp.upstream_model = c->model_name;
     }
+    if (f.n > 1 && c->model->up->kind == GW_UP_SIM) {
+        gw_reply_invalid(r, "n", "Invalid 'n': the simulated model '%s' answers with one choice; "
+                         "'n' must be 1", c->model_name);
+        json_decref(b);
+        free(c->model_name);
+        free(c);
+        return;
+    }
     c->op = op;
     c->body = b;
     c->key = key;
     c->stream = json_is_true(json_object_get(b, "stream"));
     c->include_usage = json_is_true(json_object_get(json_object_get(b, "stream_options"),
                                                     "include_usage"));
-    c->max_tokens = max_tokens;
+    c->max_tokens = f.max_tokens;
     c->input_tokens = gw_estimate_tokens(b, op);
     c->start_ns = gw_now_ns();
     if (key) {

@@ -107,21 +107,36 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
     pthread_mutex_unlock(&r->mu);
 }
 
-void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *code,
-                    int retry_after, const char *fmt, ...)
+static void reply_error_v(gw_req *r, unsigned status, const char *type, const char *code,
+                          const char *param, int retry_after, const char *fmt, va_list ap)
 {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     gw_utf8_fix(msg); /* a client's bytes, or a character cut at the end, would fail json_pack */
-    json_t *e = json_pack("{s:{s:s, s:s, s:o, s:n}}", "error", "message", msg, "type", type,
-                          "code", code ? json_string(code) : json_null(), "param");
+    json_t *e = json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", msg, "type", type,
+                          "code", code ? json_string(code) : json_null(), "param",
+                          param ? json_string(param) : json_null());
     char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;
     json_decref(e);
     if (!body) body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}");
     gw_reply_json(r, status, body, retry_after);
+}
+
+void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *code,
+                    int retry_after, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(r, status, type, code, NULL, retry_after, fmt, ap);
+    va_end(ap);
+}
+
+void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(r, 400, "invalid_request_error", "invalid_request", param, -1, fmt, ap);
+    va_end(ap);
 }
 
 void gw_reply_stream(gw_req *r)

@@ -60,7 +60,7 @@ def post(body, path="/v1/chat/completions", method="POST"):
     head, _, payload = out.partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), payload
 
-def expect_error(name, status, got):
+def expect_error(name, status, got, param=None):
     code, payload = got
     if code != status:
         bad.append(f"{name}: status {code}, want {status}")
@@ -68,30 +68,111 @@ def expect_error(name, status, got):
     try:
         e = json.loads(payload)["error"]
         assert isinstance(e["message"], str) and e["type"]
+        assert "code" in e and "param" in e
     except Exception as ex:
         bad.append(f"{name}: not the OpenAI error shape: {payload[:200]!r}")
+        return
+    if status == 400 and (e["type"] != "invalid_request_error" or e["param"] != param):
+        bad.append(f"{name}: type {e['type']!r}, param {e['param']!r}, want {param!r}: {e['message']}")
 
 ok_msg = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+CHAT, CMPL, EMB = "/v1/chat/completions", "/v1/completions", "/v1/embeddings"
+def chat(**kw):  # a valid chat request with some fields replaced
+    return json.dumps(dict(ok_msg, **kw))
+def msg(**kw):   # a chat request whose one message has these fields
+    return json.dumps({"model": "m", "messages": [kw]})
+def cmpl(**kw):
+    return json.dumps(dict({"model": "m", "prompt": "hi"}, **kw))
+def emb(**kw):
+    return json.dumps(dict({"model": "m", "input": "hi"}, **kw))
+fn_tool = {"type": "function", "function": {"name": "f"}}
+# (name, path, body, param): each answered 400 in the OpenAI shape naming param
 cases = [
-    ("truncated", 400, '{"model":"m","messages":[{"role":"user","cont'),
-    ("empty body", 400, ""),
-    ("not an object", 400, "[1,2,3]"),
-    ("non-UTF-8", 400, b'{"model":"m","messages":[{"role":"user","content":"\xff\xfe"}]}'),
-    ("nested 100", 400, '{"model":"m","messages":[{"role":"user","content":"x"}],"x":' + "[" * 100 + "]" * 100 + "}"),
-    ("nested 3000", 400, "[" * 3000 + "]" * 3000),
-    ("missing model", 400, '{"messages":[{"role":"user","content":"x"}]}'),
-    ("missing messages", 400, '{"model":"m"}'),
-    ("empty messages", 400, '{"model":"m","messages":[]}'),
-    ("bad role", 400, '{"model":"m","messages":[{"content":"x"}]}'),
-    ("bad stream", 400, '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"}'),
-    ("bad max_tokens", 400, '{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":-1}'),
-    ("duplicate keys", 400, '{"model":"m","model":"n","messages":[{"role":"user","content":"x"}]}'),
-    ("NUL byte", 400, b'{"model":"m\x00","messages":[{"role":"user","content":"x"}]}'),
+    ("truncated", CHAT, '{"model":"m","messages":[{"role":"user","cont', None),
+    ("empty body", CHAT, "", None),
+    ("not an object", CHAT, "[1,2,3]", None),
+    ("non-UTF-8", CHAT, b'{"model":"m","messages":[{"role":"user","content":"\xff\xfe"}]}', None),
+    ("nested 100", CHAT, '{"model":"m","messages":[{"role":"user","content":"x"}],"x":' + "[" * 100 + "]" * 100 + "}", None),
+    ("nested 3000", CHAT, "[" * 3000 + "]" * 3000, None),
+    ("duplicate keys", CHAT, '{"model":"m","model":"n","messages":[{"role":"user","content":"x"}]}', None),
+    ("NUL byte", CHAT, b'{"model":"m\x00","messages":[{"role":"user","content":"x"}]}', None),
+    ("missing model", CHAT, '{"messages":[{"role":"user","content":"x"}]}', "model"),
+    ("empty model", CHAT, chat(model=""), "model"),
+    ("numeric model", CHAT, chat(model=5), "model"),
+    ("missing messages", CHAT, '{"model":"m"}', "messages"),
+    ("empty messages", CHAT, chat(messages=[]), "messages"),
+    ("messages an object", CHAT, chat(messages={"role": "user", "content": "x"}), "messages"),
+    ("message a string", CHAT, chat(messages=["hi"]), "messages.[0]"),
+    ("missing role", CHAT, msg(content="x"), "messages.[0].role"),
+    ("numeric role", CHAT, msg(role=1, content="x"), "messages.[0].role"),
+    ("unknown role", CHAT, msg(role="wizard", content="x"), "messages.[0].role"),
+    ("numeric content", CHAT, msg(role="user", content=5), "messages.[0].content"),
+    ("object content", CHAT, msg(role="user", content={"text": "x"}), "messages.[0].content"),
+    ("boolean content", CHAT, msg(role="user", content=True), "messages.[0].content"),
+    ("null user content", CHAT, msg(role="user", content=None), "messages.[0].content"),
+    ("missing content", CHAT, msg(role="system"), "messages.[0].content"),
+    ("null assistant content", CHAT, msg(role="assistant", content=None), "messages.[0].content"),
+    ("empty parts", CHAT, msg(role="user", content=[]), "messages.[0].content"),
+    ("string part", CHAT, msg(role="user", content=["x"]), "messages.[0].content.[0]"),
+    ("part without type", CHAT, msg(role="user", content=[{"text": "x"}]), "messages.[0].content.[0].type"),
+    ("numeric part type", CHAT, msg(role="user", content=[{"type": "text", "text": "x"}, {"type": 1}]),
+     "messages.[0].content.[1].type"),
+    ("second message", CHAT, chat(messages=[{"role": "user", "content": "x"}, {"role": "user", "content": 7}]),
+     "messages.[1].content"),
+    ("bad stream", CHAT, chat(stream="yes"), "stream"),
+    ("numeric stream", CHAT, chat(stream=1), "stream"),
+    ("bad stream_options", CHAT, chat(stream=True, stream_options="yes"), "stream_options"),
+    ("bad include_usage", CHAT, chat(stream=True, stream_options={"include_usage": "yes"}),
+     "stream_options.include_usage"),
+    ("bad max_tokens", CHAT, chat(max_tokens=-1), "max_tokens"),
+    ("zero max_tokens", CHAT, chat(max_tokens=0), "max_tokens"),
+    ("decimal max_tokens", CHAT, chat(max_tokens=1.5), "max_tokens"),
+    ("string max_tokens", CHAT, chat(max_tokens="10"), "max_tokens"),
+    ("zero max_completion_tokens", CHAT, chat(max_completion_tokens=0), "max_completion_tokens"),
+    ("string n", CHAT, chat(n="2"), "n"),
+    ("zero n", CHAT, chat(n=0), "n"),
+    ("n 129", CHAT, chat(n=129), "n"),
+    ("n 2 on the sim", CHAT, chat(n=2), "n"),
+    ("string temperature", CHAT, chat(temperature="hot"), "temperature"),
+    ("temperature 2.5", CHAT, chat(temperature=2.5), "temperature"),
+    ("negative temperature", CHAT, chat(temperature=-0.1), "temperature"),
+    ("top_p 1.5", CHAT, chat(top_p=1.5), "top_p"),
+    ("boolean top_p", CHAT, chat(top_p=True), "top_p"),
+    ("tools an object", CHAT, chat(tools=fn_tool), "tools"),
+    ("numeric tool", CHAT, chat(tools=[5]), "tools.[0]"),
+    ("tool of another type", CHAT, chat(tools=[fn_tool, {"type": "retrieval", "function": {"name": "g"}}]),
+     "tools.[1].type"),
+    ("tool without name", CHAT, chat(tools=[{"type": "function", "function": {}}]), "tools.[0].function.name"),
+    ("tool_choice sometimes", CHAT, chat(tools=[fn_tool], tool_choice="sometimes"), "tool_choice"),
+    ("numeric tool_choice", CHAT, chat(tools=[fn_tool], tool_choice=5), "tool_choice"),
+    ("tool_choice without name", CHAT, chat(tools=[fn_tool], tool_choice={"type": "function"}), "tool_choice"),
+    ("missing prompt", CMPL, '{"model":"m"}', "prompt"),
+    ("numeric prompt", CMPL, cmpl(prompt=5), "prompt"),
+    ("empty prompt array", CMPL, cmpl(prompt=[]), "prompt"),
+    ("mixed prompt", CMPL, cmpl(prompt=["a", 5]), "prompt.[1]"),
+    ("object prompt", CMPL, cmpl(prompt=[{"text": "a"}]), "prompt.[0]"),
+    ("completion n 0", CMPL, cmpl(n=0), "n"),
+    ("completion temperature 3", CMPL, cmpl(temperature=3), "temperature"),
+    ("completion stream", CMPL, cmpl(stream="true"), "stream"),
+    ("missing input", EMB, '{"model":"m"}', "input"),
+    ("empty input", EMB, emb(input=""), "input"),
+    ("empty input array", EMB, emb(input=[]), "input"),
+    ("object input", EMB, emb(input={"text": "a"}), "input"),
+    ("empty string input", EMB, emb(input=["a", ""]), "input.[1]"),
+    ("negative token", EMB, emb(input=[1, -1]), "input.[1]"),
+    ("decimal token", EMB, emb(input=[1, 2.5]), "input.[1]"),
+    ("empty token array", EMB, emb(input=[[1], []]), "input.[1]"),
+    ("string in token array", EMB, emb(input=[[1, "a"]]), "input.[0]"),
+    ("boolean input", EMB, emb(input=[True]), "input.[0]"),
+    ("bad encoding_format", EMB, emb(encoding_format="int8"), "encoding_format"),
+    ("numeric encoding_format", EMB, emb(encoding_format=5), "encoding_format"),
+    ("streamed embeddings", EMB, emb(stream=True), "stream"),
+    ("embeddings bad model", EMB, emb(model=[]), "model"),
 ]
-n400 = 0
-for name, status, body in cases:
-    expect_error(name, status, post(body))
-    n400 += 1
+n400 = {}
+for name, path, body, param in cases:
+    expect_error(name, 400, post(body, path=path), param)
+    n400[path] = n400.get(path, 0) + 1
 expect_error("oversized", 413, post('{"model":"m","messages":[{"role":"user","content":"' + "x" * 10000 + '"}]}'))
 expect_error("unknown path", 404, post("{}", path="/v1/nothing"))
 expect_error("wrong method", 405, post("", path="/v1/chat/completions", method="GET"))
@@ -162,7 +243,11 @@ if code != 200:
 m = metrics()
 route = "/v1/chat/completions"
 checks = [
-    ("400s", val(m, "http_requests_total", route=route, status="400"), n400),
+    ("400s", val(m, "http_requests_total", route=route, status="400"), n400[CHAT]),
+    ("completion 400s", val(m, "http_requests_total", route=CMPL, status="400"), n400[CMPL]),
+    ("embedding 400s", val(m, "http_requests_total", route=EMB, status="400"), n400[EMB]),
+    ("all 400s", val(m, "http_requests_total", status="400"), len(cases)),
+    ("calls", val(m, "gateway_provider_calls_total"), 8),
     ("413s", val(m, "http_requests_total", route=route, status="413"), 1),
     ("404s", val(m, "http_requests_total", status="404"), 1),
     ("405s", val(m, "http_requests_total", status="405"), 2),
@@ -240,10 +325,42 @@ if status != 400 or b"2048" not in body:
 status, body = post("/v1/embeddings", {"model": "m", "input": [1] * 2048})
 if status != 200 or len(json.loads(body)["data"]) != 2048:
     bad.append(f"2048 embedding inputs: {status} {body[:120]!r}")
+
+# every shape OpenAI accepts is still accepted (null counts as absent)
+fn_tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+user = {"role": "user", "content": "hi"}
+valid = [
+    ("/v1/chat/completions", {"messages": [
+        {"role": "developer", "content": "be brief"}, {"role": "system", "content": [{"type": "text", "text": "x"}]},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function",
+                                                              "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "sunny"}, {"role": "assistant", "content": "ok"},
+        {"role": "function", "name": "f", "content": "x"}]}),
+    ("/v1/chat/completions", {"messages": [user], "n": 1, "temperature": 0, "top_p": 1, "max_tokens": 3,
+                              "max_completion_tokens": 3, "stream": False, "stream_options": None}),
+    ("/v1/chat/completions", {"messages": [user], "n": None, "temperature": 2, "top_p": 0.5, "max_tokens": None,
+                              "stream": None, "tools": None, "tool_choice": None}),
+    ("/v1/chat/completions", {"messages": [user], "temperature": 1.5, "tools": [fn_tool], "tool_choice": "auto"}),
+    ("/v1/chat/completions", {"messages": [user], "tools": [fn_tool], "tool_choice": "required"}),
+    ("/v1/chat/completions", {"messages": [user], "tools": [fn_tool],
+                              "tool_choice": {"type": "function", "function": {"name": "f"}}}),
+    ("/v1/completions", {"prompt": "", "n": 1, "temperature": 0.7}),
+    ("/v1/completions", {"prompt": ["a", "b"]}),
+    ("/v1/completions", {"prompt": [1, 2, 3]}),
+    ("/v1/embeddings", {"input": [1, 2]}),
+    ("/v1/embeddings", {"input": [[1, 2], [3]], "encoding_format": "base64"}),
+    ("/v1/embeddings", {"input": ["a", "b"], "encoding_format": None}),
+]
+for path, body in valid:
+    status, got = post(path, dict(body, model="m"))
+    if status != 200:
+        bad.append(f"valid {path} {json.dumps(body)[:80]}: {status} {got[:160]!r}")
 if bad:
     print("\n".join("FAIL: " + b for b in bad))
     sys.exit(1)
-print("ok: non-UTF-8 and cut text in error messages and labels; embedding inputs bounded")
+print(f"ok: non-UTF-8 and cut text in error messages and labels; embedding inputs bounded; "
+      f"{len(valid)} valid requests of every accepted shape served")
 PY
 
 # SIGTERM while 20 streams and 10 waiting whole answers are in progress
