@@ -22,12 +22,13 @@ test-plain:
 	cmake --build build -j $(JOBS)
 	cd build && ctest --output-on-failure -j $(JOBS)
 
-# The C test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer: the C tests and the
+# integration tests, whose servers (gateway, hello-server, ...) are then instrumented too.
 test-asan:
 	@scripts/deps.sh test
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=address,undefined -DSONDE_BUILD_BENCH=OFF >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
 # The concurrency tests under ThreadSanitizer.
 test-tsan:
