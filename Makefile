@@ -30,12 +30,12 @@ test-asan:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
-# The concurrency tests under ThreadSanitizer.
+# The concurrency tests and the integration tests (real servers under load) under ThreadSanitizer.
 test-tsan:
 	@scripts/deps.sh test
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=thread -DSONDE_BUILD_BENCH=OFF >/dev/null
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L concurrency
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L "concurrency|integration"
 
 bench:
 	@scripts/deps.sh bench

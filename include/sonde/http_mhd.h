@@ -47,6 +47,9 @@ typedef struct sonde_http_mhd sonde_http_mhd;
  * options: MHD_OPTION_END-terminated, or NULL; it may not contain
  * MHD_OPTION_ARRAY itself. SONDE_EINVAL for bad arguments, SONDE_EIO when
  * libmicrohttpd does not start (port in use, bad flags), SONDE_ENOMEM.
+ * *out is set before the daemon's threads start, so a handler may read the
+ * variable it points to (a global, say) from the first request on; it is
+ * NULL again when the start fails.
  */
 int sonde_http_mhd_start(sonde_http *h, unsigned int flags, uint16_t port,
                          MHD_AccessHandlerCallback dh, void *dh_cls,

@@ -180,16 +180,17 @@ int sonde_http_mhd_start(sonde_http *h, unsigned int flags, uint16_t port,
         opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a};
     }
     opts[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    *out = a; /* before the daemon's threads exist: handlers may read it at once */
     a->daemon = h ? MHD_start_daemon(flags, port, NULL, NULL, on_access, a, MHD_OPTION_ARRAY,
                                      opts, MHD_OPTION_END)
                   : MHD_start_daemon(flags, port, NULL, NULL, dh, dh_cls, MHD_OPTION_ARRAY,
                                      opts, MHD_OPTION_END);
     free(opts);
     if (!a->daemon) {
+        *out = NULL;
         free(a);
         return SONDE_EIO;
     }
-    *out = a;
     return SONDE_OK;
 }
 
