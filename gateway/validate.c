@@ -154,8 +154,12 @@ static int check_tools(const json_t *b, gw_invalid *e)
         if (!json_is_string(json_object_get(json_object_get(t, "function"), "name")))
             return bad(e, "Invalid '%s': each tool needs a function with a string 'name'.", e->param);
     }
+    json_t *tools = v;
     v = field(b, "tool_choice", e);
     if (!v) return 0;
+    if (!tools || json_array_size(tools) == 0)
+        return bad(e, "Invalid value for 'tool_choice': 'tool_choice' is only allowed when "
+                      "'tools' are specified.");
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         if (strcmp(s, "none") == 0 || strcmp(s, "auto") == 0 || strcmp(s, "required") == 0) return 0;
@@ -223,6 +227,10 @@ int gw_validate(const json_t *b, gw_op op, gw_fields *f, gw_invalid *e)
     if (iu && !json_is_boolean(iu) && !json_is_null(iu)) {
         snprintf(e->param, sizeof e->param, "stream_options.include_usage");
         return wrong_type(e, "a boolean", iu);
+    }
+    if (v && !json_is_true(json_object_get(b, "stream"))) {
+        snprintf(e->param, sizeof e->param, "stream_options");
+        return bad(e, "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
     }
     if (check_int(b, "max_tokens", 1, LONG_MAX, &f->max_tokens, e) != 0 ||
         check_int(b, "max_completion_tokens", 1, LONG_MAX, &f->max_tokens, e) != 0)

@@ -69,6 +69,10 @@ TEST(wrong_fields_named)
     CHECK(param_is("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
                    "\"stream_options\":{\"include_usage\":1}}", GW_OP_CHAT, "stream_options.include_usage"));
     CHECK(param_is("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                   "\"stream_options\":{\"include_usage\":true}}", GW_OP_CHAT, "stream_options"));
+    CHECK(param_is("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                   "\"tool_choice\":\"auto\"}", GW_OP_CHAT, "tool_choice"));
+    CHECK(param_is("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
                    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":1}}]}", GW_OP_CHAT,
                    "tools.[0].function.name"));
     CHECK(param_is("{\"model\":\"m\",\"prompt\":\"x\",\"top_p\":1.01}", GW_OP_COMPLETION, "top_p"));
