@@ -141,13 +141,21 @@ void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
 
 void gw_reply_stream(gw_req *r)
 {
+    gw_stream *s = gw_stream_new();
+    if (!s) { /* the client still gets an answer; later writes to the stream fail */
+        gw_reply_error(r, 503, "server_error", "out_of_memory", 1, "The gateway is out of memory.");
+        return;
+    }
     pthread_mutex_lock(&r->mu);
-    if (!r->ready && (r->stream = gw_stream_new()) != NULL) {
+    if (!r->ready) {
+        r->stream = s;
+        s = NULL;
         r->status = 200;
         r->streaming = 1;
         set_ready(r);
     }
     pthread_mutex_unlock(&r->mu);
+    gw_stream_free(s);
 }
 
 int gw_stream_write(gw_req *r, const char *data, size_t len)
