@@ -85,6 +85,17 @@ int gw_timer_after(uint64_t delay_ns, gw_timer_fn fn, void *arg)
     return 0;
 }
 
+/* Take the earliest entry off the heap and run it without the lock; mu held on entry and exit. */
+static void run_first(void)
+{
+    entry e = heap[0];
+    heap[0] = heap[--len];
+    sift_down(0);
+    pthread_mutex_unlock(&mu);
+    e.fn(e.arg);
+    pthread_mutex_lock(&mu);
+}
+
 static void *run(void *unused)
 {
     pthread_mutex_lock(&mu);
@@ -100,12 +111,7 @@ static void *run(void *unused)
             pthread_cond_timedwait(&cv, &mu, &ts);
             continue;
         }
-        entry e = heap[0];
-        heap[0] = heap[--len];
-        sift_down(0);
-        pthread_mutex_unlock(&mu);
-        e.fn(e.arg);
-        pthread_mutex_lock(&mu);
+        run_first();
     }
     pthread_mutex_unlock(&mu);
     return NULL;
@@ -133,14 +139,8 @@ void gw_timer_stop(void)
     pthread_mutex_unlock(&mu);
     pthread_join(thread, NULL);
     pthread_mutex_lock(&mu);
-    for (long guard = 0; len > 0 && guard < 100000000; guard++) {
-        entry e = heap[0];
-        heap[0] = heap[--len];
-        sift_down(0);
-        pthread_mutex_unlock(&mu);
-        e.fn(e.arg);
-        pthread_mutex_lock(&mu);
-    }
+    for (long guard = 0; len > 0 && guard < 100000000; guard++)
+        run_first();
     pthread_mutex_unlock(&mu);
     free(heap);
     heap = NULL;
