@@ -62,7 +62,8 @@ char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, size_t *len);
 
 /*
  * Write v the way the exposition does: shortest text that parses back to the
- * same double, "+Inf", "-Inf", "NaN". Returns the length (at most 24); buf
+ * same double, "+Inf", "-Inf", "NaN", with a '.' whatever the host's locale
+ * (LC_NUMERIC) is. Returns the length (at most 24); buf
  * needs room for 32 bytes.
  */
 size_t sonde_format_double(double v, char *buf);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -64,11 +63,11 @@ static int parse_bool(const char *s, int *out)
 {
     static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
+        if (sonde_ascii_ncasecmp(s, yes[i], SIZE_MAX) == 0) {
             *out = 1;
             return 1;
         }
-        if (strcasecmp(s, no[i]) == 0) {
+        if (sonde_ascii_ncasecmp(s, no[i], SIZE_MAX) == 0) {
             *out = 0;
             return 1;
         }

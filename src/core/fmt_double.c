@@ -3,8 +3,11 @@
  * case. Integers below 2^53 (counter values, bucket counts) are written with
  * a digit loop; anything else tries %.15g, %.16g and %.17g and keeps the
  * first that parses back to the same bits, so every value survives the trip
- * through the exposition exactly.
+ * through the exposition exactly. The %g attempts and their check run in the
+ * C locale (c_locale.c, switched for this thread only), so the text is the
+ * same whatever locale the host set: "0.25", never "0,25".
  */
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,10 +55,15 @@ size_t sonde_format_double(double v, char *buf)
         }
         return format_uint((uint64_t)v, buf);
     }
+    locale_t c = sonde_c_locale();
+    locale_t host = c ? uselocale(c) : (locale_t)0;
+    int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
-        int n = snprintf(buf, 32, "%.*g", prec, v);
-        if (prec == 17 || strtod(buf, NULL) == v)
-            return (size_t)n;
+        n = snprintf(buf, 32, "%.*g", prec, v);
+        if (sonde_strtod(buf, NULL) == v)
+            break;
     }
-    return 0; /* not reached */
+    if (c)
+        uselocale(host);
+    return (size_t)n;
 }

@@ -17,6 +17,7 @@
 #ifndef SONDE_INTERNAL_H
 #define SONDE_INTERNAL_H
 
+#include <locale.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -125,6 +126,15 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
+
+/* c_locale.c: the C locale object (made once) and strtod in it, whatever the host's locale */
+locale_t sonde_c_locale(void);
+double sonde_strtod(const char *s, char **end);
+/* strncasecmp folding ASCII letters only, whatever LC_CTYPE says (SIZE_MAX: whole strings) */
+int sonde_ascii_ncasecmp(const char *a, const char *b, size_t n);
+
+/* negotiate.c: an HTTP qvalue (RFC 9110: "0", "0.5", "1.000") of len bytes; 1 if valid */
+int sonde_parse_qvalue(const char *s, size_t len, double *q);
 
 /* names.c */
 int sonde_valid_metric_name(const char *s);

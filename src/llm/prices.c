@@ -131,7 +131,7 @@ static int parse_price(const char *s, double *v)
 {
     char *end;
     errno = 0;
-    *v = strtod(s, &end);
+    *v = sonde_strtod(s, &end);
     return end != s && *end == '\0' && errno == 0 && *v >= 0 && isfinite(*v);
 }
 
