@@ -210,7 +210,7 @@ int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, siz
             rc = SONDE_ENOMEM;
         }
     }
-    if (rc == SONDE_OK) {
+    if (rc == SONDE_OK && tmp->count) { /* an empty text adds nothing (items may be NULL) */
         memcpy(p->items + p->count, tmp->items, tmp->count * sizeof *tmp->items);
         p->count += tmp->count;
         tmp->count = 0;
