@@ -18,7 +18,10 @@
 
 typedef struct env_owned {
     sonde_label labels[SONDE_MAX_GLOBAL_LABELS];
-    char *strings[2 * SONDE_MAX_GLOBAL_LABELS + 4];
+    /* path, address, and a name and value for each label of the caller's struct, of
+     * SONDE_GLOBAL_LABELS and of the three SONDE_SERVICE_* style variables, even when a
+     * later one replaces an earlier one of the same name */
+    char *strings[4 * SONDE_MAX_GLOBAL_LABELS + 8];
     size_t string_count;
 } env_owned;
 
@@ -46,9 +49,15 @@ static void owned_free(env_owned *o)
     free(o);
 }
 
+/* The caller checks owned_full() first: NULL here means out of memory. */
+static int owned_full(const env_owned *o, size_t more)
+{
+    return o->string_count + more > sizeof o->strings / sizeof o->strings[0];
+}
+
 static char *owned_dup(env_owned *o, const char *s, size_t len)
 {
-    if (o->string_count == sizeof o->strings / sizeof o->strings[0])
+    if (owned_full(o, 1))
         return NULL;
     char *d = malloc(len + 1);
     if (!d)
@@ -98,6 +107,8 @@ static int valid_address(const char *s)
 static int add_label(env_owned *o, size_t *n, const char *name, size_t nlen, const char *value,
                      size_t vlen)
 {
+    if (owned_full(o, 2))
+        return SONDE_ELIMIT;
     char *nm = owned_dup(o, name, nlen), *val = owned_dup(o, value, vlen);
     if (!nm || !val)
         return SONDE_ENOMEM;
@@ -157,8 +168,7 @@ static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *err
                                 "SONDE_GLOBAL_LABELS: more than %d labels",
                                 SONDE_MAX_GLOBAL_LABELS);
         if (rc)
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
-                                "SONDE_GLOBAL_LABELS: out of memory");
+            return sonde_errorf(errbuf, errlen, rc, "SONDE_GLOBAL_LABELS: out of memory");
         if (!comma)
             break;
         p = comma + 1;
@@ -219,9 +229,11 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
             continue;
         if (!sonde_valid_utf8(v, strlen(v)))
             rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: not valid UTF-8", named[i][0]);
-        else if (add_label(o, &n, named[i][1], strlen(named[i][1]), v, strlen(v)))
-            rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: too many global labels",
-                              named[i][0]);
+        else if ((rc = add_label(o, &n, named[i][1], strlen(named[i][1]), v, strlen(v))))
+            rc = rc == SONDE_ENOMEM
+                     ? sonde_errorf(errbuf, errlen, rc, "%s: out of memory", named[i][0])
+                     : sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: too many global labels",
+                                    named[i][0]);
     }
     if (rc) {
         owned_free(o);

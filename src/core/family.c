@@ -197,15 +197,21 @@ int sonde_family_init_children(sonde_family *f)
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
     child_table *t = table_new(8);
-    if (!t)
+    if (!t) {
+        pthread_mutex_destroy(&f->lock);
         return SONDE_ENOMEM;
+    }
     atomic_store_explicit(&f->table, t, memory_order_relaxed);
     static const char *const none[1] = {NULL};
     size_t lens[1];
     if (f->label_count == 0) {
         f->solo = child_new(f, none, lens, hash_values(none, 0, lens));
-        if (!f->solo)
+        if (!f->solo) { /* undo: the caller frees a family whose children never existed */
+            atomic_store_explicit(&f->table, NULL, memory_order_relaxed);
+            free(t);
+            pthread_mutex_destroy(&f->lock);
             return SONDE_ENOMEM;
+        }
         table_put(t, f->solo);
         list_append(f, f->solo);
     }

@@ -5,7 +5,9 @@
  * and a server created from whatever was accepted. Checks: the error
  * message is NUL-terminated inside its buffer, an error leaves the struct
  * as it was, what from_env accepted on top of the defaults passes
- * validation, and a valid config makes a registry whose exposition carries every global label, in both formats.
+ * validation, and a valid config makes a registry whose exposition carries
+ * every global label in both formats (when enabled: a disabled registry
+ * exposes nothing).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +36,7 @@ static void check_exposition(sonde_registry *reg, const sonde_config *cfg)
         char *text = sonde_expose_alloc(reg, f ? SONDE_FORMAT_OPENMETRICS : SONDE_FORMAT_TEXT, &len);
         if (!text)
             abort();
-        for (size_t i = 0; i < cfg->global_label_count; i++) {
+        for (size_t i = 0; cfg->enabled && i < cfg->global_label_count; i++) {
             char want[300];
             size_t n = strlen(cfg->global_labels[i].name);
             if (n + 3 > sizeof want)
