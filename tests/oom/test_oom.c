@@ -1,6 +1,7 @@
 /*
  * test_oom.c - out-of-memory injection, as SQLite tests it: each scenario
- * (registration, series creation, exposition, server answers) runs again
+ * (registration, series creation, exposition, server answers, the HTTP
+ * middleware) runs again
  * and again with its 1st, 2nd, ... n-th allocation failing, once with only
  * that allocation failing and once with every allocation after it failing
  * too, until a run completes without reaching n. Every run must:
@@ -503,6 +504,82 @@ TEST(server_answers)
     free(s);
 }
 
+/* ---- HTTP middleware (registration of its families, routes, requests) ------ */
+
+typedef struct http_state {
+    sonde_registry *reg;
+    sonde_http *h;
+    int ended[3];
+} http_state;
+
+static const char *const http_paths[3] = {"/v1/items/42", "/v1/users/7/posts", "/health"};
+
+static void http_setup(void *p)
+{
+    http_state *s = p;
+    memset(s, 0, sizeof *s);
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.process_metrics = 0;
+    if (sonde_registry_new(&cfg, &s->reg))
+        s->reg = NULL;
+}
+
+static int http_run(void *p)
+{
+    http_state *s = p;
+    EXPECT(s->reg);
+    sonde_http_opts opts = {.registry = s->reg, .route_limit = 16};
+    int rc = sonde_http_new(&opts, &s->h);
+    EXPECT(ok_or_nomem(rc) && (rc == SONDE_OK) == (s->h != NULL));
+    if (!s->h)
+        return 1;
+    rc = sonde_http_route_add(s->h, "/v1/items/{id}");
+    EXPECT(ok_or_nomem(rc));
+    for (int i = 0; i < 3; i++) {
+        sonde_http_token t = sonde_http_begin(s->h, "GET", http_paths[i], 100);
+        sonde_http_end(s->h, &t, 200, 1000);
+        s->ended[i] = 1;
+    }
+    return 1;
+}
+
+static int http_verify(void *p)
+{
+    http_state *s = p;
+    EXPECT(s->reg);
+    EXPECT(scrapeable(s->reg));
+    if (!s->h)
+        return 1;
+    /* requests recorded now, with allocations working, all show */
+    for (int i = 0; i < 3; i++) {
+        sonde_http_token t = sonde_http_begin(s->h, "GET", http_paths[i], 100);
+        sonde_http_end(s->h, &t, 200, 1000);
+    }
+    char *text = render(s->reg, SONDE_FORMAT_TEXT);
+    EXPECT(text);
+    int ok = strstr(text, "route=\"/v1/users/:id/posts\"") && strstr(text, "route=\"/health\"");
+    free(text);
+    EXPECT(ok);
+    return 1;
+}
+
+static void http_teardown(void *p)
+{
+    http_state *s = p;
+    sonde_http_free(s->h);
+    sonde_registry_free(s->reg);
+}
+
+TEST(http_middleware)
+{
+    http_state s;
+    scenario sc = {"http middleware", http_setup, http_run, http_verify, http_teardown};
+    long runs = step_through(&sc, &s);
+    printf("http middleware: %ld runs\n", runs);
+    CHECK(runs > 10);
+}
+
 /* The injection itself works: the n-th allocation fails, the others do not. */
 TEST(injection_counts)
 {
@@ -526,5 +603,6 @@ int main(void)
     RUN(series_creation);
     RUN(exposition);
     RUN(server_answers);
+    RUN(http_middleware);
     return check_report();
 }
