@@ -1,7 +1,7 @@
 /*
  * test_oom.c - out-of-memory injection, as SQLite tests it: each scenario
  * (registration, series creation, exposition, server answers, the HTTP
- * middleware) runs again
+ * middleware, the LLM module) runs again
  * and again with its 1st, 2nd, ... n-th allocation failing, once with only
  * that allocation failing and once with every allocation after it failing
  * too, until a run completes without reaching n. Every run must:
@@ -504,6 +504,15 @@ TEST(server_answers)
     free(s);
 }
 
+static sonde_registry *empty_registry(void)
+{
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.process_metrics = 0;
+    sonde_registry *reg = NULL;
+    return sonde_registry_new(&cfg, &reg) == SONDE_OK ? reg : NULL;
+}
+
 /* ---- HTTP middleware (registration of its families, routes, requests) ------ */
 
 typedef struct http_state {
@@ -518,11 +527,7 @@ static void http_setup(void *p)
 {
     http_state *s = p;
     memset(s, 0, sizeof *s);
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    if (sonde_registry_new(&cfg, &s->reg))
-        s->reg = NULL;
+    s->reg = empty_registry();
 }
 
 static int http_run(void *p)
@@ -580,6 +585,89 @@ TEST(http_middleware)
     CHECK(runs > 10);
 }
 
+/* ---- LLM module (its families, call trackers, cached tuples) ------------- */
+
+typedef struct llm_state {
+    sonde_registry *reg;
+    sonde_llm *llm;
+} llm_state;
+
+static const char *const llm_models[3] = {"gpt-4o", "gpt-4o-mini", "o3"};
+
+static void llm_setup(void *p)
+{
+    llm_state *s = p;
+    s->reg = empty_registry();
+    s->llm = NULL;
+}
+
+/* One chat call per model; every return is OK or ENOMEM. */
+static int llm_calls(llm_state *s)
+{
+    for (int i = 0; i < 3; i++) {
+        sonde_llm_call call;
+        sonde_llm_request rq = {.operation = "chat", .provider = "openai", .model = llm_models[i],
+                                .server_address = "api.openai.com", .server_port = 443,
+                                .streaming = 1};
+        int rc = sonde_llm_call_begin(s->llm, &call, &rq);
+        EXPECT(ok_or_nomem(rc));
+        if (rc)
+            continue;
+        sonde_llm_call_tokens(&call, 3);
+        sonde_llm_result res = {.status = SONDE_LLM_OK, .response_model = llm_models[i],
+                                .input_tokens = 10, .output_tokens = 3, .finish_reason = "stop"};
+        EXPECT(ok_or_nomem(sonde_llm_call_end(&call, &res)));
+    }
+    return 1;
+}
+
+static int llm_run(void *p)
+{
+    llm_state *s = p;
+    EXPECT(s->reg);
+    int rc = sonde_llm_new(s->reg, NULL, &s->llm);
+    EXPECT(ok_or_nomem(rc) && (rc == SONDE_OK) == (s->llm != NULL));
+    return s->llm ? llm_calls(s) : 1;
+}
+
+static int llm_verify(void *p)
+{
+    llm_state *s = p;
+    EXPECT(s->reg);
+    EXPECT(scrapeable(s->reg));
+    if (!s->llm) /* "on error nothing stays registered": the module can be made again */
+        EXPECT(sonde_llm_new(s->reg, NULL, &s->llm) == SONDE_OK);
+    EXPECT(llm_calls(s));
+    EXPECT(sonde_llm_open_calls(s->llm) == 0);
+    char *text = render(s->reg, SONDE_FORMAT_TEXT);
+    EXPECT(text);
+    int shown = 1;
+    for (int i = 0; i < 3; i++) {
+        char want[160];
+        snprintf(want, sizeof want, "gen_ai_request_model=\"%s\"", llm_models[i]);
+        shown &= strstr(text, want) != NULL;
+    }
+    free(text);
+    EXPECT(shown);
+    return 1;
+}
+
+static void llm_teardown(void *p)
+{
+    llm_state *s = p;
+    sonde_llm_free(s->llm);
+    sonde_registry_free(s->reg);
+}
+
+TEST(llm_module)
+{
+    llm_state s;
+    scenario sc = {"llm module", llm_setup, llm_run, llm_verify, llm_teardown};
+    long runs = step_through(&sc, &s);
+    printf("llm module: %ld runs\n", runs);
+    CHECK(runs > 10);
+}
+
 /* The injection itself works: the n-th allocation fails, the others do not. */
 TEST(injection_counts)
 {
@@ -604,5 +692,6 @@ int main(void)
     RUN(exposition);
     RUN(server_answers);
     RUN(http_middleware);
+    RUN(llm_module);
     return check_report();
 }
