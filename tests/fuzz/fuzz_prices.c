@@ -52,11 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t count = sonde_llm_prices_count(p);
     if (rc != SONDE_OK && (count != 0 || !memchr(err, '\0', errlen)))
         abort();
-    char model[256];
-    if (rc == SONDE_OK && count > 0) {
+    char *model = malloc(size + 1);
+    if (rc == SONDE_OK && count > 0 && model) {
         double in = -1, out = -1;
         const char *currency = NULL;
-        if (!first_model(text, model, sizeof model) ||
+        if (!first_model(text, model, size + 1) ||
             sonde_llm_prices_find(p, model, &in, &out, &currency) != SONDE_OK)
             abort();
         if (!(in >= 0 && out >= 0 && isfinite(in) && isfinite(out)) || !currency || !*currency)
@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     sonde_llm_prices_free(p);
+    free(model);
     free(text);
     return 0;
 }
