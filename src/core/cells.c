@@ -17,14 +17,6 @@
 
 __thread sonde_arena *sonde_tls_arena __attribute__((tls_model("initial-exec")));
 
-typedef struct deferred {
-    struct deferred *next;
-    uint64_t due_ns;
-    void *ptr;       /* memory to free, or NULL */
-    void (*free_fn)(void *);
-    uint32_t base;   /* cell range to recycle when count > 0 */
-    uint32_t count;
-} deferred;
 
 typedef struct free_range {
     struct free_range *next;
@@ -38,7 +30,7 @@ static sonde_arena *live_arenas;   /* doubly linked */
 static sonde_arena retired;        /* values of threads that exited */
 static uint32_t next_id = 1;       /* id 0 is never handed out */
 static free_range *free_ranges;    /* recycled ranges, exact-size reuse */
-static deferred *quarantine_head, *quarantine_tail;
+static sonde_retire *quarantine_head, *quarantine_tail;
 static uint64_t *float_map[SONDE_DIR_SIZE]; /* per chunk: bit set = the cell holds a double */
 
 static int cell_is_float(uint32_t id)
@@ -168,22 +160,23 @@ static void zero_range_everywhere(uint32_t base, uint32_t count)
 static void reclaim_locked(uint64_t now)
 {
     while (quarantine_head && quarantine_head->due_ns <= now) {
-        deferred *q = quarantine_head;
+        sonde_retire *q = quarantine_head, copy = *q;
         quarantine_head = q->next;
         if (!quarantine_head)
             quarantine_tail = NULL;
-        q->free_fn(q->ptr);
-        if (q->count) {
+        if (copy.heap)
+            free(q);
+        copy.free_fn(copy.ptr); /* an embedded record goes with its object */
+        if (copy.count) {
             free_range *r = malloc(sizeof *r);
             if (r) { /* without memory the ids are simply not reused */
-                zero_range_everywhere(q->base, q->count);
-                r->base = q->base;
-                r->count = q->count;
+                zero_range_everywhere(copy.base, copy.count);
+                r->base = copy.base;
+                r->count = copy.count;
                 r->next = free_ranges;
                 free_ranges = r;
             }
         }
-        free(q);
     }
 }
 
@@ -220,11 +213,9 @@ int sonde_cells_alloc(uint32_t count, uint32_t float_count, uint32_t *base)
     return SONDE_OK;
 }
 
-static void quarantine(void (*free_fn)(void *), void *ptr, uint32_t base, uint32_t count)
+static void enqueue(sonde_retire *q, void (*free_fn)(void *), void *ptr, uint32_t base,
+                    uint32_t count)
 {
-    deferred *q = malloc(sizeof *q);
-    if (!q)
-        return; /* the memory and ids leak rather than risk a use after free */
     q->next = NULL;
     q->ptr = ptr;
     q->free_fn = free_fn;
@@ -240,6 +231,21 @@ static void quarantine(void (*free_fn)(void *), void *ptr, uint32_t base, uint32
     quarantine_tail = q;
     reclaim_locked(now);
     pthread_mutex_unlock(&cells_lock);
+}
+
+static void quarantine(void (*free_fn)(void *), void *ptr, uint32_t base, uint32_t count)
+{
+    sonde_retire *q = malloc(sizeof *q);
+    if (!q)
+        return; /* the memory and ids leak rather than risk a use after free */
+    q->heap = 1;
+    enqueue(q, free_fn, ptr, base, count);
+}
+
+void sonde_defer_embedded(sonde_retire *record, void (*free_fn)(void *), void *ptr)
+{
+    record->heap = 0;
+    enqueue(record, free_fn, ptr, 0, 0);
 }
 
 void sonde_cells_release(uint32_t base, uint32_t count)

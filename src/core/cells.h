@@ -93,9 +93,24 @@ int sonde_cells_alloc(uint32_t count, uint32_t float_count, uint32_t *base);
 void sonde_cells_release(uint32_t base, uint32_t count);
 
 /* Free ptr with free() (or with free_fn) after the grace period; lock-free readers may
- * still hold it. */
+ * still hold it. Without memory for the record, ptr leaks rather than risk a use after
+ * free: objects that are retired on paths that cannot fail embed a sonde_retire instead. */
 void sonde_defer_free(void *ptr);
 void sonde_defer(void (*free_fn)(void *), void *ptr);
+
+/* A retirement record inside the object it retires (as the kernel's rcu_head): retiring
+ * with it never allocates, so it cannot fail. free_fn(ptr) frees the record with the
+ * object; nothing touches the record afterwards. */
+typedef struct sonde_retire {
+    struct sonde_retire *next;
+    uint64_t due_ns;
+    void *ptr;       /* memory to free, or NULL */
+    void (*free_fn)(void *);
+    uint32_t base;   /* cell range to recycle when count > 0 */
+    uint32_t count;
+    int heap;        /* the record was allocated apart from ptr (sonde_defer) */
+} sonde_retire;
+void sonde_defer_embedded(sonde_retire *record, void (*free_fn)(void *), void *ptr);
 
 /* Scrape side: hold the arena list stable while reading, then sum a cell over all arenas. */
 void sonde_cells_lock(void);

@@ -23,6 +23,7 @@
 typedef struct child_table {
     size_t mask;   /* capacity - 1, capacity a power of two */
     size_t used;   /* children + tombstones */
+    sonde_retire retire; /* replacing a table never allocates (never fails) to retire it */
     _Atomic(sonde_child *) slot[];
 } child_table;
 
@@ -129,7 +130,7 @@ static int table_reserve(sonde_family *f)
     for (sonde_child *c = f->first; c; c = c->next)
         table_put(nt, c);
     atomic_store_explicit(&f->table, nt, memory_order_release);
-    sonde_defer_free(t);
+    sonde_defer_embedded(&t->retire, free, t);
     return SONDE_OK;
 }
 
@@ -227,7 +228,9 @@ void sonde_family_destroy_children(sonde_family *f)
     if (f->noop)
         child_retire(f->noop);
     f->first = f->last = f->noop = f->solo = NULL;
-    sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    if (t)
+        sonde_defer_embedded(&t->retire, free, t);
     pthread_mutex_destroy(&f->lock);
 }
 
