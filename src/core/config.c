@@ -9,7 +9,6 @@
  * (sonde_config_copy) so the caller's memory may go away after creation.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,14 +83,14 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
+/* Decimal digits only (no sign, blank or locale form), 1..65535. */
 static int parse_port(const char *s, int *out)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return 0; /* strtol would also take " 80" and "+80" */
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > 65535)
+    long v = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9' && v <= 65535; i++)
+        v = v * 10 + (s[i] - '0');
+    if (i == 0 || s[i] || v < 1 || v > 65535)
         return 0;
     *out = (int)v;
     return 1;
