@@ -10,6 +10,8 @@
 #ifndef SONDE_ERROR_H
 #define SONDE_ERROR_H
 
+#include "export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,7 +35,7 @@ extern "C" {
 #define SONDE_EBUSY (-16)     /* the resource is in use (port taken, server running) */
 
 /* A static, never-NULL description of an error code (unknown codes included). */
-const char *sonde_strerror(int err);
+SONDE_API const char *sonde_strerror(int err);
 
 #ifdef __cplusplus
 }

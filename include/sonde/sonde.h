@@ -14,6 +14,7 @@
 #define SONDE_VERSION_PATCH 0
 #define SONDE_VERSION_STRING "0.1.0"
 
+#include "export.h"
 #include "error.h"
 #include "config.h"
 #include "metrics.h"
@@ -27,7 +28,7 @@ extern "C" {
 #endif
 
 /* The library's version string, e.g. "0.1.0". */
-const char *sonde_version(void);
+SONDE_API const char *sonde_version(void);
 
 #ifdef __cplusplus
 }
