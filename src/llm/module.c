@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 #define PREFIX_MAX 200

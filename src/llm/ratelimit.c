@@ -6,7 +6,6 @@
  */
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 int sonde_llm_rate_limited(sonde_llm *llm, const char *reason)
