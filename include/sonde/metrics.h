@@ -115,11 +115,18 @@ SONDE_API const sonde_config *sonde_registry_config(const sonde_registry *reg);
  */
 SONDE_API int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out);
 
-/* Shorthands for unlabelled metrics; NULL on error (use sonde_register for the code). */
-SONDE_API sonde_counter *sonde_counter_new(sonde_registry *reg, const char *name, const char *help);
-SONDE_API sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *help);
-SONDE_API sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
-                                               sonde_buckets buckets);
+/*
+ * Register an unlabelled family and store its series in *out: the shorthand of
+ * sonde_register() + sonde_counter_of() & co., with sonde_register()'s codes.
+ * *out is NULL on error, and also on a disabled registry (SONDE_OK: a NULL
+ * series is a no-op).
+ */
+SONDE_API int sonde_counter_new(sonde_registry *reg, const char *name, const char *help,
+                                sonde_counter **out);
+SONDE_API int sonde_gauge_new(sonde_registry *reg, const char *name, const char *help,
+                              sonde_gauge **out);
+SONDE_API int sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
+                                  sonde_buckets buckets, sonde_histogram **out);
 
 /* Unregister and free a family with all its children. */
 SONDE_API int sonde_unregister(sonde_metric *m);

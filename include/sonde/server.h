@@ -69,13 +69,13 @@ typedef struct sonde_server_opts {
 SONDE_API void sonde_server_opts_init(sonde_server_opts *opts);
 
 /*
- * Create a server (no socket yet). Validates the options: SONDE_ECONFIG with a
- * message in errbuf (may be NULL) for a bad config (port, path, address, half
- * of a credential pair, TLS without GnuTLS support); SONDE_EINVAL for NULL
- * arguments; SONDE_ENOMEM.
+ * Create a server (no socket yet) in *out; opts NULL = the defaults. Validates
+ * the options: SONDE_ECONFIG with a message in errbuf (may be NULL) for a bad
+ * config (port, path, address, half of a credential pair, TLS without GnuTLS
+ * support); SONDE_EINVAL for a NULL out; SONDE_ENOMEM. *out is NULL on error.
  */
-SONDE_API int sonde_server_new(const sonde_server_opts *opts, sonde_server **out, char *errbuf,
-                               size_t errlen);
+SONDE_API int sonde_server_new(const sonde_server_opts *opts, char *errbuf, size_t errlen,
+                               sonde_server **out);
 
 /*
  * Bind and start serving on the server's own threads. SONDE_EDISABLED when the

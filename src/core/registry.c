@@ -599,29 +599,37 @@ sonde_gauge *sonde_gauge_of(sonde_metric *m) { return solo_child(m, SONDE_GAUGE)
 sonde_histogram *sonde_histogram_of(sonde_metric *m) { return solo_child(m, SONDE_HISTOGRAM); }
 sonde_summary *sonde_summary_of(sonde_metric *m) { return solo_child(m, SONDE_SUMMARY); }
 
-static sonde_metric *register_simple(sonde_registry *reg, sonde_type type, const char *name,
-                                     const char *help, sonde_buckets buckets)
+/* The unlabelled family of a shorthand constructor; *out is its built-in child (NULL when
+ * the registry is disabled, as for every handle it gives out). */
+static int register_simple(sonde_registry *reg, sonde_type type, const char *name,
+                           const char *help, sonde_buckets buckets, void **out)
 {
+    if (!out)
+        return SONDE_EINVAL;
+    *out = NULL;
     sonde_metric_opts o = {.type = type, .name = name, .help = help, .buckets = buckets};
     sonde_metric *m = NULL;
-    sonde_register(reg, &o, &m);
-    return m;
+    int rc = sonde_register(reg, &o, &m);
+    if (rc == SONDE_OK)
+        *out = solo_child(m, type);
+    return rc;
 }
 
-sonde_counter *sonde_counter_new(sonde_registry *reg, const char *name, const char *help)
+int sonde_counter_new(sonde_registry *reg, const char *name, const char *help,
+                      sonde_counter **out)
 {
-    return sonde_counter_of(register_simple(reg, SONDE_COUNTER, name, help, (sonde_buckets){0}));
+    return register_simple(reg, SONDE_COUNTER, name, help, (sonde_buckets){0}, (void **)out);
 }
 
-sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *help)
+int sonde_gauge_new(sonde_registry *reg, const char *name, const char *help, sonde_gauge **out)
 {
-    return sonde_gauge_of(register_simple(reg, SONDE_GAUGE, name, help, (sonde_buckets){0}));
+    return register_simple(reg, SONDE_GAUGE, name, help, (sonde_buckets){0}, (void **)out);
 }
 
-sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
-                                     sonde_buckets buckets)
+int sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
+                        sonde_buckets buckets, sonde_histogram **out)
 {
-    return sonde_histogram_of(register_simple(reg, SONDE_HISTOGRAM, name, help, buckets));
+    return register_simple(reg, SONDE_HISTOGRAM, name, help, buckets, (void **)out);
 }
 
 /* ---- scrape-time values and collectors ------------------------------ */

@@ -84,8 +84,8 @@ static int check_opts(const sonde_server_opts *o, const sonde_config *cfg, char 
     return SONDE_OK;
 }
 
-int sonde_server_new(const sonde_server_opts *opts, sonde_server **out, char *errbuf,
-                     size_t errlen)
+int sonde_server_new(const sonde_server_opts *opts, char *errbuf, size_t errlen,
+                     sonde_server **out)
 {
     if (errbuf && errlen)
         errbuf[0] = '\0';

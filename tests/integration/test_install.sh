@@ -29,9 +29,9 @@ cat >"$tmp/core.c" <<'C'
 int main(void)
 {
     sonde_registry *reg;
-    if (sonde_registry_new(NULL, &reg))
+    sonde_counter *c;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "installed_total", "Installed.", &c))
         return 1;
-    sonde_counter *c = sonde_counter_new(reg, "installed_total", "Installed.");
     sonde_counter_add(c, 3);
     char *text = sonde_expose_alloc(reg, SONDE_FORMAT_TEXT, NULL);
     int ok = text && strstr(text, "installed_total 3\n") != NULL;
@@ -51,13 +51,13 @@ int main(void)
     sonde_server *srv;
     sonde_server_opts opts;
     sonde_server_response resp;
-    if (sonde_registry_new(NULL, &reg))
+    sonde_counter *c;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "served_total", "Served.", &c))
         return 1;
-    sonde_counter *c = sonde_counter_new(reg, "served_total", "Served.");
     sonde_counter_inc(c);
     sonde_server_opts_init(&opts);
     opts.registry = reg;
-    if (sonde_server_new(&opts, &srv, NULL, 0))
+    if (sonde_server_new(&opts, NULL, 0, &srv))
         return 1;
     sonde_server_request req = {.method = "GET", .path = "/metrics"};
     int ok = sonde_server_handle(srv, &req, &resp) == SONDE_OK && resp.status == 200 &&

@@ -88,9 +88,9 @@ cat >"$tmp/count.c" <<'C'
 int main(void)
 {
     sonde_registry *reg;
-    if (sonde_registry_new(NULL, &reg))
+    sonde_counter *jobs;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "jobs_total", "Jobs.", &jobs))
         return 1;
-    sonde_counter *jobs = sonde_counter_new(reg, "jobs_total", "Jobs.");
     sonde_counter_add(jobs, 2);
     char *text = sonde_expose_alloc(reg, SONDE_FORMAT_TEXT, NULL);
     int ok = text && strstr(text, "\njobs_total 2\n");
@@ -121,7 +121,7 @@ int main(void)
     char err[128] = "";
     sonde_server_opts_init(&opts);
     opts.bearer_token = "";
-    int rc = sonde_server_new(&opts, &s, err, sizeof err);
+    int rc = sonde_server_new(&opts, err, sizeof err, &s);
     printf("%d %s\n", rc == SONDE_ECONFIG && s == NULL, err);
     return 0;
 }

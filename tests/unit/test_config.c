@@ -178,7 +178,9 @@ TEST(env_global_labels)
     sonde_config_cleanup(&c);
     CHECK(c.global_labels == NULL);
     CHECK_EQ_INT(c.global_label_count, 0);
-    sonde_gauge_set(sonde_gauge_new(r, "g", NULL), 1);
+    sonde_gauge *g;
+    CHECK_EQ_INT(sonde_gauge_new(r, "g", NULL, &g), SONDE_OK);
+    sonde_gauge_set(g, 1);
     char *t = sonde_expose_alloc(r, SONDE_FORMAT_TEXT, NULL);
     CHECK_EQ_STR(t, "# TYPE g gauge\ng{team=\"core\",service=\"api\",region=\"eu-west\",expr=\"a=b\","
                     "empty=\"\",utf=\"caf\xc3\xa9\",version=\"1.2.3\",environment=\"prod\"} 1\n");
