@@ -71,7 +71,8 @@ SONDE_API void sonde_config_init(sonde_config *cfg);
  */
 SONDE_API int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen);
 
-/* Check a config for consistency (names, buckets, port, path); message as above. */
+/* Check a config for consistency (names, buckets, port, path); message as above.
+ * SONDE_EINVAL for a NULL cfg. */
 SONDE_API int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen);
 
 /* Release the memory sonde_config_from_env() allocated; the struct keeps its defaults. */

@@ -5,7 +5,8 @@
  * sonde_strerror() turns a code into a fixed English sentence. The library
  * never aborts, exits or prints on its own: a metrics fault must never take
  * the host service down. Hot-path calls (increment, observe, set) return
- * nothing and treat misuse such as a NULL handle as a cheap no-op.
+ * nothing and treat misuse such as a NULL handle as a cheap no-op. sonde/sonde.h
+ * states the conventions for NULL arguments once for every header.
  */
 #ifndef SONDE_ERROR_H
 #define SONDE_ERROR_H

@@ -64,7 +64,7 @@ SONDE_API char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, siz
 /*
  * Write v the way the exposition does: shortest text that parses back to the
  * same double, "+Inf", "-Inf", "NaN". Returns the length (at most 24); buf
- * needs room for 32 bytes.
+ * needs room for 32 bytes (a NULL buf: nothing is written, 0 is returned).
  */
 SONDE_API size_t sonde_format_double(double v, char *buf);
 

@@ -153,10 +153,11 @@ SONDE_API size_t sonde_llm_open_calls(const sonde_llm *llm);
 
 /*
  * Begin a model call now: calls in flight (and streams in flight when
- * streaming) rise. SONDE_EINVAL (NULL argument, empty operation or provider,
+ * streaming) rise. SONDE_EINVAL (NULL call or req, empty operation or provider,
  * provider longer than 128 bytes, port out of range), SONDE_EUTF8 (a string is not UTF-8), SONDE_ELIMIT (too
  * many tuples), SONDE_ENOMEM. On error the call is inert: the functions below
- * do nothing with it and return SONDE_OK.
+ * do nothing with it and return SONDE_OK. A NULL llm (instrumentation off)
+ * makes the call inert and returns SONDE_OK.
  */
 SONDE_API int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req);
 
@@ -207,7 +208,8 @@ SONDE_API int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const 
                                     const char *provider, const char *model);
 
 /* Count one request refused by a rate limit: P_rate_limit_rejections_total{reason}.
- * reason e.g. "requests_per_minute", "tokens_per_minute". */
+ * reason e.g. "requests_per_minute", "tokens_per_minute". SONDE_EINVAL (NULL or empty
+ * reason), SONDE_EUTF8; a NULL llm is a no-op (SONDE_OK). */
 SONDE_API int sonde_llm_rate_limited(sonde_llm *llm, const char *reason);
 
 /*
@@ -251,7 +253,8 @@ SONDE_API int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char 
 /* Number of models priced. */
 SONDE_API size_t sonde_llm_prices_count(const sonde_llm_prices *p);
 
-/* Look a model up: SONDE_OK with the prices per million tokens, or SONDE_ENOENT. */
+/* Look a model up: SONDE_OK with the prices per million tokens, SONDE_ENOENT, or
+ * SONDE_EINVAL for a NULL table or model. */
 SONDE_API int sonde_llm_prices_find(const sonde_llm_prices *p, const char *model, double *input_per_million,
                                     double *output_per_million, const char **currency);
 

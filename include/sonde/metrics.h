@@ -13,7 +13,9 @@
  *
  * Lifetime: a child handle stays valid until its child is removed, its family
  * cleared or unregistered, or its registry freed. Using a handle after that is
- * a caller bug (like a use-after-free). A NULL handle is always a no-op.
+ * a caller bug (like a use-after-free). A NULL handle is always a no-op that
+ * reports success (the conventions are in sonde/sonde.h): a disabled registry
+ * hands out NULL families and series.
  *
  * Thread safety: every function may be called from any thread at any time,
  * concurrently with scrapes.
@@ -111,7 +113,7 @@ SONDE_API const sonde_config *sonde_registry_config(const sonde_registry *reg);
 /*
  * Register a family. Validates every name (SONDE_ENAME), refuses a name
  * already registered (SONDE_EEXIST) and bad buckets/quantiles (SONDE_EINVAL).
- * On a disabled registry it succeeds with a no-op family.
+ * On a disabled registry it succeeds with *out NULL (a NULL family is a no-op).
  */
 SONDE_API int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out);
 
@@ -128,7 +130,8 @@ SONDE_API int sonde_gauge_new(sonde_registry *reg, const char *name, const char 
 SONDE_API int sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
                                   sonde_buckets buckets, sonde_histogram **out);
 
-/* Unregister and free a family with all its children. */
+/* Unregister and free a family with all its children: SONDE_ENOENT when it is no longer
+ * registered, SONDE_EINVAL for the registry's own rejections family. */
 SONDE_API int sonde_unregister(sonde_metric *m);
 
 /* Look a family up by name; NULL when absent. */
@@ -173,7 +176,8 @@ SONDE_API sonde_gauge *sonde_gauge_of(sonde_metric *m);
 SONDE_API sonde_histogram *sonde_histogram_of(sonde_metric *m);
 SONDE_API sonde_summary *sonde_summary_of(sonde_metric *m);
 
-/* Remove one child (SONDE_ENOENT when absent) or every child of a family. */
+/* Remove one child (SONDE_ENOENT when absent, SONDE_EINVAL for an unlabelled family,
+ * SONDE_ELABELS for missing values) or every child of a family. */
 SONDE_API int sonde_metric_remove(sonde_metric *m, const char *const *values);
 SONDE_API void sonde_metric_clear(sonde_metric *m);
 
@@ -208,8 +212,8 @@ SONDE_API void sonde_summary_observe(sonde_summary *s, double v);
 SONDE_API double sonde_summary_quantile(sonde_summary *s, double q);
 SONDE_API void sonde_summary_read(sonde_summary *s, uint64_t *count, double *sum);
 
-/* Statesets: set one state true, the others false (SONDE_ENOENT for an unknown state),
- * or set any state individually. */
+/* Statesets: set one state true, the others false (SONDE_ENOENT for an unknown state,
+ * SONDE_EINVAL for a NULL one), or set any state individually. */
 SONDE_API int sonde_stateset_set(sonde_stateset *s, const char *state);
 SONDE_API int sonde_stateset_set_state(sonde_stateset *s, const char *state, int value);
 
@@ -294,11 +298,17 @@ SONDE_API int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *
  * Collectors emit counters, gauges, infos and untyped families; a name that
  * a registered family or an earlier collector family of the same scrape
  * already uses is refused with SONDE_EEXIST.
+ *
+ * sonde_collector_add(): name only labels the collector (may be NULL); out may
+ * be NULL for a collector that stays as long as the registry (else it receives
+ * the handle for sonde_collector_remove(), NULL on a disabled registry).
+ * SONDE_EINVAL for a NULL reg or fn, SONDE_ENOMEM.
  */
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
 SONDE_API int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
                                   sonde_collector **out);
-/* Remove and free a collector of reg: SONDE_EINVAL (NULL), SONDE_ENOENT (not reg's). */
+/* Remove and free a collector of reg: SONDE_EINVAL (NULL reg), SONDE_ENOENT (not reg's);
+ * a NULL collector (what a disabled registry hands out) is a no-op. */
 SONDE_API int sonde_collector_remove(sonde_registry *reg, sonde_collector *c);
 
 /*

@@ -260,7 +260,7 @@ void sonde_config_cleanup(sonde_config *cfg)
 int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen)
 {
     if (!cfg)
-        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "no configuration");
+        return sonde_internal_errorf(errbuf, errlen, SONDE_EINVAL, "no configuration");
     if (cfg->port < 0 || cfg->port > 65535)
         return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "port %d is outside 0..65535",
                             cfg->port);

@@ -100,7 +100,9 @@ size_t sonde_llm_prices_count(const sonde_llm_prices *p)
 int sonde_llm_prices_find(const sonde_llm_prices *p, const char *model, double *input_per_million,
                           double *output_per_million, const char **currency)
 {
-    const price *it = (p && model) ? find(p, model) : NULL;
+    if (!p || !model)
+        return SONDE_EINVAL;
+    const price *it = find(p, model);
     if (!it)
         return SONDE_ENOENT;
     if (input_per_million)

@@ -10,7 +10,9 @@
 
 int sonde_llm_rate_limited(sonde_llm *llm, const char *reason)
 {
-    if (!llm || !reason || !*reason)
+    if (!llm)
+        return SONDE_OK; /* instrumentation off */
+    if (!reason || !*reason)
         return SONDE_EINVAL;
     if (!sonde_valid_utf8(reason, strlen(reason)))
         return SONDE_EUTF8;

@@ -7,7 +7,8 @@
 # 2. Those exports are exactly the declarations of the installed headers,
 #    each marked SONDE_API, plus libsonde's sonde_internal_* functions, which only
 #    src/core/core_iface.h declares (SONDE_INTERNAL, not API): nothing public
-#    was left unmarked, nothing private leaks.
+#    was left unmarked, nothing private leaks. And every public function is
+#    called by tests/unit/test_api_null.c, the test of the NULL conventions.
 # 3. libsonde needs no libmicrohttpd, zlib or GnuTLS: a program that only
 #    counts, linked with -lsonde, has none of them in its NEEDED entries
 #    (readelf -d) nor among the libraries it loads (ldd), and runs.
@@ -70,6 +71,10 @@ missing=$(comm -23 "$tmp/declared.syms" "$tmp/exported.syms")
 [ -z "$missing" ] || fail "declared SONDE_API but not exported: $(echo $missing)"
 extra=$(comm -13 "$tmp/declared.syms" "$tmp/exported.syms")
 [ -z "$extra" ] || fail "exported but not declared SONDE_API: $(echo $extra)"
+# The NULL conventions (sonde/sonde.h) are tested for every public function.
+untested=$(grep '^sonde_' "$tmp/api.syms" | while read -r f; do
+  grep -qw "$f" "$src/tests/unit/test_api_null.c" || echo "$f"; done)
+[ -z "$untested" ] || fail "not called with NULL by tests/unit/test_api_null.c: $(echo $untested)"
 for s in sonde_counter_inc sonde_expose sonde_llm_call_begin SONDE_BUCKETS_DEFAULT; do
   grep -qx "$s" "$tmp/core.syms" || fail "libsonde does not export $s"
 done
