@@ -61,8 +61,10 @@ for h in "$src"/include/sonde/*.h; do echo "#include <sonde/${h##*/}>"; done |
     tr -d ';'; } | sort -u >"$tmp/decl.syms"
 unmarked=$(comm -23 "$tmp/decl.syms" "$tmp/api.syms")
 [ -z "$unmarked" ] || fail "declared without SONDE_API: $(echo $unmarked)"
-grep -oE '^SONDE_INTERNAL [^(]*\(' "$src/src/core/core_iface.h" |
-  sed -E 's/\($//; s/.*[^A-Za-z0-9_]//' | sort -u >"$tmp/internal.syms"
+# libsonde's exports for libsonde-http: the SONDE_INTERNAL declarations of core_iface.h
+# (functions and objects; a declaration starts its line with the mark).
+grep -oE '^(extern )?SONDE_INTERNAL [^;(]*[(;]' "$src/src/core/core_iface.h" |
+  sed -E 's/[[:space:]]*[(;]$//; s/.*[^A-Za-z0-9_]//' | sort -u >"$tmp/internal.syms"
 grep -q '^sonde_internal_' "$tmp/internal.syms" || fail "core_iface.h declares no SONDE_INTERNAL"
 grep -v '^sonde_internal_' "$tmp/internal.syms" && fail "a SONDE_INTERNAL name lacks sonde_internal_"
 sort -u "$tmp/api.syms" "$tmp/internal.syms" >"$tmp/declared.syms"
