@@ -46,7 +46,7 @@ static int ascii_lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-int sonde_ascii_ncasecmp(const char *a, const char *b, size_t n)
+int sonde_internal_ascii_ncasecmp(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int d = ascii_lower((unsigned char)a[i]) - ascii_lower((unsigned char)b[i]);

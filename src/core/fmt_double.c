@@ -83,6 +83,8 @@ static size_t format_short_decimal(double a, char *buf)
 
 size_t sonde_format_double(double v, char *buf)
 {
+    if (!buf)
+        return 0;
     if (isnan(v)) {
         memcpy(buf, "NaN", 4);
         return 3;

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "cells.h"
-#include "hash.h"
+#include "core_iface.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -128,23 +128,8 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
 
-/* c_locale.c: the C locale object (made once) and strtod in it, whatever the host's locale */
+/* c_locale.c: the C locale object (made once), whatever the host's locale */
 locale_t sonde_c_locale(void);
-double sonde_strtod(const char *s, char **end);
-/* strncasecmp folding ASCII letters only, whatever LC_CTYPE says (SIZE_MAX: whole strings) */
-int sonde_ascii_ncasecmp(const char *a, const char *b, size_t n);
-
-/* negotiate.c: an HTTP qvalue (RFC 9110: "0", "0.5", "1.000") of len bytes; 1 if valid */
-int sonde_parse_qvalue(const char *s, size_t len, double *q);
-
-/* names.c */
-int sonde_valid_metric_name(const char *s);
-int sonde_valid_label_name(const char *s);
-int sonde_valid_utf8(const char *s, size_t len);
-
-/* error.c: format a message into errbuf[0..errlen) (either may be NULL/0); returns rc */
-int sonde_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);

@@ -8,7 +8,7 @@
  * tie; q=0 excludes. Without any match, text 0.0.4 is the answer, as
  * Prometheus expects.
  *
- * q-values are read by sonde_parse_qvalue(), the RFC 9110 grammar ("0",
+ * q-values are read by sonde_internal_parse_qvalue(), the RFC 9110 grammar ("0",
  * "0.5", "1.000", at most three decimals) by hand: no strtod, so no locale
  * can turn "0.5" into 0 and no "nan" or "0x1p-1" slips through.
  */
@@ -24,7 +24,7 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-int sonde_parse_qvalue(const char *s, size_t len, double *q)
+int sonde_internal_parse_qvalue(const char *s, size_t len, double *q)
 {
     if (len == 0 || (s[0] != '0' && s[0] != '1') || (len > 1 && s[1] != '.') || len > 5)
         return 0;
@@ -42,7 +42,7 @@ int sonde_parse_qvalue(const char *s, size_t len, double *q)
 
 static int token_is(const char *p, size_t n, const char *lit)
 {
-    return strlen(lit) == n && sonde_ascii_ncasecmp(p, lit, n) == 0;
+    return strlen(lit) == n && sonde_internal_ascii_ncasecmp(p, lit, n) == 0;
 }
 
 /* Parse one media range [p, end): returns the format it names (or -1) and its q. */
@@ -78,7 +78,7 @@ static int parse_range(const char *p, const char *end, double *q)
         while (klen && (param[klen - 1] == ' ' || param[klen - 1] == '\t'))
             klen--;
         if (token_is(param, klen, "q")) {
-            if (!sonde_parse_qvalue(val, vlen, q))
+            if (!sonde_internal_parse_qvalue(val, vlen, q))
                 return -1;
         } else if (token_is(param, klen, "version")) {
             if (format == SONDE_FORMAT_OPENMETRICS && !token_is(val, vlen, "1.0.0") &&

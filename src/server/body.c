@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "internal.h"
+#include "core_iface.h"
 #include "server_internal.h"
 
 static int reserve(body_buf *b, size_t extra)
@@ -132,8 +132,8 @@ static double coding_q(const char *p, const char *end, int *wildcard)
         p++;
     size_t n = (size_t)(p - t);
     *wildcard = n == 1 && *t == '*';
-    if (!*wildcard && !(n == 4 && !sonde_ascii_ncasecmp(t, "gzip", 4)) &&
-        !(n == 6 && !sonde_ascii_ncasecmp(t, "x-gzip", 6)))
+    if (!*wildcard && !(n == 4 && !sonde_internal_ascii_ncasecmp(t, "gzip", 4)) &&
+        !(n == 6 && !sonde_internal_ascii_ncasecmp(t, "x-gzip", 6)))
         return -1;
     double q = 1;
     const char *semi = find(p, end, ';');
@@ -148,7 +148,7 @@ static double coding_q(const char *p, const char *end, int *wildcard)
                 v++;
             while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
                 vend--;
-            if (!sonde_parse_qvalue(v, (size_t)(vend - v), &q))
+            if (!sonde_internal_parse_qvalue(v, (size_t)(vend - v), &q))
                 return 0;
         }
     }

@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sonde_server_opts_init(&opts);
             opts.registry = reg;
             sonde_server *srv = NULL;
-            if (sonde_server_new(&opts, &srv, err, errlen) == SONDE_OK)
+            if (sonde_server_new(&opts, err, errlen, &srv) == SONDE_OK)
                 sonde_server_free(srv);
             sonde_registry_free(reg);
         }

@@ -1,7 +1,7 @@
 /*
  * fuzz_negotiate.c - the HTTP header parsers of the metrics endpoint: Accept
  * (sonde_format_negotiate), Accept-Encoding (server_accepts_gzip) and their
- * q-values (sonde_parse_qvalue), on arbitrary bytes. Checks: no crash or
+ * q-values (sonde_internal_parse_qvalue), on arbitrary bytes. Checks: no crash or
  * over-read, a format that exists, a q in [0, 1] with at most three
  * decimals, and agreement with the full answer of sonde_server_handle().
  */
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (gz != 0 && gz != 1)
         abort();
     double q = -1;
-    if (sonde_parse_qvalue(s, size, &q)) {
+    if (sonde_internal_parse_qvalue(s, size, &q)) {
         if (!(q >= 0 && q <= 1) || size > 5 || memchr(s, '\0', size))
             abort();
         if ((double)(long)(q * 1000 + 0.5) / 1000 != q)

@@ -455,7 +455,7 @@ static int server_run(void *p)
     sonde_server_opts opts;
     sonde_server_opts_init(&opts);
     opts.registry = s->e.reg;
-    int rc = sonde_server_new(&opts, &s->srv, NULL, 0);
+    int rc = sonde_server_new(&opts, NULL, 0, &s->srv);
     EXPECT(ok_or_nomem(rc) && (rc == SONDE_OK) == (s->srv != NULL));
     if (!s->srv)
         return 1;

@@ -210,7 +210,7 @@ static void write_server(transcript *t, sonde_registry *reg)
     sonde_server_opts_init(&opts);
     opts.registry = reg;
     sonde_server *srv = NULL;
-    CHECK_EQ_INT(sonde_server_new(&opts, &srv, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&opts, NULL, 0, &srv), SONDE_OK);
     if (!srv)
         return;
     mono_ns += 1250000000ull; /* uptime 1.25 s */
