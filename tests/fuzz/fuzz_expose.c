@@ -228,6 +228,8 @@ static void check_meta(const char *line, size_t len, int om)
             fail("unknown type", line, len);
     }
     for (; help && p < end; p++) {
+        if (om && *p == '"') /* OpenMetrics: a quote in HELP is escaped too */
+            fail("raw quote in help", line, len);
         if (*p != '\\')
             continue;
         p++;
