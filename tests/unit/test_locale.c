@@ -3,7 +3,8 @@
  * locale the host process sets.
  *
  * One scenario (a registry with fractional counters, gauges, histogram
- * bounds, summary quantiles, OpenMetrics _created; Accept and
+ * bounds, summary quantiles, OpenMetrics _created; the HTTP middleware's
+ * and the LLM module's durations, sizes, tokens and cost; Accept and
  * Accept-Encoding negotiation with q-values; configuration from the
  * environment; /health and /metrics answered by sonde_server_handle; an LLM
  * price table; sonde_format_double) is written into a transcript, first in
@@ -120,6 +121,34 @@ static sonde_registry *scenario_registry(void)
     for (int i = 1; i <= 100; i++)
         sonde_summary_observe(ss, i * 1.5);
     return reg;
+}
+
+/* The modules' own numbers: request durations and sizes (HTTP middleware), token counts,
+ * durations and a fractional cost (LLM module), all under the fake clock. */
+static void record_modules(sonde_registry *reg, sonde_http **h, sonde_llm **llm,
+                           sonde_llm_prices **prices)
+{
+    sonde_http_opts hopts = {.registry = reg};
+    CHECK_EQ_INT(sonde_http_new(&hopts, h), SONDE_OK);
+    mono_ns = 1000000000ull;
+    sonde_http_token tok = sonde_http_begin(*h, "GET", "/v1/items/42?x=0.5", 1234);
+    mono_ns += 37500000ull; /* 0.0375 s */
+    sonde_http_end(*h, &tok, 200, 4321);
+
+    CHECK_EQ_INT(sonde_llm_prices_new(prices), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_prices_parse(*prices, "gpt-4o 2.5 10 USD\n", NULL, 0), SONDE_OK);
+    sonde_llm_opts lopts = {.prices = *prices};
+    CHECK_EQ_INT(sonde_llm_new(reg, &lopts, llm), SONDE_OK);
+    sonde_llm_call call;
+    sonde_llm_request rq = {.operation = "chat", .provider = "openai", .model = "gpt-4o",
+                            .streaming = 1};
+    CHECK_EQ_INT(sonde_llm_call_begin(*llm, &call, &rq), SONDE_OK);
+    mono_ns += 250000000ull;
+    sonde_llm_call_tokens(&call, 1);
+    mono_ns += 1125000000ull;
+    sonde_llm_result res = {.status = SONDE_LLM_OK, .response_model = "gpt-4o",
+                            .input_tokens = 1234, .output_tokens = 567, .finish_reason = "stop"};
+    CHECK_EQ_INT(sonde_llm_call_end(&call, &res), SONDE_OK);
 }
 
 static void write_exposition(transcript *t, sonde_registry *reg)
@@ -260,12 +289,19 @@ static void write_scenario(transcript *t)
     CHECK(reg != NULL);
     if (!reg)
         return;
+    sonde_http *h = NULL;
+    sonde_llm *llm = NULL;
+    sonde_llm_prices *prices = NULL;
+    record_modules(reg, &h, &llm, &prices);
     write_exposition(t, reg);
     write_negotiation(t);
     write_config(t);
     write_server(t, reg);
     write_prices(t);
     write_doubles(t);
+    sonde_llm_free(llm);
+    sonde_llm_prices_free(prices);
+    sonde_http_free(h);
     sonde_registry_free(reg);
 }
 
@@ -293,6 +329,8 @@ TEST(same_bytes_under_de_DE)
     CHECK_CONTAINS(c.p, "cost_dollars_total{path=\"/a\"} 0.25\n");
     CHECK_CONTAINS(c.p, "quantile=\"0.99\"");
     CHECK_CONTAINS(c.p, "\"uptime\":1.250,");
+    CHECK_CONTAINS(c.p, "http_request_duration_seconds_sum{method=\"GET\",route=\"/v1/items/:id\"} 0.0375\n");
+    CHECK_CONTAINS(c.p, "0.008755"); /* the call's cost: 1234 * 2.5e-6 + 567 * 1e-5 */
     CHECK_CONTAINS(c.p, "accept 1\naccept 1\naccept 0\naccept 0\naccept 0\n");
     CHECK_CONTAINS(c.p, "region=eu-1.5 ratio=0.25");
     CHECK_EQ_INT(de.len, c.len);
