@@ -11,8 +11,14 @@
  * parsing uses strtod_l(). If a libc ever failed to make the object, numbers
  * would fall back to the thread's locale, which is "C" unless the host
  * changed it.
+ *
+ * Protocol keywords (gzip, Bearer, true, application/openmetrics-text) are
+ * compared with sonde_internal_ascii_ncasecmp(), which folds ASCII letters
+ * only: strncasecmp follows LC_CTYPE, and in a Turkish locale 'I' is not 'i'.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strtod_l */
+#endif
 #include <locale.h>
 #include <pthread.h>
 #include <stdlib.h>
