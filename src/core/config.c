@@ -231,8 +231,8 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
         else if ((rc = add_label(o, &n, named[i][1], strlen(named[i][1]), v, strlen(v))))
             rc = rc == SONDE_ENOMEM
                      ? sonde_internal_errorf(errbuf, errlen, rc, "%s: out of memory", named[i][0])
-                     : sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: too many global labels",
-                                    named[i][0]);
+                     : sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
+                                             "%s: too many global labels", named[i][0]);
     }
     if (rc) {
         owned_free(o);
