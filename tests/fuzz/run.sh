@@ -8,6 +8,7 @@
 # Leaks are checked once, when each target exits (LeakSanitizer at exit fails the run), not
 # after every input (-detect_leaks=0): the registry defers frees past a grace period, so every
 # input would look like a leak to libFuzzer's per-input check and be rescanned, 20x slower.
+# An input that runs over 30 s (wall clock: generous, the machine may be shared) is a hang.
 set -u
 build=$1
 seconds=$2
@@ -27,7 +28,7 @@ for name in "$@"; do
     continue
   fi
   echo "fuzz_$name: $seconds s"
-  if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 -max_len=8192 \
+  if ! "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -detect_leaks=0 -max_len=8192 \
       -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$src/corpus/$name" \
       >"$work/log" 2>&1; then
     tail -n 60 "$work/log" >&2
