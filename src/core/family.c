@@ -3,10 +3,11 @@
  * removal, and the cardinality limit.
  *
  * Lookup is lock-free: an open-addressing hash table of child pointers that
- * readers probe with acquire loads. Writers (create, remove, resize) hold the
- * family lock, publish with release stores, leave a tombstone where a child
- * was removed, and hand replaced tables and removed children to the
- * grace-period quarantine (cells.h) instead of freeing them at once. Values
+ * readers probe with acquire loads inside an epoch read section (ebr.h).
+ * Writers (create, remove, resize) hold the family lock, publish with
+ * release stores, leave a tombstone where a child was removed, and hand
+ * replaced tables, removed children and their cell ids to the epoch-based
+ * reclamation, which frees them once no lookup can hold them. Values
  * are stored in each child as a blob of NUL-terminated strings; the hash
  * covers every value and its length, so "a","bc" and "ab","c" differ.
  *
@@ -158,7 +159,7 @@ static sonde_child *child_new(sonde_family *f, const char *const *values, const 
     return c;
 }
 
-/* Removal: values are released after the grace period, like the memory. */
+/* Removal: values and memory are reclaimed once no reader can hold them (ebr.h). */
 static void child_retire(sonde_child *c)
 {
     if (c->fam->cells_per_child)
@@ -242,8 +243,13 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
         return NULL;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
-    return table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                      f->label_count, lens);
+    sonde_ebr_enter();
+    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
+                                f->label_count, lens);
+    if (c)
+        sonde_ebr_test_point(c);
+    sonde_ebr_leave();
+    return c;
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
@@ -279,12 +285,16 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
         return rc;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
+    sonde_ebr_enter();
     sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
                                 f->label_count, lens);
     if (c) {
+        sonde_ebr_test_point(c);
+        sonde_ebr_leave();
         *out = c;
         return SONDE_OK;
     }
+    sonde_ebr_leave();
     for (size_t i = 0; i < f->label_count; i++)
         if (!sonde_valid_utf8(values[i], lens[i]))
             return SONDE_EUTF8;

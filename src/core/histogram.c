@@ -5,7 +5,8 @@
  * Observing finds the bucket (linear scan for short lists, binary search
  * beyond) and adds to the calling thread's own cells. The count is not
  * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
- * to _count and cumulative buckets that never decrease.
+ * to _count and cumulative buckets that never decrease; the sum never
+ * decreases either (cells.h).
  */
 #include <math.h>
 
@@ -38,11 +39,12 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     const sonde_family *f = c->fam;
-    sonde_cell *cells = sonde_cell_local(c->cell);
+    sonde_arena *a;
+    sonde_cell *cells = sonde_cell_local(c->cell, &a);
     if (__builtin_expect(cells == NULL, 0))
         return;
-    sonde_cell_add_u64(&cells[bucket_index(f, v)], 1);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
+    sonde_cell_add_u64(a, &cells[bucket_index(f, v)], 1);
+    sonde_cell_add_f64(a, &cells[f->bound_count + 1], v);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -51,11 +53,12 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     if (c == NULL || n == 0 || isnan(v))
         return;
     const sonde_family *f = c->fam;
-    sonde_cell *cells = sonde_cell_local(c->cell);
+    sonde_arena *a;
+    sonde_cell *cells = sonde_cell_local(c->cell, &a);
     if (cells == NULL)
         return;
-    sonde_cell_add_u64(&cells[bucket_index(f, v)], n);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
+    sonde_cell_add_u64(a, &cells[bucket_index(f, v)], n);
+    sonde_cell_add_f64(a, &cells[f->bound_count + 1], v * (double)n);
 }
 
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)
@@ -65,7 +68,6 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
     double s = 0.0;
     if (c) {
         size_t n = c->fam->bound_count;
-        sonde_cells_lock();
         for (size_t i = 0; i <= n; i++) {
             uint64_t k = sonde_cells_sum_u64(c->cell + (uint32_t)i);
             total += k;
@@ -73,7 +75,6 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
                 counts[i] = k;
         }
         s = sonde_cells_sum_f64(c->cell + (uint32_t)n + 1);
-        sonde_cells_unlock();
     }
     if (count)
         *count = total;

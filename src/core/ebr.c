@@ -1,0 +1,162 @@
+/*
+ * ebr.c - epoch-based reclamation (see ebr.h for the protocol).
+ *
+ * One mutex (ebr_lock) guards the list of reader records and the FIFO of
+ * retired items; retired items are appended in the order of their tags, so
+ * the ones no reader can hold are always a prefix. Readers never take the
+ * lock, except once per thread to register their record (and once at exit,
+ * from a pthread key destructor, to unlink it).
+ */
+#include "ebr.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+__thread sonde_ebr_thread sonde_ebr_self __attribute__((tls_model("initial-exec")));
+_Atomic(uint64_t) sonde_ebr_epoch = 1; /* 0 means "outside" in a record */
+void (*sonde_ebr_test_hook)(const void *held);
+
+typedef struct retired {
+    struct retired *next;
+    uint64_t tag; /* the epoch when it was retired */
+    void (*free_fn)(void *);
+    void *ptr;
+} retired;
+
+static pthread_mutex_t ebr_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t record_key;
+static sonde_ebr_thread *records;            /* registered threads, doubly linked */
+static _Atomic(unsigned) anonymous_readers; /* readers without a record */
+static retired *head, *tail;
+static _Atomic(size_t) pending;
+
+/* pthread key destructor: unlink the exiting thread's record. */
+static void record_unlink(void *p)
+{
+    sonde_ebr_thread *t = p;
+    pthread_mutex_lock(&ebr_lock);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        records = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    pthread_mutex_unlock(&ebr_lock);
+    t->state = SONDE_EBR_EXITED;
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&record_key, record_unlink);
+}
+
+void sonde_ebr_enter_slow(sonde_ebr_thread *t)
+{
+    if (t->state == SONDE_EBR_UNREGISTERED) {
+        pthread_once(&key_once, make_key);
+        if (pthread_setspecific(record_key, t) == 0) {
+            pthread_mutex_lock(&ebr_lock);
+            t->prev = NULL;
+            t->next = records;
+            if (records)
+                records->prev = t;
+            records = t;
+            pthread_mutex_unlock(&ebr_lock);
+            t->state = SONDE_EBR_REGISTERED;
+            atomic_store_explicit(&t->epoch, atomic_load_explicit(&sonde_ebr_epoch, memory_order_acquire),
+                                  memory_order_relaxed);
+            atomic_thread_fence(memory_order_seq_cst);
+            return;
+        }
+        t->state = SONDE_EBR_EXITED; /* no destructor to unlink it: read anonymously */
+    }
+    atomic_fetch_add_explicit(&anonymous_readers, 1, memory_order_seq_cst);
+}
+
+void sonde_ebr_leave_slow(sonde_ebr_thread *t)
+{
+    (void)t;
+    atomic_fetch_sub_explicit(&anonymous_readers, 1, memory_order_release);
+}
+
+/* Detach the prefix of retired items that no reader can hold. Lock held. */
+static retired *detach_reclaimable_locked(void)
+{
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with the fence of sonde_ebr_enter */
+    uint64_t oldest = atomic_load_explicit(&sonde_ebr_epoch, memory_order_seq_cst);
+    if (atomic_load_explicit(&anonymous_readers, memory_order_acquire))
+        return NULL;
+    for (sonde_ebr_thread *t = records; t; t = t->next) {
+        uint64_t e = atomic_load_explicit(&t->epoch, memory_order_acquire);
+        if (e && e < oldest)
+            oldest = e;
+    }
+    retired *first = head, *last = NULL;
+    size_t n = 0;
+    for (retired *r = head; r && r->tag < oldest; r = r->next) {
+        last = r;
+        n++;
+    }
+    if (!last)
+        return NULL;
+    head = last->next;
+    if (!head)
+        tail = NULL;
+    last->next = NULL;
+    atomic_fetch_sub_explicit(&pending, n, memory_order_relaxed);
+    return first;
+}
+
+static void run_callbacks(retired *r)
+{
+    while (r) {
+        retired *next = r->next;
+        r->free_fn(r->ptr);
+        free(r);
+        r = next;
+    }
+}
+
+void sonde_ebr_reclaim(void)
+{
+    if (!atomic_load_explicit(&pending, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&ebr_lock);
+    retired *ready = detach_reclaimable_locked();
+    pthread_mutex_unlock(&ebr_lock);
+    run_callbacks(ready);
+}
+
+void sonde_defer(void (*free_fn)(void *), void *ptr)
+{
+    if (!ptr)
+        return;
+    retired *r = malloc(sizeof *r);
+    if (!r)
+        return; /* leak rather than risk a use after free */
+    r->next = NULL;
+    r->free_fn = free_fn;
+    r->ptr = ptr;
+    pthread_mutex_lock(&ebr_lock);
+    r->tag = atomic_fetch_add_explicit(&sonde_ebr_epoch, 1, memory_order_seq_cst);
+    if (tail)
+        tail->next = r;
+    else
+        head = r;
+    tail = r;
+    atomic_fetch_add_explicit(&pending, 1, memory_order_relaxed);
+    retired *ready = detach_reclaimable_locked();
+    pthread_mutex_unlock(&ebr_lock);
+    run_callbacks(ready);
+}
+
+void sonde_defer_free(void *ptr)
+{
+    sonde_defer(free, ptr);
+}
+
+size_t sonde_ebr_pending(void)
+{
+    return atomic_load_explicit(&pending, memory_order_relaxed);
+}
