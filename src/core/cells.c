@@ -18,8 +18,9 @@
 #include "ebr.h"
 #include "sonde/error.h"
 
-__thread sonde_arena *sonde_tls_arena __attribute__((tls_model("initial-exec")));
-static __thread int tls_exited; /* the arena was given back: no private arena any more */
+__thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
+static __thread sonde_arena *tls_arena;  /* private or shared */
+static __thread int tls_exited;          /* the arena was given back: no private arena any more */
 
 typedef struct free_range {
     struct free_range *next;
@@ -48,7 +49,7 @@ static void arena_give_back(void *p)
     a->next_free = free_private;
     free_private = a;
     pthread_mutex_unlock(&pool_lock);
-    sonde_tls_arena = NULL;
+    sonde_tls_private = tls_arena = NULL;
     tls_exited = 1;
 }
 
@@ -114,11 +115,9 @@ static sonde_arena *arena_take(void)
     return a;
 }
 
-sonde_cell *sonde_cell_slow(uint32_t id, sonde_arena **arena)
+/* The chunk of arena a holding id, created if needed; NULL when out of memory. */
+static sonde_cell *chunk_of(sonde_arena *a, uint32_t id)
 {
-    sonde_arena *a = sonde_tls_arena;
-    if (!a && !(a = sonde_tls_arena = arena_take()))
-        return NULL;
     uint32_t d = id >> SONDE_CHUNK_BITS;
     if (d >= SONDE_DIR_SIZE)
         return NULL;
@@ -136,8 +135,38 @@ sonde_cell *sonde_cell_slow(uint32_t id, sonde_arena **arena)
             free(fresh);
         }
     }
-    *arena = a;
-    return chunk + (id & (SONDE_CHUNK_CELLS - 1));
+    return chunk;
+}
+
+int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
+{
+    sonde_arena *a = tls_arena;
+    if (!a) {
+        if (!(a = tls_arena = arena_take()))
+            return SONDE_ENOMEM;
+        if (!a->shared)
+            sonde_tls_private = a;
+    }
+    sonde_cell *chunk = chunk_of(a, int_id);
+    if (!chunk)
+        return SONDE_ENOMEM;
+    sonde_cell *ci = chunk + (int_id & (SONDE_CHUNK_CELLS - 1));
+    sonde_cell *cf = chunk + (float_id & (SONDE_CHUNK_CELLS - 1));
+    if (!a->shared) {
+        sonde_cell_add_u64(ci, n);
+        if (float_id)
+            sonde_cell_add_f64(cf, v);
+        return SONDE_OK;
+    }
+    if (n)
+        atomic_fetch_add_explicit(ci, n, memory_order_relaxed);
+    if (float_id) {
+        uint64_t old = atomic_load_explicit(cf, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(cf, &old, sonde_double_to_bits(sonde_bits_to_double(old) + v),
+                                                      memory_order_relaxed, memory_order_relaxed))
+            ;
+    }
+    return SONDE_OK;
 }
 
 /* Reclamation callback of a released range: zero it everywhere, then offer it for reuse. */

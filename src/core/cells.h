@@ -56,29 +56,25 @@
 typedef _Atomic(uint64_t) sonde_cell;
 
 typedef struct sonde_arena {
+    _Atomic(sonde_cell *) dir[SONDE_DIR_SIZE];
     int shared;                     /* several writers: atomic read-modify-writes */
     struct sonde_arena *next_free;  /* private arenas: the pool's free stack */
-    _Atomic(sonde_cell *) dir[SONDE_DIR_SIZE];
 } sonde_arena;
 
-extern __thread sonde_arena *sonde_tls_arena __attribute__((tls_model("initial-exec")));
+/* The calling thread's private arena, or NULL (none yet, or it writes a shared one). */
+extern __thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
 
-/* Takes an arena for the calling thread and/or creates the chunk holding id; sets *arena.
- * NULL when out of memory. */
-sonde_cell *sonde_cell_slow(uint32_t id, sonde_arena **arena);
-
-/* The calling thread's copy of cell id, in *arena. */
-static inline sonde_cell *sonde_cell_local(uint32_t id, sonde_arena **arena)
+/* The calling thread's private copy of cell id, or NULL when it has none (no private arena,
+ * or the chunk is not there yet): then update through sonde_cells_add(). */
+static inline sonde_cell *sonde_cell_private(uint32_t id)
 {
-    sonde_arena *a = sonde_tls_arena;
+    sonde_arena *a = sonde_tls_private;
     if (__builtin_expect(a != NULL, 1)) {
         sonde_cell *chunk = atomic_load_explicit(&a->dir[id >> SONDE_CHUNK_BITS], memory_order_relaxed);
-        if (__builtin_expect(chunk != NULL, 1)) {
-            *arena = a;
+        if (__builtin_expect(chunk != NULL, 1))
             return chunk + (id & (SONDE_CHUNK_CELLS - 1));
-        }
     }
-    return sonde_cell_slow(id, arena);
+    return NULL;
 }
 
 static inline double sonde_bits_to_double(uint64_t b)
@@ -95,27 +91,24 @@ static inline uint64_t sonde_double_to_bits(double d)
     return b;
 }
 
-/* Add to a cell of arena a: a plain load and store in a private arena (its holder is the
- * only writer), an atomic read-modify-write in a shared one. */
-static inline void sonde_cell_add_u64(const sonde_arena *a, sonde_cell *c, uint64_t n)
+/* Adds to a private cell: a plain load and store (its holder is the only writer). */
+static inline void sonde_cell_add_u64(sonde_cell *c, uint64_t n)
 {
-    if (__builtin_expect(!a->shared, 1))
-        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-static inline void sonde_cell_add_f64(const sonde_arena *a, sonde_cell *c, double v)
+static inline void sonde_cell_add_f64(sonde_cell *c, double v)
 {
-    uint64_t old = atomic_load_explicit(c, memory_order_relaxed);
-    if (__builtin_expect(!a->shared, 1)) {
-        atomic_store_explicit(c, sonde_double_to_bits(sonde_bits_to_double(old) + v), memory_order_relaxed);
-        return;
-    }
-    while (!atomic_compare_exchange_weak_explicit(c, &old, sonde_double_to_bits(sonde_bits_to_double(old) + v),
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
+    double cur = sonde_bits_to_double(atomic_load_explicit(c, memory_order_relaxed));
+    atomic_store_explicit(c, sonde_double_to_bits(cur + v), memory_order_relaxed);
 }
+
+/* The general update, when sonde_cell_private() gave NULL: takes an arena for the thread
+ * if it has none, creates the chunk if needed, then adds n to the integer cell int_id and,
+ * when float_id is not 0, v to the double cell float_id (both in one range): with plain
+ * stores in a private arena, atomic read-modify-writes in a shared one. SONDE_ENOMEM when
+ * no arena or chunk could be allocated (nothing added). */
+int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v);
 
 /* Allocate count contiguous cell ids (count <= SONDE_CHUNK_CELLS), zero in every arena.
  * Returns 0 and sets *base, or SONDE_ENOMEM / SONDE_EINVAL. */

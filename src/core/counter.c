@@ -15,10 +15,11 @@ void sonde_counter_inc(sonde_counter *counter)
     sonde_child *c = (sonde_child *)counter;
     if (__builtin_expect(c == NULL, 0))
         return;
-    sonde_arena *a;
-    sonde_cell *cell = sonde_cell_local(c->cell, &a);
+    sonde_cell *cell = sonde_cell_private(c->cell);
     if (__builtin_expect(cell != NULL, 1))
-        sonde_cell_add_u64(a, cell, 1);
+        sonde_cell_add_u64(cell, 1);
+    else
+        sonde_cells_add(c->cell, 1, 0, 0);
 }
 
 int sonde_counter_add(sonde_counter *counter, double v)
@@ -28,14 +29,14 @@ int sonde_counter_add(sonde_counter *counter, double v)
         return SONDE_ERANGE;
     if (!c)
         return SONDE_OK;
-    sonde_arena *a;
-    sonde_cell *cell = sonde_cell_local(c->cell, &a);
+    int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
+    sonde_cell *cell = sonde_cell_private(c->cell);
     if (!cell)
-        return SONDE_ENOMEM;
-    if (v < 9007199254740992.0 && v == (double)(uint64_t)v)
-        sonde_cell_add_u64(a, cell, (uint64_t)v);
+        return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);
+    if (whole)
+        sonde_cell_add_u64(cell, (uint64_t)v);
     else
-        sonde_cell_add_f64(a, cell + 1, v);
+        sonde_cell_add_f64(cell + 1, v);
     return SONDE_OK;
 }
 

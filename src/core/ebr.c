@@ -11,9 +11,15 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
 
 __thread sonde_ebr_thread sonde_ebr_self __attribute__((tls_model("initial-exec")));
 _Atomic(uint64_t) sonde_ebr_epoch = 1; /* 0 means "outside" in a record */
+int sonde_ebr_asymmetric;
 void (*sonde_ebr_test_hook)(const void *held);
 
 typedef struct retired {
@@ -24,7 +30,7 @@ typedef struct retired {
 } retired;
 
 static pthread_mutex_t ebr_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t record_key;
 static sonde_ebr_thread *records;            /* registered threads, doubly linked */
 static _Atomic(unsigned) anonymous_readers; /* readers without a record */
@@ -46,15 +52,34 @@ static void record_unlink(void *p)
     t->state = SONDE_EBR_EXITED;
 }
 
-static void make_key(void)
+/* Once per process, before any record exists and before any reclamation: the key, and
+ * whether the asymmetric fence is available (registered). */
+static void ebr_init(void)
 {
     pthread_key_create(&record_key, record_unlink);
+#if defined(__linux__) && defined(SYS_membarrier)
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    sonde_ebr_asymmetric = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+                           syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+}
+
+/* The reclaimer's half of the fence of sonde_ebr_enter(); 0, or -1 when it failed (it was
+ * registered, so it should not: then nothing is reclaimed). */
+static int reclaimer_fence(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+#if defined(__linux__) && defined(SYS_membarrier)
+    if (sonde_ebr_asymmetric)
+        return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+#endif
+    return 0;
 }
 
 void sonde_ebr_enter_slow(sonde_ebr_thread *t)
 {
     if (t->state == SONDE_EBR_UNREGISTERED) {
-        pthread_once(&key_once, make_key);
+        pthread_once(&init_once, ebr_init);
         if (pthread_setspecific(record_key, t) == 0) {
             pthread_mutex_lock(&ebr_lock);
             t->prev = NULL;
@@ -64,9 +89,8 @@ void sonde_ebr_enter_slow(sonde_ebr_thread *t)
             records = t;
             pthread_mutex_unlock(&ebr_lock);
             t->state = SONDE_EBR_REGISTERED;
-            atomic_store_explicit(&t->epoch, atomic_load_explicit(&sonde_ebr_epoch, memory_order_acquire),
-                                  memory_order_relaxed);
-            atomic_thread_fence(memory_order_seq_cst);
+            t->depth = 0;
+            sonde_ebr_enter();
             return;
         }
         t->state = SONDE_EBR_EXITED; /* no destructor to unlink it: read anonymously */
@@ -83,7 +107,8 @@ void sonde_ebr_leave_slow(sonde_ebr_thread *t)
 /* Detach the prefix of retired items that no reader can hold. Lock held. */
 static retired *detach_reclaimable_locked(void)
 {
-    atomic_thread_fence(memory_order_seq_cst); /* pairs with the fence of sonde_ebr_enter */
+    if (reclaimer_fence())
+        return NULL;
     uint64_t oldest = atomic_load_explicit(&sonde_ebr_epoch, memory_order_seq_cst);
     if (atomic_load_explicit(&anonymous_readers, memory_order_acquire))
         return NULL;
@@ -122,6 +147,7 @@ void sonde_ebr_reclaim(void)
 {
     if (!atomic_load_explicit(&pending, memory_order_relaxed))
         return;
+    pthread_once(&init_once, ebr_init);
     pthread_mutex_lock(&ebr_lock);
     retired *ready = detach_reclaimable_locked();
     pthread_mutex_unlock(&ebr_lock);
@@ -138,6 +164,7 @@ void sonde_defer(void (*free_fn)(void *), void *ptr)
     r->next = NULL;
     r->free_fn = free_fn;
     r->ptr = ptr;
+    pthread_once(&init_once, ebr_init);
     pthread_mutex_lock(&ebr_lock);
     r->tag = atomic_fetch_add_explicit(&sonde_ebr_epoch, 1, memory_order_seq_cst);
     if (tail)

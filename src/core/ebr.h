@@ -4,8 +4,14 @@
  *
  * Readers (a child lookup, a by-name update, a scrape) bracket their reads
  * with sonde_ebr_enter() / sonde_ebr_leave(). Entering stores the global
- * epoch into the thread's record and issues a full fence; leaving stores 0.
- * Sections nest (a depth count), so a by-name update may contain a lookup.
+ * epoch into the thread's record, then a fence orders that store before the
+ * reads; leaving stores 0. Sections nest (a depth count), so a by-name update
+ * may contain a lookup. The fence is asymmetric where Linux offers
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), as in liburcu's "memb"
+ * flavour: the reader only stops the compiler from reordering, and the
+ * reclaimer, which is rare, makes every running thread of the process
+ * execute a full barrier before it reads the records. Elsewhere both sides
+ * use a seq_cst fence.
  *
  * A writer first unlinks what it retires (so that no new reader can reach
  * it), then hands it to sonde_defer(): that tags it with the current epoch g
@@ -40,6 +46,7 @@ enum { SONDE_EBR_UNREGISTERED = 0, SONDE_EBR_REGISTERED = 1, SONDE_EBR_EXITED = 
 
 extern __thread sonde_ebr_thread sonde_ebr_self __attribute__((tls_model("initial-exec")));
 extern _Atomic(uint64_t) sonde_ebr_epoch;
+extern int sonde_ebr_asymmetric; /* decided once, before any thread's first section */
 
 void sonde_ebr_enter_slow(sonde_ebr_thread *t);
 void sonde_ebr_leave_slow(sonde_ebr_thread *t);
@@ -57,7 +64,11 @@ static inline void sonde_ebr_enter(void)
     }
     atomic_store_explicit(&t->epoch, atomic_load_explicit(&sonde_ebr_epoch, memory_order_acquire),
                           memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst); /* the announce is visible before any read */
+    /* the announce is visible before any read: the reclaimer's membarrier, or a fence here */
+    if (__builtin_expect(sonde_ebr_asymmetric, 1))
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
 }
 
 static inline void sonde_ebr_leave(void)

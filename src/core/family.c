@@ -115,14 +115,17 @@ static void table_put(child_table *t, sonde_child *c)
     atomic_store_explicit(&t->slot[i], c, memory_order_release);
 }
 
-/* Grow (or rebuild without tombstones) so that one more child fits at load <= 1/2. */
+/* Grow (or rebuild without tombstones, maybe smaller) so that one more child fits at load
+ * <= 1/2: the new table is the smallest that holds the children at load <= 3/8, so a
+ * growing family doubles its table, keeps a load between 1/4 and 1/2 (8 bytes a slot: 16 to
+ * 32 a child), and a rebuild always leaves room for cap/8 inserts before the next. */
 static int table_reserve(sonde_family *f)
 {
     child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     if ((t->used + 1) * 2 <= t->mask + 1)
         return SONDE_OK;
-    size_t cap = t->mask + 1;
-    while ((f->count + 1) * 4 > cap)
+    size_t cap = 8;
+    while ((f->count + 1) * 8 > cap * 3)
         cap *= 2;
     child_table *nt = table_new(cap);
     if (!nt)
@@ -255,11 +258,8 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
 /* The overflow child: a real child that is never linked into the exposition. */
 static sonde_child *noop_child(sonde_family *f, const char *const *values, const size_t *lens)
 {
-    if (!f->noop) {
+    if (!f->noop)
         f->noop = child_new(f, values, lens, 0);
-        if (f->noop)
-            f->noop->flags |= CHILD_NOOP;
-    }
     return f->noop;
 }
 

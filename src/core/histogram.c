@@ -39,12 +39,14 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     const sonde_family *f = c->fam;
-    sonde_arena *a;
-    sonde_cell *cells = sonde_cell_local(c->cell, &a);
-    if (__builtin_expect(cells == NULL, 0))
+    size_t b = bucket_index(f, v);
+    sonde_cell *cells = sonde_cell_private(c->cell);
+    if (__builtin_expect(cells == NULL, 0)) {
+        sonde_cells_add(c->cell + (uint32_t)b, 1, c->cell + (uint32_t)f->bound_count + 1, v);
         return;
-    sonde_cell_add_u64(a, &cells[bucket_index(f, v)], 1);
-    sonde_cell_add_f64(a, &cells[f->bound_count + 1], v);
+    }
+    sonde_cell_add_u64(&cells[b], 1);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -53,12 +55,14 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     if (c == NULL || n == 0 || isnan(v))
         return;
     const sonde_family *f = c->fam;
-    sonde_arena *a;
-    sonde_cell *cells = sonde_cell_local(c->cell, &a);
-    if (cells == NULL)
+    size_t b = bucket_index(f, v);
+    sonde_cell *cells = sonde_cell_private(c->cell);
+    if (cells == NULL) {
+        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
         return;
-    sonde_cell_add_u64(a, &cells[bucket_index(f, v)], n);
-    sonde_cell_add_f64(a, &cells[f->bound_count + 1], v * (double)n);
+    }
+    sonde_cell_add_u64(&cells[b], n);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
 }
 
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)

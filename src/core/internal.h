@@ -36,15 +36,14 @@
 #define SONDE_MAX_QUANTILES 64
 #define SONDE_MAX_AGE_SECONDS 1e9 /* a summary window longer than ~31 years is a mistake */
 
-enum { CHILD_NOOP = 1u };
-
 struct summary_state; /* summary.c */
 struct child_table;   /* family.c */
 
+/* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
 typedef struct sonde_child {
     struct sonde_family *fam;
-    uint32_t cell;   /* counters: integer then double cell; histograms: buckets then sum */
-    uint32_t flags;
+    uint32_t cell;     /* counters: integer then double cell; histograms: buckets then sum */
+    uint32_t blob_len; /* label values, each NUL-terminated, back to back in blob */
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
         _Atomic(uint64_t) states;      /* statesets: one bit per state */
@@ -53,7 +52,6 @@ typedef struct sonde_child {
     double created;   /* wall seconds at creation (OpenMetrics _created) */
     uint64_t hash;
     struct sonde_child *next, *prev; /* creation order */
-    uint32_t blob_len;               /* label values, each NUL-terminated, back to back */
     char blob[];
 } sonde_child;
 
