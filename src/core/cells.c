@@ -115,26 +115,26 @@ static sonde_arena *arena_take(void)
     return a;
 }
 
-/* The chunk of arena a holding id, created if needed; NULL when out of memory. */
+/* The chunk of arena a holding id, created if needed; NULL when out of memory. A shared
+ * arena's writers create chunks under the pool lock, so that racing threads never allocate
+ * the same chunk twice. */
 static sonde_cell *chunk_of(sonde_arena *a, uint32_t id)
 {
     uint32_t d = id >> SONDE_CHUNK_BITS;
     if (d >= SONDE_DIR_SIZE)
         return NULL;
     sonde_cell *chunk = atomic_load_explicit(&a->dir[d], memory_order_acquire);
-    if (!chunk) {
-        sonde_cell *fresh = calloc(SONDE_CHUNK_CELLS, sizeof *fresh);
-        if (!fresh)
-            return NULL;
-        /* a shared arena has several writers: the first to publish wins */
-        if (atomic_compare_exchange_strong_explicit(&a->dir[d], &chunk, fresh, memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            chunk = fresh;
-            atomic_fetch_add_explicit(&chunk_bytes, SONDE_CHUNK_CELLS * sizeof *fresh, memory_order_relaxed);
-        } else {
-            free(fresh);
-        }
+    if (chunk)
+        return chunk;
+    if (a->shared)
+        pthread_mutex_lock(&pool_lock);
+    chunk = atomic_load_explicit(&a->dir[d], memory_order_acquire);
+    if (!chunk && (chunk = calloc(SONDE_CHUNK_CELLS, sizeof *chunk))) {
+        atomic_store_explicit(&a->dir[d], chunk, memory_order_release);
+        atomic_fetch_add_explicit(&chunk_bytes, SONDE_CHUNK_CELLS * sizeof *chunk, memory_order_relaxed);
     }
+    if (a->shared)
+        pthread_mutex_unlock(&pool_lock);
     return chunk;
 }
 
