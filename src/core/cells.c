@@ -206,7 +206,6 @@ int sonde_cells_alloc(uint32_t count, uint32_t *base)
 {
     if (count == 0 || count > SONDE_CHUNK_CELLS)
         return SONDE_EINVAL;
-    sonde_ebr_reclaim(); /* released ranges whose readers have left become reusable */
     pthread_mutex_lock(&pool_lock);
     if (take_free_range(count, base)) {
         pthread_mutex_unlock(&pool_lock);

@@ -36,6 +36,12 @@ static sonde_ebr_thread *records;            /* registered threads, doubly linke
 static _Atomic(unsigned) anonymous_readers; /* readers without a record */
 static retired *head, *tail;
 static _Atomic(size_t) pending;
+static unsigned retired_since_scan;
+
+/* A scan costs a membarrier (an interrupt of every CPU that runs one of our threads), so
+ * sonde_defer() scans once every SCAN_EVERY retirements; callers that retire something big
+ * call sonde_ebr_reclaim() themselves. */
+#define SCAN_EVERY 32
 
 /* pthread key destructor: unlink the exiting thread's record. */
 static void record_unlink(void *p)
@@ -117,6 +123,7 @@ static retired *detach_reclaimable_locked(void)
         if (e && e < oldest)
             oldest = e;
     }
+    retired_since_scan = 0;
     retired *first = head, *last = NULL;
     size_t n = 0;
     for (retired *r = head; r && r->tag < oldest; r = r->next) {
@@ -173,7 +180,9 @@ void sonde_defer(void (*free_fn)(void *), void *ptr)
         head = r;
     tail = r;
     atomic_fetch_add_explicit(&pending, 1, memory_order_relaxed);
-    retired *ready = detach_reclaimable_locked();
+    retired *ready = NULL;
+    if (++retired_since_scan >= SCAN_EVERY)
+        ready = detach_reclaimable_locked();
     pthread_mutex_unlock(&ebr_lock);
     run_callbacks(ready);
 }

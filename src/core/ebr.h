@@ -21,10 +21,10 @@
  * item is freed once every thread in a section announced an epoch > g; with
  * no timer, a reader stalled for any time keeps it alive.
  *
- * Reclamation runs on the writers' side: at every sonde_defer() and at every
- * cell allocation (so released ids come back promptly), scanning the records
- * of the threads that ever read (they are unlinked at thread exit). Callbacks
- * run with no lock held. A thread that reads after its record was unlinked
+ * Reclamation runs on the writers' side: every 32 sonde_defer() calls, and
+ * when a writer that retired something big (a child table, a family) calls
+ * sonde_ebr_reclaim(), scanning the records of the threads that ever read
+ * (they are unlinked at thread exit). Callbacks run with no lock held. A thread that reads after its record was unlinked
  * (from a late thread-exit destructor) counts as an anonymous reader, which
  * holds back every reclamation while it reads.
  */
@@ -88,7 +88,8 @@ static inline void sonde_ebr_leave(void)
 void sonde_defer(void (*free_fn)(void *), void *ptr);
 void sonde_defer_free(void *ptr);
 
-/* Run the callbacks of every retired item that no reader can hold any more. */
+/* Run the callbacks of every retired item that no reader can hold any more (a scan of the
+ * readers; otherwise sonde_defer() scans every 32 retirements). */
 void sonde_ebr_reclaim(void);
 
 /* Internal, for tests: items retired and not yet reclaimed. */

@@ -134,6 +134,7 @@ static int table_reserve(sonde_family *f)
         table_put(nt, c);
     atomic_store_explicit(&f->table, nt, memory_order_release);
     sonde_defer_free(t);
+    sonde_ebr_reclaim(); /* a table is big: free it as soon as no lookup holds it */
     return SONDE_OK;
 }
 
@@ -226,6 +227,7 @@ void sonde_family_destroy_children(sonde_family *f)
         child_retire(f->noop);
     f->first = f->last = f->noop = f->solo = NULL;
     sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    sonde_ebr_reclaim();
     pthread_mutex_destroy(&f->lock);
 }
 
@@ -369,6 +371,7 @@ void sonde_metric_clear(sonde_metric *m)
         child_retire(c);
     }
     pthread_mutex_unlock(&f->lock);
+    sonde_ebr_reclaim();
 }
 
 size_t sonde_metric_child_count(const sonde_metric *m)
