@@ -23,7 +23,8 @@
  *
  * Monotonic by construction. Arenas are only appended to a fixed array, and
  * a scrape sums a cell over arenas in index order. Each arena's word only
- * grows (every add is of a non-negative value, and in round-to-nearest
+ * grows (counters only add non-negative values, and so do histograms as
+ * long as observations are not negative; in round-to-nearest
  * fl(a + b) >= a when b >= 0), and fl(a + b) is non-decreasing in a and b,
  * so the sum of non-decreasing terms taken in a fixed order never reads
  * lower than a previous read; a new arena adds a term 0 at the end. Integer
