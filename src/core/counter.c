@@ -25,10 +25,10 @@ void sonde_counter_inc(sonde_counter *counter)
 int sonde_counter_add(sonde_counter *counter, double v)
 {
     sonde_child *c = (sonde_child *)counter;
+    if (!c)
+        return SONDE_OK; /* a NULL series is a no-op */
     if (!(v >= 0) || isinf(v))
         return SONDE_ERANGE;
-    if (!c)
-        return SONDE_OK;
     int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
     sonde_cell *cell = sonde_cell_private(c->cell);
     if (!cell)

@@ -205,11 +205,10 @@ int main(void)
     CHECK(sonde_cells_set_pool(2, 2) == SONDE_OK); /* before any update of the process */
     if (sonde_registry_new(NULL, &reg))
         return 1;
-    frac = sonde_counter_new(reg, "frac_total", "mixed fractional adds");
-    tenth = sonde_counter_new(reg, "tenth_total", "adds of 0.1");
-    ints = sonde_counter_new(reg, "ints_total", "whole increments");
-    hist = sonde_histogram_new(reg, "h", "mixed observations", (sonde_buckets){bounds, 3});
-    if (!frac || !tenth || !ints || !hist)
+    if (sonde_counter_new(reg, "frac_total", "mixed fractional adds", &frac) ||
+        sonde_counter_new(reg, "tenth_total", "adds of 0.1", &tenth) ||
+        sonde_counter_new(reg, "ints_total", "whole increments", &ints) ||
+        sonde_histogram_new(reg, "h", "mixed observations", (sonde_buckets){bounds, 3}, &hist))
         return 1;
     RUN(never_lower_and_within_bound);
     sonde_registry_free(reg);
