@@ -110,19 +110,25 @@ void sonde_ebr_leave_slow(sonde_ebr_thread *t)
     atomic_fetch_sub_explicit(&anonymous_readers, 1, memory_order_release);
 }
 
-/* Detach the prefix of retired items that no reader can hold. Lock held. */
-static retired *detach_reclaimable_locked(void)
+/* The oldest epoch a reader in a section announced (the current epoch when none is), or 0
+ * when nothing may be reclaimed now: an anonymous reader, or a fence that failed. Lock held. */
+static uint64_t oldest_reader_locked(void)
 {
-    if (reclaimer_fence())
-        return NULL;
+    if (reclaimer_fence() || atomic_load_explicit(&anonymous_readers, memory_order_acquire))
+        return 0;
     uint64_t oldest = atomic_load_explicit(&sonde_ebr_epoch, memory_order_seq_cst);
-    if (atomic_load_explicit(&anonymous_readers, memory_order_acquire))
-        return NULL;
     for (sonde_ebr_thread *t = records; t; t = t->next) {
         uint64_t e = atomic_load_explicit(&t->epoch, memory_order_acquire);
         if (e && e < oldest)
             oldest = e;
     }
+    return oldest;
+}
+
+/* Detach the prefix of retired items that no reader can hold. Lock held. */
+static retired *detach_reclaimable_locked(void)
+{
+    uint64_t oldest = oldest_reader_locked();
     retired_since_scan = 0;
     retired *first = head, *last = NULL;
     size_t n = 0;
@@ -161,17 +167,31 @@ void sonde_ebr_reclaim(void)
     run_callbacks(ready);
 }
 
+/* No memory to queue ptr: free it at once if no reader can hold it, else leak it rather than
+ * risk a use after free. No waiting: the caller may hold a lock that a reader waits for. */
+static void reclaim_now(void (*free_fn)(void *), void *ptr)
+{
+    uint64_t tag = atomic_fetch_add_explicit(&sonde_ebr_epoch, 1, memory_order_seq_cst);
+    pthread_mutex_lock(&ebr_lock);
+    int clear = oldest_reader_locked() > tag;
+    pthread_mutex_unlock(&ebr_lock);
+    if (clear)
+        free_fn(ptr);
+}
+
 void sonde_defer(void (*free_fn)(void *), void *ptr)
 {
     if (!ptr)
         return;
+    pthread_once(&init_once, ebr_init);
     retired *r = malloc(sizeof *r);
-    if (!r)
-        return; /* leak rather than risk a use after free */
+    if (!r) {
+        reclaim_now(free_fn, ptr);
+        return;
+    }
     r->next = NULL;
     r->free_fn = free_fn;
     r->ptr = ptr;
-    pthread_once(&init_once, ebr_init);
     pthread_mutex_lock(&ebr_lock);
     r->tag = atomic_fetch_add_explicit(&sonde_ebr_epoch, 1, memory_order_seq_cst);
     if (tail)

@@ -83,8 +83,8 @@ static inline void sonde_ebr_leave(void)
 }
 
 /* Call free_fn(ptr) (free(ptr)) once no reader can hold ptr: the caller has already made it
- * unreachable. Without memory for the bookkeeping, ptr leaks rather than risk a use after
- * free. NULL is ignored. */
+ * unreachable. Without memory for the bookkeeping, ptr is freed at once when no reader is
+ * in a section, and leaks otherwise rather than risk a use after free. NULL is ignored. */
 void sonde_defer(void (*free_fn)(void *), void *ptr);
 void sonde_defer_free(void *ptr);
 
