@@ -33,6 +33,15 @@
  * arenas, |read - exact| <= (n + A - 1) * 2^-53 * (sum of the added values)
  * (first order), the same as one double accumulator of n + A values.
  *
+ * Why this and not another. Fixed point in 64 bits cannot hold both 1e-9
+ * and 1e16 adds; a per-series high-water mark hides a lower read but costs a
+ * shared write per scrape and still rests on an unstable sum; per-CPU cells
+ * in restartable sequences need per-architecture assembly and an atomic add
+ * anyway for the thread that migrates. The pool keeps the plain-store fast
+ * path of per-thread cells (measured: the same counter_inc as before), costs
+ * one private arena per CPU that is actually running updates, and needs no
+ * folding, which is what made a value move at a thread's exit.
+ *
  * An arena is a fixed directory of SONDE_DIR_SIZE chunk pointers; a chunk of
  * SONDE_CHUNK_CELLS cells is allocated the first time a writer of the arena
  * touches an id in it and published with a release store, so scrapers walk
