@@ -38,9 +38,9 @@
  * shared write per scrape and still rests on an unstable sum; per-CPU cells
  * in restartable sequences need per-architecture assembly and an atomic add
  * anyway for the thread that migrates. The pool keeps the plain-store fast
- * path of per-thread cells (measured: the same counter_inc as before), costs
- * one private arena per CPU that is actually running updates, and needs no
- * folding, which is what made a value move at a thread's exit.
+ * path of per-thread cells (the same counter_inc instructions as before),
+ * bounds memory by the CPU count, and needs no folding, which is what made a
+ * value move at a thread's exit.
  *
  * An arena is a fixed directory of SONDE_DIR_SIZE chunk pointers; a chunk of
  * SONDE_CHUNK_CELLS cells is allocated the first time a writer of the arena
