@@ -3,10 +3,11 @@
  * removal, and the cardinality limit.
  *
  * Lookup is lock-free: an open-addressing hash table of child pointers that
- * readers probe with acquire loads. Writers (create, remove, resize) hold the
- * family lock, publish with release stores, leave a tombstone where a child
- * was removed, and hand replaced tables and removed children to the
- * grace-period quarantine (cells.h) instead of freeing them at once. Values
+ * readers probe with acquire loads inside an epoch read section (ebr.h).
+ * Writers (create, remove, resize) hold the family lock, publish with
+ * release stores, leave a tombstone where a child was removed, and hand
+ * replaced tables, removed children and their cell ids to the epoch-based
+ * reclamation, which frees them once no lookup can hold them. Values
  * are stored in each child as a blob of NUL-terminated strings; the hash
  * covers every value and its length, so "a","bc" and "ab","c" differ.
  *
@@ -23,7 +24,6 @@
 typedef struct child_table {
     size_t mask;   /* capacity - 1, capacity a power of two */
     size_t used;   /* children + tombstones */
-    sonde_retire retire; /* replacing a table never allocates (never fails) to retire it */
     _Atomic(sonde_child *) slot[];
 } child_table;
 
@@ -115,14 +115,17 @@ static void table_put(child_table *t, sonde_child *c)
     atomic_store_explicit(&t->slot[i], c, memory_order_release);
 }
 
-/* Grow (or rebuild without tombstones) so that one more child fits at load <= 1/2. */
+/* Grow (or rebuild without tombstones, maybe smaller) so that one more child fits at load
+ * <= 1/2: the new table is the smallest that holds the children at load <= 3/8, so a
+ * growing family doubles its table, keeps a load between 1/4 and 1/2 (8 bytes a slot: 16 to
+ * 32 a child), and a rebuild always leaves room for cap/8 inserts before the next. */
 static int table_reserve(sonde_family *f)
 {
     child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     if ((t->used + 1) * 2 <= t->mask + 1)
         return SONDE_OK;
-    size_t cap = t->mask + 1;
-    while ((f->count + 1) * 4 > cap)
+    size_t cap = 8;
+    while ((f->count + 1) * 8 > cap * 3)
         cap *= 2;
     child_table *nt = table_new(cap);
     if (!nt)
@@ -130,7 +133,8 @@ static int table_reserve(sonde_family *f)
     for (sonde_child *c = f->first; c; c = c->next)
         table_put(nt, c);
     atomic_store_explicit(&f->table, nt, memory_order_release);
-    sonde_defer_embedded(&t->retire, free, t);
+    sonde_defer_free(t);
+    sonde_ebr_reclaim(); /* a table is big: free it as soon as no lookup holds it */
     return SONDE_OK;
 }
 
@@ -159,7 +163,7 @@ static sonde_child *child_new(sonde_family *f, const char *const *values, const 
     return c;
 }
 
-/* Removal: values are released after the grace period, like the memory. */
+/* Removal: values and memory are reclaimed once no reader can hold them (ebr.h). */
 static void child_retire(sonde_child *c)
 {
     if (c->fam->cells_per_child)
@@ -228,9 +232,8 @@ void sonde_family_destroy_children(sonde_family *f)
     if (f->noop)
         child_retire(f->noop);
     f->first = f->last = f->noop = f->solo = NULL;
-    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
-    if (t)
-        sonde_defer_embedded(&t->retire, free, t);
+    sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    sonde_ebr_reclaim();
     pthread_mutex_destroy(&f->lock);
 }
 
@@ -251,18 +254,20 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
         return NULL;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
-    return table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                      f->label_count, lens);
+    sonde_ebr_enter();
+    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
+                                f->label_count, lens);
+    if (c)
+        sonde_ebr_test_point(c);
+    sonde_ebr_leave();
+    return c;
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
 static sonde_child *noop_child(sonde_family *f, const char *const *values, const size_t *lens)
 {
-    if (!f->noop) {
+    if (!f->noop)
         f->noop = child_new(f, values, lens, 0);
-        if (f->noop)
-            f->noop->flags |= CHILD_NOOP;
-    }
     return f->noop;
 }
 
@@ -288,12 +293,16 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
         return rc;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
+    sonde_ebr_enter();
     sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
                                 f->label_count, lens);
     if (c) {
+        sonde_ebr_test_point(c);
+        sonde_ebr_leave();
         *out = c;
         return SONDE_OK;
     }
+    sonde_ebr_leave();
     for (size_t i = 0; i < f->label_count; i++)
         if (!sonde_valid_utf8(values[i], lens[i]))
             return SONDE_EUTF8;
@@ -368,6 +377,7 @@ void sonde_metric_clear(sonde_metric *m)
         child_retire(c);
     }
     pthread_mutex_unlock(&f->lock);
+    sonde_ebr_reclaim();
 }
 
 size_t sonde_metric_child_count(const sonde_metric *m)
