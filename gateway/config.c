@@ -9,6 +9,7 @@
  * Secrets may come from the environment (api_key_env, key_env) so they need
  * not be written in the file.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,49 +84,53 @@ int gw_config_defaults(gw_config *c)
     return 0;
 }
 
-/* http://host[:port]/path -> host and port labels; only http and https. */
+/* http(s)://host[:port]/path, parsed by libcurl's URL API (the same parser that will
+ * fetch it) -> host and port labels; no query or fragment, since paths are appended. */
 int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen)
 {
-    const char *p = u->url;
-    int port;
-    if (strncmp(p, "http://", 7) == 0) {
-        p += 7;
-        port = 80;
-    } else if (strncmp(p, "https://", 8) == 0) {
-        p += 8;
-        port = 443;
-    } else {
-        snprintf(err, errlen, "upstream %s: url must start with http:// or https://", u->name);
+    CURLU *h = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *query = NULL, *fragment = NULL;
+    int rc = -1;
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    size_t hl;
-    const char *colon;
-    if (*p == '[') {
-        const char *e = strchr(p, ']');
-        if (!e) goto bad;
-        hl = (size_t)(e - p) + 1;
-        colon = e[1] == ':' ? e + 1 : NULL;
-    } else {
-        hl = strcspn(p, ":/");
-        colon = p[hl] == ':' ? p + hl : NULL;
+    if (curl_url_set(h, CURLUPART_URL, u->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+        curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+        snprintf(err, errlen, "upstream %s: malformed url '%s' (want http://host[:port]/path)",
+                 u->name, u->url);
+        goto out;
     }
-    if (hl == 0) goto bad;
-    if (colon) {
-        char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (end == colon + 1 || v < 1 || v > 65535 || (*end && *end != '/')) goto bad;
-        port = (int)v;
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        snprintf(err, errlen, "upstream %s: url must start with http:// or https://", u->name);
+        goto out;
+    }
+    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
+        curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        atoi(port) < 1) {
+        snprintf(err, errlen, "upstream %s: malformed url '%s'", u->name, u->url);
+        goto out;
+    }
+    if (curl_url_get(h, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+        curl_url_get(h, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
+        snprintf(err, errlen, "upstream %s: url must have no query or fragment", u->name);
+        goto out;
     }
     free(u->host);
-    u->host = strndup(p, hl);
-    u->port = port;
+    u->host = strdup(host);
+    u->port = atoi(port); /* curl checked it is at most 65535 */
     /* drop one trailing slash so "<url>/chat/completions" is well formed */
     size_t ul = strlen(u->url);
     if (ul && u->url[ul - 1] == '/') u->url[ul - 1] = 0;
-    return u->host ? 0 : -1;
-bad:
-    snprintf(err, errlen, "upstream %s: malformed url '%s'", u->name, u->url);
-    return -1;
+    rc = u->host ? 0 : -1;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(query);
+    curl_free(fragment);
+    curl_url_cleanup(h);
+    return rc;
 }
 
 int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,

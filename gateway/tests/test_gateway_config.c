@@ -167,6 +167,13 @@ TEST(urls)
     CHECK_EQ_INT(c.nups, 2); /* set twice, one upstream */
     CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://:80/v1", NULL, err, sizeof err), -1);
     CHECK_EQ_INT(gw_config_set_fallback_url(&c, "localhost:80", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h:0/v1", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h/v1?x=1", NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "no query") != NULL);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h/v1#f", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h/v1/", NULL, err, sizeof err), 0);
+    CHECK_EQ_STR(c.fallback->url, "http://h/v1");
+    CHECK_EQ_INT(c.fallback->port, 80);
     gw_config_free(&c);
 }
 

@@ -21,6 +21,7 @@
 #include "server.h"
 #include "http.h"
 #include "llm.h"
+#include "util.h"
 
 #ifdef __cplusplus
 extern "C" {
