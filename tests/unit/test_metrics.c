@@ -1188,21 +1188,21 @@ TEST(family_accessors_and_foreach)
     CHECK_EQ_INT(sonde_metric_buckets(c).count, 0);
     char seen[256] = "";
     CHECK_EQ_INT(sonde_registry_foreach(r, visit_names, seen), 0);
-    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;");
+    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;sonde_label_rejections;");
     sonde_metric *stop;
     sonde_metric_opts so = {.type = SONDE_GAUGE, .name = "stop_here"};
     CHECK_EQ_INT(sonde_register(r, &so, &stop), SONDE_OK);
     seen[0] = '\0';
     CHECK_EQ_INT(sonde_registry_foreach(r, visit_names, seen), 7);
-    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;stop_here;");
+    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;sonde_label_rejections;stop_here;");
     CHECK_EQ_INT(sonde_registry_foreach(r, NULL, NULL), SONDE_EINVAL);
     sonde_registry_free(r);
 }
 
 TEST(strerror_and_version)
 {
-    const char *seen[17];
-    for (int code = 0; code >= -16; code--) {
+    const char *seen[18];
+    for (int code = 0; code >= -17; code--) {
         const char *s = sonde_strerror(code);
         CHECK(s != NULL && *s);
         CHECK(strcmp(s, "unknown error") != 0);
