@@ -110,6 +110,8 @@ static void reply_error_v(gw_req *r, unsigned status, const char *type, const ch
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    if (status >= 400 && status < 500 && code && strncmp(code, "upstream_", 9) != 0)
+        gw_meter_refusal(&r->gw->meter, code);
     gw_utf8_fix(msg); /* a client's bytes, or a character cut at the end, would fail json_pack */
     json_t *e = json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", msg, "type", type,
                           "code", code ? json_string(code) : json_null(), "param",

@@ -43,12 +43,53 @@ TEST(defaults)
     CHECK_EQ_INT(c.metrics_port, 0);
     CHECK_EQ_INT(c.nups, 1);
     CHECK_EQ_STR(c.ups[0]->name, "sim");
-    CHECK(c.fallback == c.ups[0]);
+    CHECK(c.fallback == NULL); /* models not listed are refused */
     CHECK_EQ_INT(c.nkeys, 0);
+    gw_model tmp;
+    CHECK(gw_config_model(&c, "anything", &tmp) == NULL);
+    const gw_model *m = gw_config_model(&c, "sonde-sim", &tmp); /* built in */
+    CHECK(m == &c.models[0] && m->up == c.ups[0]);
+    CHECK_EQ_STR(m->upstream_model, "sonde-sim");
+    gw_config_free(&c);
+}
+
+TEST(unlisted_models_and_tools)
+{
+    gw_config c;
+    char err[256] = "";
+    int rc = load(&c,
+        "{\"default_upstream\": \"sim\", \"tools\": [\"get_weather\", \"search\"],"
+        " \"models\": {\"sonde-sim\": {\"price\": {\"input_per_million\": 2}},"
+        "             \"alias\": {\"upstream_model\": \"sonde-sim\"}}}", err, sizeof err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(err, "");
+    CHECK_EQ_INT(c.nmodels, 2); /* sonde-sim redefined, not repeated */
+    CHECK_EQ_DBL(c.models[0].price_input, 2);
+    CHECK_EQ_INT(c.ntools, 2);
+    CHECK_EQ_STR(c.tools[1], "search");
     gw_model tmp;
     const gw_model *m = gw_config_model(&c, "anything", &tmp);
     CHECK(m == &tmp && m->up == c.ups[0]);
-    CHECK_EQ_STR(m->upstream_model, "anything");
+    CHECK_EQ_STR(m->name, "_other"); /* the label */
+    CHECK_EQ_STR(m->upstream_model, "anything"); /* what the upstream gets */
+    gw_config_free(&c);
+    static const char *const bad[] = {
+        "{\"models\": {\"_other\": {}}}",
+        "{\"tools\": [\"_other\"]}",
+        "{\"tools\": [5]}",
+        "{\"tools\": \"x\"}",
+        "{\"keys\": [{\"name\": \"_other\", \"key\": \"s\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_EQ_INT(load(&c, bad[i], err, sizeof err), -1);
+        gw_config_free(&c);
+    }
+    /* a name longer than a label value may be */
+    char big[600];
+    int n = snprintf(big, sizeof big, "{\"models\": {\"%0300d\": {}}}", 0);
+    CHECK(n > 300);
+    CHECK_EQ_INT(load(&c, big, err, sizeof err), -1);
+    CHECK(strstr(err, "1 to 256 bytes") != NULL);
     gw_config_free(&c);
 }
 
@@ -287,6 +328,7 @@ int main(void)
 {
     RUN(defaults);
     RUN(full_file);
+    RUN(unlisted_models_and_tools);
     RUN(mistakes);
     RUN(urls);
     RUN(buckets);

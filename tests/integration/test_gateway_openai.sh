@@ -31,6 +31,7 @@ cat >"$tmp/gw.json" <<JSON
     "broken": {"upstream": "dead"},
     "stalled": {"upstream": "slow"}
   },
+  "tools": ["get_weather"],
   "keys": [
     {"name": "tester", "key": "sk-test-123"},
     {"name": "limited", "key": "sk-limited-456", "requests_per_minute": 2},

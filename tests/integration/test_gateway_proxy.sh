@@ -14,6 +14,7 @@ FRONT_M=$(free_port)
 cat >"$tmp/back.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
  "upstreams": {"sim": {"ttft_ms": 50, "inter_token_ms": 150, "jitter_ms": 0, "output_tokens": 8}},
+ "default_upstream": "sim",
  "keys": [{"name": "front", "key": "sk-front-to-back"}]}
 JSON
 gw_start back --port "$BACK" --config "$tmp/back.json" || fail "start back"
