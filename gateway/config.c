@@ -12,6 +12,7 @@
  * Secrets may come from the environment (api_key_env, key_env) so they need
  * not be written in the file.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -553,4 +554,23 @@ void gw_config_free(gw_config *c)
     free(c->keys);
     free(c->address);
     memset(c, 0, sizeof *c);
+}
+
+int gw_address_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!addr || !*addr) return 1; /* the default: 127.0.0.1 and ::1 */
+    if (inet_pton(AF_INET, addr, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) != 1) return 0;
+    if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+const gw_upstream *gw_config_exposed_key(const gw_config *c)
+{
+    if (gw_address_is_loopback(c->address) || c->nkeys > 0) return NULL;
+    for (size_t i = 0; i < c->nups; i++)
+        if (c->ups[i]->api_key) return c->ups[i];
+    return NULL;
 }

@@ -86,7 +86,7 @@ typedef struct gw_key {
 } gw_key;
 
 typedef struct gw_config {
-    char *address;         /* bind address, NULL = all */
+    char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
     int metrics_port;      /* 0 = same port as the API */
     int threads;           /* MHD thread pool size */
@@ -114,6 +114,12 @@ void gw_config_free(gw_config *c);
  * fallback *tmp filled (name GW_OTHER, upstream_model the requested name). */
 const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp);
 int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen);
+/* 1 for a loopback literal (127.0.0.0/8, ::1, ::ffff:127.x) and for NULL (the default). */
+int gw_address_is_loopback(const char *addr);
+/* The upstream whose API key anyone could spend: listening beyond loopback with no client
+ * keys while an upstream has a key; NULL when there is none (startup refuses otherwise,
+ * unless --allow-unauthenticated). */
+const gw_upstream *gw_config_exposed_key(const gw_config *c);
 
 /* ---- keys and rate limits (keys.c, ratelimit.c) ----------------------- */
 

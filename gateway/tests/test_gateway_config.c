@@ -218,6 +218,36 @@ TEST(urls)
     gw_config_free(&c);
 }
 
+TEST(exposure)
+{
+    static const char *const loop[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+    static const char *const open[] = {"0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "::ffff:10.0.0.1",
+                                       "fe80::1", "128.0.0.1"};
+    CHECK_EQ_INT(gw_address_is_loopback(NULL), 1);
+    CHECK_EQ_INT(gw_address_is_loopback(""), 1);
+    for (size_t i = 0; i < sizeof loop / sizeof *loop; i++) CHECK_EQ_INT(gw_address_is_loopback(loop[i]), 1);
+    for (size_t i = 0; i < sizeof open / sizeof *open; i++) CHECK_EQ_INT(gw_address_is_loopback(open[i]), 0);
+    gw_config c;
+    char err[128];
+    gw_config_defaults(&c);
+    CHECK(gw_config_exposed_key(&c) == NULL); /* loopback, no upstream key */
+    c.address = strdup("0.0.0.0");
+    CHECK(gw_config_exposed_key(&c) == NULL); /* open, but no upstream key to spend */
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://127.0.0.1:9/v1", "sk-up", err, sizeof err), 0);
+    CHECK(gw_config_exposed_key(&c) == c.fallback);
+    free(c.address);
+    c.address = strdup("::1");
+    CHECK(gw_config_exposed_key(&c) == NULL); /* loopback again */
+    gw_config_free(&c);
+    char e2[256];
+    CHECK_EQ_INT(load(&c, "{\"listen\": {\"address\": \"0.0.0.0\"},"
+                          " \"upstreams\": {\"u\": {\"type\": \"openai\", \"url\": \"http://h/v1\","
+                          " \"api_key\": \"k\"}}, \"keys\": [{\"name\": \"a\", \"key\": \"s\"}]}",
+                      e2, sizeof e2), 0);
+    CHECK(gw_config_exposed_key(&c) == NULL); /* client keys guard it */
+    gw_config_free(&c);
+}
+
 TEST(buckets)
 {
     gw_bucket b;
@@ -329,6 +359,7 @@ int main(void)
     RUN(defaults);
     RUN(full_file);
     RUN(unlisted_models_and_tools);
+    RUN(exposure);
     RUN(mistakes);
     RUN(urls);
     RUN(buckets);

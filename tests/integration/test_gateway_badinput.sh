@@ -432,7 +432,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/v1/models
 /usr/bin/python3 - "$PORT2" <<'PY'
 import sys, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
-text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics").read().decode()
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/metrics", headers={"x-api-key": "sk-k"})
+text = urllib.request.urlopen(req).read().decode()
 tok = {s.labels["type"]: s.value for f in text_string_to_metric_families(text) for s in f.samples
        if s.name == "gateway_key_tokens_total" and s.labels.get("key") == "k"}
 if tok != {"input": 2.0, "output": 0.0}:  # the estimate of "hello"; no output reported

@@ -35,7 +35,10 @@ front, back, front_metrics = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]
 def metric(port, name, **labels):
     if port == front:
         port = front_metrics
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    # the back has keys, so its /metrics (on its API port) wants one
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                 headers={"Authorization": "Bearer sk-front-to-back"})
+    text = urllib.request.urlopen(req).read().decode()
     v = 0.0
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
