@@ -3,7 +3,8 @@
  * and the two ways to answer it.
  *
  * MHD runs with its own polling threads (epoll, a thread pool), never a
- * thread per connection. A request's body is gathered up to the configured
+ * thread per connection: one daemon per listening address, by default
+ * 127.0.0.1 and ::1 (loopback only, on one port), else --address. A request's body is gathered up to the configured
  * limit; past it the request is answered 413 at once without reading the
  * rest: when its Content-Length says so, before any of the body, else (a
  * chunked body) as soon as the running total passes the limit. Then the
@@ -15,7 +16,8 @@
  * Every request is timed by the HTTP middleware (sonde/http.h) with its
  * route normalised to the known paths. /metrics, /health and /ready are the
  * embedded server's (sonde/server.h): answered through sonde_server_handle()
- * on the API port, or by the server itself on --metrics-port. /ready is true
+ * on the API port (/metrics there behind the API keys, when there are keys),
+ * or by the server itself on --metrics-port. /ready is true
  * while every upstream is reachable (main.c probes them). Every live request
  * is on a list so shutdown can end them all and resume every suspended
  * connection, which MHD demands before it stops. All of this state is the

@@ -814,6 +814,10 @@ static int emit_bad(sonde_emitter *e, void *ud)
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"9x", "v"}}, 1, 1), SONDE_ENAME);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"__x", "v"}}, 1, 1), SONDE_ENAME);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", "\xc3"}}, 1, 1), SONDE_EUTF8);
+    char long_value[SONDE_LABEL_VALUE_MAX + 2];
+    memset(long_value, 'v', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", long_value}}, 1, 1), SONDE_ETOOLONG);
     CHECK(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", NULL}}, 1, 1) < 0);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", "1"}, {"x", "2"}}, 2, 1), SONDE_ENAME);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"service", "1"}}, 1, 1), SONDE_ENAME);
