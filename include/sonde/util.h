@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,20 +20,20 @@ extern "C" {
  * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF); len
  * when all of it is. On well-formed text, sonde_utf8_valid_prefix(s, max)
  * with max < len is where to cut s to at most max bytes without splitting a
- * character.
+ * character. NULL s: 0.
  */
-size_t sonde_utf8_valid_prefix(const char *s, size_t len);
+SONDE_API size_t sonde_utf8_valid_prefix(const char *s, size_t len);
 
 /* Base64 (RFC 4648 alphabet, '=' padding) of data[0..len) as a malloc'd
- * NUL-terminated string; NULL when out of memory. */
-char *sonde_base64(const void *data, size_t len);
+ * NUL-terminated string; NULL when out of memory or data is NULL. */
+SONDE_API char *sonde_base64(const void *data, size_t len);
 
 /*
  * 1 when got[0..got_len) equals want[0..want_len), else 0, in time that
  * depends only on want_len: never on the contents or on where they first
- * differ (for secrets: API keys, passwords, tokens).
+ * differ (for secrets: API keys, passwords, tokens). A NULL got or want: 0.
  */
-int sonde_secret_equal(const char *got, size_t got_len, const char *want, size_t want_len);
+SONDE_API int sonde_secret_equal(const char *got, size_t got_len, const char *want, size_t want_len);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@
 char *sonde_base64(const void *data, size_t len)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (len > (SIZE_MAX - 1) / 4 * 3 - 2)
+    if (!data || len > (SIZE_MAX - 1) / 4 * 3 - 2)
         return NULL;
     char *out = malloc((len + 2) / 3 * 4 + 1);
     if (!out)
@@ -40,6 +40,8 @@ char *sonde_base64(const void *data, size_t len)
 
 int sonde_secret_equal(const char *got, size_t got_len, const char *want, size_t want_len)
 {
+    if (!got || !want)
+        return 0;
     volatile unsigned char diff = got_len != want_len;
     for (size_t i = 0; i < want_len; i++) {
         unsigned char g = got_len ? (unsigned char)got[i < got_len ? i : 0] : 0;

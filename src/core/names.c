@@ -49,6 +49,8 @@ int sonde_valid_utf8(const char *str, size_t len)
 
 size_t sonde_utf8_valid_prefix(const char *str, size_t len)
 {
+    if (!str)
+        return 0;
     const unsigned char *start = (const unsigned char *)str, *s = start, *end = s + len;
     while (s < end) {
         unsigned c = *s;
