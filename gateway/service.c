@@ -372,7 +372,12 @@ static enum MHD_Result dispatch(gateway *gw, gw_req *r, struct MHD_Connection *c
 {
     gw_service *sv = gw->svc;
     const char *key = bearer_of(conn);
-    if (!sv->ops_separate && is_ops(url) && !r->too_large) {
+    if (!sv->ops_separate && is_ops(url)) {
+        if (r->too_large) {
+            gw_reply_error(r, 413, "invalid_request_error", "request_too_large", -1,
+                           "The request body exceeds %zu bytes", gw->cfg->max_body);
+            return MHD_YES;
+        }
         /* /metrics on the API port is behind the API's keys, when there are keys */
         if (strcmp(url, "/metrics") == 0 && gw->cfg->nkeys > 0 && !gw_key_find(gw->cfg, key)) {
             gw_reply_error(r, 401, "invalid_request_error", key ? "invalid_api_key" : "missing_api_key",
