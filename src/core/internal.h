@@ -74,6 +74,7 @@ typedef struct sonde_family {
     char **states;   /* statesets */
     size_t state_count;
     size_t limit;
+    size_t value_max; /* longest label value in bytes */
     uint32_t cells_per_child;
     sonde_value_fn fn; /* scrape-time value, or NULL */
     void *fn_ud;
@@ -85,7 +86,6 @@ typedef struct sonde_family {
     sonde_child *solo;  /* the built-in child of an unlabelled family */
     sonde_child *noop;  /* where tuples past the limit land */
     sonde_child *rejections; /* sonde_cardinality_rejections_total{metric=name} */
-    sonde_retire retire; /* unregistering never allocates, so it never leaks the family */
 } sonde_family;
 
 typedef struct sonde_collector {
@@ -104,6 +104,7 @@ typedef struct sonde_registry {
     size_t fam_count, fam_cap;
     sonde_collector *collectors;
     sonde_family *rejections; /* sonde_cardinality_rejections_total */
+    sonde_family *label_rejections; /* sonde_label_rejections_total{metric,reason} */
 } sonde_registry;
 
 /* registry.c */
