@@ -22,7 +22,12 @@ _Atomic(uint64_t) sonde_ebr_epoch = 1; /* 0 means "outside" in a record */
 int sonde_ebr_asymmetric;
 void (*sonde_ebr_test_hook)(const void *held);
 
-typedef sonde_retire retired;
+typedef struct retired {
+    struct retired *next;
+    uint64_t tag; /* the epoch when it was retired */
+    void (*free_fn)(void *);
+    void *ptr;
+} retired;
 
 static pthread_mutex_t ebr_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -145,10 +150,8 @@ static void run_callbacks(retired *r)
 {
     while (r) {
         retired *next = r->next;
-        int heap = r->heap; /* an embedded record goes away with its object */
         r->free_fn(r->ptr);
-        if (heap)
-            free(r);
+        free(r);
         r = next;
     }
 }
@@ -176,13 +179,19 @@ static void reclaim_now(void (*free_fn)(void *), void *ptr)
         free_fn(ptr);
 }
 
-/* Queue r, retired now, and scan the readers every SCAN_EVERY retirements. */
-static void enqueue(retired *r, void (*free_fn)(void *), void *ptr)
+void sonde_defer(void (*free_fn)(void *), void *ptr)
 {
+    if (!ptr)
+        return;
+    pthread_once(&init_once, ebr_init);
+    retired *r = malloc(sizeof *r);
+    if (!r) {
+        reclaim_now(free_fn, ptr);
+        return;
+    }
     r->next = NULL;
     r->free_fn = free_fn;
     r->ptr = ptr;
-    pthread_once(&init_once, ebr_init);
     pthread_mutex_lock(&ebr_lock);
     r->tag = atomic_fetch_add_explicit(&sonde_ebr_epoch, 1, memory_order_seq_cst);
     if (tail)
@@ -196,26 +205,6 @@ static void enqueue(retired *r, void (*free_fn)(void *), void *ptr)
         ready = detach_reclaimable_locked();
     pthread_mutex_unlock(&ebr_lock);
     run_callbacks(ready);
-}
-
-void sonde_defer(void (*free_fn)(void *), void *ptr)
-{
-    if (!ptr)
-        return;
-    retired *r = malloc(sizeof *r);
-    if (!r) {
-        pthread_once(&init_once, ebr_init);
-        reclaim_now(free_fn, ptr);
-        return;
-    }
-    r->heap = 1;
-    enqueue(r, free_fn, ptr);
-}
-
-void sonde_defer_embedded(sonde_retire *record, void (*free_fn)(void *), void *ptr)
-{
-    record->heap = 0;
-    enqueue(record, free_fn, ptr);
 }
 
 void sonde_defer_free(void *ptr)

@@ -88,19 +88,6 @@ static inline void sonde_ebr_leave(void)
 void sonde_defer(void (*free_fn)(void *), void *ptr);
 void sonde_defer_free(void *ptr);
 
-/* A retirement record inside the object it retires (as the kernel's rcu_head): retiring
- * with it never allocates, so it cannot fail. free_fn(ptr) may free the record with the
- * object; nothing touches the record afterwards. */
-typedef struct sonde_retire {
-    struct sonde_retire *next;
-    uint64_t tag;  /* the epoch when it was retired */
-    void (*free_fn)(void *);
-    void *ptr;
-    int heap;      /* allocated by sonde_defer(), freed after free_fn */
-} sonde_retire;
-
-void sonde_defer_embedded(sonde_retire *record, void (*free_fn)(void *), void *ptr);
-
 /* Run the callbacks of every retired item that no reader can hold any more (a scan of the
  * readers; otherwise sonde_defer() scans every 32 retirements). */
 void sonde_ebr_reclaim(void);
