@@ -1,0 +1,248 @@
+/*
+ * context.c - W3C Trace Context (Level 1): the traceparent and tracestate
+ * headers, parsed and written exactly as the recommendation says.
+ *
+ * traceparent is "vv-<32 hex>-<16 hex>-ff": lowercase hex only, version ff
+ * and all-zero ids invalid; version 00 is exactly 55 characters; a later
+ * version is read by the version-00 layout of its first 55 characters and
+ * must be followed by nothing or by "-" (its extra fields are ignored).
+ * Optional whitespace around the value (HTTP's OWS) is ignored.
+ *
+ * tracestate is a comma-separated list of key=value members (OWS around
+ * each, empty members skipped), at most 32 members, no duplicate key, keys
+ * and values after the grammar; anything else drops the whole tracestate but
+ * not the traceparent. Longer than SONDE_TRACESTATE_MAX bytes, members over
+ * 128 bytes go first, then members from the end, as the recommendation asks.
+ */
+#include <string.h>
+
+#include "trace_internal.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1; /* uppercase is not allowed */
+}
+
+static int parse_hex(const char *s, uint8_t *out, size_t bytes)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < bytes; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+        any |= out[i];
+    }
+    return any ? 0 : -1;
+}
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static void write_hex(const uint8_t *id, size_t bytes, char *out)
+{
+    for (size_t i = 0; i < bytes; i++) {
+        out[2 * i] = hexdigits[id[i] >> 4];
+        out[2 * i + 1] = hexdigits[id[i] & 15];
+    }
+    out[2 * bytes] = '\0';
+}
+
+void sonde_trace_id_hex(const uint8_t id[16], char *out)
+{
+    if (id && out)
+        write_hex(id, 16, out);
+}
+
+void sonde_span_id_hex(const uint8_t id[8], char *out)
+{
+    if (id && out)
+        write_hex(id, 8, out);
+}
+
+int sonde_span_context_valid(const sonde_span_context *ctx)
+{
+    if (!ctx)
+        return 0;
+    uint8_t t = 0, s = 0;
+    for (int i = 0; i < 16; i++)
+        t |= ctx->trace_id[i];
+    for (int i = 0; i < 8; i++)
+        s |= ctx->span_id[i];
+    return t && s;
+}
+
+static int is_ows(char c) { return c == ' ' || c == '\t'; }
+
+static int parse_traceparent(const char *h, sonde_span_context *out)
+{
+    while (is_ows(*h))
+        h++;
+    size_t n = strlen(h);
+    while (n && is_ows(h[n - 1]))
+        n--;
+    if (n < SONDE_TRACEPARENT_LEN)
+        return -1;
+    int v1 = hexval(h[0]), v0 = hexval(h[1]);
+    if (v1 < 0 || v0 < 0)
+        return -1;
+    int version = v1 << 4 | v0;
+    if (version == 0xff)
+        return -1;
+    if (version == 0 && n != SONDE_TRACEPARENT_LEN)
+        return -1;
+    if (n > SONDE_TRACEPARENT_LEN && h[SONDE_TRACEPARENT_LEN] != '-')
+        return -1;
+    if (h[2] != '-' || h[35] != '-' || h[52] != '-')
+        return -1;
+    uint8_t flags;
+    if (parse_hex(h + 3, out->trace_id, 16) || parse_hex(h + 36, out->span_id, 8))
+        return -1;
+    int f1 = hexval(h[53]), f0 = hexval(h[54]);
+    if (f1 < 0 || f0 < 0)
+        return -1;
+    flags = (uint8_t)(f1 << 4 | f0);
+    out->flags = flags & SONDE_TRACE_FLAG_SAMPLED; /* other bits are not defined by 00 */
+    return 0;
+}
+
+/* key: simple-key or tenant@system (W3C tracestate grammar). */
+static int key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '*' || c == '/';
+}
+
+static int valid_key(const char *k, size_t n)
+{
+    const char *at = memchr(k, '@', n);
+    if (!at) {
+        if (n < 1 || n > 256 || !(k[0] >= 'a' && k[0] <= 'z'))
+            return 0;
+        for (size_t i = 1; i < n; i++)
+            if (!key_char(k[i]))
+                return 0;
+        return 1;
+    }
+    size_t tn = (size_t)(at - k), sn = n - tn - 1;
+    if (tn < 1 || tn > 241 || sn < 1 || sn > 14)
+        return 0;
+    if (!((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= '0' && k[0] <= '9')))
+        return 0;
+    for (size_t i = 1; i < tn; i++)
+        if (!key_char(k[i]))
+            return 0;
+    if (!(at[1] >= 'a' && at[1] <= 'z'))
+        return 0;
+    for (size_t i = 2; i <= sn; i++)
+        if (!key_char(at[i]))
+            return 0;
+    return 1;
+}
+
+static int valid_value(const char *v, size_t n)
+{
+    if (n < 1 || n > 256 || v[n - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c > 0x7e || c == ',' || c == '=')
+            return 0;
+    }
+    return 1;
+}
+
+typedef struct member {
+    const char *p;
+    size_t n;
+    size_t eq; /* offset of '=' */
+} member;
+
+/* Parse and normalise tracestate into out (SONDE_TRACESTATE_MAX + 1 bytes); "" when invalid. */
+static void parse_tracestate(const char *h, char *out)
+{
+    member m[SONDE_TRACESTATE_MAX_MEMBERS];
+    size_t count = 0;
+    out[0] = '\0';
+    const char *p = h;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *s = p;
+        size_t n = len;
+        while (n && is_ows(*s))
+            s++, n--;
+        while (n && is_ows(s[n - 1]))
+            n--;
+        if (n) {
+            if (count == SONDE_TRACESTATE_MAX_MEMBERS)
+                return; /* more than 32 members: invalid */
+            const char *eq = memchr(s, '=', n);
+            if (!eq || !valid_key(s, (size_t)(eq - s)) ||
+                !valid_value(eq + 1, n - (size_t)(eq - s) - 1))
+                return;
+            size_t kn = (size_t)(eq - s);
+            for (size_t i = 0; i < count; i++)
+                if (m[i].eq == kn && memcmp(m[i].p, s, kn) == 0)
+                    return; /* duplicate key */
+            m[count++] = (member){s, n, kn};
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += m[i].n + (i > 0);
+    int drop_long = total > SONDE_TRACESTATE_MAX;
+    size_t len = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (drop_long && m[i].n > 128)
+            continue;
+        size_t need = m[i].n + (len > 0);
+        if (len + need > SONDE_TRACESTATE_MAX)
+            break; /* the rest, from the end, is dropped */
+        if (len)
+            out[len++] = ',';
+        memcpy(out + len, m[i].p, m[i].n);
+        len += m[i].n;
+    }
+    out[len] = '\0';
+}
+
+int sonde_traceparent_parse(const char *traceparent, const char *tracestate,
+                            sonde_span_context *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!traceparent || parse_traceparent(traceparent, out) != 0) {
+        memset(out, 0, sizeof *out);
+        return SONDE_EINVAL;
+    }
+    out->remote = 1;
+    if (tracestate)
+        parse_tracestate(tracestate, out->tracestate);
+    return SONDE_OK;
+}
+
+int sonde_traceparent_format(const sonde_span_context *ctx, char *buf)
+{
+    if (!buf)
+        return SONDE_EINVAL;
+    buf[0] = '\0';
+    if (!sonde_span_context_valid(ctx))
+        return SONDE_EINVAL;
+    buf[0] = '0', buf[1] = '0', buf[2] = '-';
+    write_hex(ctx->trace_id, 16, buf + 3);
+    buf[35] = '-';
+    write_hex(ctx->span_id, 8, buf + 36);
+    buf[52] = '-';
+    buf[53] = '0';
+    buf[54] = (ctx->flags & SONDE_TRACE_FLAG_SAMPLED) ? '1' : '0';
+    buf[55] = '\0';
+    return SONDE_OK;
+}

@@ -1,0 +1,126 @@
+/*
+ * recent.c - finished spans kept in memory for a console, as OpenCensus'
+ * tracez did: a ring of the latest spans, and per span name (the first
+ * SONDE_RECENT_NAMES names seen) its slowest and its latest erroring spans.
+ * Fixed-size summaries only, allocated once: filled by the export thread
+ * under a mutex that only readers (sonde_tracer_recent) share.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "recent.h"
+
+static void cut_copy(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= SONDE_SPAN_SUMMARY_NAME) {
+        n = SONDE_SPAN_SUMMARY_NAME - 1;
+        while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--; /* do not split a UTF-8 sequence */
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int recent_init(recent_spans *r, size_t cap)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->cap = cap;
+    if (cap && !(r->latest = calloc(cap, sizeof *r->latest))) {
+        pthread_mutex_destroy(&r->mu);
+        return SONDE_ENOMEM;
+    }
+    return SONDE_OK;
+}
+
+void recent_destroy(recent_spans *r)
+{
+    free(r->latest);
+    pthread_mutex_destroy(&r->mu);
+}
+
+static void summarize(const sonde_span *s, sonde_span_summary *out)
+{
+    memcpy(out->trace_id, s->ctx.trace_id, 16);
+    memcpy(out->span_id, s->ctx.span_id, 8);
+    memcpy(out->parent_span_id, s->parent_id, 8);
+    cut_copy(out->name, span_str(s, s->name));
+    out->kind = (sonde_span_kind)s->kind;
+    out->status = (sonde_status_code)s->status;
+    cut_copy(out->status_message, span_str(s, s->status_msg));
+    out->start_unix_ns = s->start_ns;
+    out->end_unix_ns = s->end_ns;
+}
+
+static recent_name *name_slot(recent_spans *r, const char *name)
+{
+    for (size_t i = 0; i < r->name_count; i++)
+        if (strcmp(r->names[i].name, name) == 0)
+            return &r->names[i];
+    if (r->name_count == SONDE_RECENT_NAMES)
+        return NULL;
+    recent_name *n = &r->names[r->name_count++];
+    strcpy(n->name, name);
+    return n;
+}
+
+static uint64_t duration(const sonde_span_summary *s) { return s->end_unix_ns - s->start_unix_ns; }
+
+void recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
+{
+    if (!r->cap)
+        return;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < n; i++) {
+        sonde_span_summary *sum = &r->latest[r->next];
+        summarize(spans[i], sum);
+        r->next = (r->next + 1) % r->cap;
+        if (r->count < r->cap)
+            r->count++;
+        recent_name *slot = name_slot(r, sum->name);
+        if (!slot)
+            continue;
+        if (slot->slow_count < SONDE_RECENT_PER_NAME) {
+            slot->slow[slot->slow_count++] = *sum;
+        } else {
+            size_t min = 0;
+            for (size_t k = 1; k < SONDE_RECENT_PER_NAME; k++)
+                if (duration(&slot->slow[k]) < duration(&slot->slow[min]))
+                    min = k;
+            if (duration(sum) > duration(&slot->slow[min]))
+                slot->slow[min] = *sum;
+        }
+        if (sum->status == SONDE_STATUS_ERROR) {
+            slot->err[slot->err_next] = *sum;
+            slot->err_next = (slot->err_next + 1) % SONDE_RECENT_PER_NAME;
+            if (slot->err_count < SONDE_RECENT_PER_NAME)
+                slot->err_count++;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+size_t recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max)
+{
+    size_t w = 0;
+    pthread_mutex_lock(&r->mu);
+    if (kind == SONDE_RECENT_LATEST) {
+        for (size_t i = 0; i < r->count && w < max; i++)
+            out[w++] = r->latest[(r->next + r->cap - 1 - i) % r->cap];
+    } else {
+        for (size_t i = 0; i < r->name_count; i++) {
+            recent_name *slot = &r->names[i];
+            if (kind == SONDE_RECENT_SLOWEST) {
+                for (size_t k = 0; k < slot->slow_count && w < max; k++)
+                    out[w++] = slot->slow[k];
+            } else {
+                for (size_t k = 0; k < slot->err_count && w < max; k++)
+                    out[w++] = slot->err[(slot->err_next + SONDE_RECENT_PER_NAME - 1 - k) %
+                                         SONDE_RECENT_PER_NAME];
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return w;
+}

@@ -1,0 +1,29 @@
+/*
+ * recent.h - the tracer's in-memory view of finished spans (recent.c).
+ */
+#ifndef SONDE_TRACE_RECENT_H
+#define SONDE_TRACE_RECENT_H
+
+#include "trace_internal.h"
+
+typedef struct recent_name {
+    char name[SONDE_SPAN_SUMMARY_NAME];
+    sonde_span_summary slow[SONDE_RECENT_PER_NAME];
+    sonde_span_summary err[SONDE_RECENT_PER_NAME];
+    size_t slow_count, err_count, err_next;
+} recent_name;
+
+typedef struct recent_spans {
+    pthread_mutex_t mu;
+    sonde_span_summary *latest;
+    size_t cap, next, count;
+    recent_name names[SONDE_RECENT_NAMES];
+    size_t name_count;
+} recent_spans;
+
+int recent_init(recent_spans *r, size_t cap);
+void recent_destroy(recent_spans *r);
+void recent_add(recent_spans *r, const sonde_span *const *spans, size_t n);
+size_t recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max);
+
+#endif
