@@ -231,3 +231,12 @@ int parse_ratio(const char *s, double *out)
     *out = v;
     return 0;
 }
+
+int sonde_internal_kv_parse(const char *s, sonde_attr **attrs, size_t *count)
+{
+    if (!s || !attrs || !count)
+        return SONDE_EINVAL;
+    return resource_parse(s, attrs, count);
+}
+
+void sonde_internal_attrs_free(sonde_attr *attrs, size_t count) { attrs_free(attrs, count); }
