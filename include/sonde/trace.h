@@ -314,6 +314,8 @@ SONDE_API sonde_status_code sonde_span_status(const sonde_span *s, const char **
 SONDE_API size_t sonde_span_attr_count(const sonde_span *s);
 SONDE_API int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out);
 SONDE_API size_t sonde_span_event_count(const sonde_span *s);
+/* What the limits dropped: attributes and events (either pointer may be NULL). */
+SONDE_API void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events);
 
 /*
  * The OTLP ExportTraceServiceRequest (protobuf, opentelemetry-proto v1) of

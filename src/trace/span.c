@@ -397,3 +397,11 @@ int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
 }
 
 size_t sonde_span_event_count(const sonde_span *s) { return s && s->recording ? s->event_count : 0; }
+
+void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events)
+{
+    if (attrs)
+        *attrs = s && s->recording ? s->dropped_attrs : 0;
+    if (events)
+        *events = s && s->recording ? s->dropped_events : 0;
+}

@@ -187,7 +187,7 @@ DRIVER_LOG_FILE=$tmp/down.log timeout 120 "$driver" flood 20000 >"$tmp/down.json
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["exported"] == 0 and r["queue_full"] > 0, r
-assert r["exposed_queue_full"] == r["queue_full"] or r["exposed_queue_full"] <= r["queue_full"], r
+assert r["exposed_queue_full"] >= r["queue_full"], r  # exposed after the read
 # every span is accounted for: at most the queue and the batches in flight are not dropped yet
 assert r["queue_full"] + r["export_failed"] <= r["spans"], r
 # generous bounds (sanitizer builds, a shared machine): a blocking end would wait for an
