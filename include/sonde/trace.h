@@ -77,8 +77,9 @@ SONDE_API int sonde_span_context_valid(const sonde_span_context *ctx);
  * invalid. An invalid tracestate is dropped (the traceparent still stands);
  * one longer than SONDE_TRACESTATE_MAX bytes keeps its leading members that
  * fit, having first dropped members over 128 bytes.
- * Returns SONDE_OK and fills *out (remote = 1), or SONDE_EINVAL and zeroes *out
- * (a caller then starts a new trace: an invalid header never fails a request).
+ * Returns SONDE_OK and fills *out (remote = 1), or SONDE_EINVAL and zeroes the
+ * ids, flags and tracestate of *out (an invalid context: a caller passing it to
+ * sonde_span_start() starts a new trace; an invalid header never fails a request).
  */
 SONDE_API int sonde_traceparent_parse(const char *traceparent, const char *tracestate,
                                       sonde_span_context *out);

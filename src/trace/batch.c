@@ -5,7 +5,8 @@
  *
  * batch_push never blocks and never allocates: one compare-and-swap claims a
  * cell, a full queue returns -1 at once (the caller drops and counts). When
- * the queue holds a batch's worth, the pusher wakes the thread, but only
+ * the queue holds a batch's worth and the thread sleeps (a flag it sets
+ * before waiting and checks the queue after), the pusher wakes it, but only
  * with pthread_mutex_trylock: a busy mutex means the thread is awake anyway
  * or another pusher is waking it. The thread otherwise wakes every
  * schedule delay (OTEL_BSP_SCHEDULE_DELAY), and on flush requests: it takes
@@ -58,7 +59,9 @@ int batch_push(sonde_batch *b, void *item)
     }
     c->item = item;
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    if (pos + 1 - atomic_load_explicit(&b->tail, memory_order_relaxed) >= b->batch_max &&
+    /* Wake the thread for a full batch, only when it sleeps: no shared writes otherwise. */
+    if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) &&
+        pos + 1 - atomic_load_explicit(&b->tail, memory_order_relaxed) >= b->batch_max &&
         pthread_mutex_trylock(&b->mu) == 0) {
         pthread_cond_signal(&b->wake);
         pthread_mutex_unlock(&b->mu);
@@ -94,7 +97,10 @@ static void *run(void *arg)
             queued(b) < b->batch_max) {
             struct timespec ts;
             deadline_ts(b->delay_ns, &ts);
-            pthread_cond_timedwait(&b->wake, &b->mu, &ts);
+            atomic_store(&b->sleeping, 1);
+            if (queued(b) < b->batch_max) /* a push between the check and the flag */
+                pthread_cond_timedwait(&b->wake, &b->mu, &ts);
+            atomic_store(&b->sleeping, 0);
         }
         if (atomic_load(&b->stopping))
             break; /* batch_stop flushed first; what is left is dropped there */
@@ -137,6 +143,7 @@ int batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_n
     atomic_init(&b->dropped_full, 0);
     atomic_init(&b->dropped_shutdown, 0);
     atomic_init(&b->stopping, 0);
+    atomic_init(&b->sleeping, 0);
     b->flush_asked = b->flush_done = 0;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -14,18 +14,18 @@
  * not the traceparent. Longer than SONDE_TRACESTATE_MAX bytes, members over
  * 128 bytes go first, then members from the end, as the recommendation asks.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "trace_internal.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1; /* uppercase is not allowed */
-}
+/* Lowercase hex digits to their value plus one; everything else (uppercase too) to 0. */
+static const unsigned char hex_table[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+static inline int hexval(char c) { return (int)hex_table[(unsigned char)c] - 1; }
 
 static int parse_hex(const char *s, uint8_t *out, size_t bytes)
 {
@@ -218,9 +218,10 @@ int sonde_traceparent_parse(const char *traceparent, const char *tracestate,
 {
     if (!out)
         return SONDE_EINVAL;
-    memset(out, 0, sizeof *out);
+    /* The ids, flags and an empty tracestate: the rest of its buffer is never read. */
+    memset(out, 0, offsetof(sonde_span_context, tracestate) + 1);
     if (!traceparent || parse_traceparent(traceparent, out) != 0) {
-        memset(out, 0, sizeof *out);
+        memset(out, 0, offsetof(sonde_span_context, tracestate) + 1);
         return SONDE_EINVAL;
     }
     out->remote = 1;

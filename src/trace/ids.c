@@ -9,8 +9,8 @@
 
 #include "trace_internal.h"
 
-static _Thread_local uint64_t rng[4];
-static _Thread_local int rng_seeded;
+static TRACE_TLS uint64_t rng[4];
+static TRACE_TLS int rng_seeded;
 
 static uint64_t splitmix(uint64_t *x)
 {

@@ -102,6 +102,10 @@ void pb_close(pb_buf *b, size_t mark)
     if (b->failed)
         return;
     size_t body = b->len - mark;
+    if (body > UINT32_MAX) { /* more than the five-byte slot holds (and than OTLP allows) */
+        b->failed = 1;
+        return;
+    }
     uint8_t v[5];
     size_t n = 0;
     uint64_t x = body;

@@ -12,7 +12,7 @@
 
 static void cut_copy(char *dst, const char *src)
 {
-    size_t n = strlen(src);
+    size_t n = strnlen(src, SONDE_SPAN_SUMMARY_NAME);
     if (n >= SONDE_SPAN_SUMMARY_NAME) {
         n = SONDE_SPAN_SUMMARY_NAME - 1;
         while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
@@ -55,14 +55,16 @@ static void summarize(const sonde_span *s, sonde_span_summary *out)
 
 static recent_name *name_slot(recent_spans *r, const char *name)
 {
+    if (r->last_slot && strcmp(r->last_slot->name, name) == 0)
+        return r->last_slot; /* a batch is mostly spans of few names */
     for (size_t i = 0; i < r->name_count; i++)
         if (strcmp(r->names[i].name, name) == 0)
-            return &r->names[i];
+            return r->last_slot = &r->names[i];
     if (r->name_count == SONDE_RECENT_NAMES)
         return NULL;
     recent_name *n = &r->names[r->name_count++];
     strcpy(n->name, name);
-    return n;
+    return r->last_slot = n;
 }
 
 static uint64_t duration(const sonde_span_summary *s) { return s->end_unix_ns - s->start_unix_ns; }

@@ -19,6 +19,7 @@ typedef struct recent_spans {
     size_t cap, next, count;
     recent_name names[SONDE_RECENT_NAMES];
     size_t name_count;
+    recent_name *last_slot; /* the slot of the previous span */
 } recent_spans;
 
 int recent_init(recent_spans *r, size_t cap);

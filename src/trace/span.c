@@ -12,7 +12,7 @@
 
 #include "trace_internal.h"
 
-_Thread_local sonde_span *trace_current_span;
+TRACE_TLS sonde_span *trace_current_span;
 
 static uint64_t unix_ns(void)
 {
@@ -119,10 +119,10 @@ void sonde_span_end(sonde_span *s)
 
 int sonde_span_is_recording(const sonde_span *s) { return s && s->recording; }
 
-static uint32_t find_attr(const sonde_span *s, const char *key)
+static uint32_t find_attr(const sonde_span *s, const char *key, size_t len)
 {
     for (uint32_t i = 0; i < s->attr_count; i++)
-        if (strcmp(span_str(s, s->attrs[i].key), key) == 0)
+        if (s->attrs[i].key_len == len && memcmp(span_str(s, s->attrs[i].key), key, len) == 0)
             return i;
     return UINT32_MAX;
 }
@@ -135,7 +135,8 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
         (a->type == SONDE_ATTR_STRING && !a->v.s))
         return;
     const span_limits *lim = tracer_limits(s->tracer);
-    uint32_t i = find_attr(s, a->key);
+    size_t key_len = strlen(a->key);
+    uint32_t i = find_attr(s, a->key, key_len);
     if (i == UINT32_MAX) {
         if (s->attr_count >= lim->attrs) {
             s->dropped_attrs++;
@@ -152,7 +153,9 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
             s->attr_cap = cap;
         }
         i = s->attr_count++;
-        s->attrs[i].key = arena_add(s, a->key, strlen(a->key), 0);
+        s->attrs[i].key = arena_add(s, a->key, key_len, 0);
+        /* the stored key may differ (U+FFFD for bad bytes): compare against what is stored */
+        s->attrs[i].key_len = (uint32_t)strlen(span_str(s, s->attrs[i].key));
     }
     span_attr *dst = &s->attrs[i];
     dst->type = (uint8_t)a->type;
@@ -263,6 +266,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
         span_attr *dst = &s->ev_attrs[s->ev_attr_count++];
         e->attr_count++;
         dst->key = arena_add(s, a->key, strlen(a->key), 0);
+        dst->key_len = (uint32_t)strlen(span_str(s, dst->key));
         dst->type = (uint8_t)a->type;
         if (a->type == SONDE_ATTR_STRING)
             dst->v.s = arena_add(s, a->v.s, strlen(a->v.s), lim->value_len);

@@ -22,7 +22,7 @@ typedef struct thread_cache {
     size_t count;
 } thread_cache;
 
-static _Thread_local thread_cache cache;
+static TRACE_TLS thread_cache cache;
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 

@@ -22,6 +22,7 @@
 /* Strings live NUL-terminated in the span's arena and are named by offset. */
 typedef struct span_attr {
     uint32_t key;      /* arena offset */
+    uint32_t key_len;  /* bytes, to compare keys cheaply */
     uint8_t type;      /* sonde_attr_type */
     union {
         int64_t i;
@@ -79,8 +80,12 @@ uint64_t trace_random64(void);
 void trace_new_trace_id(uint8_t id[16]);
 void trace_new_span_id(uint8_t id[8]);
 
+/* Thread-locals of the hot path use the initial-exec model: one instruction to reach,
+ * where the default model of position-independent code calls __tls_get_addr. */
+#define TRACE_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 /* span.c: the thread's current span. */
-extern _Thread_local sonde_span *trace_current_span;
+extern TRACE_TLS sonde_span *trace_current_span;
 
 /* ---- tracer internals the span needs -------------------------------------------- */
 
@@ -125,6 +130,7 @@ typedef struct sonde_batch {
     _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */
     _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
     _Atomic int stopping;
+    _Atomic int sleeping; /* the thread waits for a full batch or its timer */
     pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
     uint64_t flush_asked, flush_done; /* under mu */

@@ -4,6 +4,8 @@
  * U+FFFD, and the copy may stop after a number of characters (the attribute
  * value length limit counts characters, so a cut never splits one).
  */
+#include <string.h>
+
 #include "trace_internal.h"
 
 /* Length of the valid UTF-8 sequence at s (of n bytes left), or 0. */
@@ -39,6 +41,19 @@ size_t utf8_sanitize(const char *str, size_t n, size_t max_chars, char *out)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, w = 0, chars = 0;
+    /* The common case is ASCII: find its run eight bytes at a time and copy it whole. */
+    size_t ascii_end = max_chars && max_chars < n ? max_chars : n;
+    while (i + 8 <= ascii_end) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (x & 0x8080808080808080ull)
+            break;
+        i += 8;
+    }
+    while (i < ascii_end && s[i] < 0x80)
+        i++;
+    memcpy(out, s, i);
+    w = chars = i;
     while (i < n && (!max_chars || chars < max_chars)) {
         size_t len = seq_len(s + i, n - i);
         if (len) {

@@ -89,6 +89,8 @@ TEST(traceparent_invalid_ids)
     CHECK_EQ_INT(sonde_traceparent_parse("00-" TID "-" SID "-zz", NULL, &c), SONDE_EINVAL);
     CHECK(!sonde_span_context_valid(&c)); /* zeroed: a caller starts a new trace */
     CHECK_EQ_INT(c.remote, 0);
+    CHECK_EQ_INT(c.flags, 0);
+    CHECK_EQ_STR(c.tracestate, "");
 }
 
 static const char *state_of(const char *ts)
