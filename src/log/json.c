@@ -10,7 +10,7 @@
 
 #include "trace_internal.h"
 
-static int grow(json_buf *b, size_t more)
+static int grow(sonde_json_buf *b, size_t more)
 {
     if (b->failed)
         return -1;
@@ -29,7 +29,7 @@ static int grow(json_buf *b, size_t more)
     return 0;
 }
 
-void json_raw(json_buf *b, const char *s, size_t n)
+void sonde_json_raw(sonde_json_buf *b, const char *s, size_t n)
 {
     if (grow(b, n))
         return;
@@ -38,7 +38,7 @@ void json_raw(json_buf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-void json_string(json_buf *b, const char *s)
+void sonde_json_string(sonde_json_buf *b, const char *s)
 {
     size_t n = strlen(s);
     char *clean = malloc(3 * n + 1);
@@ -46,7 +46,7 @@ void json_string(json_buf *b, const char *s)
         b->failed = 1;
         return;
     }
-    size_t m = utf8_sanitize(s, n, 0, clean);
+    size_t m = sonde_utf8_sanitize(s, n, 0, clean);
     if (grow(b, 6 * m + 2)) {
         free(clean);
         return;
@@ -78,29 +78,29 @@ void json_string(json_buf *b, const char *s)
     free(clean);
 }
 
-void json_attr_value(json_buf *b, const sonde_attr *a)
+void sonde_json_attr_value(sonde_json_buf *b, const sonde_attr *a)
 {
     char num[40];
     switch (a->type) {
     case SONDE_ATTR_STRING:
-        json_string(b, a->v.s ? a->v.s : "");
+        sonde_json_string(b, a->v.s ? a->v.s : "");
         break;
     case SONDE_ATTR_INT: {
         int n = snprintf(num, sizeof num, "%lld", (long long)a->v.i); /* %lld: no locale */
-        json_raw(b, num, (size_t)n);
+        sonde_json_raw(b, num, (size_t)n);
         break;
     }
     case SONDE_ATTR_DOUBLE: {
         size_t n = sonde_format_double(a->v.d, num);
         if (num[0] == 'N' || num[1] == 'I') {
-            json_string(b, num);
+            sonde_json_string(b, num);
         } else {
-            json_raw(b, num, n);
+            sonde_json_raw(b, num, n);
         }
         break;
     }
     default:
-        json_raw(b, a->v.b ? "true" : "false", a->v.b ? 4 : 5);
+        sonde_json_raw(b, a->v.b ? "true" : "false", a->v.b ? 4 : 5);
         break;
     }
 }

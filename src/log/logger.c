@@ -43,6 +43,11 @@ struct sonde_logger {
     _Atomic uint64_t written, below_level, rate_limited, exported, export_failed;
 };
 
+/* Set on a logger's export thread while it exports: what the export itself logs (an OTLP
+ * failure, say) is written and kept in the ring but not queued for export again, so a
+ * failing exporter cannot feed itself. */
+static TRACE_TLS int exporting_logs;
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 const char *sonde_log_level_name(sonde_log_level level)
@@ -133,8 +138,10 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 {
     sonde_logger *lg = ud;
     size_t rejected = 0;
+    exporting_logs = 1;
     int rc = lg->exporter.export_fn(lg->exporter.ud, (const sonde_log_record *const *)items, n,
                                     deadline_ns, &rejected);
+    exporting_logs = 0;
     if (rc < 0)
         atomic_fetch_add(&lg->export_failed, n);
     else
@@ -157,7 +164,7 @@ static long env_or(const sonde_logger_opts *o, long code, const char *var, long 
     long v;
     if (code >= 0)
         return code;
-    if (o->read_env && env_long(NULL, var, &v) == 1)
+    if (o->read_env && sonde_env_long(NULL, var, &v) == 1)
         return v;
     return def;
 }
@@ -179,23 +186,23 @@ int sonde_logger_new(const sonde_logger_opts *opts, sonde_logger **out)
     sonde_log_level level = SONDE_LOG_INFO;
     if (opts->level)
         level = (sonde_log_level)opts->level;
-    else if (opts->read_env && (v = env_get("SONDE_LOG_LEVEL")))
+    else if (opts->read_env && (v = sonde_env_get("SONDE_LOG_LEVEL")))
         sonde_log_level_parse(v, &level); /* a bad value keeps info (warned below) */
     lg->level = level;
     const char *service = opts->service;
     if (!service && opts->read_env)
-        service = env_get("OTEL_SERVICE_NAME");
+        service = sonde_env_get("OTEL_SERVICE_NAME");
     lg->service = strdup(service ? service : "unknown_service");
     double rate = opts->rate_per_sec;
-    if (rate == 0 && opts->read_env && (v = env_get("SONDE_LOG_RATE"))) {
+    if (rate == 0 && opts->read_env && (v = sonde_env_get("SONDE_LOG_RATE"))) {
         long r;
-        if (env_long(NULL, "SONDE_LOG_RATE", &r) == 1)
+        if (sonde_env_long(NULL, "SONDE_LOG_RATE", &r) == 1)
             rate = (double)r;
     }
     lg->rate = rate == 0 ? 10 : rate;
     const char *path = opts->path;
     if (!path && opts->read_env)
-        path = env_get("SONDE_LOG_FILE");
+        path = sonde_env_get("SONDE_LOG_FILE");
     lg->fd = STDERR_FILENO;
     if (path && strcmp(path, "-") != 0) {
         if (!path[0]) {
@@ -227,7 +234,7 @@ int sonde_logger_new(const sonde_logger_opts *opts, sonde_logger **out)
             queue = 2048;
         if (batch < 1 || batch > queue)
             batch = queue < 512 ? queue : 512;
-        rc = batch_start(&lg->batch, (size_t)queue, (size_t)batch, (uint64_t)delay * 1000000ull,
+        rc = sonde_batch_start(&lg->batch, (size_t)queue, (size_t)batch, (uint64_t)delay * 1000000ull,
                          (uint64_t)lg->export_timeout_ms * 1000000ull,
                          (batch_ops){deliver, drop, lg});
         lg->exporting = rc == SONDE_OK;
@@ -236,7 +243,7 @@ int sonde_logger_new(const sonde_logger_opts *opts, sonde_logger **out)
         sonde_logger_free(lg, 0);
         return rc;
     }
-    if (opts->read_env && (v = env_get("SONDE_LOG_LEVEL")) && !opts->level) {
+    if (opts->read_env && (v = sonde_env_get("SONDE_LOG_LEVEL")) && !opts->level) {
         sonde_log_level ignored;
         if (sonde_log_level_parse(v, &ignored) != SONDE_OK) {
             sonde_attr f[2] = {SONDE_ATTR_STR("variable", "SONDE_LOG_LEVEL"),
@@ -253,7 +260,7 @@ void sonde_logger_free(sonde_logger *lg, long timeout_ms)
     if (!lg)
         return;
     if (lg->exporting) {
-        batch_stop(&lg->batch, (uint64_t)(timeout_ms < 0 ? lg->export_timeout_ms : timeout_ms) *
+        sonde_batch_stop(&lg->batch, (uint64_t)(timeout_ms < 0 ? lg->export_timeout_ms : timeout_ms) *
                                    1000000ull);
         if (lg->exporter.shutdown_fn)
             lg->exporter.shutdown_fn(lg->exporter.ud);
@@ -312,7 +319,7 @@ static int site_admit(sonde_logger *lg, const char *msg, uint64_t now, uint64_t 
     return ok;
 }
 
-static void format_time(json_buf *b, uint64_t ns)
+static void format_time(sonde_json_buf *b, uint64_t ns)
 {
     time_t secs = (time_t)(ns / 1000000000ull);
     struct tm tm;
@@ -321,7 +328,7 @@ static void format_time(json_buf *b, uint64_t ns)
     int n = snprintf(t, sizeof t, "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      (unsigned)(ns % 1000000000ull));
-    json_raw(b, t, (size_t)n);
+    sonde_json_raw(b, t, (size_t)n);
 }
 
 static void ring_put(sonde_logger *lg, const char *line, size_t n)
@@ -360,50 +367,50 @@ void sonde_log(sonde_logger *lg, sonde_log_level level, const char *msg, const s
     }
     sonde_log_record rec = {.unix_ns = now, .level = level, .msg = msg, .service = lg->service,
                             .fields = fields, .field_count = n};
-    const sonde_span *cur = trace_current_span;
-    json_buf b = {0};
-    json_raw(&b, "{\"time\":", 8);
+    const sonde_span *cur = sonde_trace_current_span;
+    sonde_json_buf b = {0};
+    sonde_json_raw(&b, "{\"time\":", 8);
     format_time(&b, now);
-    json_raw(&b, ",\"level\":", 9);
-    json_string(&b, sonde_log_level_name(level));
-    json_raw(&b, ",\"msg\":", 7);
-    json_string(&b, msg);
-    json_raw(&b, ",\"service\":", 11);
-    json_string(&b, lg->service);
+    sonde_json_raw(&b, ",\"level\":", 9);
+    sonde_json_string(&b, sonde_log_level_name(level));
+    sonde_json_raw(&b, ",\"msg\":", 7);
+    sonde_json_string(&b, msg);
+    sonde_json_raw(&b, ",\"service\":", 11);
+    sonde_json_string(&b, lg->service);
     if (cur) {
         char hex[33];
         memcpy(rec.trace_id, cur->ctx.trace_id, 16);
         memcpy(rec.span_id, cur->ctx.span_id, 8);
         rec.trace_flags = cur->ctx.flags;
         sonde_trace_id_hex(rec.trace_id, hex);
-        json_raw(&b, ",\"trace_id\":\"", 13);
-        json_raw(&b, hex, 32);
+        sonde_json_raw(&b, ",\"trace_id\":\"", 13);
+        sonde_json_raw(&b, hex, 32);
         sonde_span_id_hex(rec.span_id, hex);
-        json_raw(&b, "\",\"span_id\":\"", 13);
-        json_raw(&b, hex, 16);
-        json_raw(&b, "\"", 1);
+        sonde_json_raw(&b, "\",\"span_id\":\"", 13);
+        sonde_json_raw(&b, hex, 16);
+        sonde_json_raw(&b, "\"", 1);
     }
     if (n || suppressed) {
-        json_raw(&b, ",\"fields\":{", 11);
+        sonde_json_raw(&b, ",\"fields\":{", 11);
         size_t written = 0;
         for (size_t i = 0; i < n; i++) {
             if (!fields[i].key || (fields[i].type == SONDE_ATTR_STRING && !fields[i].v.s))
                 continue;
             if (written++)
-                json_raw(&b, ",", 1);
-            json_string(&b, fields[i].key);
-            json_raw(&b, ":", 1);
-            json_attr_value(&b, &fields[i]);
+                sonde_json_raw(&b, ",", 1);
+            sonde_json_string(&b, fields[i].key);
+            sonde_json_raw(&b, ":", 1);
+            sonde_json_attr_value(&b, &fields[i]);
         }
         if (suppressed) {
             char num[32];
             int k = snprintf(num, sizeof num, "%s\"suppressed\":%llu", written ? "," : "",
                              (unsigned long long)suppressed);
-            json_raw(&b, num, (size_t)k);
+            sonde_json_raw(&b, num, (size_t)k);
         }
-        json_raw(&b, "}", 1);
+        sonde_json_raw(&b, "}", 1);
     }
-    json_raw(&b, "}\n", 2);
+    sonde_json_raw(&b, "}\n", 2);
     if (b.failed) {
         free(b.p);
         return;
@@ -414,12 +421,12 @@ void sonde_log(sonde_logger *lg, sonde_log_level level, const char *msg, const s
     }
     ring_put(lg, b.p, b.len - 1);
     atomic_fetch_add_explicit(&lg->written, 1, memory_order_relaxed);
-    if (lg->exporting) {
+    if (lg->exporting && !exporting_logs) {
         for (size_t i = 0; i < n; i++)
             if (!fields[i].key || (fields[i].type == SONDE_ATTR_STRING && !fields[i].v.s))
                 rec.field_count = 0; /* a malformed field list is not exported */
         log_item *it = item_copy(&rec);
-        if (it && batch_push(&lg->batch, it) != 0)
+        if (it && sonde_batch_push(&lg->batch, it) != 0)
             free(it);
     }
     free(b.p);

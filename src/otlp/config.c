@@ -171,7 +171,7 @@ static int resolve(sonde_otlp *o, const sonde_otlp_opts *opts, int s)
     return rc;
 }
 
-int otlp_config(sonde_otlp *o, const sonde_otlp_opts *opts)
+int sonde_otlp_config(sonde_otlp *o, const sonde_otlp_opts *opts)
 {
     for (int s = 0; s < OTLP_SIGNALS; s++) {
         int rc = resolve(o, opts, s);

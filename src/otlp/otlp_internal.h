@@ -31,13 +31,13 @@ struct sonde_otlp {
 };
 
 /* config.c: resolve every signal's destination from opts and the environment. */
-int otlp_config(sonde_otlp *o, const sonde_otlp_opts *opts);
+int sonde_otlp_config(sonde_otlp *o, const sonde_otlp_opts *opts);
 
 /* response.c: the partial_success of an Export*ServiceResponse body: rejected count and
  * message (cut to cap bytes). Returns 1 when one was present, 0 when not, -1 malformed. */
-int otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *msg, size_t cap);
+int sonde_otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *msg, size_t cap);
 
 /* Retry-After: seconds, or an HTTP date; ms to wait, -1 when absent or malformed. */
-long otlp_retry_after_ms(const char *value);
+long sonde_otlp_retry_after_ms(const char *value);
 
 #endif

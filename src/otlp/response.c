@@ -53,7 +53,7 @@ static int skip(const unsigned char **p, const unsigned char *end, int w)
     return -1;
 }
 
-int otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *msg, size_t cap)
+int sonde_otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *msg, size_t cap)
 {
     const unsigned char *p = (const unsigned char *)body, *end = p + len;
     int found = 0;
@@ -99,7 +99,7 @@ int otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *
     return found && (*rejected > 0 || (cap && msg[0]));
 }
 
-long otlp_retry_after_ms(const char *value)
+long sonde_otlp_retry_after_ms(const char *value)
 {
     if (!value)
         return -1;

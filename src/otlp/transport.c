@@ -75,7 +75,7 @@ int sonde_otlp_new(const sonde_otlp_opts *opts, sonde_otlp **out)
     o->backoff_max_ms = 30000;
     for (int s = 0; s < OTLP_SIGNALS; s++)
         pthread_mutex_init(&o->dest[s].mu, NULL);
-    int rc = otlp_config(o, opts);
+    int rc = sonde_otlp_config(o, opts);
     for (int s = 0; s < OTLP_SIGNALS && rc == SONDE_OK; s++)
         if (!(o->dest[s].curl = curl_easy_init()))
             rc = SONDE_EIO;
@@ -145,7 +145,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         char v[256];
         memcpy(v, p + 12, bytes - 12);
         v[bytes - 12] = '\0';
-        a->retry_after_ms = otlp_retry_after_ms(v);
+        a->retry_after_ms = sonde_otlp_retry_after_ms(v);
     }
     return bytes;
 }
@@ -226,7 +226,7 @@ int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const void *body, s
         if (cr == CURLE_OK && status >= 200 && status < 300) {
             int64_t rej = 0;
             char msg[512];
-            if (otlp_partial_success(a->body, a->len, &rej, msg, sizeof msg) == 1) {
+            if (sonde_otlp_partial_success(a->body, a->len, &rej, msg, sizeof msg) == 1) {
                 if (rej < 0)
                     rej = 0;
                 atomic_fetch_add(&o->rejected, (uint64_t)rej);

@@ -34,7 +34,7 @@ static uint64_t queued(sonde_batch *b)
     return h > t ? h - t : 0;
 }
 
-int batch_push(sonde_batch *b, void *item)
+int sonde_batch_push(sonde_batch *b, void *item)
 {
     if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&b->dropped_shutdown, 1, memory_order_relaxed);
@@ -121,7 +121,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
+int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
                 uint64_t timeout_ns, batch_ops ops)
 {
     b->cap = queue ? queue : 1;
@@ -165,7 +165,7 @@ int batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_n
     return SONDE_OK;
 }
 
-int batch_flush(sonde_batch *b, uint64_t timeout_ns)
+int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns)
 {
     struct timespec ts;
     deadline_ts(timeout_ns, &ts);
@@ -180,11 +180,11 @@ int batch_flush(sonde_batch *b, uint64_t timeout_ns)
     return ok ? SONDE_OK : SONDE_ETRUNC;
 }
 
-void batch_stop(sonde_batch *b, uint64_t timeout_ns)
+void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns)
 {
     if (!b->running)
         return;
-    batch_flush(b, timeout_ns);
+    sonde_batch_flush(b, timeout_ns);
     pthread_mutex_lock(&b->mu);
     atomic_store(&b->stopping, 1);
     /* What arrives from now on is refused; what the flush left (its deadline passed) is

@@ -11,58 +11,58 @@
 
 static void attr_field(pb_buf *b, uint32_t field, const sonde_span *s, const span_attr *a)
 {
-    pb_key_value(b, field, span_str(s, a->key), a->type,
+    sonde_pb_key_value(b, field, span_str(s, a->key), a->type,
                  a->type == SONDE_ATTR_STRING ? span_str(s, a->v.s) : NULL, a->v.i, a->v.d, a->v.b);
 }
 
 static void encode_span(pb_buf *b, const sonde_span *s)
 {
-    size_t m = pb_open(b, 2); /* ScopeSpans.spans */
-    pb_bytes(b, 1, s->ctx.trace_id, 16);
-    pb_bytes(b, 2, s->ctx.span_id, 8);
+    size_t m = sonde_pb_open(b, 2); /* ScopeSpans.spans */
+    sonde_pb_bytes(b, 1, s->ctx.trace_id, 16);
+    sonde_pb_bytes(b, 2, s->ctx.span_id, 8);
     if (s->ctx.tracestate[0])
-        pb_string(b, 3, s->ctx.tracestate);
+        sonde_pb_string(b, 3, s->ctx.tracestate);
     if (s->has_parent)
-        pb_bytes(b, 4, s->parent_id, 8);
-    pb_string(b, 5, span_str(s, s->name));
-    pb_varint(b, 6, s->kind);
-    pb_fixed64(b, 7, s->start_ns);
-    pb_fixed64(b, 8, s->end_ns);
+        sonde_pb_bytes(b, 4, s->parent_id, 8);
+    sonde_pb_string(b, 5, span_str(s, s->name));
+    sonde_pb_varint(b, 6, s->kind);
+    sonde_pb_fixed64(b, 7, s->start_ns);
+    sonde_pb_fixed64(b, 8, s->end_ns);
     for (uint32_t i = 0; i < s->attr_count; i++)
         attr_field(b, 9, s, &s->attrs[i]);
     if (s->dropped_attrs)
-        pb_varint(b, 10, s->dropped_attrs);
+        sonde_pb_varint(b, 10, s->dropped_attrs);
     for (uint32_t i = 0; i < s->event_count; i++) {
         const span_event *e = &s->events[i];
-        size_t em = pb_open(b, 11);
-        pb_fixed64(b, 1, e->unix_ns);
-        pb_string(b, 2, span_str(s, e->name));
+        size_t em = sonde_pb_open(b, 11);
+        sonde_pb_fixed64(b, 1, e->unix_ns);
+        sonde_pb_string(b, 2, span_str(s, e->name));
         for (uint32_t k = 0; k < e->attr_count; k++)
             attr_field(b, 3, s, &s->ev_attrs[e->first_attr + k]);
         if (e->dropped_attrs)
-            pb_varint(b, 4, e->dropped_attrs);
-        pb_close(b, em);
+            sonde_pb_varint(b, 4, e->dropped_attrs);
+        sonde_pb_close(b, em);
     }
     if (s->dropped_events)
-        pb_varint(b, 12, s->dropped_events);
+        sonde_pb_varint(b, 12, s->dropped_events);
     if (s->status != SONDE_STATUS_UNSET) {
-        size_t sm = pb_open(b, 15);
+        size_t sm = sonde_pb_open(b, 15);
         if (s->status == SONDE_STATUS_ERROR && s->status_msg)
-            pb_string(b, 2, span_str(s, s->status_msg));
-        pb_varint(b, 3, s->status);
-        pb_close(b, sm);
+            sonde_pb_string(b, 2, span_str(s, s->status_msg));
+        sonde_pb_varint(b, 3, s->status);
+        sonde_pb_close(b, sm);
     }
-    pb_close(b, m);
+    sonde_pb_close(b, m);
 }
 
 /* Resource { repeated KeyValue attributes = 1; } */
-void encode_resource(pb_buf *b, const sonde_attr *attrs, size_t n)
+void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n)
 {
-    size_t r = pb_open(b, 1);
+    size_t r = sonde_pb_open(b, 1);
     for (size_t i = 0; i < n; i++)
-        pb_key_value(b, 1, attrs[i].key, attrs[i].type, attrs[i].v.s, attrs[i].v.i, attrs[i].v.d,
+        sonde_pb_key_value(b, 1, attrs[i].key, attrs[i].type, attrs[i].v.s, attrs[i].v.i, attrs[i].v.d,
                      attrs[i].v.b);
-    pb_close(b, r);
+    sonde_pb_close(b, r);
 }
 
 int sonde_trace_encode_otlp(const sonde_span *const *spans, size_t n, char **out, size_t *len)
@@ -78,18 +78,18 @@ int sonde_trace_encode_otlp(const sonde_span *const *spans, size_t n, char **out
     size_t i = 0;
     while (i < n) {
         const sonde_tracer *t = spans[i]->tracer;
-        const trace_resource *res = tracer_resource(t);
-        size_t rs = pb_open(&b, 1); /* ExportTraceServiceRequest.resource_spans */
-        encode_resource(&b, res->attrs, res->count);
-        size_t ss = pb_open(&b, 2); /* ResourceSpans.scope_spans */
-        size_t sc = pb_open(&b, 1); /* InstrumentationScope */
-        pb_string(&b, 1, res->scope_name);
-        pb_string(&b, 2, res->scope_version);
-        pb_close(&b, sc);
+        const trace_resource *res = sonde_tracer_resource(t);
+        size_t rs = sonde_pb_open(&b, 1); /* ExportTraceServiceRequest.resource_spans */
+        sonde_pb_resource(&b, res->attrs, res->count);
+        size_t ss = sonde_pb_open(&b, 2); /* ResourceSpans.scope_spans */
+        size_t sc = sonde_pb_open(&b, 1); /* InstrumentationScope */
+        sonde_pb_string(&b, 1, res->scope_name);
+        sonde_pb_string(&b, 2, res->scope_version);
+        sonde_pb_close(&b, sc);
         for (; i < n && spans[i]->tracer == t; i++)
             encode_span(&b, spans[i]);
-        pb_close(&b, ss);
-        pb_close(&b, rs);
+        sonde_pb_close(&b, ss);
+        sonde_pb_close(&b, rs);
     }
-    return pb_finish(&b, out, len);
+    return sonde_pb_finish(&b, out, len);
 }

@@ -3,7 +3,7 @@
  * variable is unset, a malformed one is ignored with a warning (never
  * guessed), and OTEL_RESOURCE_ATTRIBUTES ("k=v,k=v", percent-encoded) is
  * decoded whole or discarded whole. Also the attribute lists the resource is
- * kept in, and diag(), the library's way to report through a logger.
+ * kept in, and sonde_diag(), the library's way to report through a logger.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,13 +14,13 @@
 
 #include "trace_internal.h"
 
-const char *env_get(const char *name)
+const char *sonde_env_get(const char *name)
 {
     const char *v = getenv(name);
     return v && v[0] ? v : NULL;
 }
 
-void diag(sonde_logger *lg, sonde_log_level level, const char *msg, const sonde_attr *fields,
+void sonde_diag(sonde_logger *lg, sonde_log_level level, const char *msg, const sonde_attr *fields,
           size_t n)
 {
     if (lg)
@@ -30,12 +30,12 @@ void diag(sonde_logger *lg, sonde_log_level level, const char *msg, const sonde_
 static void warn_env(sonde_logger *lg, const char *name, const char *value)
 {
     sonde_attr f[2] = {SONDE_ATTR_STR("variable", name), SONDE_ATTR_STR("value", value)};
-    diag(lg, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 2);
+    sonde_diag(lg, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 2);
 }
 
-int env_long(sonde_logger *lg, const char *name, long *out)
+int sonde_env_long(sonde_logger *lg, const char *name, long *out)
 {
-    const char *v = env_get(name);
+    const char *v = sonde_env_get(name);
     if (!v)
         return 0;
     const char *p = v;
@@ -63,9 +63,9 @@ int env_long(sonde_logger *lg, const char *name, long *out)
     return 1;
 }
 
-int env_bool(sonde_logger *lg, const char *name)
+int sonde_env_bool(sonde_logger *lg, const char *name)
 {
-    const char *v = env_get(name);
+    const char *v = sonde_env_get(name);
     if (!v)
         return 0;
     if (strcasecmp(v, "true") == 0)
@@ -75,7 +75,7 @@ int env_bool(sonde_logger *lg, const char *name)
     return 0;
 }
 
-void attrs_free(sonde_attr *attrs, size_t count)
+void sonde_attrs_free(sonde_attr *attrs, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         free((char *)attrs[i].key);
@@ -85,7 +85,7 @@ void attrs_free(sonde_attr *attrs, size_t count)
     free(attrs);
 }
 
-static int attrs_put(sonde_attr **attrs, size_t *count, char *key, char *value)
+static int sonde_attrs_put(sonde_attr **attrs, size_t *count, char *key, char *value)
 {
     for (size_t i = 0; i < *count; i++)
         if (strcmp((*attrs)[i].key, key) == 0) {
@@ -110,7 +110,7 @@ static int attrs_put(sonde_attr **attrs, size_t *count, char *key, char *value)
     return SONDE_OK;
 }
 
-int attrs_set(sonde_attr **attrs, size_t *count, const char *key, const char *value)
+int sonde_attrs_set(sonde_attr **attrs, size_t *count, const char *key, const char *value)
 {
     size_t kn = strlen(key), vn = strlen(value);
     char *k = malloc(3 * kn + 1), *v = malloc(3 * vn + 1);
@@ -119,9 +119,9 @@ int attrs_set(sonde_attr **attrs, size_t *count, const char *key, const char *va
         free(v);
         return SONDE_ENOMEM;
     }
-    k[utf8_sanitize(key, kn, 0, k)] = '\0';
-    v[utf8_sanitize(value, vn, 0, v)] = '\0';
-    return attrs_put(attrs, count, k, v);
+    k[sonde_utf8_sanitize(key, kn, 0, k)] = '\0';
+    v[sonde_utf8_sanitize(value, vn, 0, v)] = '\0';
+    return sonde_attrs_put(attrs, count, k, v);
 }
 
 static int hex1(char c)
@@ -166,7 +166,7 @@ static char *decode(const char *s, size_t n, size_t max)
     return out;
 }
 
-int resource_parse(const char *s, sonde_attr **attrs, size_t *count)
+int sonde_resource_parse(const char *s, sonde_attr **attrs, size_t *count)
 {
     sonde_attr *list = NULL;
     size_t n = 0;
@@ -178,10 +178,10 @@ int resource_parse(const char *s, sonde_attr **attrs, size_t *count)
         char *k = NULL, *v = NULL;
         if (!eq || !(k = decode(p, (size_t)(eq - p), 4096)) || !k[0] ||
             !(v = decode(eq + 1, len - (size_t)(eq - p) - 1, 4096)) ||
-            attrs_put(&list, &n, k, v) != SONDE_OK) {
+            sonde_attrs_put(&list, &n, k, v) != SONDE_OK) {
             if (k && !v)
                 free(k);
-            attrs_free(list, n);
+            sonde_attrs_free(list, n);
             return SONDE_EINVAL;
         }
         if (!end)
@@ -189,7 +189,7 @@ int resource_parse(const char *s, sonde_attr **attrs, size_t *count)
         p = end + 1;
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = attrs_put(attrs, count, (char *)list[i].key, (char *)list[i].v.s);
+        int rc = sonde_attrs_put(attrs, count, (char *)list[i].key, (char *)list[i].v.s);
         if (rc != SONDE_OK) {
             for (size_t j = i + 1; j < n; j++) {
                 free((char *)list[j].key);
@@ -203,7 +203,7 @@ int resource_parse(const char *s, sonde_attr **attrs, size_t *count)
     return SONDE_OK;
 }
 
-int parse_ratio(const char *s, double *out)
+int sonde_parse_ratio(const char *s, double *out)
 {
     /* [0-9]+[.[0-9]*] or .[0-9]+, read without the locale as mantissa / 10^k (one
      * rounding, as strtod would); within [0, 1]. */
@@ -236,7 +236,7 @@ int sonde_internal_kv_parse(const char *s, sonde_attr **attrs, size_t *count)
 {
     if (!s || !attrs || !count)
         return SONDE_EINVAL;
-    return resource_parse(s, attrs, count);
+    return sonde_resource_parse(s, attrs, count);
 }
 
-void sonde_internal_attrs_free(sonde_attr *attrs, size_t count) { attrs_free(attrs, count); }
+void sonde_internal_attrs_free(sonde_attr *attrs, size_t count) { sonde_attrs_free(attrs, count); }

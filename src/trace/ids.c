@@ -38,7 +38,7 @@ static void seed(void)
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t trace_random64(void)
+uint64_t sonde_trace_random64(void)
 {
     if (__builtin_expect(!rng_seeded, 0))
         seed();
@@ -52,22 +52,22 @@ uint64_t trace_random64(void)
     return result;
 }
 
-void trace_new_trace_id(uint8_t id[16])
+void sonde_trace_new_trace_id(uint8_t id[16])
 {
     uint64_t a, b;
     do {
-        a = trace_random64();
-        b = trace_random64();
+        a = sonde_trace_random64();
+        b = sonde_trace_random64();
     } while (!a && !b);
     memcpy(id, &a, 8);
     memcpy(id + 8, &b, 8);
 }
 
-void trace_new_span_id(uint8_t id[8])
+void sonde_trace_new_span_id(uint8_t id[8])
 {
     uint64_t a;
     do
-        a = trace_random64();
+        a = sonde_trace_random64();
     while (!a);
     memcpy(id, &a, 8);
 }

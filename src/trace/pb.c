@@ -45,13 +45,13 @@ static void raw_varint(pb_buf *b, uint64_t v)
 
 static void tag(pb_buf *b, uint32_t field, int wire) { raw_varint(b, (uint64_t)field << 3 | (uint64_t)wire); }
 
-void pb_varint(pb_buf *b, uint32_t field, uint64_t v)
+void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v)
 {
     tag(b, field, 0);
     raw_varint(b, v);
 }
 
-void pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
+void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 {
     tag(b, field, 1);
     if (reserve(b, 8))
@@ -60,7 +60,7 @@ void pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
         b->p[b->len++] = (char)(v >> (8 * i));
 }
 
-void pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
+void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
 {
     tag(b, field, 5);
     if (reserve(b, 4))
@@ -69,14 +69,14 @@ void pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
         b->p[b->len++] = (char)(v >> (8 * i));
 }
 
-void pb_double(pb_buf *b, uint32_t field, double v)
+void sonde_pb_double(pb_buf *b, uint32_t field, double v)
 {
     uint64_t u;
     memcpy(&u, &v, 8);
-    pb_fixed64(b, field, u);
+    sonde_pb_fixed64(b, field, u);
 }
 
-void pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
+void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 {
     tag(b, field, 2);
     raw_varint(b, n);
@@ -86,9 +86,9 @@ void pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
     b->len += n;
 }
 
-void pb_string(pb_buf *b, uint32_t field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
+void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(b, field, s, strlen(s)); }
 
-size_t pb_open(pb_buf *b, uint32_t field)
+size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
     if (reserve(b, 5))
@@ -97,7 +97,7 @@ size_t pb_open(pb_buf *b, uint32_t field)
     return b->len;
 }
 
-void pb_close(pb_buf *b, size_t mark)
+void sonde_pb_close(pb_buf *b, size_t mark)
 {
     if (b->failed)
         return;
@@ -125,31 +125,31 @@ void pb_close(pb_buf *b, size_t mark)
 /* KeyValue { string key = 1; AnyValue value = 2; }
  * AnyValue { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
  *            double double_value = 4; } */
-void pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
+void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
                   double d, int bo)
 {
-    size_t kv = pb_open(b, field);
-    pb_string(b, 1, key);
-    size_t av = pb_open(b, 2);
+    size_t kv = sonde_pb_open(b, field);
+    sonde_pb_string(b, 1, key);
+    size_t av = sonde_pb_open(b, 2);
     switch (type) {
     case SONDE_ATTR_STRING:
-        pb_string(b, 1, s);
+        sonde_pb_string(b, 1, s);
         break;
     case SONDE_ATTR_BOOL:
-        pb_varint(b, 2, bo != 0);
+        sonde_pb_varint(b, 2, bo != 0);
         break;
     case SONDE_ATTR_INT:
-        pb_varint(b, 3, (uint64_t)i);
+        sonde_pb_varint(b, 3, (uint64_t)i);
         break;
     default:
-        pb_double(b, 4, d);
+        sonde_pb_double(b, 4, d);
         break;
     }
-    pb_close(b, av);
-    pb_close(b, kv);
+    sonde_pb_close(b, av);
+    sonde_pb_close(b, kv);
 }
 
-int pb_finish(pb_buf *b, char **out, size_t *len)
+int sonde_pb_finish(pb_buf *b, char **out, size_t *len)
 {
     if (b->failed) {
         free(b->p);

@@ -22,7 +22,7 @@ static void cut_copy(char *dst, const char *src)
     dst[n] = '\0';
 }
 
-int recent_init(recent_spans *r, size_t cap)
+int sonde_recent_init(recent_spans *r, size_t cap)
 {
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
@@ -34,7 +34,7 @@ int recent_init(recent_spans *r, size_t cap)
     return SONDE_OK;
 }
 
-void recent_destroy(recent_spans *r)
+void sonde_recent_destroy(recent_spans *r)
 {
     free(r->latest);
     pthread_mutex_destroy(&r->mu);
@@ -69,7 +69,7 @@ static recent_name *name_slot(recent_spans *r, const char *name)
 
 static uint64_t duration(const sonde_span_summary *s) { return s->end_unix_ns - s->start_unix_ns; }
 
-void recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
+void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
 {
     if (!r->cap)
         return;
@@ -103,7 +103,7 @@ void recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
     pthread_mutex_unlock(&r->mu);
 }
 
-size_t recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max)
+size_t sonde_recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max)
 {
     size_t w = 0;
     pthread_mutex_lock(&r->mu);

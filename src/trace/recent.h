@@ -22,9 +22,9 @@ typedef struct recent_spans {
     recent_name *last_slot; /* the slot of the previous span */
 } recent_spans;
 
-int recent_init(recent_spans *r, size_t cap);
-void recent_destroy(recent_spans *r);
-void recent_add(recent_spans *r, const sonde_span *const *spans, size_t n);
-size_t recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max);
+int sonde_recent_init(recent_spans *r, size_t cap);
+void sonde_recent_destroy(recent_spans *r);
+void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n);
+size_t sonde_recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max);
 
 #endif

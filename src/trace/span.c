@@ -12,7 +12,7 @@
 
 #include "trace_internal.h"
 
-TRACE_TLS sonde_span *trace_current_span;
+TRACE_TLS sonde_span *sonde_trace_current_span;
 
 static uint64_t unix_ns(void)
 {
@@ -46,7 +46,7 @@ static uint32_t arena_add(sonde_span *s, const char *str, size_t n, size_t max_c
     if (arena_reserve(s, 3 * n + 1))
         return 0;
     uint32_t off = s->arena_len;
-    size_t w = utf8_sanitize(str, n, max_chars, s->arena + off);
+    size_t w = sonde_utf8_sanitize(str, n, max_chars, s->arena + off);
     s->arena[off + w] = '\0';
     s->arena_len += (uint32_t)w + 1;
     return off;
@@ -57,11 +57,11 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
 {
     if (!t || !name)
         return NULL;
-    sonde_span *s = span_pool_get(tracer_pool(t));
+    sonde_span *s = sonde_span_pool_get(sonde_tracer_pool(t));
     if (!s)
         return NULL;
-    if (!parent && trace_current_span)
-        parent = &trace_current_span->ctx;
+    if (!parent && sonde_trace_current_span)
+        parent = &sonde_trace_current_span->ctx;
     s->tracer = t;
     if (sonde_span_context_valid(parent)) {
         memcpy(s->ctx.trace_id, parent->trace_id, 16);
@@ -72,13 +72,13 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
         s->ctx.tracestate[tl] = '\0';
     } else {
         parent = NULL;
-        trace_new_trace_id(s->ctx.trace_id);
+        sonde_trace_new_trace_id(s->ctx.trace_id);
         memset(s->parent_id, 0, 8);
         s->has_parent = 0;
         s->ctx.tracestate[0] = '\0';
     }
-    trace_new_span_id(s->ctx.span_id);
-    int sampled = tracer_sample(t, parent, s->ctx.trace_id);
+    sonde_trace_new_span_id(s->ctx.span_id);
+    int sampled = sonde_tracer_sample(t, parent, s->ctx.trace_id);
     s->ctx.flags = sampled ? SONDE_TRACE_FLAG_SAMPLED : 0;
     s->ctx.remote = 0;
     s->recording = (uint8_t)sampled;
@@ -92,7 +92,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     s->start_ns = unix_ns();
     s->end_ns = 0;
     if (arena_reserve(s, 1)) {
-        span_pool_put_local(s);
+        sonde_span_pool_put_local(s);
         return NULL;
     }
     s->arena[0] = '\0';
@@ -105,16 +105,16 @@ void sonde_span_end(sonde_span *s)
 {
     if (!s)
         return;
-    if (trace_current_span == s)
-        trace_current_span = s->prev_current;
+    if (sonde_trace_current_span == s)
+        sonde_trace_current_span = s->prev_current;
     if (!s->recording) {
-        span_pool_put_local(s);
+        sonde_span_pool_put_local(s);
         return;
     }
     s->end_ns = unix_ns();
     if (s->end_ns < s->start_ns)
         s->end_ns = s->start_ns; /* the wall clock stepped back */
-    tracer_submit(s->tracer, s);
+    sonde_tracer_submit(s->tracer, s);
 }
 
 int sonde_span_is_recording(const sonde_span *s) { return s && s->recording; }
@@ -134,7 +134,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
     if (a->type < SONDE_ATTR_STRING || a->type > SONDE_ATTR_BOOL ||
         (a->type == SONDE_ATTR_STRING && !a->v.s))
         return;
-    const span_limits *lim = tracer_limits(s->tracer);
+    const span_limits *lim = sonde_tracer_limits(s->tracer);
     size_t key_len = strlen(a->key);
     uint32_t i = find_attr(s, a->key, key_len);
     if (i == UINT32_MAX) {
@@ -219,7 +219,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
 {
     if (!s || !s->recording || !name || (n && !attrs))
         return;
-    const span_limits *lim = tracer_limits(s->tracer);
+    const span_limits *lim = sonde_tracer_limits(s->tracer);
     if (s->event_count >= lim->events) {
         s->dropped_events++;
         return;
@@ -326,20 +326,20 @@ int sonde_span_traceparent(const sonde_span *s, char *buf)
 
 sonde_span *sonde_span_enter(sonde_span *s)
 {
-    sonde_span *prev = trace_current_span;
-    trace_current_span = s;
+    sonde_span *prev = sonde_trace_current_span;
+    sonde_trace_current_span = s;
     if (s)
         s->prev_current = prev;
     return prev;
 }
 
-void sonde_span_exit(sonde_span *previous) { trace_current_span = previous; }
+void sonde_span_exit(sonde_span *previous) { sonde_trace_current_span = previous; }
 
-sonde_span *sonde_span_current(void) { return trace_current_span; }
+sonde_span *sonde_span_current(void) { return sonde_trace_current_span; }
 
 int sonde_trace_current_ids(uint8_t trace_id[16], uint8_t span_id[8])
 {
-    const sonde_span *s = trace_current_span;
+    const sonde_span *s = sonde_trace_current_span;
     if (!s || !s->recording || !trace_id || !span_id)
         return 0;
     memcpy(trace_id, s->ctx.trace_id, 16);

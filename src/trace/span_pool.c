@@ -26,7 +26,7 @@ static TRACE_TLS thread_cache cache;
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
-void span_free(sonde_span *s)
+void sonde_span_free(sonde_span *s)
 {
     if (!s)
         return;
@@ -44,7 +44,7 @@ static void cache_release(void *unused)
     while (cache.head) {
         sonde_span *s = cache.head;
         cache.head = s->next_free;
-        span_free(s);
+        sonde_span_free(s);
     }
     cache.count = 0;
 }
@@ -80,7 +80,7 @@ static void span_reset(sonde_span *s)
     s->next_free = NULL;
 }
 
-void span_pool_init(span_pool *p, size_t max)
+void sonde_span_pool_init(span_pool *p, size_t max)
 {
     pthread_mutex_init(&p->mu, NULL);
     p->head = NULL;
@@ -88,17 +88,17 @@ void span_pool_init(span_pool *p, size_t max)
     p->max = max;
 }
 
-void span_pool_destroy(span_pool *p)
+void sonde_span_pool_destroy(span_pool *p)
 {
     while (p->head) {
         sonde_span *s = p->head;
         p->head = s->next_free;
-        span_free(s);
+        sonde_span_free(s);
     }
     pthread_mutex_destroy(&p->mu);
 }
 
-sonde_span *span_pool_get(span_pool *p)
+sonde_span *sonde_span_pool_get(span_pool *p)
 {
     if (__builtin_expect(cache.head == NULL, 0)) {
         pthread_once(&cache_once, cache_key_create);
@@ -125,11 +125,11 @@ sonde_span *span_pool_get(span_pool *p)
     return s;
 }
 
-void span_pool_put_local(sonde_span *s)
+void sonde_span_pool_put_local(sonde_span *s)
 {
     span_reset(s);
     if (cache.count >= THREAD_CACHE_MAX) {
-        span_free(s);
+        sonde_span_free(s);
         return;
     }
     s->next_free = cache.head;
@@ -137,7 +137,7 @@ void span_pool_put_local(sonde_span *s)
     cache.count++;
 }
 
-void span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
+void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
 {
     size_t i = 0;
     for (size_t k = 0; k < n; k++)
@@ -150,5 +150,5 @@ void span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
     }
     pthread_mutex_unlock(&p->mu);
     for (; i < n; i++)
-        span_free(spans[i]);
+        sonde_span_free(spans[i]);
 }

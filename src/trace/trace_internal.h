@@ -66,26 +66,26 @@ typedef struct span_pool {
     sonde_span *head;
     size_t count, max;
 } span_pool;
-void span_pool_init(span_pool *p, size_t max);
-void span_pool_destroy(span_pool *p);
-sonde_span *span_pool_get(span_pool *p);
+void sonde_span_pool_init(span_pool *p, size_t max);
+void sonde_span_pool_destroy(span_pool *p);
+sonde_span *sonde_span_pool_get(span_pool *p);
 /* Reset and keep (this thread's cache first, then nothing: free). */
-void span_pool_put_local(sonde_span *s);
+void sonde_span_pool_put_local(sonde_span *s);
 /* Reset and return a batch to the tracer's pool (export thread). */
-void span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
-void span_free(sonde_span *s);
+void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
+void sonde_span_free(sonde_span *s);
 
 /* ids.c: the thread's random generator, seeded once per thread from getrandom(). */
-uint64_t trace_random64(void);
-void trace_new_trace_id(uint8_t id[16]);
-void trace_new_span_id(uint8_t id[8]);
+uint64_t sonde_trace_random64(void);
+void sonde_trace_new_trace_id(uint8_t id[16]);
+void sonde_trace_new_span_id(uint8_t id[8]);
 
 /* Thread-locals of the hot path use the initial-exec model: one instruction to reach,
  * where the default model of position-independent code calls __tls_get_addr. */
 #define TRACE_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 
 /* span.c: the thread's current span. */
-extern TRACE_TLS sonde_span *trace_current_span;
+extern TRACE_TLS sonde_span *sonde_trace_current_span;
 
 /* ---- tracer internals the span needs -------------------------------------------- */
 
@@ -93,17 +93,17 @@ typedef struct span_limits {
     uint32_t attrs, value_len, events, event_attrs; /* value_len 0 = none */
 } span_limits;
 
-const span_limits *tracer_limits(const sonde_tracer *t);
-int tracer_sample(sonde_tracer *t, const sonde_span_context *parent, const uint8_t trace_id[16]);
-span_pool *tracer_pool(sonde_tracer *t);
-void tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
+const span_limits *sonde_tracer_limits(const sonde_tracer *t);
+int sonde_tracer_sample(sonde_tracer *t, const sonde_span_context *parent, const uint8_t trace_id[16]);
+span_pool *sonde_tracer_pool(sonde_tracer *t);
+void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
 /* The resource and scope for the encoder. */
 typedef struct trace_resource {
     sonde_attr *attrs;
     size_t count;
     char *scope_name, *scope_version;
 } trace_resource;
-const trace_resource *tracer_resource(const sonde_tracer *t);
+const trace_resource *sonde_tracer_resource(const sonde_tracer *t);
 
 /* ---- generic batch processor (batch.c) --------------------------------------------- */
 
@@ -139,13 +139,13 @@ typedef struct sonde_batch {
     batch_ops ops;
 } sonde_batch;
 
-int batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
+int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
                 uint64_t timeout_ns, batch_ops ops);
 /* Never blocks: 0 queued, -1 full (the caller drops the item), -2 stopping. */
-int batch_push(sonde_batch *b, void *item);
-int batch_flush(sonde_batch *b, uint64_t timeout_ns);
+int sonde_batch_push(sonde_batch *b, void *item);
+int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns);
 /* Flush with the deadline, stop the thread, hand what is left to drop(). */
-void batch_stop(sonde_batch *b, uint64_t timeout_ns);
+void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns);
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 
@@ -155,59 +155,59 @@ typedef struct pb_buf {
     int failed;        /* out of memory: everything after is skipped */
 } pb_buf;
 
-void pb_varint(pb_buf *b, uint32_t field, uint64_t v);
-void pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
-void pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
-void pb_double(pb_buf *b, uint32_t field, double v);
-void pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
-void pb_string(pb_buf *b, uint32_t field, const char *s);
+void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
+void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
+void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
+void sonde_pb_double(pb_buf *b, uint32_t field, double v);
+void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
+void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
 /* Nested messages: open returns a mark, close patches the length in (a fixed
  * five-byte varint slot is reserved, then shrunk by moving the body). */
-size_t pb_open(pb_buf *b, uint32_t field);
-void pb_close(pb_buf *b, size_t mark);
+size_t sonde_pb_open(pb_buf *b, uint32_t field);
+void sonde_pb_close(pb_buf *b, size_t mark);
 /* An AnyValue-bearing KeyValue (field number given) of an attribute. */
-void pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
+void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
                   double d, int bo);
-int pb_finish(pb_buf *b, char **out, size_t *len);
+int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
 
 /* encode_traces.c: Resource { attributes = 1 } as field 1 of the enclosing message. */
-void encode_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
+void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
 
 /* ---- environment helpers (env.c) ----------------------------------------------------- */
 
 /* getenv, or NULL when unset or empty (the OpenTelemetry rule: empty = unset). */
-const char *env_get(const char *name);
+const char *sonde_env_get(const char *name);
 /* A non-negative integer variable; 1 found, 0 unset, -1 malformed (warned). */
-int env_long(sonde_logger *lg, const char *name, long *out);
+int sonde_env_long(sonde_logger *lg, const char *name, long *out);
 /* A sampling ratio in [0, 1] ("0.25"), locale-free: 0 or -1 when malformed. */
-int parse_ratio(const char *s, double *out);
+int sonde_parse_ratio(const char *s, double *out);
 /* true/false (case-insensitive); other values warn and read as false. */
-int env_bool(sonde_logger *lg, const char *name);
+int sonde_env_bool(sonde_logger *lg, const char *name);
 /* Parse "k=v,k=v" with percent-decoding into attrs (appending, later keys replace);
  * returns SONDE_OK or SONDE_EINVAL (the whole value is then ignored). Bounded: at most
  * 128 pairs, each key and value at most 4096 bytes. */
 #define RESOURCE_MAX_ATTRS 128
-int resource_parse(const char *s, sonde_attr **attrs, size_t *count);
-void attrs_free(sonde_attr *attrs, size_t count);
+int sonde_resource_parse(const char *s, sonde_attr **attrs, size_t *count);
+void sonde_attrs_free(sonde_attr *attrs, size_t count);
 /* Append or replace one string attribute (copied). */
-int attrs_set(sonde_attr **attrs, size_t *count, const char *key, const char *value);
+int sonde_attrs_set(sonde_attr **attrs, size_t *count, const char *key, const char *value);
 
 /* Library diagnostics: sonde_log when lg is set. */
-void diag(sonde_logger *lg, sonde_log_level level, const char *msg, const sonde_attr *fields,
+void sonde_diag(sonde_logger *lg, sonde_log_level level, const char *msg, const sonde_attr *fields,
           size_t n);
 
 /* UTF-8 helpers (utf8.c): copy s[0..n) into out with invalid bytes as U+FFFD, at most
  * max_chars characters (0 = all); returns bytes written. out needs 3*n bytes. */
-size_t utf8_sanitize(const char *s, size_t n, size_t max_chars, char *out);
+size_t sonde_utf8_sanitize(const char *s, size_t n, size_t max_chars, char *out);
 
 /* json.c: a growable text buffer for the log lines. */
-typedef struct json_buf {
+typedef struct sonde_json_buf {
     char *p;
     size_t len, cap;
     int failed;
-} json_buf;
-void json_raw(json_buf *b, const char *s, size_t n);
-void json_string(json_buf *b, const char *s); /* quoted, escaped, invalid UTF-8 replaced */
-void json_attr_value(json_buf *b, const sonde_attr *a);
+} sonde_json_buf;
+void sonde_json_raw(sonde_json_buf *b, const char *s, size_t n);
+void sonde_json_string(sonde_json_buf *b, const char *s); /* quoted, escaped, invalid UTF-8 replaced */
+void sonde_json_attr_value(sonde_json_buf *b, const sonde_attr *a);
 
 #endif

@@ -31,19 +31,19 @@ struct sonde_tracer {
     _Atomic uint64_t exported, export_failed, rejected;
 };
 
-const span_limits *tracer_limits(const sonde_tracer *t) { return &t->limits; }
-span_pool *tracer_pool(sonde_tracer *t) { return &t->pool; }
-const trace_resource *tracer_resource(const sonde_tracer *t) { return &t->res; }
+const span_limits *sonde_tracer_limits(const sonde_tracer *t) { return &t->limits; }
+span_pool *sonde_tracer_pool(sonde_tracer *t) { return &t->pool; }
+const trace_resource *sonde_tracer_resource(const sonde_tracer *t) { return &t->res; }
 
-int tracer_sample(sonde_tracer *t, const sonde_span_context *parent, const uint8_t trace_id[16])
+int sonde_tracer_sample(sonde_tracer *t, const sonde_span_context *parent, const uint8_t trace_id[16])
 {
     return sonde_sampler_decide(t->sampler, t->ratio, parent, trace_id);
 }
 
-void tracer_submit(sonde_tracer *t, sonde_span *s)
+void sonde_tracer_submit(sonde_tracer *t, sonde_span *s)
 {
-    if (batch_push(&t->batch, s) != 0)
-        span_pool_put_local(s); /* counted by the batch: queue_full or shutdown */
+    if (sonde_batch_push(&t->batch, s) != 0)
+        sonde_span_pool_put_local(s); /* counted by the batch: queue_full or shutdown */
 }
 
 void sonde_tracer_opts_init(sonde_tracer_opts *o)
@@ -68,9 +68,9 @@ static long pick(sonde_logger *lg, int read_env, long code, const char *var1, co
     if (code >= 0)
         return code;
     long v;
-    if (read_env && var1 && env_long(lg, var1, &v) == 1)
+    if (read_env && var1 && sonde_env_long(lg, var1, &v) == 1)
         return v;
-    if (read_env && var2 && env_long(lg, var2, &v) == 1)
+    if (read_env && var2 && sonde_env_long(lg, var2, &v) == 1)
         return v;
     return def;
 }
@@ -92,28 +92,28 @@ static void resolve_sampler(sonde_tracer *t, const sonde_tracer_opts *o)
     t->sampler = o->sampler;
     t->ratio = o->sampler_ratio;
     const char *v;
-    if (t->sampler == SONDE_SAMPLER_UNSET && o->read_env && (v = env_get("OTEL_TRACES_SAMPLER"))) {
+    if (t->sampler == SONDE_SAMPLER_UNSET && o->read_env && (v = sonde_env_get("OTEL_TRACES_SAMPLER"))) {
         for (size_t i = 0; i < sizeof samplers / sizeof samplers[0]; i++)
             if (strcasecmp(v, samplers[i].name) == 0)
                 t->sampler = samplers[i].kind;
         if (t->sampler == SONDE_SAMPLER_UNSET) {
             sonde_attr f[2] = {SONDE_ATTR_STR("variable", "OTEL_TRACES_SAMPLER"),
                                SONDE_ATTR_STR("value", v)};
-            diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 2);
+            sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 2);
         }
     }
     if (t->sampler == SONDE_SAMPLER_UNSET)
         t->sampler = SONDE_SAMPLER_PARENTBASED_ALWAYS_ON;
     if (!(t->ratio >= 0 && t->ratio <= 1)) {
         t->ratio = 1.0;
-        if (o->read_env && (v = env_get("OTEL_TRACES_SAMPLER_ARG"))) {
+        if (o->read_env && (v = sonde_env_get("OTEL_TRACES_SAMPLER_ARG"))) {
             double r;
-            if (parse_ratio(v, &r) == 0) {
+            if (sonde_parse_ratio(v, &r) == 0) {
                 t->ratio = r;
             } else {
                 sonde_attr f[2] = {SONDE_ATTR_STR("variable", "OTEL_TRACES_SAMPLER_ARG"),
                                    SONDE_ATTR_STR("value", v)};
-                diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 2);
+                sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 2);
             }
         }
     }
@@ -125,28 +125,28 @@ static int build_resource(sonde_tracer *t, const sonde_tracer_opts *o)
     int rc = SONDE_OK;
     const char *v;
     /* Lowest precedence first: later sets replace. */
-    if (o->read_env && (v = env_get("OTEL_RESOURCE_ATTRIBUTES")) &&
-        resource_parse(v, &r->attrs, &r->count) != SONDE_OK) {
+    if (o->read_env && (v = sonde_env_get("OTEL_RESOURCE_ATTRIBUTES")) &&
+        sonde_resource_parse(v, &r->attrs, &r->count) != SONDE_OK) {
         sonde_attr f[1] = {SONDE_ATTR_STR("variable", "OTEL_RESOURCE_ATTRIBUTES")};
-        diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 1);
+        sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 1);
     }
-    if (o->resource_attributes && resource_parse(o->resource_attributes, &r->attrs, &r->count))
-        diag(t->logger, SONDE_LOG_WARN, "ignoring malformed resource attributes", NULL, 0);
+    if (o->resource_attributes && sonde_resource_parse(o->resource_attributes, &r->attrs, &r->count))
+        sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring malformed resource attributes", NULL, 0);
     if (o->service_version)
-        rc |= attrs_set(&r->attrs, &r->count, "service.version", o->service_version);
+        rc |= sonde_attrs_set(&r->attrs, &r->count, "service.version", o->service_version);
     if (o->deployment_environment)
-        rc |= attrs_set(&r->attrs, &r->count, "deployment.environment", o->deployment_environment);
+        rc |= sonde_attrs_set(&r->attrs, &r->count, "deployment.environment", o->deployment_environment);
     const char *service = o->service_name;
     if (!service && o->read_env)
-        service = env_get("OTEL_SERVICE_NAME");
+        service = sonde_env_get("OTEL_SERVICE_NAME");
     int have = 0;
     for (size_t i = 0; i < r->count; i++)
         have |= strcmp(r->attrs[i].key, "service.name") == 0;
     if (service || !have)
-        rc |= attrs_set(&r->attrs, &r->count, "service.name", service ? service : "unknown_service");
-    rc |= attrs_set(&r->attrs, &r->count, "telemetry.sdk.name", "sonde");
-    rc |= attrs_set(&r->attrs, &r->count, "telemetry.sdk.language", "c");
-    rc |= attrs_set(&r->attrs, &r->count, "telemetry.sdk.version", SONDE_VERSION_STRING);
+        rc |= sonde_attrs_set(&r->attrs, &r->count, "service.name", service ? service : "unknown_service");
+    rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.name", "sonde");
+    rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.language", "c");
+    rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.version", SONDE_VERSION_STRING);
     r->scope_name = strdup(o->scope_name ? o->scope_name : "sonde");
     r->scope_version = strdup(o->scope_version ? o->scope_version : SONDE_VERSION_STRING);
     return rc || !r->scope_name || !r->scope_version ? SONDE_ENOMEM : SONDE_OK;
@@ -156,7 +156,7 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 {
     sonde_tracer *t = ud;
     const sonde_span *const *spans = (const sonde_span *const *)items;
-    recent_add(&t->recent, spans, n);
+    sonde_recent_add(&t->recent, spans, n);
     if (t->exporter.export_fn) {
         size_t rejected = 0;
         int rc = t->exporter.export_fn(t->exporter.ud, spans, n, deadline_ns, &rejected);
@@ -164,7 +164,7 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
             atomic_fetch_add(&t->export_failed, n);
             sonde_attr f[2] = {SONDE_ATTR_INT("spans", (int64_t)n),
                                SONDE_ATTR_STR("error", sonde_strerror(rc))};
-            diag(t->logger, SONDE_LOG_ERROR, "span export failed, spans dropped", f, 2);
+            sonde_diag(t->logger, SONDE_LOG_ERROR, "span export failed, spans dropped", f, 2);
         } else {
             if (rejected > n)
                 rejected = n;
@@ -172,13 +172,13 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
             atomic_fetch_add(&t->exported, n - rejected);
         }
     }
-    span_pool_put_batch(&t->pool, (sonde_span **)items, n);
+    sonde_span_pool_put_batch(&t->pool, (sonde_span **)items, n);
 }
 
 static void drop(void *ud, void **items, size_t n)
 {
     sonde_tracer *t = ud;
-    span_pool_put_batch(&t->pool, (sonde_span **)items, n);
+    sonde_span_pool_put_batch(&t->pool, (sonde_span **)items, n);
 }
 
 static int collect(sonde_emitter *e, void *ud)
@@ -204,9 +204,9 @@ static int collect(sonde_emitter *e, void *ud)
 
 static void tracer_destroy(sonde_tracer *t)
 {
-    recent_destroy(&t->recent);
-    span_pool_destroy(&t->pool);
-    attrs_free(t->res.attrs, t->res.count);
+    sonde_recent_destroy(&t->recent);
+    sonde_span_pool_destroy(&t->pool);
+    sonde_attrs_free(t->res.attrs, t->res.count);
     free(t->res.scope_name);
     free(t->res.scope_version);
     free(t);
@@ -223,7 +223,7 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
         opts = &defaults;
     }
     int disabled = opts->disabled >= 0 ? opts->disabled
-                                       : opts->read_env && env_bool(opts->logger, "OTEL_SDK_DISABLED");
+                                       : opts->read_env && sonde_env_bool(opts->logger, "OTEL_SDK_DISABLED");
     if (disabled)
         return SONDE_OK;
     sonde_tracer *t = calloc(1, sizeof *t);
@@ -260,14 +260,14 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
     if (recent > 65536)
         recent = 65536;
     t->export_timeout_ms = timeout;
-    span_pool_init(&t->pool, (size_t)queue + (size_t)batch);
+    sonde_span_pool_init(&t->pool, (size_t)queue + (size_t)batch);
     int rc = build_resource(t, opts);
     if (rc == SONDE_OK)
-        rc = recent_init(&t->recent, (size_t)recent);
+        rc = sonde_recent_init(&t->recent, (size_t)recent);
     else
-        recent_init(&t->recent, 0);
+        sonde_recent_init(&t->recent, 0);
     if (rc == SONDE_OK)
-        rc = batch_start(&t->batch, (size_t)queue, (size_t)batch, (uint64_t)delay * 1000000ull,
+        rc = sonde_batch_start(&t->batch, (size_t)queue, (size_t)batch, (uint64_t)delay * 1000000ull,
                          (uint64_t)timeout * 1000000ull, (batch_ops){deliver, drop, t});
     if (rc != SONDE_OK) {
         tracer_destroy(t);
@@ -287,7 +287,7 @@ int sonde_tracer_flush(sonde_tracer *t, long timeout_ms)
         return SONDE_OK;
     if (timeout_ms < 0)
         timeout_ms = t->export_timeout_ms;
-    return batch_flush(&t->batch, (uint64_t)timeout_ms * 1000000ull);
+    return sonde_batch_flush(&t->batch, (uint64_t)timeout_ms * 1000000ull);
 }
 
 void sonde_tracer_free(sonde_tracer *t, long timeout_ms)
@@ -298,7 +298,7 @@ void sonde_tracer_free(sonde_tracer *t, long timeout_ms)
         timeout_ms = t->export_timeout_ms;
     if (t->collector)
         sonde_collector_remove(t->registry, t->collector);
-    batch_stop(&t->batch, (uint64_t)timeout_ms * 1000000ull);
+    sonde_batch_stop(&t->batch, (uint64_t)timeout_ms * 1000000ull);
     if (t->exporter.shutdown_fn)
         t->exporter.shutdown_fn(t->exporter.ud);
     tracer_destroy(t);
@@ -324,5 +324,5 @@ size_t sonde_tracer_recent(sonde_tracer *t, sonde_recent_kind kind, sonde_span_s
 {
     if (!t || !out)
         return 0;
-    return recent_read(&t->recent, kind, out, max);
+    return sonde_recent_read(&t->recent, kind, out, max);
 }

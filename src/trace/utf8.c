@@ -37,7 +37,7 @@ static size_t seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-size_t utf8_sanitize(const char *str, size_t n, size_t max_chars, char *out)
+size_t sonde_utf8_sanitize(const char *str, size_t n, size_t max_chars, char *out)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, w = 0, chars = 0;

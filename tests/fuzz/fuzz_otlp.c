@@ -49,11 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t rejected;
         char msg[64];
         memset(msg, 'x', sizeof msg);
-        int r = otlp_partial_success((const char *)data, size, &rejected, msg, sizeof msg);
+        int r = sonde_otlp_partial_success((const char *)data, size, &rejected, msg, sizeof msg);
         if (r < -1 || r > 1 || !memchr(msg, '\0', sizeof msg))
             abort();
     } else {
-        long ms = otlp_retry_after_ms(s);
+        long ms = sonde_otlp_retry_after_ms(s);
         if (ms < -1)
             abort();
     }
