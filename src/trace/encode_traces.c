@@ -78,7 +78,7 @@ int sonde_trace_encode_otlp(const sonde_span *const *spans, size_t n, char **out
     size_t i = 0;
     while (i < n) {
         const sonde_tracer *t = spans[i]->tracer;
-        const trace_resource *res = sonde_tracer_resource(t);
+        const trace_resource *res = &t->res;
         size_t rs = sonde_pb_open(&b, 1); /* ExportTraceServiceRequest.resource_spans */
         sonde_pb_resource(&b, res->attrs, res->count);
         size_t ss = sonde_pb_open(&b, 2); /* ResourceSpans.scope_spans */

@@ -40,16 +40,27 @@ static int arena_reserve(sonde_span *s, size_t more)
 }
 
 /* Store s[0..n) sanitised (and cut at max_chars characters when non-zero); the offset of
- * the stored string, or 0 (the empty string every arena starts with) when out of memory. */
-static uint32_t arena_add(sonde_span *s, const char *str, size_t n, size_t max_chars)
+ * the stored string, or 0 (the empty string every arena starts with) when out of memory.
+ * *stored (may be NULL) receives the stored length. */
+static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t max_chars,
+                              uint32_t *stored)
 {
+    if (stored)
+        *stored = 0;
     if (arena_reserve(s, 3 * n + 1))
         return 0;
     uint32_t off = s->arena_len;
     size_t w = sonde_utf8_sanitize(str, n, max_chars, s->arena + off);
     s->arena[off + w] = '\0';
     s->arena_len += (uint32_t)w + 1;
+    if (stored)
+        *stored = (uint32_t)w;
     return off;
+}
+
+static uint32_t arena_add(sonde_span *s, const char *str, size_t n, size_t max_chars)
+{
+    return arena_add_len(s, str, n, max_chars, NULL);
 }
 
 sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind kind,
@@ -57,7 +68,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
 {
     if (!t || !name)
         return NULL;
-    sonde_span *s = sonde_span_pool_get(sonde_tracer_pool(t));
+    sonde_span *s = sonde_span_pool_get(&t->pool);
     if (!s)
         return NULL;
     if (!parent && sonde_trace_current_span)
@@ -78,7 +89,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
         s->ctx.tracestate[0] = '\0';
     }
     sonde_trace_new_span_id(s->ctx.span_id);
-    int sampled = sonde_tracer_sample(t, parent, s->ctx.trace_id);
+    int sampled = sonde_sampler_decide(t->sampler, t->ratio, parent, s->ctx.trace_id);
     s->ctx.flags = sampled ? SONDE_TRACE_FLAG_SAMPLED : 0;
     s->ctx.remote = 0;
     s->recording = (uint8_t)sampled;
@@ -134,7 +145,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
     if (a->type < SONDE_ATTR_STRING || a->type > SONDE_ATTR_BOOL ||
         (a->type == SONDE_ATTR_STRING && !a->v.s))
         return;
-    const span_limits *lim = sonde_tracer_limits(s->tracer);
+    const span_limits *lim = &s->tracer->limits;
     size_t key_len = strlen(a->key);
     uint32_t i = find_attr(s, a->key, key_len);
     if (i == UINT32_MAX) {
@@ -153,9 +164,8 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
             s->attr_cap = cap;
         }
         i = s->attr_count++;
-        s->attrs[i].key = arena_add(s, a->key, key_len, 0);
         /* the stored key may differ (U+FFFD for bad bytes): compare against what is stored */
-        s->attrs[i].key_len = (uint32_t)strlen(span_str(s, s->attrs[i].key));
+        s->attrs[i].key = arena_add_len(s, a->key, key_len, 0, &s->attrs[i].key_len);
     }
     span_attr *dst = &s->attrs[i];
     dst->type = (uint8_t)a->type;
@@ -219,7 +229,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
 {
     if (!s || !s->recording || !name || (n && !attrs))
         return;
-    const span_limits *lim = sonde_tracer_limits(s->tracer);
+    const span_limits *lim = &s->tracer->limits;
     if (s->event_count >= lim->events) {
         s->dropped_events++;
         return;
@@ -265,8 +275,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
         }
         span_attr *dst = &s->ev_attrs[s->ev_attr_count++];
         e->attr_count++;
-        dst->key = arena_add(s, a->key, strlen(a->key), 0);
-        dst->key_len = (uint32_t)strlen(span_str(s, dst->key));
+        dst->key = arena_add_len(s, a->key, strlen(a->key), 0, &dst->key_len);
         dst->type = (uint8_t)a->type;
         if (a->type == SONDE_ATTR_STRING)
             dst->v.s = arena_add(s, a->v.s, strlen(a->v.s), lim->value_len);

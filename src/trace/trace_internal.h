@@ -17,6 +17,10 @@
 #include "sonde/log.h"
 #include "sonde/trace.h"
 
+/* Thread-locals of the hot path use the initial-exec model: one instruction to reach,
+ * where the default model of position-independent code calls __tls_get_addr. */
+#define TRACE_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 /* ---- the span ------------------------------------------------------------------ */
 
 /* Strings live NUL-terminated in the span's arena and are named by offset. */
@@ -75,14 +79,50 @@ void sonde_span_pool_put_local(sonde_span *s);
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
 void sonde_span_free(sonde_span *s);
 
-/* ids.c: the thread's random generator, seeded once per thread from getrandom(). */
-uint64_t sonde_trace_random64(void);
-void sonde_trace_new_trace_id(uint8_t id[16]);
-void sonde_trace_new_span_id(uint8_t id[8]);
 
-/* Thread-locals of the hot path use the initial-exec model: one instruction to reach,
- * where the default model of position-independent code calls __tls_get_addr. */
-#define TRACE_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+/* ids.c: the thread's xoshiro256** generator, seeded once per thread from getrandom()
+ * (sonde_trace_seed); the draws are inline, for the span's hot path. */
+extern TRACE_TLS uint64_t sonde_trace_rng[4];
+extern TRACE_TLS int sonde_trace_rng_seeded;
+void sonde_trace_seed(void);
+
+static inline uint64_t sonde_trace_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t sonde_trace_random64(void)
+{
+    uint64_t *r = sonde_trace_rng;
+    if (__builtin_expect(!sonde_trace_rng_seeded, 0))
+        sonde_trace_seed();
+    uint64_t result = sonde_trace_rotl(r[1] * 5, 7) * 9, t = r[1] << 17;
+    r[2] ^= r[0];
+    r[3] ^= r[1];
+    r[1] ^= r[2];
+    r[0] ^= r[3];
+    r[2] ^= t;
+    r[3] = sonde_trace_rotl(r[3], 45);
+    return result;
+}
+
+/* Random ids, never all zero. */
+static inline void sonde_trace_new_trace_id(uint8_t id[16])
+{
+    uint64_t a, b;
+    do {
+        a = sonde_trace_random64();
+        b = sonde_trace_random64();
+    } while (!a && !b);
+    __builtin_memcpy(id, &a, 8);
+    __builtin_memcpy(id + 8, &b, 8);
+}
+
+static inline void sonde_trace_new_span_id(uint8_t id[8])
+{
+    uint64_t a;
+    do
+        a = sonde_trace_random64();
+    while (!a);
+    __builtin_memcpy(id, &a, 8);
+}
 
 /* span.c: the thread's current span. */
 extern TRACE_TLS sonde_span *sonde_trace_current_span;
@@ -93,17 +133,12 @@ typedef struct span_limits {
     uint32_t attrs, value_len, events, event_attrs; /* value_len 0 = none */
 } span_limits;
 
-const span_limits *sonde_tracer_limits(const sonde_tracer *t);
-int sonde_tracer_sample(sonde_tracer *t, const sonde_span_context *parent, const uint8_t trace_id[16]);
-span_pool *sonde_tracer_pool(sonde_tracer *t);
-void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
 /* The resource and scope for the encoder. */
 typedef struct trace_resource {
     sonde_attr *attrs;
     size_t count;
     char *scope_name, *scope_version;
 } trace_resource;
-const trace_resource *sonde_tracer_resource(const sonde_tracer *t);
 
 /* ---- generic batch processor (batch.c) --------------------------------------------- */
 
@@ -146,6 +181,26 @@ int sonde_batch_push(sonde_batch *b, void *item);
 int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns);
 /* Flush with the deadline, stop the thread, hand what is left to drop(). */
 void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns);
+
+/* ---- the tracer (tracer.c), here so that the span's hot path reads it directly ---------- */
+
+struct sonde_tracer {
+    sonde_sampler_kind sampler;
+    double ratio;
+    span_limits limits;
+    trace_resource res;
+    span_pool pool;
+    sonde_batch batch;
+    struct recent_spans *recent; /* recent.h */
+    sonde_span_exporter exporter;
+    sonde_logger *logger;
+    sonde_registry *registry;
+    sonde_collector *collector;
+    long export_timeout_ms;
+    _Atomic uint64_t exported, export_failed, rejected;
+};
+
+void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 

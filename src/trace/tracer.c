@@ -15,30 +15,6 @@
 #include "recent.h"
 #include "trace_internal.h"
 
-struct sonde_tracer {
-    sonde_sampler_kind sampler;
-    double ratio;
-    span_limits limits;
-    trace_resource res;
-    span_pool pool;
-    sonde_batch batch;
-    recent_spans recent;
-    sonde_span_exporter exporter;
-    sonde_logger *logger;
-    sonde_registry *registry;
-    sonde_collector *collector;
-    long export_timeout_ms;
-    _Atomic uint64_t exported, export_failed, rejected;
-};
-
-const span_limits *sonde_tracer_limits(const sonde_tracer *t) { return &t->limits; }
-span_pool *sonde_tracer_pool(sonde_tracer *t) { return &t->pool; }
-const trace_resource *sonde_tracer_resource(const sonde_tracer *t) { return &t->res; }
-
-int sonde_tracer_sample(sonde_tracer *t, const sonde_span_context *parent, const uint8_t trace_id[16])
-{
-    return sonde_sampler_decide(t->sampler, t->ratio, parent, trace_id);
-}
 
 void sonde_tracer_submit(sonde_tracer *t, sonde_span *s)
 {
@@ -156,7 +132,7 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 {
     sonde_tracer *t = ud;
     const sonde_span *const *spans = (const sonde_span *const *)items;
-    sonde_recent_add(&t->recent, spans, n);
+    sonde_recent_add(t->recent, spans, n);
     if (t->exporter.export_fn) {
         size_t rejected = 0;
         int rc = t->exporter.export_fn(t->exporter.ud, spans, n, deadline_ns, &rejected);
@@ -204,7 +180,10 @@ static int collect(sonde_emitter *e, void *ud)
 
 static void tracer_destroy(sonde_tracer *t)
 {
-    sonde_recent_destroy(&t->recent);
+    if (t->recent) {
+        sonde_recent_destroy(t->recent);
+        free(t->recent);
+    }
     sonde_span_pool_destroy(&t->pool);
     sonde_attrs_free(t->res.attrs, t->res.count);
     free(t->res.scope_name);
@@ -262,10 +241,12 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
     t->export_timeout_ms = timeout;
     sonde_span_pool_init(&t->pool, (size_t)queue + (size_t)batch);
     int rc = build_resource(t, opts);
-    if (rc == SONDE_OK)
-        rc = sonde_recent_init(&t->recent, (size_t)recent);
-    else
-        sonde_recent_init(&t->recent, 0);
+    if (rc == SONDE_OK && !(t->recent = malloc(sizeof *t->recent)))
+        rc = SONDE_ENOMEM;
+    if (rc == SONDE_OK && (rc = sonde_recent_init(t->recent, (size_t)recent)) != SONDE_OK) {
+        free(t->recent);
+        t->recent = NULL;
+    }
     if (rc == SONDE_OK)
         rc = sonde_batch_start(&t->batch, (size_t)queue, (size_t)batch, (uint64_t)delay * 1000000ull,
                          (uint64_t)timeout * 1000000ull, (batch_ops){deliver, drop, t});
@@ -324,5 +305,5 @@ size_t sonde_tracer_recent(sonde_tracer *t, sonde_recent_kind kind, sonde_span_s
 {
     if (!t || !out)
         return 0;
-    return sonde_recent_read(&t->recent, kind, out, max);
+    return sonde_recent_read(t->recent, kind, out, max);
 }
