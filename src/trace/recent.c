@@ -3,7 +3,9 @@
  * tracez did: a ring of the latest spans, and per span name (the first
  * SONDE_RECENT_NAMES names seen) its slowest and its latest erroring spans.
  * Fixed-size summaries only, allocated once: filled by the export thread
- * under a mutex that only readers (sonde_tracer_recent) share.
+ * under a mutex that only readers (sonde_tracer_recent) share. A span is
+ * summarised only where it stays: the latest ring keeps the end of a batch,
+ * a name keeps a span that is slower than its fastest kept one, or erring.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +55,15 @@ static void summarize(const sonde_span *s, sonde_span_summary *out)
     out->end_unix_ns = s->end_ns;
 }
 
-static recent_name *name_slot(recent_spans *r, const char *name)
+/* The slot of a span name (names longer than a summary's are compared by their cut). */
+static recent_name *name_slot(recent_spans *r, const char *full)
 {
+    char cut[SONDE_SPAN_SUMMARY_NAME];
+    const char *name = full;
+    if (strnlen(full, SONDE_SPAN_SUMMARY_NAME) == SONDE_SPAN_SUMMARY_NAME) {
+        cut_copy(cut, full);
+        name = cut;
+    }
     if (r->last_slot && strcmp(r->last_slot->name, name) == 0)
         return r->last_slot; /* a batch is mostly spans of few names */
     for (size_t i = 0; i < r->name_count; i++)
@@ -69,32 +78,45 @@ static recent_name *name_slot(recent_spans *r, const char *name)
 
 static uint64_t duration(const sonde_span_summary *s) { return s->end_unix_ns - s->start_unix_ns; }
 
+/* The index of the fastest of a name's slowest spans. */
+static size_t fastest(const recent_name *slot)
+{
+    size_t min = 0;
+    for (size_t k = 1; k < slot->slow_count; k++)
+        if (duration(&slot->slow[k]) < duration(&slot->slow[min]))
+            min = k;
+    return min;
+}
+
 void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
 {
     if (!r->cap)
         return;
+    /* Of a batch longer than the ring only its last cap spans can stay in it: the others
+     * are only weighed against the per-name slots, and summarised only when they stay. */
+    size_t first_latest = n > r->cap ? n - r->cap : 0;
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < n; i++) {
-        sonde_span_summary *sum = &r->latest[r->next];
-        summarize(spans[i], sum);
-        r->next = (r->next + 1) % r->cap;
-        if (r->count < r->cap)
-            r->count++;
-        recent_name *slot = name_slot(r, sum->name);
+        const sonde_span *sp = spans[i];
+        if (i >= first_latest) {
+            summarize(sp, &r->latest[r->next]);
+            r->next = (r->next + 1) % r->cap;
+            if (r->count < r->cap)
+                r->count++;
+        }
+        recent_name *slot = name_slot(r, span_str(sp, sp->name));
         if (!slot)
             continue;
+        uint64_t d = sp->end_ns - sp->start_ns;
         if (slot->slow_count < SONDE_RECENT_PER_NAME) {
-            slot->slow[slot->slow_count++] = *sum;
-        } else {
-            size_t min = 0;
-            for (size_t k = 1; k < SONDE_RECENT_PER_NAME; k++)
-                if (duration(&slot->slow[k]) < duration(&slot->slow[min]))
-                    min = k;
-            if (duration(sum) > duration(&slot->slow[min]))
-                slot->slow[min] = *sum;
+            summarize(sp, &slot->slow[slot->slow_count++]);
+            slot->slow_min = fastest(slot);
+        } else if (d > duration(&slot->slow[slot->slow_min])) {
+            summarize(sp, &slot->slow[slot->slow_min]);
+            slot->slow_min = fastest(slot);
         }
-        if (sum->status == SONDE_STATUS_ERROR) {
-            slot->err[slot->err_next] = *sum;
+        if (sp->status == SONDE_STATUS_ERROR) {
+            summarize(sp, &slot->err[slot->err_next]);
             slot->err_next = (slot->err_next + 1) % SONDE_RECENT_PER_NAME;
             if (slot->err_count < SONDE_RECENT_PER_NAME)
                 slot->err_count++;

@@ -10,7 +10,7 @@ typedef struct recent_name {
     char name[SONDE_SPAN_SUMMARY_NAME];
     sonde_span_summary slow[SONDE_RECENT_PER_NAME];
     sonde_span_summary err[SONDE_RECENT_PER_NAME];
-    size_t slow_count, err_count, err_next;
+    size_t slow_count, slow_min, err_count, err_next; /* slow_min: the fastest of slow[] */
 } recent_name;
 
 typedef struct recent_spans {
