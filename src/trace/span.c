@@ -58,9 +58,30 @@ static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t m
     return off;
 }
 
-static uint32_t arena_add(sonde_span *s, const char *str, size_t n, size_t max_chars)
+/* A C string into the arena, as arena_add_len. The common case, a short ASCII string, in
+ * one pass (no strlen, no separate check, no memcpy); anything else by arena_add_len. */
+#define SHORT_STRING 64
+static uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
 {
-    return arena_add_len(s, str, n, max_chars, NULL);
+    if (arena_reserve(s, SHORT_STRING + 1))
+        return arena_add_len(s, str, strlen(str), max_chars, stored);
+    uint32_t off = s->arena_len;
+    char *dst = s->arena + off;
+    size_t limit = max_chars && max_chars < SHORT_STRING ? max_chars : SHORT_STRING, i = 0;
+    for (; i < limit; i++) {
+        unsigned char c = (unsigned char)str[i];
+        if (c == 0 || c >= 0x80)
+            break;
+        dst[i] = (char)c;
+    }
+    int cut = max_chars && i == max_chars; /* the limit reached: the rest is dropped */
+    if (str[i] != '\0' && !cut)
+        return arena_add_len(s, str, strlen(str), max_chars, stored); /* long, or not ASCII */
+    dst[i] = '\0';
+    s->arena_len += (uint32_t)i + 1;
+    if (stored)
+        *stored = (uint32_t)i;
+    return off;
 }
 
 sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind kind,
@@ -108,7 +129,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     }
     s->arena[0] = '\0';
     s->arena_len = 1;
-    s->name = arena_add(s, name, strlen(name), 0);
+    s->name = arena_add_cstr(s, name, 0, NULL);
     return s;
 }
 
@@ -171,7 +192,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
     dst->type = (uint8_t)a->type;
     switch (a->type) {
     case SONDE_ATTR_STRING:
-        dst->v.s = arena_add(s, a->v.s, strlen(a->v.s), lim->value_len);
+        dst->v.s = arena_add_cstr(s, a->v.s, lim->value_len, NULL);
         break;
     case SONDE_ATTR_INT:
         dst->v.i = a->v.i;
@@ -246,7 +267,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
     }
     span_event *e = &s->events[s->event_count++];
     e->unix_ns = unix_ns();
-    e->name = arena_add(s, name, strlen(name), 0);
+    e->name = arena_add_cstr(s, name, 0, NULL);
     e->first_attr = s->ev_attr_count;
     e->attr_count = e->dropped_attrs = 0;
     for (size_t k = 0; k < n; k++) {
@@ -278,7 +299,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
         dst->key = arena_add_len(s, a->key, strlen(a->key), 0, &dst->key_len);
         dst->type = (uint8_t)a->type;
         if (a->type == SONDE_ATTR_STRING)
-            dst->v.s = arena_add(s, a->v.s, strlen(a->v.s), lim->value_len);
+            dst->v.s = arena_add_cstr(s, a->v.s, lim->value_len, NULL);
         else if (a->type == SONDE_ATTR_INT)
             dst->v.i = a->v.i;
         else if (a->type == SONDE_ATTR_DOUBLE)
@@ -297,14 +318,14 @@ void sonde_span_set_status(sonde_span *s, sonde_status_code code, const char *me
         s->status_msg = 0;
     } else if (code == SONDE_STATUS_ERROR) {
         s->status = SONDE_STATUS_ERROR;
-        s->status_msg = message ? arena_add(s, message, strlen(message), 0) : 0;
+        s->status_msg = message ? arena_add_cstr(s, message, 0, NULL) : 0;
     }
 }
 
 void sonde_span_set_name(sonde_span *s, const char *name)
 {
     if (s && s->recording && name)
-        s->name = arena_add(s, name, strlen(name), 0);
+        s->name = arena_add_cstr(s, name, 0, NULL);
 }
 
 int sonde_span_get_context(const sonde_span *s, sonde_span_context *out)
