@@ -7,11 +7,12 @@
  *
  * Each signal's destination is resolved once, in this order: the option set
  * in code, then the environment, then the OpenTelemetry default.
- *   endpoint    traces_endpoint / logs_endpoint, used as given; else
- *               OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / _LOGS_ENDPOINT, as given;
- *               else endpoint or OTEL_EXPORTER_OTLP_ENDPOINT
- *               (http://localhost:4318) with "/v1/traces", "/v1/logs" or
- *               "/v1/metrics" appended.
+ *   endpoint    traces_endpoint / logs_endpoint / metrics_endpoint, used as
+ *               given; else endpoint with "/v1/traces", "/v1/logs" or
+ *               "/v1/metrics" appended; else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+ *               / _LOGS_ENDPOINT / _METRICS_ENDPOINT, as given; else
+ *               OTEL_EXPORTER_OTLP_ENDPOINT (http://localhost:4318) with the
+ *               signal's path appended.
  *   headers     "k=v,k=v" (values percent-decoded): OTEL_EXPORTER_OTLP_HEADERS,
  *               then the signal's _HEADERS, whose keys win.
  *   timeout     per export, retries included: OTEL_EXPORTER_OTLP_[SIGNAL_]TIMEOUT

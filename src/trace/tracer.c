@@ -140,7 +140,9 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
             atomic_fetch_add(&t->export_failed, n);
             sonde_attr f[2] = {SONDE_ATTR_INT("spans", (int64_t)n),
                                SONDE_ATTR_STR("error", sonde_strerror(rc))};
-            sonde_diag(t->logger, SONDE_LOG_ERROR, "span export failed, spans dropped", f, 2);
+            /* counted; the exporter reports the cause (libsonde-otlp does, once per export),
+             * so this record is for debugging only */
+            sonde_diag(t->logger, SONDE_LOG_DEBUG, "span export failed, spans dropped", f, 2);
         } else {
             if (rejected > n)
                 rejected = n;
