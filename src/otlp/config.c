@@ -50,12 +50,6 @@ static char *join(const char *base, const char *path)
     return u;
 }
 
-static int add_headers(otlp_dest *d, const char *list, sonde_attr **kv, size_t *count)
-{
-    (void)d;
-    return sonde_internal_kv_parse(list, kv, count);
-}
-
 static int resolve(sonde_otlp *o, const sonde_otlp_opts *opts, int s)
 {
     otlp_dest *d = &o->dest[s];
@@ -129,10 +123,10 @@ static int resolve(sonde_otlp *o, const sonde_otlp_opts *opts, int s)
     const char *hv[2] = {env(opts, "OTEL_EXPORTER_OTLP_HEADERS%s", -1),
                          env(opts, "OTEL_EXPORTER_OTLP_%s_HEADERS", s)};
     for (int i = 0; i < 2; i++)
-        if (hv[i] && add_headers(d, hv[i], &kv, &count) != SONDE_OK)
+        if (hv[i] && sonde_internal_kv_parse(hv[i], &kv, &count) != SONDE_OK)
             warn(o->logger, i ? "OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS" : "OTEL_EXPORTER_OTLP_HEADERS",
                  hv[i]);
-    if (opts->headers && add_headers(d, opts->headers, &kv, &count) != SONDE_OK) {
+    if (opts->headers && sonde_internal_kv_parse(opts->headers, &kv, &count) != SONDE_OK) {
         sonde_internal_attrs_free(kv, count);
         return SONDE_ECONFIG;
     }
