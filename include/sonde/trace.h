@@ -166,9 +166,15 @@ typedef struct sonde_span_exporter {
  */
 typedef struct sonde_tracer_opts {
     const char *service_name;    /* OTEL_SERVICE_NAME, else service.name of
-                                    OTEL_RESOURCE_ATTRIBUTES, else "unknown_service" */
-    const char *service_version; /* resource service.version (none) */
-    const char *deployment_environment; /* resource deployment.environment (none) */
+                                    OTEL_RESOURCE_ATTRIBUTES, else config's label service,
+                                    else "unknown_service" */
+    const char *service_version; /* resource service.version (config's label version) */
+    const char *deployment_environment; /* resource deployment.environment (config's label
+                                    environment) */
+    const struct sonde_config *config; /* the metrics' config (may be NULL): its global labels
+                                    service, version and environment (SONDE_SERVICE_NAME,
+                                    SONDE_SERVICE_VERSION, SONDE_ENVIRONMENT) fill the
+                                    three above when nothing else does */
     const char *resource_attributes; /* "k=v,k=v" percent-encoded, like
                                     OTEL_RESOURCE_ATTRIBUTES (which is added too) */
     const char *scope_name;      /* instrumentation scope ("sonde") */

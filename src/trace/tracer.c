@@ -95,6 +95,26 @@ static void resolve_sampler(sonde_tracer *t, const sonde_tracer_opts *o)
     }
 }
 
+/* A global label of the metrics' config, or NULL. */
+static const char *config_label(const sonde_tracer_opts *o, const char *name)
+{
+    if (!o->config)
+        return NULL;
+    for (size_t i = 0; i < o->config->global_label_count; i++)
+        if (o->config->global_labels[i].name &&
+            strcmp(o->config->global_labels[i].name, name) == 0)
+            return o->config->global_labels[i].value;
+    return NULL;
+}
+
+static int has_attr(const trace_resource *r, const char *key)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->attrs[i].key, key) == 0)
+            return 1;
+    return 0;
+}
+
 static int build_resource(sonde_tracer *t, const sonde_tracer_opts *o)
 {
     trace_resource *r = &t->res;
@@ -108,17 +128,19 @@ static int build_resource(sonde_tracer *t, const sonde_tracer_opts *o)
     }
     if (o->resource_attributes && sonde_resource_parse(o->resource_attributes, &r->attrs, &r->count))
         sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring malformed resource attributes", NULL, 0);
-    if (o->service_version)
-        rc |= sonde_attrs_set(&r->attrs, &r->count, "service.version", o->service_version);
-    if (o->deployment_environment)
-        rc |= sonde_attrs_set(&r->attrs, &r->count, "deployment.environment", o->deployment_environment);
+    const char *version = o->service_version ? o->service_version : config_label(o, "version");
+    const char *environment = o->deployment_environment ? o->deployment_environment
+                                                        : config_label(o, "environment");
+    if (version && (o->service_version || !has_attr(r, "service.version")))
+        rc |= sonde_attrs_set(&r->attrs, &r->count, "service.version", version);
+    if (environment && (o->deployment_environment || !has_attr(r, "deployment.environment")))
+        rc |= sonde_attrs_set(&r->attrs, &r->count, "deployment.environment", environment);
     const char *service = o->service_name;
     if (!service && o->read_env)
         service = sonde_env_get("OTEL_SERVICE_NAME");
-    int have = 0;
-    for (size_t i = 0; i < r->count; i++)
-        have |= strcmp(r->attrs[i].key, "service.name") == 0;
-    if (service || !have)
+    if (!service && !has_attr(r, "service.name"))
+        service = config_label(o, "service");
+    if (service || !has_attr(r, "service.name"))
         rc |= sonde_attrs_set(&r->attrs, &r->count, "service.name", service ? service : "unknown_service");
     rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.name", "sonde");
     rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.language", "c");

@@ -517,6 +517,31 @@ TEST(environment)
     CHECK(memmem(enc.body, enc.len, "from-attrs", 10) != NULL);
     CHECK(memmem(enc.body, enc.len, "caf\xc3\xa9 au lait", 13) != NULL);
     free(enc.body);
+    enc.body = NULL;
+    /* the metrics' config: its service, version and environment labels fill the resource
+     * when nothing else names them (here OTEL_RESOURCE_ATTRIBUTES still names service.name) */
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    sonde_label labels[3] = {{"service", "from-config"}, {"version", "9.9"}, {"environment", "staging"}};
+    cfg.global_labels = labels;
+    cfg.global_label_count = 3;
+    o.config = &cfg;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    sonde_span_end(sonde_span_start(t, "cfg", SONDE_SPAN_INTERNAL, NULL));
+    sonde_tracer_free(t, 5000);
+    CHECK(memmem(enc.body, enc.len, "from-attrs", 10) != NULL);
+    CHECK(memmem(enc.body, enc.len, "from-config", 11) == NULL);
+    CHECK(memmem(enc.body, enc.len, "deployment.environment", 22) != NULL);
+    CHECK(memmem(enc.body, enc.len, "staging", 7) != NULL);
+    CHECK(memmem(enc.body, enc.len, "9.9", 3) != NULL);
+    free(enc.body);
+    enc.body = NULL;
+    unsetenv("OTEL_RESOURCE_ATTRIBUTES");
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    sonde_span_end(sonde_span_start(t, "cfg", SONDE_SPAN_INTERNAL, NULL));
+    sonde_tracer_free(t, 5000);
+    CHECK(memmem(enc.body, enc.len, "from-config", 11) != NULL);
+    free(enc.body);
     unsetenv("OTEL_TRACES_SAMPLER");
     unsetenv("OTEL_TRACES_SAMPLER_ARG");
     unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
