@@ -186,7 +186,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
         }
         i = s->attr_count++;
         /* the stored key may differ (U+FFFD for bad bytes): compare against what is stored */
-        s->attrs[i].key = arena_add_len(s, a->key, key_len, 0, &s->attrs[i].key_len);
+        s->attrs[i].key = arena_add_cstr(s, a->key, 0, &s->attrs[i].key_len);
     }
     span_attr *dst = &s->attrs[i];
     dst->type = (uint8_t)a->type;
@@ -296,7 +296,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
         }
         span_attr *dst = &s->ev_attrs[s->ev_attr_count++];
         e->attr_count++;
-        dst->key = arena_add_len(s, a->key, strlen(a->key), 0, &dst->key_len);
+        dst->key = arena_add_cstr(s, a->key, 0, &dst->key_len);
         dst->type = (uint8_t)a->type;
         if (a->type == SONDE_ATTR_STRING)
             dst->v.s = arena_add_cstr(s, a->v.s, lim->value_len, NULL);
