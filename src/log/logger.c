@@ -179,7 +179,7 @@ int sonde_logger_new(const sonde_logger_opts *opts, sonde_logger **out)
         sonde_logger_opts_init(&defaults);
         opts = &defaults;
     }
-    sonde_logger *lg = calloc(1, sizeof *lg);
+    sonde_logger *lg = sonde_batch_owner_alloc(sizeof *lg);
     if (!lg)
         return SONDE_ENOMEM;
     const char *v;

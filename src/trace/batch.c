@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "trace_internal.h"
@@ -121,8 +122,17 @@ static void *run(void *arg)
     return NULL;
 }
 
+void *sonde_batch_owner_alloc(size_t size)
+{
+    size_t rounded = (size + 63) / 64 * 64;
+    void *p = aligned_alloc(64, rounded);
+    if (p)
+        memset(p, 0, rounded);
+    return p;
+}
+
 int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
-                uint64_t timeout_ns, batch_ops ops)
+                      uint64_t timeout_ns, batch_ops ops)
 {
     b->cap = queue ? queue : 1;
     b->batch_max = batch_max ? (batch_max < b->cap ? batch_max : b->cap) : 1;

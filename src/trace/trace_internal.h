@@ -73,12 +73,11 @@ typedef struct span_pool {
 void sonde_span_pool_init(span_pool *p, size_t max);
 void sonde_span_pool_destroy(span_pool *p);
 sonde_span *sonde_span_pool_get(span_pool *p);
-/* Reset and keep (this thread's cache first, then nothing: free). */
+/* Reset and keep in this thread's cache (freed when the cache is full). */
 void sonde_span_pool_put_local(sonde_span *s);
 /* Reset and return a batch to the tracer's pool (export thread). */
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
 void sonde_span_free(sonde_span *s);
-
 
 /* ids.c: the thread's xoshiro256** generator, seeded once per thread from getrandom()
  * (sonde_trace_seed); the draws are inline, for the span's hot path. */
@@ -143,8 +142,8 @@ typedef struct trace_resource {
 /* ---- generic batch processor (batch.c) --------------------------------------------- */
 
 /* deliver() gets every batch the thread takes (n >= 1, at most the batch size) and owns
- * the items afterwards; drop() gets the items left at shutdown and those refused by a
- * full queue are handed to it one by one by the enqueuer (reason counted by the batch). */
+ * the items afterwards; drop() gets the items still queued at shutdown. An item a full
+ * queue refuses stays the pusher's (sonde_batch_push returns -1); the batch counts it. */
 typedef struct batch_ops {
     void (*deliver)(void *ud, void **items, size_t n, uint64_t deadline_ns);
     void (*drop)(void *ud, void **items, size_t n);
@@ -175,7 +174,10 @@ typedef struct sonde_batch {
 } sonde_batch;
 
 int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
-                uint64_t timeout_ns, batch_ops ops);
+                      uint64_t timeout_ns, batch_ops ops);
+/* A zeroed object that holds a sonde_batch (its counters sit on their own cache lines, so
+ * the object needs 64-byte alignment, more than malloc promises); free() releases it. */
+void *sonde_batch_owner_alloc(size_t size);
 /* Never blocks: 0 queued, -1 full (the caller drops the item), -2 stopping. */
 int sonde_batch_push(sonde_batch *b, void *item);
 int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns);

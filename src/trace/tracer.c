@@ -229,7 +229,7 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
                                        : opts->read_env && sonde_env_bool(opts->logger, "OTEL_SDK_DISABLED");
     if (disabled)
         return SONDE_OK;
-    sonde_tracer *t = calloc(1, sizeof *t);
+    sonde_tracer *t = sonde_batch_owner_alloc(sizeof *t);
     if (!t)
         return SONDE_ENOMEM;
     t->logger = opts->logger;
