@@ -40,28 +40,6 @@ static int parse_hex(const char *s, uint8_t *out, size_t bytes)
     return any ? 0 : -1;
 }
 
-static const char hexdigits[] = "0123456789abcdef";
-
-static void write_hex(const uint8_t *id, size_t bytes, char *out)
-{
-    for (size_t i = 0; i < bytes; i++) {
-        out[2 * i] = hexdigits[id[i] >> 4];
-        out[2 * i + 1] = hexdigits[id[i] & 15];
-    }
-    out[2 * bytes] = '\0';
-}
-
-void sonde_trace_id_hex(const uint8_t id[16], char *out)
-{
-    if (id && out)
-        write_hex(id, 16, out);
-}
-
-void sonde_span_id_hex(const uint8_t id[8], char *out)
-{
-    if (id && out)
-        write_hex(id, 8, out);
-}
 
 int sonde_span_context_valid(const sonde_span_context *ctx)
 {
@@ -230,20 +208,62 @@ int sonde_traceparent_parse(const char *traceparent, const char *tracestate,
     return SONDE_OK;
 }
 
+/* Two lowercase hex digits per byte value, for writing ids a byte at a time. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* Write bytes as hex into out (2 * bytes chars, no NUL); returns the OR of the bytes. */
+static uint8_t write_pairs(const uint8_t *id, size_t bytes, char *out)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < bytes; i++) {
+        memcpy(out + 2 * i, hex_pairs + 2 * id[i], 2);
+        any |= id[i];
+    }
+    return any;
+}
+
 int sonde_traceparent_format(const sonde_span_context *ctx, char *buf)
 {
     if (!buf)
         return SONDE_EINVAL;
     buf[0] = '\0';
-    if (!sonde_span_context_valid(ctx))
+    if (!ctx)
         return SONDE_EINVAL;
+    uint8_t trace = write_pairs(ctx->trace_id, 16, buf + 3);
+    uint8_t span = write_pairs(ctx->span_id, 8, buf + 36);
+    if (!trace || !span) { /* an invalid context writes no header */
+        buf[0] = '\0';
+        return SONDE_EINVAL;
+    }
     buf[0] = '0', buf[1] = '0', buf[2] = '-';
-    write_hex(ctx->trace_id, 16, buf + 3);
     buf[35] = '-';
-    write_hex(ctx->span_id, 8, buf + 36);
     buf[52] = '-';
     buf[53] = '0';
     buf[54] = (ctx->flags & SONDE_TRACE_FLAG_SAMPLED) ? '1' : '0';
     buf[55] = '\0';
     return SONDE_OK;
+}
+
+void sonde_trace_id_hex(const uint8_t id[16], char *out)
+{
+    if (id && out) {
+        write_pairs(id, 16, out);
+        out[32] = '\0';
+    }
+}
+
+void sonde_span_id_hex(const uint8_t id[8], char *out)
+{
+    if (id && out) {
+        write_pairs(id, 8, out);
+        out[16] = '\0';
+    }
 }
