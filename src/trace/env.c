@@ -203,35 +203,6 @@ int sonde_resource_parse(const char *s, sonde_attr **attrs, size_t *count)
     return SONDE_OK;
 }
 
-int sonde_parse_ratio(const char *s, double *out)
-{
-    /* [0-9]+[.[0-9]*] or .[0-9]+, read without the locale as mantissa / 10^k (one
-     * rounding, as strtod would); within [0, 1]. */
-    uint64_t mant = 0;
-    int digits = 0, frac = 0;
-    while (*s == ' ')
-        s++;
-    for (; *s >= '0' && *s <= '9'; s++, digits++)
-        if (mant < 100000000000000000ull)
-            mant = mant * 10 + (uint64_t)(*s - '0');
-        else
-            return -1;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-            if (frac < 18)
-                mant = mant * 10 + (uint64_t)(*s - '0'), frac++;
-    while (*s == ' ')
-        s++;
-    double p10 = 1;
-    for (int i = 0; i < frac; i++)
-        p10 *= 10;
-    double v = (double)mant / p10;
-    if (!digits || *s || v > 1)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int sonde_internal_kv_parse(const char *s, sonde_attr **attrs, size_t *count)
 {
     if (!s || !attrs || !count)

@@ -236,8 +236,6 @@ void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
 const char *sonde_env_get(const char *name);
 /* A non-negative integer variable; 1 found, 0 unset, -1 malformed (warned). */
 int sonde_env_long(sonde_logger *lg, const char *name, long *out);
-/* A sampling ratio in [0, 1] ("0.25"), locale-free: 0 or -1 when malformed. */
-int sonde_parse_ratio(const char *s, double *out);
 /* true/false (case-insensitive); other values warn and read as false. */
 int sonde_env_bool(sonde_logger *lg, const char *name);
 /* Parse "k=v,k=v" with percent-decoding into attrs (appending, later keys replace);

@@ -83,8 +83,9 @@ static void resolve_sampler(sonde_tracer *t, const sonde_tracer_opts *o)
     if (!(t->ratio >= 0 && t->ratio <= 1)) {
         t->ratio = 1.0;
         if (o->read_env && (v = sonde_env_get("OTEL_TRACES_SAMPLER_ARG"))) {
-            double r;
-            if (sonde_parse_ratio(v, &r) == 0) {
+            char *end;
+            double r = sonde_strtod(v, &end); /* the C locale's, whatever the host's */
+            if (end != v && *end == '\0' && r >= 0 && r <= 1) {
                 t->ratio = r;
             } else {
                 sonde_attr f[2] = {SONDE_ATTR_STR("variable", "OTEL_TRACES_SAMPLER_ARG"),
