@@ -11,6 +11,12 @@
  * client. Upstreams are the built-in simulator (upstream_sim.c, driven by
  * timers in timer.c) and OpenAI-compatible HTTP endpoints (upstream_proxy.c,
  * one curl-multi worker thread). Everything is metered in meter.c.
+ *
+ * There are no process globals: one `gateway` object (gateway.c) holds the
+ * configuration, the registry, the meters, the timer and proxy workers and the
+ * HTTP service, and every part reaches it through what it works on (a request
+ * or a call knows its gateway). So several gateways can live in one process,
+ * which is how the service, stream and proxy code is unit-tested in-process.
  */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
@@ -129,14 +135,19 @@ const char *gw_ratelimit_admit(gw_key *k, double est_tokens, double *retry_after
 /* ---- timers (timer.c) --------------------------------------------------- */
 
 typedef void (*gw_timer_fn)(void *arg);
-int gw_timer_start(void);
-void gw_timer_stop(void);
+typedef struct gw_timer gw_timer;
+/* Start a timer thread; NULL when it cannot. */
+gw_timer *gw_timer_new(void);
+/* Stop the thread, run what is still pending at once (in order), free. */
+void gw_timer_free(gw_timer *t);
 /* Run fn(arg) on the timer thread after delay_ns. */
-int gw_timer_after(uint64_t delay_ns, gw_timer_fn fn, void *arg);
+int gw_timer_after(gw_timer *t, uint64_t delay_ns, gw_timer_fn fn, void *arg);
 
 /* ---- requests, replies and streams (service.c, sse.c) ------------------ */
 
 typedef enum { GW_OP_CHAT = 0, GW_OP_COMPLETION, GW_OP_EMBEDDINGS } gw_op;
+
+typedef struct gateway gateway;
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -185,6 +196,7 @@ struct MHD_Response *gw_stream_response(gw_stream *s, struct MHD_Connection *con
 /* ---- upstream calls (call.c, upstream_sim.c, upstream_proxy.c) --------- */
 
 typedef struct gw_call {
+    gateway *gw;
     gw_req *req;
     gw_op op;
     const gw_model *model;   /* points into cfg or at model_tmp */
@@ -229,25 +241,35 @@ int gw_validate(const json_t *body, gw_op op, gw_fields *f, gw_invalid *e);
 void gw_call_id(const gw_call *c, char *buf, size_t len);
 
 int gw_sim_start(gw_call *c);
+
+typedef struct gw_proxy gw_proxy;
+/* Start the proxy's curl worker thread for gw; NULL when it cannot. */
+gw_proxy *gw_proxy_new(gateway *gw);
+/* Stop the worker (calls still running end as cancelled) and free. */
+void gw_proxy_free(gw_proxy *p);
 int gw_proxy_start(gw_call *c);
-int gw_proxy_init(void);
-void gw_proxy_shutdown(void);
 /* Wake the proxy worker so it notices requests whose client has gone. */
-void gw_proxy_wake(void);
-/* Probe each OpenAI upstream once (TCP connect); updates up flags; returns 1 if all up. */
-int gw_probe_all(const gw_config *c);
+void gw_proxy_wake(gw_proxy *p);
+/* Probe each OpenAI upstream once (TCP connect); updates the up flags, their gauges and
+ * gw->ready; returns 1 if all are up. */
+int gw_probe_all(gateway *gw);
 
 /* The OpenAI routes (openai_api.c): dispatch one complete request. */
-void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
-                      size_t len, int too_large, const char *auth);
+void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
+                      const char *body, size_t len, int too_large, const char *auth);
 
 /* ---- metering (meter.c) -------------------------------------------------- */
 
-extern sonde_http *gw_http;  /* the HTTP middleware (service.c calls it directly) */
-extern sonde_llm *gw_llm;    /* the GenAI instrumentation */
+typedef struct gw_meter {
+    sonde_http *http;      /* the HTTP middleware (service.c calls it directly) */
+    sonde_llm *llm;        /* the GenAI instrumentation */
+    sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
+    sonde_gauge *ready;
+} gw_meter;
 
-int gw_meter_init(sonde_registry *reg, const gw_config *cfg);
-void gw_meter_free(void);
+/* Register the gateway's families on reg (the price table from cfg). */
+int gw_meter_init(gw_meter *m, sonde_registry *reg, const gw_config *cfg);
+void gw_meter_free(gw_meter *m);
 /* list_metrics.c: the metric reference in Markdown (--list-metrics). */
 int gw_list_metrics(const gw_config *cfg, FILE *out);
 void gw_meter_call_begin(gw_call *c);
@@ -256,13 +278,31 @@ void gw_meter_call_chunk(gw_call *c, unsigned tokens);
 void gw_meter_call_tool(gw_call *c, const char *tool);
 void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type);
 void gw_meter_rate_limited(gw_call *c, const char *reason);
-void gw_meter_key_request(const gw_key *k);
-void gw_meter_upstream_error(const gw_upstream *u, const char *type);
-void gw_meter_upstream_up(const gw_upstream *u, int up);
-void gw_meter_ready(int ready);
+void gw_meter_key_request(gw_meter *m, const gw_key *k);
+void gw_meter_upstream_error(gw_meter *m, const gw_upstream *u, const char *type);
+void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up);
+void gw_meter_ready(gw_meter *m, int ready);
 
-extern gw_config *gw_cfg;
-extern sonde_registry *gw_registry;
+/* ---- the gateway object (gateway.c, service.c) ---------------------------- */
+
+typedef struct gw_service gw_service;
+
+struct gateway {
+    gw_config *cfg;        /* borrowed: outlives the gateway */
+    sonde_registry *reg;   /* borrowed: outlives the gateway */
+    gw_meter meter;
+    gw_timer *timer;
+    gw_proxy *proxy;
+    gw_service *svc;       /* NULL until gw_start() */
+    atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
+};
+
+/* Meter on reg, start the timer and proxy workers; not yet listening. */
+int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out);
+/* Probe the upstreams and start the HTTP service (cfg's address and ports). */
+int gw_start(gateway *gw);
+/* Stop the service (answering what waits), the workers, free everything. */
+void gw_free(gateway *gw);
 
 uint64_t gw_now_ns(void);
 

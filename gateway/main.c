@@ -1,7 +1,7 @@
 /*
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
- * start metering, the timer and proxy threads and the HTTP service; probe
+ * create the gateway object on the default registry and start it; probe
  * the upstreams for /ready every few seconds; stop cleanly on SIGINT or
  * SIGTERM. Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
@@ -16,9 +16,6 @@
 
 #include "gateway.h"
 #include "service.h"
-
-gw_config *gw_cfg;
-sonde_registry *gw_registry;
 
 static void usage(FILE *f)
 {
@@ -136,7 +133,6 @@ int main(int argc, char **argv)
     static gw_config cfg;
     char err[512];
     if (gw_config_defaults(&cfg) != 0) return 1;
-    gw_cfg = &cfg;
     if (config && gw_config_load(&cfg, config, err, sizeof err) != 0) {
         fprintf(stderr, "sonde-gateway: config: %s\n", err);
         return 2;
@@ -203,22 +199,19 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    gw_registry = sonde_default_registry();
-    if (gw_meter_init(gw_registry, &cfg) != 0) return 1;
-    if (gw_timer_start() != 0 || gw_proxy_init() != 0) {
-        fprintf(stderr, "sonde-gateway: cannot start worker threads\n");
+    gateway *gw;
+    if (gw_new(&cfg, sonde_default_registry(), &gw) != 0) {
+        fprintf(stderr, "sonde-gateway: cannot start (metrics or worker threads)\n");
         return 1;
     }
-    gw_service_set_ready(gw_probe_all(&cfg));
-    if (gw_service_start() != 0) {
+    if (gw_start(gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
                 cfg.port);
-        gw_proxy_shutdown();
-        gw_timer_stop();
+        gw_free(gw);
         return 1;
     }
     const char *host = cfg.address && *cfg.address ? cfg.address : "127.0.0.1";
-    int port = gw_service_port();
+    int port = gw_service_port(gw);
     printf("sonde-gateway %s listening on http://%s:%d/v1 (metrics http://%s:%d/metrics)\n",
            SONDE_VERSION_STRING, host, port, host, cfg.metrics_port ? cfg.metrics_port : port);
     fflush(stdout);
@@ -227,13 +220,10 @@ int main(int argc, char **argv)
     for (;;) {
         int s = sigtimedwait(&sigs, NULL, &ts);
         if (s == SIGINT || s == SIGTERM) break;
-        gw_service_set_ready(gw_probe_all(&cfg));
+        gw_probe_all(gw);
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
-    gw_service_stop();
-    gw_proxy_shutdown();
-    gw_timer_stop();
-    gw_meter_free();
+    gw_free(gw);
     gw_config_free(&cfg);
     return 0;
 }

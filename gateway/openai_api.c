@@ -43,12 +43,12 @@ static int depth_of(const json_t *j, int limit)
     return 0;
 }
 
-static void list_models(gw_req *r, const char *one)
+static void list_models(const gw_config *cfg, gw_req *r, const char *one)
 {
     json_t *data = json_array();
     long created = (long)time(NULL);
-    for (size_t i = 0; i < gw_cfg->nmodels; i++) {
-        const gw_model *m = &gw_cfg->models[i];
+    for (size_t i = 0; i < cfg->nmodels; i++) {
+        const gw_model *m = &cfg->models[i];
         if (one && strcmp(one, m->name) != 0) continue;
         json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", m->name, "object", "model", "created",
                               (json_int_t)created, "owned_by", m->up->name);
@@ -60,10 +60,10 @@ static void list_models(gw_req *r, const char *one)
         }
         json_array_append_new(data, o);
     }
-    if (gw_cfg->nmodels == 0 && gw_cfg->fallback && (!one || strcmp(one, "sonde-sim") == 0)) {
+    if (cfg->nmodels == 0 && cfg->fallback && (!one || strcmp(one, "sonde-sim") == 0)) {
         /* nothing listed: every name goes to the fallback; advertise one */
         json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", "sonde-sim", "object", "model",
-                              "created", (json_int_t)created, "owned_by", gw_cfg->fallback->name);
+                              "created", (json_int_t)created, "owned_by", cfg->fallback->name);
         if (one) {
             json_decref(data);
             gw_reply_json(r, 200, json_dumps(o, JSON_COMPACT), -1);
@@ -83,9 +83,10 @@ static void list_models(gw_req *r, const char *one)
     json_decref(list);
 }
 
-void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
-                      size_t len, int too_large, const char *auth)
+void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
+                      const char *body, size_t len, int too_large, const char *auth)
 {
+    const gw_config *cfg = gw->cfg;
     gw_op op = GW_OP_CHAT;
     int is_models = 0;
     const char *one = NULL;
@@ -105,27 +106,27 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
         return;
     }
     const gw_key *key = NULL;
-    if (gw_cfg->nkeys > 0) {
+    if (cfg->nkeys > 0) {
         if (!auth || !*auth) {
             gw_reply_error(r, 401, "invalid_request_error", "missing_api_key", -1,
                            "You didn't provide an API key (Authorization: Bearer <key>)");
             return;
         }
-        key = gw_key_find(gw_cfg, auth);
+        key = gw_key_find(cfg, auth);
         if (!key) {
             gw_reply_error(r, 401, "invalid_request_error", "invalid_api_key", -1,
                            "Incorrect API key provided");
             return;
         }
-        gw_meter_key_request(key);
+        gw_meter_key_request(&gw->meter, key);
     }
     if (is_models) {
-        list_models(r, one);
+        list_models(cfg, r, one);
         return;
     }
     if (too_large) {
         gw_reply_error(r, 413, "invalid_request_error", "request_too_large", -1,
-                       "The request body exceeds %zu bytes", gw_cfg->max_body);
+                       "The request body exceeds %zu bytes", cfg->max_body);
         return;
     }
     json_error_t je;
@@ -138,7 +139,7 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
     }
     const char *bad = NULL;
     if (!json_is_object(b)) bad = "the request body must be a JSON object";
-    else if (depth_of(b, gw_cfg->max_depth) > gw_cfg->max_depth) bad = "the JSON is nested too deeply";
+    else if (depth_of(b, cfg->max_depth) > cfg->max_depth) bad = "the JSON is nested too deeply";
     if (bad) {
         gw_reply_error(r, 400, "invalid_request_error", "invalid_request", -1, "%s", bad);
         json_decref(b);
@@ -158,7 +159,7 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
         return;
     }
     c->model_name = strdup(json_string_value(json_object_get(b, "model")));
-    c->model = gw_config_model(gw_cfg, c->model_name, &c->model_tmp);
+    c->model = gw_config_model(cfg, c->model_name, &c->model_tmp);
     if (!c->model || !c->model_name) {
         gw_reply_error(r, 404, "invalid_request_error", "model_not_found", -1,
                        "The model '%s' does not exist", json_string_value(json_object_get(b, "model")));
@@ -179,6 +180,7 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
         free(c);
         return;
     }
+    c->gw = gw;
     c->op = op;
     c->body = b;
     c->key = key;

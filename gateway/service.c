@@ -16,7 +16,8 @@
  * on the API port, or by the server itself on --metrics-port. /ready is true
  * while every upstream is reachable (main.c probes them). Every live request
  * is on a list so shutdown can end them all and resume every suspended
- * connection, which MHD demands before it stops.
+ * connection, which MHD demands before it stops. All of this state is the
+ * gateway's gw_service; MHD hands the gateway to the callbacks as their cls.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -30,6 +31,7 @@
 #include "service.h"
 
 struct gw_req {
+    gateway *gw;
     atomic_int refs;
     pthread_mutex_t mu;
     struct MHD_Connection *conn;
@@ -45,18 +47,14 @@ struct gw_req {
     sonde_http_token tok;
 };
 
-static struct MHD_Daemon *api_daemon;
-static sonde_server *ops;
-static int ops_separate;
-static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
-static gw_req *live;
-static atomic_int ready_flag;
-static atomic_int stopping;
-
-void gw_service_set_ready(int r)
-{
-    atomic_store(&ready_flag, r);
-}
+struct gw_service {
+    struct MHD_Daemon *api_daemon;
+    sonde_server *ops;
+    int ops_separate;
+    pthread_mutex_t live_mu;
+    gw_req *live;
+    atomic_int stopping;
+};
 
 void gw_req_ref(gw_req *r)
 {
@@ -233,7 +231,7 @@ static enum MHD_Result queue_ready(gw_req *r)
         if (!resp) return MHD_NO;
         enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
         MHD_destroy_response(resp);
-        sonde_http_stream_begin(gw_http, &r->tok);
+        sonde_http_stream_begin(r->gw->meter.http, &r->tok);
         return rc;
     }
     char *body = r->resp;
@@ -245,8 +243,8 @@ static enum MHD_Result queue_ready(gw_req *r)
 }
 
 /* /metrics, /health, /ready: answered on the spot by the embedded server's handler. */
-static enum MHD_Result serve_ops(struct MHD_Connection *c, const char *method, const char *url,
-                                 unsigned *status, size_t *bytes)
+static enum MHD_Result serve_ops(sonde_server *ops, struct MHD_Connection *c, const char *method,
+                                 const char *url, unsigned *status, size_t *bytes)
 {
     sonde_server_request rq = {
         .method = method, .path = url,
@@ -287,44 +285,47 @@ static const char *route_of(const char *url)
     return "other";
 }
 
-static void live_add(gw_req *r)
+static void live_add(gw_service *sv, gw_req *r)
 {
-    pthread_mutex_lock(&live_mu);
-    r->next = live;
-    if (live) live->prev = r;
-    live = r;
-    pthread_mutex_unlock(&live_mu);
+    pthread_mutex_lock(&sv->live_mu);
+    r->next = sv->live;
+    if (sv->live) sv->live->prev = r;
+    sv->live = r;
+    pthread_mutex_unlock(&sv->live_mu);
 }
 
-static void live_remove(gw_req *r)
+static void live_remove(gw_service *sv, gw_req *r)
 {
-    pthread_mutex_lock(&live_mu);
+    pthread_mutex_lock(&sv->live_mu);
     if (r->prev) r->prev->next = r->next;
-    else live = r->next;
+    else sv->live = r->next;
     if (r->next) r->next->prev = r->prev;
-    pthread_mutex_unlock(&live_mu);
+    pthread_mutex_unlock(&sv->live_mu);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
 {
+    gateway *gw = cls;
+    gw_service *sv = gw->svc;
     gw_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
+        r->gw = gw;
         atomic_init(&r->refs, 1);
         pthread_mutex_init(&r->mu, NULL);
         r->conn = conn;
-        r->tok = sonde_http_begin(gw_http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
+        r->tok = sonde_http_begin(gw->meter.http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
         r->retry_after = -1;
         *con_cls = r;
-        live_add(r);
+        live_add(sv, r);
         return MHD_YES;
     }
     if (*upload_size) {
         if (!r->too_large) {
-            if (r->len + *upload_size > gw_cfg->max_body) {
+            if (r->len + *upload_size > gw->cfg->max_body) {
                 r->too_large = 1;
             } else {
                 if (r->len + *upload_size + 1 > r->cap) {
@@ -345,16 +346,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!r->dispatched) {
         r->dispatched = 1;
-        if (!ops_separate && is_ops(url)) {
+        if (!sv->ops_separate && is_ops(url)) {
             size_t bytes = 0;
-            enum MHD_Result rc = serve_ops(conn, method, url, &r->status, &bytes);
+            enum MHD_Result rc = serve_ops(sv->ops, conn, method, url, &r->status, &bytes);
             pthread_mutex_lock(&r->mu);
             r->ready = r->queued = 1;
             r->resp_bytes = bytes;
             pthread_mutex_unlock(&r->mu);
             return rc;
         }
-        if (atomic_load(&stopping)) {
+        if (atomic_load(&sv->stopping)) {
             gw_reply_error(r, 503, "server_error", "shutting_down", 1, "The gateway is shutting down");
         } else {
             const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -365,7 +366,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
             if (!bearer) bearer = (char *)MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                       "x-api-key");
-            gw_openai_handle(r, method, url, r->body ? r->body : "", r->len, r->too_large, bearer);
+            gw_openai_handle(gw, r, method, url, r->body ? r->body : "", r->len, r->too_large,
+                             bearer);
         }
     }
     pthread_mutex_lock(&r->mu);
@@ -382,10 +384,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    gateway *gw = cls;
     gw_req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
-    live_remove(r);
+    live_remove(gw->svc, r);
     pthread_mutex_lock(&r->mu);
     r->gone = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     if (r->stream) gw_stream_close(r->stream);
@@ -395,18 +398,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     unsigned status = r->queued ? r->status : 499; /* 499: client closed before an answer */
     size_t bytes = r->resp_bytes;
     pthread_mutex_unlock(&r->mu);
-    if (gone) gw_proxy_wake();
+    if (gone) gw_proxy_wake(gw->proxy);
     r->tok.request_size = r->len;
-    sonde_http_end(gw_http, &r->tok, (int)status, bytes);
+    sonde_http_end(gw->meter.http, &r->tok, (int)status, bytes);
     gw_req_unref(r);
 }
 
-static struct MHD_Daemon *start_daemon(int port, void *cls, int threads)
+static struct MHD_Daemon *start_daemon(gateway *gw)
 {
+    const gw_config *cfg = gw->cfg;
+    int port = cfg->port;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    const char *addr = gw_cfg->address;
+    const char *addr = cfg->address;
     int have_addr = 0;
     if (addr && *addr) {
         struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
@@ -426,54 +431,60 @@ static struct MHD_Daemon *start_daemon(int port, void *cls, int threads)
         }
     }
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)gw_cfg->max_connections, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, gw},
+        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL},
         {have_addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)&ss},
         {MHD_OPTION_END, 0, NULL},
     };
-    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, cls, MHD_OPTION_ARRAY,
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, gw, MHD_OPTION_ARRAY,
                             opts, MHD_OPTION_END);
 }
 
 static int ready_check(void *ud)
 {
-    return atomic_load(&ready_flag) && !atomic_load(&stopping);
+    gateway *gw = ud;
+    return atomic_load(&gw->ready) && !atomic_load(&gw->svc->stopping);
 }
 
-int gw_service_start(void)
+int gw_service_start(gateway *gw)
 {
-    sonde_config sc = *sonde_registry_config(gw_registry);
+    const gw_config *cfg = gw->cfg;
+    gw_service *sv = calloc(1, sizeof *sv);
+    if (!sv) return -1;
+    pthread_mutex_init(&sv->live_mu, NULL);
+    gw->svc = sv;
+    sonde_config sc = *sonde_registry_config(gw->reg);
     sc.owned_ = NULL;
     sc.metrics_path = "/metrics";
-    sc.listen_addr = gw_cfg->address;
-    sc.port = gw_cfg->metrics_port ? gw_cfg->metrics_port : SONDE_DEFAULT_PORT;
+    sc.listen_addr = cfg->address;
+    sc.port = cfg->metrics_port ? cfg->metrics_port : SONDE_DEFAULT_PORT;
     sonde_server_opts so;
     sonde_server_opts_init(&so);
-    so.registry = gw_registry;
+    so.registry = gw->reg;
     so.config = &sc;
     so.max_connections = 256;
-    char err[256];
-    if (sonde_server_new(&so, &ops, err, sizeof err) != SONDE_OK ||
-        sonde_server_ready_add(ops, "upstreams", ready_check, NULL) != SONDE_OK) {
+    char err[256] = "";
+    if (sonde_server_new(&so, &sv->ops, err, sizeof err) != SONDE_OK ||
+        sonde_server_ready_add(sv->ops, "upstreams", ready_check, gw) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: metrics server: %s\n", err);
         return -1;
     }
-    ops_separate = gw_cfg->metrics_port && gw_cfg->metrics_port != gw_cfg->port;
-    if (ops_separate && sonde_server_start(ops) != SONDE_OK) {
-        fprintf(stderr, "sonde-gateway: %s\n", sonde_server_errmsg(ops));
+    sv->ops_separate = cfg->metrics_port && cfg->metrics_port != cfg->port;
+    if (sv->ops_separate && sonde_server_start(sv->ops) != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: %s\n", sonde_server_errmsg(sv->ops));
         return -1;
     }
-    api_daemon = start_daemon(gw_cfg->port, NULL, gw_cfg->threads);
-    return api_daemon ? 0 : -1;
+    sv->api_daemon = start_daemon(gw);
+    return sv->api_daemon ? 0 : -1;
 }
 
-int gw_service_port(void)
+int gw_service_port(const gateway *gw)
 {
-    const union MHD_DaemonInfo *i = api_daemon ? MHD_get_daemon_info(api_daemon,
-                                                                     MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    struct MHD_Daemon *d = gw->svc ? gw->svc->api_daemon : NULL;
+    const union MHD_DaemonInfo *i = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     return i ? i->port : 0;
 }
 
@@ -481,14 +492,16 @@ int gw_service_port(void)
  * connection stays suspended, which MHD_stop_daemon() requires. Requests
  * arriving meanwhile are answered 503 at once and never suspend, so a pass
  * finding every request answered and every stream ended is final. */
-void gw_service_stop(void)
+void gw_service_stop(gateway *gw)
 {
-    atomic_store(&stopping, 1);
-    if (api_daemon) MHD_quiesce_daemon(api_daemon);
+    gw_service *sv = gw->svc;
+    if (!sv) return;
+    atomic_store(&sv->stopping, 1);
+    if (sv->api_daemon) MHD_quiesce_daemon(sv->api_daemon);
     for (;;) {
         int open = 0;
-        pthread_mutex_lock(&live_mu);
-        for (gw_req *r = live; r; r = r->next) {
+        pthread_mutex_lock(&sv->live_mu);
+        for (gw_req *r = sv->live; r; r = r->next) {
             pthread_mutex_lock(&r->mu);
             gw_stream *s = r->streaming ? r->stream : NULL;
             int ready = r->ready;
@@ -502,11 +515,12 @@ void gw_service_stop(void)
                 open++;
             }
         }
-        pthread_mutex_unlock(&live_mu);
+        pthread_mutex_unlock(&sv->live_mu);
         if (!open) break;
     }
-    if (api_daemon) MHD_stop_daemon(api_daemon);
-    sonde_server_free(ops);
-    api_daemon = NULL;
-    ops = NULL;
+    if (sv->api_daemon) MHD_stop_daemon(sv->api_daemon);
+    sonde_server_free(sv->ops);
+    pthread_mutex_destroy(&sv->live_mu);
+    free(sv);
+    gw->svc = NULL;
 }

@@ -266,7 +266,7 @@ static void step(void *arg)
         return;
     }
     if (s->fate == SIM_ERROR) {
-        gw_meter_upstream_error(c->model->up, "http_5xx");
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "http_5xx");
         gw_call_finish(c, SONDE_LLM_ERROR, "http_5xx");
         gw_reply_error(c->req, 502, "upstream_error", "upstream_http_5xx", -1,
                        "The upstream '%s' failed (simulated error)", c->model->up->name);
@@ -274,7 +274,7 @@ static void step(void *arg)
         return;
     }
     if (s->fate == SIM_STALL) {
-        gw_meter_upstream_error(c->model->up, "timeout");
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "timeout");
         gw_call_finish(c, SONDE_LLM_TIMEOUT, "timeout");
         gw_reply_error(c->req, 504, "upstream_error", "upstream_timeout", -1,
                        "The upstream '%s' did not answer within %ld ms", c->model->up->name,
@@ -296,7 +296,7 @@ static void step(void *arg)
         if (rc == 0) gw_meter_call_chunk(c, 1);
         c->output_tokens = s->sent;
         if (rc == 0 && s->sent < s->n_out) {
-            if (gw_timer_after(wait_ns(s->o->itl_ms, s->o->jitter_ms), step, s) == 0) return;
+            if (gw_timer_after(c->gw->timer, wait_ns(s->o->itl_ms, s->o->jitter_ms), step, s) == 0) return;
             rc = -1;
         }
     }
@@ -356,7 +356,7 @@ int gw_sim_start(gw_call *c)
     } else if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS) {
         for (long i = 1; i < s->n_out; i++) delay += wait_ns(s->o->itl_ms, s->o->jitter_ms);
     }
-    if (gw_timer_after(delay, step, s) != 0) {
+    if (gw_timer_after(c->gw->timer, delay, step, s) != 0) {
         free(s->tool_name);
         free(s->args);
         free(s);

@@ -242,12 +242,14 @@ static void note(void *arg)
 
 TEST(timers)
 {
-    CHECK_EQ_INT(gw_timer_start(), 0);
-    gw_timer_after(30000000, note, (void *)3);
-    gw_timer_after(10000000, note, (void *)1);
-    gw_timer_after(20000000, note, (void *)2);
-    gw_timer_after(20000000, note, (void *)22); /* same deadline: insertion order */
-    gw_timer_after(5000000000u, note, (void *)9); /* far away: run by stop */
+    gw_timer *t = gw_timer_new();
+    CHECK(t != NULL);
+    if (!t) return;
+    gw_timer_after(t, 30000000, note, (void *)3);
+    gw_timer_after(t, 10000000, note, (void *)1);
+    gw_timer_after(t, 20000000, note, (void *)2);
+    gw_timer_after(t, 20000000, note, (void *)22); /* same deadline: insertion order */
+    gw_timer_after(t, 5000000000u, note, (void *)9); /* far away: run by free */
     for (int i = 0; i < 200; i++) {
         pthread_mutex_lock(&order_mu);
         int n = norder;
@@ -256,7 +258,7 @@ TEST(timers)
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    gw_timer_stop();
+    gw_timer_free(t);
     CHECK_EQ_INT(norder, 5);
     CHECK_EQ_INT(order[0], 1);
     CHECK_EQ_INT(order[1], 2);
