@@ -158,6 +158,9 @@ void gw_req_ref(gw_req *r);
 void gw_req_unref(gw_req *r);
 /* 1 once the client is gone (its connection closed before the answer ended). */
 int gw_req_gone(const gw_req *r);
+/* The client is gone (hung up, or dropped for not reading): mark the request
+ * gone, close its connection even while it is suspended, wake the proxy. */
+void gw_req_abort(gw_req *r);
 
 /* Answer with a whole JSON body (takes body, a malloc'd string). retry_after < 0: none. */
 void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
@@ -174,6 +177,11 @@ void gw_reply_stream(gw_req *r);
 int gw_stream_write(gw_req *r, const char *data, size_t len);
 /* Append one "data: <json>\n\n" event (json is dumped compactly). */
 int gw_stream_event(gw_req *r, json_t *j);
+/* Append one event as the event-stream format writes it: "event: <type>" unless type
+ * is NULL or empty, one "data: " line per line of data (split at LF), a blank line. */
+int gw_stream_sse(gw_req *r, const char *type, const char *data, size_t len);
+/* How long bytes of r's stream have waited for the client to take any (0: none). */
+uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns);
 void gw_stream_finish(gw_req *r);
 /* Bytes written to the stream that the client has not taken yet. */
 size_t gw_stream_backlog(gw_req *r);

@@ -135,10 +135,11 @@ def wait_for(what, pred, seconds=15):
     end = time.time() + seconds
     while time.time() < end:
         v = pred()
-        if v:
+        if v is not None and v is not False:
             return v
         time.sleep(0.02)
     bad.append(f"timed out waiting for: {what}")
+    print(f"upstream log at the timeout ({what}): {uplog()}")
     return None
 
 def started(model, n):
