@@ -39,7 +39,10 @@ done
 /usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$DEAD" &
 DEAD_PID=$!
 pids+=($DEAD_PID)
-sleep 0.3
+for i in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$DEAD") 2>/dev/null && break
+  sleep 0.05
+done
 
 cat >"$tmp/gw.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
@@ -306,3 +309,16 @@ if bad:
     sys.exit(1)
 print("ok: hang-ups, upstream answers, timeouts, slow readers and SSE passthrough")
 PY
+
+# the timeouts as flags: every OpenAI upstream, --upstream's included
+PORT2=$(free_port)
+gw_start gw2 --port "$PORT2" --address 127.0.0.1 --upstream "http://127.0.0.1:$UP/v1" \
+  --first-byte-timeout-ms 300 --idle-timeout-ms 300 --probe-interval 3600 || fail "start gateway 2"
+code=$(curl -s -o "$tmp/fb.json" -w '%{http_code}' -m 20 "http://127.0.0.1:$PORT2/v1/chat/completions" \
+  -H 'Content-Type: application/json' -d '{"model": "stall-first", "messages": [{"role": "user", "content": "x"}]}')
+[ "$code" = 504 ] && grep -q upstream_timeout "$tmp/fb.json" || fail "--first-byte-timeout-ms: $code $(cat "$tmp/fb.json")"
+curl -s -N -m 20 "http://127.0.0.1:$PORT2/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model": "stall-mid", "stream": true, "messages": [{"role": "user", "content": "x"}]}' >"$tmp/idle.txt"
+grep -q '"code":"timeout"' "$tmp/idle.txt" && grep -q 'data: \[DONE\]' "$tmp/idle.txt" \
+  || fail "--idle-timeout-ms: $(cat "$tmp/idle.txt")"
+echo "ok: the timeout flags"
