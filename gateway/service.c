@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "gateway.h"
 #include "hangup.h"
@@ -55,6 +56,8 @@ struct gw_req {
     size_t resp_bytes;
     gw_stream *stream;
     gw_hangup_entry *watch;     /* the hang-up watcher's entry, from the first wait on */
+    int fd;                     /* the connection's socket, -1 when unknown */
+    int ended;                  /* MHD is done with the connection (on_completed) */
     sonde_http_token tok;
 };
 
@@ -101,6 +104,10 @@ void gw_req_abort(gw_req *r)
         return;
     }
     r->gone = 1;
+    /* a client that is still there (dropped for not reading) has its connection shut
+     * down, so MHD closes it now instead of when its send buffer drains; never after
+     * on_completed, when the descriptor may already be another connection's */
+    if (!r->ended && r->fd >= 0) shutdown(r->fd, SHUT_RDWR);
     if (r->waiting) { /* the access handler runs again and refuses the connection */
         r->waiting = 0;
         MHD_resume_connection(r->conn);
@@ -115,11 +122,9 @@ void gw_req_abort(gw_req *r)
 static void watch_hangup(gw_req *r)
 {
     if (r->watch || !r->gw->svc->hangups) return;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
-                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci) return;
+    if (r->fd < 0) return;
     gw_req_ref(r); /* the watch's reference, released by the watcher (req_release) */
-    r->watch = gw_hangup_watch(r->gw->svc->hangups, ci->connect_fd, r);
+    r->watch = gw_hangup_watch(r->gw->svc->hangups, r->fd, r);
     if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
 }
 
@@ -395,6 +400,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_init(&r->refs, 1);
         pthread_mutex_init(&r->mu, NULL);
         r->conn = conn;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                                     MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->fd = ci ? ci->connect_fd : -1;
         r->tok = sonde_http_begin(gw->meter.http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
         r->retry_after = -1;
         *con_cls = r;
@@ -471,6 +479,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     live_remove(gw->svc, r);
     pthread_mutex_lock(&r->mu);
     r->gone |= toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    r->ended = 1;
     if (r->stream) gw_stream_close(r->stream);
     r->ready = 1; /* nothing may resume this connection any more */
     r->waiting = 0;
