@@ -316,7 +316,7 @@ static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st
 /* The upstream's reachability as the last call found it (probes also set it). */
 static void mark_up(gw_call *c, int up)
 {
-    gw_upstream *u = (gw_upstream *)c->model->up;
+    gw_upstream *u = c->model->up;
     if (atomic_exchange(&u->up, up) == up) return;
     gw_meter_upstream_up(&c->gw->meter, u, up);
     if (!up) {
