@@ -13,7 +13,8 @@
 # connections (250 that connected and sent nothing, 250 that sent half a request
 # header), reopened whenever the gateway closes one; and, five at a time with a
 # second between, clients that start a stream and hang up after its first token
-# (their cancellations must not leak). RSS is read from /proc every 2 s.
+# (their cancellations must not leak). RSS is read from /proc every 2 s;
+# SOAK_TRACE=FILE appends each sample ("seconds front_kB back_kB") to FILE.
 set -euo pipefail
 build=${1:-build-bench}
 build=$(cd "$build" && pwd)
@@ -100,6 +101,7 @@ while kill -0 "$load_pid" 2>/dev/null; do
   fi
   if [ "$t" -le "$SECONDS_TOTAL" ]; then
     end_front=$(rss "$front_pid"); end_back=$(rss "$back_pid")
+    [ -z "${SOAK_TRACE:-}" ] || echo "$t $end_front $end_back" >>"$SOAK_TRACE"
   fi
 done
 wait "$load_pid" || true

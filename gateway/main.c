@@ -2,12 +2,16 @@
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
  * create the gateway object on the default registry and start it; probe
- * the upstreams for /ready every few seconds; stop cleanly on SIGINT or
+ * the upstreams for /ready every few seconds (and hand freed memory back to
+ * the system); stop cleanly on SIGINT or
  * SIGTERM. Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
  */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,11 +245,26 @@ int main(int argc, char **argv)
            SONDE_VERSION_STRING, host, port, host, cfg.metrics_port ? cfg.metrics_port : port);
     fflush(stdout);
 
-    struct timespec ts = {(time_t)probe, (long)((probe - (double)(time_t)probe) * 1e9)};
+    /* every 5 s (or the probe interval, when shorter): probe when due, and hand
+     * glibc's free pages back. Answers are built on one thread (timer, curl) and freed on
+     * another (MHD), so freed pages pile up in glibc's per-thread arenas: the soak
+     * (bench/soak.sh) showed RSS growing ~1 MB a minute while the heap in use stayed flat;
+     * malloc_trim() returns them. */
+    const double housekeeping_s = probe < 5 ? probe : 5;
+    struct timespec ts = {(time_t)housekeeping_s,
+                          (long)((housekeeping_s - (double)(time_t)housekeeping_s) * 1e9)};
+    double since_probe = 0;
     for (;;) {
         int s = sigtimedwait(&sigs, NULL, &ts);
         if (s == SIGINT || s == SIGTERM) break;
-        gw_probe_all(gw);
+        since_probe += housekeeping_s;
+        if (since_probe >= probe) {
+            since_probe = 0;
+            gw_probe_all(gw);
+        }
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
     gw_free(gw);
