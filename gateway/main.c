@@ -3,8 +3,7 @@
  * then environment variables, then flags (each overrides the one before);
  * create the gateway object on the default registry and start it; probe
  * the upstreams for /ready every few seconds (and hand freed memory back to
- * the system); stop cleanly on SIGINT or
- * SIGTERM. Signals are blocked in every thread and taken synchronously by
+ * the system); stop cleanly on SIGINT or SIGTERM. Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
  */
 #include <errno.h>
