@@ -560,7 +560,7 @@ int gw_service_start(gateway *gw)
     so.config = &sc;
     so.max_connections = 256;
     char err[256] = "";
-    if (sonde_server_new(&so, &sv->ops, err, sizeof err) != SONDE_OK ||
+    if (sonde_server_new(&so, err, sizeof err, &sv->ops) != SONDE_OK ||
         sonde_server_ready_add(sv->ops, "upstreams", ready_check, gw) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: metrics server: %s\n", err);
         return -1;

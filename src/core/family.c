@@ -328,7 +328,7 @@ int sonde_metric_remove(sonde_metric *m, const char *const *values)
 {
     sonde_family *f = (sonde_family *)m;
     if (!f)
-        return SONDE_EINVAL;
+        return SONDE_OK; /* a NULL family is a no-op */
     if (f->label_count == 0)
         return SONDE_EINVAL; /* the built-in child of an unlabelled family stays */
     int rc = check_values(f, values);

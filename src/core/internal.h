@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "cells.h"
-#include "hash.h"
+#include "core_iface.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -125,15 +125,6 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
-
-/* names.c */
-int sonde_valid_metric_name(const char *s);
-int sonde_valid_label_name(const char *s);
-int sonde_valid_utf8(const char *s, size_t len);
-
-/* error.c: format a message into errbuf[0..errlen) (either may be NULL/0); returns rc */
-int sonde_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);

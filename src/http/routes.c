@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core_iface.h"
 #include "http_internal.h"
 
 static uint64_t hash_bytes(const char *s, size_t n)

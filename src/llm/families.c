@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 enum {

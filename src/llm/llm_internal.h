@@ -22,7 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "core_iface.h"
 #include "map.h"
 #include "sonde/sonde.h"
 

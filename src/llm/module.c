@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 #define PREFIX_MAX 200
@@ -25,9 +24,11 @@ static void llm_destroy(sonde_llm *llm)
 
 int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **out)
 {
-    if (!reg || !out)
+    if (!out)
         return SONDE_EINVAL;
     *out = NULL;
+    if (!reg)
+        return SONDE_EINVAL;
     sonde_llm_opts o = {0};
     if (opts)
         o = *opts;

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 static uint64_t key_hash(const llm_series_key *k)
