@@ -3,7 +3,8 @@
 #   BENCH soak_rss_growth_pct  growth of the resident memory of the gateways from
 #                              after the first minute (the first 10 % of the run
 #                              when SOAK_SECONDS is under 600) to the end, the
-#                              larger of the two gateways; target <= 5
+#                              larger of the two gateways (each point the median of
+#                              5 samples 2 s apart); target <= 5
 #   BENCH soak_errors          failed streams of the 200 streaming clients
 #                              (transport errors and non-200 answers); target 0
 # Set-up: a front gateway proxies every model to a back gateway running the sim,
@@ -11,7 +12,8 @@
 # run. On the front, for SOAK_SECONDS (default 600): 200 sonde-load clients
 # streaming chat completions one after the other; 500 idle half-open
 # connections (250 that connected and sent nothing, 250 that sent half a request
-# header), reopened whenever the gateway closes one; and, five at a time with a
+# header), opened evenly over the first half of the warm-up and reopened whenever
+# the gateway closes one (its 120 s idle timeout); and, five at a time with half a
 # second between, clients that start a stream and hang up after its first token
 # (their cancellations must not leak). RSS is read from /proc every 2 s;
 # SOAK_TRACE=FILE appends each sample ("seconds front_kB back_kB") to FILE.
@@ -40,20 +42,23 @@ start "$front" --upstream "http://127.0.0.1:$back/v1"
 front_pid=${pids[-1]}
 
 # idle half-open connections and mid-stream hang-ups, until told to stop
-/usr/bin/python3 - "$front" "$tmp/stop" >"$tmp/idle.log" 2>&1 <<'PY' &
+/usr/bin/python3 - "$front" "$tmp/stop" "$(( (WARM + 1) / 2 ))" >"$tmp/idle.log" 2>&1 <<'PY' &
 import json, os, socket, sys, time
-port, stop = int(sys.argv[1]), sys.argv[2]
+port, stop, spread = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 def idle(i):
     s = socket.create_connection(("127.0.0.1", port))
     if i % 2:
         s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: soak\r\n")
     s.setblocking(False)
     return s
-conns = [idle(i) for i in range(500)]
+conns = []  # opened evenly over the warm-up, so that the gateway's idle timeout closes
+t0 = time.time()  # them evenly too, not all in one instant
 body = json.dumps({"model": "soak", "stream": True,
                    "messages": [{"role": "user", "content": "hang up on me"}]}).encode()
 reopened = hangups = 0
 while not os.path.exists(stop):
+    while len(conns) < min(500, int(500 * (time.time() - t0) / spread) + 1):
+        conns.append(idle(len(conns)))
     for i, s in enumerate(conns):  # the gateway closed it (its idle timeout): open another
         try:
             if s.recv(1) == b"":
@@ -81,32 +86,38 @@ while not os.path.exists(stop):
             pass
         h.close()
         hangups += 1
-    time.sleep(1)
+    time.sleep(0.5)
 print(f"reopened {reopened} idle connections, {hangups} mid-stream hang-ups")
 PY
 pids+=($!)
 idle_pid=$!
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+median() { tr ' ' '\n' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 "$LOAD" -u "http://127.0.0.1:$front/v1" -c 200 -d "$SECONDS_TOTAL" -s -q >"$tmp/load.txt" 2>&1 &
 pids+=($!)
 load_pid=$!
+# each RSS point is the median of 5 samples 2 s apart (the first 5 from the end of the
+# warm-up; the last 5), so that a momentary
+# peak (freed memory not yet handed back) does not decide the figure; real growth persists
 t=0
-base_front=0; base_back=0
+fronts=(); backs=()
 while kill -0 "$load_pid" 2>/dev/null; do
   sleep 2
   t=$((t + 2))
-  if [ "$t" -ge "$WARM" ] && [ "$base_front" = 0 ]; then
-    base_front=$(rss "$front_pid"); base_back=$(rss "$back_pid")
-  fi
-  if [ "$t" -le "$SECONDS_TOTAL" ]; then
-    end_front=$(rss "$front_pid"); end_back=$(rss "$back_pid")
-    [ -z "${SOAK_TRACE:-}" ] || echo "$t $end_front $end_back" >>"$SOAK_TRACE"
+  [ "$t" -le "$SECONDS_TOTAL" ] || continue
+  f=$(rss "$front_pid"); b=$(rss "$back_pid")
+  fronts+=("$f"); backs+=("$b")
+  [ -z "${SOAK_TRACE:-}" ] || echo "$t $f $b" >>"$SOAK_TRACE"
+  [ "$t" -lt "$WARM" ] || after_warm=$((${after_warm:-0} + 1))
+  if [ "${after_warm:-0}" = 5 ]; then
+    base_front=$(echo "${fronts[@]: -5}" | median); base_back=$(echo "${backs[@]: -5}" | median)
   fi
 done
+end_front=$(echo "${fronts[@]: -5}" | median); end_back=$(echo "${backs[@]: -5}" | median)
 wait "$load_pid" || true
 touch "$tmp/stop"
-wait "$idle_pid" || true
+wait "$idle_pid" || { echo "bench/soak.sh: the idle and hang-up client failed:" >&2; cat "$tmp/idle.log" >&2; exit 1; }
 summary=$(grep '^SUMMARY' "$tmp/load.txt" || true)
 [ -n "$summary" ] || { echo "bench/soak.sh: sonde-load failed:" >&2; cat "$tmp/load.txt" >&2; exit 1; }
 field() { echo "$summary" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
