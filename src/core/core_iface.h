@@ -32,6 +32,13 @@
 SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt,
                                          ...) __attribute__((format(printf, 4, 5)));
 
+/* Numbers and protocol tokens whatever the host's locale (c_locale.c, negotiate.c): an
+ * HTTP qvalue (RFC 9110: "0", "0.5", "1.000") of len bytes, 1 if valid; strncasecmp
+ * folding ASCII letters only (SIZE_MAX: whole strings); strtod in the C locale. */
+SONDE_INTERNAL int sonde_internal_parse_qvalue(const char *s, size_t len, double *q);
+SONDE_INTERNAL int sonde_internal_ascii_ncasecmp(const char *a, const char *b, size_t n);
+double sonde_strtod(const char *s, char **end);
+
 /* names.c: whether s is a valid metric name, label name; whether s[0..len) is UTF-8. */
 int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);

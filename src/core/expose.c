@@ -4,9 +4,8 @@
  *
  * The render holds the registry lock (families and collectors stay put) and
  * takes each family's lock while it writes that family, so child creation in
- * the family waits a moment but updates never do: values are read from the
- * per-thread cells with the cells lock held, which only thread start and exit
- * take. Each child's labels are rendered once into a scratch buffer and
+ * the family waits a moment but updates never do: values are summed from
+ * the cell arenas without a lock (cells.h). Each child's labels are rendered once into a scratch buffer and
  * reused for every line of the child (a histogram writes one line per
  * bucket). See expose.h for the naming rules of each type.
  */
@@ -213,13 +212,8 @@ static void render_family(sonde_render *r, sonde_family *f)
     pthread_mutex_lock(&f->lock);
     if (f->first) {
         sonde_render_header(r, f->name, f->help, f->type, f->unit);
-        /* a scrape-time callback may read other metrics, which takes the cells lock */
-        if (!f->fn)
-            sonde_cells_lock();
         for (sonde_child *c = f->first; c && !r->out.err; c = c->next)
             render_child(r, f, c);
-        if (!f->fn)
-            sonde_cells_unlock();
     }
     pthread_mutex_unlock(&f->lock);
 }
@@ -237,11 +231,13 @@ int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write,
     r->global = reg->global_text;
     r->global_len = r->global ? strlen(r->global) : 0;
     if (reg->enabled) {
+        sonde_ebr_enter(); /* what the scrape reads is reclaimed only after it */
         pthread_mutex_lock(&reg->lock);
         for (size_t i = 0; i < reg->fam_count && !r->out.err; i++)
             render_family(r, reg->fams[i]);
         sonde_render_collectors(r, reg);
         pthread_mutex_unlock(&reg->lock);
+        sonde_ebr_leave();
     }
     if (r->openmetrics)
         sonde_out_mem(&r->out, "# EOF\n", 6);

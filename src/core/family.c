@@ -3,10 +3,11 @@
  * removal, and the cardinality limit.
  *
  * Lookup is lock-free: an open-addressing hash table of child pointers that
- * readers probe with acquire loads. Writers (create, remove, resize) hold the
- * family lock, publish with release stores, leave a tombstone where a child
- * was removed, and hand replaced tables and removed children to the
- * grace-period quarantine (cells.h) instead of freeing them at once. Values
+ * readers probe with acquire loads inside an epoch read section (ebr.h).
+ * Writers (create, remove, resize) hold the family lock, publish with
+ * release stores, leave a tombstone where a child was removed, and hand
+ * replaced tables, removed children and their cell ids to the epoch-based
+ * reclamation, which frees them once no lookup can hold them. Values
  * are stored in each child as a blob of NUL-terminated strings; the hash
  * covers every value and its length, so "a","bc" and "ab","c" differ.
  *
@@ -114,14 +115,17 @@ static void table_put(child_table *t, sonde_child *c)
     atomic_store_explicit(&t->slot[i], c, memory_order_release);
 }
 
-/* Grow (or rebuild without tombstones) so that one more child fits at load <= 1/2. */
+/* Grow (or rebuild without tombstones, maybe smaller) so that one more child fits at load
+ * <= 1/2: the new table is the smallest that holds the children at load <= 3/8, so a
+ * growing family doubles its table, keeps a load between 1/4 and 1/2 (8 bytes a slot: 16 to
+ * 32 a child), and a rebuild always leaves room for cap/8 inserts before the next. */
 static int table_reserve(sonde_family *f)
 {
     child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     if ((t->used + 1) * 2 <= t->mask + 1)
         return SONDE_OK;
-    size_t cap = t->mask + 1;
-    while ((f->count + 1) * 4 > cap)
+    size_t cap = 8;
+    while ((f->count + 1) * 8 > cap * 3)
         cap *= 2;
     child_table *nt = table_new(cap);
     if (!nt)
@@ -130,6 +134,7 @@ static int table_reserve(sonde_family *f)
         table_put(nt, c);
     atomic_store_explicit(&f->table, nt, memory_order_release);
     sonde_defer_free(t);
+    sonde_ebr_reclaim(); /* a table is big: free it as soon as no lookup holds it */
     return SONDE_OK;
 }
 
@@ -158,7 +163,7 @@ static sonde_child *child_new(sonde_family *f, const char *const *values, const 
     return c;
 }
 
-/* Removal: values are released after the grace period, like the memory. */
+/* Removal: values and memory are reclaimed once no reader can hold them (ebr.h). */
 static void child_retire(sonde_child *c)
 {
     if (c->fam->cells_per_child)
@@ -197,15 +202,21 @@ int sonde_family_init_children(sonde_family *f)
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
     child_table *t = table_new(8);
-    if (!t)
+    if (!t) {
+        pthread_mutex_destroy(&f->lock);
         return SONDE_ENOMEM;
+    }
     atomic_store_explicit(&f->table, t, memory_order_relaxed);
     static const char *const none[1] = {NULL};
     size_t lens[1];
     if (f->label_count == 0) {
         f->solo = child_new(f, none, lens, hash_values(none, 0, lens));
-        if (!f->solo)
+        if (!f->solo) { /* undo: the caller frees a family whose children never existed */
+            atomic_store_explicit(&f->table, NULL, memory_order_relaxed);
+            free(t);
+            pthread_mutex_destroy(&f->lock);
             return SONDE_ENOMEM;
+        }
         table_put(t, f->solo);
         list_append(f, f->solo);
     }
@@ -222,6 +233,7 @@ void sonde_family_destroy_children(sonde_family *f)
         child_retire(f->noop);
     f->first = f->last = f->noop = f->solo = NULL;
     sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    sonde_ebr_reclaim();
     pthread_mutex_destroy(&f->lock);
 }
 
@@ -242,18 +254,20 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
         return NULL;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
-    return table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                      f->label_count, lens);
+    sonde_ebr_enter();
+    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
+                                f->label_count, lens);
+    if (c)
+        sonde_ebr_test_point(c);
+    sonde_ebr_leave();
+    return c;
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
 static sonde_child *noop_child(sonde_family *f, const char *const *values, const size_t *lens)
 {
-    if (!f->noop) {
+    if (!f->noop)
         f->noop = child_new(f, values, lens, 0);
-        if (f->noop)
-            f->noop->flags |= CHILD_NOOP;
-    }
     return f->noop;
 }
 
@@ -279,12 +293,16 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
         return rc;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
+    sonde_ebr_enter();
     sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
                                 f->label_count, lens);
     if (c) {
+        sonde_ebr_test_point(c);
+        sonde_ebr_leave();
         *out = c;
         return SONDE_OK;
     }
+    sonde_ebr_leave();
     for (size_t i = 0; i < f->label_count; i++)
         if (!sonde_valid_utf8(values[i], lens[i]))
             return SONDE_EUTF8;
@@ -359,6 +377,7 @@ void sonde_metric_clear(sonde_metric *m)
         child_retire(c);
     }
     pthread_mutex_unlock(&f->lock);
+    sonde_ebr_reclaim();
 }
 
 size_t sonde_metric_child_count(const sonde_metric *m)

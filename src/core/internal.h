@@ -4,25 +4,31 @@
  * registry -> families (sorted array, guarded by the registry lock)
  *          -> children (hash table for lock-free lookup + creation-ordered
  *             list for exposition, both guarded by the family lock for
- *             writers) -> values (per-thread cells for counters and
- *             histograms, an atomic word for gauges and statesets, a locked
- *             quantile stream for summaries).
+ *             writers) -> values (cells in a bounded pool of arenas for
+ *             counters and histograms, an atomic word for gauges and
+ *             statesets, a locked quantile stream for summaries).
+ *
+ * Memory that lock-free readers may hold (children, child tables, families)
+ * is freed through the epoch-based reclamation of ebr.h.
  *
  * Public handle types (sonde_counter, sonde_gauge, ...) are all a
  * struct sonde_child underneath; the public types stay incomplete so that C
  * still checks that a counter handle is not passed to a gauge function.
  *
- * Lock order: registry lock, then family lock, then the cells lock.
+ * Lock order: registry lock, then family lock, then the cell pool's lock or
+ * the reclamation lock (never both).
  */
 #ifndef SONDE_INTERNAL_H
 #define SONDE_INTERNAL_H
 
+#include <locale.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "cells.h"
 #include "core_iface.h"
+#include "ebr.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -31,15 +37,14 @@
 #define SONDE_MAX_QUANTILES 64
 #define SONDE_MAX_AGE_SECONDS 1e9 /* a summary window longer than ~31 years is a mistake */
 
-enum { CHILD_NOOP = 1u };
-
 struct summary_state; /* summary.c */
 struct child_table;   /* family.c */
 
+/* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
 typedef struct sonde_child {
     struct sonde_family *fam;
-    uint32_t cell;   /* counters: integer then double cell; histograms: buckets then sum */
-    uint32_t flags;
+    uint32_t cell;     /* counters: integer then double cell; histograms: buckets then sum */
+    uint32_t blob_len; /* label values, each NUL-terminated, back to back in blob */
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
         _Atomic(uint64_t) states;      /* statesets: one bit per state */
@@ -48,7 +53,6 @@ typedef struct sonde_child {
     double created;   /* wall seconds at creation (OpenMetrics _created) */
     uint64_t hash;
     struct sonde_child *next, *prev; /* creation order */
-    uint32_t blob_len;               /* label values, each NUL-terminated, back to back */
     char blob[];
 } sonde_child;
 
@@ -81,6 +85,7 @@ typedef struct sonde_family {
     sonde_child *solo;  /* the built-in child of an unlabelled family */
     sonde_child *noop;  /* where tuples past the limit land */
     sonde_child *rejections; /* sonde_cardinality_rejections_total{metric=name} */
+    sonde_retire retire; /* unregistering never allocates, so it never leaks the family */
 } sonde_family;
 
 typedef struct sonde_collector {
@@ -110,11 +115,11 @@ void sonde_family_destroy_children(sonde_family *f);
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out);
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
 
-/* values.c: value storage of one child, by family type; _free defers past the grace period */
+/* values.c: value storage of one child, by family type; _free defers it (ebr.h) */
 int sonde_child_values_init(sonde_child *c);
 void sonde_child_values_free(sonde_child *c);
 
-/* counter.c: a counter's value from its two cells; caller holds sonde_cells_lock() */
+/* counter.c: a counter's value from its two cells */
 double sonde_counter_cells_value(uint32_t cell);
 
 /* summary.c */
@@ -125,6 +130,9 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
+
+/* c_locale.c: the C locale object (made once), whatever the host's locale */
+locale_t sonde_c_locale(void);
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);
