@@ -85,7 +85,6 @@ typedef struct sonde_family {
     sonde_child *solo;  /* the built-in child of an unlabelled family */
     sonde_child *noop;  /* where tuples past the limit land */
     sonde_child *rejections; /* sonde_cardinality_rejections_total{metric=name} */
-    sonde_retire retire; /* unregistering never allocates, so it never leaks the family */
 } sonde_family;
 
 typedef struct sonde_collector {

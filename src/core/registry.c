@@ -429,7 +429,7 @@ void sonde_registry_free(sonde_registry *reg)
         return;
     for (size_t i = 0; i < reg->fam_count; i++) {
         sonde_family_destroy_children(reg->fams[i]);
-        sonde_defer_embedded(&reg->fams[i]->retire, family_free_deferred, reg->fams[i]);
+        sonde_defer(family_free_deferred, reg->fams[i]);
     }
     free(reg->fams);
     for (sonde_collector *c = reg->collectors, *next; c; c = next) {
@@ -489,7 +489,7 @@ int sonde_unregister(sonde_metric *m)
     if (!found)
         return SONDE_ENOENT;
     sonde_family_destroy_children(f);
-    sonde_defer_embedded(&f->retire, family_free_deferred, f);
+    sonde_defer(family_free_deferred, f);
     return SONDE_OK;
 }
 
