@@ -53,7 +53,7 @@ def idle(i):
     return s
 conns = []  # opened evenly over the warm-up, so that the gateway's idle timeout closes
 t0 = time.time()  # them evenly too, not all in one instant
-body = json.dumps({"model": "soak", "stream": True,
+body = json.dumps({"model": "sonde-sim", "stream": True,
                    "messages": [{"role": "user", "content": "hang up on me"}]}).encode()
 reopened = hangups = 0
 while not os.path.exists(stop):

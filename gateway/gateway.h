@@ -66,8 +66,13 @@ typedef struct gw_upstream {
     atomic_int up;         /* last probe result (sim: always 1) */
 } gw_upstream;
 
+/* The label of every value not in the configuration or a closed set (labels.c). */
+#define GW_OTHER "_other"
+/* The built-in model of the built-in sim upstream. */
+#define GW_SIM_MODEL "sonde-sim"
+
 typedef struct gw_model {
-    char *name;
+    char *name;            /* the label; GW_OTHER for a model passed by default_upstream */
     gw_upstream *up;
     char *upstream_model;  /* name sent upstream (default: the same name) */
     double price_input;    /* per million input tokens */
@@ -89,7 +94,7 @@ typedef struct gw_key {
 } gw_key;
 
 typedef struct gw_config {
-    char *address;         /* bind address, NULL = all */
+    char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
     int metrics_port;      /* 0 = same port as the API */
     int threads;           /* MHD thread pool size */
@@ -101,9 +106,11 @@ typedef struct gw_config {
     size_t nups;
     gw_model *models;
     size_t nmodels;
-    gw_upstream *fallback; /* upstream for models not listed (NULL = 404) */
+    gw_upstream *fallback; /* upstream for models not listed (NULL = 404, the default) */
     gw_key *keys;
     size_t nkeys;
+    char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
+    size_t ntools;
 } gw_config;
 
 int gw_config_defaults(gw_config *c);
@@ -112,9 +119,16 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen);
 int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
                                size_t errlen);
 void gw_config_free(gw_config *c);
-/* The model entry for a request's model name; *tmp is filled for unlisted models. */
+/* The model entry for a request's model name; for unlisted models NULL, or with a
+ * fallback *tmp filled (name GW_OTHER, upstream_model the requested name). */
 const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp);
 int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen);
+/* 1 for a loopback literal (127.0.0.0/8, ::1, ::ffff:127.x) and for NULL (the default). */
+int gw_address_is_loopback(const char *addr);
+/* The upstream whose API key anyone could spend: listening beyond loopback with no client
+ * keys while an upstream has a key; NULL when there is none (startup refuses otherwise,
+ * unless --allow-unauthenticated). */
+const gw_upstream *gw_config_exposed_key(const gw_config *c);
 
 /* ---- keys and rate limits (keys.c, ratelimit.c) ----------------------- */
 
@@ -272,6 +286,7 @@ typedef struct gw_meter {
     sonde_http *http;      /* the HTTP middleware (service.c calls it directly) */
     sonde_llm *llm;        /* the GenAI instrumentation */
     sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
+    sonde_metric *unlisted, *refusals;
     sonde_gauge *ready;
 } gw_meter;
 
@@ -290,6 +305,20 @@ void gw_meter_key_request(gw_meter *m, const gw_key *k);
 void gw_meter_upstream_error(gw_meter *m, const gw_upstream *u, const char *type);
 void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up);
 void gw_meter_ready(gw_meter *m, int ready);
+/* A value recorded as GW_OTHER under label ("model", "response_model", "tool", ...). */
+void gw_meter_unlisted(gw_meter *m, const char *label);
+/* A request the gateway refused itself, by its OpenAI error code (a gateway constant). */
+void gw_meter_refusal(gw_meter *m, const char *code);
+
+/* ---- bounded labels (labels.c) -------------------------------------------- */
+
+/* The model label for a name an upstream reported, given the model called. */
+const char *gw_label_model(gw_meter *m, const gw_config *cfg, const gw_model *called,
+                           const char *reported);
+/* The tool label: a configured tool name, else GW_OTHER. */
+const char *gw_label_tool(gw_meter *m, const gw_config *cfg, const char *tool);
+/* The finish-reason label: OpenAI's closed set, else GW_OTHER; NULL for none. */
+const char *gw_label_finish(gw_meter *m, const char *reason);
 
 /* ---- the gateway object (gateway.c, service.c) ---------------------------- */
 
@@ -316,5 +345,12 @@ uint64_t gw_now_ns(void);
 
 /* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
 void gw_utf8_fix(char *s);
+/* A request field as it may be echoed in an error or logged: at most GW_ECHO_MAX bytes of
+ * it, cut on a character boundary and marked "..." when cut, bad bytes as '?'. */
+#define GW_ECHO_MAX 64
+typedef struct gw_echo_buf {
+    char s[GW_ECHO_MAX + 4];
+} gw_echo_buf;
+const char *gw_echo(const char *field, gw_echo_buf *buf);
 
 #endif

@@ -11,8 +11,11 @@
  * sees. Only what those modules do not know is registered here, the
  * gateway's own families: upstream errors by type, upstream health,
  * readiness, per-key requests and tokens (under the key's configured name,
- * never its secret) and the tool calls models ask for. All of it lives in
- * the gateway's gw_meter, registered on the registry the gateway is given.
+ * never its secret), the tool calls models ask for, the requests the gateway
+ * refused itself (by error code) and the values recorded as "_other". All of
+ * it lives in the gateway's gw_meter, registered on the registry the gateway
+ * is given. Every label value is bounded: models, tools and finish reasons go
+ * through labels.c, the rest are the configuration's names or constants.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +78,12 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg)
               "Requests authenticated per key name.", L("key"), &mt->key_requests);
     rc |= reg(r, SONDE_COUNTER, "gateway_key_tokens_total", "Tokens used per key name.",
               L("key", "type"), &mt->key_tokens);
+    rc |= reg(r, SONDE_COUNTER, "gateway_unlisted_values_total",
+              "Request or upstream values not in the configuration (or a closed set), recorded "
+              "as _other, by label.", L("label"), &mt->unlisted);
+    rc |= reg(r, SONDE_COUNTER, "gateway_refusals_total",
+              "Requests the gateway refused itself (4xx), by OpenAI error code.", L("code"),
+              &mt->refusals);
     rc |= reg(r, SONDE_GAUGE, "gateway_ready", "1 when every upstream is reachable.", NULL, 0, &m);
     mt->ready = sonde_gauge_of(m);
     if (rc) {
@@ -109,8 +118,9 @@ static const char *op_name(gw_op op)
 void gw_meter_call_begin(gw_call *c)
 {
     const gw_upstream *u = c->model->up;
+    if (strcmp(c->model->name, GW_OTHER) == 0) gw_meter_unlisted(&c->gw->meter, "model");
     sonde_llm_request rq = {.operation = op_name(c->op), .provider = u->provider,
-                            .model = c->model_name, .server_address = u->host,
+                            .model = c->model->name, .server_address = u->host,
                             .server_port = u->port, .streaming = c->stream};
     sonde_llm_call_begin(c->gw->meter.llm, &c->track, &rq);
 }
@@ -122,21 +132,21 @@ void gw_meter_call_chunk(gw_call *c, unsigned tokens)
 
 void gw_meter_call_tool(gw_call *c, const char *tool)
 {
-    sonde_counter_inc(sonde_counter_with(c->gw->meter.tool_calls,
-                                         (const char *[]){c->model_name, tool}));
+    gw_meter *m = &c->gw->meter;
+    const char *label = gw_label_tool(m, c->gw->cfg, tool);
+    sonde_counter_inc(sonde_counter_with(m->tool_calls, (const char *[]){c->model->name, label}));
 }
 
 void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type)
 {
-    /* copied into fixed buffers, they may end in a cut character, which would make
-     * sonde_llm_call_end() refuse the result and leave the call in flight for good */
-    gw_utf8_fix(c->resp_model);
-    gw_utf8_fix(c->finish);
+    /* what the upstream reported, mapped to bounded labels */
+    gw_meter *m = &c->gw->meter;
     sonde_llm_result res = {.status = status, .error_type = error_type,
-                            .response_model = c->resp_model[0] ? c->resp_model : c->model_name,
+                            .response_model = gw_label_model(m, c->gw->cfg, c->model,
+                                                             c->resp_model),
                             .input_tokens = c->input_tokens,
                             .output_tokens = c->op == GW_OP_EMBEDDINGS ? -1 : c->output_tokens,
-                            .finish_reason = c->finish[0] ? c->finish : NULL};
+                            .finish_reason = gw_label_finish(m, c->finish)};
     int ok = status == SONDE_LLM_OK;
     if (!ok && !c->usage_known) { /* nothing reported: only what was streamed counts */
         res.input_tokens = c->output_tokens > 0 ? c->input_tokens : -1;
@@ -180,4 +190,14 @@ void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up)
 void gw_meter_ready(gw_meter *m, int ready)
 {
     sonde_gauge_set(m->ready, ready);
+}
+
+void gw_meter_unlisted(gw_meter *m, const char *label)
+{
+    sonde_counter_inc(sonde_counter_with(m->unlisted, &label));
+}
+
+void gw_meter_refusal(gw_meter *m, const char *code)
+{
+    sonde_counter_inc(sonde_counter_with(m->refusals, &code));
 }

@@ -8,7 +8,9 @@
  * fields 400 (validate.c, naming the field in "param"), unknown model 404,
  * n > 1 for a simulated model 400, rate limit 429 (with Retry-After). Every
  * refusal uses the OpenAI error shape {"error":{"message","type","code",
- * "param"}}. JSON is parsed by jansson, which also rejects invalid UTF-8;
+ * "param"}}; request fields echoed in a message are cut (gw_echo). A model is
+ * one the configuration lists, or any name when default_upstream passes
+ * unlisted ones on (its label is then "_other", the upstream gets the name). JSON is parsed by jansson, which also rejects invalid UTF-8;
  * nesting deeper than max_json_depth is refused after parsing.
  */
 #include <math.h>
@@ -60,22 +62,11 @@ static void list_models(const gw_config *cfg, gw_req *r, const char *one)
         }
         json_array_append_new(data, o);
     }
-    if (cfg->nmodels == 0 && cfg->fallback && (!one || strcmp(one, "sonde-sim") == 0)) {
-        /* nothing listed: every name goes to the fallback; advertise one */
-        json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", "sonde-sim", "object", "model",
-                              "created", (json_int_t)created, "owned_by", cfg->fallback->name);
-        if (one) {
-            json_decref(data);
-            gw_reply_json(r, 200, json_dumps(o, JSON_COMPACT), -1);
-            json_decref(o);
-            return;
-        }
-        json_array_append_new(data, o);
-    }
     if (one) {
+        gw_echo_buf e;
         json_decref(data);
         gw_reply_error(r, 404, "invalid_request_error", "model_not_found",
-                       -1, "The model '%s' does not exist", one);
+                       -1, "The model '%s' does not exist", gw_echo(one, &e));
         return;
     }
     json_t *list = json_pack("{s:s, s:o}", "object", "list", "data", data);
@@ -96,13 +87,15 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     else if (strcmp(url, "/v1/models") == 0) is_models = 1;
     else if (strncmp(url, "/v1/models/", 11) == 0 && url[11]) is_models = 1, one = url + 11;
     else {
+        gw_echo_buf em, eu;
         gw_reply_error(r, 404, "invalid_request_error", "unknown_url", -1,
-                       "Unknown request URL: %s %s", method, url);
+                       "Unknown request URL: %s %s", gw_echo(method, &em), gw_echo(url, &eu));
         return;
     }
     if (strcmp(method, is_models ? "GET" : "POST") != 0) {
+        gw_echo_buf em, eu;
         gw_reply_error(r, 405, "invalid_request_error", "method_not_allowed", -1,
-                       "Method %s is not allowed on %s", method, url);
+                       "Method %s is not allowed on %s", gw_echo(method, &em), gw_echo(url, &eu));
         return;
     }
     const gw_key *key = NULL;
@@ -161,20 +154,21 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     c->model_name = strdup(json_string_value(json_object_get(b, "model")));
     c->model = gw_config_model(cfg, c->model_name, &c->model_tmp);
     if (!c->model || !c->model_name) {
+        gw_echo_buf e;
         gw_reply_error(r, 404, "invalid_request_error", "model_not_found", -1,
-                       "The model '%s' does not exist", json_string_value(json_object_get(b, "model")));
+                       "The model '%s' does not exist",
+                       gw_echo(json_string_value(json_object_get(b, "model")), &e));
         json_decref(b);
         free(c->model_name);
         free(c);
         return;
     }
-    if (c->model == &c->model_tmp) { /* point the borrowed name at our own copy */
-        c->model_tmp.name = c->model_name;
+    if (c->model == &c->model_tmp) /* point the borrowed name at our own copy */
         c->model_tmp.upstream_model = c->model_name;
-    }
     if (f.n > 1 && c->model->up->kind == GW_UP_SIM) {
+        gw_echo_buf e;
         gw_reply_invalid(r, "n", "Invalid 'n': the simulated model '%s' answers with one choice; "
-                         "'n' must be 1", c->model_name);
+                         "'n' must be 1", gw_echo(c->model_name, &e));
         json_decref(b);
         free(c->model_name);
         free(c);

@@ -169,22 +169,9 @@ static char *whole_text(const sim *s)
  * the official clients ask for by default). */
 static json_t *base64_floats(const float *v, int n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *b = (const unsigned char *)v;
-    size_t len = (size_t)n * 4, o = 0;
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out) return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned x = (unsigned)b[i] << 16 | (i + 1 < len ? (unsigned)b[i + 1] << 8 : 0) |
-                     (i + 2 < len ? b[i + 2] : 0);
-        out[o++] = tab[x >> 18 & 63];
-        out[o++] = tab[x >> 12 & 63];
-        out[o++] = i + 1 < len ? tab[x >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? tab[x & 63] : '=';
-    }
-    out[o] = 0;
-    json_t *j = json_string(out);
-    free(out);
+    char *b64 = sonde_base64(v, (size_t)n * sizeof *v);
+    json_t *j = b64 ? json_string(b64) : NULL;
+    free(b64);
     return j;
 }
 

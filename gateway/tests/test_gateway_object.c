@@ -32,6 +32,7 @@ static int fixture_start(fixture *f, int upstream_port)
         char url[64], err[256];
         snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", upstream_port);
         if (gw_config_set_fallback_url(&f->cfg, url, NULL, err, sizeof err) != 0) return -1;
+        f->cfg.models[0].up = f->cfg.fallback; /* sonde-sim, proxied */
     }
     f->cfg.address = strdup("127.0.0.1");
     f->cfg.port = 0;

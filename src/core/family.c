@@ -1,6 +1,8 @@
 /*
  * family.c - the children of a family: lookup by label values, creation,
- * removal, and the cardinality limit.
+ * removal, the cardinality limit and the label-value limit (values longer
+ * than the registry's label_value_max, or not UTF-8, are refused before
+ * anything is stored, and counted in sonde_label_rejections_total).
  *
  * Lookup is lock-free: an open-addressing hash table of child pointers that
  * readers probe with acquire loads inside an epoch read section (ebr.h).
@@ -285,6 +287,16 @@ static void count_rejection(sonde_family *f)
     sonde_counter_inc((sonde_counter *)f->rejections);
 }
 
+/* Count a refused label value in sonde_label_rejections_total{metric=<family>,reason}, through
+ * that family's own lock (never limited); no lock of f is held. */
+static void count_label_rejection(sonde_family *f, const char *reason)
+{
+    sonde_family *rej = f->reg->label_rejections;
+    sonde_child *c;
+    if (rej && rej != f && sonde_family_child(rej, (const char *[]){f->name, reason}, &c) == SONDE_OK)
+        sonde_counter_inc((sonde_counter *)c);
+}
+
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
 {
     *out = NULL;
@@ -293,6 +305,11 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
         return rc;
     size_t lens[SONDE_MAX_LABELS];
     uint64_t h = hash_values(values, f->label_count, lens);
+    for (size_t i = 0; i < f->label_count; i++)
+        if (lens[i] > f->value_max) { /* never stored, so never in the table */
+            count_label_rejection(f, "too_long");
+            return SONDE_ETOOLONG;
+        }
     sonde_ebr_enter();
     sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
                                 f->label_count, lens);
@@ -304,8 +321,10 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
     }
     sonde_ebr_leave();
     for (size_t i = 0; i < f->label_count; i++)
-        if (!sonde_valid_utf8(values[i], lens[i]))
+        if (!sonde_valid_utf8(values[i], lens[i])) {
+            count_label_rejection(f, "invalid_utf8");
             return SONDE_EUTF8;
+        }
 
     pthread_mutex_lock(&f->lock);
     c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
