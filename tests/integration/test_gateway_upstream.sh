@@ -52,6 +52,8 @@ cat >"$tmp/gw.json" <<JSON
    "up":   {"type": "openai", "url": "http://127.0.0.1:$UP/v1", "provider": "testup"},
    "fast": {"type": "openai", "url": "http://127.0.0.1:$UP/v1", "provider": "testfast",
             "first_byte_timeout_ms": 400, "idle_timeout_ms": 400},
+   "steady": {"type": "openai", "url": "http://127.0.0.1:$UP/v1", "provider": "teststeady",
+              "idle_timeout_ms": 3000},
    "dead": {"type": "openai", "url": "http://127.0.0.1:$DEAD/v1", "connect_timeout_ms": 500}
  },
  "models": {
@@ -62,7 +64,7 @@ cat >"$tmp/gw.json" <<JSON
    "status-500": {"upstream": "up"},
    "fb-stall": {"upstream": "fast", "upstream_model": "stall-first"},
    "idle-stall": {"upstream": "fast", "upstream_model": "stall-mid"},
-   "tick": {"upstream": "fast", "upstream_model": "tick-100"},
+   "tick": {"upstream": "steady", "upstream_model": "tick-200"},
    "flood": {"upstream": "fast", "upstream_model": "flood"},
    "refused": {"upstream": "dead"}
  },
@@ -248,6 +250,7 @@ if st != 200 or b'"upstream_error"' not in body or b"data: [DONE]" not in body o
 for model in ("fb-stall", "idle-stall"):
     if metric("gateway_provider_calls_total", model=model, status="timeout") != 1:
         bad.append(f"{model}: not recorded as timeout")
+# 20 chunks 200 ms apart: 4 s in all, longer than the 3 s idle limit, which bounds the gaps only
 st, h, body = whole("tick", {"stream": True})
 if st != 200 or body.count(b'"content":"t') != 20 or b"upstream_error" in body:
     bad.append(f"steady chunks inside the idle limit: {st}, {body.count(b'content')} chunks")
