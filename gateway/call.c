@@ -21,8 +21,10 @@ void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type)
 {
     if (atomic_exchange(&c->finished, 1)) return;
     gw_meter_call_end(c, status, error_type);
-    if (c->key) gw_bucket_charge((gw_bucket *)&c->key->tokens,
-                                 (double)(c->input_tokens + c->output_tokens));
+    /* charged as metered: a call that failed or was cancelled before any output and
+     * without a usage report used nothing (its input is only an estimate) */
+    if (c->key && (status == SONDE_LLM_OK || c->usage_known || c->output_tokens > 0))
+        gw_bucket_charge((gw_bucket *)&c->key->tokens, (double)(c->input_tokens + c->output_tokens));
 }
 
 void gw_call_free(gw_call *c)

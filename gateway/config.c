@@ -30,7 +30,9 @@ static gw_upstream *upstream_new(const char *name, gw_upstream_kind kind)
     u->provider = strdup(kind == GW_UP_SIM ? "sonde.sim" : "openai");
     u->sim = (gw_sim_opts){.ttft_ms = 200, .itl_ms = 20, .jitter_ms = 5, .output_tokens = 64,
                            .error_rate = 0, .timeout_rate = 0, .embedding_dims = 8};
-    u->connect_timeout_ms = 2000;
+    u->connect_timeout_ms = GW_CONNECT_TIMEOUT_MS;
+    u->first_byte_timeout_ms = GW_FIRST_BYTE_TIMEOUT_MS;
+    u->idle_timeout_ms = GW_IDLE_TIMEOUT_MS;
     u->timeout_ms = 60000;
     atomic_init(&u->up, kind == GW_UP_SIM);
     if (kind == GW_UP_SIM) u->host = strdup("sim");
@@ -79,6 +81,7 @@ int gw_config_defaults(gw_config *c)
     c->max_body = 1 << 20;
     c->max_depth = 64;
     c->max_connections = 4096;
+    c->client_idle_timeout_ms = GW_CLIENT_IDLE_TIMEOUT_MS;
     gw_upstream *sim = upstream_new("sim", GW_UP_SIM);
     if (!sim || add_upstream(c, sim) != 0) {
         upstream_free(sim);
@@ -201,6 +204,16 @@ static int get_num(json_t *obj, const char *key, double lo, double hi, double *o
     return 0;
 }
 
+/* A duration in milliseconds, 1 ms to 1 hour. */
+static int get_ms(json_t *obj, const char *key, long *out, const char *what, char *err,
+                  size_t errlen)
+{
+    double d = (double)*out;
+    if (get_num(obj, key, 1, 3600e3, &d, what, err, errlen)) return -1;
+    *out = (long)d;
+    return 0;
+}
+
 static int get_str(json_t *obj, const char *key, char **out, const char *what, char *err,
                    size_t errlen)
 {
@@ -237,7 +250,7 @@ static int get_env_str(json_t *obj, const char *key, char **out, const char *wha
 static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"type", "provider", "url", "api_key", "api_key_env",
-        "connect_timeout_ms", "timeout_ms", "ttft_ms", "inter_token_ms", "jitter_ms",
+        "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms", "ttft_ms", "inter_token_ms", "jitter_ms",
         "output_tokens", "error_rate", "timeout_rate", "embedding_dims", NULL};
     char what[300];
     snprintf(what, sizeof what, "upstreams.%s", name);
@@ -270,14 +283,15 @@ static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, s
     }
     double d;
     gw_sim_opts *s = &u->sim;
-    d = (double)u->connect_timeout_ms;
-    if (get_num(o, "connect_timeout_ms", 1, 3600e3, &d, what, err, errlen)) return -1;
-    u->connect_timeout_ms = (long)d;
-    d = (double)u->timeout_ms;
-    if (get_num(o, "timeout_ms", 1, 3600e3, &d, what, err, errlen)) return -1;
-    u->timeout_ms = (long)d;
     if (get_str(o, "provider", &u->provider, what, err, errlen)) return -1;
     if (kind == GW_UP_SIM) {
+        if (get_ms(o, "timeout_ms", &u->timeout_ms, what, err, errlen)) return -1;
+        if (json_object_get(o, "connect_timeout_ms") || json_object_get(o, "first_byte_timeout_ms") ||
+            json_object_get(o, "idle_timeout_ms")) {
+            snprintf(err, errlen, "%s: a sim upstream has no connect, first-byte or idle timeout "
+                     "(timeout_ms is how long its stalled calls wait)", what);
+            return -1;
+        }
         if (get_num(o, "ttft_ms", 0, 3600e3, &s->ttft_ms, what, err, errlen) ||
             get_num(o, "inter_token_ms", 0, 3600e3, &s->itl_ms, what, err, errlen) ||
             get_num(o, "jitter_ms", 0, 3600e3, &s->jitter_ms, what, err, errlen) ||
@@ -296,6 +310,15 @@ static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, s
         }
         return 0;
     }
+    if (json_object_get(o, "timeout_ms")) { /* a whole-call limit would blame slow clients */
+        snprintf(err, errlen, "%s: 'timeout_ms' is for sim upstreams; an openai upstream has "
+                 "connect_timeout_ms, first_byte_timeout_ms and idle_timeout_ms", what);
+        return -1;
+    }
+    if (get_ms(o, "connect_timeout_ms", &u->connect_timeout_ms, what, err, errlen) ||
+        get_ms(o, "first_byte_timeout_ms", &u->first_byte_timeout_ms, what, err, errlen) ||
+        get_ms(o, "idle_timeout_ms", &u->idle_timeout_ms, what, err, errlen))
+        return -1;
     if (get_str(o, "url", &u->url, what, err, errlen) ||
         get_str(o, "api_key", &u->api_key, what, err, errlen) ||
         get_env_str(o, "api_key_env", &u->api_key, what, err, errlen))
@@ -416,7 +439,8 @@ static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
 int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
-        "max_connections", "upstreams", "models", "default_upstream", "keys", "tools", NULL};
+        "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
+        "keys", "tools", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -459,6 +483,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     d = c->max_connections;
     if (get_num(root, "max_connections", 1, 1e6, &d, "config", err, errlen)) goto out;
     c->max_connections = (unsigned)d;
+    if (get_ms(root, "client_idle_timeout_ms", &c->client_idle_timeout_ms, "config", err, errlen))
+        goto out;
     json_t *ups = json_object_get(root, "upstreams");
     if (ups) {
         if (!json_is_object(ups)) {

@@ -44,6 +44,11 @@ typedef struct gw_sim_opts {
     int embedding_dims;    /* length of embedding vectors */
 } gw_sim_opts;
 
+#define GW_CONNECT_TIMEOUT_MS 2000L
+#define GW_FIRST_BYTE_TIMEOUT_MS 60000L
+#define GW_IDLE_TIMEOUT_MS 30000L
+#define GW_CLIENT_IDLE_TIMEOUT_MS 30000L
+
 typedef struct gw_upstream {
     char *name;
     gw_upstream_kind kind;
@@ -53,8 +58,11 @@ typedef struct gw_upstream {
     char *api_key;         /* sent upstream as a bearer token, or NULL */
     char *host;            /* server_address label */
     int port;              /* server_port label */
-    long connect_timeout_ms;
-    long timeout_ms;       /* whole call (sim: how long a stalled call waits) */
+    long connect_timeout_ms;    /* openai: TCP (and TLS) connect */
+    long first_byte_timeout_ms; /* openai: connected -> first byte of the answer */
+    long idle_timeout_ms;       /* openai: longest silence between two reads of the answer,
+                                   not counting time paused for a slow client */
+    long timeout_ms;            /* sim: how long a stalled call waits before its 504 */
     atomic_int up;         /* last probe result (sim: always 1) */
 } gw_upstream;
 
@@ -93,6 +101,7 @@ typedef struct gw_config {
     size_t max_body;       /* bytes */
     int max_depth;         /* JSON nesting limit */
     unsigned max_connections;
+    long client_idle_timeout_ms; /* a client not taking a pending answer this long is dropped */
     gw_upstream **ups;
     size_t nups;
     gw_model *models;
@@ -163,6 +172,9 @@ void gw_req_ref(gw_req *r);
 void gw_req_unref(gw_req *r);
 /* 1 once the client is gone (its connection closed before the answer ended). */
 int gw_req_gone(const gw_req *r);
+/* The client is gone (hung up, or dropped for not reading): mark the request
+ * gone, close its connection even while it is suspended, wake the proxy. */
+void gw_req_abort(gw_req *r);
 
 /* Answer with a whole JSON body (takes body, a malloc'd string). retry_after < 0: none. */
 void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
@@ -179,6 +191,11 @@ void gw_reply_stream(gw_req *r);
 int gw_stream_write(gw_req *r, const char *data, size_t len);
 /* Append one "data: <json>\n\n" event (json is dumped compactly). */
 int gw_stream_event(gw_req *r, json_t *j);
+/* Append one event as the event-stream format writes it: "event: <type>" unless type
+ * is NULL or empty, one "data: " line per line of data (split at LF), a blank line. */
+int gw_stream_sse(gw_req *r, const char *type, const char *data, size_t len);
+/* How long bytes of r's stream have waited for the client to take any (0: none). */
+uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns);
 void gw_stream_finish(gw_req *r);
 /* Bytes written to the stream that the client has not taken yet. */
 size_t gw_stream_backlog(gw_req *r);
@@ -191,6 +208,11 @@ void gw_stream_end(gw_stream *s);
 size_t gw_stream_pending(gw_stream *s);
 int gw_stream_ended(gw_stream *s);
 void gw_stream_close(gw_stream *s); /* the client is gone: drop data, never resume again */
+/* The client hung up while the stream may be parked: resume the connection so that the
+ * reader ends it with an error; appends are refused from now on. */
+void gw_stream_hangup(gw_stream *s);
+/* How long bytes have been waiting for the client to take any of them (0: none pending). */
+uint64_t gw_stream_stalled_ns(gw_stream *s, uint64_t now_ns);
 struct MHD_Response *gw_stream_response(gw_stream *s, struct MHD_Connection *conn);
 
 /* ---- upstream calls (call.c, upstream_sim.c, upstream_proxy.c) --------- */

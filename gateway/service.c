@@ -22,6 +22,15 @@
  * is on a list so shutdown can end them all and resume every suspended
  * connection, which MHD demands before it stops. All of this state is the
  * gateway's gw_service; MHD hands the gateway to the callbacks as their cls.
+ *
+ * Hang-ups: MHD does not poll a suspended connection, so a request that
+ * waits (for its whole answer, or a stream for its next chunk) has its
+ * socket watched by the hang-up watcher (hangup.c) from the moment it first
+ * waits until it ends. A client that hangs up meanwhile, or one the proxy
+ * drops for not reading (gw_req_abort), is marked gone and its connection
+ * resumed only to be closed: the access handler refuses it, a stream's reader
+ * ends with an error. The request is then recorded with status 499 and the
+ * producer, woken, ends the call as cancelled.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -33,8 +42,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "gateway.h"
+#include "hangup.h"
 #include "service.h"
 
 struct gw_req {
@@ -51,6 +62,10 @@ struct gw_req {
     int retry_after;
     size_t resp_bytes;
     gw_stream *stream;
+    gw_hangup_entry *watch;     /* the hang-up watcher's entry, from the first wait on */
+    int fd;                     /* the connection's socket, -1 when unknown */
+    int ended;                  /* MHD is done with the connection (on_completed) */
+    int aborted;                /* gw_req_abort: hung up while waiting, or dropped */
     sonde_http_token tok;
 };
 
@@ -62,6 +77,7 @@ struct gw_service {
     pthread_mutex_t live_mu;
     gw_req *live;
     atomic_int stopping;
+    gw_hangup *hangups;
 };
 
 void gw_req_ref(gw_req *r)
@@ -77,6 +93,48 @@ void gw_req_unref(gw_req *r)
     free(r->body);
     free(r->resp);
     free(r);
+}
+
+static void req_release(void *ud)
+{
+    gw_req_unref(ud);
+}
+
+static void on_hangup(void *ud)
+{
+    gw_req_abort(ud);
+}
+
+void gw_req_abort(gw_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->gone) {
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    r->gone = r->aborted = 1;
+    /* a client that is still there (dropped for not reading) has its connection shut
+     * down, so MHD closes it now instead of when its send buffer drains; never after
+     * on_completed, when the descriptor may already be another connection's */
+    if (!r->ended && r->fd >= 0) shutdown(r->fd, SHUT_RDWR);
+    if (r->waiting) { /* the access handler runs again and refuses the connection */
+        r->waiting = 0;
+        MHD_resume_connection(r->conn);
+    }
+    gw_stream *s = r->streaming ? r->stream : NULL;
+    pthread_mutex_unlock(&r->mu);
+    if (s) gw_stream_hangup(s);
+    gw_proxy_wake(r->gw->proxy);
+}
+
+/* From now until the request ends, a hang-up of its client is noticed; r->mu held. */
+static void watch_hangup(gw_req *r)
+{
+    if (r->watch || !r->gw->svc->hangups) return;
+    if (r->fd < 0) return;
+    gw_req_ref(r); /* the watch's reference, released by the watcher (req_release) */
+    r->watch = gw_hangup_watch(r->gw->svc->hangups, r->fd, r);
+    if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
 }
 
 int gw_req_gone(const gw_req *r)
@@ -175,23 +233,48 @@ int gw_stream_write(gw_req *r, const char *data, size_t len)
     return s ? gw_stream_append(s, data, len) : -1;
 }
 
+int gw_stream_sse(gw_req *r, const char *type, const char *data, size_t len)
+{
+    size_t tl = type ? strlen(type) : 0, lines = 1;
+    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    size_t n = (tl ? 8 + tl : 0) + lines * 7 + len + 1; /* "event: T\n", "data: L\n"..., "\n" */
+    char *ev = malloc(n), *o = ev;
+    if (!ev) return -1;
+    if (tl) {
+        memcpy(o, "event: ", 7);
+        memcpy(o + 7, type, tl);
+        o[7 + tl] = '\n';
+        o += 8 + tl;
+    }
+    for (size_t i = 0, start = 0; i <= len; i++) {
+        if (i < len && data[i] != '\n') continue;
+        memcpy(o, "data: ", 6);
+        memcpy(o + 6, data + start, i - start);
+        o += 6 + (i - start);
+        *o++ = '\n';
+        start = i + 1;
+    }
+    *o++ = '\n';
+    int rc = gw_stream_write(r, ev, (size_t)(o - ev)); /* one append: events never interleave */
+    free(ev);
+    return rc;
+}
+
 int gw_stream_event(gw_req *r, json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     if (!s) return -1;
-    size_t n = strlen(s);
-    char *ev = malloc(n + 9);
-    if (!ev) {
-        free(s);
-        return -1;
-    }
-    memcpy(ev, "data: ", 6);
-    memcpy(ev + 6, s, n);
-    memcpy(ev + 6 + n, "\n\n", 2);
-    int rc = gw_stream_write(r, ev, n + 8);
-    free(ev);
+    int rc = gw_stream_sse(r, NULL, s, strlen(s));
     free(s);
     return rc;
+}
+
+uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns)
+{
+    pthread_mutex_lock(&r->mu);
+    gw_stream *s = r->streaming ? r->stream : NULL;
+    pthread_mutex_unlock(&r->mu);
+    return s ? gw_stream_stalled_ns(s, now_ns) : 0;
 }
 
 size_t gw_stream_backlog(gw_req *r)
@@ -239,6 +322,7 @@ static enum MHD_Result queue_ready(gw_req *r)
     if (r->streaming) {
         struct MHD_Response *resp = gw_stream_response(r->stream, r->conn);
         if (!resp) return MHD_NO;
+        watch_hangup(r); /* the stream parks the connection whenever it runs dry */
         enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
         MHD_destroy_response(resp);
         sonde_http_stream_begin(r->gw->meter.http, &r->tok);
@@ -413,6 +497,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_init(&r->refs, 1);
         pthread_mutex_init(&r->mu, NULL);
         r->conn = conn;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+                                                                     MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->fd = ci ? ci->connect_fd : -1;
         r->tok = sonde_http_begin(gw->meter.http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
         r->retry_after = -1;
         *con_cls = r;
@@ -448,9 +535,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     pthread_mutex_lock(&r->mu);
     enum MHD_Result rc = MHD_YES;
-    if (r->ready && !r->queued) rc = queue_ready(r);
+    if (r->gone) rc = MHD_NO; /* the client hung up while it waited: close */
+    else if (r->ready && !r->queued) rc = queue_ready(r);
     else if (!r->ready && !r->waiting) {
         r->waiting = 1;
+        watch_hangup(r);
         MHD_suspend_connection(conn);
     }
     pthread_mutex_unlock(&r->mu);
@@ -466,14 +555,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     live_remove(gw->svc, r);
     pthread_mutex_lock(&r->mu);
-    r->gone = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    r->gone |= toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    r->ended = 1;
     if (r->stream) gw_stream_close(r->stream);
     r->ready = 1; /* nothing may resume this connection any more */
     r->waiting = 0;
     int gone = r->gone;
-    unsigned status = r->queued ? r->status : 499; /* 499: client closed before an answer */
+    /* 499: the client went away (or was dropped) before its answer ended: it hung up
+     * (or was dropped) while it waited, a stream was cut, or nothing was queued. A whole
+     * answer queued before the connection failed keeps its status (e.g. a 413 sent before
+     * the body, after which the unread body ends the connection) */
+    unsigned status = !r->queued || r->aborted || (r->streaming && gone) ? 499 : r->status;
     size_t bytes = r->resp_bytes;
+    gw_hangup_entry *watch = r->watch;
+    r->watch = NULL;
     pthread_mutex_unlock(&r->mu);
+    gw_hangup_unwatch(gw->svc->hangups, watch); /* before MHD closes the socket */
     if (gone) gw_proxy_wake(gw->proxy);
     r->tok.request_size = r->len;
     sonde_http_end(gw->meter.http, &r->tok, (int)status, bytes);
@@ -545,6 +642,11 @@ int gw_service_start(gateway *gw)
     sv->ops_separate = cfg->metrics_port && cfg->metrics_port != cfg->port;
     if (sv->ops_separate && sonde_server_start(sv->ops) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: %s\n", sonde_server_errmsg(sv->ops));
+        return -1;
+    }
+    sv->hangups = gw_hangup_new(on_hangup, req_release);
+    if (!sv->hangups) {
+        fprintf(stderr, "sonde-gateway: cannot start the hang-up watcher\n");
         return -1;
     }
     if (cfg->address && *cfg->address) {
@@ -637,6 +739,7 @@ void gw_service_stop(gateway *gw)
         MHD_stop_daemon(sv->api[i]);
         if (quiesced[i] != MHD_INVALID_SOCKET) close(quiesced[i]); /* ours after quiescing */
     }
+    gw_hangup_free(sv->hangups); /* every request has ended: nothing is watched */
     sonde_server_free(sv->ops);
     pthread_mutex_destroy(&sv->live_mu);
     free(sv);

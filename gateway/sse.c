@@ -9,7 +9,12 @@
  * CPU; the next append resumes it. The `suspended` flag, kept under the
  * stream's mutex, guarantees exactly one resume per suspend. Once the client
  * is gone (gw_stream_close, from the request-completed callback) appends are
- * refused, which is how producers learn to stop. The request owns the stream
+ * refused, which is how producers learn to stop. A client that hangs up while
+ * the connection is parked is reported by the hang-up watcher (hangup.c):
+ * gw_stream_hangup() then resumes the connection and the reader ends it with
+ * an error, so libmicrohttpd closes it at once. The buffer also keeps since
+ * when its oldest byte has waited for the client (gw_stream_stalled_ns), which
+ * is how a client that stopped reading is told from a slow upstream. The request owns the stream
  * and frees it with its last reference, so a producer holding the request can
  * always reach it, also after the connection is gone.
  */
@@ -23,7 +28,8 @@ struct gw_stream {
     pthread_mutex_t mu;
     char *buf;
     size_t len, off, cap;
-    int ended, closed, suspended;
+    int ended, closed, suspended, hungup;
+    uint64_t waiting_since_ns; /* data pending and not taken by the client since */
     struct MHD_Connection *conn;
 };
 
@@ -59,6 +65,7 @@ int gw_stream_append(gw_stream *s, const char *data, size_t len)
         return -1;
     }
     if (s->off > 0 && s->off == s->len) s->off = s->len = 0;
+    if (s->len == s->off && len > 0) s->waiting_since_ns = gw_now_ns();
     if (s->len + len > s->cap) {
         if (s->off > 0) { /* compact before growing */
             memmove(s->buf, s->buf + s->off, s->len - s->off);
@@ -115,15 +122,43 @@ void gw_stream_close(gw_stream *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+void gw_stream_hangup(gw_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->closed) {
+        s->hungup = 1;
+        if (s->suspended) { /* the reader runs once more and ends the connection */
+            s->suspended = 0;
+            MHD_resume_connection(s->conn);
+        }
+        s->closed = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t gw_stream_stalled_ns(gw_stream *s, uint64_t now_ns)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t d = !s->closed && s->len > s->off && now_ns > s->waiting_since_ns
+                     ? now_ns - s->waiting_since_ns : 0;
+    pthread_mutex_unlock(&s->mu);
+    return d;
+}
+
 static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 {
     gw_stream *s = cls;
     pthread_mutex_lock(&s->mu);
+    if (s->hungup) {
+        pthread_mutex_unlock(&s->mu);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     size_t avail = s->len - s->off;
     if (avail > 0) {
         size_t n = avail < max ? avail : max;
         memcpy(out, s->buf + s->off, n);
         s->off += n;
+        s->waiting_since_ns = gw_now_ns(); /* the client took some: what is left waits anew */
         pthread_mutex_unlock(&s->mu);
         return (ssize_t)n;
     }

@@ -3,39 +3,66 @@
  *
  * One worker thread runs a curl multi handle; new calls are queued to it and
  * it is woken with curl_multi_wakeup(). A streamed answer is passed on event
- * by event as it arrives: the write callback splits the upstream's bytes into
- * SSE lines, forwards each complete "data:" event to the client at once
- * (never buffering the answer), and reads from it what the meters need: the
- * first token, tool-call names and the usage. The gateway always asks the
- * upstream for usage (stream_options.include_usage) and drops the usage-only
- * chunk again when the client did not ask for it. Whole answers and error
- * bodies are collected (bounded), then forwarded with the upstream's usage.
+ * by event as it arrives: the write callback feeds the upstream's bytes to
+ * the WHATWG event-stream parser (sse_parse.c) and forwards each complete
+ * event to the client at once (never buffering the answer). JSON events are
+ * read for what the meters need (the first token, tool-call names, the usage)
+ * and carry the model name the client asked for, as whole answers do; other
+ * events (non-JSON data, named events) are passed on verbatim. The gateway
+ * always asks the upstream for usage (stream_options.include_usage) and drops
+ * the usage-only chunk again when the client did not ask for it. Whole
+ * answers and error bodies are collected (bounded), then forwarded with the
+ * upstream's usage.
  *
  * A client slower than its upstream does not make the gateway buffer without
  * bound: past 1 MiB not yet taken by the client the transfer is paused, and
- * the worker resumes it once the backlog is under 256 KiB.
+ * the worker resumes it once the backlog is under 256 KiB. A client that has
+ * taken nothing of what waits for it for client_idle_timeout_ms is dropped
+ * (gw_req_abort) and the call recorded cancelled.
  *
- * Failures map to statuses and gateway_upstream_errors_total types: connect
- * (502), timeout (504, curl's connect and total timeouts), http_5xx (502),
- * http_4xx (the upstream's own status and body), protocol (502). A client
- * that goes away marks its request gone; the worker checks the calls it runs
- * after each wakeup and poll and removes theirs, which cancels the transfer.
+ * Timeouts blame the side that is slow. Curl bounds the connect
+ * (connect_timeout_ms); the worker checks the rest after every wakeup (at
+ * least every 200 ms): no first byte of the answer within
+ * first_byte_timeout_ms of the request being sent, or no byte for
+ * idle_timeout_ms between two reads. Time the transfer spends paused for a
+ * slow client is never counted: the idle clock restarts when it resumes.
+ *
+ * Upstream answers map to client statuses, call statuses and
+ * gateway_upstream_errors_total types: connect failure 502 / error / connect
+ * (and the upstream is marked down in gateway_upstream_up until the next
+ * answer or probe); connect, first-byte or idle timeout 504 / timeout /
+ * timeout; 401 and 403 (the upstream refused the gateway's own key) 502 /
+ * error / auth; 429 429 with the upstream's Retry-After (else computed from
+ * retry-after-ms or x-ratelimit-reset-*, else 1 s) / rate_limited /
+ * rate_limited; other 4xx the upstream's own status and body / error /
+ * http_4xx; 5xx 502 / error / http_5xx; a broken answer 502 / error /
+ * protocol. After a stream has begun, failures are sent as an SSE error
+ * event. A client that goes away marks its request gone; the worker checks
+ * the calls it runs after each wakeup and removes theirs, which closes the
+ * upstream connection.
  *
  * gw_probe_all() checks that each upstream accepts TCP connections (for
  * /ready and gateway_upstream_up). The worker, its multi handle and queue
  * are the gateway's gw_proxy.
  */
+#include <ctype.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "gateway.h"
+#include "sse_parse.h"
 
 #define MAX_COLLECT (16u << 20)
 #define PAUSE_ABOVE (1u << 20)
 #define RESUME_BELOW (256u << 10)
 #define MAX_USAGE_TOKENS 1000000000 /* per call; more is not a real count */
+#define MAX_EVENT (4u << 20)         /* one upstream SSE line or event */
+#define MS (1000000ull)              /* nanoseconds */
 
 typedef struct xfer {
     gw_call *c;
@@ -47,7 +74,12 @@ typedef struct xfer {
     int done_seen;    /* [DONE] arrived */
     int too_big;
     int paused;       /* receiving paused: the client is behind */
-    char *line;       /* partial SSE line / collected body */
+    int first_byte;   /* the upstream has begun to answer */
+    uint64_t start_ns, last_rx_ns;
+    double retry_after;      /* Retry-After of the answer, seconds; < 0 = none */
+    double retry_after_hint; /* retry-after-ms, x-ratelimit-reset-* (the longest); < 0 = none */
+    gw_sse_parser sse;  /* the upstream's event stream */
+    char *line;       /* collected body (whole answers, errors) */
     size_t len, cap;
     struct xfer *next;
 } xfer;
@@ -134,59 +166,114 @@ static int inspect_event(gw_call *c, json_t *ev)
     return 0;
 }
 
-/* One complete SSE line from the upstream. */
-static int stream_line(xfer *x, char *line, size_t n)
+/* One event from the upstream's stream (sse_parse.c calls back). */
+static int stream_event(void *ud, const gw_sse_event *ev)
 {
-    if (n && line[n - 1] == '\r') line[--n] = 0;
-    if (strncmp(line, "data:", 5) != 0) return 0; /* comments, event names, blank lines */
-    char *p = line + 5;
-    while (*p == ' ') p++;
-    if (strcmp(p, "[DONE]") == 0) {
-        x->done_seen = 1;
+    xfer *x = ud;
+    gw_call *c = x->c;
+    if (ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0) {
+        x->done_seen = 1; /* gw_stream_finish() sends our own at the end */
         return 0;
     }
-    json_t *ev = json_loads(p, 0, NULL);
-    if (!ev) return 0;
-    int drop = inspect_event(x->c, ev);
-    json_decref(ev);
-    if (drop) return 0;
-    size_t pl = strlen(p);
-    char *out = malloc(pl + 9);
-    if (!out) return -1;
-    memcpy(out, "data: ", 6);
-    memcpy(out + 6, p, pl);
-    memcpy(out + 6 + pl, "\n\n", 2);
-    int rc = gw_stream_write(x->c->req, out, pl + 8);
-    free(out);
+    json_t *j = ev->data_len && ev->data[0] == '{' ? json_loadb(ev->data, ev->data_len, 0, NULL) : NULL;
+    if (!json_is_object(j)) { /* not JSON: passed on as it came */
+        json_decref(j);
+        return gw_stream_sse(c->req, ev->type, ev->data, ev->data_len) == 0 ? 0 : -1;
+    }
+    int rc = 0;
+    if (inspect_event(c, j) == 0) {
+        if (json_object_get(j, "model")) json_object_set_new(j, "model", json_string(c->model_name));
+        char *out = json_dumps(j, JSON_COMPACT);
+        rc = out && gw_stream_sse(c->req, ev->type, out, strlen(out)) == 0 ? 0 : -1;
+        free(out);
+    }
+    json_decref(j);
     return rc;
+}
+
+static void received(xfer *x)
+{
+    x->first_byte = 1;
+    x->last_rx_ns = gw_now_ns();
 }
 
 static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
 {
     xfer *x = ud;
     size_t n = sz * nm;
+    received(x);
     if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
     if (x->status == 200 && x->c->stream) {
         if (!x->started) {
             x->started = 1;
+            gw_sse_parser_init(&x->sse, MAX_EVENT);
             gw_reply_stream(x->c->req);
         }
         if (gw_req_gone(x->c->req)) return 0;
-        size_t start = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (d[i] != '\n') continue;
-            if (grow(x, d + start, i - start) != 0) return 0;
-            int rc = stream_line(x, x->line, x->len);
-            x->len = 0;
-            if (rc != 0) return 0;
-            start = i + 1;
-        }
-        if (grow(x, d + start, n - start) != 0) return 0;
+        int rc = gw_sse_feed(&x->sse, d, n, stream_event, x);
+        if (rc == GW_SSE_E_TOO_LARGE) x->too_big = 1;
+        if (rc != 0) return 0;
         if (gw_stream_backlog(x->c->req) > PAUSE_ABOVE && curl_easy_pause(x->e, CURLPAUSE_RECV) == CURLE_OK)
             x->paused = 1;
         return n;
     }
     return grow(x, d, n) == 0 ? n : 0;
+}
+
+/* A duration as OpenAI writes x-ratelimit-reset-*: "1s", "6m0s", "20ms", "1h2m3.5s". */
+static double reset_seconds(const char *v)
+{
+    double total = 0;
+    int any = 0;
+    while (*v && *v != '\r' && *v != '\n') {
+        char *end;
+        double n = strtod(v, &end); /* "." in any locale the gateway runs in: it never sets one */
+        if (end == v || n < 0) return -1;
+        v = end;
+        if (strncmp(v, "ms", 2) == 0) total += n / 1000, v += 2;
+        else if (*v == 'h') total += n * 3600, v++;
+        else if (*v == 'm') total += n * 60, v++;
+        else if (*v == 's') total += n, v++;
+        else return -1;
+        any = 1;
+    }
+    return any ? total : -1;
+}
+
+/* Headers of the answer: the first byte, and on a 429 how long to wait. */
+static size_t on_header(char *d, size_t sz, size_t nm, void *ud)
+{
+    xfer *x = ud;
+    size_t n = sz * nm;
+    received(x);
+    char h[256];
+    size_t hl = n < sizeof h - 1 ? n : sizeof h - 1;
+    memcpy(h, d, hl);
+    h[hl] = 0;
+    char *colon = strchr(h, ':');
+    if (!colon) {
+        if (strncmp(h, "HTTP/", 5) == 0) x->retry_after = x->retry_after_hint = -1; /* (after 100) */
+        return n;
+    }
+    *colon = 0;
+    char *v = colon + 1;
+    while (*v == ' ' || *v == '\t') v++;
+    double secs = -1;
+    if (strcasecmp(h, "retry-after") == 0) {
+        if (isdigit((unsigned char)*v)) secs = strtod(v, NULL);
+        else {
+            v[strcspn(v, "\r\n")] = 0;
+            time_t t = curl_getdate(v, NULL);
+            if (t > 0) secs = difftime(t, time(NULL));
+            if (secs < 0 && t > 0) secs = 0;
+        }
+        if (secs >= 0) x->retry_after = secs; /* the standard header wins */
+        return n;
+    }
+    if (strcasecmp(h, "retry-after-ms") == 0 && isdigit((unsigned char)*v)) secs = strtod(v, NULL) / 1000;
+    else if (strncasecmp(h, "x-ratelimit-reset-", 18) == 0) secs = reset_seconds(v);
+    if (secs > x->retry_after_hint) x->retry_after_hint = secs;
+    return n;
 }
 
 static char *rewrite_body(gw_call *c)
@@ -226,22 +313,38 @@ static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st
     }
 }
 
+/* The upstream's reachability as the last call found it (probes also set it). */
+static void mark_up(gw_call *c, int up)
+{
+    gw_upstream *u = c->model->up;
+    if (atomic_exchange(&u->up, up) == up) return;
+    gw_meter_upstream_up(&c->gw->meter, u, up);
+    if (!up) {
+        atomic_store(&c->gw->ready, 0);
+        gw_meter_ready(&c->gw->meter, 0);
+    }
+}
+
 static void complete(xfer *x, CURLcode res)
 {
     gw_call *c = x->c;
+    const char *up_name = c->model->up->name;
     if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
     if (gw_req_gone(c->req)) {
         gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
         return;
     }
-    if (res == CURLE_OPERATION_TIMEDOUT) {
-        fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, "timed out");
+    if (res == CURLE_OPERATION_TIMEDOUT && !x->first_byte) { /* only curl's connect timeout is set */
+        mark_up(c, 0);
+        fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, "could not connect in time");
         return;
     }
     if (res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST) {
+        mark_up(c, 0);
         fail(x, "connect", 502, SONDE_LLM_ERROR, curl_easy_strerror(res));
         return;
     }
+    if (x->status > 0) mark_up(c, 1);
     if (res != CURLE_OK) {
         fail(x, "protocol", 502, SONDE_LLM_ERROR, x->too_big ? "answer too large" : curl_easy_strerror(res));
         return;
@@ -252,13 +355,31 @@ static void complete(xfer *x, CURLcode res)
         fail(x, "http_5xx", 502, SONDE_LLM_ERROR, m);
         return;
     }
-    if (x->status >= 400) { /* the client's mistake as the upstream saw it: pass it on */
+    if (x->status == 401 || x->status == 403) { /* the gateway's own credentials, not the client's */
+        char m[160];
+        snprintf(m, sizeof m, "refused the gateway's API key for this upstream (HTTP %ld); "
+                 "the gateway's configuration must be fixed", x->status);
+        fail(x, "auth", 502, SONDE_LLM_ERROR, m);
+        return;
+    }
+    if (x->status == 429) {
+        double ra = x->retry_after >= 0 ? x->retry_after
+                    : x->retry_after_hint >= 0 ? x->retry_after_hint : 1;
+        if (ra > GW_RETRY_AFTER_MAX) ra = GW_RETRY_AFTER_MAX;
+        int secs = (int)ceil(ra);
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "rate_limited");
+        gw_call_finish(c, SONDE_LLM_RATE_LIMITED, NULL);
+        gw_reply_error(c->req, 429, "rate_limit_exceeded", "upstream_rate_limited", secs,
+                       "upstream '%s' is rate limiting the gateway; retry in %d s", up_name, secs);
+        return;
+    }
+    if (x->status >= 400) { /* the client's request as the upstream saw it: pass it on */
         gw_meter_upstream_error(&c->gw->meter, c->model->up, "http_4xx");
         gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
         json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
         if (j) gw_reply_json(c->req, (unsigned)x->status, json_dumps(j, JSON_COMPACT), -1);
         else gw_reply_error(c->req, (unsigned)x->status, "upstream_error", "upstream_http_4xx", -1,
-                            "upstream '%s' answered HTTP %ld", c->model->up->name, x->status);
+                            "upstream '%s' answered HTTP %ld", up_name, x->status);
         json_decref(j);
         return;
     }
@@ -267,7 +388,8 @@ static void complete(xfer *x, CURLcode res)
             fail(x, "protocol", 502, SONDE_LLM_ERROR, "no event stream");
             return;
         }
-        if (x->len) stream_line(x, x->line, x->len); /* a last line without newline */
+        /* an event left unfinished at the end is dropped (WHATWG); without [DONE] the
+         * stream is incomplete */
         gw_call_finish(c, x->done_seen ? SONDE_LLM_OK : SONDE_LLM_ERROR, x->done_seen ? NULL : "protocol");
         if (!x->done_seen) gw_meter_upstream_error(&c->gw->meter, c->model->up, "protocol");
         gw_stream_finish(c->req);
@@ -309,6 +431,7 @@ static void xfer_free(xfer *x)
         curl_easy_cleanup(x->e);
     }
     curl_slist_free_all(x->hdrs);
+    gw_sse_parser_free(&x->sse);
     free(x->post);
     free(x->line);
     gw_call_free(x->c);
@@ -339,13 +462,39 @@ static int add(xfer *x)
     curl_easy_setopt(x->e, CURLOPT_POSTFIELDS, x->post);
     curl_easy_setopt(x->e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(x->e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(x->e, CURLOPT_CONNECTTIMEOUT_MS, u->connect_timeout_ms);
-    curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, u->timeout_ms);
+    x->start_ns = gw_now_ns();
     curl_easy_setopt(x->e, CURLOPT_USERAGENT, "sonde-gateway/" SONDE_VERSION_STRING);
     return curl_multi_add_handle(c->gw->proxy->multi, x->e) == CURLM_OK ? 0 : -1;
+}
+
+/* The client has taken nothing of what waits for it for too long. */
+static int client_stalled(const gw_proxy *p, xfer *x, uint64_t now)
+{
+    long limit = p->gw->cfg->client_idle_timeout_ms;
+    return limit > 0 && gw_stream_unread_ns(x->c->req, now) > (uint64_t)limit * MS;
+}
+
+/* Why the upstream is too slow, or NULL: no first byte in time after the request
+ * was sent (curl's pretransfer time), or silent mid-answer while not paused. */
+static const char *upstream_slow(xfer *x, uint64_t now)
+{
+    const gw_upstream *u = x->c->model->up;
+    if (!x->first_byte) {
+        curl_off_t sent_us = 0;
+        if (curl_easy_getinfo(x->e, CURLINFO_PRETRANSFER_TIME_T, &sent_us) != CURLE_OK || sent_us <= 0)
+            return NULL; /* still connecting: curl's connect timeout applies */
+        uint64_t sent_ns = x->start_ns + (uint64_t)sent_us * 1000u;
+        return now > sent_ns && now - sent_ns > (uint64_t)u->first_byte_timeout_ms * MS
+                   ? "no answer within first_byte_timeout_ms" : NULL;
+    }
+    return !x->paused && now > x->last_rx_ns && now - x->last_rx_ns > (uint64_t)u->idle_timeout_ms * MS
+               ? "silent for longer than idle_timeout_ms mid-answer" : NULL;
 }
 
 static void *run(void *arg)
@@ -370,20 +519,29 @@ static void *run(void *arg)
             x->next = p->active;
             p->active = x;
         }
-        /* drop the transfers whose client is gone (or all of them, when stopping),
-         * resume those whose client caught up */
+        /* resume the transfers whose client caught up, drop the clients that stopped
+         * reading, end the transfers whose upstream is too slow, and those whose client
+         * is gone (all of them, when stopping) */
         int any_paused = 0;
+        uint64_t now = gw_now_ns();
         for (xfer **pp = &p->active; *pp;) {
             xfer *x = *pp;
             if (x->paused && !stop && gw_stream_backlog(x->c->req) < RESUME_BELOW) {
                 x->paused = 0;
+                x->last_rx_ns = now; /* the upstream is not blamed for the client's pause */
                 curl_easy_pause(x->e, CURLPAUSE_CONT);
             }
             any_paused |= x->paused;
-            if (stop || gw_req_gone(x->c->req)) {
+            if (!stop && x->started && client_stalled(p, x, now)) gw_req_abort(x->c->req);
+            const char *slow = stop ? NULL : upstream_slow(x, now);
+            if (stop || slow || gw_req_gone(x->c->req)) {
                 *pp = x->next;
-                if (x->started) gw_stream_finish(x->c->req);
-                gw_call_finish(x->c, SONDE_LLM_CANCELLED, NULL);
+                if (slow && !gw_req_gone(x->c->req)) {
+                    fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, slow);
+                } else {
+                    if (x->started) gw_stream_finish(x->c->req);
+                    gw_call_finish(x->c, SONDE_LLM_CANCELLED, NULL);
+                }
                 xfer_free(x);
             } else {
                 pp = &x->next;
@@ -436,6 +594,7 @@ int gw_proxy_start(gw_call *c)
     xfer *x = calloc(1, sizeof *x);
     if (!x) return -1;
     x->c = c;
+    x->retry_after = x->retry_after_hint = -1;
     pthread_mutex_lock(&p->qmu);
     x->next = p->queue;
     p->queue = x;

@@ -45,6 +45,7 @@ TEST(defaults)
     CHECK_EQ_STR(c.ups[0]->name, "sim");
     CHECK(c.fallback == NULL); /* models not listed are refused */
     CHECK_EQ_INT(c.nkeys, 0);
+    CHECK_EQ_INT(c.client_idle_timeout_ms, GW_CLIENT_IDLE_TIMEOUT_MS);
     gw_model tmp;
     CHECK(gw_config_model(&c, "anything", &tmp) == NULL);
     const gw_model *m = gw_config_model(&c, "sonde-sim", &tmp); /* built in */
@@ -102,7 +103,9 @@ TEST(full_file)
         " \"threads\": 2, \"max_body_bytes\": 4096,"
         " \"upstreams\": {\"sim\": {\"ttft_ms\": 5, \"output_tokens\": 3},"
         "   \"up\": {\"type\": \"openai\", \"url\": \"http://127.0.0.1:9999/v1/\", \"api_key\": \"k\","
-        "            \"provider\": \"vllm\", \"timeout_ms\": 1500}},"
+        "            \"provider\": \"vllm\", \"connect_timeout_ms\": 250,"
+        "            \"first_byte_timeout_ms\": 1500, \"idle_timeout_ms\": 700}},"
+        " \"client_idle_timeout_ms\": 900,"
         " \"models\": {\"a\": {\"upstream\": \"up\", \"upstream_model\": \"org/a\","
         "              \"price\": {\"input_per_million\": 1.5, \"output_per_million\": 3, \"currency\": \"EUR\"}},"
         "            \"b\": {}},"
@@ -126,7 +129,10 @@ TEST(full_file)
     CHECK_EQ_INT(u->port, 9999);
     CHECK_EQ_STR(u->provider, "vllm");
     CHECK_EQ_STR(u->api_key, "k");
-    CHECK_EQ_INT(u->timeout_ms, 1500);
+    CHECK_EQ_INT(u->connect_timeout_ms, 250);
+    CHECK_EQ_INT(u->first_byte_timeout_ms, 1500);
+    CHECK_EQ_INT(u->idle_timeout_ms, 700);
+    CHECK_EQ_INT(c.client_idle_timeout_ms, 900);
     CHECK(c.fallback == NULL);
     gw_model tmp;
     const gw_model *a = gw_config_model(&c, "a", &tmp);
@@ -164,6 +170,12 @@ TEST(mistakes)
         {"{\"upstreams\": {\"sim\": {\"error_rate\": 2}}}", "'error_rate' must be a number in [0, 1]"},
         {"{\"upstreams\": {\"x\": {\"type\": \"openai\", \"url\": \"http://h\", \"api_key_env\": \"GW_TEST_UNSET_VAR\"}}}",
          "GW_TEST_UNSET_VAR"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"openai\", \"url\": \"http://h\", \"timeout_ms\": 5}}}",
+         "'timeout_ms' is for sim upstreams"},
+        {"{\"upstreams\": {\"x\": {\"type\": \"openai\", \"url\": \"http://h\", \"idle_timeout_ms\": 0}}}",
+         "'idle_timeout_ms' must be a number in [1, 3.6e+06]"},
+        {"{\"upstreams\": {\"sim\": {\"first_byte_timeout_ms\": 5}}}", "a sim upstream has no connect"},
+        {"{\"client_idle_timeout_ms\": -1}", "'client_idle_timeout_ms' must be"},
         {"{\"models\": {\"m\": {\"upstream\": \"nowhere\"}}}", "unknown upstream 'nowhere'"},
         {"{\"models\": {\"m\": {\"price\": {\"input_per_million\": -1}}}}", "input_per_million"},
         {"{\"default_upstream\": \"nowhere\"}", "default_upstream"},

@@ -237,7 +237,9 @@ def val(m, name, **labels):
 deadline = time.time() + 5
 while time.time() < deadline:
     m = metrics()
-    if val(m, "gateway_provider_calls_total", status="cancelled") >= 5 and val(m, "gateway_streams_in_flight") == 0:
+    # the call's end and the connection's end are recorded by different threads, in either order
+    if val(m, "gateway_provider_calls_total", status="cancelled") >= 5 and val(m, "gateway_streams_in_flight") == 0 \
+            and val(m, "http_requests_in_flight") == 1:
         break
     time.sleep(0.1)
 

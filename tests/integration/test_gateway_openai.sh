@@ -23,7 +23,7 @@ cat >"$tmp/gw.json" <<JSON
     "sim": {"ttft_ms": 30, "inter_token_ms": 5, "jitter_ms": 0, "output_tokens": 6},
     "slow": {"type": "sim", "timeout_rate": 1, "timeout_ms": 300},
     "dead": {"type": "openai", "url": "http://127.0.0.1:$DEAD/v1", "connect_timeout_ms": 500,
-             "timeout_ms": 2000}
+             "first_byte_timeout_ms": 2000}
   },
   "models": {
     "sim-chat": {"upstream": "sim",
