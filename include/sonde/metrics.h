@@ -14,6 +14,11 @@
  * Lifetime: a child handle stays valid until its child is removed, its family
  * cleared or unregistered, or its registry freed. Using a handle after that is
  * a caller bug (like a use-after-free). A NULL handle is always a no-op.
+ * Families that a module keeps handles of (the HTTP middleware's, an LLM
+ * module's, the registry's sonde_cardinality_rejections_total) are owned:
+ * clearing them, removing their children or unregistering them is refused
+ * with SONDE_EBUSY, so the module's cached handles never dangle. An LLM
+ * module gives its families up when it is freed; HTTP families stay owned.
  *
  * Thread safety: every function may be called from any thread at any time,
  * concurrently with scrapes.
@@ -120,7 +125,9 @@ sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *
 sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
                                      sonde_buckets buckets);
 
-/* Unregister and free a family with all its children. */
+/* Unregister and free a family with all its children (a scrape still rendering it holds
+ * it until it is done; a scrape-time value's fn is not called once this returns).
+ * SONDE_EINVAL (NULL), SONDE_ENOENT (not registered), SONDE_EBUSY (owned by a module). */
 int sonde_unregister(sonde_metric *m);
 
 /* Look a family up by name; NULL when absent. */
@@ -165,9 +172,11 @@ sonde_gauge *sonde_gauge_of(sonde_metric *m);
 sonde_histogram *sonde_histogram_of(sonde_metric *m);
 sonde_summary *sonde_summary_of(sonde_metric *m);
 
-/* Remove one child (SONDE_ENOENT when absent) or every child of a family. */
+/* Remove one child (SONDE_ENOENT when absent) or every child of a family. SONDE_EINVAL
+ * (NULL; remove on an unlabelled family), SONDE_EBUSY (the family is owned by a module,
+ * see Lifetime above). */
 int sonde_metric_remove(sonde_metric *m, const char *const *values);
-void sonde_metric_clear(sonde_metric *m);
+int sonde_metric_clear(sonde_metric *m);
 
 /* ---- hot path --------------------------------------------------------- */
 
@@ -270,7 +279,9 @@ int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *
 typedef struct sonde_collector sonde_collector;
 typedef struct sonde_emitter sonde_emitter;
 
-/* A value computed at scrape time for an unlabelled gauge or counter. */
+/* A value computed at scrape time for an unlabelled gauge or counter. It runs with no
+ * registry-wide lock held (only its own family's), so it may read or update other
+ * metrics; concurrent scrapes call it one at a time. */
 typedef double (*sonde_value_fn)(void *ud);
 /* opts->type must be SONDE_GAUGE or SONDE_COUNTER, without labels. */
 int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
@@ -285,7 +296,11 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
  * exposed after the registered families, in collector registration order.
  * Collectors emit counters, gauges, infos and untyped families; a name that
  * a registered family or an earlier collector family of the same scrape
- * already uses is refused with SONDE_EEXIST.
+ * already uses is refused with SONDE_EEXIST. Collectors run with no registry
+ * lock held, so they may use the registry (find, register, update) while
+ * registrations and updates go on; one scrape's collectors run at a time and
+ * a collector must not add or remove collectors. sonde_collector_remove waits
+ * for a collector run in progress, so ud may be freed once it returns.
  */
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
 int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,

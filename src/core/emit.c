@@ -8,8 +8,10 @@
  * the family's type. As at registration, a counter named "foo_total" is the
  * family "foo" and an info named "foo_info" the family "foo". A family name
  * appears once per scrape: one that a registered family or an earlier
- * collector family already wrote is refused. Collectors run with the
- * registry lock held: they must not call back into the registry.
+ * collector family already wrote is refused (the registered ones are those
+ * of the render's snapshot). Collectors run under the registry's collector
+ * lock only, so they may use the registry; they must not add or remove
+ * collectors.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,6 @@
 
 struct sonde_emitter {
     sonde_render *r;
-    sonde_registry *reg; /* locked by the render: registered names win */
     const sonde_config *cfg; /* for the global label names */
     int open;        /* a valid family is open */
     sonde_type type;
@@ -74,7 +75,7 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         e->name[n - 6] = '\0';
     else if (type == SONDE_INFO && n > 5 && strcmp(name + n - 5, "_info") == 0)
         e->name[n - 5] = '\0';
-    if (sonde_registry_lookup_locked(e->reg, e->name) || emitted_before(e->r, e->name))
+    if (sonde_families_lookup(e->r->fams, e->r->fam_count, e->name) || emitted_before(e->r, e->name))
         return SONDE_EEXIST; /* that family is already in the output */
     if (remember_emitted(e->r, e->name))
         return SONDE_ENOMEM;
@@ -117,10 +118,12 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
 
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
 {
+    pthread_mutex_lock(&reg->collect_lock);
     for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
-        sonde_emitter e = {.r = r, .cfg = &reg->cfg, .reg = reg};
+        sonde_emitter e = {.r = r, .cfg = &reg->cfg};
         c->fn(&e, c->ud);
     }
+    pthread_mutex_unlock(&reg->collect_lock);
     for (size_t i = 0; i < r->emitted_count; i++)
         free(r->emitted[i]);
     free(r->emitted);

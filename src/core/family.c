@@ -13,36 +13,31 @@
  * Children are also kept in a creation-ordered list, which is the order of
  * the exposition.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define TOMBSTONE ((sonde_child *)1)
+/* What a lookup compares a child with. */
+typedef struct child_key {
+    const char *const *values;
+    size_t n;
+    const size_t *lens;
+} child_key;
 
-typedef struct child_table {
-    size_t mask;   /* capacity - 1, capacity a power of two */
-    size_t used;   /* children + tombstones */
-    _Atomic(sonde_child *) slot[];
-} child_table;
-
-static child_table *table_new(size_t capacity)
+/* Hash of the label values with the family's map key (hash.h); lens[i] receives
+ * strlen(values[i]). */
+static uint64_t hash_values(const sonde_family *f, const char *const *values, size_t n,
+                            size_t *lens)
 {
-    child_table *t = calloc(1, sizeof *t + capacity * sizeof t->slot[0]);
-    if (t)
-        t->mask = capacity - 1;
-    return t;
-}
-
-/* Hash of the label values (hash.h); lens[i] receives strlen(values[i]). */
-static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
-{
-    uint64_t h = 0x243F6A8885A308D3ull ^ n;
+    sonde_hasher h;
+    sonde_map_hasher(&f->children, &h);
     for (size_t i = 0; i < n; i++) {
         lens[i] = strlen(values[i]);
-        h = sonde_hash_bytes(h, values[i], lens[i]);
+        sonde_hasher_str(&h, values[i], lens[i]);
     }
-    return sonde_hash_end(h);
+    return sonde_hasher_end(&h);
 }
 
 /* Equality of two byte strings of length n; label values are short, so a
@@ -67,70 +62,29 @@ static inline int same_bytes(const char *a, const char *b, size_t n)
     return x == y;
 }
 
-static int child_matches(const sonde_child *c, uint64_t hash, const char *const *values, size_t n,
-                         const size_t *lens)
+static int child_matches(const void *entry, const void *key)
 {
-    if (c->hash != hash)
-        return 0;
+    const sonde_child *c = entry;
+    const child_key *k = key;
     size_t total = 0; /* equal totals keep every read below inside the blob */
-    for (size_t i = 0; i < n; i++)
-        total += lens[i] + 1;
+    for (size_t i = 0; i < k->n; i++)
+        total += k->lens[i] + 1;
     if (total != c->blob_len)
         return 0;
     const char *p = c->blob;
-    for (size_t i = 0; i < n; i++) {
-        if (p[lens[i]] != '\0' || !same_bytes(p, values[i], lens[i]))
+    for (size_t i = 0; i < k->n; i++) {
+        if (p[k->lens[i]] != '\0' || !same_bytes(p, k->values[i], k->lens[i]))
             return 0;
-        p += lens[i] + 1;
+        p += k->lens[i] + 1;
     }
     return 1;
 }
 
-static sonde_child *table_find(const child_table *t, uint64_t hash, const char *const *values,
-                               size_t n, const size_t *lens)
+static sonde_child *table_find(const sonde_family *f, uint64_t hash, const char *const *values,
+                               const size_t *lens)
 {
-    for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
-        sonde_child *c = atomic_load_explicit(&t->slot[i], memory_order_acquire);
-        if (!c)
-            return NULL;
-        if (c != TOMBSTONE && child_matches(c, hash, values, n, lens))
-            return c;
-    }
-}
-
-static void table_put(child_table *t, sonde_child *c)
-{
-    size_t i = c->hash & t->mask;
-    for (;;) {
-        sonde_child *s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
-        if (!s) {
-            t->used++;
-            break;
-        }
-        if (s == TOMBSTONE)
-            break;
-        i = (i + 1) & t->mask;
-    }
-    atomic_store_explicit(&t->slot[i], c, memory_order_release);
-}
-
-/* Grow (or rebuild without tombstones) so that one more child fits at load <= 1/2. */
-static int table_reserve(sonde_family *f)
-{
-    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
-    if ((t->used + 1) * 2 <= t->mask + 1)
-        return SONDE_OK;
-    size_t cap = t->mask + 1;
-    while ((f->count + 1) * 4 > cap)
-        cap *= 2;
-    child_table *nt = table_new(cap);
-    if (!nt)
-        return SONDE_ENOMEM;
-    for (sonde_child *c = f->first; c; c = c->next)
-        table_put(nt, c);
-    atomic_store_explicit(&f->table, nt, memory_order_release);
-    sonde_defer_free(t);
-    return SONDE_OK;
+    child_key k = {values, f->label_count, lens};
+    return sonde_map_find(&f->children, hash, child_matches, &k);
 }
 
 static sonde_child *child_new(sonde_family *f, const char *const *values, const size_t *lens,
@@ -167,26 +121,31 @@ static void child_retire(sonde_child *c)
     sonde_defer_free(c);
 }
 
+/* Append under the lock; a scrape walking the list sees c once the release store lands. */
 static void list_append(sonde_family *f, sonde_child *c)
 {
+    c->seq = f->next_seq++;
     c->prev = f->last;
-    c->next = NULL;
+    atomic_store_explicit(&c->next, NULL, memory_order_relaxed);
     if (f->last)
-        f->last->next = c;
+        atomic_store_explicit(&f->last->next, c, memory_order_release);
     else
-        f->first = c;
+        atomic_store_explicit(&f->first, c, memory_order_release);
     f->last = c;
     f->count++;
 }
 
+/* Unlink under the lock. c->next is left as it is, so that a scrape standing on c
+ * walks on to the rest of the list. */
 static void list_unlink(sonde_family *f, sonde_child *c)
 {
+    sonde_child *next = atomic_load_explicit(&c->next, memory_order_relaxed);
     if (c->prev)
-        c->prev->next = c->next;
+        atomic_store_explicit(&c->prev->next, next, memory_order_release);
     else
-        f->first = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+        atomic_store_explicit(&f->first, next, memory_order_release);
+    if (next)
+        next->prev = c->prev;
     else
         f->last = c->prev;
     f->count--;
@@ -196,32 +155,40 @@ int sonde_family_init_children(sonde_family *f)
 {
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
-    child_table *t = table_new(8);
-    if (!t)
+    if (sonde_map_init(&f->children, SIZE_MAX)) /* the family enforces its own limit */
         return SONDE_ENOMEM;
-    atomic_store_explicit(&f->table, t, memory_order_relaxed);
     static const char *const none[1] = {NULL};
     size_t lens[1];
     if (f->label_count == 0) {
-        f->solo = child_new(f, none, lens, hash_values(none, 0, lens));
+        f->solo = child_new(f, none, lens, hash_values(f, none, 0, lens));
         if (!f->solo)
             return SONDE_ENOMEM;
-        table_put(t, f->solo);
+        sonde_map_put(&f->children, f->solo);
         list_append(f, f->solo);
     }
     return SONDE_OK;
 }
 
-void sonde_family_destroy_children(sonde_family *f)
+static void retire_pending(sonde_child *c)
 {
-    for (sonde_child *c = f->first, *next; c; c = next) {
-        next = c->next;
+    for (sonde_child *next; c; c = next) {
+        next = c->prev;
         child_retire(c);
     }
+}
+
+void sonde_family_destroy_children(sonde_family *f)
+{
+    for (sonde_child *c = atomic_load_explicit(&f->first, memory_order_relaxed), *next; c; c = next) {
+        next = atomic_load_explicit(&c->next, memory_order_relaxed);
+        child_retire(c);
+    }
+    retire_pending(f->pending);
     if (f->noop)
         child_retire(f->noop);
-    f->first = f->last = f->noop = f->solo = NULL;
-    sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    atomic_store_explicit(&f->first, NULL, memory_order_relaxed);
+    f->last = f->noop = f->solo = f->pending = NULL;
+    sonde_map_destroy(&f->children, NULL);
     pthread_mutex_destroy(&f->lock);
 }
 
@@ -241,9 +208,8 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
     if (check_values(f, values))
         return NULL;
     size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(values, f->label_count, lens);
-    return table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                      f->label_count, lens);
+    uint64_t h = hash_values(f, values, f->label_count, lens);
+    return table_find(f, h, values, lens);
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
@@ -278,9 +244,8 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
     if (rc)
         return rc;
     size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(values, f->label_count, lens);
-    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                                f->label_count, lens);
+    uint64_t h = hash_values(f, values, f->label_count, lens);
+    sonde_child *c = table_find(f, h, values, lens);
     if (c) {
         *out = c;
         return SONDE_OK;
@@ -290,38 +255,59 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
             return SONDE_EUTF8;
 
     pthread_mutex_lock(&f->lock);
-    c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
-                   f->label_count, lens);
+    c = table_find(f, h, values, lens);
     if (c) {
         rc = SONDE_OK;
     } else if (f->count >= f->limit) {
         c = noop_child(f, values, lens);
         rc = c ? SONDE_ELIMIT : SONDE_ENOMEM;
         count_rejection(f);
-    } else if ((rc = table_reserve(f)) == SONDE_OK) {
-        c = child_new(f, values, lens, h);
-        if (c) {
-            list_append(f, c);
-            table_put(atomic_load_explicit(&f->table, memory_order_relaxed), c);
-        } else {
-            rc = SONDE_ENOMEM;
-        }
+    } else if (!(c = child_new(f, values, lens, h))) {
+        rc = SONDE_ENOMEM;
+    } else if ((rc = sonde_map_put(&f->children, c))) {
+        child_retire(c);
+        c = NULL;
+    } else {
+        list_append(f, c);
     }
     pthread_mutex_unlock(&f->lock);
     *out = c;
     return rc;
 }
 
-static void unlink_child_locked(sonde_family *f, sonde_child *c)
+/* Under the lock: out of the map and the list; retired now, or when the last scrape
+ * walking the list leaves it (pending, linked through prev, which walkers never read). */
+static void remove_locked(sonde_family *f, sonde_child *c)
 {
-    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
-    for (size_t i = c->hash & t->mask;; i = (i + 1) & t->mask) {
-        if (atomic_load_explicit(&t->slot[i], memory_order_relaxed) == c) {
-            atomic_store_explicit(&t->slot[i], TOMBSTONE, memory_order_release);
-            break;
-        }
-    }
+    sonde_map_remove(&f->children, c);
     list_unlink(f, c);
+    if (f->readers) {
+        c->prev = f->pending;
+        f->pending = c;
+    } else {
+        child_retire(c);
+    }
+}
+
+/* Refused for a family a module owns: its handles are cached there. */
+static int check_not_owned(sonde_family *f)
+{
+    return atomic_load_explicit(&f->owners, memory_order_acquire) ? SONDE_EBUSY : SONDE_OK;
+}
+
+int sonde_family_remove(sonde_family *f, const char *const *values)
+{
+    int rc = check_values(f, values);
+    if (rc)
+        return rc;
+    size_t lens[SONDE_MAX_LABELS];
+    uint64_t h = hash_values(f, values, f->label_count, lens);
+    pthread_mutex_lock(&f->lock);
+    sonde_child *c = table_find(f, h, values, lens);
+    if (c)
+        remove_locked(f, c);
+    pthread_mutex_unlock(&f->lock);
+    return c ? SONDE_OK : SONDE_ENOENT;
 }
 
 int sonde_metric_remove(sonde_metric *m, const char *const *values)
@@ -331,34 +317,34 @@ int sonde_metric_remove(sonde_metric *m, const char *const *values)
         return SONDE_EINVAL;
     if (f->label_count == 0)
         return SONDE_EINVAL; /* the built-in child of an unlabelled family stays */
-    int rc = check_values(f, values);
-    if (rc)
-        return rc;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(values, f->label_count, lens);
-    pthread_mutex_lock(&f->lock);
-    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
-                                f->label_count, lens);
-    if (c) {
-        unlink_child_locked(f, c);
-        child_retire(c);
-    }
-    pthread_mutex_unlock(&f->lock);
-    return c ? SONDE_OK : SONDE_ENOENT;
+    int rc = check_not_owned(f);
+    return rc ? rc : sonde_family_remove(f, values);
 }
 
-void sonde_metric_clear(sonde_metric *m)
+int sonde_metric_clear(sonde_metric *m)
 {
     sonde_family *f = (sonde_family *)m;
-    if (!f || f->label_count == 0)
-        return;
+    if (!f)
+        return SONDE_EINVAL;
+    int rc = check_not_owned(f);
+    if (rc || f->label_count == 0)
+        return rc;
     pthread_mutex_lock(&f->lock);
-    while (f->first) {
-        sonde_child *c = f->first;
-        unlink_child_locked(f, c);
-        child_retire(c);
-    }
+    sonde_child *c;
+    while ((c = atomic_load_explicit(&f->first, memory_order_relaxed)))
+        remove_locked(f, c);
     pthread_mutex_unlock(&f->lock);
+    return SONDE_OK;
+}
+
+void sonde_family_own(sonde_family *f)
+{
+    atomic_fetch_add_explicit(&f->owners, 1, memory_order_acq_rel);
+}
+
+void sonde_family_disown(sonde_family *f)
+{
+    atomic_fetch_sub_explicit(&f->owners, 1, memory_order_acq_rel);
 }
 
 size_t sonde_metric_child_count(const sonde_metric *m)
@@ -370,4 +356,36 @@ size_t sonde_metric_child_count(const sonde_metric *m)
     size_t n = f->count;
     pthread_mutex_unlock(&f->lock);
     return n;
+}
+
+/* ---- scrapes: the list walked without the lock ---------------------- */
+
+void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w)
+{
+    pthread_mutex_lock(&f->lock);
+    f->readers++;
+    w->next = atomic_load_explicit(&f->first, memory_order_relaxed);
+    w->end_seq = f->next_seq;
+    pthread_mutex_unlock(&f->lock);
+}
+
+sonde_child *sonde_family_walk_next(sonde_family_walk *w)
+{
+    sonde_child *c = w->next;
+    if (!c || c->seq >= w->end_seq)
+        return NULL; /* the rest was created after the walk began */
+    w->next = atomic_load_explicit(&c->next, memory_order_acquire);
+    return c;
+}
+
+void sonde_family_walk_end(sonde_family *f)
+{
+    sonde_child *pending = NULL;
+    pthread_mutex_lock(&f->lock);
+    if (--f->readers == 0) {
+        pending = f->pending;
+        f->pending = NULL;
+    }
+    pthread_mutex_unlock(&f->lock);
+    retire_pending(pending);
 }

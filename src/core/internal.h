@@ -1,10 +1,11 @@
 /*
  * internal.h - the private data model of the core, shared by its files.
  *
- * registry -> families (sorted array, guarded by the registry lock)
- *          -> children (hash table for lock-free lookup + creation-ordered
- *             list for exposition, both guarded by the family lock for
- *             writers) -> values (per-thread cells for counters and
+ * registry -> families (sorted array, guarded by the registry lock; a scrape
+ *             copies it and holds a reference on each family)
+ *          -> children (map.h for lock-free lookup + creation-ordered list
+ *             that scrapes walk without a lock, both written under the
+ *             family lock) -> values (per-thread cells for counters and
  *             histograms, an atomic word for gauges and statesets, a locked
  *             quantile stream for summaries).
  *
@@ -12,7 +13,10 @@
  * struct sonde_child underneath; the public types stay incomplete so that C
  * still checks that a counter handle is not passed to a gauge function.
  *
- * Lock order: registry lock, then family lock, then the cells lock.
+ * Lock order: collector lock, registry lock, family lock, cells lock. A scrape
+ * holds each only for a bounded step (copying the family array, entering a
+ * family's list, reading one batch of cells), never while it formats or
+ * writes: see expose.c.
  */
 #ifndef SONDE_INTERNAL_H
 #define SONDE_INTERNAL_H
@@ -23,6 +27,7 @@
 
 #include "cells.h"
 #include "hash.h"
+#include "map.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -34,9 +39,9 @@
 enum { CHILD_NOOP = 1u };
 
 struct summary_state; /* summary.c */
-struct child_table;   /* family.c */
 
 typedef struct sonde_child {
+    uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
     uint32_t cell;   /* counters: integer then double cell; histograms: buckets then sum */
     uint32_t flags;
@@ -46,8 +51,9 @@ typedef struct sonde_child {
         struct summary_state *summary; /* summaries */
     } v;
     double created;   /* wall seconds at creation (OpenMetrics _created) */
-    uint64_t hash;
-    struct sonde_child *next, *prev; /* creation order */
+    uint64_t seq;     /* creation number in the family: scrapes stop at the newer ones */
+    _Atomic(struct sonde_child *) next; /* creation order; scrapes walk it without the lock */
+    struct sonde_child *prev;           /* under the family lock; once removed, the pending list */
     uint32_t blob_len;               /* label values, each NUL-terminated, back to back */
     char blob[];
 } sonde_child;
@@ -74,10 +80,17 @@ typedef struct sonde_family {
     sonde_value_fn fn; /* scrape-time value, or NULL */
     void *fn_ud;
 
-    pthread_mutex_t lock; /* writers of table and list, the exposition of this family */
-    _Atomic(struct child_table *) table;
-    sonde_child *first, *last;
+    pthread_mutex_t lock; /* writers of the map and the list, scrape bookkeeping, fn calls */
+    sonde_map children;   /* by label values, lock-free lookup */
+    _Atomic(sonde_child *) first; /* the list in creation order */
+    sonde_child *last;
     size_t count;
+    uint64_t next_seq;
+    size_t readers;       /* scrapes walking the list now */
+    sonde_child *pending; /* removed while readers > 0: retired when the last one leaves */
+    atomic_size_t refs;   /* 1 while registered, + 1 per scrape holding the family */
+    atomic_int owners;    /* modules that cache handles of it: clear, remove, unregister refused */
+    int unregistered;     /* under lock: fn is not called any more */
     sonde_child *solo;  /* the built-in child of an unlabelled family */
     sonde_child *noop;  /* where tuples past the limit land */
     sonde_child *rejections; /* sonde_cardinality_rejections_total{metric=name} */
@@ -91,7 +104,8 @@ typedef struct sonde_collector {
 } sonde_collector;
 
 typedef struct sonde_registry {
-    pthread_mutex_t lock; /* families, collectors */
+    pthread_mutex_t lock; /* the family array */
+    pthread_mutex_t collect_lock; /* the collector list; held while collectors run */
     int enabled;
     sonde_config cfg;  /* deep copy, strings owned */
     char *global_text; /* rendered global labels `a="x",b="y"`, or NULL */
@@ -102,13 +116,35 @@ typedef struct sonde_registry {
 } sonde_registry;
 
 /* registry.c */
-sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name);
+/* The family of that name in fams[0..n) (sorted by name); "foo_total" finds counter "foo",
+ * "foo_info" finds info "foo". */
+sonde_family *sonde_families_lookup(sonde_family *const *fams, size_t n, const char *name);
+/* The registered families, sorted by name, each with a reference taken: the caller
+ * renders them without the registry lock and hands them back to sonde_families_release. */
+int sonde_registry_snapshot(sonde_registry *reg, sonde_family ***fams, size_t *n);
+void sonde_families_release(sonde_family **fams, size_t n);
 
 /* family.c */
 int sonde_family_init_children(sonde_family *f);
 void sonde_family_destroy_children(sonde_family *f);
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out);
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
+/* Remove a child even from an owned family (the registry's own bookkeeping). */
+int sonde_family_remove(sonde_family *f, const char *const *values);
+/* A module caches handles of f: until it disowns f, sonde_metric_clear, sonde_metric_remove
+ * and sonde_unregister refuse it with SONDE_EBUSY. Counted: several modules may own f. */
+void sonde_family_own(sonde_family *f);
+void sonde_family_disown(sonde_family *f);
+
+/* A scrape's walk over the children that existed when it began, in creation order,
+ * without the family lock: a child removed meanwhile stays readable until the walk ends. */
+typedef struct sonde_family_walk {
+    sonde_child *next;
+    uint64_t end_seq;
+} sonde_family_walk;
+void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w);
+sonde_child *sonde_family_walk_next(sonde_family_walk *w);
+void sonde_family_walk_end(sonde_family *f);
 
 /* values.c: value storage of one child, by family type; _free defers past the grace period */
 int sonde_child_values_init(sonde_child *c);

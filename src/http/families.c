@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http_internal.h"
+#include "internal.h"
 
 int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
                 const char *help, const char *const *labels, size_t label_count,
@@ -30,6 +31,8 @@ int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const 
     o.label_count = label_count;
     o.buckets = buckets;
     int rc = sonde_register(reg, &o, out);
+    if (rc == SONDE_OK && *out)
+        sonde_family_own((sonde_family *)*out);
     if (rc != SONDE_EEXIST)
         return rc;
     sonde_metric *m = sonde_registry_find(reg, full);
@@ -39,6 +42,7 @@ int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const 
         return SONDE_ETYPE;
     if (sonde_metric_label_count(m) != label_count)
         return SONDE_ELABELS;
+    sonde_family_own((sonde_family *)m);
     *out = m;
     return SONDE_OK;
 }
