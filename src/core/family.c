@@ -158,7 +158,7 @@ int sonde_family_init_children(sonde_family *f)
     if (sonde_map_init(&f->children, SIZE_MAX)) /* the family enforces its own limit */
         return SONDE_ENOMEM;
     static const char *const none[1] = {NULL};
-    size_t lens[1];
+    size_t lens[1] = {0};
     if (f->label_count == 0) {
         f->solo = child_new(f, none, lens, hash_values(f, none, 0, lens));
         if (!f->solo)
