@@ -7,7 +7,11 @@
  * collector families last. A scrape takes no lock that an update takes: it
  * reads the per-thread cells of every series as they are, and always renders
  * a histogram whose cumulative buckets never decrease and whose +Inf bucket
- * equals its _count.
+ * equals its _count. Nor does it hold any lock while it formats or calls the
+ * write callback: registration, series creation and removal, threads
+ * starting and exiting and other scrapes proceed meanwhile. It renders the
+ * families registered when it began and, in each, the children that existed
+ * when it reached that family (those removed meanwhile included).
  *
  * Counters: a counter registered as "foo" or "foo_total" is the family "foo";
  * text 0.0.4 writes "foo_total" (HELP and TYPE included), OpenMetrics writes
