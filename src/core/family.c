@@ -155,7 +155,7 @@ int sonde_family_init_children(sonde_family *f)
 {
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
-    if (sonde_map_init(&f->children, SIZE_MAX)) /* the family enforces its own limit */
+    if (sonde_map_init(&f->children, SIZE_MAX, 0)) /* the family enforces its own limit */
         return SONDE_ENOMEM;
     static const char *const none[1] = {NULL};
     size_t lens[1] = {0};

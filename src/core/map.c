@@ -40,12 +40,19 @@ static void table_put(sonde_map_table *t, void *entry)
     atomic_store_explicit(&t->slot[i], entry, memory_order_release);
 }
 
-int sonde_map_init(sonde_map *m, size_t max)
+int sonde_map_init(sonde_map *m, size_t max, int flags)
 {
     m->count = 0;
     m->max = max;
     sonde_hash_key_init(&m->key);
-    sonde_map_table *t = table_new(MIN_SLOTS);
+    size_t slots = MIN_SLOTS;
+    if (flags & SONDE_MAP_PRESIZED) {
+        if (max >= ((size_t)1 << 28))
+            return SONDE_ENOMEM;
+        while (slots < 2 * (max + 1))
+            slots *= 2;
+    }
+    sonde_map_table *t = table_new(slots);
     atomic_store_explicit(&m->table, t, memory_order_release);
     return t ? SONDE_OK : SONDE_ENOMEM;
 }

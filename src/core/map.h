@@ -12,8 +12,11 @@
  * When entries plus tombstones would pass half the slots, put builds a new
  * table twice as large (or as large, without the tombstones), publishes it
  * and hands the old one to sonde_defer_free(): a reader still probing it
- * finds what it held. Entries themselves belong to the owner, which must
- * defer freeing a removed entry the same way.
+ * finds what it held. A map made with SONDE_MAP_PRESIZED gets a table for
+ * all its entries at once, which never moves: insert-only owners (HTTP
+ * routes, LLM routes and series) then need no reclamation at all. Entries
+ * themselves belong to the owner, which must defer freeing a removed entry
+ * the same way.
  *
  * Builds with SONDE_COUNT_PROBES defined count every slot a lookup reads in
  * sonde_map_probes (tests measure chain lengths with it, not with a clock).
@@ -49,8 +52,11 @@ extern _Atomic(uint64_t) sonde_map_probes;
 #define SONDE_MAP_PROBE() ((void)0)
 #endif
 
-/* An empty map for up to max entries, with a fresh random key. SONDE_OK or SONDE_ENOMEM. */
-int sonde_map_init(sonde_map *m, size_t max);
+/* An empty map for up to max entries, with a fresh random key; flags 0 (grow as needed)
+ * or SONDE_MAP_PRESIZED (room for max entries now, the table never replaced; max must
+ * then stay below 2^28). SONDE_OK or SONDE_ENOMEM. */
+#define SONDE_MAP_PRESIZED 1
+int sonde_map_init(sonde_map *m, size_t max, int flags);
 
 /* Start hashing a key of this map. */
 static inline void sonde_map_hasher(const sonde_map *m, sonde_hasher *h)

@@ -1,8 +1,8 @@
 /*
  * routes.c - the interned routes of one middleware and their cached children.
  *
- * A route is interned once in the library's concurrent map (map.h) with at
- * most route_limit entries, never removed. Readers probe it without a lock;
+ * A route is interned once in the library's concurrent map (map.h), sized
+ * at creation for route_limit entries and never moved, and never removed. Readers probe it without a lock;
  * inserts take the middleware lock and probe again. Past route_limit every
  * new route is the shared "OTHER" route.
  *
@@ -40,7 +40,7 @@ static http_route *route_alloc(const char *name, size_t len, uint64_t hash)
 
 int http_routes_init(sonde_http *h, size_t limit)
 {
-    if (sonde_map_init(&h->routes, limit))
+    if (sonde_map_init(&h->routes, limit, SONDE_MAP_PRESIZED))
         return SONDE_ENOMEM;
     h->overflow = route_alloc("OTHER", 5, 0); /* never in the map */
     return h->overflow ? SONDE_OK : SONDE_ENOMEM;

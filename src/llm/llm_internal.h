@@ -9,8 +9,8 @@
  * what a call knows when it ends: (route, status, response model, error type,
  * finish reason); it holds the child handles the end of such a call updates
  * (each looked up on first use) and the model's prices. Both live in the
- * core's concurrent maps (map.h), at most the module's cardinality limit of
- * each, and are only freed with the module: a begin or end whose tuples were
+ * core's concurrent maps (map.h), presized for the module's cardinality
+ * limit so that they never move, and are only freed with the module: a begin or end whose tuples were
  * seen before takes no lock and allocates nothing. The module owns its
  * families (sonde_family_own) until it is freed, so the children it caches
  * cannot be removed behind its back.

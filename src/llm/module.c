@@ -57,7 +57,8 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     if (o.prices && (rc = llm_prices_copy(o.prices, &llm->prices)))
         goto fail;
     rc = SONDE_ENOMEM;
-    if (sonde_map_init(&llm->routes, limit) || sonde_map_init(&llm->series, limit))
+    if (sonde_map_init(&llm->routes, limit, SONDE_MAP_PRESIZED) ||
+        sonde_map_init(&llm->series, limit, SONDE_MAP_PRESIZED))
         goto fail;
     if ((rc = llm_families_register(llm, o.prefix, limit)))
         goto fail;
