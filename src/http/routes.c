@@ -82,8 +82,9 @@ http_route *http_route_intern(sonde_http *h, const char *name, size_t len)
         return r;
     pthread_mutex_lock(&h->lock);
     r = sonde_map_find(&h->routes, hash, route_matches, &k);
-    if (!r && (r = route_alloc(name, len, hash)) && sonde_map_put(&h->routes, r)) {
-        free(r); /* past route_limit, or out of memory */
+    if (!r && h->routes.count < h->routes.max && (r = route_alloc(name, len, hash)) &&
+        sonde_map_put(&h->routes, r)) {
+        free(r); /* out of memory */
         r = NULL;
     }
     pthread_mutex_unlock(&h->lock);
