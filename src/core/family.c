@@ -40,26 +40,19 @@ static uint64_t hash_values(const sonde_family *f, const char *const *values, si
     return sonde_hasher_end(&h);
 }
 
-/* Equality of two byte strings of length n; label values are short, so a
- * word-at-a-time loop with an overlapping last word beats a memcmp call. */
+/* Equality of two byte strings of length n; label values are short, so overlapping
+ * word loads (as the hash reads them, hash.h) beat a memcmp call and a byte loop. */
 static inline int same_bytes(const char *a, const char *b, size_t n)
 {
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if (sonde_read64(a + i) != sonde_read64(b + i))
                 return 0;
-        return 1;
+        return sonde_read64(a + n - 8) == sonde_read64(b + n - 8);
     }
-    uint64_t x, y;
-    for (size_t i = 0; i + 8 < n; i += 8) {
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
-            return 0;
-    }
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
+    if (n >= 4)
+        return sonde_read32(a) == sonde_read32(b) && sonde_read32(a + n - 4) == sonde_read32(b + n - 4);
+    return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 
 static int child_matches(const void *entry, const void *key)

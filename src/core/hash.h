@@ -65,7 +65,7 @@ static inline void sonde_hasher_init(sonde_hasher *h, const sonde_hash_key *k)
 {
     h->secret0 = k->k1 ^ 0xa0761d6478bd642full;
     h->secret1 = (k->k1 << 32 | k->k1 >> 32) ^ 0xe7037ed1a0b428dbull;
-    h->state = sonde_mum(k->k0 ^ h->secret0, k->k1 ^ h->secret1);
+    h->state = k->k0; /* the first fold multiplies it in */
     h->len = 0;
 }
 
