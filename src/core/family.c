@@ -1,17 +1,22 @@
 /*
  * family.c - the children of a family: lookup by label values, creation,
- * removal, and the cardinality limit.
+ * removal, the cardinality limit, ownership by modules, and the walk a
+ * scrape makes over them.
  *
- * Lookup is lock-free: an open-addressing hash table of child pointers that
- * readers probe with acquire loads. Writers (create, remove, resize) hold the
- * family lock, publish with release stores, leave a tombstone where a child
- * was removed, and hand replaced tables and removed children to the
- * grace-period quarantine (cells.h) instead of freeing them at once. Values
- * are stored in each child as a blob of NUL-terminated strings; the hash
- * covers every value and its length, so "a","bc" and "ab","c" differ.
+ * Lookup is lock-free: the library's concurrent map (map.h), keyed by a hash
+ * of the label values under the family's own random key. Writers (create,
+ * remove) hold the family lock; removed children go to the reclamation of
+ * cells.h (sonde_defer_free) instead of being freed at once. Values are
+ * stored in each child as a blob of NUL-terminated strings; the hash covers
+ * every value and its length, so "a","bc" and "ab","c" differ.
  *
- * Children are also kept in a creation-ordered list, which is the order of
- * the exposition.
+ * Children are also kept in a creation-ordered list, the order of the
+ * exposition, which scrapes walk without the lock: next pointers are
+ * published with release stores, a removed child keeps its next pointer, and
+ * while any scrape is walking (readers > 0) removed children wait on a
+ * pending list instead of being retired, so a walker standing on one, or on
+ * a chain of them, never reaches freed memory. A walk stops at the first
+ * child created after it began (creation numbers), so it is bounded.
  */
 #include <stdint.h>
 #include <stdlib.h>
