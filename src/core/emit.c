@@ -11,7 +11,8 @@
  * collector family already wrote is refused (the registered ones are those
  * of the render's snapshot). Collectors run under the registry's collector
  * lock only, so they may use the registry; they must not add or remove
- * collectors.
+ * collectors. Their output is held in memory while they run and written
+ * after, so the caller's write callback never runs under that lock either.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -116,14 +117,57 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
     return SONDE_OK;
 }
 
+/* Collector output, held in memory until the collector lock is released. */
+typedef struct held_output {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} held_output;
+
+static int hold_write(void *ud, const char *data, size_t len)
+{
+    held_output *h = ud;
+    if (h->len + len > h->cap) {
+        size_t cap = h->cap ? h->cap : 4096;
+        while (cap < h->len + len)
+            cap *= 2;
+        char *b = realloc(h->buf, cap);
+        if (!b) {
+            h->failed = 1;
+            return 1;
+        }
+        h->buf = b;
+        h->cap = cap;
+    }
+    memcpy(h->buf + h->len, data, len);
+    h->len += len;
+    return 0;
+}
+
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
 {
+    /* the caller's write callback never runs under the collector lock: what the families
+     * wrote goes out first, what collectors write is held and goes out after */
+    sonde_out_flush(&r->out);
+    sonde_write_fn write = r->out.write;
+    void *ud = r->out.ud;
+    held_output held = {0};
+    r->out.write = hold_write;
+    r->out.ud = &held;
     pthread_mutex_lock(&reg->collect_lock);
     for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
         sonde_emitter e = {.r = r, .cfg = &reg->cfg};
         c->fn(&e, c->ud);
     }
+    sonde_out_flush(&r->out);
     pthread_mutex_unlock(&reg->collect_lock);
+    r->out.write = write;
+    r->out.ud = ud;
+    if (held.failed)
+        r->out.err = SONDE_ENOMEM;
+    else if (held.len && !r->out.err && write(ud, held.buf, held.len))
+        r->out.err = SONDE_EWRITE;
+    free(held.buf);
     for (size_t i = 0; i < r->emitted_count; i++)
         free(r->emitted[i]);
     free(r->emitted);

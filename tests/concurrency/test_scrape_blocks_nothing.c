@@ -2,10 +2,11 @@
  * test_scrape_blocks_nothing.c - a scrape stopped in the middle of its work
  * holds nothing that the rest of the library waits for.
  *
- * Three ways to stop a scrape mid-render, each until another thread has made
+ * Four ways to stop a scrape mid-render, each until another thread has made
  * progress: the caller's write callback (called when the first 64 KiB of a
- * larger exposition are ready, where the embedded server gzips), a custom
- * collector, and a scrape-time value callback. While it is stopped, the
+ * larger exposition are ready, where the embedded server gzips; and again
+ * when it writes the collectors' output, while collectors are added and
+ * removed), a custom collector, and a scrape-time value callback. While it is stopped, the
  * other thread registers a family, creates series, removes and clears
  * series of the very family the scrape is walking, unregisters a family the
  * scrape has yet to render, starts a thread that updates a counter and exits,
@@ -18,6 +19,7 @@
  * signals; the callback then gives up after a deadlock guard of a minute and
  * the test fails (it does not hang).
  */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -80,12 +82,14 @@ typedef struct sink {
     size_t len, cap;
     int writes;
     int stop_at_first;
+    const char *stop_at_text; /* stop at the write that holds this text */
 } sink;
 
 static int sink_write(void *ud, const char *data, size_t len)
 {
     sink *s = ud;
-    if (s->stop_at_first && s->writes == 0)
+    if ((s->stop_at_first && s->writes == 0) ||
+        (s->stop_at_text && memmem(data, len, s->stop_at_text, strlen(s->stop_at_text))))
         gate_stop();
     s->writes++;
     if (s->len + len + 1 > s->cap) {
@@ -115,6 +119,11 @@ static void *counting_thread(void *arg)
 {
     sonde_counter_inc(arg); /* a thread's first update creates its cells, its exit folds them */
     return NULL;
+}
+
+static int quiet_collector(sonde_emitter *e, void *ud)
+{
+    return 0;
 }
 
 static sonde_registry *new_registry(void)
@@ -237,6 +246,35 @@ TEST(a_collector_stopped_mid_scrape)
     sonde_registry_free(r);
 }
 
+static int emitting_collector(sonde_emitter *e, void *ud)
+{
+    CHECK_EQ_INT(sonde_emit_family(e, "collected", "h", SONDE_GAUGE, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_emit_sample(e, NULL, NULL, 0, 7), SONDE_OK);
+    return 0;
+}
+
+/* Collector output is written after the collector lock is released. */
+TEST(a_write_of_collector_output_stopped)
+{
+    gate_reset();
+    sonde_registry *r = new_registry();
+    CHECK_EQ_INT(sonde_collector_add(r, "emitter", emitting_collector, NULL, NULL), SONDE_OK);
+    scrape s = {.reg = r, .out = {.stop_at_text = "# HELP collected"}};
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, scrape_thread, &s), 0);
+    gate_wait_stopped();
+    sonde_collector *c;
+    CHECK_EQ_INT(sonde_collector_add(r, "quiet", quiet_collector, NULL, &c), SONDE_OK);
+    CHECK_EQ_INT(sonde_collector_remove(r, c), SONDE_OK);
+    gate_release();
+    CHECK_EQ_INT(pthread_join(t, NULL), 0);
+    CHECK(!g.gave_up);
+    CHECK_EQ_INT(s.rc, SONDE_OK);
+    CHECK(s.out.buf && strcmp(s.out.buf, "# HELP collected h\n# TYPE collected gauge\ncollected 7\n") == 0);
+    free(s.out.buf);
+    sonde_registry_free(r);
+}
+
 static double stopping_value(void *ud)
 {
     gate_stop();
@@ -281,6 +319,7 @@ int main(void)
 {
     RUN(a_write_callback_stopped_mid_render);
     RUN(a_collector_stopped_mid_scrape);
+    RUN(a_write_of_collector_output_stopped);
     RUN(a_scrape_time_value_stopped_mid_scrape);
     return check_report();
 }
