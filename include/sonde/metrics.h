@@ -172,9 +172,10 @@ sonde_gauge *sonde_gauge_of(sonde_metric *m);
 sonde_histogram *sonde_histogram_of(sonde_metric *m);
 sonde_summary *sonde_summary_of(sonde_metric *m);
 
-/* Remove one child (SONDE_ENOENT when absent) or every child of a family. SONDE_EINVAL
- * (NULL; remove on an unlabelled family), SONDE_EBUSY (the family is owned by a module,
- * see Lifetime above). */
+/* Remove one child (SONDE_ENOENT when absent) or every child of a family. Remove:
+ * SONDE_EINVAL (NULL, an unlabelled family); clear: SONDE_OK for NULL (a no-op) or an
+ * unlabelled family (its built-in child stays); both: SONDE_EBUSY when the family is owned
+ * by a module (see Lifetime above). */
 int sonde_metric_remove(sonde_metric *m, const char *const *values);
 int sonde_metric_clear(sonde_metric *m);
 

@@ -323,7 +323,7 @@ int sonde_metric_clear(sonde_metric *m)
 {
     sonde_family *f = (sonde_family *)m;
     if (!f)
-        return SONDE_EINVAL;
+        return SONDE_OK; /* a NULL family (disabled registry) is a no-op */
     int rc = check_not_owned(f);
     if (rc || f->label_count == 0)
         return rc;
