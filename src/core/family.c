@@ -24,25 +24,36 @@
 
 #include "internal.h"
 
-/* What a lookup compares a child with. */
+/* A tuple of label values as a lookup compares it with children. */
 typedef struct child_key {
     const char *const *values;
     size_t n;
-    const size_t *lens;
+    size_t total; /* the blob length: each value and its NUL */
+    uint64_t hash;
+    size_t lens[SONDE_MAX_LABELS];
 } child_key;
 
-/* Hash of the label values with the family's map key (hash.h); lens[i] receives
- * strlen(values[i]). */
-static uint64_t hash_values(const sonde_family *f, const char *const *values, size_t n,
-                            size_t *lens)
+/* Check, measure and hash (with the family's map key, hash.h) the label values in one
+ * pass: SONDE_ELABELS when values or one of them is missing. */
+static int key_init(const sonde_family *f, const char *const *values, child_key *k)
 {
+    size_t n = f->label_count;
+    if (n && !values)
+        return SONDE_ELABELS;
     sonde_hasher h;
     sonde_map_hasher(&f->children, &h);
+    k->values = values;
+    k->n = n;
+    k->total = 0;
     for (size_t i = 0; i < n; i++) {
-        lens[i] = strlen(values[i]);
-        sonde_hasher_str(&h, values[i], lens[i]);
+        if (!values[i])
+            return SONDE_ELABELS;
+        k->lens[i] = strlen(values[i]);
+        k->total += k->lens[i] + 1;
+        sonde_hasher_str(&h, values[i], k->lens[i]);
     }
-    return sonde_hasher_end(&h);
+    k->hash = sonde_hasher_end(&h);
+    return SONDE_OK;
 }
 
 /* Equality of two byte strings of length n; label values are short, so overlapping
@@ -64,10 +75,7 @@ static int child_matches(const void *entry, const void *key)
 {
     const sonde_child *c = entry;
     const child_key *k = key;
-    size_t total = 0; /* equal totals keep every read below inside the blob */
-    for (size_t i = 0; i < k->n; i++)
-        total += k->lens[i] + 1;
-    if (total != c->blob_len)
+    if (k->total != c->blob_len) /* equal totals keep every read below inside the blob */
         return 0;
     const char *p = c->blob;
     for (size_t i = 0; i < k->n; i++) {
@@ -78,29 +86,23 @@ static int child_matches(const void *entry, const void *key)
     return 1;
 }
 
-static sonde_child *table_find(const sonde_family *f, uint64_t hash, const char *const *values,
-                               const size_t *lens)
+static sonde_child *table_find(const sonde_family *f, const child_key *k)
 {
-    child_key k = {values, f->label_count, lens};
-    return sonde_map_find(&f->children, hash, child_matches, &k);
+    return sonde_map_find(&f->children, k->hash, child_matches, k);
 }
 
-static sonde_child *child_new(sonde_family *f, const char *const *values, const size_t *lens,
-                              uint64_t hash)
+static sonde_child *child_new(sonde_family *f, const child_key *k)
 {
-    size_t blob = 0;
-    for (size_t i = 0; i < f->label_count; i++)
-        blob += lens[i] + 1;
-    sonde_child *c = calloc(1, sizeof *c + blob);
+    sonde_child *c = calloc(1, sizeof *c + k->total);
     if (!c)
         return NULL;
     c->fam = f;
-    c->hash = hash;
-    c->blob_len = (uint32_t)blob;
+    c->hash = k->hash;
+    c->blob_len = (uint32_t)k->total;
     char *p = c->blob;
-    for (size_t i = 0; i < f->label_count; i++) {
-        memcpy(p, values[i], lens[i] + 1);
-        p += lens[i] + 1;
+    for (size_t i = 0; i < k->n; i++) {
+        memcpy(p, k->values[i], k->lens[i] + 1);
+        p += k->lens[i] + 1;
     }
     c->created = sonde_wall_seconds();
     if (sonde_child_values_init(c)) {
@@ -155,10 +157,9 @@ int sonde_family_init_children(sonde_family *f)
         return SONDE_ENOMEM;
     if (sonde_map_init(&f->children, SIZE_MAX, 0)) /* the family enforces its own limit */
         return SONDE_ENOMEM;
-    static const char *const none[1] = {NULL};
-    size_t lens[1] = {0};
-    if (f->label_count == 0) {
-        f->solo = child_new(f, none, lens, hash_values(f, none, 0, lens));
+    child_key none;
+    if (f->label_count == 0 && key_init(f, NULL, &none) == SONDE_OK) {
+        f->solo = child_new(f, &none);
         if (!f->solo)
             return SONDE_ENOMEM;
         sonde_map_put(&f->children, f->solo);
@@ -190,31 +191,17 @@ void sonde_family_destroy_children(sonde_family *f)
     pthread_mutex_destroy(&f->lock);
 }
 
-static int check_values(const sonde_family *f, const char *const *values)
-{
-    if (f->label_count && !values)
-        return SONDE_ELABELS;
-    for (size_t i = 0; i < f->label_count; i++) {
-        if (!values[i])
-            return SONDE_ELABELS;
-    }
-    return SONDE_OK;
-}
-
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
 {
-    if (check_values(f, values))
-        return NULL;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(f, values, f->label_count, lens);
-    return table_find(f, h, values, lens);
+    child_key k;
+    return key_init(f, values, &k) ? NULL : table_find(f, &k);
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
-static sonde_child *noop_child(sonde_family *f, const char *const *values, const size_t *lens)
+static sonde_child *noop_child(sonde_family *f, const child_key *k)
 {
     if (!f->noop) {
-        f->noop = child_new(f, values, lens, 0);
+        f->noop = child_new(f, k);
         if (f->noop)
             f->noop->flags |= CHILD_NOOP;
     }
@@ -238,29 +225,28 @@ static void count_rejection(sonde_family *f)
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
 {
     *out = NULL;
-    int rc = check_values(f, values);
+    child_key k;
+    int rc = key_init(f, values, &k);
     if (rc)
         return rc;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(f, values, f->label_count, lens);
-    sonde_child *c = table_find(f, h, values, lens);
+    sonde_child *c = table_find(f, &k);
     if (c) {
         *out = c;
         return SONDE_OK;
     }
-    for (size_t i = 0; i < f->label_count; i++)
-        if (!sonde_valid_utf8(values[i], lens[i]))
+    for (size_t i = 0; i < k.n; i++)
+        if (!sonde_valid_utf8(values[i], k.lens[i]))
             return SONDE_EUTF8;
 
     pthread_mutex_lock(&f->lock);
-    c = table_find(f, h, values, lens);
+    c = table_find(f, &k);
     if (c) {
         rc = SONDE_OK;
     } else if (f->count >= f->limit) {
-        c = noop_child(f, values, lens);
+        c = noop_child(f, &k);
         rc = c ? SONDE_ELIMIT : SONDE_ENOMEM;
         count_rejection(f);
-    } else if (!(c = child_new(f, values, lens, h))) {
+    } else if (!(c = child_new(f, &k))) {
         rc = SONDE_ENOMEM;
     } else if ((rc = sonde_map_put(&f->children, c))) {
         child_retire(c);
@@ -295,13 +281,12 @@ static int check_not_owned(sonde_family *f)
 
 int sonde_family_remove(sonde_family *f, const char *const *values)
 {
-    int rc = check_values(f, values);
+    child_key k;
+    int rc = key_init(f, values, &k);
     if (rc)
         return rc;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(f, values, f->label_count, lens);
     pthread_mutex_lock(&f->lock);
-    sonde_child *c = table_find(f, h, values, lens);
+    sonde_child *c = table_find(f, &k);
     if (c)
         remove_locked(f, c);
     pthread_mutex_unlock(&f->lock);
