@@ -352,15 +352,6 @@ void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w)
     pthread_mutex_unlock(&f->lock);
 }
 
-sonde_child *sonde_family_walk_next(sonde_family_walk *w)
-{
-    sonde_child *c = w->next;
-    if (!c || c->seq >= w->end_seq)
-        return NULL; /* the rest was created after the walk began */
-    w->next = atomic_load_explicit(&c->next, memory_order_acquire);
-    return c;
-}
-
 void sonde_family_walk_end(sonde_family *f)
 {
     sonde_child *pending = NULL;

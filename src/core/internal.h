@@ -143,8 +143,16 @@ typedef struct sonde_family_walk {
     uint64_t end_seq;
 } sonde_family_walk;
 void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w);
-sonde_child *sonde_family_walk_next(sonde_family_walk *w);
 void sonde_family_walk_end(sonde_family *f);
+
+static inline sonde_child *sonde_family_walk_next(sonde_family_walk *w)
+{
+    sonde_child *c = w->next;
+    if (!c || c->seq >= w->end_seq)
+        return NULL; /* the rest was created after the walk began */
+    w->next = atomic_load_explicit(&c->next, memory_order_acquire);
+    return c;
+}
 
 /* values.c: value storage of one child, by family type; _free defers past the grace period */
 int sonde_child_values_init(sonde_child *c);
