@@ -281,8 +281,9 @@ typedef struct sonde_collector sonde_collector;
 typedef struct sonde_emitter sonde_emitter;
 
 /* A value computed at scrape time for an unlabelled gauge or counter. It runs with no
- * registry-wide lock held (only its own family's), so it may read or update other
- * metrics; concurrent scrapes call it one at a time. */
+ * registry-wide lock held, only its own family's: it may read, update or register other
+ * metrics, but not use its own family (unregister it, count its children); concurrent
+ * scrapes call it one at a time. */
 typedef double (*sonde_value_fn)(void *ud);
 /* opts->type must be SONDE_GAUGE or SONDE_COUNTER, without labels. */
 int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
