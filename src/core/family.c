@@ -16,7 +16,9 @@
  * while any scrape is walking (readers > 0) removed children wait on a
  * pending list instead of being retired, so a walker standing on one, or on
  * a chain of them, never reaches freed memory. A walk stops at the first
- * child created after it began (creation numbers), so it is bounded.
+ * child created after it began (32-bit creation numbers compared in serial
+ * number order, right while fewer than 2^31 children are created during one
+ * walk), so it is bounded.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -200,11 +202,8 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
 /* The overflow child: a real child that is never linked into the exposition. */
 static sonde_child *noop_child(sonde_family *f, const child_key *k)
 {
-    if (!f->noop) {
+    if (!f->noop)
         f->noop = child_new(f, k);
-        if (f->noop)
-            f->noop->flags |= CHILD_NOOP;
-    }
     return f->noop;
 }
 

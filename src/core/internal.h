@@ -36,22 +36,19 @@
 #define SONDE_MAX_QUANTILES 64
 #define SONDE_MAX_AGE_SECONDS 1e9 /* a summary window longer than ~31 years is a mistake */
 
-enum { CHILD_NOOP = 1u };
-
 struct summary_state; /* summary.c */
 
 typedef struct sonde_child {
     uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
     uint32_t cell;   /* counters: integer then double cell; histograms: buckets then sum */
-    uint32_t flags;
+    uint32_t seq;    /* creation number in the family (wraps): scrapes stop at newer ones */
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
         _Atomic(uint64_t) states;      /* statesets: one bit per state */
         struct summary_state *summary; /* summaries */
     } v;
     double created;   /* wall seconds at creation (OpenMetrics _created) */
-    uint64_t seq;     /* creation number in the family: scrapes stop at the newer ones */
     _Atomic(struct sonde_child *) next; /* creation order; scrapes walk it without the lock */
     struct sonde_child *prev;           /* under the family lock; once removed, the pending list */
     uint32_t blob_len;               /* label values, each NUL-terminated, back to back */
@@ -85,7 +82,7 @@ typedef struct sonde_family {
     _Atomic(sonde_child *) first; /* the list in creation order */
     sonde_child *last;
     size_t count;
-    uint64_t next_seq;
+    uint32_t next_seq;
     size_t readers;       /* scrapes walking the list now */
     sonde_child *pending; /* removed while readers > 0: retired when the last one leaves */
     atomic_size_t refs;   /* 1 while registered, + 1 per scrape holding the family */
@@ -140,7 +137,7 @@ void sonde_family_disown(sonde_family *f);
  * without the family lock: a child removed meanwhile stays readable until the walk ends. */
 typedef struct sonde_family_walk {
     sonde_child *next;
-    uint64_t end_seq;
+    uint32_t end_seq; /* children numbered from here on are newer than the walk */
 } sonde_family_walk;
 void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w);
 void sonde_family_walk_end(sonde_family *f);
@@ -148,8 +145,8 @@ void sonde_family_walk_end(sonde_family *f);
 static inline sonde_child *sonde_family_walk_next(sonde_family_walk *w)
 {
     sonde_child *c = w->next;
-    if (!c || c->seq >= w->end_seq)
-        return NULL; /* the rest was created after the walk began */
+    if (!c || (int32_t)(c->seq - w->end_seq) >= 0)
+        return NULL; /* the rest was created after the walk began (serial-number order) */
     w->next = atomic_load_explicit(&c->next, memory_order_acquire);
     return c;
 }
