@@ -107,8 +107,10 @@ int main(int argc, char **argv)
     sonde_registry *reg;
     if (sonde_registry_new(NULL, &reg))
         return 1;
-    job j = {.counter = sonde_counter_new(reg, "c_total", "h"),
-             .hist = sonde_histogram_new(reg, "h_seconds", "h", SONDE_BUCKETS_DEFAULT)};
+    job j = {0};
+    if (sonde_counter_new(reg, "c_total", "h", &j.counter) ||
+        sonde_histogram_new(reg, "h_seconds", "h", SONDE_BUCKETS_DEFAULT, &j.hist))
+        return 1;
     static const char *const lnames[] = {"method", "path", "status"};
     sonde_metric *cv;
     sonde_metric_opts vo = {.type = SONDE_COUNTER, .name = "v_total", .help = "h", .label_names = lnames, .label_count = 3};

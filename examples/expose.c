@@ -59,7 +59,9 @@ int main(int argc, char **argv)
         return fail("registry", rc);
 
     /* Counter without labels: the handle is the series. */
-    sonde_counter *started = sonde_counter_new(reg, "example_jobs_started_total", "Jobs started.");
+    sonde_counter *started;
+    if ((rc = sonde_counter_new(reg, "example_jobs_started_total", "Jobs started.", &started)))
+        return fail("register example_jobs_started_total", rc);
     sonde_counter_add(started, 41);
     sonde_counter_inc(started);
 
@@ -76,7 +78,9 @@ int main(int argc, char **argv)
     sonde_counter_add(sonde_counter_with(requests, (const char *[]){"GET", "/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x9a\x80"}), 2);
 
     /* Gauges: set, add, and one computed at scrape time. */
-    sonde_gauge *temp = sonde_gauge_new(reg, "example_temperature_celsius", "Temperature.");
+    sonde_gauge *temp;
+    if ((rc = sonde_gauge_new(reg, "example_temperature_celsius", "Temperature.", &temp)))
+        return fail("register example_temperature_celsius", rc);
     sonde_gauge_set(temp, 21.5);
     sonde_gauge_sub(temp, 0.25);
     static double depth = 12;

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
         so.tls_key_pem = key;
         char err[256];
         sonde_server *s;
-        rc = sonde_server_new(&so, &s, err, sizeof err);
+        rc = sonde_server_new(&so, err, sizeof err, &s);
         if (!rc)
             rc = sonde_server_ready_add(s, "service", always_ready, (void *)&ready);
         if (!rc && metrics_port >= 0 && (rc = sonde_server_start(s)) != SONDE_OK)

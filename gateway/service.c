@@ -456,7 +456,7 @@ int gw_service_start(void)
     so.config = &sc;
     so.max_connections = 256;
     char err[256];
-    if (sonde_server_new(&so, &ops, err, sizeof err) != SONDE_OK ||
+    if (sonde_server_new(&so, err, sizeof err, &ops) != SONDE_OK ||
         sonde_server_ready_add(ops, "upstreams", ready_check, NULL) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: metrics server: %s\n", err);
         return -1;

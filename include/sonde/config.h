@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -59,7 +61,7 @@ typedef struct sonde_config {
 } sonde_config;
 
 /* Fill *cfg with the defaults listed above. */
-void sonde_config_init(sonde_config *cfg);
+SONDE_API void sonde_config_init(sonde_config *cfg);
 
 /*
  * Overlay the SONDE_* environment variables onto *cfg. Returns SONDE_OK or
@@ -67,13 +69,14 @@ void sonde_config_init(sonde_config *cfg);
  * the problem; on error *cfg is unchanged. Call sonde_config_cleanup() when the
  * config is no longer needed.
  */
-int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen);
+SONDE_API int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen);
 
-/* Check a config for consistency (names, buckets, port, path); message as above. */
-int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen);
+/* Check a config for consistency (names, buckets, port, path); message as above.
+ * SONDE_EINVAL for a NULL cfg. */
+SONDE_API int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen);
 
 /* Release the memory sonde_config_from_env() allocated; the struct keeps its defaults. */
-void sonde_config_cleanup(sonde_config *cfg);
+SONDE_API void sonde_config_cleanup(sonde_config *cfg);
 
 #ifdef __cplusplus
 }

@@ -5,10 +5,13 @@
  * sonde_strerror() turns a code into a fixed English sentence. The library
  * never aborts, exits or prints on its own: a metrics fault must never take
  * the host service down. Hot-path calls (increment, observe, set) return
- * nothing and treat misuse such as a NULL handle as a cheap no-op.
+ * nothing and treat misuse such as a NULL handle as a cheap no-op. sonde/sonde.h
+ * states the conventions for NULL arguments once for every header.
  */
 #ifndef SONDE_ERROR_H
 #define SONDE_ERROR_H
+
+#include "export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,7 +36,7 @@ extern "C" {
 #define SONDE_EBUSY (-16)     /* the resource is in use (port taken, server running) */
 
 /* A static, never-NULL description of an error code (unknown codes included). */
-const char *sonde_strerror(int err);
+SONDE_API const char *sonde_strerror(int err);
 
 #ifdef __cplusplus
 }

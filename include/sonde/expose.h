@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "export.h"
 #include "metrics.h"
 
 #ifdef __cplusplus
@@ -37,10 +38,10 @@ typedef enum sonde_format {
  * Choose a format from an HTTP Accept header value (NULL or "" = text 0.0.4),
  * honouring q-values, as Prometheus 2.x and 3.x send them.
  */
-sonde_format sonde_format_negotiate(const char *accept);
+SONDE_API sonde_format sonde_format_negotiate(const char *accept);
 
 /* The Content-Type header value of a format. */
-const char *sonde_format_content_type(sonde_format format);
+SONDE_API const char *sonde_format_content_type(sonde_format format);
 
 /* Receives output; return 0 to go on, non-zero to stop the render (SONDE_EWRITE). */
 typedef int (*sonde_write_fn)(void *ud, const char *data, size_t len);
@@ -51,25 +52,25 @@ typedef int (*sonde_write_fn)(void *ud, const char *data, size_t len);
  * (NULL reg or write, unknown format), SONDE_EWRITE when write stopped it,
  * SONDE_ENOMEM.
  */
-int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud);
+SONDE_API int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud);
 
 /*
  * Render into buf[0..cap). On success *len is the length written (a NUL
  * follows when room is left). SONDE_ETRUNC when cap is too small, with *len
  * set to the size needed.
  */
-int sonde_expose_buffer(sonde_registry *reg, sonde_format format, char *buf, size_t cap,
-                        size_t *len);
+SONDE_API int sonde_expose_buffer(sonde_registry *reg, sonde_format format, char *buf, size_t cap,
+                                  size_t *len);
 
 /* Render into a malloc'd NUL-terminated string (free() it); NULL on error. */
-char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, size_t *len);
+SONDE_API char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, size_t *len);
 
 /*
  * Write v the way the exposition does: shortest text that parses back to the
  * same double, "+Inf", "-Inf", "NaN". Returns the length (at most 24); buf
- * needs room for 32 bytes.
+ * needs room for 32 bytes (a NULL buf: nothing is written, 0 is returned).
  */
-size_t sonde_format_double(double v, char *buf);
+SONDE_API size_t sonde_format_double(double v, char *buf);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
 #include "metrics.h"
 
 #ifdef __cplusplus
@@ -60,26 +61,26 @@ typedef struct sonde_http_opts {
  * = defaults. SONDE_ENAME for a bad prefix, SONDE_ETYPE / SONDE_ELABELS when
  * a family of that name exists with another shape, SONDE_ENOMEM.
  */
-int sonde_http_new(const sonde_http_opts *opts, sonde_http **out);
+SONDE_API int sonde_http_new(const sonde_http_opts *opts, sonde_http **out);
 
 /* Free the middleware (its families and series stay in the registry). */
-void sonde_http_free(sonde_http *h);
+SONDE_API void sonde_http_free(sonde_http *h);
 
 /*
  * Register a route template: '/'-separated segments where "{name}" matches
  * any one non-empty segment, e.g. "/v1/items/{id}". Templates are tried in
  * registration order before the heuristics. At most 64; SONDE_EINVAL for a
  * template not starting with '/', longer than 255 bytes or with non-printable
- * characters, SONDE_ELIMIT past 64.
+ * characters, SONDE_ELIMIT past 64. A NULL h is a no-op (SONDE_OK).
  */
-int sonde_http_route_add(sonde_http *h, const char *tmpl);
+SONDE_API int sonde_http_route_add(sonde_http *h, const char *tmpl);
 
 /*
  * Normalise a path the way sonde_http_begin() does into buf (NUL-terminated,
  * cap >= 256 always suffices). Returns the route's length, or 0 when cap is
  * too small or h is NULL.
  */
-size_t sonde_http_route(sonde_http *h, const char *path, char *buf, size_t cap);
+SONDE_API size_t sonde_http_route(sonde_http *h, const char *path, char *buf, size_t cap);
 
 /* A request in progress. Plain data: copy it, keep it in your request context. */
 typedef struct sonde_http_token {
@@ -95,17 +96,17 @@ typedef struct sonde_http_token {
 #define SONDE_HTTP_SIZE_UNKNOWN ((size_t)-1)
 
 /* A request starts: method as received, the raw path (query included or not). */
-sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char *path,
-                                  size_t request_size);
+SONDE_API sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char *path,
+                                            size_t request_size);
 
 /* The response starts streaming (SSE, chunked): http_responses_streaming rises until end. */
-void sonde_http_stream_begin(sonde_http *h, sonde_http_token *t);
+SONDE_API void sonde_http_stream_begin(sonde_http *h, sonde_http_token *t);
 
 /* The stream is over before the request ends (sonde_http_end() does this too). */
-void sonde_http_stream_end(sonde_http *h, sonde_http_token *t);
+SONDE_API void sonde_http_stream_end(sonde_http *h, sonde_http_token *t);
 
 /* The request is done: records everything. A second end on the same token is a no-op. */
-void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size);
+SONDE_API void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size);
 
 /* ---- RPC (gRPC-style) ---------------------------------------------------
  *   rpc_requests_total{method,code}              counter
@@ -139,9 +140,9 @@ typedef enum sonde_rpc_code {
 } sonde_rpc_code;
 
 /* "OK", "CANCELLED", ... as gRPC spells them; "UNKNOWN" for an out-of-range code. */
-const char *sonde_rpc_code_name(int code);
+SONDE_API const char *sonde_rpc_code_name(int code);
 /* The code of a name (case-insensitive), or SONDE_EINVAL. */
-int sonde_rpc_code_parse(const char *name);
+SONDE_API int sonde_rpc_code_parse(const char *name);
 
 typedef struct sonde_rpc_opts {
     sonde_registry *registry;        /* NULL = the default registry */
@@ -153,16 +154,16 @@ typedef struct sonde_rpc_opts {
  * Register the RPC families (or reuse them, as sonde_http_new() does); NULL
  * opts = defaults. Errors as for sonde_http_new().
  */
-int sonde_rpc_new(const sonde_rpc_opts *opts, sonde_rpc **out);
+SONDE_API int sonde_rpc_new(const sonde_rpc_opts *opts, sonde_rpc **out);
 /* Free r and its method handles (its families and series stay in the registry). */
-void sonde_rpc_free(sonde_rpc *r);
+SONDE_API void sonde_rpc_free(sonde_rpc *r);
 
 /*
  * The handle of one RPC method ("pkg.Service/Method"), created on first use
  * and kept by the sonde_rpc until sonde_rpc_free(): look it up once, keep it.
  * NULL when r is NULL, the name is not UTF-8 or memory runs out.
  */
-sonde_rpc_method *sonde_rpc_method_get(sonde_rpc *r, const char *name);
+SONDE_API sonde_rpc_method *sonde_rpc_method_get(sonde_rpc *r, const char *name);
 
 typedef struct sonde_rpc_call {
     uint64_t start_ns;
@@ -170,11 +171,11 @@ typedef struct sonde_rpc_call {
 } sonde_rpc_call;
 
 /* Start timing a call of m (a NULL m gives a call whose end is a no-op). */
-sonde_rpc_call sonde_rpc_begin(sonde_rpc_method *m);
+SONDE_API sonde_rpc_call sonde_rpc_begin(sonde_rpc_method *m);
 /* Records the call with its final code; a second end is a no-op. */
-void sonde_rpc_end(sonde_rpc_call *c, int code);
+SONDE_API void sonde_rpc_end(sonde_rpc_call *c, int code);
 /* Record a call timed by the caller. */
-void sonde_rpc_observe(sonde_rpc_method *m, int code, double seconds);
+SONDE_API void sonde_rpc_observe(sonde_rpc_method *m, int code, double seconds);
 
 /* ---- WebSocket ----------------------------------------------------------
  *   websocket_connections_total                   counter (opened)
@@ -196,13 +197,13 @@ typedef enum sonde_ws_type {
 } sonde_ws_type;
 
 /* registry NULL = default; prefix NULL or "" = none. */
-int sonde_ws_new(sonde_registry *registry, const char *prefix, sonde_ws **out);
-void sonde_ws_free(sonde_ws *w);
-void sonde_ws_open(sonde_ws *w);
-void sonde_ws_close(sonde_ws *w);
+SONDE_API int sonde_ws_new(sonde_registry *registry, const char *prefix, sonde_ws **out);
+SONDE_API void sonde_ws_free(sonde_ws *w);
+SONDE_API void sonde_ws_open(sonde_ws *w);
+SONDE_API void sonde_ws_close(sonde_ws *w);
 /* An out-of-range type is ignored. */
-void sonde_ws_received(sonde_ws *w, sonde_ws_type type);
-void sonde_ws_sent(sonde_ws *w, sonde_ws_type type);
+SONDE_API void sonde_ws_received(sonde_ws *w, sonde_ws_type type);
+SONDE_API void sonde_ws_sent(sonde_ws *w, sonde_ws_type type);
 
 #ifdef __cplusplus
 }

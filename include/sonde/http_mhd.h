@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
 #include "http.h"
 
 #ifdef __cplusplus
@@ -51,26 +52,26 @@ typedef struct sonde_http_mhd sonde_http_mhd;
  * variable it points to (a global, say) from the first request on; it is
  * NULL again when the start fails.
  */
-int sonde_http_mhd_start(sonde_http *h, unsigned int flags, uint16_t port,
-                         MHD_AccessHandlerCallback dh, void *dh_cls,
-                         const struct MHD_OptionItem *options, sonde_http_mhd **out);
+SONDE_API int sonde_http_mhd_start(sonde_http *h, unsigned int flags, uint16_t port,
+                                   MHD_AccessHandlerCallback dh, void *dh_cls,
+                                   const struct MHD_OptionItem *options, sonde_http_mhd **out);
 
 /* The daemon (for MHD_get_daemon_info() and the like). */
-struct MHD_Daemon *sonde_http_mhd_daemon(const sonde_http_mhd *a);
+SONDE_API struct MHD_Daemon *sonde_http_mhd_daemon(const sonde_http_mhd *a);
 
 /* Stop the daemon and free the adapter. NULL is a no-op. */
-void sonde_http_mhd_stop(sonde_http_mhd *a);
+SONDE_API void sonde_http_mhd_stop(sonde_http_mhd *a);
 
 /*
  * MHD_queue_response() that also records the response body size for the
  * current request of c. With a NULL adapter (instrumentation off) it only queues.
  */
-enum MHD_Result sonde_http_mhd_respond(sonde_http_mhd *a, struct MHD_Connection *c,
-                                       unsigned int status, struct MHD_Response *r,
-                                       size_t body_size);
+SONDE_API enum MHD_Result sonde_http_mhd_respond(sonde_http_mhd *a, struct MHD_Connection *c,
+                                                 unsigned int status, struct MHD_Response *r,
+                                                 size_t body_size);
 
 /* The current response of c streams (SSE, chunked) until its request completes. */
-void sonde_http_mhd_stream_begin(sonde_http_mhd *a, struct MHD_Connection *c);
+SONDE_API void sonde_http_mhd_stream_begin(sonde_http_mhd *a, struct MHD_Connection *c);
 
 #ifdef __cplusplus
 }

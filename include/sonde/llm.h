@@ -54,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
 #include "metrics.h"
 
 #ifdef __cplusplus
@@ -136,39 +137,40 @@ typedef struct sonde_llm_call {
  * SONDE_EEXIST (a family is already registered: one module per registry and
  * prefix), SONDE_ENOMEM. On error nothing stays registered.
  */
-int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **out);
+SONDE_API int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **out);
 
 /*
  * Free the module's own memory; its families stay in the registry with their
  * values. Returns the number of calls still open, which the caller must not
  * touch afterwards. The registry may be freed before or after.
  */
-size_t sonde_llm_free(sonde_llm *llm);
+SONDE_API size_t sonde_llm_free(sonde_llm *llm);
 
 /* Calls, tool executions and agent runs begun and not yet ended or abandoned. */
-size_t sonde_llm_open_calls(const sonde_llm *llm);
+SONDE_API size_t sonde_llm_open_calls(const sonde_llm *llm);
 
 /* ---- model calls ------------------------------------------------------ */
 
 /*
  * Begin a model call now: calls in flight (and streams in flight when
- * streaming) rise. SONDE_EINVAL (NULL argument, empty operation or provider,
+ * streaming) rise. SONDE_EINVAL (NULL call or req, empty operation or provider,
  * provider longer than 128 bytes, port out of range), SONDE_EUTF8 (a string is not UTF-8), SONDE_ELIMIT (too
  * many tuples), SONDE_ENOMEM. On error the call is inert: the functions below
- * do nothing with it and return SONDE_OK.
+ * do nothing with it and return SONDE_OK. A NULL llm (instrumentation off)
+ * makes the call inert and returns SONDE_OK.
  */
-int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req);
+SONDE_API int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req);
 
 /* Mark the first output token now (only the first mark counts). For callers that
  * know it without streaming; sonde_llm_call_tokens() marks it too. */
-void sonde_llm_call_first_token(sonde_llm_call *call);
+SONDE_API void sonde_llm_call_first_token(sonde_llm_call *call);
 
 /*
  * One streamed chunk arrived carrying n output tokens (n may be 0, as in a
  * first chunk with only a role). Counts only: no clock read except at the
  * first chunk and the first token.
  */
-void sonde_llm_call_tokens(sonde_llm_call *call, uint32_t n);
+SONDE_API void sonde_llm_call_tokens(sonde_llm_call *call, uint32_t n);
 
 /*
  * End the call now and record it (res NULL = ok, tokens unknown). Records
@@ -182,10 +184,10 @@ void sonde_llm_call_tokens(sonde_llm_call *call, uint32_t n);
  * Returns SONDE_OK, or SONDE_EINVAL (call NULL, never begun, already ended;
  * bad result strings: the call stays open), SONDE_EUTF8, SONDE_ENOMEM.
  */
-int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res);
+SONDE_API int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res);
 
 /* End an open call as cancelled (status SONDE_LLM_CANCELLED) with what it streamed. */
-int sonde_llm_call_abandon(sonde_llm_call *call);
+SONDE_API int sonde_llm_call_abandon(sonde_llm_call *call);
 
 /* ---- tools, agents, rate limits --------------------------------------- */
 
@@ -194,20 +196,21 @@ int sonde_llm_call_abandon(sonde_llm_call *call);
  * {tool,status}, P_tool_duration_seconds{tool} and the GenAI operation duration.
  * provider may be NULL. Errors as sonde_llm_call_begin (tool must be non-empty).
  */
-int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const char *tool,
-                         const char *provider);
+SONDE_API int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const char *tool,
+                                   const char *provider);
 
 /*
  * Begin an agent or pipeline run (operation invoke_agent): on end,
  * P_agent_executions_total{name,status}, P_agent_duration_seconds{name} and
  * the GenAI operation duration. provider and model may be NULL.
  */
-int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
-                          const char *provider, const char *model);
+SONDE_API int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
+                                    const char *provider, const char *model);
 
 /* Count one request refused by a rate limit: P_rate_limit_rejections_total{reason}.
- * reason e.g. "requests_per_minute", "tokens_per_minute". */
-int sonde_llm_rate_limited(sonde_llm *llm, const char *reason);
+ * reason e.g. "requests_per_minute", "tokens_per_minute". SONDE_EINVAL (NULL or empty
+ * reason), SONDE_EUTF8; a NULL llm is a no-op (SONDE_OK). */
+SONDE_API int sonde_llm_rate_limited(sonde_llm *llm, const char *reason);
 
 /*
  * Write the conventions' provider name for name into out[0..cap): "OpenAI"
@@ -217,22 +220,22 @@ int sonde_llm_rate_limited(sonde_llm *llm, const char *reason);
  * names lower-cased (ASCII letters). SONDE_EINVAL (NULL, empty or longer
  * than 128 bytes), SONDE_EUTF8, SONDE_ETRUNC (cap too small; out unchanged).
  */
-int sonde_llm_provider_normalize(const char *name, char *out, size_t cap);
+SONDE_API int sonde_llm_provider_normalize(const char *name, char *out, size_t cap);
 
 /* ---- price tables ----------------------------------------------------- */
 
 /* An empty price table in *out: SONDE_EINVAL (NULL out), SONDE_ENOMEM. */
-int sonde_llm_prices_new(sonde_llm_prices **out);
+SONDE_API int sonde_llm_prices_new(sonde_llm_prices **out);
 /* Free a price table (NULL is a no-op). */
-void sonde_llm_prices_free(sonde_llm_prices *p);
+SONDE_API void sonde_llm_prices_free(sonde_llm_prices *p);
 
 /*
  * Add a model's prices per million input and output tokens in currency
  * (e.g. "USD"). SONDE_EINVAL (empty model or currency, negative or non-finite
  * price), SONDE_EUTF8, SONDE_EEXIST (model already priced), SONDE_ENOMEM.
  */
-int sonde_llm_prices_add(sonde_llm_prices *p, const char *model, double input_per_million,
-                         double output_per_million, const char *currency);
+SONDE_API int sonde_llm_prices_add(sonde_llm_prices *p, const char *model, double input_per_million,
+                                   double output_per_million, const char *currency);
 
 /*
  * Add the prices of a text: one "model input_price output_price currency"
@@ -241,18 +244,19 @@ int sonde_llm_prices_add(sonde_llm_prices *p, const char *model, double input_pe
  * "line N: <problem>" (err may be NULL). SONDE_ECONFIG for a malformed line,
  * SONDE_EEXIST for a model priced twice, SONDE_EINVAL for NULL arguments.
  */
-int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, size_t errlen);
+SONDE_API int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, size_t errlen);
 
 /* sonde_llm_prices_parse() of a file's contents; SONDE_EIO if it cannot be read
  * ("<path>: <reason>" in err). */
-int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size_t errlen);
+SONDE_API int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size_t errlen);
 
 /* Number of models priced. */
-size_t sonde_llm_prices_count(const sonde_llm_prices *p);
+SONDE_API size_t sonde_llm_prices_count(const sonde_llm_prices *p);
 
-/* Look a model up: SONDE_OK with the prices per million tokens, or SONDE_ENOENT. */
-int sonde_llm_prices_find(const sonde_llm_prices *p, const char *model, double *input_per_million,
-                          double *output_per_million, const char **currency);
+/* Look a model up: SONDE_OK with the prices per million tokens, SONDE_ENOENT, or
+ * SONDE_EINVAL for a NULL table or model. */
+SONDE_API int sonde_llm_prices_find(const sonde_llm_prices *p, const char *model, double *input_per_million,
+                                    double *output_per_million, const char **currency);
 
 #ifdef __cplusplus
 }

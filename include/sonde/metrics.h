@@ -13,7 +13,9 @@
  *
  * Lifetime: a child handle stays valid until its child is removed, its family
  * cleared or unregistered, or its registry freed. Using a handle after that is
- * a caller bug (like a use-after-free). A NULL handle is always a no-op.
+ * a caller bug (like a use-after-free). A NULL handle is always a no-op that
+ * reports success (the conventions are in sonde/sonde.h): a disabled registry
+ * hands out NULL families and series.
  * Families that a module keeps handles of (the HTTP middleware's, an LLM
  * module's, the registry's sonde_cardinality_rejections_total) are owned:
  * clearing them, removing their children or unregistering them is refused
@@ -29,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
 #include "config.h"
 
 #ifdef __cplusplus
@@ -85,63 +88,71 @@ typedef struct sonde_metric_opts {
  * registries do not include process metrics unless cfg->process_metrics is
  * set. Returns SONDE_OK, SONDE_EINVAL, SONDE_ECONFIG or SONDE_ENOMEM.
  */
-int sonde_registry_new(const sonde_config *cfg, sonde_registry **out);
+SONDE_API int sonde_registry_new(const sonde_config *cfg, sonde_registry **out);
 
 /* Free a registry, its families and children. Handles become invalid. */
-void sonde_registry_free(sonde_registry *reg);
+SONDE_API void sonde_registry_free(sonde_registry *reg);
 
 /*
  * The process-wide default registry. Created on first use from the
  * environment (sonde_config_from_env over the defaults, process metrics on),
  * unless sonde_init() configured it first. Never NULL.
  */
-sonde_registry *sonde_default_registry(void);
+SONDE_API sonde_registry *sonde_default_registry(void);
 
 /*
  * Configure the default registry explicitly (NULL = defaults + environment).
  * Must be called before the default registry is first used; afterwards it
  * returns SONDE_EBUSY.
  */
-int sonde_init(const sonde_config *cfg);
+SONDE_API int sonde_init(const sonde_config *cfg);
 
 /* Whether metrics are enabled for this registry (0 or 1). */
-int sonde_registry_enabled(const sonde_registry *reg);
+SONDE_API int sonde_registry_enabled(const sonde_registry *reg);
 
 /* The configuration the registry was created with (owned by the registry). */
-const sonde_config *sonde_registry_config(const sonde_registry *reg);
+SONDE_API const sonde_config *sonde_registry_config(const sonde_registry *reg);
 
 /* ---- families --------------------------------------------------------- */
 
 /*
  * Register a family. Validates every name (SONDE_ENAME), refuses a name
  * already registered (SONDE_EEXIST) and bad buckets/quantiles (SONDE_EINVAL).
- * On a disabled registry it succeeds with a no-op family.
+ * On a disabled registry it succeeds with *out NULL (a NULL family is a no-op).
  */
-int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out);
+SONDE_API int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out);
 
-/* Shorthands for unlabelled metrics; NULL on error (use sonde_register for the code). */
-sonde_counter *sonde_counter_new(sonde_registry *reg, const char *name, const char *help);
-sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *help);
-sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
-                                     sonde_buckets buckets);
+/*
+ * Register an unlabelled family and store its series in *out: the shorthand of
+ * sonde_register() + sonde_counter_of() & co., with sonde_register()'s codes.
+ * *out is NULL on error, and also on a disabled registry (SONDE_OK: a NULL
+ * series is a no-op).
+ */
+SONDE_API int sonde_counter_new(sonde_registry *reg, const char *name, const char *help,
+                                sonde_counter **out);
+SONDE_API int sonde_gauge_new(sonde_registry *reg, const char *name, const char *help,
+                              sonde_gauge **out);
+SONDE_API int sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
+                                  sonde_buckets buckets, sonde_histogram **out);
 
 /* Unregister and free a family with all its children (a scrape still rendering it holds
  * it until it is done; a scrape-time value's fn is not called once this returns).
- * SONDE_EINVAL (NULL), SONDE_ENOENT (not registered), SONDE_EBUSY (owned by a module). */
-int sonde_unregister(sonde_metric *m);
+ * SONDE_ENOENT when it is no longer registered, SONDE_EBUSY when a module owns it (the
+ * registry's own rejections family included: see Lifetime above). */
+SONDE_API int sonde_unregister(sonde_metric *m);
 
 /* Look a family up by name; NULL when absent. */
-sonde_metric *sonde_registry_find(sonde_registry *reg, const char *name);
+SONDE_API sonde_metric *sonde_registry_find(sonde_registry *reg, const char *name);
 
 /* Family accessors. */
-sonde_type sonde_metric_type(const sonde_metric *m);
-const char *sonde_metric_name(const sonde_metric *m);
-size_t sonde_metric_label_count(const sonde_metric *m);
-size_t sonde_metric_child_count(const sonde_metric *m); /* exposed children */
-const char *sonde_metric_help(const sonde_metric *m);               /* "" when none */
-const char *sonde_metric_unit(const sonde_metric *m);               /* NULL when none */
-const char *sonde_metric_label_name(const sonde_metric *m, size_t i); /* NULL past the end */
-sonde_buckets sonde_metric_buckets(const sonde_metric *m);           /* histograms, else {0} */
+SONDE_API sonde_type sonde_metric_type(const sonde_metric *m);
+SONDE_API const char *sonde_metric_name(const sonde_metric *m);
+SONDE_API size_t sonde_metric_label_count(const sonde_metric *m);
+SONDE_API size_t sonde_metric_child_count(const sonde_metric *m); /* exposed children */
+SONDE_API const char *sonde_metric_help(const sonde_metric *m);               /* "" when none */
+SONDE_API const char *sonde_metric_unit(const sonde_metric *m);               /* NULL when none */
+SONDE_API const char *sonde_metric_label_name(const sonde_metric *m, size_t i); /* NULL past the end */
+SONDE_API sonde_buckets sonde_metric_buckets(const sonde_metric *m);           /* histograms, else {0} */
 
 /*
  * Call fn for every registered family in name order (for metric references,
@@ -150,7 +161,7 @@ sonde_buckets sonde_metric_buckets(const sonde_metric *m);           /* histogra
  * and is returned.
  */
 typedef int (*sonde_metric_visit_fn)(const sonde_metric *m, void *ud);
-int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *ud);
+SONDE_API int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *ud);
 
 /*
  * Find or create the child for values[0..label_count) (values may be NULL for
@@ -158,83 +169,83 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
  * (SONDE_EUTF8). Past the cardinality limit *child is the no-op child and the
  * return is SONDE_ELIMIT. The typed wrappers below return the child or NULL.
  */
-int sonde_metric_child(sonde_metric *m, const char *const *values, void **child);
+SONDE_API int sonde_metric_child(sonde_metric *m, const char *const *values, void **child);
 
-sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *values);
-sonde_gauge *sonde_gauge_with(sonde_metric *m, const char *const *values);
-sonde_histogram *sonde_histogram_with(sonde_metric *m, const char *const *values);
-sonde_summary *sonde_summary_with(sonde_metric *m, const char *const *values);
-sonde_stateset *sonde_stateset_with(sonde_metric *m, const char *const *values);
+SONDE_API sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *values);
+SONDE_API sonde_gauge *sonde_gauge_with(sonde_metric *m, const char *const *values);
+SONDE_API sonde_histogram *sonde_histogram_with(sonde_metric *m, const char *const *values);
+SONDE_API sonde_summary *sonde_summary_with(sonde_metric *m, const char *const *values);
+SONDE_API sonde_stateset *sonde_stateset_with(sonde_metric *m, const char *const *values);
 
 /* The built-in child of an unlabelled family (NULL for labelled families). */
-sonde_counter *sonde_counter_of(sonde_metric *m);
-sonde_gauge *sonde_gauge_of(sonde_metric *m);
-sonde_histogram *sonde_histogram_of(sonde_metric *m);
-sonde_summary *sonde_summary_of(sonde_metric *m);
+SONDE_API sonde_counter *sonde_counter_of(sonde_metric *m);
+SONDE_API sonde_gauge *sonde_gauge_of(sonde_metric *m);
+SONDE_API sonde_histogram *sonde_histogram_of(sonde_metric *m);
+SONDE_API sonde_summary *sonde_summary_of(sonde_metric *m);
 
-/* Remove one child (SONDE_ENOENT when absent) or every child of a family. Remove:
- * SONDE_EINVAL (NULL, an unlabelled family); clear: SONDE_OK for NULL (a no-op) or an
- * unlabelled family (its built-in child stays); both: SONDE_EBUSY when the family is owned
- * by a module (see Lifetime above). */
-int sonde_metric_remove(sonde_metric *m, const char *const *values);
-int sonde_metric_clear(sonde_metric *m);
+/* Remove one child (SONDE_ENOENT when absent, SONDE_EINVAL for an unlabelled family,
+ * SONDE_ELABELS for missing values) or every child of a family (an unlabelled family
+ * keeps its built-in child). Both: SONDE_EBUSY when a module owns the family (see
+ * Lifetime above). */
+SONDE_API int sonde_metric_remove(sonde_metric *m, const char *const *values);
+SONDE_API int sonde_metric_clear(sonde_metric *m);
 
 /* ---- hot path --------------------------------------------------------- */
 
 /* Add 1. */
-void sonde_counter_inc(sonde_counter *c);
+SONDE_API void sonde_counter_inc(sonde_counter *c);
 /* Adds v >= 0; a negative or NaN v is refused with SONDE_ERANGE and changes nothing. */
-int sonde_counter_add(sonde_counter *c, double v);
-double sonde_counter_value(const sonde_counter *c);
+SONDE_API int sonde_counter_add(sonde_counter *c, double v);
+SONDE_API double sonde_counter_value(const sonde_counter *c);
 
 /* Gauges: set, add or subtract (inc/dec: by 1), and read the value. */
-void sonde_gauge_set(sonde_gauge *g, double v);
-void sonde_gauge_inc(sonde_gauge *g);
-void sonde_gauge_dec(sonde_gauge *g);
-void sonde_gauge_add(sonde_gauge *g, double v);
-void sonde_gauge_sub(sonde_gauge *g, double v);
-void sonde_gauge_set_to_current_time(sonde_gauge *g); /* seconds since the epoch */
-double sonde_gauge_value(const sonde_gauge *g);
+SONDE_API void sonde_gauge_set(sonde_gauge *g, double v);
+SONDE_API void sonde_gauge_inc(sonde_gauge *g);
+SONDE_API void sonde_gauge_dec(sonde_gauge *g);
+SONDE_API void sonde_gauge_add(sonde_gauge *g, double v);
+SONDE_API void sonde_gauge_sub(sonde_gauge *g, double v);
+SONDE_API void sonde_gauge_set_to_current_time(sonde_gauge *g); /* seconds since the epoch */
+SONDE_API double sonde_gauge_value(const sonde_gauge *g);
 
 /* NaN observations are refused (dropped). */
-void sonde_histogram_observe(sonde_histogram *h, double v);
+SONDE_API void sonde_histogram_observe(sonde_histogram *h, double v);
 /* n observations of the same value in one O(1) step (bucket += n, sum += n * v). */
-void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
+SONDE_API void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
 /* Snapshot: count and sum, and if counts != NULL, per-bucket (non-cumulative) counts for
  * every bound plus +Inf (bucket_count + 1 entries). */
-void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
+SONDE_API void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
 
 /* Observe v into the summary's window; NaN observations are refused (dropped). */
-void sonde_summary_observe(sonde_summary *s, double v);
+SONDE_API void sonde_summary_observe(sonde_summary *s, double v);
 /* Current estimate of quantile q over the window (NaN when empty); count and sum over all time. */
-double sonde_summary_quantile(sonde_summary *s, double q);
-void sonde_summary_read(sonde_summary *s, uint64_t *count, double *sum);
+SONDE_API double sonde_summary_quantile(sonde_summary *s, double q);
+SONDE_API void sonde_summary_read(sonde_summary *s, uint64_t *count, double *sum);
 
-/* Statesets: set one state true, the others false (SONDE_ENOENT for an unknown state),
- * or set any state individually. */
-int sonde_stateset_set(sonde_stateset *s, const char *state);
-int sonde_stateset_set_state(sonde_stateset *s, const char *state, int value);
+/* Statesets: set one state true, the others false (SONDE_ENOENT for an unknown state,
+ * SONDE_EINVAL for a NULL one), or set any state individually. */
+SONDE_API int sonde_stateset_set(sonde_stateset *s, const char *state);
+SONDE_API int sonde_stateset_set_state(sonde_stateset *s, const char *state, int value);
 
 /*
  * Info: register (if needed) an info family and set its series for the given
  * label values. Info families are registered with type SONDE_INFO; the name
  * excludes the "_info" suffix that the exposition adds.
  */
-int sonde_info_set(sonde_metric *m, const char *const *values);
+SONDE_API int sonde_info_set(sonde_metric *m, const char *const *values);
 
 /* ---- histogram buckets ------------------------------------------------ */
 
-extern const sonde_buckets SONDE_BUCKETS_DEFAULT;       /* Prometheus 0.005 .. 10 */
-extern const sonde_buckets SONDE_BUCKETS_SIZE;          /* 100 .. 1e9 bytes, factor 10 */
-extern const sonde_buckets SONDE_BUCKETS_LLM_TOKENS;    /* GenAI token usage, 1 .. 67108864 */
-extern const sonde_buckets SONDE_BUCKETS_LLM_DURATION;  /* GenAI operation duration 0.01 .. 81.92 */
-extern const sonde_buckets SONDE_BUCKETS_LLM_TTFT;      /* GenAI time to first token 0.001 .. 10 */
-extern const sonde_buckets SONDE_BUCKETS_LLM_TPOT;      /* GenAI time per output token 0.01 .. 2.5 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_DEFAULT;       /* Prometheus 0.005 .. 10 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_SIZE;          /* 100 .. 1e9 bytes, factor 10 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_TOKENS;    /* GenAI token usage, 1 .. 67108864 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_DURATION;  /* GenAI operation duration 0.01 .. 81.92 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_TTFT;      /* GenAI time to first token 0.001 .. 10 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_TPOT;      /* GenAI time per output token 0.01 .. 2.5 */
 
 /* Fill out[0..count) with start, start+width, ...; SONDE_EINVAL unless count >= 1, width > 0. */
-int sonde_buckets_linear(double start, double width, size_t count, double *out);
+SONDE_API int sonde_buckets_linear(double start, double width, size_t count, double *out);
 /* Fill out[0..count) with start, start*factor, ...; needs start > 0, factor > 1, count >= 1. */
-int sonde_buckets_exponential(double start, double factor, size_t count, double *out);
+SONDE_API int sonde_buckets_exponential(double start, double factor, size_t count, double *out);
 
 /* ---- timers ----------------------------------------------------------- */
 
@@ -246,19 +257,19 @@ typedef struct sonde_timer {
 } sonde_timer;
 
 /* Start a timer now that observes into h or s when stopped (NULL: stopping is a no-op). */
-sonde_timer sonde_timer_histogram(sonde_histogram *h);
-sonde_timer sonde_timer_summary(sonde_summary *s);
+SONDE_API sonde_timer sonde_timer_histogram(sonde_histogram *h);
+SONDE_API sonde_timer sonde_timer_summary(sonde_summary *s);
 /* Observe the seconds elapsed since the timer started into its target; returns them. */
-double sonde_timer_stop(sonde_timer *t);
+SONDE_API double sonde_timer_stop(sonde_timer *t);
 
 /* Monotonic nanoseconds from the library's clock (CLOCK_MONOTONIC unless replaced). */
-uint64_t sonde_now_ns(void);
+SONDE_API uint64_t sonde_now_ns(void);
 /* Wall-clock seconds since the epoch from the library's clock. */
-double sonde_wall_seconds(void);
+SONDE_API double sonde_wall_seconds(void);
 
 /* Replace the clocks for tests (NULL restores the system clocks). Not for production. */
 typedef uint64_t (*sonde_clock_fn)(void *ud);
-void sonde_set_clock(sonde_clock_fn monotonic_ns, sonde_clock_fn wall_ns, void *ud);
+SONDE_API void sonde_set_clock(sonde_clock_fn monotonic_ns, sonde_clock_fn wall_ns, void *ud);
 
 /* ---- by name ---------------------------------------------------------- */
 /*
@@ -267,13 +278,13 @@ void sonde_set_clock(sonde_clock_fn monotonic_ns, sonde_clock_fn wall_ns, void *
  * SONDE_ETYPE when the metric has another type, SONDE_ELABELS when the label
  * names do not match the family's.
  */
-int sonde_inc(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n);
-int sonde_add(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v);
-int sonde_set(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v);
-int sonde_observe(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
-                  double v);
-int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
-                      sonde_timer *out);
+SONDE_API int sonde_inc(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n);
+SONDE_API int sonde_add(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v);
+SONDE_API int sonde_set(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v);
+SONDE_API int sonde_observe(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                            double v);
+SONDE_API int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                                sonde_timer *out);
 
 /* ---- scrape-time values ---------------------------------------------- */
 
@@ -286,8 +297,8 @@ typedef struct sonde_emitter sonde_emitter;
  * scrapes call it one at a time. */
 typedef double (*sonde_value_fn)(void *ud);
 /* opts->type must be SONDE_GAUGE or SONDE_COUNTER, without labels. */
-int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
-                        void *ud, sonde_metric **out);
+SONDE_API int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
+                                  void *ud, sonde_metric **out);
 
 /*
  * A custom collector runs at every scrape and emits whole families through the
@@ -303,23 +314,29 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
  * registrations and updates go on; one scrape's collectors run at a time and
  * a collector must not add or remove collectors. sonde_collector_remove waits
  * for a collector run in progress, so ud may be freed once it returns.
+ *
+ * sonde_collector_add(): name only labels the collector (may be NULL); out may
+ * be NULL for a collector that stays as long as the registry (else it receives
+ * the handle for sonde_collector_remove(), NULL on a disabled registry).
+ * SONDE_EINVAL for a NULL reg or fn, SONDE_ENOMEM.
  */
 typedef int (*sonde_collect_fn)(sonde_emitter *e, void *ud);
-int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
-                        sonde_collector **out);
-/* Remove and free a collector of reg: SONDE_EINVAL (NULL), SONDE_ENOENT (not reg's). */
-int sonde_collector_remove(sonde_registry *reg, sonde_collector *c);
+SONDE_API int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
+                                  sonde_collector **out);
+/* Remove and free a collector of reg: SONDE_EINVAL (NULL reg), SONDE_ENOENT (not reg's);
+ * a NULL collector (what a disabled registry hands out) is a no-op. */
+SONDE_API int sonde_collector_remove(sonde_registry *reg, sonde_collector *c);
 
 /*
  * Open a family in a collector: SONDE_ENAME (invalid name), SONDE_EUTF8
  * (help), SONDE_EINVAL (a type collectors cannot emit), SONDE_EEXIST (a
  * registered family has that name).
  */
-int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
-                      const char *unit);
+SONDE_API int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
+                                const char *unit);
 /* suffix: NULL for the sample named after the family, or e.g. "_total" / "_bucket" / "_sum". */
-int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *labels, size_t n,
-                      double value);
+SONDE_API int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *labels, size_t n,
+                                double value);
 
 #ifdef __cplusplus
 }

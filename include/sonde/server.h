@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 
+#include "export.h"
 #include "config.h"
 #include "metrics.h"
 
@@ -65,16 +66,16 @@ typedef struct sonde_server_opts {
 } sonde_server_opts;
 
 /* Fill *opts with the defaults above (everything else NULL / off). */
-void sonde_server_opts_init(sonde_server_opts *opts);
+SONDE_API void sonde_server_opts_init(sonde_server_opts *opts);
 
 /*
- * Create a server (no socket yet). Validates the options: SONDE_ECONFIG with a
- * message in errbuf (may be NULL) for a bad config (port, path, address, half
- * of a credential pair, TLS without GnuTLS support); SONDE_EINVAL for NULL
- * arguments; SONDE_ENOMEM.
+ * Create a server (no socket yet) in *out; opts NULL = the defaults. Validates
+ * the options: SONDE_ECONFIG with a message in errbuf (may be NULL) for a bad
+ * config (port, path, address, half of a credential pair, TLS without GnuTLS
+ * support); SONDE_EINVAL for a NULL out; SONDE_ENOMEM. *out is NULL on error.
  */
-int sonde_server_new(const sonde_server_opts *opts, sonde_server **out, char *errbuf,
-                     size_t errlen);
+SONDE_API int sonde_server_new(const sonde_server_opts *opts, char *errbuf, size_t errlen,
+                               sonde_server **out);
 
 /*
  * Bind and start serving on the server's own threads. SONDE_EDISABLED when the
@@ -84,26 +85,26 @@ int sonde_server_new(const sonde_server_opts *opts, sonde_server **out, char *er
  * sonde_server_errmsg() then says which address and why. Port 0 binds a free
  * port; sonde_server_port() tells which.
  */
-int sonde_server_start(sonde_server *s);
+SONDE_API int sonde_server_start(sonde_server *s);
 
 /* Stop serving and close the socket (in-flight responses are cut). No-op when stopped. */
-void sonde_server_stop(sonde_server *s);
+SONDE_API void sonde_server_stop(sonde_server *s);
 
 /* Stop if running and free the server. NULL is a no-op. */
-void sonde_server_free(sonde_server *s);
+SONDE_API void sonde_server_free(sonde_server *s);
 
 /* The port the running server is bound to; 0 when stopped. */
-int sonde_server_port(const sonde_server *s);
+SONDE_API int sonde_server_port(const sonde_server *s);
 
 /* The message of the last failed start (or "" when none). Never NULL. */
-const char *sonde_server_errmsg(const sonde_server *s);
+SONDE_API const char *sonde_server_errmsg(const sonde_server *s);
 
 /*
  * Register a readiness check under a name (1..63 printable ASCII characters,
  * unique). SONDE_EINVAL for a bad name or fn, SONDE_EEXIST for a duplicate,
  * SONDE_ELIMIT past SONDE_SERVER_MAX_READY_CHECKS.
  */
-int sonde_server_ready_add(sonde_server *s, const char *name, sonde_ready_fn fn, void *ud);
+SONDE_API int sonde_server_ready_add(sonde_server *s, const char *name, sonde_ready_fn fn, void *ud);
 
 /* ---- serving from the service's own HTTP server ----------------------- */
 
@@ -144,11 +145,11 @@ typedef struct sonde_server_response {
  * outcome, 4xx and 5xx included), or SONDE_EINVAL (NULL server, request,
  * method or path) / SONDE_ENOMEM with *resp empty.
  */
-int sonde_server_handle(sonde_server *s, const sonde_server_request *req,
-                        sonde_server_response *resp);
+SONDE_API int sonde_server_handle(sonde_server *s, const sonde_server_request *req,
+                                  sonde_server_response *resp);
 
 /* Free the body of a response filled by sonde_server_handle(); safe to call twice. */
-void sonde_server_response_free(sonde_server_response *resp);
+SONDE_API void sonde_server_response_free(sonde_server_response *resp);
 
 #ifdef __cplusplus
 }

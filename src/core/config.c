@@ -131,40 +131,40 @@ static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *err
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
         if (!eq || eq == p)
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: expected k=v,k=v, got \"%.*s\"", (int)len, p);
         char name[128];
         size_t nlen = (size_t)(eq - p);
         if (nlen >= sizeof name)
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: label name too long");
         memcpy(name, p, nlen);
         name[nlen] = '\0';
         if (!sonde_valid_label_name(name) || reserved_global(name))
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: invalid or reserved label name \"%s\"", name);
         for (const char *q = s; q < p; q++) /* an earlier "name=" in this same variable */
             if ((q == s || q[-1] == ',') && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-                return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+                return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                     "SONDE_GLOBAL_LABELS: label %s is given twice", name);
         const char *value = eq + 1;
         size_t vlen = len - nlen - 1;
         if (!sonde_valid_utf8(value, vlen))
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: value of %s is not UTF-8", name);
         int rc = add_label(o, n, name, nlen, value, vlen);
         if (rc == SONDE_ELIMIT)
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: more than %d labels",
                                 SONDE_MAX_GLOBAL_LABELS);
         if (rc)
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: out of memory");
         if (!comma)
             break;
         p = comma + 1;
         if (!*p)
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "SONDE_GLOBAL_LABELS: trailing comma");
     }
     return SONDE_OK;
@@ -181,11 +181,11 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
     const char *v;
     int rc = SONDE_OK;
     if ((v = getenv("SONDE_METRICS_ENABLED")) && !parse_bool(v, &next.enabled))
-        rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+        rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                           "SONDE_METRICS_ENABLED: expected true or false, got \"%s\"", v);
     if (!rc && (v = getenv("SONDE_METRICS_PATH"))) {
         if (v[0] != '/' || strpbrk(v, " ?#\t\r\n"))
-            rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                               "SONDE_METRICS_PATH: expected a path such as /metrics, got \"%s\"",
                               v);
         else if (!(next.metrics_path = owned_dup(o, v, strlen(v))))
@@ -195,14 +195,14 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
         next.listen_addr = NULL; /* empty: all interfaces, as in the struct */
     } else if (!rc && v) {
         if (!valid_address(v))
-            rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                               "SONDE_METRICS_ADDR: expected an IPv4 or IPv6 address, got \"%s\"",
                               v);
         else if (!(next.listen_addr = owned_dup(o, v, strlen(v))))
             rc = SONDE_ENOMEM;
     }
     if (!rc && (v = getenv("SONDE_METRICS_PORT")) && !parse_port(v, &next.port))
-        rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+        rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                           "SONDE_METRICS_PORT: expected a port 1..65535, got \"%s\"", v);
 
     size_t n = 0;
@@ -219,9 +219,9 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
         if (!(v = getenv(named[i][0])) || !*v)
             continue;
         if (!sonde_valid_utf8(v, strlen(v)))
-            rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: not valid UTF-8", named[i][0]);
+            rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: not valid UTF-8", named[i][0]);
         else if (add_label(o, &n, named[i][1], strlen(named[i][1]), v, strlen(v)))
-            rc = sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: too many global labels",
+            rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: too many global labels",
                               named[i][0]);
     }
     if (rc) {
@@ -260,42 +260,42 @@ void sonde_config_cleanup(sonde_config *cfg)
 int sonde_config_validate(const sonde_config *cfg, char *errbuf, size_t errlen)
 {
     if (!cfg)
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "no configuration");
+        return sonde_internal_errorf(errbuf, errlen, SONDE_EINVAL, "no configuration");
     if (cfg->port < 0 || cfg->port > 65535)
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "port %d is outside 0..65535",
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "port %d is outside 0..65535",
                             cfg->port);
     if (cfg->metrics_path && cfg->metrics_path[0] != '/')
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                             "metrics path \"%s\" must start with '/'", cfg->metrics_path);
     if (cfg->listen_addr && *cfg->listen_addr && !valid_address(cfg->listen_addr))
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                             "listen address \"%s\" is not an IP address", cfg->listen_addr);
     if (cfg->global_label_count > SONDE_MAX_GLOBAL_LABELS ||
         (cfg->global_label_count && !cfg->global_labels))
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "global labels: bad count");
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "global labels: bad count");
     for (size_t i = 0; i < cfg->global_label_count; i++) {
         const sonde_label *l = &cfg->global_labels[i];
         if (!sonde_valid_label_name(l->name) || reserved_global(l->name))
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "global label name \"%s\" is invalid or reserved",
                                 l->name ? l->name : "(null)");
         if (!l->value || !sonde_valid_utf8(l->value, strlen(l->value)))
-            return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                                 "global label %s has no valid UTF-8 value", l->name);
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->global_labels[j].name, l->name) == 0)
-                return sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "global label %s is repeated",
+                return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "global label %s is repeated",
                                     l->name);
     }
     if (cfg->latency_buckets.count &&
         sonde_buckets_check(cfg->latency_buckets.bounds, cfg->latency_buckets.count))
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                             "latency buckets must be finite and strictly increasing");
     if (cfg->size_buckets.count && sonde_buckets_check(cfg->size_buckets.bounds, cfg->size_buckets.count))
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG,
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
                             "size buckets must be finite and strictly increasing");
     if (cfg->cardinality_limit == 0)
-        return sonde_errorf(errbuf, errlen, SONDE_ECONFIG, "cardinality limit must be at least 1");
+        return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "cardinality limit must be at least 1");
     return SONDE_OK;
 }
 

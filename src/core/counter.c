@@ -22,10 +22,10 @@ void sonde_counter_inc(sonde_counter *counter)
 int sonde_counter_add(sonde_counter *counter, double v)
 {
     sonde_child *c = (sonde_child *)counter;
+    if (!c)
+        return SONDE_OK; /* a NULL series is a no-op */
     if (!(v >= 0) || isinf(v))
         return SONDE_ERANGE;
-    if (!c)
-        return SONDE_OK;
     sonde_cell *cell = sonde_cell_local(c->cell);
     if (!cell)
         return SONDE_ENOMEM;

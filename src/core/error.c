@@ -37,7 +37,7 @@ const char *sonde_version(void)
     return SONDE_VERSION_STRING;
 }
 
-int sonde_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
 {
     if (errbuf && errlen) {
         va_list ap;

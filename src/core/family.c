@@ -157,14 +157,14 @@ int sonde_family_init_children(sonde_family *f)
 {
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
-    if (sonde_map_init(&f->children, SIZE_MAX, 0)) /* the family enforces its own limit */
+    if (sonde_internal_map_init(&f->children, SIZE_MAX, 0)) /* the family enforces its own limit */
         return SONDE_ENOMEM;
     child_key none;
     if (f->label_count == 0 && key_init(f, NULL, &none) == SONDE_OK) {
         f->solo = child_new(f, &none);
         if (!f->solo)
             return SONDE_ENOMEM;
-        sonde_map_put(&f->children, f->solo);
+        sonde_internal_map_put(&f->children, f->solo);
         list_append(f, f->solo);
     }
     return SONDE_OK;
@@ -189,7 +189,7 @@ void sonde_family_destroy_children(sonde_family *f)
         child_retire(f->noop);
     atomic_store_explicit(&f->first, NULL, memory_order_relaxed);
     f->last = f->noop = f->solo = f->pending = NULL;
-    sonde_map_destroy(&f->children, NULL);
+    sonde_internal_map_destroy(&f->children, NULL);
     pthread_mutex_destroy(&f->lock);
 }
 
@@ -247,7 +247,7 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
         count_rejection(f);
     } else if (!(c = child_new(f, &k))) {
         rc = SONDE_ENOMEM;
-    } else if ((rc = sonde_map_put(&f->children, c))) {
+    } else if ((rc = sonde_internal_map_put(&f->children, c))) {
         child_retire(c);
         c = NULL;
     } else {
@@ -262,7 +262,7 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
  * walking the list leaves it (pending, linked through prev, which walkers never read). */
 static void remove_locked(sonde_family *f, sonde_child *c)
 {
-    sonde_map_remove(&f->children, c);
+    sonde_internal_map_remove(&f->children, c);
     list_unlink(f, c);
     if (f->readers) {
         c->prev = f->pending;
@@ -296,7 +296,7 @@ int sonde_metric_remove(sonde_metric *m, const char *const *values)
 {
     sonde_family *f = (sonde_family *)m;
     if (!f)
-        return SONDE_EINVAL;
+        return SONDE_OK; /* a NULL family is a no-op */
     if (f->label_count == 0)
         return SONDE_EINVAL; /* the built-in child of an unlabelled family stays */
     int rc = check_not_owned(f);
@@ -319,14 +319,16 @@ int sonde_metric_clear(sonde_metric *m)
     return SONDE_OK;
 }
 
-void sonde_family_own(sonde_family *f)
+void sonde_internal_metric_own(sonde_metric *m)
 {
-    atomic_fetch_add_explicit(&f->owners, 1, memory_order_acq_rel);
+    if (m)
+        atomic_fetch_add_explicit(&((sonde_family *)m)->owners, 1, memory_order_acq_rel);
 }
 
-void sonde_family_disown(sonde_family *f)
+void sonde_internal_metric_disown(sonde_metric *m)
 {
-    atomic_fetch_sub_explicit(&f->owners, 1, memory_order_acq_rel);
+    if (m)
+        atomic_fetch_sub_explicit(&((sonde_family *)m)->owners, 1, memory_order_acq_rel);
 }
 
 size_t sonde_metric_child_count(const sonde_metric *m)

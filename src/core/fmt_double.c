@@ -29,6 +29,8 @@ static size_t format_uint(uint64_t u, char *buf)
 
 size_t sonde_format_double(double v, char *buf)
 {
+    if (!buf)
+        return 0;
     if (isnan(v)) {
         memcpy(buf, "NaN", 4);
         return 3;

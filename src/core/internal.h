@@ -26,8 +26,7 @@
 #include <stdint.h>
 
 #include "cells.h"
-#include "hash.h"
-#include "map.h"
+#include "core_iface.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -128,10 +127,6 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
 /* Remove a child even from an owned family (the registry's own bookkeeping). */
 int sonde_family_remove(sonde_family *f, const char *const *values);
-/* A module caches handles of f: until it disowns f, sonde_metric_clear, sonde_metric_remove
- * and sonde_unregister refuse it with SONDE_EBUSY. Counted: several modules may own f. */
-void sonde_family_own(sonde_family *f);
-void sonde_family_disown(sonde_family *f);
 
 /* A scrape's walk over the children that existed when it began, in creation order,
  * without the family lock: a child removed meanwhile stays readable until the walk ends. */
@@ -166,15 +161,6 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
-
-/* names.c */
-int sonde_valid_metric_name(const char *s);
-int sonde_valid_label_name(const char *s);
-int sonde_valid_utf8(const char *s, size_t len);
-
-/* error.c: format a message into errbuf[0..errlen) (either may be NULL/0); returns rc */
-int sonde_errorf(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);

@@ -3,11 +3,10 @@
  * table never passes half load (entries plus tombstones), so a probe always
  * meets an empty slot and ends, and chains stay short for random hashes.
  */
-#include "map.h"
-
 #include <stdlib.h>
 
 #include "cells.h"
+#include "core_iface.h"
 #include "sonde/error.h"
 
 #ifdef SONDE_COUNT_PROBES
@@ -40,7 +39,7 @@ static void table_put(sonde_map_table *t, void *entry)
     atomic_store_explicit(&t->slot[i], entry, memory_order_release);
 }
 
-int sonde_map_init(sonde_map *m, size_t max, int flags)
+int sonde_internal_map_init(sonde_map *m, size_t max, int flags)
 {
     m->count = 0;
     m->max = max;
@@ -80,7 +79,7 @@ static int reserve(sonde_map *m)
     return SONDE_OK;
 }
 
-int sonde_map_put(sonde_map *m, void *entry)
+int sonde_internal_map_put(sonde_map *m, void *entry)
 {
     if (m->count >= m->max)
         return SONDE_ELIMIT;
@@ -92,7 +91,7 @@ int sonde_map_put(sonde_map *m, void *entry)
     return SONDE_OK;
 }
 
-void sonde_map_remove(sonde_map *m, void *entry)
+void sonde_internal_map_remove(sonde_map *m, void *entry)
 {
     sonde_map_table *t = atomic_load_explicit(&m->table, memory_order_relaxed);
     for (size_t i = *(const uint64_t *)entry & t->mask;; i = (i + 1) & t->mask) {
@@ -107,7 +106,7 @@ void sonde_map_remove(sonde_map *m, void *entry)
     }
 }
 
-void sonde_map_foreach(const sonde_map *m, void (*fn)(void *entry, void *ud), void *ud)
+void sonde_internal_map_foreach(const sonde_map *m, void (*fn)(void *entry, void *ud), void *ud)
 {
     const sonde_map_table *t = atomic_load_explicit(&m->table, memory_order_acquire);
     if (!t)
@@ -128,14 +127,14 @@ static void free_one(void *entry, void *ud)
     ((entry_freer *)ud)->free_entry(entry);
 }
 
-void sonde_map_destroy(sonde_map *m, void (*free_entry)(void *))
+void sonde_internal_map_destroy(sonde_map *m, void (*free_entry)(void *))
 {
     sonde_map_table *t = atomic_load_explicit(&m->table, memory_order_relaxed);
     if (!t)
         return;
     if (free_entry) {
         entry_freer f = {free_entry};
-        sonde_map_foreach(m, free_one, &f);
+        sonde_internal_map_foreach(m, free_one, &f);
     }
     atomic_store_explicit(&m->table, NULL, memory_order_relaxed);
     sonde_defer_free(t);

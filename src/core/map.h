@@ -18,6 +18,9 @@
  * themselves belong to the owner, which must defer freeing a removed entry
  * the same way.
  *
+ * The functions that change a map are declared in core_iface.h (libsonde
+ * exports them to libsonde-http as sonde_internal_map_*); finding is inline.
+ *
  * Builds with SONDE_COUNT_PROBES defined count every slot a lookup reads in
  * sonde_map_probes (tests measure chain lengths with it, not with a clock).
  */
@@ -52,31 +55,14 @@ extern _Atomic(uint64_t) sonde_map_probes;
 #define SONDE_MAP_PROBE() ((void)0)
 #endif
 
-/* An empty map for up to max entries, with a fresh random key; flags 0 (grow as needed)
- * or SONDE_MAP_PRESIZED (room for max entries now, the table never replaced; max must
- * then stay below 2^28). SONDE_OK or SONDE_ENOMEM. */
+/* sonde_internal_map_init() flag: room for max entries at once, the table never moves. */
 #define SONDE_MAP_PRESIZED 1
-int sonde_map_init(sonde_map *m, size_t max, int flags);
 
 /* Start hashing a key of this map. */
 static inline void sonde_map_hasher(const sonde_map *m, sonde_hasher *h)
 {
     sonde_hasher_init(h, &m->key);
 }
-
-/* Insert entry (its hash first); the caller holds the owner's lock and checked that no
- * equal entry is present. SONDE_ELIMIT when max entries are present, SONDE_ENOMEM. */
-int sonde_map_put(sonde_map *m, void *entry);
-
-/* Remove entry (present in the map); the caller holds the owner's lock. */
-void sonde_map_remove(sonde_map *m, void *entry);
-
-/* Call fn on every entry (concurrent puts may or may not be seen). */
-void sonde_map_foreach(const sonde_map *m, void (*fn)(void *entry, void *ud), void *ud);
-
-/* Free the table (deferred: readers may still probe it) and, with free_entry (may be
- * NULL), every entry at once. */
-void sonde_map_destroy(sonde_map *m, void (*free_entry)(void *));
 
 /* The entry with this hash for which match(entry, key) is true, or NULL. */
 static inline void *sonde_map_find(const sonde_map *m, uint64_t hash,

@@ -458,7 +458,7 @@ int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
     if ((rc = register_locked(reg, &rej, &reg->rejections)))
         goto fail;
     reg->rejections->limit = (size_t)-1; /* one child per limited family, never refused */
-    sonde_family_own(reg->rejections);    /* families cache their child of it */
+    sonde_internal_metric_own((sonde_metric *)reg->rejections); /* families cache children of it */
     if (cfg->process_metrics && (rc = sonde_collector_add(reg, "process", sonde_process_collect, NULL, NULL)))
         goto fail;
     *out = reg;
@@ -499,9 +499,11 @@ const sonde_config *sonde_registry_config(const sonde_registry *reg)
 
 int sonde_register(sonde_registry *reg, const sonde_metric_opts *opts, sonde_metric **out)
 {
-    if (!reg || !out)
+    if (!out)
         return SONDE_EINVAL;
     *out = NULL;
+    if (!reg)
+        return SONDE_EINVAL;
     if (!reg->enabled)
         return opts && opts->name ? SONDE_OK : SONDE_EINVAL;
     pthread_mutex_lock(&reg->lock);
@@ -514,7 +516,7 @@ int sonde_unregister(sonde_metric *m)
 {
     sonde_family *f = (sonde_family *)m;
     if (!f)
-        return SONDE_EINVAL;
+        return SONDE_OK; /* a NULL family is a no-op */
     sonde_registry *reg = f->reg;
     if (atomic_load_explicit(&f->owners, memory_order_acquire))
         return SONDE_EBUSY;
@@ -607,7 +609,7 @@ int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
     *child = NULL;
     sonde_family *f = (sonde_family *)m;
     if (!f)
-        return SONDE_EINVAL;
+        return SONDE_OK; /* a NULL family (disabled registry): its child is NULL too */
     if (f->fn)
         return SONDE_ETYPE; /* scrape-time values have no children to update */
     if (f->label_count == 0) {
@@ -645,29 +647,37 @@ sonde_gauge *sonde_gauge_of(sonde_metric *m) { return solo_child(m, SONDE_GAUGE)
 sonde_histogram *sonde_histogram_of(sonde_metric *m) { return solo_child(m, SONDE_HISTOGRAM); }
 sonde_summary *sonde_summary_of(sonde_metric *m) { return solo_child(m, SONDE_SUMMARY); }
 
-static sonde_metric *register_simple(sonde_registry *reg, sonde_type type, const char *name,
-                                     const char *help, sonde_buckets buckets)
+/* The unlabelled family of a shorthand constructor; *out is its built-in child (NULL when
+ * the registry is disabled, as for every handle it gives out). */
+static int register_simple(sonde_registry *reg, sonde_type type, const char *name,
+                           const char *help, sonde_buckets buckets, void **out)
 {
+    if (!out)
+        return SONDE_EINVAL;
+    *out = NULL;
     sonde_metric_opts o = {.type = type, .name = name, .help = help, .buckets = buckets};
     sonde_metric *m = NULL;
-    sonde_register(reg, &o, &m);
-    return m;
+    int rc = sonde_register(reg, &o, &m);
+    if (rc == SONDE_OK)
+        *out = solo_child(m, type);
+    return rc;
 }
 
-sonde_counter *sonde_counter_new(sonde_registry *reg, const char *name, const char *help)
+int sonde_counter_new(sonde_registry *reg, const char *name, const char *help,
+                      sonde_counter **out)
 {
-    return sonde_counter_of(register_simple(reg, SONDE_COUNTER, name, help, (sonde_buckets){0}));
+    return register_simple(reg, SONDE_COUNTER, name, help, (sonde_buckets){0}, (void **)out);
 }
 
-sonde_gauge *sonde_gauge_new(sonde_registry *reg, const char *name, const char *help)
+int sonde_gauge_new(sonde_registry *reg, const char *name, const char *help, sonde_gauge **out)
 {
-    return sonde_gauge_of(register_simple(reg, SONDE_GAUGE, name, help, (sonde_buckets){0}));
+    return register_simple(reg, SONDE_GAUGE, name, help, (sonde_buckets){0}, (void **)out);
 }
 
-sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
-                                     sonde_buckets buckets)
+int sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
+                        sonde_buckets buckets, sonde_histogram **out)
 {
-    return sonde_histogram_of(register_simple(reg, SONDE_HISTOGRAM, name, help, buckets));
+    return register_simple(reg, SONDE_HISTOGRAM, name, help, buckets, (void **)out);
 }
 
 /* ---- scrape-time values and collectors ------------------------------ */
@@ -675,11 +685,13 @@ sonde_histogram *sonde_histogram_new(sonde_registry *reg, const char *name, cons
 int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
                         void *ud, sonde_metric **out)
 {
-    if (!reg || !opts || !fn || !out)
+    if (!out)
+        return SONDE_EINVAL;
+    *out = NULL;
+    if (!reg || !opts || !fn)
         return SONDE_EINVAL;
     if (opts->label_count || (opts->type != SONDE_GAUGE && opts->type != SONDE_COUNTER))
         return SONDE_EINVAL;
-    *out = NULL;
     if (!reg->enabled)
         return SONDE_OK;
     pthread_mutex_lock(&reg->lock);
@@ -696,10 +708,10 @@ int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sond
 int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn fn, void *ud,
                         sonde_collector **out)
 {
-    if (!reg || !fn)
-        return SONDE_EINVAL;
     if (out)
         *out = NULL;
+    if (!reg || !fn)
+        return SONDE_EINVAL;
     if (!reg->enabled)
         return SONDE_OK;
     sonde_collector *c = calloc(1, sizeof *c);
@@ -722,8 +734,10 @@ int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn 
 
 int sonde_collector_remove(sonde_registry *reg, sonde_collector *c)
 {
-    if (!reg || !c)
+    if (!reg)
         return SONDE_EINVAL;
+    if (!c)
+        return SONDE_OK; /* what a disabled registry handed out */
     pthread_mutex_lock(&reg->collect_lock); /* waits for a collector run in progress */
     sonde_collector **pp = &reg->collectors;
     while (*pp && *pp != c)

@@ -11,9 +11,12 @@
 static int state_bit(sonde_stateset *s, const char *state, sonde_child **child, uint64_t *bit)
 {
     sonde_child *c = (sonde_child *)s;
+    *child = NULL;
     if (!c)
+        return SONDE_OK; /* a NULL series is a no-op */
+    if (!state)
         return SONDE_EINVAL;
-    for (size_t i = 0; state && i < c->fam->state_count; i++) {
+    for (size_t i = 0; i < c->fam->state_count; i++) {
         if (strcmp(c->fam->states[i], state) == 0) {
             *child = c;
             *bit = 1ull << i;
@@ -28,7 +31,7 @@ int sonde_stateset_set(sonde_stateset *s, const char *state)
     sonde_child *c;
     uint64_t bit;
     int rc = state_bit(s, state, &c, &bit);
-    if (!rc)
+    if (!rc && c)
         atomic_store_explicit(&c->v.states, bit, memory_order_relaxed);
     return rc;
 }
@@ -38,9 +41,11 @@ int sonde_stateset_set_state(sonde_stateset *s, const char *state, int value)
     sonde_child *c;
     uint64_t bit;
     int rc = state_bit(s, state, &c, &bit);
-    if (!rc && value)
+    if (rc || !c)
+        return rc;
+    if (value)
         atomic_fetch_or_explicit(&c->v.states, bit, memory_order_relaxed);
-    else if (!rc)
+    else
         atomic_fetch_and_explicit(&c->v.states, ~bit, memory_order_relaxed);
     return rc;
 }

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core_iface.h"
 #include "http_internal.h"
-#include "internal.h"
 
 int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
                 const char *help, const char *const *labels, size_t label_count,
@@ -32,7 +32,7 @@ int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const 
     o.buckets = buckets;
     int rc = sonde_register(reg, &o, out);
     if (rc == SONDE_OK && *out)
-        sonde_family_own((sonde_family *)*out);
+        sonde_internal_metric_own(*out);
     if (rc != SONDE_EEXIST)
         return rc;
     sonde_metric *m = sonde_registry_find(reg, full);
@@ -42,7 +42,7 @@ int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const 
         return SONDE_ETYPE;
     if (sonde_metric_label_count(m) != label_count)
         return SONDE_ELABELS;
-    sonde_family_own((sonde_family *)m);
+    sonde_internal_metric_own(m);
     *out = m;
     return SONDE_OK;
 }

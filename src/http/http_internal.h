@@ -28,7 +28,7 @@ extern const char *const http_method_names[HTTP_METHODS];
 /*
  * Register a family named "<prefix>_<name>" (or "<name>"), or take the one
  * registered under that name when its type and label count match. Either way
- * the family is owned from then on (sonde_family_own): the middleware caches
+ * the family is owned from then on (sonde_internal_metric_own): the middleware caches
  * its handles, so it cannot be cleared or unregistered behind its back.
  */
 int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core_iface.h"
 #include "http_internal.h"
 
 static uint64_t route_hash(const sonde_http *h, const char *name, size_t len)
@@ -40,7 +40,7 @@ static http_route *route_alloc(const char *name, size_t len, uint64_t hash)
 
 int http_routes_init(sonde_http *h, size_t limit)
 {
-    if (sonde_map_init(&h->routes, limit, SONDE_MAP_PRESIZED))
+    if (sonde_internal_map_init(&h->routes, limit, SONDE_MAP_PRESIZED))
         return SONDE_ENOMEM;
     h->overflow = route_alloc("OTHER", 5, 0); /* never in the map */
     return h->overflow ? SONDE_OK : SONDE_ENOMEM;
@@ -56,7 +56,7 @@ static void route_free(void *p)
 
 void http_routes_free(sonde_http *h)
 {
-    sonde_map_destroy(&h->routes, route_free);
+    sonde_internal_map_destroy(&h->routes, route_free);
     if (h->overflow)
         route_free(h->overflow);
 }
@@ -83,7 +83,7 @@ http_route *http_route_intern(sonde_http *h, const char *name, size_t len)
     pthread_mutex_lock(&h->lock);
     r = sonde_map_find(&h->routes, hash, route_matches, &k);
     if (!r && h->routes.count < h->routes.max && (r = route_alloc(name, len, hash)) &&
-        sonde_map_put(&h->routes, r)) {
+        sonde_internal_map_put(&h->routes, r)) {
         free(r); /* out of memory */
         r = NULL;
     }

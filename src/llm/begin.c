@@ -39,7 +39,7 @@ static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
         return SONDE_EINVAL;
     __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
     if (!llm)
-        return SONDE_EINVAL;
+        return SONDE_OK; /* instrumentation off: the call stays inert */
     llm_route *r;
     int rc = llm_route_get(llm, kind, op, provider, model, addr, port, name, &r);
     return rc ? rc : open_call(call, r, streaming);
@@ -47,11 +47,14 @@ static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
 
 int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req)
 {
-    if (!req) {
+    static const sonde_llm_request none;
+    if (!req && llm) {
         if (call)
             __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
         return SONDE_EINVAL;
     }
+    if (!req)
+        req = &none; /* instrumentation off: begin() leaves the call inert */
     return begin(llm, call, KIND_MODEL, req->operation, req->provider, req->model,
                  req->server_address, req->server_port, NULL, req->streaming);
 }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 enum {
@@ -147,7 +146,7 @@ static void unregister_all(struct sonde_llm *llm)
 {
     for (int i = 0; i < F_COUNT; i++) {
         if (llm->fam[i]) {
-            sonde_family_disown((sonde_family *)llm->fam[i]);
+            sonde_internal_metric_disown(llm->fam[i]);
             sonde_unregister(llm->fam[i]);
         }
         llm->fam[i] = NULL;
@@ -158,7 +157,7 @@ void llm_families_release(struct sonde_llm *llm)
 {
     for (int i = 0; i < F_COUNT; i++) {
         if (llm->fam[i])
-            sonde_family_disown((sonde_family *)llm->fam[i]);
+            sonde_internal_metric_disown(llm->fam[i]);
         llm->fam[i] = NULL;
     }
 }
@@ -196,7 +195,7 @@ int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limi
             return rc;
         }
         if (llm->fam[i])
-            sonde_family_own((sonde_family *)llm->fam[i]);
+            sonde_internal_metric_own(llm->fam[i]);
     }
     return SONDE_OK;
 }

@@ -12,7 +12,7 @@
  * core's concurrent maps (map.h), presized for the module's cardinality
  * limit so that they never move, and are only freed with the module: a begin or end whose tuples were
  * seen before takes no lock and allocates nothing. The module owns its
- * families (sonde_family_own) until it is freed, so the children it caches
+ * families (sonde_internal_metric_own) until it is freed, so the children it caches
  * cannot be removed behind its back.
  *
  * Call states (sonde_llm_call.state_): anything but OPEN or INERT means "not
@@ -25,7 +25,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "core_iface.h"
 #include "sonde/sonde.h"
 
 enum { CALL_ENDED = 0x5e0d0, CALL_OPEN = 0x5e0d1, CALL_INERT = 0x5e0d2 };

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 #define PREFIX_MAX 200
@@ -17,8 +16,8 @@
 static void llm_destroy(sonde_llm *llm)
 {
     llm_families_release(llm);
-    sonde_map_destroy(&llm->routes, free);
-    sonde_map_destroy(&llm->series, free);
+    sonde_internal_map_destroy(&llm->routes, free);
+    sonde_internal_map_destroy(&llm->series, free);
     sonde_llm_prices_free(llm->prices);
     pthread_mutex_destroy(&llm->lock);
     free(llm);
@@ -26,9 +25,11 @@ static void llm_destroy(sonde_llm *llm)
 
 int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **out)
 {
-    if (!reg || !out)
+    if (!out)
         return SONDE_EINVAL;
     *out = NULL;
+    if (!reg)
+        return SONDE_EINVAL;
     sonde_llm_opts o = {0};
     if (opts)
         o = *opts;
@@ -57,8 +58,8 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     if (o.prices && (rc = llm_prices_copy(o.prices, &llm->prices)))
         goto fail;
     rc = SONDE_ENOMEM;
-    if (sonde_map_init(&llm->routes, limit, SONDE_MAP_PRESIZED) ||
-        sonde_map_init(&llm->series, limit, SONDE_MAP_PRESIZED))
+    if (sonde_internal_map_init(&llm->routes, limit, SONDE_MAP_PRESIZED) ||
+        sonde_internal_map_init(&llm->series, limit, SONDE_MAP_PRESIZED))
         goto fail;
     if ((rc = llm_families_register(llm, o.prefix, limit)))
         goto fail;
@@ -80,7 +81,7 @@ size_t sonde_llm_open_calls(const sonde_llm *llm)
     if (!llm)
         return 0;
     size_t open = 0;
-    sonde_map_foreach(&llm->routes, add_open, &open);
+    sonde_internal_map_foreach(&llm->routes, add_open, &open);
     return open;
 }
 

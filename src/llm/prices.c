@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 typedef struct price {
@@ -101,7 +100,9 @@ size_t sonde_llm_prices_count(const sonde_llm_prices *p)
 int sonde_llm_prices_find(const sonde_llm_prices *p, const char *model, double *input_per_million,
                           double *output_per_million, const char **currency)
 {
-    const price *it = (p && model) ? find(p, model) : NULL;
+    if (!p || !model)
+        return SONDE_EINVAL;
+    const price *it = find(p, model);
     if (!it)
         return SONDE_ENOENT;
     if (input_per_million)
@@ -164,30 +165,30 @@ static int parse_into(sonde_llm_prices *tmp, const sonde_llm_prices *p, char *te
         if (n == 0 || field[0][0] == '#')
             continue;
         if (n != 4)
-            return sonde_errorf(err, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(err, errlen, SONDE_ECONFIG,
                                 "line %zu: expected 4 fields \"model input_price output_price"
                                 " currency\", found %zu",
                                 lineno, n);
         double in, out;
         if (!parse_price(field[1], &in))
-            return sonde_errorf(err, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(err, errlen, SONDE_ECONFIG,
                                 "line %zu: input price \"%s\" is not a number >= 0", lineno,
                                 field[1]);
         if (!parse_price(field[2], &out))
-            return sonde_errorf(err, errlen, SONDE_ECONFIG,
+            return sonde_internal_errorf(err, errlen, SONDE_ECONFIG,
                                 "line %zu: output price \"%s\" is not a number >= 0", lineno,
                                 field[2]);
         if (find(p, field[0]))
-            return sonde_errorf(err, errlen, SONDE_EEXIST,
+            return sonde_internal_errorf(err, errlen, SONDE_EEXIST,
                                 "line %zu: model \"%s\" is already priced", lineno, field[0]);
         int rc = sonde_llm_prices_add(tmp, field[0], in, out, field[3]);
         if (rc == SONDE_EEXIST)
-            return sonde_errorf(err, errlen, rc, "line %zu: model \"%s\" is priced twice", lineno,
+            return sonde_internal_errorf(err, errlen, rc, "line %zu: model \"%s\" is priced twice", lineno,
                                 field[0]);
         if (rc == SONDE_EUTF8)
-            return sonde_errorf(err, errlen, rc, "line %zu: not valid UTF-8", lineno);
+            return sonde_internal_errorf(err, errlen, rc, "line %zu: not valid UTF-8", lineno);
         if (rc)
-            return sonde_errorf(err, errlen, rc, "line %zu: %s", lineno, sonde_strerror(rc));
+            return sonde_internal_errorf(err, errlen, rc, "line %zu: %s", lineno, sonde_strerror(rc));
     }
     return SONDE_OK;
 }
@@ -195,7 +196,7 @@ static int parse_into(sonde_llm_prices *tmp, const sonde_llm_prices *p, char *te
 int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, size_t errlen)
 {
     if (!p || !text)
-        return sonde_errorf(err, errlen, SONDE_EINVAL, "no price table or text");
+        return sonde_internal_errorf(err, errlen, SONDE_EINVAL, "no price table or text");
     char *copy = strdup(text);
     sonde_llm_prices *tmp = NULL;
     int rc = copy ? sonde_llm_prices_new(&tmp) : SONDE_ENOMEM;
@@ -215,7 +216,7 @@ int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, siz
         p->count += tmp->count;
         tmp->count = 0;
     } else if (rc == SONDE_ENOMEM) {
-        sonde_errorf(err, errlen, rc, "out of memory");
+        sonde_internal_errorf(err, errlen, rc, "out of memory");
     }
     sonde_llm_prices_free(tmp);
     free(copy);
@@ -225,10 +226,10 @@ int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, siz
 int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size_t errlen)
 {
     if (!p || !path)
-        return sonde_errorf(err, errlen, SONDE_EINVAL, "no price table or path");
+        return sonde_internal_errorf(err, errlen, SONDE_EINVAL, "no price table or path");
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sonde_errorf(err, errlen, SONDE_EIO, "%s: %s", path, strerror(errno));
+        return sonde_internal_errorf(err, errlen, SONDE_EIO, "%s: %s", path, strerror(errno));
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int rc = SONDE_OK;
@@ -237,7 +238,7 @@ int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size
             cap = cap ? cap * 2 : 8192;
             char *nb = realloc(buf, cap);
             if (!nb) {
-                rc = sonde_errorf(err, errlen, SONDE_ENOMEM, "%s: out of memory", path);
+                rc = sonde_internal_errorf(err, errlen, SONDE_ENOMEM, "%s: out of memory", path);
                 break;
             }
             buf = nb;
@@ -246,7 +247,7 @@ int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size
         len += n;
         if (n == 0) {
             if (ferror(f))
-                rc = sonde_errorf(err, errlen, SONDE_EIO, "%s: read error", path);
+                rc = sonde_internal_errorf(err, errlen, SONDE_EIO, "%s: read error", path);
             break;
         }
     }
@@ -254,7 +255,7 @@ int sonde_llm_prices_load(sonde_llm_prices *p, const char *path, char *err, size
     if (rc == SONDE_OK) {
         buf[len] = '\0';
         if (memchr(buf, '\0', len))
-            rc = sonde_errorf(err, errlen, SONDE_ECONFIG, "%s: contains a NUL byte", path);
+            rc = sonde_internal_errorf(err, errlen, SONDE_ECONFIG, "%s: contains a NUL byte", path);
         else
             rc = sonde_llm_prices_parse(p, buf, err, errlen);
     }

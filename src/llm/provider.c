@@ -8,7 +8,6 @@
  */
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 static const struct {

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 typedef struct route_key {
@@ -141,7 +140,7 @@ int llm_route_get(struct sonde_llm *llm, int kind, const char *op, const char *p
             rc = SONDE_ELIMIT;
         } else if (!(*out = route_new(llm, &k, hash, norm))) {
             rc = SONDE_ENOMEM;
-        } else if ((rc = sonde_map_put(&llm->routes, *out))) {
+        } else if ((rc = sonde_internal_map_put(&llm->routes, *out))) {
             free(*out);
             *out = NULL;
         }

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "llm_internal.h"
 
 static uint64_t key_hash(const struct sonde_llm *llm, const llm_series_key *k)
@@ -167,7 +166,7 @@ int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series 
             full = 1;
         } else if (!(*out = series_new(llm, key, hash))) {
             rc = SONDE_ENOMEM;
-        } else if ((rc = sonde_map_put(&llm->series, *out))) {
+        } else if ((rc = sonde_internal_map_put(&llm->series, *out))) {
             free(*out);
             *out = NULL;
         }

@@ -22,7 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core_iface.h"
 #include "server_internal.h"
 
 void sonde_server_opts_init(sonde_server_opts *o)
@@ -55,37 +55,37 @@ static int check_opts(const sonde_server_opts *o, const sonde_config *cfg, char 
         return rc;
     const char *path = cfg->metrics_path ? cfg->metrics_path : "/metrics";
     if (!strcmp(path, "/health") || !strcmp(path, "/ready") || strchr(path, '?'))
-        return sonde_errorf(eb, el, SONDE_ECONFIG, "metrics path \"%s\" is reserved or not a path",
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG, "metrics path \"%s\" is reserved or not a path",
                             path);
     if (cfg->listen_addr && cfg->listen_addr[0]) {
         unsigned char a[16];
         if (inet_pton(AF_INET, cfg->listen_addr, a) != 1 &&
             inet_pton(AF_INET6, cfg->listen_addr, a) != 1)
-            return sonde_errorf(eb, el, SONDE_ECONFIG, "listen address \"%s\" is not an IP address",
+            return sonde_internal_errorf(eb, el, SONDE_ECONFIG, "listen address \"%s\" is not an IP address",
                                 cfg->listen_addr);
     }
     if (!o->basic_user != !o->basic_password)
-        return sonde_errorf(eb, el, SONDE_ECONFIG, "basic auth needs both a user and a password");
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG, "basic auth needs both a user and a password");
     if (o->basic_user && (!o->basic_user[0] || strchr(o->basic_user, ':')))
-        return sonde_errorf(eb, el, SONDE_ECONFIG, "basic auth user must be non-empty without ':'");
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG, "basic auth user must be non-empty without ':'");
     if (o->bearer_token && !o->bearer_token[0])
-        return sonde_errorf(eb, el, SONDE_ECONFIG, "bearer token is empty");
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG, "bearer token is empty");
     if (!o->tls_cert_pem != !o->tls_key_pem)
-        return sonde_errorf(eb, el, SONDE_ECONFIG, "TLS needs both a certificate and a key");
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG, "TLS needs both a certificate and a key");
     if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-        return sonde_errorf(eb, el, SONDE_ECONFIG,
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG,
                             "this libmicrohttpd was built without TLS support");
     if (o->threads > 64 || o->max_connections > 100000 || o->max_scrapes > 1024 ||
         (o->max_request_size && o->max_request_size < 256) ||
         o->max_request_size > (64u << 20))
-        return sonde_errorf(eb, el, SONDE_ECONFIG,
+        return sonde_internal_errorf(eb, el, SONDE_ECONFIG,
                             "limits out of range (threads <= 64, connections <= 100000, scrapes <= "
                             "1024, request size 256 B .. 64 MiB)");
     return SONDE_OK;
 }
 
-int sonde_server_new(const sonde_server_opts *opts, sonde_server **out, char *errbuf,
-                     size_t errlen)
+int sonde_server_new(const sonde_server_opts *opts, char *errbuf, size_t errlen,
+                     sonde_server **out)
 {
     if (errbuf && errlen)
         errbuf[0] = '\0';

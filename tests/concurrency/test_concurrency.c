@@ -202,9 +202,9 @@ TEST(hammer_while_scraping)
     sonde_config_init(&cfg);
     cfg.process_metrics = 0;
     CHECK_EQ_INT(sonde_registry_new(&cfg, &reg), SONDE_OK);
-    ops = sonde_counter_new(reg, "ops_total", NULL);
-    hist = sonde_histogram_new(reg, "h", NULL, (sonde_buckets){bounds, 3});
-    busy = sonde_gauge_new(reg, "busy", NULL);
+    CHECK_EQ_INT(sonde_counter_new(reg, "ops_total", NULL, &ops), SONDE_OK);
+    CHECK_EQ_INT(sonde_histogram_new(reg, "h", NULL, (sonde_buckets){bounds, 3}, &hist), SONDE_OK);
+    CHECK_EQ_INT(sonde_gauge_new(reg, "busy", NULL, &busy), SONDE_OK);
     static const char *const id[] = {"id"}, *const writer_l[] = {"writer"};
     sonde_metric_opts o = {.type = SONDE_COUNTER, .name = "per_child_total", .label_names = id, .label_count = 1};
     CHECK_EQ_INT(sonde_register(reg, &o, &per_child), SONDE_OK);

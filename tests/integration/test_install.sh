@@ -1,18 +1,27 @@
 #!/bin/bash
-# make install works for users: installs into a temporary prefix, then builds a
-# small program against it twice, with pkg-config and with CMake's
-# find_package(sonde), links it statically and dynamically, and runs it.
+# make install works for users: installs into a temporary prefix, then builds
+# two small programs against it, one on libsonde alone (it counts) and one on
+# libsonde-http (it answers a /metrics request through sonde_server_handle),
+# each with pkg-config (sonde.pc, sonde-http.pc) linked shared and static, and
+# with CMake's find_package(sonde) through sonde::sonde, sonde::sonde_static,
+# sonde::http and sonde::http_static; every program runs. The core program,
+# however built, never links libmicrohttpd or zlib.
 set -euo pipefail
 build=${SONDE_BUILD:?} src=${SONDE_SRC:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/procs.sh"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v pkg-config >/dev/null || fail "pkg-config is not installed"
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/sonde/sonde.h"
+test -f "$tmp/prefix/include/sonde/export.h"
 libdir=$(ls -d "$tmp/prefix"/lib*/ | head -n1)
-test -f "$libdir/pkgconfig/sonde.pc"
-test -f "$libdir/cmake/sonde/sondeConfig.cmake"
+libdir=${libdir%/}
+for f in pkgconfig/sonde.pc pkgconfig/sonde-http.pc cmake/sonde/sondeConfig.cmake libsonde.a \
+  libsonde-http.a libsonde.so.0 libsonde-http.so.0; do
+  test -e "$libdir/$f" || fail "not installed: $f"
+done
 
-cat > "$tmp/app.c" <<'C'
+cat >"$tmp/core.c" <<'C'
 #include <sonde/sonde.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +29,9 @@ cat > "$tmp/app.c" <<'C'
 int main(void)
 {
     sonde_registry *reg;
-    if (sonde_registry_new(NULL, &reg))
+    sonde_counter *c;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "installed_total", "Installed.", &c))
         return 1;
-    sonde_counter *c = sonde_counter_new(reg, "installed_total", "Installed.");
     sonde_counter_add(c, 3);
     char *text = sonde_expose_alloc(reg, SONDE_FORMAT_TEXT, NULL);
     int ok = text && strstr(text, "installed_total 3\n") != NULL;
@@ -32,27 +41,92 @@ int main(void)
     return ok ? 0 : 1;
 }
 C
+cat >"$tmp/http.c" <<'C'
+#include <sonde/sonde.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+    sonde_registry *reg;
+    sonde_server *srv;
+    sonde_server_opts opts;
+    sonde_server_response resp;
+    sonde_counter *c;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "served_total", "Served.", &c))
+        return 1;
+    sonde_counter_inc(c);
+    sonde_server_opts_init(&opts);
+    opts.registry = reg;
+    if (sonde_server_new(&opts, NULL, 0, &srv))
+        return 1;
+    sonde_server_request req = {.method = "GET", .path = "/metrics"};
+    int ok = sonde_server_handle(srv, &req, &resp) == SONDE_OK && resp.status == 200 &&
+             strstr(resp.body, "served_total 1\n") != NULL;
+    printf("%s %s\n", sonde_version(), ok ? "ok" : "bad");
+    sonde_server_response_free(&resp);
+    sonde_server_free(srv);
+    sonde_registry_free(reg);
+    return ok ? 0 : 1;
+}
+C
 
-# pkg-config, shared library
+# run NAME BINARY: it prints "<version> ok"; the core programs link no HTTP dependency.
+run() {
+  local out
+  out=$(LD_LIBRARY_PATH="$libdir" "$2") || fail "$1 failed: $out"
+  [ "$out" = "0.1.0 ok" ] || fail "$1 printed: $out"
+  case "$1" in
+    core*) readelf -d "$2" | grep NEEDED | grep -E 'libmicrohttpd|libz\.so|libsonde-http' &&
+             fail "$1 needs an HTTP dependency" ;;
+  esac
+  return 0
+}
+
+# pkg-config: shared and static, for each package.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cc "$tmp/app.c" -o "$tmp/app-pc" $(pkg-config --cflags --libs sonde) -Wl,-rpath,"$libdir"
-out=$("$tmp/app-pc")
-[ "$out" = "0.1.0 ok" ] || { echo "pkg-config build printed: $out"; exit 1; }
-# pkg-config, static library
-cc "$tmp/app.c" -o "$tmp/app-static" $(pkg-config --cflags sonde) "$libdir/libsonde.a" \
-  $(pkg-config --static --libs sonde | sed 's/-lsonde//')
-"$tmp/app-static" | grep -q ' ok$'
+[ "$(pkg-config --modversion sonde-http)" = "0.1.0" ] || fail "sonde-http.pc version"
+pkg-config --print-requires sonde-http | grep -q '^sonde = 0.1.0$' ||
+  fail "sonde-http.pc does not require sonde of its own version"
+pkg-config --static --libs sonde | grep -qE 'microhttpd|-lz\b' && fail "sonde.pc brings HTTP deps"
+for pkg in sonde:core sonde-http:http; do
+  name=${pkg%%:*} prog=${pkg#*:}
+  cc "$tmp/$prog.c" -o "$tmp/$prog-pc" $(pkg-config --cflags --libs "$name") -Wl,-rpath,"$libdir"
+  readelf -d "$tmp/$prog-pc" | grep NEEDED | grep -q "lib$name\.so" ||
+    fail "$prog-pc is not linked to lib$name.so"
+  run "$prog-pc shared" "$tmp/$prog-pc"
+  # The --static flags with the archives in place of -lsonde-http / -lsonde.
+  static_libs=$(pkg-config --static --libs "$name" |
+    sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde( |\$)#$libdir/libsonde.a #")
+  cc "$tmp/$prog.c" -o "$tmp/$prog-pc-static" $(pkg-config --cflags "$name") $static_libs
+  readelf -d "$tmp/$prog-pc-static" | grep NEEDED | grep -q libsonde &&
+    fail "$prog-pc-static still needs a shared libsonde"
+  run "$prog-pc static" "$tmp/$prog-pc-static"
+done
 
-# CMake package
+# CMake package: the four targets.
 mkdir -p "$tmp/cm"
-cat > "$tmp/cm/CMakeLists.txt" <<'CM'
+cat >"$tmp/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.16)
 project(app C)
-find_package(sonde REQUIRED)
-add_executable(app ../app.c)
-target_link_libraries(app PRIVATE sonde::sonde)
+find_package(sonde 0.1 REQUIRED)
+add_executable(core-shared ../core.c)
+target_link_libraries(core-shared PRIVATE sonde::sonde)
+add_executable(core-static ../core.c)
+target_link_libraries(core-static PRIVATE sonde::sonde_static)
+add_executable(http-shared ../http.c)
+target_link_libraries(http-shared PRIVATE sonde::http)
+add_executable(http-static ../http.c)
+target_link_libraries(http-static PRIVATE sonde::http_static)
 CM
 cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cm/build" >/dev/null
-LD_LIBRARY_PATH="$libdir" "$tmp/cm/build/app" | grep -q ' ok$'
-echo "1 passed, 0 failed"
+for p in core-shared core-static http-shared http-static; do
+  run "$p cmake" "$tmp/cm/build/$p"
+  case "$p" in
+    *-static) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q libsonde &&
+                fail "$p cmake still needs a shared libsonde" ;;
+    http-shared) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q 'libsonde-http\.so' ||
+                   fail "http-shared is not linked to libsonde-http.so" ;;
+  esac
+done
+echo "8 passed, 0 failed"

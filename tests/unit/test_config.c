@@ -178,7 +178,9 @@ TEST(env_global_labels)
     sonde_config_cleanup(&c);
     CHECK(c.global_labels == NULL);
     CHECK_EQ_INT(c.global_label_count, 0);
-    sonde_gauge_set(sonde_gauge_new(r, "g", NULL), 1);
+    sonde_gauge *g;
+    CHECK_EQ_INT(sonde_gauge_new(r, "g", NULL, &g), SONDE_OK);
+    sonde_gauge_set(g, 1);
     char *t = sonde_expose_alloc(r, SONDE_FORMAT_TEXT, NULL);
     CHECK_EQ_STR(t, "# TYPE g gauge\ng{team=\"core\",service=\"api\",region=\"eu-west\",expr=\"a=b\","
                     "empty=\"\",utf=\"caf\xc3\xa9\",version=\"1.2.3\",environment=\"prod\"} 1\n");
@@ -244,7 +246,7 @@ TEST(validate)
     REFUSED(c.latency_buckets = ((sonde_buckets){NULL, 2}), "latency");
     REFUSED(c.size_buckets = ((sonde_buckets){inf, 2}), "size");
     REFUSED(c.cardinality_limit = 0, "cardinality");
-    CHECK_EQ_INT(sonde_config_validate(NULL, err, sizeof err), SONDE_ECONFIG);
+    CHECK_EQ_INT(sonde_config_validate(NULL, err, sizeof err), SONDE_EINVAL);
     /* accepted corner values */
     sonde_config_init(&c);
     c.port = 0; /* any free port */

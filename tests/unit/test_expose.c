@@ -206,8 +206,11 @@ TEST(order_is_by_name_then_creation)
     sonde_registry *r;
     CHECK_EQ_INT(sonde_registry_new(&c, &r), SONDE_OK);
     const char *names[] = {"b", "a_b", "a", "B", "a:b", "_x"};
-    for (int i = 0; i < 6; i++)
-        sonde_gauge_set(sonde_gauge_new(r, names[i], NULL), i);
+    for (int i = 0; i < 6; i++) {
+        sonde_gauge *g;
+        CHECK_EQ_INT(sonde_gauge_new(r, names[i], NULL, &g), SONDE_OK);
+        sonde_gauge_set(g, i);
+    }
     static const char *const l[] = {"v"};
     sonde_metric_opts o = {.type = SONDE_GAUGE, .name = "c", .label_names = l, .label_count = 1};
     sonde_metric *m;

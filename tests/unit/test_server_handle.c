@@ -25,7 +25,7 @@ static sonde_server *make(const char *user, const char *pass, const char *token)
     o.bearer_token = token;
     sonde_server *s = NULL;
     char err[128];
-    CHECK_EQ_INT(sonde_server_new(&o, &s, err, sizeof err), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, err, sizeof err, &s), SONDE_OK);
     return s;
 }
 
@@ -166,7 +166,7 @@ TEST(gzip_decisions_and_round_trip)
     sonde_server_opts_init(&o);
     o.registry = reg;
     o.gzip = 0;
-    CHECK_EQ_INT(sonde_server_new(&o, &s, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &s), SONDE_OK);
     sonde_server_response r;
     call(s, "GET", "/metrics", NULL, "gzip", NULL, &r);
     CHECK(hdr(&r, "Content-Encoding") == NULL);
@@ -358,7 +358,7 @@ TEST(scrape_limit)
         sonde_server_response r;
         sonde_server *s;
     } job;
-    CHECK_EQ_INT(sonde_server_new(&o, &job.s, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &job.s), SONDE_OK);
     pthread_t t;
     pthread_create(&t, NULL, scrape_thread, &job);
     pthread_mutex_lock(&gate_lock);
@@ -396,7 +396,7 @@ TEST(custom_metrics_path)
     o.registry = reg;
     o.config = &cfg;
     sonde_server *s;
-    CHECK_EQ_INT(sonde_server_new(&o, &s, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &s), SONDE_OK);
     sonde_server_response r;
     CHECK_EQ_INT(call(s, "GET", "/internal/prom", NULL, NULL, NULL, &r), 200);
     sonde_server_response_free(&r);
@@ -443,17 +443,18 @@ TEST(bad_options)
             o.threads = cases[i].threads;
         sonde_server *s = (sonde_server *)&cfg; /* must be reset to NULL */
         char err[160] = "";
-        CHECK_EQ_INT(sonde_server_new(&o, &s, err, sizeof err), SONDE_ECONFIG);
+        CHECK_EQ_INT(sonde_server_new(&o, err, sizeof err, &s), SONDE_ECONFIG);
         CHECK(s == NULL);
         CHECK_CONTAINS(err, cases[i].msg);
     }
-    CHECK_EQ_INT(sonde_server_new(NULL, NULL, NULL, 0), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_server_new(NULL, NULL, 0, NULL), SONDE_EINVAL);
 }
 
 int main(void)
 {
     CHECK_EQ_INT(sonde_registry_new(NULL, &reg), SONDE_OK);
-    sonde_counter *c = sonde_counter_new(reg, "test_hits_total", "Hits.");
+    sonde_counter *c;
+    CHECK_EQ_INT(sonde_counter_new(reg, "test_hits_total", "Hits.", &c), SONDE_OK);
     for (int i = 0; i < 3; i++)
         sonde_counter_inc(c);
     RUN(metrics_default_text);

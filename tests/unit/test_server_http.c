@@ -26,7 +26,7 @@ static sonde_server *start(sonde_server_opts *o, int *port)
     o->config = &cfg;
     sonde_server *s = NULL;
     char err[160];
-    CHECK_EQ_INT(sonde_server_new(o, &s, err, sizeof err), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(o, err, sizeof err, &s), SONDE_OK);
     CHECK_EQ_INT(sonde_server_start(s), SONDE_OK);
     *port = sonde_server_port(s);
     CHECK(*port > 0);
@@ -283,7 +283,7 @@ TEST(port_in_use_and_restart)
     o.registry = reg;
     o.config = &cfg;
     sonde_server *t;
-    CHECK_EQ_INT(sonde_server_new(&o, &t, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &t), SONDE_OK);
     CHECK_EQ_INT(sonde_server_start(t), SONDE_EBUSY);
     char want[64];
     snprintf(want, sizeof want, "port %d on 127.0.0.1 is already in use", port);
@@ -315,14 +315,14 @@ TEST(address_not_local_and_disabled)
     o.registry = reg;
     o.config = &cfg;
     sonde_server *s;
-    CHECK_EQ_INT(sonde_server_new(&o, &s, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &s), SONDE_OK);
     CHECK_EQ_INT(sonde_server_start(s), SONDE_ECONFIG);
     CHECK_CONTAINS(sonde_server_errmsg(s), "192.0.2.1");
     sonde_server_free(s);
 
     cfg.listen_addr = "127.0.0.1";
     cfg.enabled = 0;
-    CHECK_EQ_INT(sonde_server_new(&o, &s, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &s), SONDE_OK);
     CHECK_EQ_INT(sonde_server_start(s), SONDE_EDISABLED);
     CHECK_EQ_INT(sonde_server_port(s), 0);
     sonde_server_free(s);
@@ -341,7 +341,7 @@ TEST(ipv6_and_all_interfaces)
     o.registry = reg;
     o.config = &cfg;
     sonde_server *s;
-    CHECK_EQ_INT(sonde_server_new(&o, &s, NULL, 0), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &s), SONDE_OK);
     CHECK_EQ_INT(sonde_server_start(s), SONDE_OK);
     http_answer a;
     tc_request(sonde_server_port(s), "GET", "/health", NULL, &a); /* over IPv4 loopback */
@@ -353,12 +353,15 @@ TEST(ipv6_and_all_interfaces)
 int main(void)
 {
     CHECK_EQ_INT(sonde_registry_new(NULL, &reg), SONDE_OK);
-    sonde_counter *c = sonde_counter_new(reg, "srv_requests_total", "Requests.");
+    sonde_counter *c;
+    CHECK_EQ_INT(sonde_counter_new(reg, "srv_requests_total", "Requests.", &c), SONDE_OK);
     sonde_counter_add(c, 7);
     for (int i = 0; i < 300; i++) { /* a body big enough for gzip to matter */
         char name[64];
         snprintf(name, sizeof name, "filler_%03d", i);
-        sonde_gauge_set(sonde_gauge_new(reg, name, "Filler gauge for a larger body."), i);
+        sonde_gauge *g;
+        CHECK_EQ_INT(sonde_gauge_new(reg, name, "Filler gauge for a larger body.", &g), SONDE_OK);
+        sonde_gauge_set(g, i);
     }
     RUN(get_and_head);
     RUN(gzip_on_the_wire);

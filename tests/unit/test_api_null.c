@@ -1,0 +1,381 @@
+/*
+ * test_api_null.c - the NULL conventions of sonde/sonde.h, function by
+ * function, for every public function of every header (test_symbols.sh
+ * checks that each SONDE_API function is named here).
+ *
+ *   - A NULL instrument (family, series, collector, or module: sonde_http,
+ *     sonde_http_mhd, sonde_rpc, sonde_rpc_method, sonde_ws, sonde_llm) is a
+ *     no-op: SONDE_OK where a code is returned, zero values from reads, inert
+ *     tokens, NULL from lookups; freeing it does nothing.
+ *   - Any other NULL that a function needs (registry, server, price table,
+ *     emitter, config, request, name, out) is SONDE_EINVAL, or 0 / NULL / ""
+ *     for functions without a code; free, stop and cleanup accept NULL.
+ *
+ * Run under ASan+UBSan by `make test`, so a call that would crash on NULL
+ * fails here. Each group also shows that the no-op left the registry as it
+ * was (nothing registered, nothing exposed).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "sonde/http_mhd.h"
+#include "sonde/sonde.h"
+
+static sonde_registry *new_reg(void)
+{
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.process_metrics = 0;
+    sonde_registry *r = NULL;
+    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
+    return r;
+}
+
+/* The registry's text exposition, "" when empty. */
+static int exposes_nothing(sonde_registry *r)
+{
+    char *t = sonde_expose_alloc(r, SONDE_FORMAT_TEXT, NULL);
+    int empty = t && t[0] == '\0';
+    free(t);
+    return empty;
+}
+
+static int emit_nothing(sonde_emitter *e, void *ud)
+{
+    (void)e;
+    (void)ud;
+    return 0;
+}
+
+TEST(null_series_are_noops)
+{
+    sonde_counter_inc(NULL);
+    CHECK_EQ_INT(sonde_counter_add(NULL, 1), SONDE_OK);
+    CHECK_EQ_INT(sonde_counter_add(NULL, -1), SONDE_OK);
+    CHECK_EQ_DBL(sonde_counter_value(NULL), 0);
+    sonde_gauge_set(NULL, 1);
+    sonde_gauge_inc(NULL);
+    sonde_gauge_dec(NULL);
+    sonde_gauge_add(NULL, 1);
+    sonde_gauge_sub(NULL, 1);
+    sonde_gauge_set_to_current_time(NULL);
+    CHECK_EQ_DBL(sonde_gauge_value(NULL), 0);
+    sonde_histogram_observe(NULL, 1);
+    sonde_histogram_observe_n(NULL, 1, 5);
+    uint64_t n = 7, counts[2] = {7, 7};
+    double sum = 7;
+    sonde_histogram_read(NULL, &n, &sum, counts);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_DBL(sum, 0);
+    CHECK_EQ_INT(counts[0], 7); /* a NULL series has no buckets to write */
+    sonde_histogram_read(NULL, NULL, NULL, NULL);
+    sonde_summary_observe(NULL, 1);
+    CHECK(isnan(sonde_summary_quantile(NULL, 0.5)));
+    n = 7, sum = 7;
+    sonde_summary_read(NULL, &n, &sum);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_DBL(sum, 0);
+    sonde_summary_read(NULL, NULL, NULL);
+    CHECK_EQ_INT(sonde_stateset_set(NULL, "a"), SONDE_OK);
+    CHECK_EQ_INT(sonde_stateset_set(NULL, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_stateset_set_state(NULL, "a", 1), SONDE_OK);
+    sonde_timer t = sonde_timer_histogram(NULL);
+    CHECK(sonde_timer_stop(&t) >= 0);
+    t = sonde_timer_summary(NULL);
+    CHECK(sonde_timer_stop(&t) >= 0);
+    CHECK_EQ_DBL(sonde_timer_stop(NULL), 0);
+}
+
+TEST(null_families_are_noops)
+{
+    void *child = &child;
+    CHECK_EQ_INT(sonde_metric_child(NULL, NULL, &child), SONDE_OK);
+    CHECK(child == NULL);
+    CHECK_EQ_INT(sonde_metric_child(NULL, NULL, NULL), SONDE_EINVAL); /* out is required */
+    CHECK(sonde_counter_with(NULL, NULL) == NULL);
+    CHECK(sonde_gauge_with(NULL, NULL) == NULL);
+    CHECK(sonde_histogram_with(NULL, NULL) == NULL);
+    CHECK(sonde_summary_with(NULL, NULL) == NULL);
+    CHECK(sonde_stateset_with(NULL, NULL) == NULL);
+    CHECK(sonde_counter_of(NULL) == NULL);
+    CHECK(sonde_gauge_of(NULL) == NULL);
+    CHECK(sonde_histogram_of(NULL) == NULL);
+    CHECK(sonde_summary_of(NULL) == NULL);
+    CHECK_EQ_INT(sonde_metric_remove(NULL, (const char *[]){"x"}), SONDE_OK);
+    sonde_metric_clear(NULL);
+    CHECK_EQ_INT(sonde_unregister(NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_info_set(NULL, (const char *[]){"x"}), SONDE_OK);
+    CHECK_EQ_INT(sonde_metric_type(NULL), SONDE_UNTYPED);
+    CHECK(sonde_metric_name(NULL) == NULL);
+    CHECK(sonde_metric_help(NULL) == NULL);
+    CHECK(sonde_metric_unit(NULL) == NULL);
+    CHECK(sonde_metric_label_name(NULL, 0) == NULL);
+    CHECK_EQ_INT(sonde_metric_label_count(NULL), 0);
+    CHECK_EQ_INT(sonde_metric_child_count(NULL), 0);
+    sonde_buckets b = sonde_metric_buckets(NULL);
+    CHECK(b.bounds == NULL && b.count == 0);
+}
+
+/* What a disabled registry hands out is exactly such NULL handles, and using them works. */
+TEST(disabled_registry_hands_out_null_instruments)
+{
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.enabled = 0;
+    sonde_registry *r;
+    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
+    sonde_counter *c = (sonde_counter *)&c;
+    CHECK_EQ_INT(sonde_counter_new(r, "c_total", NULL, &c), SONDE_OK);
+    CHECK(c == NULL);
+    sonde_collector *col = (sonde_collector *)&col;
+    CHECK_EQ_INT(sonde_collector_add(r, "x", emit_nothing, NULL, &col), SONDE_OK);
+    CHECK(col == NULL);
+    CHECK_EQ_INT(sonde_collector_remove(r, col), SONDE_OK);
+    CHECK_EQ_INT(sonde_collector_add(r, "x", NULL, NULL, &col), SONDE_EINVAL); /* fn is required */
+    CHECK_EQ_INT(sonde_counter_add(c, 2), SONDE_OK);
+    sonde_metric *m = (sonde_metric *)&m;
+    sonde_metric_opts o = {.type = SONDE_GAUGE, .name = "g"};
+    CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
+    CHECK(m == NULL);
+    CHECK_EQ_INT(sonde_metric_remove(m, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_unregister(m), SONDE_OK);
+    sonde_registry_free(r);
+}
+
+TEST(registry_and_exposition_need_a_registry)
+{
+    sonde_metric *m = (sonde_metric *)&m;
+    sonde_metric_opts o = {.type = SONDE_COUNTER, .name = "x_total"};
+    CHECK_EQ_INT(sonde_registry_new(NULL, NULL), SONDE_EINVAL);
+    sonde_registry_free(NULL);
+    CHECK_EQ_INT(sonde_registry_enabled(NULL), 0);
+    CHECK(sonde_registry_config(NULL) == NULL);
+    CHECK_EQ_INT(sonde_register(NULL, &o, &m), SONDE_EINVAL);
+    CHECK(m == NULL);
+    sonde_counter *c = (sonde_counter *)&c;
+    sonde_gauge *g = (sonde_gauge *)&g;
+    sonde_histogram *h = (sonde_histogram *)&h;
+    CHECK_EQ_INT(sonde_counter_new(NULL, "x", NULL, &c), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_gauge_new(NULL, "x", NULL, &g), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_histogram_new(NULL, "x", NULL, SONDE_BUCKETS_DEFAULT, &h), SONDE_EINVAL);
+    CHECK(c == NULL && g == NULL && h == NULL);
+    m = (sonde_metric *)&m;
+    CHECK_EQ_INT(sonde_register_func(NULL, &o, NULL, NULL, &m), SONDE_EINVAL);
+    CHECK(sonde_registry_find(NULL, "x") == NULL);
+    CHECK_EQ_INT(sonde_registry_foreach(NULL, NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_collector_add(NULL, "x", NULL, NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_collector_remove(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_inc(NULL, "x", NULL, 0), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_add(NULL, "x", NULL, 0, 1), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_set(NULL, "x", NULL, 0, 1), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_observe(NULL, "x", NULL, 0, 1), SONDE_EINVAL);
+    sonde_timer t;
+    CHECK_EQ_INT(sonde_timer_start(NULL, "x", NULL, 0, &t), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_expose(NULL, SONDE_FORMAT_TEXT, NULL, NULL), SONDE_EINVAL);
+    size_t len = 0;
+    char buf[8];
+    CHECK_EQ_INT(sonde_expose_buffer(NULL, SONDE_FORMAT_TEXT, buf, sizeof buf, &len), SONDE_EINVAL);
+    CHECK(sonde_expose_alloc(NULL, SONDE_FORMAT_TEXT, &len) == NULL);
+    CHECK_EQ_INT(sonde_emit_family(NULL, "x", NULL, SONDE_GAUGE, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_emit_sample(NULL, NULL, NULL, 0, 1), SONDE_EINVAL);
+}
+
+TEST(other_null_arguments_are_einval)
+{
+    sonde_registry *r = new_reg();
+    sonde_metric *m = (sonde_metric *)&m;
+    CHECK_EQ_INT(sonde_register(r, NULL, &m), SONDE_EINVAL);
+    CHECK(m == NULL);
+    sonde_metric_opts o = {.type = SONDE_COUNTER, .name = "x_total"};
+    CHECK_EQ_INT(sonde_register(r, &o, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_counter_new(r, "y_total", NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_gauge_new(r, "y", NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_histogram_new(r, "y", NULL, SONDE_BUCKETS_DEFAULT, NULL), SONDE_EINVAL);
+    o.type = SONDE_GAUGE;
+    CHECK_EQ_INT(sonde_register_func(r, &o, NULL, NULL, &m), SONDE_EINVAL);
+    CHECK(sonde_registry_find(r, NULL) == NULL);
+    CHECK_EQ_INT(sonde_registry_foreach(r, NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_inc(r, NULL, NULL, 0), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_timer_start(r, "x", NULL, 0, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_expose(r, SONDE_FORMAT_TEXT, NULL, NULL), SONDE_EINVAL);
+    CHECK(exposes_nothing(r)); /* none of the above registered anything */
+
+    static const char *const states[] = {"a", "b"};
+    sonde_metric_opts so = {.type = SONDE_STATESET, .name = "st", .states = states, .state_count = 2};
+    sonde_metric *st;
+    CHECK_EQ_INT(sonde_register(r, &so, &st), SONDE_OK);
+    CHECK_EQ_INT(sonde_stateset_set(sonde_stateset_with(st, NULL), NULL), SONDE_EINVAL);
+
+    sonde_config_init(NULL);
+    sonde_config_cleanup(NULL);
+    char err[64] = "";
+    CHECK_EQ_INT(sonde_config_from_env(NULL, err, sizeof err), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_config_validate(NULL, err, sizeof err), SONDE_EINVAL);
+    CHECK(err[0] != '\0'); /* and says why */
+    CHECK_EQ_INT(sonde_buckets_linear(0, 1, 2, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_buckets_exponential(1, 2, 2, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_format_double(1.5, NULL), 0);
+    CHECK_EQ_INT(sonde_format_negotiate(NULL), SONDE_FORMAT_TEXT); /* documented: no header */
+    CHECK(sonde_format_content_type(SONDE_FORMAT_TEXT) != NULL);
+    CHECK(sonde_strerror(SONDE_EINVAL) != NULL);
+    CHECK(sonde_version() != NULL);
+    sonde_set_clock(NULL, NULL, NULL); /* NULL restores the system clocks */
+    CHECK(sonde_now_ns() > 0);
+    CHECK(sonde_wall_seconds() > 0);
+    CHECK(sonde_default_registry() != NULL);
+    CHECK_EQ_INT(sonde_init(NULL), SONDE_EBUSY); /* configured already: not about NULL */
+    sonde_registry_free(r);
+}
+
+TEST(null_http_modules_are_noops)
+{
+    char buf[256];
+    CHECK_EQ_INT(sonde_http_new(NULL, NULL), SONDE_EINVAL);
+    sonde_http_free(NULL);
+    CHECK_EQ_INT(sonde_http_route_add(NULL, "/x/{id}"), SONDE_OK);
+    CHECK_EQ_INT(sonde_http_route(NULL, "/x", buf, sizeof buf), 0);
+    sonde_http_token t = sonde_http_begin(NULL, "GET", "/x", 10);
+    sonde_http_stream_begin(NULL, &t);
+    sonde_http_stream_end(NULL, &t);
+    sonde_http_end(NULL, &t, 200, 10);
+    sonde_http_end(NULL, NULL, 200, 10);
+
+    CHECK_EQ_INT(sonde_rpc_new(NULL, NULL), SONDE_EINVAL);
+    sonde_rpc_free(NULL);
+    CHECK(sonde_rpc_method_get(NULL, "pkg.S/M") == NULL);
+    sonde_rpc_call call = sonde_rpc_begin(NULL);
+    sonde_rpc_end(&call, SONDE_RPC_OK);
+    sonde_rpc_end(NULL, SONDE_RPC_OK);
+    sonde_rpc_observe(NULL, SONDE_RPC_OK, 0.1);
+    CHECK_EQ_INT(sonde_rpc_code_parse(NULL), SONDE_EINVAL);
+    CHECK_EQ_STR(sonde_rpc_code_name(-5), "UNKNOWN");
+
+    CHECK_EQ_INT(sonde_ws_new(NULL, NULL, NULL), SONDE_EINVAL);
+    sonde_ws_free(NULL);
+    sonde_ws_open(NULL);
+    sonde_ws_close(NULL);
+    sonde_ws_received(NULL, SONDE_WS_TEXT);
+    sonde_ws_sent(NULL, SONDE_WS_TEXT);
+
+    sonde_http_mhd *a = (sonde_http_mhd *)&a;
+    CHECK_EQ_INT(sonde_http_mhd_start(NULL, 0, 0, NULL, NULL, NULL, &a), SONDE_EINVAL); /* no dh */
+    CHECK(a == NULL);
+    CHECK(sonde_http_mhd_daemon(NULL) == NULL);
+    sonde_http_mhd_stop(NULL);
+    sonde_http_mhd_stream_begin(NULL, NULL);
+    /* sonde_http_mhd_respond(NULL, c, ...) only queues on c: it needs a live connection,
+     * covered by test_http_mhd. */
+
+    /* With a real registry, the NULL modules above registered nothing. */
+    sonde_registry *r = new_reg();
+    CHECK_EQ_INT(sonde_http_route_add(NULL, "/y"), SONDE_OK);
+    CHECK(exposes_nothing(r));
+    sonde_registry_free(r);
+}
+
+TEST(server_needs_a_server)
+{
+    sonde_server *s = (sonde_server *)&s;
+    char err[64];
+    CHECK_EQ_INT(sonde_server_new(NULL, err, sizeof err, NULL), SONDE_EINVAL);
+    sonde_server_opts_init(NULL);
+    CHECK_EQ_INT(sonde_server_start(NULL), SONDE_EINVAL);
+    sonde_server_stop(NULL);
+    sonde_server_free(NULL);
+    CHECK_EQ_INT(sonde_server_port(NULL), 0);
+    CHECK_EQ_STR(sonde_server_errmsg(NULL), "");
+    CHECK_EQ_INT(sonde_server_ready_add(NULL, "db", NULL, NULL), SONDE_EINVAL);
+    sonde_server_response resp;
+    memset(&resp, 0x55, sizeof resp);
+    CHECK_EQ_INT(sonde_server_handle(NULL, NULL, &resp), SONDE_EINVAL);
+    CHECK(resp.body == NULL && resp.status == 0); /* emptied */
+    CHECK_EQ_INT(sonde_server_handle(NULL, NULL, NULL), SONDE_EINVAL);
+    sonde_server_response_free(NULL);
+    /* a real server with NULL request parts */
+    sonde_registry *r = new_reg();
+    sonde_server_opts o;
+    sonde_server_opts_init(&o);
+    o.registry = r;
+    CHECK_EQ_INT(sonde_server_new(&o, NULL, 0, &s), SONDE_OK);
+    sonde_server_request req = {.method = NULL, .path = "/metrics"};
+    CHECK_EQ_INT(sonde_server_handle(s, &req, &resp), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_server_ready_add(s, NULL, NULL, NULL), SONDE_EINVAL);
+    sonde_server_free(s);
+    sonde_registry_free(r);
+}
+
+TEST(null_llm_is_a_noop)
+{
+    sonde_llm_call call;
+    sonde_llm_request rq = {.operation = "chat", .provider = "openai"};
+    CHECK_EQ_INT(sonde_llm_call_begin(NULL, &call, &rq), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_begin(NULL, &call, NULL), SONDE_OK);
+    sonde_llm_call_first_token(&call);
+    sonde_llm_call_tokens(&call, 3);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* inert */
+    CHECK_EQ_INT(sonde_llm_tool_begin(NULL, &call, "t", NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_abandon(&call), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin(NULL, &call, "a", NULL, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_rate_limited(NULL, "rpm"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_open_calls(NULL), 0);
+    CHECK_EQ_INT(sonde_llm_free(NULL), 0);
+    /* the call tracker is the caller's memory, not a handle: it must be given */
+    CHECK_EQ_INT(sonde_llm_call_begin(NULL, NULL, &rq), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_end(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_abandon(NULL), SONDE_EINVAL);
+    sonde_llm_call_first_token(NULL);
+    sonde_llm_call_tokens(NULL, 1);
+    sonde_llm *llm = (sonde_llm *)&llm;
+    CHECK_EQ_INT(sonde_llm_new(NULL, NULL, &llm), SONDE_EINVAL);
+    CHECK(llm == NULL);
+    /* with a live module: its required arguments */
+    sonde_registry *r = new_reg();
+    CHECK_EQ_INT(sonde_llm_new(r, NULL, &llm), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK_EQ_INT(sonde_llm_rate_limited(llm, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_open_calls(llm), 0);
+    sonde_llm_free(llm);
+    sonde_registry_free(r);
+    char out[32];
+    CHECK_EQ_INT(sonde_llm_provider_normalize(NULL, out, sizeof out), SONDE_EINVAL);
+}
+
+TEST(price_tables_need_a_table)
+{
+    double in = 7, out = 7;
+    const char *cur = "x";
+    char err[64];
+    CHECK_EQ_INT(sonde_llm_prices_new(NULL), SONDE_EINVAL);
+    sonde_llm_prices_free(NULL);
+    CHECK_EQ_INT(sonde_llm_prices_add(NULL, "m", 1, 2, "USD"), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_prices_parse(NULL, "m 1 2 USD", err, sizeof err), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_prices_load(NULL, "/nonexistent", err, sizeof err), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_prices_count(NULL), 0);
+    CHECK_EQ_INT(sonde_llm_prices_find(NULL, "m", &in, &out, &cur), SONDE_EINVAL);
+    CHECK_EQ_DBL(in, 7); /* untouched */
+    sonde_llm_prices *p;
+    CHECK_EQ_INT(sonde_llm_prices_new(&p), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_prices_add(p, "m", 1, 2, "USD"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_prices_find(p, NULL, &in, &out, &cur), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_prices_find(p, "m", NULL, NULL, NULL), SONDE_OK); /* outputs optional */
+    CHECK_EQ_INT(sonde_llm_prices_find(p, "n", &in, &out, &cur), SONDE_ENOENT);
+    sonde_llm_prices_free(p);
+}
+
+int main(void)
+{
+    RUN(null_series_are_noops);
+    RUN(null_families_are_noops);
+    RUN(disabled_registry_hands_out_null_instruments);
+    RUN(registry_and_exposition_need_a_registry);
+    RUN(other_null_arguments_are_einval);
+    RUN(null_http_modules_are_noops);
+    RUN(server_needs_a_server);
+    RUN(null_llm_is_a_noop);
+    RUN(price_tables_need_a_table);
+    return check_report();
+}
