@@ -6,9 +6,9 @@
  * lookup by name and scrapes take; a scrape holds it only to copy the array
  * and take a reference on each family (sonde_registry_snapshot), so an
  * unregistered family lives on until the last scrape rendering it lets go.
- * Collectors have their own lock, held while they run. Registration validates everything up
- * front and builds the family completely before publishing it, so a refused
- * registration changes nothing. Every registry owns the family
+ * Collectors have their own lock, held while they run. Registration
+ * validates everything up front and builds the family completely before
+ * publishing it, so a refused registration changes nothing. Every registry owns the family
  * sonde_cardinality_rejections_total{metric}; a family gets its child of it
  * on its first refusal, through the rejections family's own lock, so hitting
  * a limit never needs the registry lock (which a scrape may hold).
