@@ -15,10 +15,10 @@
  * published with release stores, a removed child keeps its next pointer, and
  * while any scrape is walking (readers > 0) removed children wait on a
  * pending list instead of being retired, so a walker standing on one, or on
- * a chain of them, never reaches freed memory. A walk stops at the first
- * child created after it began (32-bit creation numbers compared in serial
- * number order, right while fewer than 2^31 children are created during one
- * walk), so it is bounded.
+ * a chain of them, never reaches freed memory. A walk visits at most as many
+ * children as the family had when it began: all of them when nothing is
+ * removed meanwhile (the ones created after are appended behind them), and
+ * it is bounded whatever happens.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -126,7 +126,6 @@ static void child_retire(sonde_child *c)
 /* Append under the lock; a scrape walking the list sees c once the release store lands. */
 static void list_append(sonde_family *f, sonde_child *c)
 {
-    c->seq = f->next_seq++;
     c->prev = f->last;
     atomic_store_explicit(&c->next, NULL, memory_order_relaxed);
     if (f->last)
@@ -349,7 +348,7 @@ void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w)
     pthread_mutex_lock(&f->lock);
     f->readers++;
     w->next = atomic_load_explicit(&f->first, memory_order_relaxed);
-    w->end_seq = f->next_seq;
+    w->left = f->count;
     pthread_mutex_unlock(&f->lock);
 }
 

@@ -40,8 +40,8 @@ struct summary_state; /* summary.c */
 typedef struct sonde_child {
     uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
-    uint32_t cell;   /* counters: integer then double cell; histograms: buckets then sum */
-    uint32_t seq;    /* creation number in the family (wraps): scrapes stop at newer ones */
+    uint32_t cell;     /* counters: integer then double cell; histograms: buckets then sum */
+    uint32_t blob_len; /* label values, each NUL-terminated, back to back in blob */
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
         _Atomic(uint64_t) states;      /* statesets: one bit per state */
@@ -50,7 +50,6 @@ typedef struct sonde_child {
     double created;   /* wall seconds at creation (OpenMetrics _created) */
     _Atomic(struct sonde_child *) next; /* creation order; scrapes walk it without the lock */
     struct sonde_child *prev;           /* under the family lock; once removed, the pending list */
-    uint32_t blob_len;               /* label values, each NUL-terminated, back to back */
     char blob[];
 } sonde_child;
 
@@ -81,7 +80,6 @@ typedef struct sonde_family {
     _Atomic(sonde_child *) first; /* the list in creation order */
     sonde_child *last;
     size_t count;
-    uint32_t next_seq;
     size_t readers;       /* scrapes walking the list now */
     sonde_child *pending; /* removed while readers > 0: retired when the last one leaves */
     atomic_size_t refs;   /* 1 while registered, + 1 per scrape holding the family */
@@ -128,11 +126,13 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
 /* Remove a child even from an owned family (the registry's own bookkeeping). */
 int sonde_family_remove(sonde_family *f, const char *const *values);
 
-/* A scrape's walk over the children that existed when it began, in creation order,
- * without the family lock: a child removed meanwhile stays readable until the walk ends. */
+/* A scrape's walk over a family's children in creation order, without the family lock: the
+ * children it had when the walk began (and, for each one removed before the walk reached
+ * it, possibly one created meanwhile: the walk visits at most as many as there were). A
+ * child removed meanwhile stays readable until the walk ends. */
 typedef struct sonde_family_walk {
     sonde_child *next;
-    uint32_t end_seq; /* children numbered from here on are newer than the walk */
+    size_t left; /* the children the family had when the walk began: the most it visits */
 } sonde_family_walk;
 void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w);
 void sonde_family_walk_end(sonde_family *f);
@@ -140,8 +140,9 @@ void sonde_family_walk_end(sonde_family *f);
 static inline sonde_child *sonde_family_walk_next(sonde_family_walk *w)
 {
     sonde_child *c = w->next;
-    if (!c || (int32_t)(c->seq - w->end_seq) >= 0)
-        return NULL; /* the rest was created after the walk began (serial-number order) */
+    if (!c || !w->left)
+        return NULL;
+    w->left--;
     w->next = atomic_load_explicit(&c->next, memory_order_acquire);
     return c;
 }
