@@ -41,6 +41,7 @@ static void table_put(sonde_map_table *t, void *entry)
 
 int sonde_internal_map_init(sonde_map *m, size_t max, int flags)
 {
+    atomic_store_explicit(&m->table, NULL, memory_order_relaxed); /* destroy is safe on failure */
     m->count = 0;
     m->max = max;
     sonde_hash_key_init(&m->key);
