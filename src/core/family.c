@@ -156,13 +156,18 @@ int sonde_family_init_children(sonde_family *f)
 {
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
-    if (sonde_internal_map_init(&f->children, SIZE_MAX, 0)) /* the family enforces its own limit */
+    if (sonde_internal_map_init(&f->children, SIZE_MAX, 0)) { /* the family enforces its limit */
+        pthread_mutex_destroy(&f->lock);
         return SONDE_ENOMEM;
+    }
     child_key none;
     if (f->label_count == 0 && key_init(f, NULL, &none) == SONDE_OK) {
         f->solo = child_new(f, &none);
-        if (!f->solo)
+        if (!f->solo) { /* undo: the caller frees a family whose children never existed */
+            sonde_internal_map_destroy(&f->children, NULL);
+            pthread_mutex_destroy(&f->lock);
             return SONDE_ENOMEM;
+        }
         sonde_internal_map_put(&f->children, f->solo);
         list_append(f, f->solo);
     }
