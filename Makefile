@@ -1,11 +1,12 @@
 # The front door for people: make, make test, make bench, make demo, make install.
 # CMake does the building (build/ for normal builds, build-asan/ and build-tsan/
-# for the sanitizer runs of `make test`, build-bench/ optimised for `make bench`).
+# for the sanitizer runs of `make test`, build-fuzz/ for the libFuzzer targets,
+# build-bench/ optimised for `make bench`).
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all build test test-plain test-asan test-tsan bench demo install clean
+.PHONY: all build test test-plain test-asan test-tsan test-fuzz fuzz fuzz-build bench demo install clean
 
 all: build
 
@@ -14,7 +15,7 @@ build:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	cmake --build build -j $(JOBS)
 
-test: test-plain test-asan test-tsan
+test: test-plain test-asan test-tsan test-fuzz
 
 test-plain:
 	@scripts/deps.sh test
@@ -37,6 +38,21 @@ test-tsan:
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L "concurrency|integration"
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c): clang, -fsanitize=fuzzer,address,undefined, in
+# build-fuzz/. `make fuzz` runs each for FUZZ_SECONDS, `make test` for 10 s each.
+FUZZ_SECONDS ?= 60
+fuzz-build:
+	@scripts/deps.sh test
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=address,undefined \
+		-DSONDE_FUZZ=ON -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DSONDE_BUILD_BENCH=OFF >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+test-fuzz: fuzz-build
+	tests/fuzz/run.sh build-fuzz 10
+
 bench:
 	@scripts/deps.sh bench
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSONDE_BUILD_TESTS=OFF >/dev/null
@@ -52,4 +68,4 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-tsan build-bench
+	rm -rf build build-asan build-tsan build-bench build-fuzz

@@ -4,6 +4,9 @@
  * reference Go client run in the same sitting. Each timed loop runs for a
  * fixed count sized to take a few hundred milliseconds; two-thread
  * workloads report wall time divided by all operations of both threads.
+ * The 64-thread workloads run last on the exposition registry: 64 workers
+ * increment every counter child once and stay alive (a barrier) while the
+ * memory is read and the registry rendered.
  *
  * Usage: bench-core [WORKLOAD]
  */
@@ -72,6 +75,23 @@ static double timed(void *(*fn)(void *), job *j, int threads)
 }
 
 
+enum { WORKERS = 64, SERIES = 100000 };
+
+typedef struct workers {
+    sonde_counter **kids;
+    pthread_barrier_t done, release;
+} workers;
+
+static void *worker(void *p)
+{
+    workers *w = p;
+    for (int i = 0; i < SERIES; i++)
+        sonde_counter_inc(w->kids[i]);
+    pthread_barrier_wait(&w->done);
+    pthread_barrier_wait(&w->release);
+    return NULL;
+}
+
 typedef struct grow_buf {
     char *p;
     size_t len, cap;
@@ -93,6 +113,21 @@ static int buf_write(void *ud, const char *data, size_t len)
     memcpy(b->p + b->len, data, len);
     b->len += len;
     return 0;
+}
+
+/* Best of 5 text renders of reg into buf, in ms. */
+static double best_render_ms(sonde_registry *reg, grow_buf *buf)
+{
+    double best = 1e9;
+    for (int r = 0; r < 5; r++) {
+        buf->len = 0;
+        double start = now_s();
+        sonde_expose(reg, SONDE_FORMAT_TEXT, buf_write, buf);
+        double ms = (now_s() - start) * 1e3;
+        if (ms < best)
+            best = ms;
+    }
+    return best;
 }
 
 int main(int argc, char **argv)
@@ -145,7 +180,8 @@ int main(int argc, char **argv)
             sonde_counter_inc(sonde_counter_with(cv, lv));
         printf("BENCH labeled_inc_ns %.2f\n", (now_s() - start) * 1e9 / (double)n);
     }
-    if (RUN("series_mem_bytes") || RUN("expose_text_ms") || RUN("expose_text_bytes")) {
+    int run_64t = RUN("series_mem_64t_bytes") || RUN("expose_text_64t_ms");
+    if (RUN("series_mem_bytes") || RUN("expose_text_ms") || RUN("expose_text_bytes") || run_64t) {
         sonde_config cfg;
         sonde_config_init(&cfg);
         cfg.process_metrics = 0;
@@ -164,31 +200,51 @@ int main(int argc, char **argv)
             return 1;
         double before = rss_bytes();
         char path[64];
-        for (int i = 0; i < 100000; i++) {
+        for (int i = 0; i < SERIES; i++) {
             snprintf(path, sizeof path, "/api/v1/items/%d", i);
             sonde_counter_add(sonde_counter_with(ec, (const char *[]){"GET", path, "200"}), i);
         }
         double after = rss_bytes();
         if (RUN("series_mem_bytes"))
-            printf("BENCH series_mem_bytes %.0f\n", (after - before) / 100000);
+            printf("BENCH series_mem_bytes %.0f\n", (after - before) / SERIES);
         for (int i = 0; i < 10000; i++) {
             snprintf(path, sizeof path, "/api/v1/items/%d", i);
             sonde_histogram_observe(sonde_histogram_with(eh, (const char *[]){"GET", path}), values[i & 1023]);
         }
         if (RUN("expose_text_ms") || RUN("expose_text_bytes")) {
             grow_buf buf = {0};
-            double best = 1e9;
-            for (int r = 0; r < 5; r++) {
-                buf.len = 0;
-                double start = now_s();
-                sonde_expose(er, SONDE_FORMAT_TEXT, buf_write, &buf);
-                double ms = (now_s() - start) * 1e3;
-                if (ms < best)
-                    best = ms;
-            }
-            printf("BENCH expose_text_ms %.2f\n", best);
+            printf("BENCH expose_text_ms %.2f\n", best_render_ms(er, &buf));
             printf("BENCH expose_text_bytes %zu\n", buf.len);
             free(buf.p);
+        }
+        if (run_64t) {
+            workers w = {.kids = malloc(SERIES * sizeof *w.kids)};
+            if (!w.kids)
+                return 1;
+            for (int i = 0; i < SERIES; i++) {
+                snprintf(path, sizeof path, "/api/v1/items/%d", i);
+                w.kids[i] = sonde_counter_with(ec, (const char *[]){"GET", path, "200"});
+            }
+            pthread_barrier_init(&w.done, NULL, WORKERS + 1);
+            pthread_barrier_init(&w.release, NULL, WORKERS + 1);
+            double after_hist = rss_bytes();
+            pthread_t t[WORKERS];
+            for (int i = 0; i < WORKERS; i++)
+                pthread_create(&t[i], NULL, worker, &w);
+            pthread_barrier_wait(&w.done); /* all incremented, all alive */
+            if (RUN("series_mem_64t_bytes"))
+                printf("BENCH series_mem_64t_bytes %.0f\n", (after - before + rss_bytes() - after_hist) / SERIES);
+            if (RUN("expose_text_64t_ms")) {
+                grow_buf buf = {0};
+                printf("BENCH expose_text_64t_ms %.2f\n", best_render_ms(er, &buf));
+                free(buf.p);
+            }
+            pthread_barrier_wait(&w.release);
+            for (int i = 0; i < WORKERS; i++)
+                pthread_join(t[i], NULL);
+            pthread_barrier_destroy(&w.done);
+            pthread_barrier_destroy(&w.release);
+            free(w.kids);
         }
         sonde_registry_free(er);
     }

@@ -5,15 +5,16 @@
  * into a caller's buffer, or into a fresh malloc'd buffer. Order is
  * deterministic: families sorted by name, children in creation order,
  * collector families last. A scrape takes no lock that an update takes: it
- * reads the per-thread cells of every series as they are, and always renders
- * a histogram whose cumulative buckets never decrease and whose +Inf bucket
- * equals its _count. Nor does it hold any lock while it formats or calls the
- * write callback: registration, series creation and removal, threads
- * starting and exiting and other scrapes proceed meanwhile. It renders the
- * families registered when it began and, in each, the children the family
- * had when the scrape reached it, in creation order (those removed meanwhile
- * included; where some were removed before the scrape got to them, it may
- * show as many created meanwhile instead).
+ * adds up the cell arenas of every series as they are, so counters, buckets,
+ * _count and _sum never read lower than in a previous scrape, and always
+ * renders a histogram whose cumulative buckets never decrease and whose +Inf
+ * bucket equals its _count. Nor does it hold any lock while it formats or
+ * calls the write callback: registration, series creation and removal,
+ * threads starting and exiting and other scrapes proceed meanwhile. It
+ * renders the families registered when it began and, in each, the children
+ * the family had when the scrape reached it, in creation order (those removed
+ * meanwhile included; where some were removed before the scrape got to them,
+ * it may show as many created meanwhile instead).
  *
  * Counters: a counter registered as "foo" or "foo_total" is the family "foo";
  * text 0.0.4 writes "foo_total" (HELP and TYPE included), OpenMetrics writes
@@ -69,8 +70,9 @@ SONDE_API char *sonde_expose_alloc(sonde_registry *reg, sonde_format format, siz
 
 /*
  * Write v the way the exposition does: shortest text that parses back to the
- * same double, "+Inf", "-Inf", "NaN". Returns the length (at most 24); buf
- * needs room for 32 bytes (a NULL buf: nothing is written, 0 is returned).
+ * same double, "+Inf", "-Inf", "NaN", with a '.' whatever the host's locale
+ * (LC_NUMERIC) is. Returns the length (at most 24); buf needs room for 32
+ * bytes (a NULL buf: nothing is written, 0 is returned).
  */
 SONDE_API size_t sonde_format_double(double v, char *buf);
 

@@ -3,7 +3,9 @@
  * its name and a label map in any order. Each call finds the family (under
  * the registry lock), orders the label values after the family's label
  * names, and goes through the ordinary child lookup; it costs a lookup per
- * call, which is the price of not keeping handles.
+ * call, which is the price of not keeping handles. Each call is one epoch
+ * read section (ebr.h) from the lookup of the family to the update of the
+ * child, so a concurrent unregister or removal never frees what it uses.
  */
 #include <string.h>
 
@@ -46,7 +48,8 @@ int sonde_inc(sonde_registry *reg, const char *name, const sonde_label *labels, 
     return sonde_add(reg, name, labels, n, 1.0);
 }
 
-int sonde_add(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v)
+static int add_in_section(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                          double v)
 {
     void *c;
     int rc = resolve(reg, name, labels, n, SONDE_COUNTER, &c);
@@ -57,17 +60,27 @@ int sonde_add(sonde_registry *reg, const char *name, const sonde_label *labels, 
     return rc ? rc : sonde_counter_add(c, v);
 }
 
-int sonde_set(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v)
+int sonde_add(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v)
 {
-    void *c;
-    int rc = resolve(reg, name, labels, n, SONDE_GAUGE, &c);
-    if (!rc)
-        sonde_gauge_set(c, v);
+    sonde_ebr_enter();
+    int rc = add_in_section(reg, name, labels, n, v);
+    sonde_ebr_leave();
     return rc;
 }
 
-int sonde_observe(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
-                  double v)
+int sonde_set(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n, double v)
+{
+    void *c;
+    sonde_ebr_enter();
+    int rc = resolve(reg, name, labels, n, SONDE_GAUGE, &c);
+    if (!rc)
+        sonde_gauge_set(c, v);
+    sonde_ebr_leave();
+    return rc;
+}
+
+static int observe_in_section(sonde_registry *reg, const char *name, const sonde_label *labels,
+                              size_t n, double v)
 {
     void *c;
     int rc = resolve(reg, name, labels, n, SONDE_HISTOGRAM, &c);
@@ -80,11 +93,19 @@ int sonde_observe(sonde_registry *reg, const char *name, const sonde_label *labe
     return rc;
 }
 
-int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
-                      sonde_timer *out)
+int sonde_observe(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                  double v)
 {
-    if (!out)
-        return SONDE_EINVAL;
+    sonde_ebr_enter();
+    int rc = observe_in_section(reg, name, labels, n, v);
+    sonde_ebr_leave();
+    return rc;
+}
+
+/* The timer keeps the child as a handle: valid until the child is removed. */
+static int timer_in_section(sonde_registry *reg, const char *name, const sonde_label *labels,
+                            size_t n, sonde_timer *out)
+{
     void *c;
     int rc = resolve(reg, name, labels, n, SONDE_HISTOGRAM, &c);
     if (!rc) {
@@ -96,5 +117,16 @@ int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *
         return SONDE_OK;
     }
     *out = sonde_timer_histogram(NULL);
+    return rc;
+}
+
+int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
+                      sonde_timer *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    sonde_ebr_enter();
+    int rc = timer_in_section(reg, name, labels, n, out);
+    sonde_ebr_leave();
     return rc;
 }

@@ -1,27 +1,55 @@
 /*
- * cells.h - per-thread value cells: the storage behind counters and histograms.
+ * cells.h - value cells: the storage behind counters and histograms.
  *
  * Design. Every counter child owns two cell ids (integer increments, then
  * fractional adds) and every histogram child a contiguous range (one count
- * per bucket, then the sum). A cell id names a 64-bit word in *each thread's
- * own arena*, holding either an integer or a double's bits (the last
- * float_count cells of a range are doubles; a per-chunk bitmap remembers
- * which). A thread that updates a series writes only its private copy, with
- * a plain load and store (relaxed atomics, so no lock prefix and no shared
- * cache line); integer cells keep the common increment to an integer add. Two threads on one counter therefore
- * scale instead of colliding. A scrape adds up the copies of all live arenas
- * plus the "retired" arena into which exiting threads fold their values.
+ * per bucket, then the sum). A cell id names a 64-bit word in *each arena*,
+ * holding an integer or a double's bits (the caller knows which). A series'
+ * value is the sum of its cell over all arenas.
+ *
+ * Arenas form a bounded pool that is never freed nor folded:
+ *  - up to one *private* arena per CPU. A thread takes a free private arena
+ *    the first time it updates a cell and gives it back when it exits; while
+ *    it holds it, it is the only writer, so an update is a plain load and
+ *    store (relaxed atomics: no lock prefix, no shared cache line) and two
+ *    threads on one counter scale. The next thread that takes the arena
+ *    keeps adding to the same words, so nothing is ever folded or lost.
+ *  - once every private arena is held, further threads are spread over up to
+ *    one *shared* arena per CPU (stripes) and update with atomic
+ *    read-modify-writes: fetch_add for integers, a compare-and-swap loop for
+ *    doubles.
+ * So the memory of a series and the work of a scrape are bounded by
+ * 2 x CPUs copies, whatever the number of threads that ever touched it.
+ *
+ * Monotonic by construction. Arenas are only appended to a fixed array, and
+ * a scrape sums a cell over arenas in index order. Each arena's word only
+ * grows (counters only add non-negative values, and so do histograms as
+ * long as observations are not negative; in round-to-nearest
+ * fl(a + b) >= a when b >= 0), and fl(a + b) is non-decreasing in a and b,
+ * so the sum of non-decreasing terms taken in a fixed order never reads
+ * lower than a previous read; a new arena adds a term 0 at the end. Integer
+ * cells are summed as uint64_t: exact (modulo 2^64). A double cell's error
+ * is that of recursive summation: with n adds into the busiest arena and A
+ * arenas, |read - exact| <= (n + A - 1) * 2^-53 * (sum of the added values)
+ * (first order), the same as one double accumulator of n + A values.
+ *
+ * Why this and not another. Fixed point in 64 bits cannot hold both 1e-9
+ * and 1e16 adds; a per-series high-water mark hides a lower read but costs a
+ * shared write per scrape and still rests on an unstable sum; per-CPU cells
+ * in restartable sequences need per-architecture assembly and an atomic add
+ * anyway for the thread that migrates. The pool keeps the plain-store fast
+ * path of per-thread cells (the same counter_inc instructions as before),
+ * bounds memory by the CPU count, and needs no folding, which is what made a
+ * value move at a thread's exit.
  *
  * An arena is a fixed directory of SONDE_DIR_SIZE chunk pointers; a chunk of
- * SONDE_CHUNK_CELLS cells is allocated the first time the owning thread
- * touches an id in it and published with a release store, so scrapers can
- * walk any arena without stopping its owner. A range never crosses a chunk.
+ * SONDE_CHUNK_CELLS cells is allocated the first time a writer of the arena
+ * touches an id in it and published with a release store, so scrapers walk
+ * any arena without a lock. A range never crosses a chunk.
  *
- * Ids of removed series are quarantined for a grace period (SONDE_GRACE_NS)
- * before reuse, so that a lookup racing with the removal never writes into a
- * new series; on reuse the cells are zeroed in every arena. The same
- * quarantine defers freeing memory that lock-free readers may still hold
- * (children, old hash tables): see sonde_defer_free().
+ * Ids of removed series are recycled through the epoch-based reclamation of
+ * ebr.h: a range is zeroed in every arena and reused only once every reader
+ * that could still hold the series has left its read section.
  */
 #ifndef SONDE_CELLS_H
 #define SONDE_CELLS_H
@@ -33,30 +61,30 @@
 #define SONDE_CHUNK_BITS 12
 #define SONDE_CHUNK_CELLS (1u << SONDE_CHUNK_BITS)
 #define SONDE_DIR_SIZE (1u << 14) /* at most 2^26 cells in the process */
-#define SONDE_GRACE_NS (10ull * 1000000000ull)
+#define SONDE_MAX_ARENAS_EACH 128  /* private arenas, and shared ones, at most this many each */
 
 typedef _Atomic(uint64_t) sonde_cell;
 
 typedef struct sonde_arena {
     _Atomic(sonde_cell *) dir[SONDE_DIR_SIZE];
-    struct sonde_arena *next, *prev;
+    int shared;                     /* several writers: atomic read-modify-writes */
+    struct sonde_arena *next_free;  /* private arenas: the pool's free stack */
 } sonde_arena;
 
-extern __thread sonde_arena *sonde_tls_arena __attribute__((tls_model("initial-exec")));
+/* The calling thread's private arena, or NULL (none yet, or it writes a shared one). */
+extern __thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
 
-/* Creates the thread's arena and/or the chunk holding id. NULL when out of memory. */
-sonde_cell *sonde_cell_slow(uint32_t id);
-
-/* The calling thread's own copy of cell id. */
-static inline sonde_cell *sonde_cell_local(uint32_t id)
+/* The calling thread's private copy of cell id, or NULL when it has none (no private arena,
+ * or the chunk is not there yet): then update through sonde_cells_add(). */
+static inline sonde_cell *sonde_cell_private(uint32_t id)
 {
-    sonde_arena *a = sonde_tls_arena;
+    sonde_arena *a = sonde_tls_private;
     if (__builtin_expect(a != NULL, 1)) {
         sonde_cell *chunk = atomic_load_explicit(&a->dir[id >> SONDE_CHUNK_BITS], memory_order_relaxed);
         if (__builtin_expect(chunk != NULL, 1))
             return chunk + (id & (SONDE_CHUNK_CELLS - 1));
     }
-    return sonde_cell_slow(id);
+    return NULL;
 }
 
 static inline double sonde_bits_to_double(uint64_t b)
@@ -73,7 +101,7 @@ static inline uint64_t sonde_double_to_bits(double d)
     return b;
 }
 
-/* Owner-only adds: a plain load and store; only the owning thread writes its cells. */
+/* Adds to a private cell: a plain load and store (its holder is the only writer). */
 static inline void sonde_cell_add_u64(sonde_cell *c, uint64_t n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
@@ -85,22 +113,29 @@ static inline void sonde_cell_add_f64(sonde_cell *c, double v)
     atomic_store_explicit(c, sonde_double_to_bits(cur + v), memory_order_relaxed);
 }
 
-/* Allocate count contiguous cell ids (count <= SONDE_CHUNK_CELLS), zeroed everywhere, the
- * last float_count of them doubles. Returns 0 and sets *base, or SONDE_ENOMEM. */
-int sonde_cells_alloc(uint32_t count, uint32_t float_count, uint32_t *base);
+/* The general update, when sonde_cell_private() gave NULL: takes an arena for the thread
+ * if it has none, creates the chunk if needed, then adds n to the integer cell int_id and,
+ * when float_id is not 0, v to the double cell float_id (both in one range): with plain
+ * stores in a private arena, atomic read-modify-writes in a shared one. SONDE_ENOMEM when
+ * no arena or chunk could be allocated (nothing added). */
+int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v);
 
-/* Quarantine a range for reuse after the grace period. */
+/* Allocate count contiguous cell ids (count <= SONDE_CHUNK_CELLS), zero in every arena.
+ * Returns 0 and sets *base, or SONDE_ENOMEM / SONDE_EINVAL. */
+int sonde_cells_alloc(uint32_t count, uint32_t *base);
+
+/* Give a range back; it is reused once no reader can hold its series any more (ebr.h). */
 void sonde_cells_release(uint32_t base, uint32_t count);
 
-/* Free ptr with free() (or with free_fn) after the grace period; lock-free readers may
- * still hold it. */
-void sonde_defer_free(void *ptr);
-void sonde_defer(void (*free_fn)(void *), void *ptr);
+/* A cell summed over every arena in the pool's fixed order. Lock-free; any thread. */
+uint64_t sonde_cells_sum_u64(uint32_t id);
+double sonde_cells_sum_f64(uint32_t id);
 
-/* Scrape side: hold the arena list stable while reading, then sum a cell over all arenas. */
-void sonde_cells_lock(void);
-void sonde_cells_unlock(void);
-uint64_t sonde_cells_sum_u64(uint32_t id); /* caller holds sonde_cells_lock() */
-double sonde_cells_sum_f64(uint32_t id);   /* caller holds sonde_cells_lock() */
+/* Internal, for tests: cap the pool before any cell is updated (0 keeps the CPU count);
+ * SONDE_EINVAL once an arena exists. */
+int sonde_cells_set_pool(unsigned private_max, unsigned shared_max);
+
+/* Internal, for tests and benchmarks: arenas in the pool and bytes of chunks they hold. */
+void sonde_cells_stats(unsigned *arenas, size_t *chunk_bytes);
 
 #endif

@@ -9,17 +9,18 @@
  * (sonde_config_copy) so the caller's memory may go away after creation.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
 typedef struct env_owned {
     sonde_label labels[SONDE_MAX_GLOBAL_LABELS];
-    char *strings[2 * SONDE_MAX_GLOBAL_LABELS + 4];
+    /* path, address, and a name and value for each label of the caller's struct, of
+     * SONDE_GLOBAL_LABELS and of the three SONDE_SERVICE_* style variables, even when a
+     * later one replaces an earlier one of the same name */
+    char *strings[4 * SONDE_MAX_GLOBAL_LABELS + 8];
     size_t string_count;
 } env_owned;
 
@@ -47,9 +48,15 @@ static void owned_free(env_owned *o)
     free(o);
 }
 
+/* The caller checks owned_full() first: NULL here means out of memory. */
+static int owned_full(const env_owned *o, size_t more)
+{
+    return o->string_count + more > sizeof o->strings / sizeof o->strings[0];
+}
+
 static char *owned_dup(env_owned *o, const char *s, size_t len)
 {
-    if (o->string_count == sizeof o->strings / sizeof o->strings[0])
+    if (owned_full(o, 1))
         return NULL;
     char *d = malloc(len + 1);
     if (!d)
@@ -64,11 +71,11 @@ static int parse_bool(const char *s, int *out)
 {
     static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
+        if (sonde_internal_ascii_ncasecmp(s, yes[i], SIZE_MAX) == 0) {
             *out = 1;
             return 1;
         }
-        if (strcasecmp(s, no[i]) == 0) {
+        if (sonde_internal_ascii_ncasecmp(s, no[i], SIZE_MAX) == 0) {
             *out = 0;
             return 1;
         }
@@ -76,14 +83,14 @@ static int parse_bool(const char *s, int *out)
     return 0;
 }
 
+/* Decimal digits only (no sign, blank or locale form), 1..65535. */
 static int parse_port(const char *s, int *out)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return 0; /* strtol would also take " 80" and "+80" */
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > 65535)
+    long v = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9' && v <= 65535; i++)
+        v = v * 10 + (s[i] - '0');
+    if (i == 0 || s[i] || v < 1 || v > 65535)
         return 0;
     *out = (int)v;
     return 1;
@@ -99,6 +106,8 @@ static int valid_address(const char *s)
 static int add_label(env_owned *o, size_t *n, const char *name, size_t nlen, const char *value,
                      size_t vlen)
 {
+    if (owned_full(o, 2))
+        return SONDE_ELIMIT;
     char *nm = owned_dup(o, name, nlen), *val = owned_dup(o, value, vlen);
     if (!nm || !val)
         return SONDE_ENOMEM;
@@ -158,8 +167,7 @@ static int parse_global_labels(env_owned *o, size_t *n, const char *s, char *err
                                 "SONDE_GLOBAL_LABELS: more than %d labels",
                                 SONDE_MAX_GLOBAL_LABELS);
         if (rc)
-            return sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
-                                "SONDE_GLOBAL_LABELS: out of memory");
+            return sonde_internal_errorf(errbuf, errlen, rc, "SONDE_GLOBAL_LABELS: out of memory");
         if (!comma)
             break;
         p = comma + 1;
@@ -220,9 +228,11 @@ int sonde_config_from_env(sonde_config *cfg, char *errbuf, size_t errlen)
             continue;
         if (!sonde_valid_utf8(v, strlen(v)))
             rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: not valid UTF-8", named[i][0]);
-        else if (add_label(o, &n, named[i][1], strlen(named[i][1]), v, strlen(v)))
-            rc = sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG, "%s: too many global labels",
-                              named[i][0]);
+        else if ((rc = add_label(o, &n, named[i][1], strlen(named[i][1]), v, strlen(v))))
+            rc = rc == SONDE_ENOMEM
+                     ? sonde_internal_errorf(errbuf, errlen, rc, "%s: out of memory", named[i][0])
+                     : sonde_internal_errorf(errbuf, errlen, SONDE_ECONFIG,
+                                             "%s: too many global labels", named[i][0]);
     }
     if (rc) {
         owned_free(o);

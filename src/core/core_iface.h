@@ -35,6 +35,12 @@
 SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt,
                                          ...) __attribute__((format(printf, 4, 5)));
 
+/* Numbers and protocol tokens whatever the host's locale (c_locale.c, negotiate.c): an
+ * HTTP qvalue (RFC 9110: "0", "0.5", "1.000") of len bytes, 1 if valid; strncasecmp
+ * folding ASCII letters only (SIZE_MAX: whole strings); strtod in the C locale. */
+SONDE_INTERNAL int sonde_internal_parse_qvalue(const char *s, size_t len, double *q);
+SONDE_INTERNAL int sonde_internal_ascii_ncasecmp(const char *a, const char *b, size_t n);
+double sonde_strtod(const char *s, char **end);
 /* map.c (map.h: the concurrent map of core children, HTTP routes, LLM routes and series).
  * An empty map for up to max entries, with a fresh random key; flags 0 (grow as needed)
  * or SONDE_MAP_PRESIZED (room for max entries now, the table never replaced; max below

@@ -1,9 +1,10 @@
 /*
  * counter.c - the counter hot path. An increment adds to the calling
- * thread's own cell (cells.h): no lock, no atomic read-modify-write, no
- * shared cache line. A counter has two cells: whole increments go to an
- * integer cell (an integer add is the shortest dependency chain), fractional
- * adds to a double cell. The value is the sum of both over all threads.
+ * thread's cell (cells.h): in a private arena no lock, no atomic
+ * read-modify-write, no shared cache line. A counter has two cells: whole
+ * increments go to an integer cell (an integer add is the shortest
+ * dependency chain, and counts stay exact), fractional adds to a double
+ * cell. The value is the sum of both over all arenas, which never decreases.
  */
 #include <math.h>
 
@@ -14,9 +15,11 @@ void sonde_counter_inc(sonde_counter *counter)
     sonde_child *c = (sonde_child *)counter;
     if (__builtin_expect(c == NULL, 0))
         return;
-    sonde_cell *cell = sonde_cell_local(c->cell);
+    sonde_cell *cell = sonde_cell_private(c->cell);
     if (__builtin_expect(cell != NULL, 1))
         sonde_cell_add_u64(cell, 1);
+    else
+        sonde_cells_add(c->cell, 1, 0, 0);
 }
 
 int sonde_counter_add(sonde_counter *counter, double v)
@@ -26,10 +29,11 @@ int sonde_counter_add(sonde_counter *counter, double v)
         return SONDE_OK; /* a NULL series is a no-op */
     if (!(v >= 0) || isinf(v))
         return SONDE_ERANGE;
-    sonde_cell *cell = sonde_cell_local(c->cell);
+    int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
+    sonde_cell *cell = sonde_cell_private(c->cell);
     if (!cell)
-        return SONDE_ENOMEM;
-    if (v < 9007199254740992.0 && v == (double)(uint64_t)v)
+        return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);
+    if (whole)
         sonde_cell_add_u64(cell, (uint64_t)v);
     else
         sonde_cell_add_f64(cell + 1, v);
@@ -43,10 +47,7 @@ double sonde_counter_value(const sonde_counter *counter)
         return 0.0;
     if (c->fam->fn)
         return c->fam->fn(c->fam->fn_ud);
-    sonde_cells_lock();
-    double v = sonde_counter_cells_value(c->cell);
-    sonde_cells_unlock();
-    return v;
+    return sonde_counter_cells_value(c->cell);
 }
 
 double sonde_counter_cells_value(uint32_t cell)

@@ -6,12 +6,14 @@
  * caller's write callback (where the server gzips). It takes, each for a
  * bounded step only: the registry lock to copy the family array and take a
  * reference on every family (registry.c), so registration goes on and an
- * unregistered family stays readable until the scrape lets go; each
+ * unregistered family stays readable until the scrape lets go; and each
  * family's lock to enter and leave its child list (family.c), which it walks
- * without the lock, so series creation goes on and a removed child stays
- * readable until the walk ends; the cells lock to read the values of a batch
- * of at most SONDE_RENDER_BATCH children, so threads start and exit between
- * batches. Collectors run under the collector lock only (emit.c).
+ * without the lock, so series creation goes on and a removed child (with its
+ * cells) stays readable until the walk ends. Values are summed from the cell
+ * arenas without a lock (cells.h), so threads start and exit meanwhile.
+ * Collectors run under the collector lock only (emit.c). Nothing the scrape
+ * holds is in an epoch read section (ebr.h): a scrape stalled in its write
+ * callback holds back no reclamation but that of the children it walks.
  *
  * Each child's labels are rendered once into a scratch buffer and reused for
  * every line of the child (a histogram writes one line per bucket). See
@@ -217,7 +219,7 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c,
         sonde_render_sample(r, f->name, "_created", NULL, NULL, c->created);
 }
 
-/* Read a counter's or histogram's cells into v; the caller holds the cells lock. */
+/* Read a counter's or histogram's cells into v. */
 static void read_cells(const sonde_family *f, const sonde_child *c, double *v)
 {
     if (f->type == SONDE_COUNTER) {
@@ -227,28 +229,6 @@ static void read_cells(const sonde_family *f, const sonde_child *c, double *v)
     for (uint32_t i = 0; i <= f->bound_count; i++)
         v[i] = (double)sonde_cells_sum_u64(c->cell + i);
     v[f->bound_count + 1] = sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1);
-}
-
-/* Children whose values live in cells, a batch at a time: the batch's cells are read
- * under the cells lock, then formatted (and written) with no lock held. */
-static void render_cell_children(sonde_render *r, const sonde_family *f, sonde_child *first,
-                                 sonde_family_walk *w)
-{
-    size_t per = f->cells_per_child;
-    sonde_child *batch[SONDE_RENDER_BATCH];
-    sonde_child *c = first;
-    while (c && !r->out.err) {
-        size_t n = 0;
-        for (; c && n < SONDE_RENDER_BATCH && (n + 1) * per <= SONDE_RENDER_VALUES;
-             c = sonde_family_walk_next(w))
-            batch[n++] = c;
-        sonde_cells_lock();
-        for (size_t i = 0; i < n; i++)
-            read_cells(f, batch[i], r->values + i * per);
-        sonde_cells_unlock();
-        for (size_t i = 0; i < n && !r->out.err; i++)
-            render_child(r, f, batch[i], r->values + i * per);
-    }
 }
 
 static void render_family(sonde_render *r, sonde_family *f)
@@ -271,11 +251,10 @@ static void render_family(sonde_render *r, sonde_family *f)
     sonde_child *c = sonde_family_walk_next(&w);
     if (c) {
         sonde_render_header(r, f->name, f->help, f->type, f->unit);
-        if (f->cells_per_child) {
-            render_cell_children(r, f, c, &w);
-        } else {
-            for (; c && !r->out.err; c = sonde_family_walk_next(&w))
-                render_child(r, f, c, NULL);
+        for (; c && !r->out.err; c = sonde_family_walk_next(&w)) {
+            if (f->cells_per_child)
+                read_cells(f, c, r->values);
+            render_child(r, f, c, r->values);
         }
     }
     sonde_family_walk_end(f);

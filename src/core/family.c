@@ -4,9 +4,10 @@
  * scrape makes over them.
  *
  * Lookup is lock-free: the library's concurrent map (map.h), keyed by a hash
- * of the label values under the family's own random key. Writers (create,
- * remove) hold the family lock; removed children go to the reclamation of
- * cells.h (sonde_defer_free) instead of being freed at once. Values are
+ * of the label values under the family's own random key, probed inside an
+ * epoch read section (ebr.h). Writers (create, remove) hold the family lock;
+ * removed children, their cell ids and replaced tables go to the epoch-based
+ * reclamation, which frees them once no lookup can hold them. Values are
  * stored in each child as a blob of NUL-terminated strings; the hash covers
  * every value and its length, so "a","bc" and "ab","c" differ.
  *
@@ -114,7 +115,7 @@ static sonde_child *child_new(sonde_family *f, const child_key *k)
     return c;
 }
 
-/* Removal: values are released after the grace period, like the memory. */
+/* Removal: values and memory are reclaimed once no reader can hold them (ebr.h). */
 static void child_retire(sonde_child *c)
 {
     if (c->fam->cells_per_child)
@@ -194,13 +195,21 @@ void sonde_family_destroy_children(sonde_family *f)
     atomic_store_explicit(&f->first, NULL, memory_order_relaxed);
     f->last = f->noop = f->solo = f->pending = NULL;
     sonde_internal_map_destroy(&f->children, NULL);
+    sonde_ebr_reclaim();
     pthread_mutex_destroy(&f->lock);
 }
 
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
 {
     child_key k;
-    return key_init(f, values, &k) ? NULL : table_find(f, &k);
+    if (key_init(f, values, &k))
+        return NULL;
+    sonde_ebr_enter();
+    sonde_child *c = table_find(f, &k);
+    if (c)
+        sonde_ebr_test_point(c);
+    sonde_ebr_leave();
+    return c;
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
@@ -232,11 +241,15 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
     int rc = key_init(f, values, &k);
     if (rc)
         return rc;
+    sonde_ebr_enter();
     sonde_child *c = table_find(f, &k);
     if (c) {
+        sonde_ebr_test_point(c);
+        sonde_ebr_leave();
         *out = c;
         return SONDE_OK;
     }
+    sonde_ebr_leave();
     for (size_t i = 0; i < k.n; i++)
         if (!sonde_valid_utf8(values[i], k.lens[i]))
             return SONDE_EUTF8;
@@ -320,6 +333,7 @@ int sonde_metric_clear(sonde_metric *m)
     while ((c = atomic_load_explicit(&f->first, memory_order_relaxed)))
         remove_locked(f, c);
     pthread_mutex_unlock(&f->lock);
+    sonde_ebr_reclaim();
     return SONDE_OK;
 }
 

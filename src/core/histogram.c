@@ -5,7 +5,8 @@
  * Observing finds the bucket (linear scan for short lists, binary search
  * beyond) and adds to the calling thread's own cells. The count is not
  * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
- * to _count and cumulative buckets that never decrease.
+ * to _count and cumulative buckets that never decrease; the sum never
+ * decreases either (cells.h).
  */
 #include <math.h>
 
@@ -38,10 +39,13 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     const sonde_family *f = c->fam;
-    sonde_cell *cells = sonde_cell_local(c->cell);
-    if (__builtin_expect(cells == NULL, 0))
+    size_t b = bucket_index(f, v);
+    sonde_cell *cells = sonde_cell_private(c->cell);
+    if (__builtin_expect(cells == NULL, 0)) {
+        sonde_cells_add(c->cell + (uint32_t)b, 1, c->cell + (uint32_t)f->bound_count + 1, v);
         return;
-    sonde_cell_add_u64(&cells[bucket_index(f, v)], 1);
+    }
+    sonde_cell_add_u64(&cells[b], 1);
     sonde_cell_add_f64(&cells[f->bound_count + 1], v);
 }
 
@@ -51,10 +55,13 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     if (c == NULL || n == 0 || isnan(v))
         return;
     const sonde_family *f = c->fam;
-    sonde_cell *cells = sonde_cell_local(c->cell);
-    if (cells == NULL)
+    size_t b = bucket_index(f, v);
+    sonde_cell *cells = sonde_cell_private(c->cell);
+    if (cells == NULL) {
+        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
         return;
-    sonde_cell_add_u64(&cells[bucket_index(f, v)], n);
+    }
+    sonde_cell_add_u64(&cells[b], n);
     sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
 }
 
@@ -65,7 +72,6 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
     double s = 0.0;
     if (c) {
         size_t n = c->fam->bound_count;
-        sonde_cells_lock();
         for (size_t i = 0; i <= n; i++) {
             uint64_t k = sonde_cells_sum_u64(c->cell + (uint32_t)i);
             total += k;
@@ -73,7 +79,6 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
                 counts[i] = k;
         }
         s = sonde_cells_sum_f64(c->cell + (uint32_t)n + 1);
-        sonde_cells_unlock();
     }
     if (count)
         *count = total;

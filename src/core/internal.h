@@ -5,28 +5,33 @@
  *             copies it and holds a reference on each family)
  *          -> children (map.h for lock-free lookup + creation-ordered list
  *             that scrapes walk without a lock, both written under the
- *             family lock) -> values (per-thread cells for counters and
- *             histograms, an atomic word for gauges and statesets, a locked
- *             quantile stream for summaries).
+ *             family lock) -> values (cells in a bounded pool of arenas for
+ *             counters and histograms, an atomic word for gauges and
+ *             statesets, a locked quantile stream for summaries).
+ *
+ * Memory that lock-free readers may hold (children, child tables, families)
+ * is freed through the epoch-based reclamation of ebr.h.
  *
  * Public handle types (sonde_counter, sonde_gauge, ...) are all a
  * struct sonde_child underneath; the public types stay incomplete so that C
  * still checks that a counter handle is not passed to a gauge function.
  *
- * Lock order: collector lock, registry lock, family lock, cells lock. A scrape
- * holds each only for a bounded step (copying the family array, entering a
- * family's list, reading one batch of cells), never while it formats or
- * writes: see expose.c.
+ * Lock order: collector lock, registry lock, family lock, then the cell
+ * pool's lock or the reclamation lock (never both). A scrape holds each only
+ * for a bounded step (copying the family array, entering or leaving a
+ * family's list), never while it formats or writes: see expose.c.
  */
 #ifndef SONDE_INTERNAL_H
 #define SONDE_INTERNAL_H
 
+#include <locale.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "cells.h"
 #include "core_iface.h"
+#include "ebr.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -37,6 +42,7 @@
 
 struct summary_state; /* summary.c */
 
+/* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
 typedef struct sonde_child {
     uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
@@ -147,11 +153,11 @@ static inline sonde_child *sonde_family_walk_next(sonde_family_walk *w)
     return c;
 }
 
-/* values.c: value storage of one child, by family type; _free defers past the grace period */
+/* values.c: value storage of one child, by family type; _free defers it (ebr.h) */
 int sonde_child_values_init(sonde_child *c);
 void sonde_child_values_free(sonde_child *c);
 
-/* counter.c: a counter's value from its two cells; caller holds sonde_cells_lock() */
+/* counter.c: a counter's value from its two cells */
 double sonde_counter_cells_value(uint32_t cell);
 
 /* summary.c */
@@ -162,6 +168,9 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
+
+/* c_locale.c: the C locale object (made once), whatever the host's locale */
+locale_t sonde_c_locale(void);
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);

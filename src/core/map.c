@@ -5,8 +5,8 @@
  */
 #include <stdlib.h>
 
-#include "cells.h"
 #include "core_iface.h"
+#include "ebr.h"
 #include "sonde/error.h"
 
 #ifdef SONDE_COUNT_PROBES
@@ -77,6 +77,7 @@ static int reserve(sonde_map *m)
     }
     atomic_store_explicit(&m->table, nt, memory_order_release);
     sonde_defer_free(t);
+    sonde_ebr_reclaim(); /* a table is big: free it as soon as no lookup holds it */
     return SONDE_OK;
 }
 

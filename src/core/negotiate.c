@@ -7,10 +7,13 @@
  * wildcards text/any and any/any -> text 0.0.4. The highest q-value wins, the earlier range on a
  * tie; q=0 excludes. Without any match, text 0.0.4 is the answer, as
  * Prometheus expects.
+ *
+ * q-values are read by sonde_internal_parse_qvalue(), the RFC 9110 grammar ("0",
+ * "0.5", "1.000", at most three decimals) by hand: no strtod, so no locale
+ * can turn "0.5" into 0 and no "nan" or "0x1p-1" slips through.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -21,9 +24,25 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+int sonde_internal_parse_qvalue(const char *s, size_t len, double *q)
+{
+    if (len == 0 || (s[0] != '0' && s[0] != '1') || (len > 1 && s[1] != '.') || len > 5)
+        return 0;
+    unsigned thousandths = 0, scale = 100;
+    for (size_t i = 2; i < len; i++, scale /= 10) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        thousandths += (unsigned)(s[i] - '0') * scale;
+    }
+    if (s[0] == '1' && thousandths)
+        return 0;
+    *q = s[0] == '1' ? 1.0 : thousandths / 1000.0;
+    return 1;
+}
+
 static int token_is(const char *p, size_t n, const char *lit)
 {
-    return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
+    return strlen(lit) == n && sonde_internal_ascii_ncasecmp(p, lit, n) == 0;
 }
 
 /* Parse one media range [p, end): returns the format it names (or -1) and its q. */
@@ -59,14 +78,7 @@ static int parse_range(const char *p, const char *end, double *q)
         while (klen && (param[klen - 1] == ' ' || param[klen - 1] == '\t'))
             klen--;
         if (token_is(param, klen, "q")) {
-            char buf[16];
-            if (vlen >= sizeof buf)
-                return -1;
-            memcpy(buf, val, vlen);
-            buf[vlen] = '\0';
-            char *e;
-            *q = strtod(buf, &e);
-            if (e == buf || *e || *q < 0 || *q > 1)
+            if (!sonde_internal_parse_qvalue(val, vlen, q))
                 return -1;
         } else if (token_is(param, klen, "version")) {
             if (format == SONDE_FORMAT_OPENMETRICS && !token_is(val, vlen, "1.0.0") &&

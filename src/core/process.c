@@ -28,7 +28,7 @@ static double boot_time_seconds(void)
     if (read_file("/proc/stat", buf, sizeof buf) < 0)
         return -1;
     const char *p = strstr(buf, "\nbtime ");
-    return p ? strtod(p + 7, NULL) : -1;
+    return p ? sonde_strtod(p + 7, NULL) : -1;
 }
 
 static void emit_one(sonde_emitter *e, const char *name, const char *help, sonde_type type,
@@ -63,7 +63,7 @@ static double max_fds(void)
     p += strlen("Max open files");
     while (*p == ' ')
         p++;
-    return strncmp(p, "unlimited", 9) == 0 ? -1 : strtod(p, NULL);
+    return strncmp(p, "unlimited", 9) == 0 ? -1 : sonde_strtod(p, NULL);
 }
 
 int sonde_process_collect(sonde_emitter *e, void *ud)

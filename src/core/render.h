@@ -7,8 +7,6 @@
 
 #include "writer.h"
 
-#define SONDE_RENDER_BATCH 64     /* children whose cells one hold of the cells lock reads */
-#define SONDE_RENDER_VALUES 4096  /* cell values of one batch (a child has at most 1002) */
 
 typedef struct sonde_render {
     sonde_out out;
@@ -22,7 +20,7 @@ typedef struct sonde_render {
     size_t emitted_count, emitted_cap;
     sonde_family **fams;  /* the registry's families when the render began, referenced */
     size_t fam_count;
-    double values[SONDE_RENDER_VALUES]; /* the current batch's cell values */
+    double values[SONDE_MAX_BUCKETS + 2]; /* the current child's cell values */
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */

@@ -10,7 +10,7 @@ int sonde_child_values_init(sonde_child *c)
 {
     const sonde_family *f = c->fam;
     if (f->cells_per_child) {
-        int rc = sonde_cells_alloc(f->cells_per_child, 1, &c->cell); /* the last cell is a double */
+        int rc = sonde_cells_alloc(f->cells_per_child, &c->cell);
         if (rc)
             return rc;
     }

@@ -103,7 +103,12 @@ route_method *http_route_method(sonde_http *h, http_route *r, int method)
         rm->duration = sonde_histogram_with(h->duration, values);
         rm->req_size = sonde_histogram_with(h->req_size, values);
         rm->resp_size = sonde_histogram_with(h->resp_size, values);
-        atomic_store_explicit(&r->methods[method], rm, memory_order_release);
+        if (rm->duration && rm->req_size && rm->resp_size) {
+            atomic_store_explicit(&r->methods[method], rm, memory_order_release);
+        } else { /* out of memory: cache nothing, the next request tries again */
+            free(rm);
+            rm = NULL;
+        }
     }
     pthread_mutex_unlock(&h->lock);
     return rm;
@@ -124,6 +129,8 @@ sonde_counter *http_status_counter(sonde_http *h, http_route *r, route_method *r
     snprintf(code, sizeof code, "%d", status);
     const char *values[3] = {http_method_names[method], r->name, code};
     sonde_counter *c = sonde_counter_with(h->requests, values);
+    if (!c)
+        return NULL; /* out of memory: not cached, the next request tries again */
     for (int i = 0; i < HTTP_STATUS_SLOTS; i++) {
         int expected = 0;
         if (atomic_compare_exchange_strong(&rm->slots[i].status, &expected, -1)) {

@@ -10,8 +10,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "core_iface.h"
 #include "http_internal.h"
 
 struct sonde_rpc_method {
@@ -43,7 +43,7 @@ const char *sonde_rpc_code_name(int code)
 int sonde_rpc_code_parse(const char *name)
 {
     for (int i = 0; name && i < SONDE_RPC_CODE_COUNT; i++)
-        if (!strcasecmp(name, code_names[i]))
+        if (!sonde_internal_ascii_ncasecmp(name, code_names[i], SIZE_MAX))
             return i;
     return SONDE_EINVAL;
 }

@@ -132,7 +132,7 @@ static int parse_price(const char *s, double *v)
 {
     char *end;
     errno = 0;
-    *v = strtod(s, &end);
+    *v = sonde_strtod(s, &end);
     return end != s && *end == '\0' && errno == 0 && *v >= 0 && isfinite(*v);
 }
 
@@ -211,7 +211,7 @@ int sonde_llm_prices_parse(sonde_llm_prices *p, const char *text, char *err, siz
             rc = SONDE_ENOMEM;
         }
     }
-    if (rc == SONDE_OK) {
+    if (rc == SONDE_OK && tmp->count) { /* an empty text adds nothing (items may be NULL) */
         memcpy(p->items + p->count, tmp->items, tmp->count * sizeof *tmp->items);
         p->count += tmp->count;
         tmp->count = 0;

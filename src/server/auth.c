@@ -11,8 +11,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "core_iface.h"
 #include "server_internal.h"
 
 char *server_base64(const char *s, size_t len)
@@ -57,7 +57,7 @@ static int ct_equal(const char *got, size_t got_len, const char *want)
 static const char *credential(const char *value, const char *scheme, size_t *len)
 {
     size_t n = strlen(scheme);
-    if (strncasecmp(value, scheme, n) != 0 || (value[n] != ' ' && value[n] != '\t'))
+    if (sonde_internal_ascii_ncasecmp(value, scheme, n) != 0 || (value[n] != ' ' && value[n] != '\t'))
         return NULL;
     const char *p = value + n;
     while (*p == ' ' || *p == '\t')

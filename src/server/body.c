@@ -10,9 +10,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <zlib.h>
 
+#include "core_iface.h"
 #include "server_internal.h"
 
 static int reserve(body_buf *b, size_t extra)
@@ -132,8 +132,8 @@ static double coding_q(const char *p, const char *end, int *wildcard)
         p++;
     size_t n = (size_t)(p - t);
     *wildcard = n == 1 && *t == '*';
-    if (!*wildcard && !(n == 4 && !strncasecmp(t, "gzip", 4)) &&
-        !(n == 6 && !strncasecmp(t, "x-gzip", 6)))
+    if (!*wildcard && !(n == 4 && !sonde_internal_ascii_ncasecmp(t, "gzip", 4)) &&
+        !(n == 6 && !sonde_internal_ascii_ncasecmp(t, "x-gzip", 6)))
         return -1;
     double q = 1;
     const char *semi = find(p, end, ';');
@@ -143,17 +143,12 @@ static double coding_q(const char *p, const char *end, int *wildcard)
             k++;
         semi = find(k, end, ';');
         if (end - k >= 2 && (k[0] == 'q' || k[0] == 'Q') && k[1] == '=') {
-            char buf[16];
-            size_t vlen = (size_t)((semi ? semi : end) - (k + 2));
-            if (vlen >= sizeof buf)
-                return 0;
-            memcpy(buf, k + 2, vlen);
-            buf[vlen] = '\0';
-            char *e;
-            q = strtod(buf, &e);
-            while (*e == ' ' || *e == '\t')
-                e++;
-            if (e == buf || *e || q < 0 || q > 1)
+            const char *v = k + 2, *vend = semi ? semi : end;
+            while (v < vend && (*v == ' ' || *v == '\t'))
+                v++;
+            while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+                vend--;
+            if (!sonde_internal_parse_qvalue(v, (size_t)(vend - v), &q))
                 return 0;
         }
     }

@@ -81,13 +81,8 @@ static int serve_metrics(sonde_server *s, const sonde_server_request *req,
     return SONDE_OK;
 }
 
-int sonde_server_handle(sonde_server *s, const sonde_server_request *req,
-                        sonde_server_response *resp)
+static int answer(sonde_server *s, const sonde_server_request *req, sonde_server_response *resp)
 {
-    if (resp)
-        memset(resp, 0, sizeof *resp);
-    if (!s || !req || !resp || !req->method || !req->path)
-        return SONDE_EINVAL;
     const char *q = strchr(req->path, '?');
     size_t plen = q ? (size_t)(q - req->path) : strlen(req->path);
     enum { EP_NONE, EP_METRICS, EP_HEALTH, EP_READY } ep = EP_NONE;
@@ -103,14 +98,22 @@ int sonde_server_handle(sonde_server *s, const sonde_server_request *req,
         server_header(resp, "Allow", "GET, HEAD");
         return respond_text(resp, 405, text_type, "method not allowed\n");
     }
-    int rc;
     if (ep == EP_METRICS)
-        rc = serve_metrics(s, req, resp);
-    else if (ep == EP_HEALTH)
-        rc = server_health(s, resp);
-    else
-        rc = server_ready(s, resp);
-    if (rc) {
+        return serve_metrics(s, req, resp);
+    if (ep == EP_HEALTH)
+        return server_health(s, resp);
+    return server_ready(s, resp);
+}
+
+int sonde_server_handle(sonde_server *s, const sonde_server_request *req,
+                        sonde_server_response *resp)
+{
+    if (resp)
+        memset(resp, 0, sizeof *resp);
+    if (!s || !req || !resp || !req->method || !req->path)
+        return SONDE_EINVAL;
+    int rc = answer(s, req, resp);
+    if (rc) { /* out of memory on any path: nothing half-filled (headers included) */
         sonde_server_response_free(resp);
         memset(resp, 0, sizeof *resp);
     }

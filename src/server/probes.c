@@ -3,7 +3,8 @@
  *
  * /health answers 200 as long as the server can answer at all, with a small
  * JSON body: {"status":"ok","uptime":<seconds since the server was
- * created>,"version":"<libsonde version>"}.
+ * created, three decimals>,"version":"<libsonde version>"}. The uptime is
+ * written from integer milliseconds, so no locale can make it "1,250".
  *
  * /ready runs every registered check in registration order and answers 200
  * {"status":"ready","checks":{"<name>":"ok",...}} when all pass, else 503 with
@@ -22,12 +23,12 @@ static const char json_type[] = "application/json";
 
 int server_health(sonde_server *s, sonde_server_response *resp)
 {
-    double up = (double)(sonde_now_ns() - s->started_ns) / 1e9;
+    unsigned long long up_ms = (sonde_now_ns() - s->started_ns) / 1000000u;
     char *body = malloc(128);
     if (!body)
         return SONDE_ENOMEM;
-    int n = snprintf(body, 128, "{\"status\":\"ok\",\"uptime\":%.3f,\"version\":\"%s\"}\n", up,
-                     sonde_version());
+    int n = snprintf(body, 128, "{\"status\":\"ok\",\"uptime\":%llu.%03u,\"version\":\"%s\"}\n",
+                     up_ms / 1000, (unsigned)(up_ms % 1000), sonde_version());
     resp->status = 200;
     resp->body = body;
     resp->body_len = (size_t)n;

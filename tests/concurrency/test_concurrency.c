@@ -5,7 +5,7 @@
  * dec, so it stays in [0, writers]), labelled children they create as they
  * go, and a by-name counter; a churn thread creates and removes children of
  * another family; short-lived threads update and exit mid-way, so their
- * values must be folded into the totals without loss or double counting.
+ * values must stay in the totals without loss or double counting.
  * Two scrapers render the text format over and over and parse every scrape:
  * cumulative buckets never decrease, +Inf equals _count, and no counter,
  * bucket or count goes backwards between two scrapes of the same scraper.
@@ -71,7 +71,7 @@ static void *short_lived(void *arg)
         sonde_counter_inc(ops);
         sonde_histogram_observe(hist, 100);
     }
-    return NULL; /* the thread's cells are folded on exit */
+    return NULL; /* its private arena goes back to the pool, values included */
 }
 
 static void *spawner(void *arg)
@@ -232,7 +232,7 @@ TEST(hammer_while_scraping)
     CHECK_EQ_INT(atomic_load(&scrape_errors), 0);
     CHECK(atomic_load(&scrapes) >= SCRAPERS);
     printf("%d scrapes checked\n", atomic_load(&scrapes));
-    /* exact totals, the folded values of the exited threads included */
+    /* exact totals, the values of the exited threads included */
     const double total = (double)WRITERS * ITER + (double)SHORT_THREADS * SHORT_ITER;
     CHECK_EQ_DBL(sonde_counter_value(ops), total);
     uint64_t count, counts[4];

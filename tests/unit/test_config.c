@@ -5,7 +5,9 @@
  * sonde_config_validate's refusals, cleanup, and global labels reaching
  * every series of every type in both formats.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "sonde/sonde.h"
@@ -210,6 +212,39 @@ TEST(env_global_labels)
     expect_env_error("SONDE_ENVIRONMENT", "\xff");
 }
 
+/* The most labels a config may hold (32 of the caller's), each replaced from the environment:
+ * accepted, not "out of memory" (the env parser once ran out of string slots here). */
+TEST(env_replaces_a_full_label_set)
+{
+    clear_env();
+    static char names[SONDE_MAX_GLOBAL_LABELS][8];
+    sonde_label given[SONDE_MAX_GLOBAL_LABELS];
+    char env[SONDE_MAX_GLOBAL_LABELS * 12] = "";
+    for (int i = 0; i < SONDE_MAX_GLOBAL_LABELS; i++) {
+        snprintf(names[i], sizeof names[i], "l%d", i);
+        given[i] = (sonde_label){names[i], "old"};
+        snprintf(env + strlen(env), sizeof env - strlen(env), "%sl%d=new", i ? "," : "", i);
+    }
+    setenv("SONDE_GLOBAL_LABELS", env, 1);
+    setenv("SONDE_SERVICE_NAME", "svc", 1);
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.global_labels = given;
+    cfg.global_label_count = SONDE_MAX_GLOBAL_LABELS;
+    char err[128] = "";
+    CHECK_EQ_INT(sonde_config_from_env(&cfg, err, sizeof err), SONDE_ECONFIG);
+    CHECK_CONTAINS(err, "too many global labels"); /* 33 labels with service: the limit, named */
+    unsetenv("SONDE_SERVICE_NAME");
+    err[0] = '\0';
+    CHECK_EQ_INT(sonde_config_from_env(&cfg, err, sizeof err), SONDE_OK);
+    CHECK_EQ_STR(err, "");
+    CHECK_EQ_INT(cfg.global_label_count, SONDE_MAX_GLOBAL_LABELS);
+    for (size_t i = 0; i < cfg.global_label_count; i++)
+        CHECK_EQ_STR(cfg.global_labels[i].value, "new");
+    sonde_config_cleanup(&cfg);
+    clear_env();
+}
+
 TEST(validate)
 {
     sonde_config c;
@@ -350,6 +385,7 @@ int main(void)
     RUN(env_enabled);
     RUN(env_path_addr_port);
     RUN(env_global_labels);
+    RUN(env_replaces_a_full_label_set);
     RUN(validate);
     RUN(global_labels_on_every_series);
     return check_report();

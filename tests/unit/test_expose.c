@@ -473,6 +473,55 @@ TEST(format_double)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The %.15g / %.16g / %.17g loop sonde_format_double() once was, as the reference its fast
+ * tiers must match digit for digit (this test runs in the C locale). */
+static void reference_format(double v, char *buf)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+TEST(format_double_matches_printf)
+{
+    char got[32], want[32];
+    int bad = 0;
+    for (int i = 0; i < 300000; i++) {
+        /* a decimal of 1..17 digits at a power of ten from 1e-8 to 1e17, or random bits */
+        uint64_t r = next_rand();
+        int digits = 1 + (int)(r % 17), exp10 = (int)((r >> 8) % 26) - 8;
+        double mant = (double)(next_rand() % 100000000000000000ull);
+        mant = floor(mant / pow(10, 17 - digits));
+        double v = mant * pow(10, exp10 - digits);
+        if (r & (1u << 20))
+            v = -v;
+        if (i % 4 == 3) {
+            uint64_t bits = next_rand();
+            memcpy(&v, &bits, sizeof v);
+            if (isnan(v) || isinf(v))
+                continue;
+        }
+        if (v == 0 || (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v))
+            continue;
+        sonde_format_double(v, got);
+        reference_format(v, want);
+        if (strcmp(got, want) != 0 && bad++ < 5)
+            fprintf(stderr, "format_double(%.17g) = %s, printf loop says %s\n", v, got, want);
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* the edges of the fast tier */
+    const double edges[] = {1e-4, 0.00010000000000000002, 9.9999999999999991e-05, 999999999999999.9,
+                            99999999999999.98, 0.1, 0.0001234, 123456789012345.6, 0.3333333333333333,
+                            1.0000000000000002, 4503599627370495.5};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        sonde_format_double(edges[i], got);
+        reference_format(edges[i], want);
+        CHECK_EQ_STR(got, want);
+    }
+}
+
 int main(void)
 {
     RUN(byte_for_byte);
@@ -482,5 +531,6 @@ int main(void)
     RUN(expose_buffer);
     RUN(large_output_and_write_failure);
     RUN(format_double);
+    RUN(format_double_matches_printf);
     return check_report();
 }
