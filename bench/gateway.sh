@@ -25,7 +25,12 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
 back=$(free_port); front=$(free_port)
 start "$back" --sim-ttft-ms 0 --sim-inter-token-ms 0 --sim-jitter-ms 0 --sim-output-tokens 1
-start "$front" --upstream "http://127.0.0.1:$back/v1"
+# the front's sonde-sim is the back's (a configured model, proxied)
+cat >"$tmp/front.json" <<JSON
+{"upstreams": {"back": {"type": "openai", "url": "http://127.0.0.1:$back/v1"}},
+ "models": {"sonde-sim": {"upstream": "back"}}}
+JSON
+start "$front" --config "$tmp/front.json"
 "$LOAD" -u "http://127.0.0.1:$back/v1" -c 1 -n 200 -S -q >/dev/null   # warm up
 direct=$("$LOAD" -u "http://127.0.0.1:$back/v1" -c 1 -n 2000 -S -q | field e2e_p50_ms)
 "$LOAD" -u "http://127.0.0.1:$front/v1" -c 1 -n 200 -S -q >/dev/null

@@ -3,12 +3,17 @@
  * (parsed with jansson), then command-line flags (main.c).
  *
  * The file format is documented in docs/gateway.md. There is always an
- * upstream named "sim" (the simulator, which the file may retune); models not
- * listed go to "default_upstream" ("sim" unless changed; null refuses them
- * with 404). Unknown keys are errors, so a typo never passes silently.
+ * upstream named "sim" (the simulator, which the file may retune) and a model
+ * named "sonde-sim" on it (which the file may redefine). Models not listed
+ * are refused with 404 unless "default_upstream" names an upstream to pass
+ * them to (labelled "_other", see labels.c). Model and tool names are label
+ * values, so they are bounded (SONDE_LABEL_VALUE_MAX bytes) and "_other" is
+ * reserved. Unknown keys are errors, so a typo never passes silently.
  * Secrets may come from the environment (api_key_env, key_env) so they need
  * not be written in the file.
  */
+#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,53 +84,64 @@ int gw_config_defaults(gw_config *c)
         upstream_free(sim);
         return -1;
     }
-    c->fallback = sim;
-    return 0;
+    c->models = calloc(1, sizeof *c->models);
+    if (!c->models) return -1;
+    c->nmodels = 1;
+    gw_model *m = &c->models[0];
+    m->name = strdup(GW_SIM_MODEL);
+    m->upstream_model = strdup(GW_SIM_MODEL);
+    m->currency = strdup("USD");
+    m->up = sim;
+    return m->name && m->upstream_model && m->currency ? 0 : -1;
 }
 
-/* http://host[:port]/path -> host and port labels; only http and https. */
+/* http(s)://host[:port]/path, parsed by libcurl's URL API (the same parser that will
+ * fetch it) -> host and port labels; no query or fragment, since paths are appended. */
 int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen)
 {
-    const char *p = u->url;
-    int port;
-    if (strncmp(p, "http://", 7) == 0) {
-        p += 7;
-        port = 80;
-    } else if (strncmp(p, "https://", 8) == 0) {
-        p += 8;
-        port = 443;
-    } else {
-        snprintf(err, errlen, "upstream %s: url must start with http:// or https://", u->name);
+    CURLU *h = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *query = NULL, *fragment = NULL;
+    int rc = -1;
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    size_t hl;
-    const char *colon;
-    if (*p == '[') {
-        const char *e = strchr(p, ']');
-        if (!e) goto bad;
-        hl = (size_t)(e - p) + 1;
-        colon = e[1] == ':' ? e + 1 : NULL;
-    } else {
-        hl = strcspn(p, ":/");
-        colon = p[hl] == ':' ? p + hl : NULL;
+    if (curl_url_set(h, CURLUPART_URL, u->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+        curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+        snprintf(err, errlen, "upstream %s: malformed url '%s' (want http://host[:port]/path)",
+                 u->name, u->url);
+        goto out;
     }
-    if (hl == 0) goto bad;
-    if (colon) {
-        char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (end == colon + 1 || v < 1 || v > 65535 || (*end && *end != '/')) goto bad;
-        port = (int)v;
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        snprintf(err, errlen, "upstream %s: url must start with http:// or https://", u->name);
+        goto out;
+    }
+    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
+        curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        atoi(port) < 1) {
+        snprintf(err, errlen, "upstream %s: malformed url '%s'", u->name, u->url);
+        goto out;
+    }
+    if (curl_url_get(h, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+        curl_url_get(h, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
+        snprintf(err, errlen, "upstream %s: url must have no query or fragment", u->name);
+        goto out;
     }
     free(u->host);
-    u->host = strndup(p, hl);
-    u->port = port;
+    u->host = strdup(host);
+    u->port = atoi(port); /* curl checked it is at most 65535 */
     /* drop one trailing slash so "<url>/chat/completions" is well formed */
     size_t ul = strlen(u->url);
     if (ul && u->url[ul - 1] == '/') u->url[ul - 1] = 0;
-    return u->host ? 0 : -1;
-bad:
-    snprintf(err, errlen, "upstream %s: malformed url '%s'", u->name, u->url);
-    return -1;
+    rc = u->host ? 0 : -1;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(query);
+    curl_free(fragment);
+    curl_url_cleanup(h);
+    return rc;
 }
 
 int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
@@ -291,6 +307,25 @@ static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, s
     return gw_upstream_parse_url(u, err, errlen);
 }
 
+/* A model or tool name: it becomes a label value. */
+static int check_label_name(const char *what, const char *name, char *err, size_t errlen)
+{
+    if (!*name || strlen(name) > SONDE_LABEL_VALUE_MAX || strcmp(name, GW_OTHER) == 0) {
+        snprintf(err, errlen, "%s: a name must have 1 to %d bytes and not be \"%s\"", what,
+                 SONDE_LABEL_VALUE_MAX, GW_OTHER);
+        return -1;
+    }
+    return 0;
+}
+
+static void model_clear(gw_model *m)
+{
+    free(m->name);
+    free(m->upstream_model);
+    free(m->currency);
+    memset(m, 0, sizeof *m);
+}
+
 static int load_model(gw_config *c, const char *name, json_t *o, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"upstream", "upstream_model", "price", NULL};
@@ -302,11 +337,20 @@ static int load_model(gw_config *c, const char *name, json_t *o, char *err, size
         if (!json_is_object(o)) snprintf(err, errlen, "%s must be an object", what);
         return -1;
     }
-    gw_model *n = realloc(c->models, (c->nmodels + 1) * sizeof *n);
-    if (!n) return -1;
-    c->models = n;
-    gw_model *m = &c->models[c->nmodels++];
-    memset(m, 0, sizeof *m);
+    if (check_label_name("models", name, err, errlen)) return -1;
+    gw_model *m = NULL;
+    for (size_t i = 0; i < c->nmodels; i++) /* the built-in sonde-sim, redefined */
+        if (strcmp(c->models[i].name, name) == 0) {
+            m = &c->models[i];
+            model_clear(m);
+        }
+    if (!m) {
+        gw_model *n = realloc(c->models, (c->nmodels + 1) * sizeof *n);
+        if (!n) return -1;
+        c->models = n;
+        m = &c->models[c->nmodels++];
+        memset(m, 0, sizeof *m);
+    }
     m->name = strdup(name);
     char *up = NULL;
     if (get_str(o, "upstream", &up, what, err, errlen)) return -1;
@@ -349,6 +393,7 @@ static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
     if (check_keys(o, what, allowed, err, errlen) != 0) return -1;
     gw_key *k = &c->keys[i];
     if (get_str(o, "name", &k->name, what, err, errlen) ||
+        (k->name && check_label_name(what, k->name, err, errlen)) ||
         get_str(o, "key", &k->secret, what, err, errlen) ||
         get_env_str(o, "key_env", &k->secret, what, err, errlen) ||
         get_num(o, "requests_per_minute", 0, 1e9, &k->rpm, what, err, errlen) ||
@@ -371,7 +416,7 @@ static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
 int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
-        "max_connections", "upstreams", "models", "default_upstream", "keys", NULL};
+        "max_connections", "upstreams", "models", "default_upstream", "keys", "tools", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -440,6 +485,25 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
             goto out;
         }
     }
+    json_t *tools = json_object_get(root, "tools");
+    if (tools) {
+        if (!json_is_array(tools) || json_array_size(tools) > 1000) {
+            snprintf(err, errlen, "tools must be an array of at most 1000 names");
+            goto out;
+        }
+        c->tools = calloc(json_array_size(tools) + 1, sizeof *c->tools);
+        if (!c->tools) goto out;
+        size_t i;
+        json_array_foreach(tools, i, v) {
+            if (!json_is_string(v)) {
+                snprintf(err, errlen, "tools[%zu] must be a string", i);
+                goto out;
+            }
+            if (check_label_name("tools", json_string_value(v), err, errlen)) goto out;
+            if (!(c->tools[c->ntools] = strdup(json_string_value(v)))) goto out;
+            c->ntools++;
+        }
+    }
     json_t *keys = json_object_get(root, "keys");
     if (keys) {
         if (!json_is_array(keys)) {
@@ -466,7 +530,7 @@ const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *
         if (strcmp(c->models[i].name, name) == 0) return &c->models[i];
     if (!c->fallback) return NULL;
     memset(tmp, 0, sizeof *tmp);
-    tmp->name = (char *)name;
+    tmp->name = (char *)GW_OTHER;
     tmp->upstream_model = (char *)name;
     tmp->up = c->fallback;
     tmp->currency = "USD";
@@ -477,12 +541,10 @@ void gw_config_free(gw_config *c)
 {
     for (size_t i = 0; i < c->nups; i++) upstream_free(c->ups[i]);
     free(c->ups);
-    for (size_t i = 0; i < c->nmodels; i++) {
-        free(c->models[i].name);
-        free(c->models[i].upstream_model);
-        free(c->models[i].currency);
-    }
+    for (size_t i = 0; i < c->nmodels; i++) model_clear(&c->models[i]);
     free(c->models);
+    for (size_t i = 0; i < c->ntools; i++) free(c->tools[i]);
+    free(c->tools);
     for (size_t i = 0; i < c->nkeys; i++) {
         free(c->keys[i].name);
         free(c->keys[i].secret);
@@ -492,4 +554,23 @@ void gw_config_free(gw_config *c)
     free(c->keys);
     free(c->address);
     memset(c, 0, sizeof *c);
+}
+
+int gw_address_is_loopback(const char *addr)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!addr || !*addr) return 1; /* the default: 127.0.0.1 and ::1 */
+    if (inet_pton(AF_INET, addr, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr, &a6) != 1) return 0;
+    if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+const gw_upstream *gw_config_exposed_key(const gw_config *c)
+{
+    if (gw_address_is_loopback(c->address) || c->nkeys > 0) return NULL;
+    for (size_t i = 0; i < c->nups; i++)
+        if (c->ups[i]->api_key) return c->ups[i];
+    return NULL;
 }

@@ -11,6 +11,12 @@
  * client. Upstreams are the built-in simulator (upstream_sim.c, driven by
  * timers in timer.c) and OpenAI-compatible HTTP endpoints (upstream_proxy.c,
  * one curl-multi worker thread). Everything is metered in meter.c.
+ *
+ * There are no process globals: one `gateway` object (gateway.c) holds the
+ * configuration, the registry, the meters, the timer and proxy workers and the
+ * HTTP service, and every part reaches it through what it works on (a request
+ * or a call knows its gateway). So several gateways can live in one process,
+ * which is how the service, stream and proxy code is unit-tested in-process.
  */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
@@ -52,8 +58,13 @@ typedef struct gw_upstream {
     atomic_int up;         /* last probe result (sim: always 1) */
 } gw_upstream;
 
+/* The label of every value not in the configuration or a closed set (labels.c). */
+#define GW_OTHER "_other"
+/* The built-in model of the built-in sim upstream. */
+#define GW_SIM_MODEL "sonde-sim"
+
 typedef struct gw_model {
-    char *name;
+    char *name;            /* the label; GW_OTHER for a model passed by default_upstream */
     gw_upstream *up;
     char *upstream_model;  /* name sent upstream (default: the same name) */
     double price_input;    /* per million input tokens */
@@ -75,7 +86,7 @@ typedef struct gw_key {
 } gw_key;
 
 typedef struct gw_config {
-    char *address;         /* bind address, NULL = all */
+    char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
     int metrics_port;      /* 0 = same port as the API */
     int threads;           /* MHD thread pool size */
@@ -86,9 +97,11 @@ typedef struct gw_config {
     size_t nups;
     gw_model *models;
     size_t nmodels;
-    gw_upstream *fallback; /* upstream for models not listed (NULL = 404) */
+    gw_upstream *fallback; /* upstream for models not listed (NULL = 404, the default) */
     gw_key *keys;
     size_t nkeys;
+    char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
+    size_t ntools;
 } gw_config;
 
 int gw_config_defaults(gw_config *c);
@@ -97,9 +110,16 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen);
 int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
                                size_t errlen);
 void gw_config_free(gw_config *c);
-/* The model entry for a request's model name; *tmp is filled for unlisted models. */
+/* The model entry for a request's model name; for unlisted models NULL, or with a
+ * fallback *tmp filled (name GW_OTHER, upstream_model the requested name). */
 const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp);
 int gw_upstream_parse_url(gw_upstream *u, char *err, size_t errlen);
+/* 1 for a loopback literal (127.0.0.0/8, ::1, ::ffff:127.x) and for NULL (the default). */
+int gw_address_is_loopback(const char *addr);
+/* The upstream whose API key anyone could spend: listening beyond loopback with no client
+ * keys while an upstream has a key; NULL when there is none (startup refuses otherwise,
+ * unless --allow-unauthenticated). */
+const gw_upstream *gw_config_exposed_key(const gw_config *c);
 
 /* ---- keys and rate limits (keys.c, ratelimit.c) ----------------------- */
 
@@ -120,14 +140,19 @@ const char *gw_ratelimit_admit(gw_key *k, double est_tokens, double *retry_after
 /* ---- timers (timer.c) --------------------------------------------------- */
 
 typedef void (*gw_timer_fn)(void *arg);
-int gw_timer_start(void);
-void gw_timer_stop(void);
+typedef struct gw_timer gw_timer;
+/* Start a timer thread; NULL when it cannot. */
+gw_timer *gw_timer_new(void);
+/* Stop the thread, run what is still pending at once (in order), free. */
+void gw_timer_free(gw_timer *t);
 /* Run fn(arg) on the timer thread after delay_ns. */
-int gw_timer_after(uint64_t delay_ns, gw_timer_fn fn, void *arg);
+int gw_timer_after(gw_timer *t, uint64_t delay_ns, gw_timer_fn fn, void *arg);
 
 /* ---- requests, replies and streams (service.c, sse.c) ------------------ */
 
 typedef enum { GW_OP_CHAT = 0, GW_OP_COMPLETION, GW_OP_EMBEDDINGS } gw_op;
+
+typedef struct gateway gateway;
 
 struct MHD_Connection;
 struct MHD_Response;
@@ -171,6 +196,7 @@ struct MHD_Response *gw_stream_response(gw_stream *s, struct MHD_Connection *con
 /* ---- upstream calls (call.c, upstream_sim.c, upstream_proxy.c) --------- */
 
 typedef struct gw_call {
+    gateway *gw;
     gw_req *req;
     gw_op op;
     const gw_model *model;   /* points into cfg or at model_tmp */
@@ -215,25 +241,36 @@ int gw_validate(const json_t *body, gw_op op, gw_fields *f, gw_invalid *e);
 void gw_call_id(const gw_call *c, char *buf, size_t len);
 
 int gw_sim_start(gw_call *c);
+
+typedef struct gw_proxy gw_proxy;
+/* Start the proxy's curl worker thread for gw; NULL when it cannot. */
+gw_proxy *gw_proxy_new(gateway *gw);
+/* Stop the worker (calls still running end as cancelled) and free. */
+void gw_proxy_free(gw_proxy *p);
 int gw_proxy_start(gw_call *c);
-int gw_proxy_init(void);
-void gw_proxy_shutdown(void);
 /* Wake the proxy worker so it notices requests whose client has gone. */
-void gw_proxy_wake(void);
-/* Probe each OpenAI upstream once (TCP connect); updates up flags; returns 1 if all up. */
-int gw_probe_all(const gw_config *c);
+void gw_proxy_wake(gw_proxy *p);
+/* Probe each OpenAI upstream once (TCP connect); updates the up flags, their gauges and
+ * gw->ready; returns 1 if all are up. */
+int gw_probe_all(gateway *gw);
 
 /* The OpenAI routes (openai_api.c): dispatch one complete request. */
-void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
-                      size_t len, int too_large, const char *auth);
+void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
+                      const char *body, size_t len, int too_large, const char *auth);
 
 /* ---- metering (meter.c) -------------------------------------------------- */
 
-extern sonde_http *gw_http;  /* the HTTP middleware (service.c calls it directly) */
-extern sonde_llm *gw_llm;    /* the GenAI instrumentation */
+typedef struct gw_meter {
+    sonde_http *http;      /* the HTTP middleware (service.c calls it directly) */
+    sonde_llm *llm;        /* the GenAI instrumentation */
+    sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
+    sonde_metric *unlisted, *refusals;
+    sonde_gauge *ready;
+} gw_meter;
 
-int gw_meter_init(sonde_registry *reg, const gw_config *cfg);
-void gw_meter_free(void);
+/* Register the gateway's families on reg (the price table from cfg). */
+int gw_meter_init(gw_meter *m, sonde_registry *reg, const gw_config *cfg);
+void gw_meter_free(gw_meter *m);
 /* list_metrics.c: the metric reference in Markdown (--list-metrics). */
 int gw_list_metrics(const gw_config *cfg, FILE *out);
 void gw_meter_call_begin(gw_call *c);
@@ -242,17 +279,56 @@ void gw_meter_call_chunk(gw_call *c, unsigned tokens);
 void gw_meter_call_tool(gw_call *c, const char *tool);
 void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type);
 void gw_meter_rate_limited(gw_call *c, const char *reason);
-void gw_meter_key_request(const gw_key *k);
-void gw_meter_upstream_error(const gw_upstream *u, const char *type);
-void gw_meter_upstream_up(const gw_upstream *u, int up);
-void gw_meter_ready(int ready);
+void gw_meter_key_request(gw_meter *m, const gw_key *k);
+void gw_meter_upstream_error(gw_meter *m, const gw_upstream *u, const char *type);
+void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up);
+void gw_meter_ready(gw_meter *m, int ready);
+/* A value recorded as GW_OTHER under label ("model", "response_model", "tool", ...). */
+void gw_meter_unlisted(gw_meter *m, const char *label);
+/* A request the gateway refused itself, by its OpenAI error code (a gateway constant). */
+void gw_meter_refusal(gw_meter *m, const char *code);
 
-extern gw_config *gw_cfg;
-extern sonde_registry *gw_registry;
+/* ---- bounded labels (labels.c) -------------------------------------------- */
+
+/* The model label for a name an upstream reported, given the model called. */
+const char *gw_label_model(gw_meter *m, const gw_config *cfg, const gw_model *called,
+                           const char *reported);
+/* The tool label: a configured tool name, else GW_OTHER. */
+const char *gw_label_tool(gw_meter *m, const gw_config *cfg, const char *tool);
+/* The finish-reason label: OpenAI's closed set, else GW_OTHER; NULL for none. */
+const char *gw_label_finish(gw_meter *m, const char *reason);
+
+/* ---- the gateway object (gateway.c, service.c) ---------------------------- */
+
+typedef struct gw_service gw_service;
+
+struct gateway {
+    gw_config *cfg;        /* borrowed: outlives the gateway */
+    sonde_registry *reg;   /* borrowed: outlives the gateway */
+    gw_meter meter;
+    gw_timer *timer;
+    gw_proxy *proxy;
+    gw_service *svc;       /* NULL until gw_start() */
+    atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
+};
+
+/* Meter on reg, start the timer and proxy workers; not yet listening. */
+int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out);
+/* Probe the upstreams and start the HTTP service (cfg's address and ports). */
+int gw_start(gateway *gw);
+/* Stop the service (answering what waits), the workers, free everything. */
+void gw_free(gateway *gw);
 
 uint64_t gw_now_ns(void);
 
 /* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
 void gw_utf8_fix(char *s);
+/* A request field as it may be echoed in an error or logged: at most GW_ECHO_MAX bytes of
+ * it, cut on a character boundary and marked "..." when cut, bad bytes as '?'. */
+#define GW_ECHO_MAX 64
+typedef struct gw_echo_buf {
+    char s[GW_ECHO_MAX + 4];
+} gw_echo_buf;
+const char *gw_echo(const char *field, gw_echo_buf *buf);
 
 #endif

@@ -50,8 +50,8 @@ int gw_list_metrics(const gw_config *cfg, FILE *out)
     sonde_registry *reg;
     if (sonde_registry_new(&sc, &reg) != SONDE_OK)
         return -1;
-    gw_registry = reg;
-    if (gw_meter_init(reg, cfg) != 0) {
+    gw_meter meter;
+    if (gw_meter_init(&meter, reg, cfg) != 0) {
         sonde_registry_free(reg);
         return -1;
     }
@@ -65,7 +65,7 @@ int gw_list_metrics(const gw_config *cfg, FILE *out)
           "| family | type | labels | buckets | help |\n"
           "| --- | --- | --- | --- | --- |\n", out);
     sonde_registry_foreach(reg, print_family, out);
-    gw_meter_free();
+    gw_meter_free(&meter);
     sonde_registry_free(reg);
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
- * start metering, the timer and proxy threads and the HTTP service; probe
+ * create the gateway object on the default registry and start it; probe
  * the upstreams for /ready every few seconds; stop cleanly on SIGINT or
  * SIGTERM. Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
@@ -17,9 +17,6 @@
 #include "gateway.h"
 #include "service.h"
 
-gw_config *gw_cfg;
-sonde_registry *gw_registry;
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -32,19 +29,25 @@ static void usage(FILE *f)
 "  -p, --port N              API port, 0 = any free one (default 8080) [SONDE_GATEWAY_PORT]\n"
 "  -m, --metrics-port N      serve /metrics /health /ready on this port instead of the\n"
 "                            API port (default: the API port) [SONDE_GATEWAY_METRICS_PORT]\n"
-"  -a, --address ADDR        bind address, IPv4 or IPv6 literal (default: all)\n"
+"  -a, --address ADDR        bind address, IPv4 or IPv6 literal (default: loopback only,\n"
+"                            127.0.0.1 and ::1; 0.0.0.0 or :: for every interface)\n"
 "                            [SONDE_GATEWAY_ADDRESS]\n"
+"      --allow-unauthenticated  listen beyond loopback without client keys even though\n"
+"                            an upstream has an API key (anyone reaching the gateway\n"
+"                            spends it); refused without this flag\n"
 "  -c, --config FILE         JSON configuration file (see docs/gateway.md)\n"
 "                            [SONDE_GATEWAY_CONFIG]\n"
 "  -u, --upstream URL        send models not listed in the config to this OpenAI-compatible\n"
-"                            base URL, e.g. http://127.0.0.1:8000/v1 (default: the sim)\n"
+"                            base URL, e.g. http://127.0.0.1:8000/v1, labelled _other\n"
+"                            (default: none; they are refused with 404)\n"
 "                            [SONDE_GATEWAY_UPSTREAM]; its bearer token is read from\n"
 "                            SONDE_GATEWAY_UPSTREAM_KEY (never a flag, to stay out of ps)\n"
 "  -t, --threads N           HTTP worker threads (default 4) [SONDE_GATEWAY_THREADS]\n"
-"      --max-body BYTES      largest request body, larger ones get 413 (default 1048576)\n"
+"      --max-body BYTES      largest request body, larger ones get 413 as soon as their\n"
+"                            Content-Length (or chunked total) says so (default 1048576)\n"
 "      --max-connections N   concurrent connections (default 4096)\n"
 "      --probe-interval S    seconds between upstream reachability probes (default 5)\n"
-"  Simulated upstream \"sim\" (the default for every model):\n"
+"  Simulated upstream \"sim\" (model sonde-sim, and every model the config puts on it):\n"
 "      --sim-ttft-ms MS          time to first token (default 200)\n"
 "      --sim-inter-token-ms MS   delay between tokens (default 20)\n"
 "      --sim-jitter-ms MS        +- random variation of each wait (default 5)\n"
@@ -59,12 +62,14 @@ static void usage(FILE *f)
 "\n"
 "libsonde's own variables apply too: SONDE_SERVICE_NAME, SONDE_SERVICE_VERSION,\n"
 "SONDE_ENVIRONMENT, SONDE_GLOBAL_LABELS (k=v,k=v), SONDE_METRICS_ENABLED.\n"
-"Auth is off until the config file lists keys; then every API request needs\n"
-"'Authorization: Bearer <key>' (or x-api-key) and metrics name the key, never its secret.\n");
+"Auth is off until the config file lists keys; then every API request (and /metrics on the\n"
+"API port) needs 'Authorization: Bearer <key>' (or x-api-key), and metrics name the key,\n"
+"never its secret. Models not in the config are refused (404) unless its default_upstream\n"
+"(or --upstream) passes them on; they are then labelled _other in the metrics.\n");
 }
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
-       O_LIST };
+       O_LIST, O_ALLOW };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -105,6 +110,7 @@ int main(int argc, char **argv)
         {"sim-timeout-rate", required_argument, NULL, O_TO},
         {"sim-timeout-ms", required_argument, NULL, O_TOMS},
         {"list-metrics", no_argument, NULL, O_LIST},
+        {"allow-unauthenticated", no_argument, NULL, O_ALLOW},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -136,7 +142,6 @@ int main(int argc, char **argv)
     static gw_config cfg;
     char err[512];
     if (gw_config_defaults(&cfg) != 0) return 1;
-    gw_cfg = &cfg;
     if (config && gw_config_load(&cfg, config, err, sizeof err) != 0) {
         fprintf(stderr, "sonde-gateway: config: %s\n", err);
         return 2;
@@ -158,7 +163,7 @@ int main(int argc, char **argv)
     }
     const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
     double probe = 5;
-    int list_metrics = 0;
+    int list_metrics = 0, allow_unauthenticated = 0;
     optind = 1;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "p:m:a:c:u:t:hV", longs, NULL)) != -1) {
@@ -180,6 +185,7 @@ int main(int argc, char **argv)
         case O_TO: bad = num("--sim-timeout-rate", optarg, 0, 1, &sim->sim.timeout_rate); break;
         case O_TOMS: bad = num("--sim-timeout-ms", optarg, 1, 3.6e6, &d); sim->timeout_ms = (long)d; break;
         case O_LIST: list_metrics = 1; break;
+        case O_ALLOW: allow_unauthenticated = 1; break;
         default: break;
         }
         if (bad) return 2;
@@ -195,6 +201,19 @@ int main(int argc, char **argv)
         gw_config_free(&cfg);
         return rc ? 1 : 0;
     }
+    const gw_upstream *exposed = gw_config_exposed_key(&cfg);
+    if (exposed && !allow_unauthenticated) {
+        fprintf(stderr, "sonde-gateway: refusing to listen on %s without client keys: upstream '%s' "
+                "has an API key that anyone reaching the gateway would spend. Add \"keys\" to the "
+                "config, bind a loopback address, or pass --allow-unauthenticated.\n",
+                cfg.address, exposed->name);
+        gw_config_free(&cfg);
+        return 2;
+    }
+    if (exposed)
+        fprintf(stderr, "sonde-gateway: WARNING: --allow-unauthenticated: listening on %s with no "
+                "client keys; anyone reaching it spends upstream '%s''s API key\n", cfg.address,
+                exposed->name);
 
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -203,37 +222,40 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    gw_registry = sonde_default_registry();
-    if (gw_meter_init(gw_registry, &cfg) != 0) return 1;
-    if (gw_timer_start() != 0 || gw_proxy_init() != 0) {
-        fprintf(stderr, "sonde-gateway: cannot start worker threads\n");
+    gateway *gw;
+    if (gw_new(&cfg, sonde_default_registry(), &gw) != 0) {
+        fprintf(stderr, "sonde-gateway: cannot start (metrics or worker threads)\n");
         return 1;
     }
-    gw_service_set_ready(gw_probe_all(&cfg));
-    if (gw_service_start() != 0) {
+    if (gw_start(gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
                 cfg.port);
-        gw_proxy_shutdown();
-        gw_timer_stop();
+        gw_free(gw);
         return 1;
     }
-    const char *host = cfg.address && *cfg.address ? cfg.address : "127.0.0.1";
-    int port = gw_service_port();
-    printf("sonde-gateway %s listening on http://%s:%d/v1 (metrics http://%s:%d/metrics)\n",
-           SONDE_VERSION_STRING, host, port, host, cfg.metrics_port ? cfg.metrics_port : port);
+    /* the addresses really bound, e.g. "http://127.0.0.1:8080 http://[::1]:8080" */
+    char urls[256] = "?";
+    gw_service_urls(gw, urls, sizeof urls);
+    int mport = gw_service_metrics_port(gw);
+    if (mport == gw_service_port(gw)) {
+        printf("sonde-gateway %s listening on %s (API /v1, /metrics on the same port)\n",
+               SONDE_VERSION_STRING, urls);
+    } else {
+        const char *mhost = cfg.address && *cfg.address ? cfg.address : "127.0.0.1";
+        int v6 = strchr(mhost, ':') != NULL;
+        printf("sonde-gateway %s listening on %s (API /v1; metrics http://%s%s%s:%d/metrics)\n",
+               SONDE_VERSION_STRING, urls, v6 ? "[" : "", mhost, v6 ? "]" : "", mport);
+    }
     fflush(stdout);
 
     struct timespec ts = {(time_t)probe, (long)((probe - (double)(time_t)probe) * 1e9)};
     for (;;) {
         int s = sigtimedwait(&sigs, NULL, &ts);
         if (s == SIGINT || s == SIGTERM) break;
-        gw_service_set_ready(gw_probe_all(&cfg));
+        gw_probe_all(gw);
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
-    gw_service_stop();
-    gw_proxy_shutdown();
-    gw_timer_stop();
-    gw_meter_free();
+    gw_free(gw);
     gw_config_free(&cfg);
     return 0;
 }

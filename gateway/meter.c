@@ -11,7 +11,11 @@
  * sees. Only what those modules do not know is registered here, the
  * gateway's own families: upstream errors by type, upstream health,
  * readiness, per-key requests and tokens (under the key's configured name,
- * never its secret) and the tool calls models ask for.
+ * never its secret), the tool calls models ask for, the requests the gateway
+ * refused itself (by error code) and the values recorded as "_other". All of
+ * it lives in the gateway's gw_meter, registered on the registry the gateway
+ * is given. Every label value is bounded: models, tools and finish reasons go
+ * through labels.c, the rest are the configuration's names or constants.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +23,12 @@
 
 #include "gateway.h"
 
-sonde_http *gw_http;
-sonde_llm *gw_llm;
-static sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
-static sonde_gauge *ready_gauge;
-
-static int reg(sonde_type type, const char *name, const char *help, const char *const *labels,
-               size_t n, sonde_metric **out)
+static int reg(sonde_registry *r, sonde_type type, const char *name, const char *help,
+               const char *const *labels, size_t n, sonde_metric **out)
 {
     sonde_metric_opts o = {.type = type, .name = name, .help = help, .label_names = labels,
                            .label_count = n};
-    int rc = sonde_register(gw_registry, &o, out);
+    int rc = sonde_register(r, &o, out);
     if (rc != SONDE_OK)
         fprintf(stderr, "sonde-gateway: cannot register %s: %s\n", name, sonde_strerror(rc));
     return rc;
@@ -38,11 +37,12 @@ static int reg(sonde_type type, const char *name, const char *help, const char *
 #define L(...) (const char *const[]){__VA_ARGS__}, \
                sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *)
 
-int gw_meter_init(sonde_registry *r, const gw_config *cfg)
+int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg)
 {
     int rc;
+    memset(mt, 0, sizeof *mt);
     sonde_http_opts ho = {.registry = r};
-    if ((rc = sonde_http_new(&ho, &gw_http)) != SONDE_OK) {
+    if ((rc = sonde_http_new(&ho, &mt->http)) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: HTTP middleware: %s\n", sonde_strerror(rc));
         return -1;
     }
@@ -60,7 +60,7 @@ int gw_meter_init(sonde_registry *r, const gw_config *cfg)
     }
     sonde_llm_opts lo = {.prefix = "gateway",
                          .prices = sonde_llm_prices_count(prices) ? prices : NULL};
-    rc = sonde_llm_new(r, &lo, &gw_llm);
+    rc = sonde_llm_new(r, &lo, &mt->llm);
     sonde_llm_prices_free(prices);
     if (rc != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: GenAI instrumentation: %s\n", sonde_strerror(rc));
@@ -68,36 +68,44 @@ int gw_meter_init(sonde_registry *r, const gw_config *cfg)
     }
     sonde_metric *m;
     rc = 0;
-    rc |= reg(SONDE_COUNTER, "gateway_tool_calls_total", "Tool calls the models asked for.",
-              L("model", "tool"), &tool_calls);
-    rc |= reg(SONDE_COUNTER, "gateway_upstream_errors_total", "Upstream failures by type.",
-              L("upstream", "type"), &up_errors);
-    rc |= reg(SONDE_GAUGE, "gateway_upstream_up", "1 when the upstream is reachable (sim: always).",
-              L("upstream"), &up_up);
-    rc |= reg(SONDE_COUNTER, "gateway_key_requests_total", "Requests authenticated per key name.",
-              L("key"), &key_requests);
-    rc |= reg(SONDE_COUNTER, "gateway_key_tokens_total", "Tokens used per key name.",
-              L("key", "type"), &key_tokens);
-    rc |= reg(SONDE_GAUGE, "gateway_ready", "1 when every upstream is reachable.", NULL, 0, &m);
-    ready_gauge = sonde_gauge_of(m);
-    if (rc) return -1;
+    rc |= reg(r, SONDE_COUNTER, "gateway_tool_calls_total", "Tool calls the models asked for.",
+              L("model", "tool"), &mt->tool_calls);
+    rc |= reg(r, SONDE_COUNTER, "gateway_upstream_errors_total", "Upstream failures by type.",
+              L("upstream", "type"), &mt->up_errors);
+    rc |= reg(r, SONDE_GAUGE, "gateway_upstream_up",
+              "1 when the upstream is reachable (sim: always).", L("upstream"), &mt->up_up);
+    rc |= reg(r, SONDE_COUNTER, "gateway_key_requests_total",
+              "Requests authenticated per key name.", L("key"), &mt->key_requests);
+    rc |= reg(r, SONDE_COUNTER, "gateway_key_tokens_total", "Tokens used per key name.",
+              L("key", "type"), &mt->key_tokens);
+    rc |= reg(r, SONDE_COUNTER, "gateway_unlisted_values_total",
+              "Request or upstream values not in the configuration (or a closed set), recorded "
+              "as _other, by label.", L("label"), &mt->unlisted);
+    rc |= reg(r, SONDE_COUNTER, "gateway_refusals_total",
+              "Requests the gateway refused itself (4xx), by OpenAI error code.", L("code"),
+              &mt->refusals);
+    rc |= reg(r, SONDE_GAUGE, "gateway_ready", "1 when every upstream is reachable.", NULL, 0, &m);
+    mt->ready = sonde_gauge_of(m);
+    if (rc) {
+        gw_meter_free(mt);
+        return -1;
+    }
     for (size_t i = 0; i < cfg->nups; i++)
-        gw_meter_upstream_up(cfg->ups[i], atomic_load(&cfg->ups[i]->up));
+        gw_meter_upstream_up(mt, cfg->ups[i], atomic_load(&cfg->ups[i]->up));
     for (size_t i = 0; i < cfg->nkeys; i++) {
         const char *k = cfg->keys[i].name;
-        sonde_counter_with(key_requests, &k);
-        sonde_counter_with(key_tokens, (const char *[]){k, "input"});
-        sonde_counter_with(key_tokens, (const char *[]){k, "output"});
+        sonde_counter_with(mt->key_requests, &k);
+        sonde_counter_with(mt->key_tokens, (const char *[]){k, "input"});
+        sonde_counter_with(mt->key_tokens, (const char *[]){k, "output"});
     }
     return 0;
 }
 
-void gw_meter_free(void)
+void gw_meter_free(gw_meter *mt)
 {
-    sonde_llm_free(gw_llm);
-    sonde_http_free(gw_http);
-    gw_llm = NULL;
-    gw_http = NULL;
+    sonde_llm_free(mt->llm);
+    sonde_http_free(mt->http);
+    memset(mt, 0, sizeof *mt);
 }
 
 /* ---- model calls --------------------------------------------------------- */
@@ -110,10 +118,11 @@ static const char *op_name(gw_op op)
 void gw_meter_call_begin(gw_call *c)
 {
     const gw_upstream *u = c->model->up;
+    if (strcmp(c->model->name, GW_OTHER) == 0) gw_meter_unlisted(&c->gw->meter, "model");
     sonde_llm_request rq = {.operation = op_name(c->op), .provider = u->provider,
-                            .model = c->model_name, .server_address = u->host,
+                            .model = c->model->name, .server_address = u->host,
                             .server_port = u->port, .streaming = c->stream};
-    sonde_llm_call_begin(gw_llm, &c->track, &rq);
+    sonde_llm_call_begin(c->gw->meter.llm, &c->track, &rq);
 }
 
 void gw_meter_call_chunk(gw_call *c, unsigned tokens)
@@ -123,36 +132,38 @@ void gw_meter_call_chunk(gw_call *c, unsigned tokens)
 
 void gw_meter_call_tool(gw_call *c, const char *tool)
 {
-    sonde_counter_inc(sonde_counter_with(tool_calls, (const char *[]){c->model_name, tool}));
+    gw_meter *m = &c->gw->meter;
+    const char *label = gw_label_tool(m, c->gw->cfg, tool);
+    sonde_counter_inc(sonde_counter_with(m->tool_calls, (const char *[]){c->model->name, label}));
 }
 
 void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_type)
 {
-    /* copied into fixed buffers, they may end in a cut character, which would make
-     * sonde_llm_call_end() refuse the result and leave the call in flight for good */
-    gw_utf8_fix(c->resp_model);
-    gw_utf8_fix(c->finish);
+    /* what the upstream reported, mapped to bounded labels */
+    gw_meter *m = &c->gw->meter;
     sonde_llm_result res = {.status = status, .error_type = error_type,
-                            .response_model = c->resp_model[0] ? c->resp_model : c->model_name,
+                            .response_model = gw_label_model(m, c->gw->cfg, c->model,
+                                                             c->resp_model),
                             .input_tokens = c->input_tokens,
                             .output_tokens = c->op == GW_OP_EMBEDDINGS ? -1 : c->output_tokens,
-                            .finish_reason = c->finish[0] ? c->finish : NULL};
+                            .finish_reason = gw_label_finish(m, c->finish)};
     int ok = status == SONDE_LLM_OK;
     if (!ok && !c->usage_known) { /* nothing reported: only what was streamed counts */
         res.input_tokens = c->output_tokens > 0 ? c->input_tokens : -1;
     }
     sonde_llm_call_end(&c->track, &res);
     if (c->key && (ok || c->output_tokens > 0)) {
-        sonde_counter_add(sonde_counter_with(key_tokens, (const char *[]){c->key->name, "input"}),
+        sonde_metric *kt = c->gw->meter.key_tokens;
+        sonde_counter_add(sonde_counter_with(kt, (const char *[]){c->key->name, "input"}),
                           (double)c->input_tokens);
-        sonde_counter_add(sonde_counter_with(key_tokens, (const char *[]){c->key->name, "output"}),
+        sonde_counter_add(sonde_counter_with(kt, (const char *[]){c->key->name, "output"}),
                           (double)c->output_tokens);
     }
 }
 
 void gw_meter_rate_limited(gw_call *c, const char *reason)
 {
-    sonde_llm_rate_limited(gw_llm, reason);
+    sonde_llm_rate_limited(c->gw->meter.llm, reason);
     gw_meter_call_begin(c);
     sonde_llm_result res = {.status = SONDE_LLM_RATE_LIMITED, .error_type = reason,
                             .input_tokens = -1, .output_tokens = -1};
@@ -161,22 +172,32 @@ void gw_meter_rate_limited(gw_call *c, const char *reason)
 
 /* ---- the gateway's own --------------------------------------------------- */
 
-void gw_meter_key_request(const gw_key *k)
+void gw_meter_key_request(gw_meter *m, const gw_key *k)
 {
-    sonde_counter_inc(sonde_counter_with(key_requests, (const char *const *)&k->name));
+    sonde_counter_inc(sonde_counter_with(m->key_requests, (const char *const *)&k->name));
 }
 
-void gw_meter_upstream_error(const gw_upstream *u, const char *type)
+void gw_meter_upstream_error(gw_meter *m, const gw_upstream *u, const char *type)
 {
-    sonde_counter_inc(sonde_counter_with(up_errors, (const char *[]){u->name, type}));
+    sonde_counter_inc(sonde_counter_with(m->up_errors, (const char *[]){u->name, type}));
 }
 
-void gw_meter_upstream_up(const gw_upstream *u, int up)
+void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up)
 {
-    sonde_gauge_set(sonde_gauge_with(up_up, (const char *const *)&u->name), up);
+    sonde_gauge_set(sonde_gauge_with(m->up_up, (const char *const *)&u->name), up);
 }
 
-void gw_meter_ready(int ready)
+void gw_meter_ready(gw_meter *m, int ready)
 {
-    sonde_gauge_set(ready_gauge, ready);
+    sonde_gauge_set(m->ready, ready);
+}
+
+void gw_meter_unlisted(gw_meter *m, const char *label)
+{
+    sonde_counter_inc(sonde_counter_with(m->unlisted, &label));
+}
+
+void gw_meter_refusal(gw_meter *m, const char *code)
+{
+    sonde_counter_inc(sonde_counter_with(m->refusals, &code));
 }

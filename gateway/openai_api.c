@@ -8,7 +8,9 @@
  * fields 400 (validate.c, naming the field in "param"), unknown model 404,
  * n > 1 for a simulated model 400, rate limit 429 (with Retry-After). Every
  * refusal uses the OpenAI error shape {"error":{"message","type","code",
- * "param"}}. JSON is parsed by jansson, which also rejects invalid UTF-8;
+ * "param"}}; request fields echoed in a message are cut (gw_echo). A model is
+ * one the configuration lists, or any name when default_upstream passes
+ * unlisted ones on (its label is then "_other", the upstream gets the name). JSON is parsed by jansson, which also rejects invalid UTF-8;
  * nesting deeper than max_json_depth is refused after parsing.
  */
 #include <math.h>
@@ -43,12 +45,12 @@ static int depth_of(const json_t *j, int limit)
     return 0;
 }
 
-static void list_models(gw_req *r, const char *one)
+static void list_models(const gw_config *cfg, gw_req *r, const char *one)
 {
     json_t *data = json_array();
     long created = (long)time(NULL);
-    for (size_t i = 0; i < gw_cfg->nmodels; i++) {
-        const gw_model *m = &gw_cfg->models[i];
+    for (size_t i = 0; i < cfg->nmodels; i++) {
+        const gw_model *m = &cfg->models[i];
         if (one && strcmp(one, m->name) != 0) continue;
         json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", m->name, "object", "model", "created",
                               (json_int_t)created, "owned_by", m->up->name);
@@ -60,22 +62,11 @@ static void list_models(gw_req *r, const char *one)
         }
         json_array_append_new(data, o);
     }
-    if (gw_cfg->nmodels == 0 && gw_cfg->fallback && (!one || strcmp(one, "sonde-sim") == 0)) {
-        /* nothing listed: every name goes to the fallback; advertise one */
-        json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "id", "sonde-sim", "object", "model",
-                              "created", (json_int_t)created, "owned_by", gw_cfg->fallback->name);
-        if (one) {
-            json_decref(data);
-            gw_reply_json(r, 200, json_dumps(o, JSON_COMPACT), -1);
-            json_decref(o);
-            return;
-        }
-        json_array_append_new(data, o);
-    }
     if (one) {
+        gw_echo_buf e;
         json_decref(data);
         gw_reply_error(r, 404, "invalid_request_error", "model_not_found",
-                       -1, "The model '%s' does not exist", one);
+                       -1, "The model '%s' does not exist", gw_echo(one, &e));
         return;
     }
     json_t *list = json_pack("{s:s, s:o}", "object", "list", "data", data);
@@ -83,9 +74,10 @@ static void list_models(gw_req *r, const char *one)
     json_decref(list);
 }
 
-void gw_openai_handle(gw_req *r, const char *method, const char *url, const char *body,
-                      size_t len, int too_large, const char *auth)
+void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
+                      const char *body, size_t len, int too_large, const char *auth)
 {
+    const gw_config *cfg = gw->cfg;
     gw_op op = GW_OP_CHAT;
     int is_models = 0;
     const char *one = NULL;
@@ -95,37 +87,39 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
     else if (strcmp(url, "/v1/models") == 0) is_models = 1;
     else if (strncmp(url, "/v1/models/", 11) == 0 && url[11]) is_models = 1, one = url + 11;
     else {
+        gw_echo_buf em, eu;
         gw_reply_error(r, 404, "invalid_request_error", "unknown_url", -1,
-                       "Unknown request URL: %s %s", method, url);
+                       "Unknown request URL: %s %s", gw_echo(method, &em), gw_echo(url, &eu));
         return;
     }
     if (strcmp(method, is_models ? "GET" : "POST") != 0) {
+        gw_echo_buf em, eu;
         gw_reply_error(r, 405, "invalid_request_error", "method_not_allowed", -1,
-                       "Method %s is not allowed on %s", method, url);
+                       "Method %s is not allowed on %s", gw_echo(method, &em), gw_echo(url, &eu));
         return;
     }
     const gw_key *key = NULL;
-    if (gw_cfg->nkeys > 0) {
+    if (cfg->nkeys > 0) {
         if (!auth || !*auth) {
             gw_reply_error(r, 401, "invalid_request_error", "missing_api_key", -1,
                            "You didn't provide an API key (Authorization: Bearer <key>)");
             return;
         }
-        key = gw_key_find(gw_cfg, auth);
+        key = gw_key_find(cfg, auth);
         if (!key) {
             gw_reply_error(r, 401, "invalid_request_error", "invalid_api_key", -1,
                            "Incorrect API key provided");
             return;
         }
-        gw_meter_key_request(key);
+        gw_meter_key_request(&gw->meter, key);
     }
     if (is_models) {
-        list_models(r, one);
+        list_models(cfg, r, one);
         return;
     }
     if (too_large) {
         gw_reply_error(r, 413, "invalid_request_error", "request_too_large", -1,
-                       "The request body exceeds %zu bytes", gw_cfg->max_body);
+                       "The request body exceeds %zu bytes", cfg->max_body);
         return;
     }
     json_error_t je;
@@ -138,7 +132,7 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
     }
     const char *bad = NULL;
     if (!json_is_object(b)) bad = "the request body must be a JSON object";
-    else if (depth_of(b, gw_cfg->max_depth) > gw_cfg->max_depth) bad = "the JSON is nested too deeply";
+    else if (depth_of(b, cfg->max_depth) > cfg->max_depth) bad = "the JSON is nested too deeply";
     if (bad) {
         gw_reply_error(r, 400, "invalid_request_error", "invalid_request", -1, "%s", bad);
         json_decref(b);
@@ -158,27 +152,29 @@ void gw_openai_handle(gw_req *r, const char *method, const char *url, const char
         return;
     }
     c->model_name = strdup(json_string_value(json_object_get(b, "model")));
-    c->model = gw_config_model(gw_cfg, c->model_name, &c->model_tmp);
+    c->model = gw_config_model(cfg, c->model_name, &c->model_tmp);
     if (!c->model || !c->model_name) {
+        gw_echo_buf e;
         gw_reply_error(r, 404, "invalid_request_error", "model_not_found", -1,
-                       "The model '%s' does not exist", json_string_value(json_object_get(b, "model")));
+                       "The model '%s' does not exist",
+                       gw_echo(json_string_value(json_object_get(b, "model")), &e));
         json_decref(b);
         free(c->model_name);
         free(c);
         return;
     }
-    if (c->model == &c->model_tmp) { /* point the borrowed name at our own copy */
-        c->model_tmp.name = c->model_name;
+    if (c->model == &c->model_tmp) /* point the borrowed name at our own copy */
         c->model_tmp.upstream_model = c->model_name;
-    }
     if (f.n > 1 && c->model->up->kind == GW_UP_SIM) {
+        gw_echo_buf e;
         gw_reply_invalid(r, "n", "Invalid 'n': the simulated model '%s' answers with one choice; "
-                         "'n' must be 1", c->model_name);
+                         "'n' must be 1", gw_echo(c->model_name, &e));
         json_decref(b);
         free(c->model_name);
         free(c);
         return;
     }
+    c->gw = gw;
     c->op = op;
     c->body = b;
     c->key = key;

@@ -3,8 +3,11 @@
  * and the two ways to answer it.
  *
  * MHD runs with its own polling threads (epoll, a thread pool), never a
- * thread per connection. A request's body is gathered up to the configured
- * limit (past it the rest is drained and the request answered 413). Then the
+ * thread per connection: one daemon per listening address, by default
+ * 127.0.0.1 and ::1 (loopback only, on one port), else --address. A request's body is gathered up to the configured
+ * limit; past it the request is answered 413 at once without reading the
+ * rest: when its Content-Length says so, before any of the body, else (a
+ * chunked body) as soon as the running total passes the limit. Then the
  * request is handed to openai_api.c; when no answer is ready on return, the
  * connection is suspended under the request's mutex, and whoever answers
  * later (a timer or the curl thread) resumes it. The first answer wins; a
@@ -13,13 +16,18 @@
  * Every request is timed by the HTTP middleware (sonde/http.h) with its
  * route normalised to the known paths. /metrics, /health and /ready are the
  * embedded server's (sonde/server.h): answered through sonde_server_handle()
- * on the API port, or by the server itself on --metrics-port. /ready is true
+ * on the API port (/metrics there behind the API keys, when there are keys),
+ * or by the server itself on --metrics-port. /ready is true
  * while every upstream is reachable (main.c probes them). Every live request
  * is on a list so shutdown can end them all and resume every suspended
- * connection, which MHD demands before it stops.
+ * connection, which MHD demands before it stops. All of this state is the
+ * gateway's gw_service; MHD hands the gateway to the callbacks as their cls.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +38,7 @@
 #include "service.h"
 
 struct gw_req {
+    gateway *gw;
     atomic_int refs;
     pthread_mutex_t mu;
     struct MHD_Connection *conn;
@@ -45,18 +54,15 @@ struct gw_req {
     sonde_http_token tok;
 };
 
-static struct MHD_Daemon *api_daemon;
-static sonde_server *ops;
-static int ops_separate;
-static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
-static gw_req *live;
-static atomic_int ready_flag;
-static atomic_int stopping;
-
-void gw_service_set_ready(int r)
-{
-    atomic_store(&ready_flag, r);
-}
+struct gw_service {
+    struct MHD_Daemon *api[2]; /* the API daemons: one per address */
+    int napi;
+    sonde_server *ops;
+    int ops_separate;
+    pthread_mutex_t live_mu;
+    gw_req *live;
+    atomic_int stopping;
+};
 
 void gw_req_ref(gw_req *r)
 {
@@ -112,6 +118,8 @@ static void reply_error_v(gw_req *r, unsigned status, const char *type, const ch
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    if (status >= 400 && status < 500 && code && strncmp(code, "upstream_", 9) != 0)
+        gw_meter_refusal(&r->gw->meter, code);
     gw_utf8_fix(msg); /* a client's bytes, or a character cut at the end, would fail json_pack */
     json_t *e = json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", msg, "type", type,
                           "code", code ? json_string(code) : json_null(), "param",
@@ -233,7 +241,7 @@ static enum MHD_Result queue_ready(gw_req *r)
         if (!resp) return MHD_NO;
         enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
         MHD_destroy_response(resp);
-        sonde_http_stream_begin(gw_http, &r->tok);
+        sonde_http_stream_begin(r->gw->meter.http, &r->tok);
         return rc;
     }
     char *body = r->resp;
@@ -245,8 +253,8 @@ static enum MHD_Result queue_ready(gw_req *r)
 }
 
 /* /metrics, /health, /ready: answered on the spot by the embedded server's handler. */
-static enum MHD_Result serve_ops(struct MHD_Connection *c, const char *method, const char *url,
-                                 unsigned *status, size_t *bytes)
+static enum MHD_Result serve_ops(sonde_server *ops, struct MHD_Connection *c, const char *method,
+                                 const char *url, unsigned *status, size_t *bytes)
 {
     sonde_server_request rq = {
         .method = method, .path = url,
@@ -287,44 +295,133 @@ static const char *route_of(const char *url)
     return "other";
 }
 
-static void live_add(gw_req *r)
+static void live_add(gw_service *sv, gw_req *r)
 {
-    pthread_mutex_lock(&live_mu);
-    r->next = live;
-    if (live) live->prev = r;
-    live = r;
-    pthread_mutex_unlock(&live_mu);
+    pthread_mutex_lock(&sv->live_mu);
+    r->next = sv->live;
+    if (sv->live) sv->live->prev = r;
+    sv->live = r;
+    pthread_mutex_unlock(&sv->live_mu);
 }
 
-static void live_remove(gw_req *r)
+static void live_remove(gw_service *sv, gw_req *r)
 {
-    pthread_mutex_lock(&live_mu);
+    pthread_mutex_lock(&sv->live_mu);
     if (r->prev) r->prev->next = r->next;
-    else live = r->next;
+    else sv->live = r->next;
     if (r->next) r->next->prev = r->prev;
-    pthread_mutex_unlock(&live_mu);
+    pthread_mutex_unlock(&sv->live_mu);
+}
+
+/* The API key a request presents: Authorization: Bearer (RFC 7235: 1*SP after the
+ * scheme), else x-api-key; NULL for none. */
+static const char *bearer_of(struct MHD_Connection *conn)
+{
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer", 6) == 0 && (auth[6] == ' ' || auth[6] == '\t')) {
+        auth += 6;
+        while (*auth == ' ' || *auth == '\t') auth++;
+        return auth;
+    }
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+}
+
+/* Whether the request's Content-Length says its body is larger than max (an
+ * unparsable or overflowing length counts as larger). */
+static int declared_too_large(struct MHD_Connection *conn, size_t max)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (!cl) return 0;
+    size_t n = 0;
+    for (const char *p = cl; *p; p++) {
+        if (*p < '0' || *p > '9' || n > (SIZE_MAX - 9) / 10) return 1;
+        n = n * 10 + (size_t)(*p - '0');
+    }
+    return n > max;
+}
+
+/* A chunked body whose running total passed the limit. libmicrohttpd (0.9.75)
+ * cannot queue an answer in the middle of a body, so the 413 is written
+ * straight to the socket (nothing else was sent on it yet) and the connection
+ * closed: the rest of the body is never read. */
+static enum MHD_Result refuse_mid_body(gateway *gw, gw_req *r, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char body[256], msg[512];
+    int bl = snprintf(body, sizeof body, "{\"error\":{\"message\":\"The request body exceeds %zu "
+                      "bytes\",\"type\":\"invalid_request_error\",\"code\":\"request_too_large\","
+                      "\"param\":null}}", gw->cfg->max_body);
+    int ml = snprintf(msg, sizeof msg, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", bl, body);
+    if (ci && send(ci->connect_fd, msg, (size_t)ml, MSG_NOSIGNAL | MSG_DONTWAIT) == ml) {
+        pthread_mutex_lock(&r->mu);
+        r->ready = r->queued = 1;
+        r->status = 413;
+        r->resp_bytes = (size_t)bl;
+        pthread_mutex_unlock(&r->mu);
+    }
+    gw_meter_refusal(&gw->meter, "request_too_large");
+    return MHD_NO;
+}
+
+/* Start answering a complete request (or one refused for its size): the ops
+ * endpoints, 503 while stopping, else the OpenAI routes. */
+static enum MHD_Result dispatch(gateway *gw, gw_req *r, struct MHD_Connection *conn,
+                                const char *method, const char *url)
+{
+    gw_service *sv = gw->svc;
+    const char *key = bearer_of(conn);
+    if (!sv->ops_separate && is_ops(url)) {
+        if (r->too_large) {
+            gw_reply_error(r, 413, "invalid_request_error", "request_too_large", -1,
+                           "The request body exceeds %zu bytes", gw->cfg->max_body);
+            return MHD_YES;
+        }
+        /* /metrics on the API port is behind the API's keys, when there are keys */
+        if (strcmp(url, "/metrics") == 0 && gw->cfg->nkeys > 0 && !gw_key_find(gw->cfg, key)) {
+            gw_reply_error(r, 401, "invalid_request_error", key ? "invalid_api_key" : "missing_api_key",
+                           -1, "/metrics on the API port needs an API key (or use --metrics-port)");
+            return MHD_YES;
+        }
+        size_t bytes = 0;
+        enum MHD_Result rc = serve_ops(sv->ops, conn, method, url, &r->status, &bytes);
+        pthread_mutex_lock(&r->mu);
+        r->ready = r->queued = 1;
+        r->resp_bytes = bytes;
+        pthread_mutex_unlock(&r->mu);
+        return rc;
+    }
+    if (atomic_load(&sv->stopping))
+        gw_reply_error(r, 503, "server_error", "shutting_down", 1, "The gateway is shutting down");
+    else
+        gw_openai_handle(gw, r, method, url, r->body ? r->body : "", r->len, r->too_large, key);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
 {
+    gateway *gw = cls;
+    gw_service *sv = gw->svc;
     gw_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
+        r->gw = gw;
         atomic_init(&r->refs, 1);
         pthread_mutex_init(&r->mu, NULL);
         r->conn = conn;
-        r->tok = sonde_http_begin(gw_http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
+        r->tok = sonde_http_begin(gw->meter.http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
         r->retry_after = -1;
         *con_cls = r;
-        live_add(r);
-        return MHD_YES;
-    }
-    if (*upload_size) {
+        live_add(sv, r);
+        if (!declared_too_large(conn, gw->cfg->max_body)) return MHD_YES;
+        r->too_large = 1; /* answered now: none of the body is read */
+    } else if (*upload_size) {
         if (!r->too_large) {
-            if (r->len + *upload_size > gw_cfg->max_body) {
+            if (r->len + *upload_size > gw->cfg->max_body) {
                 r->too_large = 1;
             } else {
                 if (r->len + *upload_size + 1 > r->cap) {
@@ -341,32 +438,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
         }
         *upload_size = 0;
-        return MHD_YES;
+        if (!r->too_large || r->dispatched) return MHD_YES;
+        r->dispatched = 1;
+        return refuse_mid_body(gw, r, conn);
     }
     if (!r->dispatched) {
         r->dispatched = 1;
-        if (!ops_separate && is_ops(url)) {
-            size_t bytes = 0;
-            enum MHD_Result rc = serve_ops(conn, method, url, &r->status, &bytes);
-            pthread_mutex_lock(&r->mu);
-            r->ready = r->queued = 1;
-            r->resp_bytes = bytes;
-            pthread_mutex_unlock(&r->mu);
-            return rc;
-        }
-        if (atomic_load(&stopping)) {
-            gw_reply_error(r, 503, "server_error", "shutting_down", 1, "The gateway is shutting down");
-        } else {
-            const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-            char *bearer = NULL;
-            if (auth && strncasecmp(auth, "Bearer", 6) == 0 && (auth[6] == ' ' || auth[6] == '\t')) {
-                bearer = (char *)auth + 6; /* RFC 7235: 1*SP after the scheme */
-                while (*bearer == ' ' || *bearer == '\t') bearer++;
-            }
-            if (!bearer) bearer = (char *)MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                                      "x-api-key");
-            gw_openai_handle(r, method, url, r->body ? r->body : "", r->len, r->too_large, bearer);
-        }
+        if (dispatch(gw, r, conn, method, url) != MHD_YES) return MHD_NO;
     }
     pthread_mutex_lock(&r->mu);
     enum MHD_Result rc = MHD_YES;
@@ -382,10 +460,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    gateway *gw = cls;
     gw_req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
-    live_remove(r);
+    live_remove(gw->svc, r);
     pthread_mutex_lock(&r->mu);
     r->gone = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
     if (r->stream) gw_stream_close(r->stream);
@@ -395,100 +474,149 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     unsigned status = r->queued ? r->status : 499; /* 499: client closed before an answer */
     size_t bytes = r->resp_bytes;
     pthread_mutex_unlock(&r->mu);
-    if (gone) gw_proxy_wake();
+    if (gone) gw_proxy_wake(gw->proxy);
     r->tok.request_size = r->len;
-    sonde_http_end(gw_http, &r->tok, (int)status, bytes);
+    sonde_http_end(gw->meter.http, &r->tok, (int)status, bytes);
     gw_req_unref(r);
 }
 
-static struct MHD_Daemon *start_daemon(int port, void *cls, int threads)
+/* One API daemon on the literal address addr (IPv4 or IPv6) and port. */
+static struct MHD_Daemon *start_daemon(gateway *gw, const char *addr, int port)
 {
+    const gw_config *cfg = gw->cfg;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    const char *addr = gw_cfg->address;
-    int have_addr = 0;
-    if (addr && *addr) {
-        struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-            in4->sin_family = AF_INET;
-            in4->sin_port = htons((uint16_t)port);
-            have_addr = 1;
-        } else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-            in6->sin6_family = AF_INET6;
-            in6->sin6_port = htons((uint16_t)port);
-            flags |= MHD_USE_IPv6;
-            have_addr = 1;
-        } else {
-            fprintf(stderr, "sonde-gateway: bad listen address '%s'\n", addr);
-            return NULL;
-        }
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "sonde-gateway: bad listen address '%s'\n", addr);
+        return NULL;
     }
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)gw_cfg->max_connections, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, gw},
+        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL},
-        {have_addr ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *)&ss},
+        {MHD_OPTION_SOCK_ADDR, 0, (void *)&ss},
         {MHD_OPTION_END, 0, NULL},
     };
-    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, cls, MHD_OPTION_ARRAY,
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, gw, MHD_OPTION_ARRAY,
                             opts, MHD_OPTION_END);
 }
 
 static int ready_check(void *ud)
 {
-    return atomic_load(&ready_flag) && !atomic_load(&stopping);
+    gateway *gw = ud;
+    return atomic_load(&gw->ready) && !atomic_load(&gw->svc->stopping);
 }
 
-int gw_service_start(void)
+int gw_service_start(gateway *gw)
 {
-    sonde_config sc = *sonde_registry_config(gw_registry);
+    const gw_config *cfg = gw->cfg;
+    gw_service *sv = calloc(1, sizeof *sv);
+    if (!sv) return -1;
+    pthread_mutex_init(&sv->live_mu, NULL);
+    gw->svc = sv;
+    sonde_config sc = *sonde_registry_config(gw->reg);
     sc.owned_ = NULL;
     sc.metrics_path = "/metrics";
-    sc.listen_addr = gw_cfg->address;
-    sc.port = gw_cfg->metrics_port ? gw_cfg->metrics_port : SONDE_DEFAULT_PORT;
+    sc.listen_addr = cfg->address && *cfg->address ? cfg->address : "127.0.0.1";
+    sc.port = cfg->metrics_port ? cfg->metrics_port : SONDE_DEFAULT_PORT;
     sonde_server_opts so;
     sonde_server_opts_init(&so);
-    so.registry = gw_registry;
+    so.registry = gw->reg;
     so.config = &sc;
     so.max_connections = 256;
-    char err[256];
-    if (sonde_server_new(&so, err, sizeof err, &ops) != SONDE_OK ||
-        sonde_server_ready_add(ops, "upstreams", ready_check, NULL) != SONDE_OK) {
+    char err[256] = "";
+    if (sonde_server_new(&so, err, sizeof err, &sv->ops) != SONDE_OK ||
+        sonde_server_ready_add(sv->ops, "upstreams", ready_check, gw) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: metrics server: %s\n", err);
         return -1;
     }
-    ops_separate = gw_cfg->metrics_port && gw_cfg->metrics_port != gw_cfg->port;
-    if (ops_separate && sonde_server_start(ops) != SONDE_OK) {
-        fprintf(stderr, "sonde-gateway: %s\n", sonde_server_errmsg(ops));
+    sv->ops_separate = cfg->metrics_port && cfg->metrics_port != cfg->port;
+    if (sv->ops_separate && sonde_server_start(sv->ops) != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: %s\n", sonde_server_errmsg(sv->ops));
         return -1;
     }
-    api_daemon = start_daemon(gw_cfg->port, NULL, gw_cfg->threads);
-    return api_daemon ? 0 : -1;
+    if (cfg->address && *cfg->address) {
+        sv->api[0] = start_daemon(gw, cfg->address, cfg->port);
+        sv->napi = sv->api[0] != NULL;
+        return sv->napi ? 0 : -1;
+    }
+    /* the default: loopback only, IPv4 and (where the host has it) IPv6, on one port */
+    if (!(sv->api[0] = start_daemon(gw, "127.0.0.1", cfg->port))) return -1;
+    sv->napi = 1;
+    if ((sv->api[1] = start_daemon(gw, "::1", gw_service_port(gw)))) sv->napi = 2;
+    return 0;
 }
 
-int gw_service_port(void)
+int gw_service_port(const gateway *gw)
 {
-    const union MHD_DaemonInfo *i = api_daemon ? MHD_get_daemon_info(api_daemon,
-                                                                     MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    struct MHD_Daemon *d = gw->svc ? gw->svc->api[0] : NULL;
+    const union MHD_DaemonInfo *i = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     return i ? i->port : 0;
+}
+
+int gw_service_urls(const gateway *gw, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (int i = 0; gw->svc && i < gw->svc->napi; i++) {
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(gw->svc->api[i],
+                                                             MHD_DAEMON_INFO_LISTEN_FD);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (!di || getsockname(di->listen_fd, (struct sockaddr *)&ss, &sl) != 0) return -1;
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+        } else {
+            struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in4->sin_addr, host, sizeof host);
+            port = ntohs(in4->sin_port);
+        }
+        int n = snprintf(buf + off, len - off, ss.ss_family == AF_INET6 ? "%shttp://[%s]:%d"
+                                                                        : "%shttp://%s:%d",
+                         i ? " " : "", host, port);
+        if (n < 0 || (size_t)n >= len - off) return -1;
+        off += (size_t)n;
+    }
+    return off ? 0 : -1;
+}
+
+int gw_service_metrics_port(const gateway *gw)
+{
+    return gw->svc && gw->svc->ops_separate ? sonde_server_port(gw->svc->ops)
+                                            : gw_service_port(gw);
 }
 
 /* End every live request (answer 503 / end its stream) so that no
  * connection stays suspended, which MHD_stop_daemon() requires. Requests
  * arriving meanwhile are answered 503 at once and never suspend, so a pass
  * finding every request answered and every stream ended is final. */
-void gw_service_stop(void)
+void gw_service_stop(gateway *gw)
 {
-    atomic_store(&stopping, 1);
-    if (api_daemon) MHD_quiesce_daemon(api_daemon);
+    gw_service *sv = gw->svc;
+    if (!sv) return;
+    atomic_store(&sv->stopping, 1);
+    MHD_socket quiesced[2] = {MHD_INVALID_SOCKET, MHD_INVALID_SOCKET};
+    for (int i = 0; i < sv->napi; i++) quiesced[i] = MHD_quiesce_daemon(sv->api[i]);
     for (;;) {
         int open = 0;
-        pthread_mutex_lock(&live_mu);
-        for (gw_req *r = live; r; r = r->next) {
+        pthread_mutex_lock(&sv->live_mu);
+        for (gw_req *r = sv->live; r; r = r->next) {
             pthread_mutex_lock(&r->mu);
             gw_stream *s = r->streaming ? r->stream : NULL;
             int ready = r->ready;
@@ -502,11 +630,15 @@ void gw_service_stop(void)
                 open++;
             }
         }
-        pthread_mutex_unlock(&live_mu);
+        pthread_mutex_unlock(&sv->live_mu);
         if (!open) break;
     }
-    if (api_daemon) MHD_stop_daemon(api_daemon);
-    sonde_server_free(ops);
-    api_daemon = NULL;
-    ops = NULL;
+    for (int i = 0; i < sv->napi; i++) {
+        MHD_stop_daemon(sv->api[i]);
+        if (quiesced[i] != MHD_INVALID_SOCKET) close(quiesced[i]); /* ours after quiescing */
+    }
+    sonde_server_free(sv->ops);
+    pthread_mutex_destroy(&sv->live_mu);
+    free(sv);
+    gw->svc = NULL;
 }

@@ -4,7 +4,8 @@
  * by deadline (ties by insertion order) under one mutex; the thread sleeps on
  * a condition variable until the earliest deadline or a new earlier entry.
  * Callbacks run on the timer thread without the lock held and must be short
- * (format a chunk, queue it, schedule the next one).
+ * (format a chunk, queue it, schedule the next one). Each gateway owns one
+ * timer (gw_timer_new/free).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,13 +19,15 @@ typedef struct entry {
     void *arg;
 } entry;
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
-static entry *heap;
-static size_t len, cap;
-static uint64_t seq;
-static int running;
-static pthread_t thread;
+struct gw_timer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    entry *heap;
+    size_t len, cap;
+    uint64_t seq;
+    int running;
+    pthread_t thread;
+};
 
 uint64_t gw_now_ns(void)
 {
@@ -38,111 +41,123 @@ static int before(const entry *a, const entry *b)
     return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-static void swap(size_t i, size_t j)
+static void swap(entry *heap, size_t i, size_t j)
 {
     entry t = heap[i];
     heap[i] = heap[j];
     heap[j] = t;
 }
 
-static void sift_up(size_t i)
+static void sift_up(gw_timer *t, size_t i)
 {
-    while (i > 0 && before(&heap[i], &heap[(i - 1) / 2])) {
-        swap(i, (i - 1) / 2);
+    while (i > 0 && before(&t->heap[i], &t->heap[(i - 1) / 2])) {
+        swap(t->heap, i, (i - 1) / 2);
         i = (i - 1) / 2;
     }
 }
 
-static void sift_down(size_t i)
+static void sift_down(gw_timer *t, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < len && before(&heap[l], &heap[m])) m = l;
-        if (r < len && before(&heap[r], &heap[m])) m = r;
+        if (l < t->len && before(&t->heap[l], &t->heap[m])) m = l;
+        if (r < t->len && before(&t->heap[r], &t->heap[m])) m = r;
         if (m == i) return;
-        swap(i, m);
+        swap(t->heap, i, m);
         i = m;
     }
 }
 
-int gw_timer_after(uint64_t delay_ns, gw_timer_fn fn, void *arg)
+int gw_timer_after(gw_timer *t, uint64_t delay_ns, gw_timer_fn fn, void *arg)
 {
-    pthread_mutex_lock(&mu);
-    if (len == cap) {
-        size_t ncap = cap ? cap * 2 : 256;
-        entry *n = realloc(heap, ncap * sizeof *n);
+    pthread_mutex_lock(&t->mu);
+    if (t->len == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 256;
+        entry *n = realloc(t->heap, ncap * sizeof *n);
         if (!n) {
-            pthread_mutex_unlock(&mu);
+            pthread_mutex_unlock(&t->mu);
             return -1;
         }
-        heap = n;
-        cap = ncap;
+        t->heap = n;
+        t->cap = ncap;
     }
-    heap[len] = (entry){gw_now_ns() + delay_ns, seq++, fn, arg};
-    sift_up(len++);
-    if (heap[0].seq == seq - 1) pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
+    t->heap[t->len] = (entry){gw_now_ns() + delay_ns, t->seq++, fn, arg};
+    sift_up(t, t->len++);
+    if (t->heap[0].seq == t->seq - 1) pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
     return 0;
 }
 
 /* Take the earliest entry off the heap and run it without the lock; mu held on entry and exit. */
-static void run_first(void)
+static void run_first(gw_timer *t)
 {
-    entry e = heap[0];
-    heap[0] = heap[--len];
-    sift_down(0);
-    pthread_mutex_unlock(&mu);
+    entry e = t->heap[0];
+    t->heap[0] = t->heap[--t->len];
+    sift_down(t, 0);
+    pthread_mutex_unlock(&t->mu);
     e.fn(e.arg);
-    pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&t->mu);
 }
 
-static void *run(void *unused)
+static void *run(void *arg)
 {
-    pthread_mutex_lock(&mu);
-    while (running) {
-        if (len == 0) {
-            pthread_cond_wait(&cv, &mu);
+    gw_timer *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (t->running) {
+        if (t->len == 0) {
+            pthread_cond_wait(&t->cv, &t->mu);
             continue;
         }
         uint64_t now = gw_now_ns();
-        if (heap[0].at > now) {
-            struct timespec ts = {(time_t)(heap[0].at / 1000000000u),
-                                  (long)(heap[0].at % 1000000000u)};
-            pthread_cond_timedwait(&cv, &mu, &ts);
+        if (t->heap[0].at > now) {
+            struct timespec ts = {(time_t)(t->heap[0].at / 1000000000u),
+                                  (long)(t->heap[0].at % 1000000000u)};
+            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
             continue;
         }
-        run_first();
+        run_first(t);
     }
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&t->mu);
     return NULL;
 }
 
-int gw_timer_start(void)
+gw_timer *gw_timer_new(void)
 {
+    gw_timer *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    pthread_mutex_init(&t->mu, NULL);
     pthread_condattr_t a;
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&cv, &a);
+    pthread_cond_init(&t->cv, &a);
     pthread_condattr_destroy(&a);
-    running = 1;
-    return pthread_create(&thread, NULL, run, NULL) == 0 ? 0 : -1;
+    t->running = 1;
+    if (pthread_create(&t->thread, NULL, run, t) != 0) {
+        pthread_cond_destroy(&t->cv);
+        pthread_mutex_destroy(&t->mu);
+        free(t);
+        return NULL;
+    }
+    return t;
 }
 
 /* Stop the thread, then run what is still pending at once, in order, so
  * that every call it drives can end (at shutdown their clients are gone, so
  * each ends as cancelled instead of scheduling more). */
-void gw_timer_stop(void)
+void gw_timer_free(gw_timer *t)
 {
-    pthread_mutex_lock(&mu);
-    running = 0;
-    pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
-    pthread_join(thread, NULL);
-    pthread_mutex_lock(&mu);
-    for (long guard = 0; len > 0 && guard < 100000000; guard++)
-        run_first();
-    pthread_mutex_unlock(&mu);
-    free(heap);
-    heap = NULL;
-    len = cap = 0;
+    if (!t) return;
+    pthread_mutex_lock(&t->mu);
+    t->running = 0;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_mutex_lock(&t->mu);
+    for (long guard = 0; t->len > 0 && guard < 100000000; guard++)
+        run_first(t);
+    pthread_mutex_unlock(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t->heap);
+    free(t);
 }

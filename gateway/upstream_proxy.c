@@ -22,7 +22,8 @@
  * after each wakeup and poll and removes theirs, which cancels the transfer.
  *
  * gw_probe_all() checks that each upstream accepts TCP connections (for
- * /ready and gateway_upstream_up).
+ * /ready and gateway_upstream_up). The worker, its multi handle and queue
+ * are the gateway's gw_proxy.
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -51,11 +52,14 @@ typedef struct xfer {
     struct xfer *next;
 } xfer;
 
-static CURLM *multi;
-static pthread_t worker;
-static pthread_mutex_t qmu = PTHREAD_MUTEX_INITIALIZER;
-static xfer *queue, *active;
-static int stop_flag, started;
+struct gw_proxy {
+    gateway *gw;
+    CURLM *multi;
+    pthread_t worker;
+    pthread_mutex_t qmu;
+    xfer *queue, *active;
+    int stop_flag;
+};
 
 static int grow(xfer *x, const char *d, size_t n)
 {
@@ -206,7 +210,7 @@ static char *rewrite_body(gw_call *c)
 static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st, const char *msg)
 {
     gw_call *c = x->c;
-    gw_meter_upstream_error(c->model->up, type);
+    gw_meter_upstream_error(&c->gw->meter, c->model->up, type);
     gw_call_finish(c, st, type); /* before the answer leaves (see call.c) */
     if (x->started) { /* the stream has begun: tell the client in-band, then end it */
         json_t *e = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", msg, "type",
@@ -249,7 +253,7 @@ static void complete(xfer *x, CURLcode res)
         return;
     }
     if (x->status >= 400) { /* the client's mistake as the upstream saw it: pass it on */
-        gw_meter_upstream_error(c->model->up, "http_4xx");
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "http_4xx");
         gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
         json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
         if (j) gw_reply_json(c->req, (unsigned)x->status, json_dumps(j, JSON_COMPACT), -1);
@@ -265,7 +269,7 @@ static void complete(xfer *x, CURLcode res)
         }
         if (x->len) stream_line(x, x->line, x->len); /* a last line without newline */
         gw_call_finish(c, x->done_seen ? SONDE_LLM_OK : SONDE_LLM_ERROR, x->done_seen ? NULL : "protocol");
-        if (!x->done_seen) gw_meter_upstream_error(c->model->up, "protocol");
+        if (!x->done_seen) gw_meter_upstream_error(&c->gw->meter, c->model->up, "protocol");
         gw_stream_finish(c->req);
         return;
     }
@@ -301,7 +305,7 @@ static void complete(xfer *x, CURLcode res)
 static void xfer_free(xfer *x)
 {
     if (x->e) {
-        curl_multi_remove_handle(multi, x->e);
+        curl_multi_remove_handle(x->c->gw->proxy->multi, x->e);
         curl_easy_cleanup(x->e);
     }
     curl_slist_free_all(x->hdrs);
@@ -341,17 +345,18 @@ static int add(xfer *x)
     curl_easy_setopt(x->e, CURLOPT_CONNECTTIMEOUT_MS, u->connect_timeout_ms);
     curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, u->timeout_ms);
     curl_easy_setopt(x->e, CURLOPT_USERAGENT, "sonde-gateway/" SONDE_VERSION_STRING);
-    return curl_multi_add_handle(multi, x->e) == CURLM_OK ? 0 : -1;
+    return curl_multi_add_handle(c->gw->proxy->multi, x->e) == CURLM_OK ? 0 : -1;
 }
 
-static void *run(void *unused)
+static void *run(void *arg)
 {
+    gw_proxy *p = arg;
     for (;;) {
-        pthread_mutex_lock(&qmu);
-        xfer *q = queue;
-        queue = NULL;
-        int stop = stop_flag;
-        pthread_mutex_unlock(&qmu);
+        pthread_mutex_lock(&p->qmu);
+        xfer *q = p->queue;
+        p->queue = NULL;
+        int stop = p->stop_flag;
+        pthread_mutex_unlock(&p->qmu);
         while (q) {
             xfer *x = q;
             q = q->next;
@@ -362,13 +367,13 @@ static void *run(void *unused)
                 xfer_free(x);
                 continue;
             }
-            x->next = active;
-            active = x;
+            x->next = p->active;
+            p->active = x;
         }
         /* drop the transfers whose client is gone (or all of them, when stopping),
          * resume those whose client caught up */
         int any_paused = 0;
-        for (xfer **pp = &active; *pp;) {
+        for (xfer **pp = &p->active; *pp;) {
             xfer *x = *pp;
             if (x->paused && !stop && gw_stream_backlog(x->c->req) < RESUME_BELOW) {
                 x->paused = 0;
@@ -386,70 +391,81 @@ static void *run(void *unused)
         }
         if (stop) break;
         int running;
-        curl_multi_perform(multi, &running);
+        curl_multi_perform(p->multi, &running);
         CURLMsg *m;
         int left;
-        while ((m = curl_multi_info_read(multi, &left))) {
+        while ((m = curl_multi_info_read(p->multi, &left))) {
             if (m->msg != CURLMSG_DONE) continue;
             xfer *x;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             complete(x, m->data.result);
-            for (xfer **pp = &active; *pp; pp = &(*pp)->next)
+            for (xfer **pp = &p->active; *pp; pp = &(*pp)->next)
                 if (*pp == x) {
                     *pp = x->next;
                     break;
                 }
             xfer_free(x);
         }
-        curl_multi_poll(multi, NULL, 0, any_paused ? 20 : 200, NULL);
+        curl_multi_poll(p->multi, NULL, 0, any_paused ? 20 : 200, NULL);
     }
     return NULL;
 }
 
-int gw_proxy_init(void)
+/* curl_global_init() counts its calls (libcurl >= 7.84 also makes it thread-safe),
+ * so each proxy takes and releases one reference. */
+gw_proxy *gw_proxy_new(gateway *gw)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
-    multi = curl_multi_init();
-    if (!multi) return -1;
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-    if (pthread_create(&worker, NULL, run, NULL) != 0) return -1;
-    started = 1;
-    return 0;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
+    gw_proxy *p = calloc(1, sizeof *p);
+    if (!p || !(p->multi = curl_multi_init())) goto fail;
+    p->gw = gw;
+    pthread_mutex_init(&p->qmu, NULL);
+    curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    if (pthread_create(&p->worker, NULL, run, p) == 0) return p;
+    pthread_mutex_destroy(&p->qmu);
+fail:
+    if (p) curl_multi_cleanup(p->multi);
+    free(p);
+    curl_global_cleanup();
+    return NULL;
 }
 
 int gw_proxy_start(gw_call *c)
 {
+    gw_proxy *p = c->gw->proxy;
     xfer *x = calloc(1, sizeof *x);
     if (!x) return -1;
     x->c = c;
-    pthread_mutex_lock(&qmu);
-    x->next = queue;
-    queue = x;
-    pthread_mutex_unlock(&qmu);
-    curl_multi_wakeup(multi);
+    pthread_mutex_lock(&p->qmu);
+    x->next = p->queue;
+    p->queue = x;
+    pthread_mutex_unlock(&p->qmu);
+    curl_multi_wakeup(p->multi);
     return 0;
 }
 
-void gw_proxy_wake(void)
+void gw_proxy_wake(gw_proxy *p)
 {
-    if (multi) curl_multi_wakeup(multi);
+    if (p) curl_multi_wakeup(p->multi);
 }
 
-void gw_proxy_shutdown(void)
+void gw_proxy_free(gw_proxy *p)
 {
-    if (!started) return;
-    pthread_mutex_lock(&qmu);
-    stop_flag = 1;
-    pthread_mutex_unlock(&qmu);
-    curl_multi_wakeup(multi);
-    pthread_join(worker, NULL);
-    curl_multi_cleanup(multi);
-    multi = NULL;
+    if (!p) return;
+    pthread_mutex_lock(&p->qmu);
+    p->stop_flag = 1;
+    pthread_mutex_unlock(&p->qmu);
+    curl_multi_wakeup(p->multi);
+    pthread_join(p->worker, NULL);
+    curl_multi_cleanup(p->multi);
+    pthread_mutex_destroy(&p->qmu);
+    free(p);
     curl_global_cleanup();
 }
 
-int gw_probe_all(const gw_config *cfg)
+int gw_probe_all(gateway *gw)
 {
+    const gw_config *cfg = gw->cfg;
     int all = 1;
     for (size_t i = 0; i < cfg->nups; i++) {
         gw_upstream *u = cfg->ups[i];
@@ -465,9 +481,10 @@ int gw_probe_all(const gw_config *cfg)
             curl_easy_cleanup(e);
         }
         atomic_store(&u->up, up);
-        gw_meter_upstream_up(u, up);
+        gw_meter_upstream_up(&gw->meter, u, up);
         all &= up;
     }
-    gw_meter_ready(all);
+    gw_meter_ready(&gw->meter, all);
+    atomic_store(&gw->ready, all);
     return all;
 }

@@ -169,22 +169,9 @@ static char *whole_text(const sim *s)
  * the official clients ask for by default). */
 static json_t *base64_floats(const float *v, int n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *b = (const unsigned char *)v;
-    size_t len = (size_t)n * 4, o = 0;
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out) return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned x = (unsigned)b[i] << 16 | (i + 1 < len ? (unsigned)b[i + 1] << 8 : 0) |
-                     (i + 2 < len ? b[i + 2] : 0);
-        out[o++] = tab[x >> 18 & 63];
-        out[o++] = tab[x >> 12 & 63];
-        out[o++] = i + 1 < len ? tab[x >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? tab[x & 63] : '=';
-    }
-    out[o] = 0;
-    json_t *j = json_string(out);
-    free(out);
+    char *b64 = sonde_base64(v, (size_t)n * sizeof *v);
+    json_t *j = b64 ? json_string(b64) : NULL;
+    free(b64);
     return j;
 }
 
@@ -266,7 +253,7 @@ static void step(void *arg)
         return;
     }
     if (s->fate == SIM_ERROR) {
-        gw_meter_upstream_error(c->model->up, "http_5xx");
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "http_5xx");
         gw_call_finish(c, SONDE_LLM_ERROR, "http_5xx");
         gw_reply_error(c->req, 502, "upstream_error", "upstream_http_5xx", -1,
                        "The upstream '%s' failed (simulated error)", c->model->up->name);
@@ -274,7 +261,7 @@ static void step(void *arg)
         return;
     }
     if (s->fate == SIM_STALL) {
-        gw_meter_upstream_error(c->model->up, "timeout");
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "timeout");
         gw_call_finish(c, SONDE_LLM_TIMEOUT, "timeout");
         gw_reply_error(c->req, 504, "upstream_error", "upstream_timeout", -1,
                        "The upstream '%s' did not answer within %ld ms", c->model->up->name,
@@ -296,7 +283,7 @@ static void step(void *arg)
         if (rc == 0) gw_meter_call_chunk(c, 1);
         c->output_tokens = s->sent;
         if (rc == 0 && s->sent < s->n_out) {
-            if (gw_timer_after(wait_ns(s->o->itl_ms, s->o->jitter_ms), step, s) == 0) return;
+            if (gw_timer_after(c->gw->timer, wait_ns(s->o->itl_ms, s->o->jitter_ms), step, s) == 0) return;
             rc = -1;
         }
     }
@@ -356,7 +343,7 @@ int gw_sim_start(gw_call *c)
     } else if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS) {
         for (long i = 1; i < s->n_out; i++) delay += wait_ns(s->o->itl_ms, s->o->jitter_ms);
     }
-    if (gw_timer_after(delay, step, s) != 0) {
+    if (gw_timer_after(c->gw->timer, delay, step, s) != 0) {
         free(s->tool_name);
         free(s->args);
         free(s);

@@ -43,12 +43,53 @@ TEST(defaults)
     CHECK_EQ_INT(c.metrics_port, 0);
     CHECK_EQ_INT(c.nups, 1);
     CHECK_EQ_STR(c.ups[0]->name, "sim");
-    CHECK(c.fallback == c.ups[0]);
+    CHECK(c.fallback == NULL); /* models not listed are refused */
     CHECK_EQ_INT(c.nkeys, 0);
+    gw_model tmp;
+    CHECK(gw_config_model(&c, "anything", &tmp) == NULL);
+    const gw_model *m = gw_config_model(&c, "sonde-sim", &tmp); /* built in */
+    CHECK(m == &c.models[0] && m->up == c.ups[0]);
+    CHECK_EQ_STR(m->upstream_model, "sonde-sim");
+    gw_config_free(&c);
+}
+
+TEST(unlisted_models_and_tools)
+{
+    gw_config c;
+    char err[256] = "";
+    int rc = load(&c,
+        "{\"default_upstream\": \"sim\", \"tools\": [\"get_weather\", \"search\"],"
+        " \"models\": {\"sonde-sim\": {\"price\": {\"input_per_million\": 2}},"
+        "             \"alias\": {\"upstream_model\": \"sonde-sim\"}}}", err, sizeof err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_STR(err, "");
+    CHECK_EQ_INT(c.nmodels, 2); /* sonde-sim redefined, not repeated */
+    CHECK_EQ_DBL(c.models[0].price_input, 2);
+    CHECK_EQ_INT(c.ntools, 2);
+    CHECK_EQ_STR(c.tools[1], "search");
     gw_model tmp;
     const gw_model *m = gw_config_model(&c, "anything", &tmp);
     CHECK(m == &tmp && m->up == c.ups[0]);
-    CHECK_EQ_STR(m->upstream_model, "anything");
+    CHECK_EQ_STR(m->name, "_other"); /* the label */
+    CHECK_EQ_STR(m->upstream_model, "anything"); /* what the upstream gets */
+    gw_config_free(&c);
+    static const char *const bad[] = {
+        "{\"models\": {\"_other\": {}}}",
+        "{\"tools\": [\"_other\"]}",
+        "{\"tools\": [5]}",
+        "{\"tools\": \"x\"}",
+        "{\"keys\": [{\"name\": \"_other\", \"key\": \"s\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_EQ_INT(load(&c, bad[i], err, sizeof err), -1);
+        gw_config_free(&c);
+    }
+    /* a name longer than a label value may be */
+    char big[600];
+    int n = snprintf(big, sizeof big, "{\"models\": {\"%0300d\": {}}}", 0);
+    CHECK(n > 300);
+    CHECK_EQ_INT(load(&c, big, err, sizeof err), -1);
+    CHECK(strstr(err, "1 to 256 bytes") != NULL);
     gw_config_free(&c);
 }
 
@@ -167,6 +208,43 @@ TEST(urls)
     CHECK_EQ_INT(c.nups, 2); /* set twice, one upstream */
     CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://:80/v1", NULL, err, sizeof err), -1);
     CHECK_EQ_INT(gw_config_set_fallback_url(&c, "localhost:80", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h:0/v1", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h/v1?x=1", NULL, err, sizeof err), -1);
+    CHECK(strstr(err, "no query") != NULL);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h/v1#f", NULL, err, sizeof err), -1);
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://h/v1/", NULL, err, sizeof err), 0);
+    CHECK_EQ_STR(c.fallback->url, "http://h/v1");
+    CHECK_EQ_INT(c.fallback->port, 80);
+    gw_config_free(&c);
+}
+
+TEST(exposure)
+{
+    static const char *const loop[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+    static const char *const open[] = {"0.0.0.0", "::", "10.0.0.1", "192.168.1.5", "::ffff:10.0.0.1",
+                                       "fe80::1", "128.0.0.1"};
+    CHECK_EQ_INT(gw_address_is_loopback(NULL), 1);
+    CHECK_EQ_INT(gw_address_is_loopback(""), 1);
+    for (size_t i = 0; i < sizeof loop / sizeof *loop; i++) CHECK_EQ_INT(gw_address_is_loopback(loop[i]), 1);
+    for (size_t i = 0; i < sizeof open / sizeof *open; i++) CHECK_EQ_INT(gw_address_is_loopback(open[i]), 0);
+    gw_config c;
+    char err[128];
+    gw_config_defaults(&c);
+    CHECK(gw_config_exposed_key(&c) == NULL); /* loopback, no upstream key */
+    c.address = strdup("0.0.0.0");
+    CHECK(gw_config_exposed_key(&c) == NULL); /* open, but no upstream key to spend */
+    CHECK_EQ_INT(gw_config_set_fallback_url(&c, "http://127.0.0.1:9/v1", "sk-up", err, sizeof err), 0);
+    CHECK(gw_config_exposed_key(&c) == c.fallback);
+    free(c.address);
+    c.address = strdup("::1");
+    CHECK(gw_config_exposed_key(&c) == NULL); /* loopback again */
+    gw_config_free(&c);
+    char e2[256];
+    CHECK_EQ_INT(load(&c, "{\"listen\": {\"address\": \"0.0.0.0\"},"
+                          " \"upstreams\": {\"u\": {\"type\": \"openai\", \"url\": \"http://h/v1\","
+                          " \"api_key\": \"k\"}}, \"keys\": [{\"name\": \"a\", \"key\": \"s\"}]}",
+                      e2, sizeof e2), 0);
+    CHECK(gw_config_exposed_key(&c) == NULL); /* client keys guard it */
     gw_config_free(&c);
 }
 
@@ -230,12 +308,14 @@ static void note(void *arg)
 
 TEST(timers)
 {
-    CHECK_EQ_INT(gw_timer_start(), 0);
-    gw_timer_after(30000000, note, (void *)3);
-    gw_timer_after(10000000, note, (void *)1);
-    gw_timer_after(20000000, note, (void *)2);
-    gw_timer_after(20000000, note, (void *)22); /* same deadline: insertion order */
-    gw_timer_after(5000000000u, note, (void *)9); /* far away: run by stop */
+    gw_timer *t = gw_timer_new();
+    CHECK(t != NULL);
+    if (!t) return;
+    gw_timer_after(t, 30000000, note, (void *)3);
+    gw_timer_after(t, 10000000, note, (void *)1);
+    gw_timer_after(t, 20000000, note, (void *)2);
+    gw_timer_after(t, 20000000, note, (void *)22); /* same deadline: insertion order */
+    gw_timer_after(t, 5000000000u, note, (void *)9); /* far away: run by free */
     for (int i = 0; i < 200; i++) {
         pthread_mutex_lock(&order_mu);
         int n = norder;
@@ -244,7 +324,7 @@ TEST(timers)
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    gw_timer_stop();
+    gw_timer_free(t);
     CHECK_EQ_INT(norder, 5);
     CHECK_EQ_INT(order[0], 1);
     CHECK_EQ_INT(order[1], 2);
@@ -278,6 +358,8 @@ int main(void)
 {
     RUN(defaults);
     RUN(full_file);
+    RUN(unlisted_models_and_tools);
+    RUN(exposure);
     RUN(mistakes);
     RUN(urls);
     RUN(buckets);

@@ -34,6 +34,7 @@ typedef struct sonde_buckets {
 
 #define SONDE_DEFAULT_PORT 9464
 #define SONDE_DEFAULT_CARDINALITY_LIMIT 10000
+#define SONDE_LABEL_VALUE_MAX 256 /* default longest label value, in bytes */
 #define SONDE_MAX_GLOBAL_LABELS 32
 
 typedef struct sonde_config {
@@ -56,6 +57,10 @@ typedef struct sonde_config {
     sonde_buckets size_buckets;  /* default buckets for sizes (bytes). Default 100, 1000, ...,
                                    1e9 (exponential, factor 10). */
     size_t cardinality_limit;   /* children per family. Default 10000. */
+    size_t label_value_max;     /* longest label value in bytes; a longer one is refused
+                                   (SONDE_ETOOLONG), stores nothing and is counted in
+                                   sonde_label_rejections_total{metric,reason="too_long"}.
+                                   Default (and 0) SONDE_LABEL_VALUE_MAX; SIZE_MAX: none. */
 
     void *owned_;               /* private: memory owned after sonde_config_from_env() */
 } sonde_config;

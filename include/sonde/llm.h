@@ -154,8 +154,9 @@ SONDE_API size_t sonde_llm_open_calls(const sonde_llm *llm);
 /*
  * Begin a model call now: calls in flight (and streams in flight when
  * streaming) rise. SONDE_EINVAL (NULL call or req, empty operation or provider,
- * provider longer than 128 bytes, port out of range), SONDE_EUTF8 (a string is not UTF-8), SONDE_ELIMIT (too
- * many tuples), SONDE_ENOMEM. On error the call is inert: the functions below
+ * provider longer than 128 bytes, port out of range), SONDE_EUTF8 (a string is not UTF-8),
+ * SONDE_ETOOLONG (a string is longer than the registry's label_value_max; nothing is kept),
+ * SONDE_ELIMIT (too many tuples), SONDE_ENOMEM. On error the call is inert: the functions below
  * do nothing with it and return SONDE_OK. A NULL llm (instrumentation off)
  * makes the call inert and returns SONDE_OK.
  */
@@ -182,7 +183,8 @@ SONDE_API void sonde_llm_call_tokens(sonde_llm_call *call, uint32_t n);
  * chunk after the first. Token counts are recorded on success, and on
  * failure when above zero (a cancelled stream still consumed them).
  * Returns SONDE_OK, or SONDE_EINVAL (call NULL, never begun, already ended;
- * bad result strings: the call stays open), SONDE_EUTF8, SONDE_ENOMEM.
+ * bad result strings: the call stays open), SONDE_EUTF8 or SONDE_ETOOLONG (a result string
+ * is not UTF-8 or longer than the label-value limit: the call stays open), SONDE_ENOMEM.
  */
 SONDE_API int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res);
 

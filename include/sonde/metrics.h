@@ -334,7 +334,9 @@ SONDE_API int sonde_collector_remove(sonde_registry *reg, sonde_collector *c);
  */
 SONDE_API int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sonde_type type,
                                 const char *unit);
-/* suffix: NULL for the sample named after the family, or e.g. "_total" / "_bucket" / "_sum". */
+/* suffix: NULL for the sample named after the family, or e.g. "_total" / "_bucket" / "_sum".
+ * Label values must be UTF-8 (SONDE_EUTF8) and at most the registry's label_value_max
+ * bytes long (SONDE_ETOOLONG). */
 SONDE_API int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *labels, size_t n,
                                 double value);
 

@@ -64,6 +64,7 @@
 #include "server.h"
 #include "http.h"
 #include "llm.h"
+#include "util.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -37,6 +37,7 @@ void sonde_config_init(sonde_config *cfg)
     cfg->latency_buckets = SONDE_BUCKETS_DEFAULT;
     cfg->size_buckets = SONDE_BUCKETS_SIZE;
     cfg->cardinality_limit = SONDE_DEFAULT_CARDINALITY_LIMIT;
+    cfg->label_value_max = SONDE_LABEL_VALUE_MAX;
 }
 
 static void owned_free(env_owned *o)

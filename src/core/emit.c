@@ -109,6 +109,9 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
                 return SONDE_ENAME;
         if (!labels[i].value || !sonde_valid_utf8(labels[i].value, strlen(labels[i].value)))
             return SONDE_EUTF8;
+        size_t max = e->cfg->label_value_max ? e->cfg->label_value_max : SONDE_LABEL_VALUE_MAX;
+        if (strlen(labels[i].value) > max)
+            return SONDE_ETOOLONG;
     }
     sonde_render_labels_begin(e->r);
     for (size_t i = 0; i < n; i++)

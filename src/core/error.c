@@ -28,6 +28,7 @@ const char *sonde_strerror(int err)
     case SONDE_ELABELS: return "label names or count do not match the metric";
     case SONDE_EIO: return "an operating-system call failed";
     case SONDE_EBUSY: return "resource busy or already initialised";
+    case SONDE_ETOOLONG: return "label value longer than the registry's label-value limit";
     default: return "unknown error";
     }
 }

@@ -1,7 +1,9 @@
 /*
  * family.c - the children of a family: lookup by label values, creation,
- * removal, the cardinality limit, ownership by modules, and the walk a
- * scrape makes over them.
+ * removal, the cardinality limit, the label-value limit (values longer than
+ * the registry's label_value_max, or not UTF-8, are refused before anything
+ * is stored, and counted in sonde_label_rejections_total), ownership by
+ * modules, and the walk a scrape makes over them.
  *
  * Lookup is lock-free: the library's concurrent map (map.h), keyed by a hash
  * of the label values under the family's own random key, probed inside an
@@ -32,6 +34,7 @@ typedef struct child_key {
     const char *const *values;
     size_t n;
     size_t total; /* the blob length: each value and its NUL */
+    size_t longest; /* the longest value's length */
     uint64_t hash;
     size_t lens[SONDE_MAX_LABELS];
 } child_key;
@@ -47,12 +50,14 @@ static int key_init(const sonde_family *f, const char *const *values, child_key 
     sonde_map_hasher(&f->children, &h);
     k->values = values;
     k->n = n;
-    k->total = 0;
+    k->total = k->longest = 0;
     for (size_t i = 0; i < n; i++) {
         if (!values[i])
             return SONDE_ELABELS;
         k->lens[i] = strlen(values[i]);
         k->total += k->lens[i] + 1;
+        if (k->lens[i] > k->longest)
+            k->longest = k->lens[i];
         sonde_hasher_str(&h, values[i], k->lens[i]);
     }
     k->hash = sonde_hasher_end(&h);
@@ -234,6 +239,16 @@ static void count_rejection(sonde_family *f)
     sonde_counter_inc((sonde_counter *)f->rejections);
 }
 
+/* Count a refused label value in sonde_label_rejections_total{metric=<family>,reason}, through
+ * that family's own lock (never limited); no lock of f is held. */
+static void count_label_rejection(sonde_family *f, const char *reason)
+{
+    sonde_family *rej = f->reg->label_rejections;
+    sonde_child *c;
+    if (rej && rej != f && sonde_family_child(rej, (const char *[]){f->name, reason}, &c) == SONDE_OK)
+        sonde_counter_inc((sonde_counter *)c);
+}
+
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
 {
     *out = NULL;
@@ -241,6 +256,10 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
     int rc = key_init(f, values, &k);
     if (rc)
         return rc;
+    if (k.longest > f->value_max) { /* never stored, so never in the map */
+        count_label_rejection(f, "too_long");
+        return SONDE_ETOOLONG;
+    }
     sonde_ebr_enter();
     sonde_child *c = table_find(f, &k);
     if (c) {
@@ -251,8 +270,10 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
     }
     sonde_ebr_leave();
     for (size_t i = 0; i < k.n; i++)
-        if (!sonde_valid_utf8(values[i], k.lens[i]))
+        if (!sonde_valid_utf8(values[i], k.lens[i])) {
+            count_label_rejection(f, "invalid_utf8");
             return SONDE_EUTF8;
+        }
 
     pthread_mutex_lock(&f->lock);
     c = table_find(f, &k);

@@ -77,6 +77,7 @@ typedef struct sonde_family {
     char **states;   /* statesets */
     size_t state_count;
     size_t limit;
+    size_t value_max; /* longest label value in bytes */
     uint32_t cells_per_child;
     sonde_value_fn fn; /* scrape-time value, or NULL */
     void *fn_ud;
@@ -113,6 +114,7 @@ typedef struct sonde_registry {
     size_t fam_count, fam_cap;
     sonde_collector *collectors;
     sonde_family *rejections; /* sonde_cardinality_rejections_total */
+    sonde_family *label_rejections; /* sonde_label_rejections_total{metric,reason} */
 } sonde_registry;
 
 /* registry.c */

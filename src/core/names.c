@@ -2,7 +2,9 @@
  * names.c - validation of metric names, label names and UTF-8 text, after
  * the Prometheus data model: metric [a-zA-Z_:][a-zA-Z0-9_:]*, label
  * [a-zA-Z_][a-zA-Z0-9_]*, and names starting with "__" reserved. The UTF-8
- * check refuses overlong forms, surrogates and code points past U+10FFFF.
+ * check refuses overlong forms, surrogates and code points past U+10FFFF;
+ * it is the one validator of the project (sonde_utf8_valid_prefix, public in
+ * sonde/util.h, also cuts text on a character boundary).
  */
 #include "internal.h"
 
@@ -42,7 +44,14 @@ int sonde_valid_label_name(const char *s)
 
 int sonde_valid_utf8(const char *str, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)str, *end = s + len;
+    return sonde_utf8_valid_prefix(str, len) == len;
+}
+
+size_t sonde_utf8_valid_prefix(const char *str, size_t len)
+{
+    if (!str)
+        return 0;
+    const unsigned char *start = (const unsigned char *)str, *s = start, *end = s + len;
     while (s < end) {
         unsigned c = *s;
         if (c < 0x80) {
@@ -61,19 +70,17 @@ int sonde_valid_utf8(const char *str, size_t len)
             n = 3;
             cp = c & 0x07;
         } else {
-            return 0;
+            break;
         }
         if ((size_t)(end - s) <= n)
-            return 0;
-        for (size_t i = 1; i <= n; i++) {
-            if ((s[i] & 0xC0) != 0x80)
-                return 0;
+            break;
+        size_t i = 1;
+        for (; i <= n && (s[i] & 0xC0) == 0x80; i++)
             cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        if (i <= n || (n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
             (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
+            break;
         s += n + 1;
     }
-    return 1;
+    return (size_t)(s - start);
 }

@@ -11,7 +11,9 @@
  * publishing it, so a refused registration changes nothing. Every registry owns the family
  * sonde_cardinality_rejections_total{metric}; a family gets its child of it
  * on its first refusal, through the rejections family's own lock, so hitting
- * a limit never needs the registry lock (which a scrape may hold).
+ * a limit never needs the registry lock (which a scrape may hold). Likewise
+ * sonde_label_rejections_total{metric,reason} counts label values refused
+ * before anything is stored (longer than label_value_max, or not UTF-8).
  *
  * The default registry is created on first use from the environment, or
  * explicitly by sonde_init().
@@ -230,6 +232,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     f->label_count = o->label_count;
     f->label_names = o->label_count ? calloc(o->label_count, sizeof(char *)) : NULL;
     f->limit = o->cardinality_limit ? o->cardinality_limit : reg->cfg.cardinality_limit;
+    f->value_max = reg->cfg.label_value_max ? reg->cfg.label_value_max : SONDE_LABEL_VALUE_MAX;
     int rc = SONDE_ENOMEM;
     if (!f->name || !f->help || (o->unit && *o->unit && !f->unit) || (o->label_count && !f->label_names))
         goto fail;
@@ -458,7 +461,20 @@ int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
     if ((rc = register_locked(reg, &rej, &reg->rejections)))
         goto fail;
     reg->rejections->limit = (size_t)-1; /* one child per limited family, never refused */
+    reg->rejections->value_max = (size_t)-1; /* its values are registered names */
     sonde_internal_metric_own((sonde_metric *)reg->rejections); /* families cache children of it */
+    static const char *const metric_reason[] = {"metric", "reason"};
+    sonde_metric_opts lrej = {.type = SONDE_COUNTER,
+                              .name = "sonde_label_rejections_total",
+                              .help = "Label values refused (too_long: past the label-value limit; "
+                                      "invalid_utf8), by family. Nothing was stored.",
+                              .label_names = metric_reason,
+                              .label_count = 2};
+    if ((rc = register_locked(reg, &lrej, &reg->label_rejections)))
+        goto fail;
+    reg->label_rejections->limit = (size_t)-1; /* two reasons per family, never refused */
+    reg->label_rejections->value_max = (size_t)-1;
+    sonde_internal_metric_own((sonde_metric *)reg->label_rejections); /* the registry's bookkeeping */
     if (cfg->process_metrics && (rc = sonde_collector_add(reg, "process", sonde_process_collect, NULL, NULL)))
         goto fail;
     *out = reg;
@@ -528,6 +544,9 @@ int sonde_unregister(sonde_metric *m)
         reg->fam_count--;
         const char *values[1] = {f->name};
         sonde_family_remove(reg->rejections, values);
+        static const char *const reasons[] = {"too_long", "invalid_utf8"};
+        for (size_t r = 0; r < 2; r++)
+            sonde_family_remove(reg->label_rejections, (const char *[]){f->name, reasons[r]});
     }
     pthread_mutex_unlock(&reg->lock);
     if (!found)

@@ -48,7 +48,7 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
         key.error_type = llm_status_error_type(key.status);
     llm_series tmp, *s;
     int rc = llm_series_get(r->llm, &key, &tmp, &s);
-    if (rc == SONDE_EUTF8)
+    if (rc == SONDE_EUTF8 || rc == SONDE_ETOOLONG)
         return rc;
 
     int expected = CALL_OPEN;

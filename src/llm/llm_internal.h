@@ -169,6 +169,9 @@ sonde_gauge *llm_route_streams(llm_route *r);
 
 /* series.c: find or create the series of an end. When the cache is full, *tmp (room for
  * an llm_series) is filled for this call only. SONDE_OK, SONDE_EUTF8, SONDE_ENOMEM. */
+/* A label value the module may store: SONDE_OK (NULL too), SONDE_ETOOLONG past the
+ * registry's label_value_max, SONDE_EUTF8 (series.c). */
+int llm_label_value_check(const struct sonde_llm *llm, const char *s);
 int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series *tmp,
                    llm_series **out);
 /* The child of slot S_* (NULL when its family is not registered or memory ran out). A

@@ -53,9 +53,11 @@ static int key_match(const void *entry, const void *key)
            llm_str_eq(r->addr, k->addr) && llm_str_eq(r->name, k->name);
 }
 
-static int valid(const char *s)
+/* SONDE_OK, SONDE_ETOOLONG past the registry's label-value limit (nothing is stored), or
+ * SONDE_EUTF8. */
+static int check_value(const struct sonde_llm *llm, const char *s)
 {
-    return !s || sonde_valid_utf8(s, strlen(s));
+    return llm_label_value_check(llm, s);
 }
 
 /* Append s (NULL = "") to the blob at *p; returns where it starts. */
@@ -123,8 +125,13 @@ int llm_route_get(struct sonde_llm *llm, int kind, const char *op, const char *p
         (kind == KIND_MODEL && (!provider || !*provider)) ||
         (kind != KIND_MODEL && (!name || !*name)))
         return SONDE_EINVAL;
-    if (!valid(op) || !valid(provider) || !valid(model) || !valid(addr) || !valid(name))
-        return SONDE_EUTF8;
+    int bad = check_value(llm, op);
+    if (!bad) bad = check_value(llm, provider);
+    if (!bad) bad = check_value(llm, model);
+    if (!bad) bad = check_value(llm, addr);
+    if (!bad) bad = check_value(llm, name);
+    if (bad)
+        return bad;
     char norm[LLM_PROVIDER_MAX + 1] = "";
     if (provider && *provider) {
         int rc = sonde_llm_provider_normalize(provider, norm, sizeof norm);

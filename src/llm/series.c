@@ -135,9 +135,16 @@ static llm_series *series_new(struct sonde_llm *llm, const llm_series_key *k, ui
     return s;
 }
 
-static int valid(const char *s)
+int llm_label_value_check(const struct sonde_llm *llm, const char *s)
 {
-    return !s || sonde_valid_utf8(s, strlen(s));
+    if (!s)
+        return SONDE_OK;
+    const sonde_config *cfg = sonde_registry_config(llm->reg);
+    size_t max = cfg && cfg->label_value_max ? cfg->label_value_max : SONDE_LABEL_VALUE_MAX;
+    size_t len = max < SIZE_MAX / 2 ? strnlen(s, max + 1) : strlen(s);
+    if (len > max)
+        return SONDE_ETOOLONG;
+    return sonde_valid_utf8(s, len) ? SONDE_OK : SONDE_EUTF8;
 }
 
 int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series *tmp,
@@ -150,13 +157,16 @@ int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series 
         return SONDE_OK;
     }
     uint64_t hash = key_hash(llm, key);
+    int rc0;
     *out = sonde_map_find(&llm->series, hash, key_match, key);
     if (*out) {
         __atomic_store_n(&r->last, *out, __ATOMIC_RELEASE);
         return SONDE_OK;
     }
-    if (!valid(key->resp_model) || !valid(key->error_type) || !valid(key->finish))
-        return SONDE_EUTF8;
+    if ((rc0 = llm_label_value_check(llm, key->resp_model)) ||
+        (rc0 = llm_label_value_check(llm, key->error_type)) ||
+        (rc0 = llm_label_value_check(llm, key->finish)))
+        return rc0;
 
     int rc = SONDE_OK, full = 0;
     pthread_mutex_lock(&llm->lock);

@@ -125,7 +125,7 @@ int sonde_server_new(const sonde_server_opts *opts, char *errbuf, size_t errlen,
             memcpy(pair, opts->basic_user, ul);
             pair[ul] = ':';
             memcpy(pair + ul + 1, opts->basic_password, pl + 1);
-            s->basic_expected = server_base64(pair, ul + pl + 1);
+            s->basic_expected = sonde_base64(pair, ul + pl + 1);
             free(pair);
         }
         oom |= !s->basic_expected;

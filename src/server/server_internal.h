@@ -67,8 +67,7 @@ void body_discard(body_buf *b);
 /* Whether an Accept-Encoding value allows gzip (q > 0 for gzip, x-gzip or *). */
 int server_accepts_gzip(const char *accept_encoding);
 
-/* auth.c: base64 of s (malloc'd); whether the Authorization value is accepted. */
-char *server_base64(const char *s, size_t len);
+/* auth.c: whether the Authorization value is accepted. */
 int server_auth_ok(const sonde_server *s, const char *authorization);
 
 /* probes.c: fill the /health and /ready responses (JSON bodies). */

@@ -31,6 +31,7 @@ cat >"$tmp/gw.json" <<JSON
     "broken": {"upstream": "dead"},
     "stalled": {"upstream": "slow"}
   },
+  "tools": ["get_weather"],
   "keys": [
     {"name": "tester", "key": "sk-test-123"},
     {"name": "limited", "key": "sk-limited-456", "requests_per_minute": 2},
@@ -42,7 +43,10 @@ gw_start gw --port "$PORT" --config "$tmp/gw.json" --probe-interval 0.2 || fail 
 
 node "$NODE_DIR/gateway_openai.mjs" "http://127.0.0.1:$PORT/v1" >"$tmp/seen.json" \
   || { cat "$tmp/gw.log"; fail "openai client run"; }
-curl -s "http://127.0.0.1:$PORT/metrics" >"$tmp/metrics.txt"
+# with keys configured, /metrics on the API port wants one too
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")
+[ "$code" = 401 ] || fail "/metrics without a key answered $code, want 401"
+curl -s -H 'Authorization: Bearer sk-test-123' "http://127.0.0.1:$PORT/metrics" >"$tmp/metrics.txt"
 ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")
 [ "$ready" = 503 ] || fail "/ready with a dead upstream answered $ready, want 503"
 

@@ -14,6 +14,7 @@ FRONT_M=$(free_port)
 cat >"$tmp/back.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
  "upstreams": {"sim": {"ttft_ms": 50, "inter_token_ms": 150, "jitter_ms": 0, "output_tokens": 8}},
+ "default_upstream": "sim",
  "keys": [{"name": "front", "key": "sk-front-to-back"}]}
 JSON
 gw_start back --port "$BACK" --config "$tmp/back.json" || fail "start back"
@@ -34,7 +35,10 @@ front, back, front_metrics = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]
 def metric(port, name, **labels):
     if port == front:
         port = front_metrics
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    # the back has keys, so its /metrics (on its API port) wants one
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                 headers={"Authorization": "Bearer sk-front-to-back"})
+    text = urllib.request.urlopen(req).read().decode()
     v = 0.0
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:

@@ -221,6 +221,10 @@ TEST(other_null_arguments_are_einval)
     CHECK(sonde_format_content_type(SONDE_FORMAT_TEXT) != NULL);
     CHECK(sonde_strerror(SONDE_EINVAL) != NULL);
     CHECK(sonde_version() != NULL);
+    CHECK_EQ_INT(sonde_utf8_valid_prefix(NULL, 4), 0);
+    CHECK(sonde_base64(NULL, 4) == NULL);
+    CHECK_EQ_INT(sonde_secret_equal(NULL, 3, "abc", 3), 0);
+    CHECK_EQ_INT(sonde_secret_equal("abc", 3, NULL, 3), 0);
     sonde_set_clock(NULL, NULL, NULL); /* NULL restores the system clocks */
     CHECK(sonde_now_ns() > 0);
     CHECK(sonde_wall_seconds() > 0);

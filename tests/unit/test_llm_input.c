@@ -94,6 +94,21 @@ TEST(bad_calls_are_refused_and_change_nothing)
     };
     for (size_t i = 0; i < sizeof utf / sizeof utf[0]; i++)
         CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &utf[i]), SONDE_EUTF8);
+    /* past the registry's label-value limit (256 bytes by default): refused, nothing kept */
+    char *huge = malloc(200001);
+    memset(huge, 'm', 200000);
+    huge[200000] = '\0';
+    char at_limit[SONDE_LABEL_VALUE_MAX + 1];
+    memset(at_limit, 'n', SONDE_LABEL_VALUE_MAX);
+    at_limit[SONDE_LABEL_VALUE_MAX] = '\0';
+    sonde_llm_request toolong[] = {
+        {.operation = "chat", .provider = "openai", .model = huge},
+        {.operation = "chat", .provider = "openai", .server_address = huge},
+        {.operation = huge, .provider = "openai"},
+    };
+    for (size_t i = 0; i < sizeof toolong / sizeof toolong[0]; i++)
+        CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &toolong[i]), SONDE_ETOOLONG);
+    CHECK_EQ_INT(sonde_llm_tool_begin(llm, &call, huge, NULL), SONDE_ETOOLONG);
     CHECK_EQ_INT(sonde_llm_tool_begin(llm, &call, NULL, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_tool_begin(llm, &call, "", NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_tool_begin(llm, &call, "t\xff", NULL), SONDE_EUTF8);
@@ -117,6 +132,10 @@ TEST(bad_calls_are_refused_and_change_nothing)
     sonde_llm_result r2 = {.status = SONDE_LLM_ERROR, .error_type = "\xc0\xaf"};
     sonde_llm_result r3 = {.finish_reason = "stop\xfe"};
     sonde_llm_result r4 = {.status = (sonde_llm_status)42};
+    sonde_llm_result r5 = {.response_model = huge};
+    sonde_llm_result r6 = {.finish_reason = huge};
+    CHECK_EQ_INT(sonde_llm_call_end(&call, &r5), SONDE_ETOOLONG);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, &r6), SONDE_ETOOLONG);
     CHECK_EQ_INT(sonde_llm_call_end(&call, &r1), SONDE_EUTF8);
     CHECK_EQ_INT(sonde_llm_call_end(&call, &r2), SONDE_EUTF8);
     CHECK_EQ_INT(sonde_llm_call_end(&call, &r3), SONDE_EUTF8);
@@ -126,6 +145,12 @@ TEST(bad_calls_are_refused_and_change_nothing)
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_open_calls(llm), 0);
     CHECK_EQ_INT(sonde_metric_child_count(sonde_registry_find(reg, "provider_calls_total")), 1);
+    /* a model name of exactly the limit is fine */
+    sonde_llm_request edge = {.operation = "chat", .provider = "openai", .model = at_limit};
+    CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &edge), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_metric_child_count(sonde_registry_find(reg, "provider_calls_total")), 2);
+    free(huge);
     /* never begun (zeroed) */
     sonde_llm_call zero = {0};
     CHECK_EQ_INT(sonde_llm_call_end(&zero, NULL), SONDE_EINVAL);

@@ -835,6 +835,10 @@ static int emit_bad(sonde_emitter *e, void *ud)
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"9x", "v"}}, 1, 1), SONDE_ENAME);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"__x", "v"}}, 1, 1), SONDE_ENAME);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", "\xc3"}}, 1, 1), SONDE_EUTF8);
+    char long_value[SONDE_LABEL_VALUE_MAX + 2];
+    memset(long_value, 'v', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", long_value}}, 1, 1), SONDE_ETOOLONG);
     CHECK(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", NULL}}, 1, 1) < 0);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"x", "1"}, {"x", "2"}}, 2, 1), SONDE_ENAME);
     CHECK_EQ_INT(sonde_emit_sample(e, NULL, (const sonde_label[]){{"service", "1"}}, 1, 1), SONDE_ENAME);
@@ -1227,21 +1231,21 @@ TEST(family_accessors_and_foreach)
     CHECK_EQ_INT(sonde_metric_buckets(c).count, 0);
     char seen[256] = "";
     CHECK_EQ_INT(sonde_registry_foreach(r, visit_names, seen), 0);
-    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;");
+    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;sonde_label_rejections;");
     sonde_metric *stop;
     sonde_metric_opts so = {.type = SONDE_GAUGE, .name = "stop_here"};
     CHECK_EQ_INT(sonde_register(r, &so, &stop), SONDE_OK);
     seen[0] = '\0';
     CHECK_EQ_INT(sonde_registry_foreach(r, visit_names, seen), 7);
-    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;stop_here;");
+    CHECK_EQ_STR(seen, "b;lat_seconds;sonde_cardinality_rejections;sonde_label_rejections;stop_here;");
     CHECK_EQ_INT(sonde_registry_foreach(r, NULL, NULL), SONDE_EINVAL);
     sonde_registry_free(r);
 }
 
 TEST(strerror_and_version)
 {
-    const char *seen[17];
-    for (int code = 0; code >= -16; code--) {
+    const char *seen[18];
+    for (int code = 0; code >= -17; code--) {
         const char *s = sonde_strerror(code);
         CHECK(s != NULL && *s);
         CHECK(strcmp(s, "unknown error") != 0);

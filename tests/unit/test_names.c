@@ -212,6 +212,36 @@ TEST(units)
     sonde_registry_free(r);
 }
 
+/* The exposition without the lines of sonde_label_rejections (which counts the refusals). */
+static char *expose_without_rejections(sonde_registry *r)
+{
+    char *t = expose(r), *out = t ? malloc(strlen(t) + 1) : NULL;
+    if (!out) {
+        free(t);
+        return NULL;
+    }
+    size_t n = 0;
+    for (const char *line = t; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        const char *name = line[0] == '#' && line[1] == ' ' && strlen(line) > 7 ? line + 7 : line;
+        if (strncmp(name, "sonde_label_rejections", 22) != 0) { /* # HELP/TYPE name, samples */
+            memcpy(out + n, line, len);
+            n += len;
+        }
+        line += len;
+    }
+    out[n] = '\0';
+    free(t);
+    return out;
+}
+
+static double label_rejections(sonde_registry *r, const char *metric, const char *reason)
+{
+    sonde_metric *m = sonde_registry_find(r, "sonde_label_rejections_total");
+    return sonde_counter_value(sonde_counter_with(m, (const char *[]){metric, reason}));
+}
+
 TEST(utf8_refused_and_nothing_changes)
 {
     sonde_registry *r = new_reg();
@@ -220,7 +250,7 @@ TEST(utf8_refused_and_nothing_changes)
     sonde_metric *m;
     CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
     sonde_counter_inc(sonde_counter_with(m, (const char *[]){"ok"}));
-    char *before = expose(r);
+    char *before = expose_without_rejections(r);
 
     const char *bad[] = {
         "\xff",              /* never valid */
@@ -249,15 +279,79 @@ TEST(utf8_refused_and_nothing_changes)
     CHECK_EQ_INT(sonde_metric_child_count(m), 2);
     CHECK(sonde_registry_find(r, "bad_help") == NULL);
     sonde_metric_remove(m, (const char *[]){"\xc3\xa9\xe6\x97\xa5\xf0\x9f\x9a\x80\xf4\x8f\xbf\xbf"});
-    char *after = expose(r);
+    char *after = expose_without_rejections(r);
     CHECK_EQ_STR(after, before);
     free(before);
     free(after);
+    /* each refused value counted once per try (sonde_metric_child, sonde_counter_with) */
+    CHECK_EQ_DBL(label_rejections(r, "u", "invalid_utf8"), 20);
+    CHECK_EQ_DBL(label_rejections(r, "u", "too_long"), 0);
 
     static const char *const bad_states[] = {"ok", "\xff"};
     sonde_metric_opts s = {.type = SONDE_STATESET, .name = "st", .states = bad_states, .state_count = 2};
     CHECK_EQ_INT(sonde_register(r, &s, &m), SONDE_EUTF8);
     sonde_registry_free(r);
+}
+
+static sonde_registry *reg_with_value_max(size_t max)
+{
+    sonde_config c;
+    sonde_config_init(&c);
+    c.process_metrics = 0;
+    c.label_value_max = max;
+    sonde_registry *r = NULL;
+    sonde_registry_new(&c, &r);
+    return r;
+}
+
+TEST(label_value_length_limit)
+{
+    sonde_config c;
+    sonde_config_init(&c);
+    CHECK_EQ_INT(c.label_value_max, SONDE_LABEL_VALUE_MAX);
+    CHECK_EQ_INT(SONDE_LABEL_VALUE_MAX, 256);
+    static const char *const labels[] = {"a", "b"};
+    sonde_metric_opts o = {.type = SONDE_COUNTER, .name = "lv", .label_names = labels, .label_count = 2};
+    char *big = malloc(200001);
+    memset(big, 'x', 200000);
+    big[200000] = '\0';
+    const size_t maxes[] = {0, SONDE_LABEL_VALUE_MAX, 8};
+    for (size_t k = 0; k < 3; k++) {
+        sonde_registry *r = reg_with_value_max(maxes[k]);
+        size_t max = maxes[k] ? maxes[k] : SONDE_LABEL_VALUE_MAX; /* 0 = the default */
+        sonde_metric *m;
+        CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
+        char at[300], over[300];
+        memset(at, 'y', max);
+        at[max] = '\0';
+        memset(over, 'y', max + 1);
+        over[max + 1] = '\0';
+        void *child = NULL;
+        CHECK_EQ_INT(sonde_metric_child(m, (const char *[]){"ok", at}, &child), SONDE_OK);
+        CHECK(child != NULL);
+        child = (void *)1;
+        CHECK_EQ_INT(sonde_metric_child(m, (const char *[]){over, "ok"}, &child), SONDE_ETOOLONG);
+        CHECK(child == NULL);
+        CHECK(sonde_counter_with(m, (const char *[]){"ok", big}) == NULL);
+        CHECK_EQ_INT(sonde_metric_child_count(m), 1);
+        CHECK_EQ_DBL(label_rejections(r, "lv", "too_long"), 2);
+        char *t = expose(r);
+        CHECK(t && strlen(t) < 2000); /* nothing of the long values is kept */
+        CHECK(t && !strstr(t, over));
+        free(t);
+        /* removing an over-long tuple finds nothing and changes nothing */
+        CHECK_EQ_INT(sonde_metric_remove(m, (const char *[]){"ok", big}), SONDE_ENOENT);
+        sonde_registry_free(r);
+    }
+    /* no limit at all: SIZE_MAX */
+    sonde_registry *r = reg_with_value_max((size_t)-1);
+    sonde_metric *m;
+    CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
+    CHECK(sonde_counter_with(m, (const char *[]){"ok", big}) != NULL);
+    CHECK_EQ_DBL(label_rejections(r, "lv", "too_long"), 0);
+    sonde_registry_free(r);
+    free(big);
+    CHECK(strstr(sonde_strerror(SONDE_ETOOLONG), "label-value limit") != NULL);
 }
 
 TEST(label_value_count)
@@ -324,6 +418,7 @@ int main(void)
     RUN(duplicates);
     RUN(units);
     RUN(utf8_refused_and_nothing_changes);
+    RUN(label_value_length_limit);
     RUN(label_value_count);
     RUN(global_labels_clash);
     return check_report();

@@ -38,7 +38,8 @@ async function status(p) {
 seen.key_requests.tester++;
 const models = await client.models.list();
 const ids = models.data.map((m) => m.id).sort();
-check(JSON.stringify(ids) === JSON.stringify(["broken", "sim-chat", "stalled"]), `models ${ids}`);
+check(JSON.stringify(ids) === JSON.stringify(["broken", "sim-chat", "sonde-sim", "stalled"]),
+      `models ${ids}`);
 
 // chat, whole answer: "hello world!" is 12 bytes = 3 tokens; the sim answers 6
 seen.key_requests.tester++;
@@ -104,7 +105,7 @@ seen.ok++;
   seen.streams++;
 }
 
-// embeddings (a model not listed goes to the sim too, but /v1/models lists only configured ones)
+// embeddings
 seen.key_requests.tester++;
 const emb = await client.embeddings.create({ model: "sim-chat", input: ["abcd", "abcdefgh"] });
 check(emb.data.length === 2 && emb.data[0].embedding.length === 8, "embeddings shape");

@@ -1,0 +1,51 @@
+/*
+ * gateway.c - the gateway object's life: meters on the registry it is given,
+ * a timer thread (the simulator's clock), a proxy worker (curl), then the
+ * HTTP service once started. gw_free() undoes it in the order that lets
+ * every call end: the service first (it answers whatever still waits, so
+ * every client is gone), then the proxy (its transfers end as cancelled),
+ * then the timer (pending simulator steps run at once and see their client
+ * gone), and the meters last, after the last call was recorded. The
+ * configuration and the registry are borrowed and outlive the gateway.
+ */
+#include <stdlib.h>
+
+#include "gateway.h"
+#include "service.h"
+
+int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
+{
+    *out = NULL;
+    gateway *gw = calloc(1, sizeof *gw);
+    if (!gw) return -1;
+    gw->cfg = cfg;
+    gw->reg = reg;
+    if (gw_meter_init(&gw->meter, reg, cfg) != 0) {
+        free(gw);
+        return -1;
+    }
+    gw->timer = gw_timer_new();
+    gw->proxy = gw->timer ? gw_proxy_new(gw) : NULL;
+    if (!gw->proxy) {
+        gw_free(gw);
+        return -1;
+    }
+    *out = gw;
+    return 0;
+}
+
+int gw_start(gateway *gw)
+{
+    gw_probe_all(gw);
+    return gw_service_start(gw);
+}
+
+void gw_free(gateway *gw)
+{
+    if (!gw) return;
+    gw_service_stop(gw);
+    gw_proxy_free(gw->proxy);
+    gw_timer_free(gw->timer);
+    gw_meter_free(&gw->meter);
+    free(gw);
+}
