@@ -17,7 +17,8 @@
  * reports success (the conventions are in sonde/sonde.h): a disabled registry
  * hands out NULL families and series.
  * Families that a module keeps handles of (the HTTP middleware's, an LLM
- * module's, the registry's sonde_cardinality_rejections_total) are owned:
+ * module's, the registry's sonde_cardinality_rejections_total and
+ * sonde_label_rejections_total) are owned:
  * clearing them, removing their children or unregistering them is refused
  * with SONDE_EBUSY, so the module's cached handles never dangle. An LLM
  * module gives its families up when it is freed; HTTP families stay owned.
