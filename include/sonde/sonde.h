@@ -8,7 +8,7 @@
  *
  * Two libraries install these headers. libsonde (pkg-config sonde, CMake
  * sonde::sonde; libc, libm and pthreads only): error.h, config.h, metrics.h,
- * expose.h, llm.h. libsonde-http (pkg-config sonde-http, CMake sonde::http;
+ * expose.h, llm.h, trace.h, log.h. libsonde-http (pkg-config sonde-http, CMake sonde::http;
  * libmicrohttpd and zlib, on top of libsonde): server.h, http.h and
  * http_mhd.h (not included here: it needs <microhttpd.h>). A program that
  * calls only libsonde's functions links only libsonde.
@@ -65,6 +65,8 @@
 #include "http.h"
 #include "llm.h"
 #include "util.h"
+#include "trace.h"
+#include "log.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -64,6 +64,13 @@ SONDE_INTERNAL void sonde_internal_map_destroy(sonde_map *m, void (*free_entry)(
 SONDE_INTERNAL void sonde_internal_metric_own(sonde_metric *m);
 SONDE_INTERNAL void sonde_internal_metric_disown(sonde_metric *m);
 
+/* src/trace/env.c, for libsonde-otlp's OTEL_EXPORTER_OTLP_HEADERS: parse "k=v,k=v" with
+ * percent-decoded keys and values into an attribute list (appended to, later keys replace)
+ * or leave it unchanged and return SONDE_EINVAL; free such a list. */
+typedef struct sonde_attr sonde_attr;
+SONDE_INTERNAL int sonde_internal_kv_parse(const char *s, sonde_attr **attrs, size_t *count);
+SONDE_INTERNAL void sonde_internal_attrs_free(sonde_attr *attrs, size_t count);
+
 /* names.c: whether s is a valid metric name, label name; whether s[0..len) is UTF-8. */
 int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);

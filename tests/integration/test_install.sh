@@ -1,11 +1,13 @@
 #!/bin/bash
 # make install works for users: installs into a temporary prefix, then builds
-# two small programs against it, one on libsonde alone (it counts) and one on
-# libsonde-http (it answers a /metrics request through sonde_server_handle),
-# each with pkg-config (sonde.pc, sonde-http.pc) linked shared and static, and
-# with CMake's find_package(sonde) through sonde::sonde, sonde::sonde_static,
-# sonde::http and sonde::http_static; every program runs. The core program,
-# however built, never links libmicrohttpd or zlib.
+# three small programs against it, one on libsonde alone (it counts), one on
+# libsonde-http (it answers a /metrics request through sonde_server_handle)
+# and one on libsonde-otlp (a tracer exporting through the OTLP transport),
+# each with pkg-config (sonde.pc, sonde-http.pc, sonde-otlp.pc) linked shared
+# and static, and with CMake's find_package(sonde) through sonde::sonde,
+# sonde::sonde_static, sonde::http, sonde::http_static, sonde::otlp and
+# sonde::otlp_static; every program runs. The core program, however built,
+# never links libmicrohttpd, zlib or libcurl.
 set -euo pipefail
 build=${SONDE_BUILD:?} src=${SONDE_SRC:?}
 . "$(dirname "$0")/lib/procs.sh"
@@ -16,8 +18,9 @@ test -f "$tmp/prefix/include/sonde/sonde.h"
 test -f "$tmp/prefix/include/sonde/export.h"
 libdir=$(ls -d "$tmp/prefix"/lib*/ | head -n1)
 libdir=${libdir%/}
-for f in pkgconfig/sonde.pc pkgconfig/sonde-http.pc cmake/sonde/sondeConfig.cmake libsonde.a \
-  libsonde-http.a libsonde.so.0 libsonde-http.so.0; do
+for f in pkgconfig/sonde.pc pkgconfig/sonde-http.pc pkgconfig/sonde-otlp.pc \
+  cmake/sonde/sondeConfig.cmake libsonde.a libsonde-http.a libsonde-otlp.a libsonde.so.0 \
+  libsonde-http.so.0 libsonde-otlp.so.0; do
   test -e "$libdir/$f" || fail "not installed: $f"
 done
 
@@ -69,6 +72,39 @@ int main(void)
     return ok ? 0 : 1;
 }
 C
+cat >"$tmp/otlp.c" <<'C'
+#include <sonde/otlp.h>
+#include <sonde/sonde.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+    sonde_otlp_opts oo;
+    sonde_otlp *otlp;
+    sonde_tracer_opts to;
+    sonde_tracer *tr;
+    sonde_otlp_opts_init(&oo);
+    oo.read_env = 0;
+    oo.endpoint = "http://127.0.0.1:9";
+    oo.timeout_ms = 200;
+    if (sonde_otlp_new(&oo, &otlp))
+        return 1;
+    sonde_tracer_opts_init(&to);
+    to.read_env = 0;
+    sonde_otlp_span_exporter(otlp, &to.exporter);
+    if (sonde_tracer_new(&to, &tr) || !tr)
+        return 1;
+    sonde_span_end(sonde_span_start(tr, "installed", SONDE_SPAN_INTERNAL, NULL));
+    sonde_tracer_free(tr, 1000);
+    sonde_otlp_stats st;
+    sonde_otlp_stats_get(otlp, &st);
+    int ok = strcmp(sonde_otlp_endpoint(otlp, SONDE_OTLP_TRACES), "http://127.0.0.1:9/v1/traces") == 0 &&
+             st.requests >= 1;
+    printf("%s %s\n", sonde_version(), ok ? "ok" : "bad");
+    sonde_otlp_free(otlp);
+    return ok ? 0 : 1;
+}
+C
 
 # run NAME BINARY: it prints "<version> ok"; the core programs link no HTTP dependency.
 run() {
@@ -76,7 +112,7 @@ run() {
   out=$(LD_LIBRARY_PATH="$libdir" "$2") || fail "$1 failed: $out"
   [ "$out" = "0.1.0 ok" ] || fail "$1 printed: $out"
   case "$1" in
-    core*) readelf -d "$2" | grep NEEDED | grep -E 'libmicrohttpd|libz\.so|libsonde-http' &&
+    core*) readelf -d "$2" | grep NEEDED | grep -E 'libmicrohttpd|libz\.so|libcurl|libsonde-' &&
              fail "$1 needs an HTTP dependency" ;;
   esac
   return 0
@@ -87,23 +123,31 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 [ "$(pkg-config --modversion sonde-http)" = "0.1.0" ] || fail "sonde-http.pc version"
 pkg-config --print-requires sonde-http | grep -q '^sonde = 0.1.0$' ||
   fail "sonde-http.pc does not require sonde of its own version"
-pkg-config --static --libs sonde | grep -qE 'microhttpd|-lz\b' && fail "sonde.pc brings HTTP deps"
-for pkg in sonde:core sonde-http:http; do
+pkg-config --print-requires sonde-otlp | grep -q '^sonde = 0.1.0$' ||
+  fail "sonde-otlp.pc does not require sonde of its own version"
+pkg-config --static --libs sonde | grep -qE 'microhttpd|-lz\b|curl' && fail "sonde.pc brings HTTP deps"
+for pkg in sonde:core sonde-http:http sonde-otlp:otlp; do
   name=${pkg%%:*} prog=${pkg#*:}
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc" $(pkg-config --cflags --libs "$name") -Wl,-rpath,"$libdir"
   readelf -d "$tmp/$prog-pc" | grep NEEDED | grep -q "lib$name\.so" ||
     fail "$prog-pc is not linked to lib$name.so"
   run "$prog-pc shared" "$tmp/$prog-pc"
   # The --static flags with the archives in place of -lsonde-http / -lsonde.
-  static_libs=$(pkg-config --static --libs "$name" |
-    sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde( |\$)#$libdir/libsonde.a #")
+  # libcurl's own static dependencies (nghttp2, ldap, ...) have no archives on Debian: the
+  # sonde archives with a shared libcurl, as the CMake target sonde::otlp_static links them.
+  flags="--static"
+  [ "$name" = sonde-otlp ] && flags=""
+  static_libs=$(pkg-config $flags --libs "$name" |
+    sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde-otlp( |\$)#$libdir/libsonde-otlp.a #;
+            s#-lsonde( |\$)#$libdir/libsonde.a #")
+  [ "$name" = sonde-otlp ] && static_libs="$static_libs $(pkg-config --libs libcurl zlib) -lpthread -lm"
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc-static" $(pkg-config --cflags "$name") $static_libs
   readelf -d "$tmp/$prog-pc-static" | grep NEEDED | grep -q libsonde &&
     fail "$prog-pc-static still needs a shared libsonde"
   run "$prog-pc static" "$tmp/$prog-pc-static"
 done
 
-# CMake package: the four targets.
+# CMake package: the six targets.
 mkdir -p "$tmp/cm"
 cat >"$tmp/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.16)
@@ -117,16 +161,22 @@ add_executable(http-shared ../http.c)
 target_link_libraries(http-shared PRIVATE sonde::http)
 add_executable(http-static ../http.c)
 target_link_libraries(http-static PRIVATE sonde::http_static)
+add_executable(otlp-shared ../otlp.c)
+target_link_libraries(otlp-shared PRIVATE sonde::otlp)
+add_executable(otlp-static ../otlp.c)
+target_link_libraries(otlp-static PRIVATE sonde::otlp_static)
 CM
 cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cm/build" >/dev/null
-for p in core-shared core-static http-shared http-static; do
+for p in core-shared core-static http-shared http-static otlp-shared otlp-static; do
   run "$p cmake" "$tmp/cm/build/$p"
   case "$p" in
     *-static) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q libsonde &&
                 fail "$p cmake still needs a shared libsonde" ;;
     http-shared) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q 'libsonde-http\.so' ||
                    fail "http-shared is not linked to libsonde-http.so" ;;
+    otlp-shared) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q 'libsonde-otlp\.so' ||
+                   fail "otlp-shared is not linked to libsonde-otlp.so" ;;
   esac
 done
-echo "8 passed, 0 failed"
+echo "12 passed, 0 failed"

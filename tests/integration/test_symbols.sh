@@ -1,19 +1,21 @@
 #!/bin/bash
 # test_symbols.sh - what the two shared libraries of the build export and need.
 #
-# 1. `nm -D --defined-only` of libsonde.so and libsonde-http.so lists only
-#    sonde_* functions and SONDE_* objects (nothing like body_write or
-#    server_header), each exported by exactly one of them.
+# 1. `nm -D --defined-only` of libsonde.so, libsonde-http.so and
+#    libsonde-otlp.so lists only sonde_* functions and SONDE_* objects (nothing
+#    like body_write or server_header), each exported by exactly one of them.
 # 2. Those exports are exactly the declarations of the installed headers,
 #    each marked SONDE_API, plus libsonde's sonde_internal_* functions, which only
 #    src/core/core_iface.h declares (SONDE_INTERNAL, not API): nothing public
 #    was left unmarked, nothing private leaks. And every public function is
 #    called by tests/unit/test_api_null.c, the test of the NULL conventions.
-# 3. libsonde needs no libmicrohttpd, zlib or GnuTLS: a program that only
+# 3. libsonde needs no libmicrohttpd, zlib, GnuTLS or libcurl: a program that only
 #    counts, linked with -lsonde, has none of them in its NEEDED entries
 #    (readelf -d) nor among the libraries it loads (ldd), and runs.
 # 4. A program on libsonde-http runs too, through libsonde's exported
-#    internal function (a server option error is formatted by the core).
+#    internal function (a server option error is formatted by the core); so
+#    does one on libsonde-otlp (OTEL_EXPORTER_OTLP_HEADERS parsed by the core),
+#    and libsonde-otlp needs libcurl while libsonde-http does not.
 # Plain build only (tests/CMakeLists.txt): it links uninstrumented programs.
 set -euo pipefail
 build=${SONDE_BUILD:?SONDE_BUILD must name the build directory}
@@ -24,8 +26,9 @@ for tool in nm readelf ldd cc; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 
-core="$build/libsonde.so" http="$build/libsonde-http.so"
-[ -f "$core" ] && [ -f "$http" ] || fail "the build has no libsonde.so / libsonde-http.so"
+core="$build/libsonde.so" http="$build/libsonde-http.so" otlp="$build/libsonde-otlp.so"
+[ -f "$core" ] && [ -f "$http" ] && [ -f "$otlp" ] ||
+  fail "the build has no libsonde.so / libsonde-http.so / libsonde-otlp.so"
 # The version script's node (SONDE_0) is listed as an absolute symbol: it is the ABI tag.
 node=$(grep -oE '^SONDE_[0-9A-Z_.]+' "$src/cmake/sonde.map")
 [ -n "$node" ] || fail "no version node in cmake/sonde.map"
@@ -35,16 +38,21 @@ exports() {
 }
 exports "$core" >"$tmp/core.syms"
 exports "$http" >"$tmp/http.syms"
-[ -s "$tmp/core.syms" ] && [ -s "$tmp/http.syms" ] || fail "nm listed no symbols"
+exports "$otlp" >"$tmp/otlp.syms"
+[ -s "$tmp/core.syms" ] && [ -s "$tmp/http.syms" ] && [ -s "$tmp/otlp.syms" ] ||
+  fail "nm listed no symbols"
 
 # 1. Names, and one owner per symbol.
-for lib in core http; do
+for lib in core http otlp; do
   bad=$(grep -Ev '^(sonde_[a-z0-9_]+|SONDE_[A-Z0-9_]+)$' "$tmp/$lib.syms" || true)
   [ -z "$bad" ] || fail "lib$lib exports symbols outside sonde_*/SONDE_*: $(echo $bad)"
 done
-both=$(comm -12 "$tmp/core.syms" "$tmp/http.syms")
-[ -z "$both" ] || fail "exported by both libraries: $(echo $both)"
+for pair in core:http core:otlp http:otlp; do
+  both=$(comm -12 "$tmp/${pair%%:*}.syms" "$tmp/${pair#*:}.syms")
+  [ -z "$both" ] || fail "exported by two libraries ($pair): $(echo $both)"
+done
 grep -q '^sonde_internal_' "$tmp/http.syms" && fail "libsonde-http exports a sonde_internal_ symbol"
+grep -q '^sonde_internal_' "$tmp/otlp.syms" && fail "libsonde-otlp exports a sonde_internal_ symbol"
 
 # 2. Exports == SONDE_API declarations == every declaration (+ libsonde's sonde_internal_*).
 # The headers as the compiler reads them (no comments), SONDE_API made a visible word.
@@ -68,7 +76,7 @@ grep -oE '^(extern )?SONDE_INTERNAL [^;(]*[(;]' "$src/src/core/core_iface.h" |
 grep -q '^sonde_internal_' "$tmp/internal.syms" || fail "core_iface.h declares no SONDE_INTERNAL"
 grep -v '^sonde_internal_' "$tmp/internal.syms" && fail "a SONDE_INTERNAL name lacks sonde_internal_"
 sort -u "$tmp/api.syms" "$tmp/internal.syms" >"$tmp/declared.syms"
-sort -u "$tmp/core.syms" "$tmp/http.syms" >"$tmp/exported.syms"
+sort -u "$tmp/core.syms" "$tmp/http.syms" "$tmp/otlp.syms" >"$tmp/exported.syms"
 missing=$(comm -23 "$tmp/declared.syms" "$tmp/exported.syms")
 [ -z "$missing" ] || fail "declared SONDE_API but not exported: $(echo $missing)"
 extra=$(comm -13 "$tmp/declared.syms" "$tmp/exported.syms")
@@ -83,9 +91,15 @@ done
 for s in sonde_server_new sonde_http_begin sonde_http_mhd_start sonde_ws_open; do
   grep -qx "$s" "$tmp/http.syms" || fail "libsonde-http does not export $s"
 done
+for s in sonde_span_start sonde_traceparent_parse sonde_log sonde_trace_encode_otlp; do
+  grep -qx "$s" "$tmp/core.syms" || fail "libsonde does not export $s"
+done
+for s in sonde_otlp_new sonde_otlp_send sonde_otlp_span_exporter; do
+  grep -qx "$s" "$tmp/otlp.syms" || fail "libsonde-otlp does not export $s"
+done
 
 # 3. A program that only counts needs libsonde alone.
-deps_re='libmicrohttpd|libz\.so|libgnutls|libsonde-http'
+deps_re='libmicrohttpd|libz\.so|libgnutls|libcurl|libsonde-http|libsonde-otlp'
 readelf -d "$core" | grep NEEDED | grep -E "$deps_re" && fail "libsonde.so needs an HTTP dependency"
 cat >"$tmp/count.c" <<'C'
 #include <sonde/sonde.h>
@@ -138,4 +152,32 @@ cc "$tmp/serve.c" -o "$tmp/serve" -I"$src/include" -L"$build" -lsonde-http -lson
 readelf -d "$tmp/serve" | grep -q 'libsonde-http\.so\.0' || fail "serve does not need libsonde-http"
 out=$("$tmp/serve")
 [ "$out" = "1 bearer token is empty" ] || fail "libsonde-http program printed: $out"
-echo "4 passed, 0 failed"
+
+# 5. libsonde-otlp on libsonde: headers set in code are parsed by the core's exported
+#    sonde_internal_kv_parse (a malformed one is refused), the endpoint gets /v1/traces.
+readelf -d "$otlp" | grep NEEDED | grep -q libcurl || fail "libsonde-otlp.so does not need libcurl"
+readelf -d "$http" | grep NEEDED | grep -q libcurl && fail "libsonde-http.so needs libcurl"
+cat >"$tmp/otlp.c" <<'C'
+#include <sonde/otlp.h>
+#include <sonde/sonde.h>
+#include <stdio.h>
+int main(void)
+{
+    sonde_otlp_opts o;
+    sonde_otlp *t = NULL;
+    sonde_otlp_opts_init(&o);
+    o.read_env = 0;
+    o.endpoint = "http://127.0.0.1:4318";
+    o.headers = "x-key=a%20b";
+    int good = sonde_otlp_new(&o, &t);
+    printf("%d %s ", good, sonde_otlp_endpoint(t, SONDE_OTLP_TRACES));
+    sonde_otlp_free(t);
+    o.headers = "x-key=%zz";
+    printf("%d\n", sonde_otlp_new(&o, &t) == SONDE_ECONFIG && t == NULL);
+    return 0;
+}
+C
+cc "$tmp/otlp.c" -o "$tmp/otlp" -I"$src/include" -L"$build" -lsonde-otlp -lsonde -Wl,-rpath,"$build"
+out=$("$tmp/otlp")
+[ "$out" = "0 http://127.0.0.1:4318/v1/traces 1" ] || fail "libsonde-otlp program printed: $out"
+echo "5 passed, 0 failed"

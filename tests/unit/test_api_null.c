@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "sonde/http_mhd.h"
+#include "sonde/otlp.h"
 #include "sonde/sonde.h"
 
 static sonde_registry *new_reg(void)
@@ -370,6 +371,140 @@ TEST(price_tables_need_a_table)
     sonde_llm_prices_free(p);
 }
 
+/* trace.h: a NULL tracer (OTEL_SDK_DISABLED) and a NULL span are no-op handles. */
+TEST(null_tracer_and_span_are_noops)
+{
+    sonde_span_context ctx;
+    sonde_span_summary sum[1];
+    sonde_tracer_stats st;
+    sonde_attr a;
+    char tp[SONDE_TRACEPARENT_LEN + 1] = "x";
+    uint8_t tid[16], sid[8];
+    size_t da = 9, de = 9;
+    const char *msg = NULL;
+    CHECK(sonde_span_start(NULL, "x", SONDE_SPAN_INTERNAL, NULL) == NULL);
+    CHECK_EQ_INT(sonde_tracer_flush(NULL, 0), SONDE_OK);
+    sonde_tracer_free(NULL, 0);
+    sonde_tracer_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.exported, 0);
+    sonde_tracer_stats_get(NULL, NULL);
+    CHECK_EQ_INT(sonde_tracer_recent(NULL, SONDE_RECENT_LATEST, sum, 1), 0);
+    sonde_span_end(NULL);
+    CHECK_EQ_INT(sonde_span_is_recording(NULL), 0);
+    sonde_span_set_str(NULL, "k", "v");
+    sonde_span_set_int(NULL, "k", 1);
+    sonde_span_set_double(NULL, "k", 1);
+    sonde_span_set_bool(NULL, "k", 1);
+    sonde_span_set_attrs(NULL, &a, 1);
+    sonde_span_add_event(NULL, "e", NULL, 0);
+    sonde_span_set_status(NULL, SONDE_STATUS_ERROR, "m");
+    sonde_span_set_name(NULL, "n");
+    CHECK_EQ_INT(sonde_span_get_context(NULL, &ctx), SONDE_EINVAL);
+    CHECK(!sonde_span_context_valid(&ctx));
+    CHECK_EQ_INT(sonde_span_get_context(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_span_traceparent(NULL, tp), SONDE_EINVAL);
+    CHECK_EQ_STR(tp, "");
+    CHECK_EQ_INT(sonde_span_traceparent(NULL, NULL), SONDE_EINVAL);
+    CHECK(sonde_span_enter(NULL) == NULL);
+    CHECK(sonde_span_current() == NULL);
+    sonde_span_exit(NULL);
+    CHECK_EQ_INT(sonde_trace_current_ids(tid, sid), 0);
+    CHECK_EQ_STR(sonde_span_name(NULL), "");
+    CHECK_EQ_INT(sonde_span_get_kind(NULL), 0);
+    CHECK_EQ_INT(sonde_span_start_unix_ns(NULL), 0);
+    CHECK_EQ_INT(sonde_span_end_unix_ns(NULL), 0);
+    CHECK_EQ_INT(sonde_span_parent_id(NULL, sid), 0);
+    CHECK_EQ_INT(sonde_span_status(NULL, &msg), SONDE_STATUS_UNSET);
+    CHECK_EQ_STR(msg, "");
+    CHECK_EQ_INT(sonde_span_attr_count(NULL), 0);
+    CHECK_EQ_INT(sonde_span_attr(NULL, 0, &a), SONDE_ENOENT);
+    CHECK_EQ_INT(sonde_span_attr(NULL, 0, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_span_event_count(NULL), 0);
+    sonde_span_dropped(NULL, &da, &de);
+    CHECK(da == 0 && de == 0);
+}
+
+TEST(trace_functions_need_their_arguments)
+{
+    sonde_span_context ctx;
+    char buf[SONDE_TRACEPARENT_LEN + 1];
+    char *out = (char *)1;
+    size_t len = 1;
+    uint8_t id[16] = {1};
+    CHECK_EQ_INT(sonde_traceparent_parse(NULL, NULL, &ctx), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_traceparent_parse("x", NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_traceparent_format(NULL, buf), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_traceparent_format(&ctx, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_span_context_valid(NULL), 0);
+    sonde_trace_id_hex(NULL, buf);
+    sonde_span_id_hex(id, NULL);
+    CHECK_EQ_INT(sonde_sampler_decide(SONDE_SAMPLER_ALWAYS_ON, 1, NULL, NULL), 0);
+    sonde_tracer_opts_init(NULL);
+    CHECK_EQ_INT(sonde_tracer_new(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_trace_encode_otlp(NULL, 1, &out, &len), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_trace_encode_otlp(NULL, 0, NULL, &len), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_trace_encode_otlp(NULL, 0, &out, &len), SONDE_OK); /* empty request */
+    CHECK_EQ_INT(len, 0);
+    free(out);
+}
+
+/* log.h: a NULL logger is a no-op handle. */
+TEST(null_logger_is_a_noop)
+{
+    sonde_log_stats st;
+    char *lines[1];
+    char buf[8];
+    lines[0] = buf;
+    sonde_log_level lvl;
+    char *out;
+    size_t len;
+    sonde_log(NULL, SONDE_LOG_ERROR, "m", NULL, 0);
+    CHECK_EQ_INT(sonde_log_enabled(NULL, SONDE_LOG_ERROR), 0);
+    CHECK_EQ_INT(sonde_log_recent(NULL, lines, sizeof buf, 1), 0);
+    sonde_logger_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.written, 0);
+    sonde_logger_free(NULL, 0);
+    sonde_logger_opts_init(NULL);
+    CHECK_EQ_INT(sonde_logger_new(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_STR(sonde_log_level_name((sonde_log_level)0), "");
+    CHECK_EQ_INT(sonde_log_level_parse(NULL, &lvl), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_log_level_parse("info", NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_log_encode_otlp(NULL, 1, &out, &len), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_log_encode_otlp(NULL, 0, NULL, NULL), SONDE_EINVAL);
+}
+
+/* otlp.h (libsonde-otlp): the transport is needed; free accepts NULL. */
+TEST(otlp_needs_a_transport)
+{
+    sonde_span_exporter se;
+    sonde_log_exporter le;
+    sonde_otlp_stats st;
+    size_t rejected = 7;
+    sonde_otlp_opts_init(NULL);
+    CHECK_EQ_INT(sonde_otlp_new(NULL, NULL), SONDE_EINVAL);
+    sonde_otlp_free(NULL);
+    CHECK_EQ_STR(sonde_otlp_endpoint(NULL, SONDE_OTLP_TRACES), "");
+    CHECK_EQ_INT(sonde_otlp_send(NULL, SONDE_OTLP_TRACES, "x", 1, 0, &rejected), SONDE_EINVAL);
+    CHECK_EQ_INT(rejected, 0);
+    CHECK_EQ_INT(sonde_otlp_span_exporter(NULL, &se), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_otlp_log_exporter(NULL, &le), SONDE_EINVAL);
+    sonde_otlp_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.requests, 0);
+    sonde_otlp *o;
+    sonde_otlp_opts opts;
+    sonde_otlp_opts_init(&opts);
+    opts.read_env = 0;
+    opts.endpoint = "ftp://nowhere"; /* not http(s): refused */
+    CHECK_EQ_INT(sonde_otlp_new(&opts, &o), SONDE_ECONFIG);
+    CHECK(o == NULL);
+    opts.endpoint = "http://127.0.0.1:4318";
+    CHECK_EQ_INT(sonde_otlp_new(&opts, &o), SONDE_OK);
+    CHECK_EQ_STR(sonde_otlp_endpoint(o, SONDE_OTLP_LOGS), "http://127.0.0.1:4318/v1/logs");
+    CHECK_EQ_INT(sonde_otlp_span_exporter(o, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_otlp_send(o, SONDE_OTLP_TRACES, NULL, 1, 0, NULL), SONDE_EINVAL);
+    sonde_otlp_free(o);
+}
+
 int main(void)
 {
     RUN(null_series_are_noops);
@@ -381,5 +516,9 @@ int main(void)
     RUN(server_needs_a_server);
     RUN(null_llm_is_a_noop);
     RUN(price_tables_need_a_table);
+    RUN(null_tracer_and_span_are_noops);
+    RUN(trace_functions_need_their_arguments);
+    RUN(null_logger_is_a_noop);
+    RUN(otlp_needs_a_transport);
     return check_report();
 }

@@ -1,0 +1,150 @@
+/*
+ * recent.c - finished spans kept in memory for a console, as OpenCensus'
+ * tracez did: a ring of the latest spans, and per span name (the first
+ * SONDE_RECENT_NAMES names seen) its slowest and its latest erroring spans.
+ * Fixed-size summaries only, allocated once: filled by the export thread
+ * under a mutex that only readers (sonde_tracer_recent) share. A span is
+ * summarised only where it stays: the latest ring keeps the end of a batch,
+ * a name keeps a span that is slower than its fastest kept one, or erring.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "recent.h"
+
+static void cut_copy(char *dst, const char *src)
+{
+    size_t n = strnlen(src, SONDE_SPAN_SUMMARY_NAME);
+    if (n >= SONDE_SPAN_SUMMARY_NAME) {
+        n = SONDE_SPAN_SUMMARY_NAME - 1;
+        while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--; /* do not split a UTF-8 sequence */
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int sonde_recent_init(recent_spans *r, size_t cap)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->cap = cap;
+    if (cap && !(r->latest = calloc(cap, sizeof *r->latest))) {
+        pthread_mutex_destroy(&r->mu);
+        return SONDE_ENOMEM;
+    }
+    return SONDE_OK;
+}
+
+void sonde_recent_destroy(recent_spans *r)
+{
+    free(r->latest);
+    pthread_mutex_destroy(&r->mu);
+}
+
+static void summarize(const sonde_span *s, sonde_span_summary *out)
+{
+    memcpy(out->trace_id, s->ctx.trace_id, 16);
+    memcpy(out->span_id, s->ctx.span_id, 8);
+    memcpy(out->parent_span_id, s->parent_id, 8);
+    cut_copy(out->name, span_str(s, s->name));
+    out->kind = (sonde_span_kind)s->kind;
+    out->status = (sonde_status_code)s->status;
+    cut_copy(out->status_message, span_str(s, s->status_msg));
+    out->start_unix_ns = s->start_ns;
+    out->end_unix_ns = s->end_ns;
+}
+
+/* The slot of a span name (names longer than a summary's are compared by their cut). */
+static recent_name *name_slot(recent_spans *r, const char *full)
+{
+    char cut[SONDE_SPAN_SUMMARY_NAME];
+    const char *name = full;
+    if (strnlen(full, SONDE_SPAN_SUMMARY_NAME) == SONDE_SPAN_SUMMARY_NAME) {
+        cut_copy(cut, full);
+        name = cut;
+    }
+    if (r->last_slot && strcmp(r->last_slot->name, name) == 0)
+        return r->last_slot; /* a batch is mostly spans of few names */
+    for (size_t i = 0; i < r->name_count; i++)
+        if (strcmp(r->names[i].name, name) == 0)
+            return r->last_slot = &r->names[i];
+    if (r->name_count == SONDE_RECENT_NAMES)
+        return NULL;
+    recent_name *n = &r->names[r->name_count++];
+    strcpy(n->name, name);
+    return r->last_slot = n;
+}
+
+static uint64_t duration(const sonde_span_summary *s) { return s->end_unix_ns - s->start_unix_ns; }
+
+/* The index of the fastest of a name's slowest spans. */
+static size_t fastest(const recent_name *slot)
+{
+    size_t min = 0;
+    for (size_t k = 1; k < slot->slow_count; k++)
+        if (duration(&slot->slow[k]) < duration(&slot->slow[min]))
+            min = k;
+    return min;
+}
+
+void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
+{
+    if (!r->cap)
+        return;
+    /* Of a batch longer than the ring only its last cap spans can stay in it: the others
+     * are only weighed against the per-name slots, and summarised only when they stay. */
+    size_t first_latest = n > r->cap ? n - r->cap : 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < n; i++) {
+        const sonde_span *sp = spans[i];
+        if (i >= first_latest) {
+            summarize(sp, &r->latest[r->next]);
+            r->next = (r->next + 1) % r->cap;
+            if (r->count < r->cap)
+                r->count++;
+        }
+        recent_name *slot = name_slot(r, span_str(sp, sp->name));
+        if (!slot)
+            continue;
+        uint64_t d = sp->end_ns - sp->start_ns;
+        if (slot->slow_count < SONDE_RECENT_PER_NAME) {
+            summarize(sp, &slot->slow[slot->slow_count++]);
+            slot->slow_min = fastest(slot);
+        } else if (d > duration(&slot->slow[slot->slow_min])) {
+            summarize(sp, &slot->slow[slot->slow_min]);
+            slot->slow_min = fastest(slot);
+        }
+        if (sp->status == SONDE_STATUS_ERROR) {
+            summarize(sp, &slot->err[slot->err_next]);
+            slot->err_next = (slot->err_next + 1) % SONDE_RECENT_PER_NAME;
+            if (slot->err_count < SONDE_RECENT_PER_NAME)
+                slot->err_count++;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+size_t sonde_recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max)
+{
+    size_t w = 0;
+    pthread_mutex_lock(&r->mu);
+    if (kind == SONDE_RECENT_LATEST) {
+        for (size_t i = 0; i < r->count && w < max; i++)
+            out[w++] = r->latest[(r->next + r->cap - 1 - i) % r->cap];
+    } else {
+        for (size_t i = 0; i < r->name_count; i++) {
+            recent_name *slot = &r->names[i];
+            if (kind == SONDE_RECENT_SLOWEST) {
+                for (size_t k = 0; k < slot->slow_count && w < max; k++)
+                    out[w++] = slot->slow[k];
+            } else {
+                for (size_t k = 0; k < slot->err_count && w < max; k++)
+                    out[w++] = slot->err[(slot->err_next + SONDE_RECENT_PER_NAME - 1 - k) %
+                                         SONDE_RECENT_PER_NAME];
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return w;
+}

@@ -1,0 +1,441 @@
+/*
+ * span.c - the span: start, attributes, events, status, end, and the
+ * thread's current span. A recording span keeps its strings NUL-terminated
+ * in one arena (offsets, so the arena may grow) and its attributes and
+ * events in arrays, all reused through span_pool.c. Limits are the tracer's
+ * (OTEL_SPAN_*): what passes them is dropped and counted, never stored.
+ * An unsampled span only carries its context: no clock read, no arena.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "trace_internal.h"
+
+TRACE_TLS sonde_span *sonde_trace_current_span;
+
+static uint64_t unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int arena_reserve(sonde_span *s, size_t more)
+{
+    size_t need = (size_t)s->arena_len + more;
+    if (need <= s->arena_cap)
+        return 0;
+    if (need > UINT32_MAX / 2)
+        return -1;
+    size_t cap = s->arena_cap ? s->arena_cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(s->arena, cap);
+    if (!p)
+        return -1;
+    s->arena = p;
+    s->arena_cap = (uint32_t)cap;
+    return 0;
+}
+
+/* Store s[0..n) sanitised (and cut at max_chars characters when non-zero); the offset of
+ * the stored string, or 0 (the empty string every arena starts with) when out of memory.
+ * *stored (may be NULL) receives the stored length. */
+static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t max_chars,
+                              uint32_t *stored)
+{
+    if (stored)
+        *stored = 0;
+    if (arena_reserve(s, 3 * n + 1))
+        return 0;
+    uint32_t off = s->arena_len;
+    size_t w = sonde_utf8_sanitize(str, n, max_chars, s->arena + off);
+    s->arena[off + w] = '\0';
+    s->arena_len += (uint32_t)w + 1;
+    if (stored)
+        *stored = (uint32_t)w;
+    return off;
+}
+
+/* A C string into the arena, as arena_add_len. The common case, a short ASCII string, in
+ * one pass (no strlen, no separate check, no memcpy); anything else by arena_add_len. */
+#define SHORT_STRING 64
+static uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
+{
+    if (arena_reserve(s, SHORT_STRING + 1))
+        return arena_add_len(s, str, strlen(str), max_chars, stored);
+    uint32_t off = s->arena_len;
+    char *dst = s->arena + off;
+    size_t limit = max_chars && max_chars < SHORT_STRING ? max_chars : SHORT_STRING, i = 0;
+    for (; i < limit; i++) {
+        unsigned char c = (unsigned char)str[i];
+        if (c == 0 || c >= 0x80)
+            break;
+        dst[i] = (char)c;
+    }
+    int cut = max_chars && i == max_chars; /* the limit reached: the rest is dropped */
+    if (str[i] != '\0' && !cut)
+        return arena_add_len(s, str, strlen(str), max_chars, stored); /* long, or not ASCII */
+    dst[i] = '\0';
+    s->arena_len += (uint32_t)i + 1;
+    if (stored)
+        *stored = (uint32_t)i;
+    return off;
+}
+
+sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind kind,
+                             const sonde_span_context *parent)
+{
+    if (!t || !name)
+        return NULL;
+    sonde_span *s = sonde_span_pool_get(&t->pool);
+    if (!s)
+        return NULL;
+    if (!parent && sonde_trace_current_span)
+        parent = &sonde_trace_current_span->ctx;
+    s->tracer = t;
+    if (sonde_span_context_valid(parent)) {
+        memcpy(s->ctx.trace_id, parent->trace_id, 16);
+        memcpy(s->parent_id, parent->span_id, 8);
+        s->has_parent = 1;
+        size_t tl = strnlen(parent->tracestate, SONDE_TRACESTATE_MAX);
+        memcpy(s->ctx.tracestate, parent->tracestate, tl);
+        s->ctx.tracestate[tl] = '\0';
+    } else {
+        parent = NULL;
+        sonde_trace_new_trace_id(s->ctx.trace_id);
+        memset(s->parent_id, 0, 8);
+        s->has_parent = 0;
+        s->ctx.tracestate[0] = '\0';
+    }
+    sonde_trace_new_span_id(s->ctx.span_id);
+    int sampled = sonde_sampler_decide(t->sampler, t->ratio, parent, s->ctx.trace_id);
+    s->ctx.flags = sampled ? SONDE_TRACE_FLAG_SAMPLED : 0;
+    s->ctx.remote = 0;
+    s->recording = (uint8_t)sampled;
+    s->prev_current = NULL;
+    if (!sampled)
+        return s;
+    s->kind = (uint8_t)(kind >= SONDE_SPAN_INTERNAL && kind <= SONDE_SPAN_CONSUMER
+                            ? kind : SONDE_SPAN_INTERNAL);
+    s->status = SONDE_STATUS_UNSET;
+    s->status_msg = 0;
+    s->start_ns = unix_ns();
+    s->end_ns = 0;
+    if (arena_reserve(s, 1)) {
+        sonde_span_pool_put_local(s);
+        return NULL;
+    }
+    s->arena[0] = '\0';
+    s->arena_len = 1;
+    s->name = arena_add_cstr(s, name, 0, NULL);
+    return s;
+}
+
+void sonde_span_end(sonde_span *s)
+{
+    if (!s)
+        return;
+    if (sonde_trace_current_span == s)
+        sonde_trace_current_span = s->prev_current;
+    if (!s->recording) {
+        sonde_span_pool_put_local(s);
+        return;
+    }
+    s->end_ns = unix_ns();
+    if (s->end_ns < s->start_ns)
+        s->end_ns = s->start_ns; /* the wall clock stepped back */
+    sonde_tracer_submit(s->tracer, s);
+}
+
+int sonde_span_is_recording(const sonde_span *s) { return s && s->recording; }
+
+static uint32_t find_attr(const sonde_span *s, const char *key, size_t len)
+{
+    for (uint32_t i = 0; i < s->attr_count; i++)
+        if (s->attrs[i].key_len == len && memcmp(span_str(s, s->attrs[i].key), key, len) == 0)
+            return i;
+    return UINT32_MAX;
+}
+
+static void set_attr(sonde_span *s, const sonde_attr *a)
+{
+    if (!s || !s->recording || !a || !a->key || !a->key[0])
+        return;
+    if (a->type < SONDE_ATTR_STRING || a->type > SONDE_ATTR_BOOL ||
+        (a->type == SONDE_ATTR_STRING && !a->v.s))
+        return;
+    const span_limits *lim = &s->tracer->limits;
+    size_t key_len = strlen(a->key);
+    uint32_t i = find_attr(s, a->key, key_len);
+    if (i == UINT32_MAX) {
+        if (s->attr_count >= lim->attrs) {
+            s->dropped_attrs++;
+            return;
+        }
+        if (s->attr_count == s->attr_cap) {
+            uint32_t cap = s->attr_cap ? s->attr_cap * 2 : 8;
+            span_attr *p = realloc(s->attrs, cap * sizeof *p);
+            if (!p) {
+                s->dropped_attrs++;
+                return;
+            }
+            s->attrs = p;
+            s->attr_cap = cap;
+        }
+        i = s->attr_count++;
+        /* the stored key may differ (U+FFFD for bad bytes): compare against what is stored */
+        s->attrs[i].key = arena_add_cstr(s, a->key, 0, &s->attrs[i].key_len);
+    }
+    span_attr *dst = &s->attrs[i];
+    dst->type = (uint8_t)a->type;
+    switch (a->type) {
+    case SONDE_ATTR_STRING:
+        dst->v.s = arena_add_cstr(s, a->v.s, lim->value_len, NULL);
+        break;
+    case SONDE_ATTR_INT:
+        dst->v.i = a->v.i;
+        break;
+    case SONDE_ATTR_DOUBLE:
+        dst->v.d = a->v.d;
+        break;
+    default:
+        dst->v.b = a->v.b != 0;
+        break;
+    }
+}
+
+void sonde_span_set_str(sonde_span *s, const char *key, const char *value)
+{
+    if (s && s->recording) {
+        sonde_attr a = SONDE_ATTR_STR(key, value);
+        set_attr(s, &a);
+    }
+}
+
+void sonde_span_set_int(sonde_span *s, const char *key, int64_t value)
+{
+    if (s && s->recording) {
+        sonde_attr a = SONDE_ATTR_INT(key, value);
+        set_attr(s, &a);
+    }
+}
+
+void sonde_span_set_double(sonde_span *s, const char *key, double value)
+{
+    if (s && s->recording) {
+        sonde_attr a = SONDE_ATTR_DBL(key, value);
+        set_attr(s, &a);
+    }
+}
+
+void sonde_span_set_bool(sonde_span *s, const char *key, int value)
+{
+    if (s && s->recording) {
+        sonde_attr a = SONDE_ATTR_BOOL(key, value);
+        set_attr(s, &a);
+    }
+}
+
+void sonde_span_set_attrs(sonde_span *s, const sonde_attr *attrs, size_t n)
+{
+    if (!s || !s->recording || !attrs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        set_attr(s, &attrs[i]);
+}
+
+void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *attrs, size_t n)
+{
+    if (!s || !s->recording || !name || (n && !attrs))
+        return;
+    const span_limits *lim = &s->tracer->limits;
+    if (s->event_count >= lim->events) {
+        s->dropped_events++;
+        return;
+    }
+    if (s->event_count == s->event_cap) {
+        uint32_t cap = s->event_cap ? s->event_cap * 2 : 4;
+        span_event *p = realloc(s->events, cap * sizeof *p);
+        if (!p) {
+            s->dropped_events++;
+            return;
+        }
+        s->events = p;
+        s->event_cap = cap;
+    }
+    span_event *e = &s->events[s->event_count++];
+    e->unix_ns = unix_ns();
+    e->name = arena_add_cstr(s, name, 0, NULL);
+    e->first_attr = s->ev_attr_count;
+    e->attr_count = e->dropped_attrs = 0;
+    for (size_t k = 0; k < n; k++) {
+        const sonde_attr *a = &attrs[k];
+        if (!a->key || !a->key[0] || a->type < SONDE_ATTR_STRING || a->type > SONDE_ATTR_BOOL ||
+            (a->type == SONDE_ATTR_STRING && !a->v.s))
+            continue;
+        int dup = 0;
+        for (uint32_t j = e->first_attr; j < s->ev_attr_count && !dup; j++)
+            dup = strcmp(span_str(s, s->ev_attrs[j].key), a->key) == 0;
+        if (dup)
+            continue; /* the first value of a repeated key stands */
+        if (e->attr_count >= lim->event_attrs) {
+            e->dropped_attrs++;
+            continue;
+        }
+        if (s->ev_attr_count == s->ev_attr_cap) {
+            uint32_t cap = s->ev_attr_cap ? s->ev_attr_cap * 2 : 8;
+            span_attr *p = realloc(s->ev_attrs, cap * sizeof *p);
+            if (!p) {
+                e->dropped_attrs++;
+                continue;
+            }
+            s->ev_attrs = p;
+            s->ev_attr_cap = cap;
+        }
+        span_attr *dst = &s->ev_attrs[s->ev_attr_count++];
+        e->attr_count++;
+        dst->key = arena_add_cstr(s, a->key, 0, &dst->key_len);
+        dst->type = (uint8_t)a->type;
+        if (a->type == SONDE_ATTR_STRING)
+            dst->v.s = arena_add_cstr(s, a->v.s, lim->value_len, NULL);
+        else if (a->type == SONDE_ATTR_INT)
+            dst->v.i = a->v.i;
+        else if (a->type == SONDE_ATTR_DOUBLE)
+            dst->v.d = a->v.d;
+        else
+            dst->v.b = a->v.b != 0;
+    }
+}
+
+void sonde_span_set_status(sonde_span *s, sonde_status_code code, const char *message)
+{
+    if (!s || !s->recording || s->status == SONDE_STATUS_OK)
+        return;
+    if (code == SONDE_STATUS_OK) {
+        s->status = SONDE_STATUS_OK;
+        s->status_msg = 0;
+    } else if (code == SONDE_STATUS_ERROR) {
+        s->status = SONDE_STATUS_ERROR;
+        s->status_msg = message ? arena_add_cstr(s, message, 0, NULL) : 0;
+    }
+}
+
+void sonde_span_set_name(sonde_span *s, const char *name)
+{
+    if (s && s->recording && name)
+        s->name = arena_add_cstr(s, name, 0, NULL);
+}
+
+int sonde_span_get_context(const sonde_span *s, sonde_span_context *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    if (!s) {
+        memset(out, 0, sizeof *out);
+        return SONDE_EINVAL;
+    }
+    memcpy(out, &s->ctx, offsetof(sonde_span_context, tracestate));
+    size_t tl = strnlen(s->ctx.tracestate, SONDE_TRACESTATE_MAX);
+    memcpy(out->tracestate, s->ctx.tracestate, tl);
+    out->tracestate[tl] = '\0';
+    return SONDE_OK;
+}
+
+int sonde_span_traceparent(const sonde_span *s, char *buf)
+{
+    if (!buf)
+        return SONDE_EINVAL;
+    if (!s) {
+        buf[0] = '\0';
+        return SONDE_EINVAL;
+    }
+    return sonde_traceparent_format(&s->ctx, buf);
+}
+
+sonde_span *sonde_span_enter(sonde_span *s)
+{
+    sonde_span *prev = sonde_trace_current_span;
+    sonde_trace_current_span = s;
+    if (s)
+        s->prev_current = prev;
+    return prev;
+}
+
+void sonde_span_exit(sonde_span *previous) { sonde_trace_current_span = previous; }
+
+sonde_span *sonde_span_current(void) { return sonde_trace_current_span; }
+
+int sonde_trace_current_ids(uint8_t trace_id[16], uint8_t span_id[8])
+{
+    const sonde_span *s = sonde_trace_current_span;
+    if (!s || !s->recording || !trace_id || !span_id)
+        return 0;
+    memcpy(trace_id, s->ctx.trace_id, 16);
+    memcpy(span_id, s->ctx.span_id, 8);
+    return 1;
+}
+
+/* ---- read-only views ---------------------------------------------------------------- */
+
+const char *sonde_span_name(const sonde_span *s)
+{
+    return s && s->recording ? span_str(s, s->name) : "";
+}
+
+sonde_span_kind sonde_span_get_kind(const sonde_span *s)
+{
+    return s && s->recording ? (sonde_span_kind)s->kind : 0;
+}
+
+uint64_t sonde_span_start_unix_ns(const sonde_span *s) { return s && s->recording ? s->start_ns : 0; }
+
+uint64_t sonde_span_end_unix_ns(const sonde_span *s) { return s && s->recording ? s->end_ns : 0; }
+
+int sonde_span_parent_id(const sonde_span *s, uint8_t parent_span_id[8])
+{
+    if (!s || !parent_span_id)
+        return 0;
+    memcpy(parent_span_id, s->parent_id, 8);
+    return s->has_parent;
+}
+
+sonde_status_code sonde_span_status(const sonde_span *s, const char **message)
+{
+    if (message)
+        *message = s && s->recording ? span_str(s, s->status_msg) : "";
+    return s && s->recording ? (sonde_status_code)s->status : SONDE_STATUS_UNSET;
+}
+
+size_t sonde_span_attr_count(const sonde_span *s) { return s && s->recording ? s->attr_count : 0; }
+
+int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    if (!s || !s->recording || i >= s->attr_count)
+        return SONDE_ENOENT;
+    const span_attr *a = &s->attrs[i];
+    out->key = span_str(s, a->key);
+    out->type = (sonde_attr_type)a->type;
+    if (a->type == SONDE_ATTR_STRING)
+        out->v.s = span_str(s, a->v.s);
+    else if (a->type == SONDE_ATTR_INT)
+        out->v.i = a->v.i;
+    else if (a->type == SONDE_ATTR_DOUBLE)
+        out->v.d = a->v.d;
+    else
+        out->v.b = a->v.b;
+    return SONDE_OK;
+}
+
+size_t sonde_span_event_count(const sonde_span *s) { return s && s->recording ? s->event_count : 0; }
+
+void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events)
+{
+    if (attrs)
+        *attrs = s && s->recording ? s->dropped_attrs : 0;
+    if (events)
+        *events = s && s->recording ? s->dropped_events : 0;
+}

@@ -1,0 +1,268 @@
+/*
+ * trace_internal.h - what the files of src/trace and src/log share: the span
+ * object, the per-thread state (random generator, current span, span cache),
+ * the generic batch processor, the protobuf writer and the environment
+ * helpers. Not installed; libsonde-otlp never sees it (it uses the public
+ * exporter interface and the encoders of sonde/trace.h and sonde/log.h).
+ */
+#ifndef SONDE_TRACE_INTERNAL_H
+#define SONDE_TRACE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core_iface.h"
+#include "sonde/log.h"
+#include "sonde/trace.h"
+
+/* Thread-locals of the hot path use the initial-exec model: one instruction to reach,
+ * where the default model of position-independent code calls __tls_get_addr. */
+#define TRACE_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
+/* ---- the span ------------------------------------------------------------------ */
+
+/* Strings live NUL-terminated in the span's arena and are named by offset. */
+typedef struct span_attr {
+    uint32_t key;      /* arena offset */
+    uint32_t key_len;  /* bytes, to compare keys cheaply */
+    uint8_t type;      /* sonde_attr_type */
+    union {
+        int64_t i;
+        double d;
+        int b;
+        uint32_t s;    /* arena offset */
+    } v;
+} span_attr;
+
+typedef struct span_event {
+    uint64_t unix_ns;
+    uint32_t name;     /* arena offset */
+    uint32_t first_attr, attr_count, dropped_attrs; /* in the span's ev_attrs */
+} span_event;
+
+struct sonde_span {
+    sonde_tracer *tracer;
+    sonde_span_context ctx;
+    uint8_t parent_id[8];
+    uint8_t has_parent, recording;
+    uint8_t kind, status;
+    uint64_t start_ns, end_ns;  /* Unix ns */
+    uint32_t name, status_msg;  /* arena offsets; status_msg 0 = none (offset 0 is "") */
+    char *arena;
+    uint32_t arena_len, arena_cap;
+    span_attr *attrs;
+    uint32_t attr_count, attr_cap, dropped_attrs;
+    span_event *events;
+    uint32_t event_count, event_cap, dropped_events;
+    span_attr *ev_attrs;
+    uint32_t ev_attr_count, ev_attr_cap;
+    sonde_span *prev_current; /* restored when this current span ends */
+    sonde_span *next_free;    /* pool links */
+};
+
+static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
+
+/* span_pool.c: spans from the thread's cache, refilled from the tracer's pool or malloc. */
+typedef struct span_pool {
+    pthread_mutex_t mu;
+    sonde_span *head;
+    size_t count, max;
+} span_pool;
+void sonde_span_pool_init(span_pool *p, size_t max);
+void sonde_span_pool_destroy(span_pool *p);
+sonde_span *sonde_span_pool_get(span_pool *p);
+/* Reset and keep in this thread's cache (freed when the cache is full). */
+void sonde_span_pool_put_local(sonde_span *s);
+/* Reset and return a batch to the tracer's pool (export thread). */
+void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
+void sonde_span_free(sonde_span *s);
+
+/* ids.c: the thread's xoshiro256** generator, seeded once per thread from getrandom()
+ * (sonde_trace_seed); the draws are inline, for the span's hot path. */
+extern TRACE_TLS uint64_t sonde_trace_rng[4];
+extern TRACE_TLS int sonde_trace_rng_seeded;
+void sonde_trace_seed(void);
+
+static inline uint64_t sonde_trace_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t sonde_trace_random64(void)
+{
+    uint64_t *r = sonde_trace_rng;
+    if (__builtin_expect(!sonde_trace_rng_seeded, 0))
+        sonde_trace_seed();
+    uint64_t result = sonde_trace_rotl(r[1] * 5, 7) * 9, t = r[1] << 17;
+    r[2] ^= r[0];
+    r[3] ^= r[1];
+    r[1] ^= r[2];
+    r[0] ^= r[3];
+    r[2] ^= t;
+    r[3] = sonde_trace_rotl(r[3], 45);
+    return result;
+}
+
+/* Random ids, never all zero. */
+static inline void sonde_trace_new_trace_id(uint8_t id[16])
+{
+    uint64_t a, b;
+    do {
+        a = sonde_trace_random64();
+        b = sonde_trace_random64();
+    } while (!a && !b);
+    __builtin_memcpy(id, &a, 8);
+    __builtin_memcpy(id + 8, &b, 8);
+}
+
+static inline void sonde_trace_new_span_id(uint8_t id[8])
+{
+    uint64_t a;
+    do
+        a = sonde_trace_random64();
+    while (!a);
+    __builtin_memcpy(id, &a, 8);
+}
+
+/* span.c: the thread's current span. */
+extern TRACE_TLS sonde_span *sonde_trace_current_span;
+
+/* ---- tracer internals the span needs -------------------------------------------- */
+
+typedef struct span_limits {
+    uint32_t attrs, value_len, events, event_attrs; /* value_len 0 = none */
+} span_limits;
+
+/* The resource and scope for the encoder. */
+typedef struct trace_resource {
+    sonde_attr *attrs;
+    size_t count;
+    char *scope_name, *scope_version;
+} trace_resource;
+
+/* ---- generic batch processor (batch.c) --------------------------------------------- */
+
+/* deliver() gets every batch the thread takes (n >= 1, at most the batch size) and owns
+ * the items afterwards; drop() gets the items still queued at shutdown. An item a full
+ * queue refuses stays the pusher's (sonde_batch_push returns -1); the batch counts it. */
+typedef struct batch_ops {
+    void (*deliver)(void *ud, void **items, size_t n, uint64_t deadline_ns);
+    void (*drop)(void *ud, void **items, size_t n);
+    void *ud;
+} batch_ops;
+
+typedef struct batch_cell {
+    _Atomic uint64_t seq;
+    void *item;
+} batch_cell;
+
+typedef struct sonde_batch {
+    batch_cell *cells;
+    void **items; /* the export thread's batch */
+    uint64_t cap, batch_max;
+    uint64_t delay_ns, timeout_ns;
+    _Alignas(64) _Atomic uint64_t head; /* enqueue position */
+    _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */
+    _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
+    _Atomic int stopping;
+    _Atomic int sleeping; /* the thread waits for a full batch or its timer */
+    pthread_mutex_t mu;
+    pthread_cond_t wake, flushed;
+    uint64_t flush_asked, flush_done; /* under mu */
+    int running;
+    pthread_t thread;
+    batch_ops ops;
+} sonde_batch;
+
+int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
+                      uint64_t timeout_ns, batch_ops ops);
+/* A zeroed object that holds a sonde_batch (its counters sit on their own cache lines, so
+ * the object needs 64-byte alignment, more than malloc promises); free() releases it. */
+void *sonde_batch_owner_alloc(size_t size);
+/* Never blocks: 0 queued, -1 full (the caller drops the item), -2 stopping. */
+int sonde_batch_push(sonde_batch *b, void *item);
+int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns);
+/* Flush with the deadline, stop the thread, hand what is left to drop(). */
+void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns);
+
+/* ---- the tracer (tracer.c), here so that the span's hot path reads it directly ---------- */
+
+struct sonde_tracer {
+    sonde_sampler_kind sampler;
+    double ratio;
+    span_limits limits;
+    trace_resource res;
+    span_pool pool;
+    sonde_batch batch;
+    struct recent_spans *recent; /* recent.h */
+    sonde_span_exporter exporter;
+    sonde_logger *logger;
+    sonde_registry *registry;
+    sonde_collector *collector;
+    long export_timeout_ms;
+    _Atomic uint64_t exported, export_failed, rejected;
+};
+
+void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
+
+/* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
+
+typedef struct pb_buf {
+    char *p;
+    size_t len, cap;
+    int failed;        /* out of memory: everything after is skipped */
+} pb_buf;
+
+void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
+void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
+void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
+void sonde_pb_double(pb_buf *b, uint32_t field, double v);
+void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
+void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
+/* Nested messages: open returns a mark, close patches the length in (a fixed
+ * five-byte varint slot is reserved, then shrunk by moving the body). */
+size_t sonde_pb_open(pb_buf *b, uint32_t field);
+void sonde_pb_close(pb_buf *b, size_t mark);
+/* An AnyValue-bearing KeyValue (field number given) of an attribute. */
+void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
+                  double d, int bo);
+int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
+
+/* encode_traces.c: Resource { attributes = 1 } as field 1 of the enclosing message. */
+void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
+
+/* ---- environment helpers (env.c) ----------------------------------------------------- */
+
+/* getenv, or NULL when unset or empty (the OpenTelemetry rule: empty = unset). */
+const char *sonde_env_get(const char *name);
+/* A non-negative integer variable; 1 found, 0 unset, -1 malformed (warned). */
+int sonde_env_long(sonde_logger *lg, const char *name, long *out);
+/* true/false (case-insensitive); other values warn and read as false. */
+int sonde_env_bool(sonde_logger *lg, const char *name);
+/* Parse "k=v,k=v" with percent-decoding into attrs (appending, later keys replace);
+ * returns SONDE_OK or SONDE_EINVAL (the whole value is then ignored). Bounded: at most
+ * 128 pairs, each key and value at most 4096 bytes. */
+#define RESOURCE_MAX_ATTRS 128
+int sonde_resource_parse(const char *s, sonde_attr **attrs, size_t *count);
+void sonde_attrs_free(sonde_attr *attrs, size_t count);
+/* Append or replace one string attribute (copied). */
+int sonde_attrs_set(sonde_attr **attrs, size_t *count, const char *key, const char *value);
+
+/* Library diagnostics: sonde_log when lg is set. */
+void sonde_diag(sonde_logger *lg, sonde_log_level level, const char *msg, const sonde_attr *fields,
+          size_t n);
+
+/* UTF-8 helpers (utf8.c): copy s[0..n) into out with invalid bytes as U+FFFD, at most
+ * max_chars characters (0 = all); returns bytes written. out needs 3*n bytes. */
+size_t sonde_utf8_sanitize(const char *s, size_t n, size_t max_chars, char *out);
+
+/* json.c: a growable text buffer for the log lines. */
+typedef struct sonde_json_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} sonde_json_buf;
+void sonde_json_raw(sonde_json_buf *b, const char *s, size_t n);
+void sonde_json_string(sonde_json_buf *b, const char *s); /* quoted, escaped, invalid UTF-8 replaced */
+void sonde_json_attr_value(sonde_json_buf *b, const sonde_attr *a);
+
+#endif

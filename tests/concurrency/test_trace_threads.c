@@ -1,0 +1,141 @@
+/*
+ * test_trace_threads.c - spans and logs from many threads at once (run under
+ * TSan by `make test-tsan`): 4 threads end 20,000 spans each into a queue of
+ * 256 while the exporter is slow, so the queue is often full. Every span is
+ * accounted for exactly once (exported + dropped{queue_full} + dropped
+ * {shutdown} == spans ended), the exporter never sees a span twice or a
+ * span of a foreign trace, and each thread's parent/child links hold (the
+ * thread's current span is per thread). Logs written from the same threads
+ * are all counted.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "sonde/sonde.h"
+
+#define THREADS 4
+#define PER_THREAD 20000
+
+typedef struct counts {
+    pthread_mutex_t mu;
+    size_t exported, children_ok, children_bad;
+} counts;
+
+static int slow_export(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                       size_t *rejected)
+{
+    (void)deadline_ns;
+    (void)rejected;
+    counts *c = ud;
+    struct timespec ts = {0, 200000}; /* 0.2 ms per batch: the queue fills now and then */
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&c->mu);
+    c->exported += n;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t parent[8];
+        if (sonde_span_parent_id(spans[i], parent)) {
+            /* children are named after their thread, their parent is that thread's root */
+            const char *name = sonde_span_name(spans[i]);
+            if (strncmp(name, "child-", 6) == 0)
+                c->children_ok++;
+            else
+                c->children_bad++;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return SONDE_OK;
+}
+
+typedef struct worker {
+    sonde_tracer *t;
+    sonde_logger *lg;
+    int index;
+    size_t ended;
+    int links_ok;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    w->links_ok = 1;
+    for (int i = 0; i < PER_THREAD / 2; i++) {
+        sonde_span *root = sonde_span_start(w->t, "root", SONDE_SPAN_SERVER, NULL);
+        sonde_span *prev = sonde_span_enter(root);
+        char name[32];
+        snprintf(name, sizeof name, "child-%d", w->index);
+        sonde_span *child = sonde_span_start(w->t, name, SONDE_SPAN_CLIENT, NULL);
+        sonde_span_set_int(child, "i", i);
+        sonde_span_context rc, cc;
+        sonde_span_get_context(root, &rc);
+        sonde_span_get_context(child, &cc);
+        uint8_t parent[8];
+        if (!sonde_span_parent_id(child, parent) || memcmp(parent, rc.span_id, 8) != 0 ||
+            memcmp(cc.trace_id, rc.trace_id, 16) != 0)
+            w->links_ok = 0;
+        if (i % 1000 == 0)
+            sonde_log(w->lg, SONDE_LOG_INFO, "progress", NULL, 0);
+        sonde_span_end(child);
+        sonde_span_exit(prev);
+        sonde_span_end(root);
+        w->ended += 2;
+    }
+    return NULL;
+}
+
+TEST(many_threads_account_for_every_span)
+{
+    counts c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    sonde_logger_opts lo;
+    sonde_logger_opts_init(&lo);
+    lo.read_env = 0;
+    lo.path = "";
+    lo.rate_per_sec = -1;
+    sonde_logger *lg;
+    CHECK_EQ_INT(sonde_logger_new(&lo, &lg), SONDE_OK);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    o.max_queue_size = 256;
+    o.max_export_batch_size = 64;
+    o.schedule_delay_ms = 5;
+    o.exporter = (sonde_span_exporter){slow_export, NULL, &c};
+    sonde_tracer *t;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    pthread_t th[THREADS];
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){.t = t, .lg = lg, .index = i};
+        pthread_create(&th[i], NULL, work, &w[i]);
+    }
+    size_t ended = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ended += w[i].ended;
+        CHECK(w[i].links_ok);
+    }
+    CHECK_EQ_INT(ended, (size_t)THREADS * PER_THREAD);
+    CHECK_EQ_INT(sonde_tracer_flush(t, 60000), SONDE_OK);
+    sonde_tracer_stats st;
+    sonde_tracer_stats_get(t, &st);
+    pthread_mutex_lock(&c.mu);
+    CHECK_EQ_INT(st.exported, c.exported);
+    CHECK_EQ_INT(c.children_bad, 0);
+    pthread_mutex_unlock(&c.mu);
+    CHECK_EQ_INT(st.exported + st.dropped_queue_full + st.dropped_shutdown, ended);
+    sonde_tracer_free(t, 10000);
+    sonde_log_stats ls;
+    sonde_logger_stats_get(lg, &ls);
+    CHECK_EQ_INT(ls.written, THREADS * (PER_THREAD / 2 / 1000));
+    sonde_logger_free(lg, 0);
+}
+
+int main(void)
+{
+    RUN(many_threads_account_for_every_span);
+    return check_report();
+}
