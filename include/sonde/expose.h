@@ -8,7 +8,13 @@
  * adds up the cell arenas of every series as they are, so counters, buckets,
  * _count and _sum never read lower than in a previous scrape, and always
  * renders a histogram whose cumulative buckets never decrease and whose +Inf
- * bucket equals its _count.
+ * bucket equals its _count. Nor does it hold any lock while it formats or
+ * calls the write callback: registration, series creation and removal,
+ * threads starting and exiting and other scrapes proceed meanwhile. It
+ * renders the families registered when it began and, in each, the children
+ * the family had when the scrape reached it, in creation order (those removed
+ * meanwhile included; where some were removed before the scrape got to them,
+ * it may show as many created meanwhile instead).
  *
  * Counters: a counter registered as "foo" or "foo_total" is the family "foo";
  * text 0.0.4 writes "foo_total" (HELP and TYPE included), OpenMetrics writes

@@ -16,6 +16,12 @@
  * a caller bug (like a use-after-free). A NULL handle is always a no-op that
  * reports success (the conventions are in sonde/sonde.h): a disabled registry
  * hands out NULL families and series.
+ * Families that a module keeps handles of (the HTTP middleware's, an LLM
+ * module's, the registry's sonde_cardinality_rejections_total and
+ * sonde_label_rejections_total) are owned:
+ * clearing them, removing their children or unregistering them is refused
+ * with SONDE_EBUSY, so the module's cached handles never dangle. An LLM
+ * module gives its families up when it is freed; HTTP families stay owned.
  *
  * Thread safety: every function may be called from any thread at any time,
  * concurrently with scrapes.
@@ -130,8 +136,10 @@ SONDE_API int sonde_gauge_new(sonde_registry *reg, const char *name, const char 
 SONDE_API int sonde_histogram_new(sonde_registry *reg, const char *name, const char *help,
                                   sonde_buckets buckets, sonde_histogram **out);
 
-/* Unregister and free a family with all its children: SONDE_ENOENT when it is no longer
- * registered, SONDE_EINVAL for the registry's own rejections family. */
+/* Unregister and free a family with all its children (a scrape still rendering it holds
+ * it until it is done; a scrape-time value's fn is not called once this returns).
+ * SONDE_ENOENT when it is no longer registered, SONDE_EBUSY when a module owns it (the
+ * registry's own rejections family included: see Lifetime above). */
 SONDE_API int sonde_unregister(sonde_metric *m);
 
 /* Look a family up by name; NULL when absent. */
@@ -177,9 +185,11 @@ SONDE_API sonde_histogram *sonde_histogram_of(sonde_metric *m);
 SONDE_API sonde_summary *sonde_summary_of(sonde_metric *m);
 
 /* Remove one child (SONDE_ENOENT when absent, SONDE_EINVAL for an unlabelled family,
- * SONDE_ELABELS for missing values) or every child of a family. */
+ * SONDE_ELABELS for missing values) or every child of a family (an unlabelled family
+ * keeps its built-in child). Both: SONDE_EBUSY when a module owns the family (see
+ * Lifetime above). */
 SONDE_API int sonde_metric_remove(sonde_metric *m, const char *const *values);
-SONDE_API void sonde_metric_clear(sonde_metric *m);
+SONDE_API int sonde_metric_clear(sonde_metric *m);
 
 /* ---- hot path --------------------------------------------------------- */
 
@@ -282,7 +292,10 @@ SONDE_API int sonde_timer_start(sonde_registry *reg, const char *name, const son
 typedef struct sonde_collector sonde_collector;
 typedef struct sonde_emitter sonde_emitter;
 
-/* A value computed at scrape time for an unlabelled gauge or counter. */
+/* A value computed at scrape time for an unlabelled gauge or counter. It runs with no
+ * registry-wide lock held, only its own family's: it may read, update or register other
+ * metrics, but not use its own family (unregister it, count its children); concurrent
+ * scrapes call it one at a time. */
 typedef double (*sonde_value_fn)(void *ud);
 /* opts->type must be SONDE_GAUGE or SONDE_COUNTER, without labels. */
 SONDE_API int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *opts, sonde_value_fn fn,
@@ -297,7 +310,11 @@ SONDE_API int sonde_register_func(sonde_registry *reg, const sonde_metric_opts *
  * exposed after the registered families, in collector registration order.
  * Collectors emit counters, gauges, infos and untyped families; a name that
  * a registered family or an earlier collector family of the same scrape
- * already uses is refused with SONDE_EEXIST.
+ * already uses is refused with SONDE_EEXIST. Collectors run with no registry
+ * lock held, so they may use the registry (find, register, update) while
+ * registrations and updates go on; one scrape's collectors run at a time and
+ * a collector must not add or remove collectors. sonde_collector_remove waits
+ * for a collector run in progress, so ud may be freed once it returns.
  *
  * sonde_collector_add(): name only labels the collector (may be NULL); out may
  * be NULL for a collector that stays as long as the registry (else it receives

@@ -18,15 +18,18 @@
 
 #include <stddef.h>
 
-#include "hash.h"
-#include "sonde/sonde.h"
-
 /* Exported from libsonde for libsonde-http only; not API (see above). */
+#ifndef SONDE_INTERNAL
 #if defined(__GNUC__) || defined(__clang__)
 #define SONDE_INTERNAL __attribute__((visibility("default")))
 #else
 #define SONDE_INTERNAL
 #endif
+#endif
+
+#include "hash.h"
+#include "map.h"
+#include "sonde/sonde.h"
 
 /* Format a message into errbuf[0..errlen) (either may be NULL/0); returns rc. */
 SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt,
@@ -38,6 +41,28 @@ SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, co
 SONDE_INTERNAL int sonde_internal_parse_qvalue(const char *s, size_t len, double *q);
 SONDE_INTERNAL int sonde_internal_ascii_ncasecmp(const char *a, const char *b, size_t n);
 double sonde_strtod(const char *s, char **end);
+/* map.c (map.h: the concurrent map of core children, HTTP routes, LLM routes and series).
+ * An empty map for up to max entries, with a fresh random key; flags 0 (grow as needed)
+ * or SONDE_MAP_PRESIZED (room for max entries now, the table never replaced; max below
+ * 2^28). SONDE_OK or SONDE_ENOMEM. */
+SONDE_INTERNAL int sonde_internal_map_init(sonde_map *m, size_t max, int flags);
+/* Insert entry (its hash first); the caller holds the owner's lock and checked that no
+ * equal entry is present. SONDE_ELIMIT when max entries are present, SONDE_ENOMEM. */
+SONDE_INTERNAL int sonde_internal_map_put(sonde_map *m, void *entry);
+/* Remove entry (present in the map); the caller holds the owner's lock. */
+SONDE_INTERNAL void sonde_internal_map_remove(sonde_map *m, void *entry);
+/* Call fn on every entry (concurrent puts may or may not be seen). */
+SONDE_INTERNAL void sonde_internal_map_foreach(const sonde_map *m,
+                                               void (*fn)(void *entry, void *ud), void *ud);
+/* Free the table (deferred: readers may still probe it) and, with free_entry (may be
+ * NULL), every entry at once. */
+SONDE_INTERNAL void sonde_internal_map_destroy(sonde_map *m, void (*free_entry)(void *));
+
+/* family.c: a module caches handles of family m: until it disowns m, sonde_metric_clear,
+ * sonde_metric_remove and sonde_unregister refuse m with SONDE_EBUSY. Counted: several
+ * modules may own one family. NULL is ignored. */
+SONDE_INTERNAL void sonde_internal_metric_own(sonde_metric *m);
+SONDE_INTERNAL void sonde_internal_metric_disown(sonde_metric *m);
 
 /* src/trace/env.c, for libsonde-otlp's OTEL_EXPORTER_OTLP_HEADERS: parse "k=v,k=v" with
  * percent-decoded keys and values into an attribute list (appended to, later keys replace)

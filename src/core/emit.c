@@ -8,8 +8,11 @@
  * the family's type. As at registration, a counter named "foo_total" is the
  * family "foo" and an info named "foo_info" the family "foo". A family name
  * appears once per scrape: one that a registered family or an earlier
- * collector family already wrote is refused. Collectors run with the
- * registry lock held: they must not call back into the registry.
+ * collector family already wrote is refused (the registered ones are those
+ * of the render's snapshot). Collectors run under the registry's collector
+ * lock only, so they may use the registry; they must not add or remove
+ * collectors. Their output is held in memory while they run and written
+ * after, so the caller's write callback never runs under that lock either.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,6 @@
 
 struct sonde_emitter {
     sonde_render *r;
-    sonde_registry *reg; /* locked by the render: registered names win */
     const sonde_config *cfg; /* for the global label names */
     int open;        /* a valid family is open */
     sonde_type type;
@@ -74,7 +76,7 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         e->name[n - 6] = '\0';
     else if (type == SONDE_INFO && n > 5 && strcmp(name + n - 5, "_info") == 0)
         e->name[n - 5] = '\0';
-    if (sonde_registry_lookup_locked(e->reg, e->name) || emitted_before(e->r, e->name))
+    if (sonde_families_lookup(e->r->fams, e->r->fam_count, e->name) || emitted_before(e->r, e->name))
         return SONDE_EEXIST; /* that family is already in the output */
     if (remember_emitted(e->r, e->name))
         return SONDE_ENOMEM;
@@ -118,12 +120,57 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
     return SONDE_OK;
 }
 
+/* Collector output, held in memory until the collector lock is released. */
+typedef struct held_output {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} held_output;
+
+static int hold_write(void *ud, const char *data, size_t len)
+{
+    held_output *h = ud;
+    if (h->len + len > h->cap) {
+        size_t cap = h->cap ? h->cap : 4096;
+        while (cap < h->len + len)
+            cap *= 2;
+        char *b = realloc(h->buf, cap);
+        if (!b) {
+            h->failed = 1;
+            return 1;
+        }
+        h->buf = b;
+        h->cap = cap;
+    }
+    memcpy(h->buf + h->len, data, len);
+    h->len += len;
+    return 0;
+}
+
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
 {
+    /* the caller's write callback never runs under the collector lock: what the families
+     * wrote goes out first, what collectors write is held and goes out after */
+    sonde_out_flush(&r->out);
+    sonde_write_fn write = r->out.write;
+    void *ud = r->out.ud;
+    held_output held = {0};
+    r->out.write = hold_write;
+    r->out.ud = &held;
+    pthread_mutex_lock(&reg->collect_lock);
     for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
-        sonde_emitter e = {.r = r, .cfg = &reg->cfg, .reg = reg};
+        sonde_emitter e = {.r = r, .cfg = &reg->cfg};
         c->fn(&e, c->ud);
     }
+    sonde_out_flush(&r->out);
+    pthread_mutex_unlock(&reg->collect_lock);
+    r->out.write = write;
+    r->out.ud = ud;
+    if (held.failed)
+        r->out.err = SONDE_ENOMEM;
+    else if (held.len && !r->out.err && write(ud, held.buf, held.len))
+        r->out.err = SONDE_EWRITE;
+    free(held.buf);
     for (size_t i = 0; i < r->emitted_count; i++)
         free(r->emitted[i]);
     free(r->emitted);

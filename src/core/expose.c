@@ -2,12 +2,22 @@
  * expose.c - rendering registered families in Prometheus text 0.0.4 and
  * OpenMetrics 1.0.
  *
- * The render holds the registry lock (families and collectors stay put) and
- * takes each family's lock while it writes that family, so child creation in
- * the family waits a moment but updates never do: values are summed from
- * the cell arenas without a lock (cells.h). Each child's labels are rendered once into a scratch buffer and
- * reused for every line of the child (a histogram writes one line per
- * bucket). See expose.h for the naming rules of each type.
+ * A scrape blocks nobody: no lock is held while it formats or calls the
+ * caller's write callback (where the server gzips). It takes, each for a
+ * bounded step only: the registry lock to copy the family array and take a
+ * reference on every family (registry.c), so registration goes on and an
+ * unregistered family stays readable until the scrape lets go; and each
+ * family's lock to enter and leave its child list (family.c), which it walks
+ * without the lock, so series creation goes on and a removed child (with its
+ * cells) stays readable until the walk ends. Values are summed from the cell
+ * arenas without a lock (cells.h), so threads start and exit meanwhile.
+ * Collectors run under the collector lock only (emit.c). Nothing the scrape
+ * holds is in an epoch read section (ebr.h): a scrape stalled in its write
+ * callback holds back no reclamation but that of the children it walks.
+ *
+ * Each child's labels are rendered once into a scratch buffer and reused for
+ * every line of the child (a histogram writes one line per bucket). See
+ * expose.h for the naming rules of each type.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,16 +154,17 @@ static void child_labels(sonde_render *r, const sonde_family *f, const sonde_chi
     }
 }
 
-static void render_histogram(sonde_render *r, const sonde_family *f, const sonde_child *c)
+/* v: the bucket counts (the +Inf one last), then the sum, as read from the cells. */
+static void render_histogram(sonde_render *r, const sonde_family *f, const double *v)
 {
     double cumulative = 0;
     for (size_t i = 0; i < f->bound_count; i++) {
-        cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)i);
+        cumulative += v[i];
         sonde_render_sample(r, f->name, "_bucket", "le", f->bound_text[i], cumulative);
     }
-    cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)f->bound_count);
+    cumulative += v[f->bound_count];
     sonde_render_sample(r, f->name, "_bucket", "le", "+Inf", cumulative);
-    sonde_render_sample(r, f->name, "_sum", NULL, NULL, sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1));
+    sonde_render_sample(r, f->name, "_sum", NULL, NULL, v[f->bound_count + 1]);
     sonde_render_sample(r, f->name, "_count", NULL, NULL, cumulative);
 }
 
@@ -173,19 +184,20 @@ static void render_summary(sonde_render *r, const sonde_family *f, sonde_child *
     sonde_render_sample(r, f->name, "_count", NULL, NULL, (double)count);
 }
 
-static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c)
+/* One child; v holds its cell values (counters, histograms) or the fn value. */
+static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c, const double *v)
 {
     child_labels(r, f, c);
     switch (f->type) {
     case SONDE_COUNTER:
-        sonde_render_sample(r, f->name, "_total", NULL, NULL,
-                            f->fn ? f->fn(f->fn_ud) : sonde_counter_cells_value(c->cell));
+        sonde_render_sample(r, f->name, "_total", NULL, NULL, v[0]);
         break;
     case SONDE_GAUGE:
-        sonde_render_sample(r, f->name, NULL, NULL, NULL, sonde_gauge_value((sonde_gauge *)c));
+        sonde_render_sample(r, f->name, NULL, NULL, NULL,
+                            f->fn ? v[0] : sonde_gauge_value((sonde_gauge *)c));
         break;
     case SONDE_HISTOGRAM:
-        render_histogram(r, f, c);
+        render_histogram(r, f, v);
         break;
     case SONDE_SUMMARY:
         render_summary(r, f, c);
@@ -207,15 +219,45 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c)
         sonde_render_sample(r, f->name, "_created", NULL, NULL, c->created);
 }
 
+/* Read a counter's or histogram's cells into v. */
+static void read_cells(const sonde_family *f, const sonde_child *c, double *v)
+{
+    if (f->type == SONDE_COUNTER) {
+        v[0] = sonde_counter_cells_value(c->cell);
+        return;
+    }
+    for (uint32_t i = 0; i <= f->bound_count; i++)
+        v[i] = (double)sonde_cells_sum_u64(c->cell + i);
+    v[f->bound_count + 1] = sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1);
+}
+
 static void render_family(sonde_render *r, sonde_family *f)
 {
-    pthread_mutex_lock(&f->lock);
-    if (f->first) {
-        sonde_render_header(r, f->name, f->help, f->type, f->unit);
-        for (sonde_child *c = f->first; c && !r->out.err; c = c->next)
-            render_child(r, f, c);
+    if (f->fn) { /* one child; fn runs under this family's lock so that unregister waits */
+        double v;
+        pthread_mutex_lock(&f->lock);
+        int live = !f->unregistered;
+        if (live)
+            v = f->fn(f->fn_ud);
+        pthread_mutex_unlock(&f->lock);
+        if (live) {
+            sonde_render_header(r, f->name, f->help, f->type, f->unit);
+            render_child(r, f, f->solo, &v);
+        }
+        return;
     }
-    pthread_mutex_unlock(&f->lock);
+    sonde_family_walk w;
+    sonde_family_walk_begin(f, &w);
+    sonde_child *c = sonde_family_walk_next(&w);
+    if (c) {
+        sonde_render_header(r, f->name, f->help, f->type, f->unit);
+        for (; c && !r->out.err; c = sonde_family_walk_next(&w)) {
+            if (f->cells_per_child)
+                read_cells(f, c, r->values);
+            render_child(r, f, c, r->values);
+        }
+    }
+    sonde_family_walk_end(f);
 }
 
 int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud)
@@ -230,19 +272,18 @@ int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write,
     r->openmetrics = format == SONDE_FORMAT_OPENMETRICS;
     r->global = reg->global_text;
     r->global_len = r->global ? strlen(r->global) : 0;
-    if (reg->enabled) {
-        sonde_ebr_enter(); /* what the scrape reads is reclaimed only after it */
-        pthread_mutex_lock(&reg->lock);
-        for (size_t i = 0; i < reg->fam_count && !r->out.err; i++)
-            render_family(r, reg->fams[i]);
+    int rc = SONDE_OK;
+    if (reg->enabled && (rc = sonde_registry_snapshot(reg, &r->fams, &r->fam_count)) == SONDE_OK) {
+        for (size_t i = 0; i < r->fam_count && !r->out.err; i++)
+            render_family(r, r->fams[i]);
         sonde_render_collectors(r, reg);
-        pthread_mutex_unlock(&reg->lock);
-        sonde_ebr_leave();
+        sonde_families_release(r->fams, r->fam_count);
     }
     if (r->openmetrics)
         sonde_out_mem(&r->out, "# EOF\n", 6);
     sonde_out_flush(&r->out);
-    int rc = r->out.err ? r->out.err : r->scratch_err ? SONDE_ENOMEM : SONDE_OK;
+    if (!rc)
+        rc = r->out.err ? r->out.err : r->scratch_err ? SONDE_ENOMEM : SONDE_OK;
     free(r->scratch);
     free(r);
     return rc;

@@ -1,161 +1,116 @@
 /*
  * family.c - the children of a family: lookup by label values, creation,
- * removal, the cardinality limit and the label-value limit (values longer
- * than the registry's label_value_max, or not UTF-8, are refused before
- * anything is stored, and counted in sonde_label_rejections_total).
+ * removal, the cardinality limit, the label-value limit (values longer than
+ * the registry's label_value_max, or not UTF-8, are refused before anything
+ * is stored, and counted in sonde_label_rejections_total), ownership by
+ * modules, and the walk a scrape makes over them.
  *
- * Lookup is lock-free: an open-addressing hash table of child pointers that
- * readers probe with acquire loads inside an epoch read section (ebr.h).
- * Writers (create, remove, resize) hold the family lock, publish with
- * release stores, leave a tombstone where a child was removed, and hand
- * replaced tables, removed children and their cell ids to the epoch-based
- * reclamation, which frees them once no lookup can hold them. Values
- * are stored in each child as a blob of NUL-terminated strings; the hash
- * covers every value and its length, so "a","bc" and "ab","c" differ.
+ * Lookup is lock-free: the library's concurrent map (map.h), keyed by a hash
+ * of the label values under the family's own random key, probed inside an
+ * epoch read section (ebr.h). Writers (create, remove) hold the family lock;
+ * removed children, their cell ids and replaced tables go to the epoch-based
+ * reclamation, which frees them once no lookup can hold them. Values are
+ * stored in each child as a blob of NUL-terminated strings; the hash covers
+ * every value and its length, so "a","bc" and "ab","c" differ.
  *
- * Children are also kept in a creation-ordered list, which is the order of
- * the exposition.
+ * Children are also kept in a creation-ordered list, the order of the
+ * exposition, which scrapes walk without the lock: next pointers are
+ * published with release stores, a removed child keeps its next pointer, and
+ * while any scrape is walking (readers > 0) removed children wait on a
+ * pending list instead of being retired, so a walker standing on one, or on
+ * a chain of them, never reaches freed memory. A walk visits at most as many
+ * children as the family had when it began: all of them when nothing is
+ * removed meanwhile (the ones created after are appended behind them), and
+ * it is bounded whatever happens.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define TOMBSTONE ((sonde_child *)1)
+/* A tuple of label values as a lookup compares it with children. */
+typedef struct child_key {
+    const char *const *values;
+    size_t n;
+    size_t total; /* the blob length: each value and its NUL */
+    size_t longest; /* the longest value's length */
+    uint64_t hash;
+    size_t lens[SONDE_MAX_LABELS];
+} child_key;
 
-typedef struct child_table {
-    size_t mask;   /* capacity - 1, capacity a power of two */
-    size_t used;   /* children + tombstones */
-    _Atomic(sonde_child *) slot[];
-} child_table;
-
-static child_table *table_new(size_t capacity)
+/* Check, measure and hash (with the family's map key, hash.h) the label values in one
+ * pass: SONDE_ELABELS when values or one of them is missing. */
+static int key_init(const sonde_family *f, const char *const *values, child_key *k)
 {
-    child_table *t = calloc(1, sizeof *t + capacity * sizeof t->slot[0]);
-    if (t)
-        t->mask = capacity - 1;
-    return t;
-}
-
-/* Hash of the label values (hash.h); lens[i] receives strlen(values[i]). */
-static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
-{
-    uint64_t h = 0x243F6A8885A308D3ull ^ n;
+    size_t n = f->label_count;
+    if (n && !values)
+        return SONDE_ELABELS;
+    sonde_hasher h;
+    sonde_map_hasher(&f->children, &h);
+    k->values = values;
+    k->n = n;
+    k->total = k->longest = 0;
     for (size_t i = 0; i < n; i++) {
-        lens[i] = strlen(values[i]);
-        h = sonde_hash_bytes(h, values[i], lens[i]);
+        if (!values[i])
+            return SONDE_ELABELS;
+        k->lens[i] = strlen(values[i]);
+        k->total += k->lens[i] + 1;
+        if (k->lens[i] > k->longest)
+            k->longest = k->lens[i];
+        sonde_hasher_str(&h, values[i], k->lens[i]);
     }
-    return sonde_hash_end(h);
+    k->hash = sonde_hasher_end(&h);
+    return SONDE_OK;
 }
 
-/* Equality of two byte strings of length n; label values are short, so a
- * word-at-a-time loop with an overlapping last word beats a memcmp call. */
+/* Equality of two byte strings of length n; label values are short, so overlapping
+ * word loads (as the hash reads them, hash.h) beat a memcmp call and a byte loop. */
 static inline int same_bytes(const char *a, const char *b, size_t n)
 {
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if (sonde_read64(a + i) != sonde_read64(b + i))
                 return 0;
-        return 1;
+        return sonde_read64(a + n - 8) == sonde_read64(b + n - 8);
     }
-    uint64_t x, y;
-    for (size_t i = 0; i + 8 < n; i += 8) {
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
-            return 0;
-    }
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
+    if (n >= 4)
+        return sonde_read32(a) == sonde_read32(b) && sonde_read32(a + n - 4) == sonde_read32(b + n - 4);
+    return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 
-static int child_matches(const sonde_child *c, uint64_t hash, const char *const *values, size_t n,
-                         const size_t *lens)
+static int child_matches(const void *entry, const void *key)
 {
-    if (c->hash != hash)
-        return 0;
-    size_t total = 0; /* equal totals keep every read below inside the blob */
-    for (size_t i = 0; i < n; i++)
-        total += lens[i] + 1;
-    if (total != c->blob_len)
+    const sonde_child *c = entry;
+    const child_key *k = key;
+    if (k->total != c->blob_len) /* equal totals keep every read below inside the blob */
         return 0;
     const char *p = c->blob;
-    for (size_t i = 0; i < n; i++) {
-        if (p[lens[i]] != '\0' || !same_bytes(p, values[i], lens[i]))
+    for (size_t i = 0; i < k->n; i++) {
+        if (p[k->lens[i]] != '\0' || !same_bytes(p, k->values[i], k->lens[i]))
             return 0;
-        p += lens[i] + 1;
+        p += k->lens[i] + 1;
     }
     return 1;
 }
 
-static sonde_child *table_find(const child_table *t, uint64_t hash, const char *const *values,
-                               size_t n, const size_t *lens)
+static sonde_child *table_find(const sonde_family *f, const child_key *k)
 {
-    for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
-        sonde_child *c = atomic_load_explicit(&t->slot[i], memory_order_acquire);
-        if (!c)
-            return NULL;
-        if (c != TOMBSTONE && child_matches(c, hash, values, n, lens))
-            return c;
-    }
+    return sonde_map_find(&f->children, k->hash, child_matches, k);
 }
 
-static void table_put(child_table *t, sonde_child *c)
+static sonde_child *child_new(sonde_family *f, const child_key *k)
 {
-    size_t i = c->hash & t->mask;
-    for (;;) {
-        sonde_child *s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
-        if (!s) {
-            t->used++;
-            break;
-        }
-        if (s == TOMBSTONE)
-            break;
-        i = (i + 1) & t->mask;
-    }
-    atomic_store_explicit(&t->slot[i], c, memory_order_release);
-}
-
-/* Grow (or rebuild without tombstones, maybe smaller) so that one more child fits at load
- * <= 1/2: the new table is the smallest that holds the children at load <= 3/8, so a
- * growing family doubles its table, keeps a load between 1/4 and 1/2 (8 bytes a slot: 16 to
- * 32 a child), and a rebuild always leaves room for cap/8 inserts before the next. */
-static int table_reserve(sonde_family *f)
-{
-    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
-    if ((t->used + 1) * 2 <= t->mask + 1)
-        return SONDE_OK;
-    size_t cap = 8;
-    while ((f->count + 1) * 8 > cap * 3)
-        cap *= 2;
-    child_table *nt = table_new(cap);
-    if (!nt)
-        return SONDE_ENOMEM;
-    for (sonde_child *c = f->first; c; c = c->next)
-        table_put(nt, c);
-    atomic_store_explicit(&f->table, nt, memory_order_release);
-    sonde_defer_free(t);
-    sonde_ebr_reclaim(); /* a table is big: free it as soon as no lookup holds it */
-    return SONDE_OK;
-}
-
-static sonde_child *child_new(sonde_family *f, const char *const *values, const size_t *lens,
-                              uint64_t hash)
-{
-    size_t blob = 0;
-    for (size_t i = 0; i < f->label_count; i++)
-        blob += lens[i] + 1;
-    sonde_child *c = calloc(1, sizeof *c + blob);
+    sonde_child *c = calloc(1, sizeof *c + k->total);
     if (!c)
         return NULL;
     c->fam = f;
-    c->hash = hash;
-    c->blob_len = (uint32_t)blob;
+    c->hash = k->hash;
+    c->blob_len = (uint32_t)k->total;
     char *p = c->blob;
-    for (size_t i = 0; i < f->label_count; i++) {
-        memcpy(p, values[i], lens[i] + 1);
-        p += lens[i] + 1;
+    for (size_t i = 0; i < k->n; i++) {
+        memcpy(p, k->values[i], k->lens[i] + 1);
+        p += k->lens[i] + 1;
     }
     c->created = sonde_wall_seconds();
     if (sonde_child_values_init(c)) {
@@ -174,26 +129,30 @@ static void child_retire(sonde_child *c)
     sonde_defer_free(c);
 }
 
+/* Append under the lock; a scrape walking the list sees c once the release store lands. */
 static void list_append(sonde_family *f, sonde_child *c)
 {
     c->prev = f->last;
-    c->next = NULL;
+    atomic_store_explicit(&c->next, NULL, memory_order_relaxed);
     if (f->last)
-        f->last->next = c;
+        atomic_store_explicit(&f->last->next, c, memory_order_release);
     else
-        f->first = c;
+        atomic_store_explicit(&f->first, c, memory_order_release);
     f->last = c;
     f->count++;
 }
 
+/* Unlink under the lock. c->next is left as it is, so that a scrape standing on c
+ * walks on to the rest of the list. */
 static void list_unlink(sonde_family *f, sonde_child *c)
 {
+    sonde_child *next = atomic_load_explicit(&c->next, memory_order_relaxed);
     if (c->prev)
-        c->prev->next = c->next;
+        atomic_store_explicit(&c->prev->next, next, memory_order_release);
     else
-        f->first = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+        atomic_store_explicit(&f->first, next, memory_order_release);
+    if (next)
+        next->prev = c->prev;
     else
         f->last = c->prev;
     f->count--;
@@ -203,62 +162,55 @@ int sonde_family_init_children(sonde_family *f)
 {
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
-    child_table *t = table_new(8);
-    if (!t) {
+    if (sonde_internal_map_init(&f->children, SIZE_MAX, 0)) { /* the family enforces its limit */
         pthread_mutex_destroy(&f->lock);
         return SONDE_ENOMEM;
     }
-    atomic_store_explicit(&f->table, t, memory_order_relaxed);
-    static const char *const none[1] = {NULL};
-    size_t lens[1];
-    if (f->label_count == 0) {
-        f->solo = child_new(f, none, lens, hash_values(none, 0, lens));
+    child_key none;
+    if (f->label_count == 0 && key_init(f, NULL, &none) == SONDE_OK) {
+        f->solo = child_new(f, &none);
         if (!f->solo) { /* undo: the caller frees a family whose children never existed */
-            atomic_store_explicit(&f->table, NULL, memory_order_relaxed);
-            free(t);
+            sonde_internal_map_destroy(&f->children, NULL);
             pthread_mutex_destroy(&f->lock);
             return SONDE_ENOMEM;
         }
-        table_put(t, f->solo);
+        sonde_internal_map_put(&f->children, f->solo);
         list_append(f, f->solo);
     }
     return SONDE_OK;
 }
 
-void sonde_family_destroy_children(sonde_family *f)
+static void retire_pending(sonde_child *c)
 {
-    for (sonde_child *c = f->first, *next; c; c = next) {
-        next = c->next;
+    for (sonde_child *next; c; c = next) {
+        next = c->prev;
         child_retire(c);
     }
+}
+
+void sonde_family_destroy_children(sonde_family *f)
+{
+    for (sonde_child *c = atomic_load_explicit(&f->first, memory_order_relaxed), *next; c; c = next) {
+        next = atomic_load_explicit(&c->next, memory_order_relaxed);
+        child_retire(c);
+    }
+    retire_pending(f->pending);
     if (f->noop)
         child_retire(f->noop);
-    f->first = f->last = f->noop = f->solo = NULL;
-    sonde_defer_free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    atomic_store_explicit(&f->first, NULL, memory_order_relaxed);
+    f->last = f->noop = f->solo = f->pending = NULL;
+    sonde_internal_map_destroy(&f->children, NULL);
     sonde_ebr_reclaim();
     pthread_mutex_destroy(&f->lock);
 }
 
-static int check_values(const sonde_family *f, const char *const *values)
-{
-    if (f->label_count && !values)
-        return SONDE_ELABELS;
-    for (size_t i = 0; i < f->label_count; i++) {
-        if (!values[i])
-            return SONDE_ELABELS;
-    }
-    return SONDE_OK;
-}
-
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
 {
-    if (check_values(f, values))
+    child_key k;
+    if (key_init(f, values, &k))
         return NULL;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(values, f->label_count, lens);
     sonde_ebr_enter();
-    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                                f->label_count, lens);
+    sonde_child *c = table_find(f, &k);
     if (c)
         sonde_ebr_test_point(c);
     sonde_ebr_leave();
@@ -266,10 +218,10 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
 }
 
 /* The overflow child: a real child that is never linked into the exposition. */
-static sonde_child *noop_child(sonde_family *f, const char *const *values, const size_t *lens)
+static sonde_child *noop_child(sonde_family *f, const child_key *k)
 {
     if (!f->noop)
-        f->noop = child_new(f, values, lens, 0);
+        f->noop = child_new(f, k);
     return f->noop;
 }
 
@@ -300,19 +252,16 @@ static void count_label_rejection(sonde_family *f, const char *reason)
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
 {
     *out = NULL;
-    int rc = check_values(f, values);
+    child_key k;
+    int rc = key_init(f, values, &k);
     if (rc)
         return rc;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(values, f->label_count, lens);
-    for (size_t i = 0; i < f->label_count; i++)
-        if (lens[i] > f->value_max) { /* never stored, so never in the table */
-            count_label_rejection(f, "too_long");
-            return SONDE_ETOOLONG;
-        }
+    if (k.longest > f->value_max) { /* never stored, so never in the map */
+        count_label_rejection(f, "too_long");
+        return SONDE_ETOOLONG;
+    }
     sonde_ebr_enter();
-    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_acquire), h, values,
-                                f->label_count, lens);
+    sonde_child *c = table_find(f, &k);
     if (c) {
         sonde_ebr_test_point(c);
         sonde_ebr_leave();
@@ -320,45 +269,65 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
         return SONDE_OK;
     }
     sonde_ebr_leave();
-    for (size_t i = 0; i < f->label_count; i++)
-        if (!sonde_valid_utf8(values[i], lens[i])) {
+    for (size_t i = 0; i < k.n; i++)
+        if (!sonde_valid_utf8(values[i], k.lens[i])) {
             count_label_rejection(f, "invalid_utf8");
             return SONDE_EUTF8;
         }
 
     pthread_mutex_lock(&f->lock);
-    c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
-                   f->label_count, lens);
+    c = table_find(f, &k);
     if (c) {
         rc = SONDE_OK;
     } else if (f->count >= f->limit) {
-        c = noop_child(f, values, lens);
+        c = noop_child(f, &k);
         rc = c ? SONDE_ELIMIT : SONDE_ENOMEM;
         count_rejection(f);
-    } else if ((rc = table_reserve(f)) == SONDE_OK) {
-        c = child_new(f, values, lens, h);
-        if (c) {
-            list_append(f, c);
-            table_put(atomic_load_explicit(&f->table, memory_order_relaxed), c);
-        } else {
-            rc = SONDE_ENOMEM;
-        }
+    } else if (!(c = child_new(f, &k))) {
+        rc = SONDE_ENOMEM;
+    } else if ((rc = sonde_internal_map_put(&f->children, c))) {
+        child_retire(c);
+        c = NULL;
+    } else {
+        list_append(f, c);
     }
     pthread_mutex_unlock(&f->lock);
     *out = c;
     return rc;
 }
 
-static void unlink_child_locked(sonde_family *f, sonde_child *c)
+/* Under the lock: out of the map and the list; retired now, or when the last scrape
+ * walking the list leaves it (pending, linked through prev, which walkers never read). */
+static void remove_locked(sonde_family *f, sonde_child *c)
 {
-    child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
-    for (size_t i = c->hash & t->mask;; i = (i + 1) & t->mask) {
-        if (atomic_load_explicit(&t->slot[i], memory_order_relaxed) == c) {
-            atomic_store_explicit(&t->slot[i], TOMBSTONE, memory_order_release);
-            break;
-        }
-    }
+    sonde_internal_map_remove(&f->children, c);
     list_unlink(f, c);
+    if (f->readers) {
+        c->prev = f->pending;
+        f->pending = c;
+    } else {
+        child_retire(c);
+    }
+}
+
+/* Refused for a family a module owns: its handles are cached there. */
+static int check_not_owned(sonde_family *f)
+{
+    return atomic_load_explicit(&f->owners, memory_order_acquire) ? SONDE_EBUSY : SONDE_OK;
+}
+
+int sonde_family_remove(sonde_family *f, const char *const *values)
+{
+    child_key k;
+    int rc = key_init(f, values, &k);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&f->lock);
+    sonde_child *c = table_find(f, &k);
+    if (c)
+        remove_locked(f, c);
+    pthread_mutex_unlock(&f->lock);
+    return c ? SONDE_OK : SONDE_ENOENT;
 }
 
 int sonde_metric_remove(sonde_metric *m, const char *const *values)
@@ -368,35 +337,37 @@ int sonde_metric_remove(sonde_metric *m, const char *const *values)
         return SONDE_OK; /* a NULL family is a no-op */
     if (f->label_count == 0)
         return SONDE_EINVAL; /* the built-in child of an unlabelled family stays */
-    int rc = check_values(f, values);
-    if (rc)
-        return rc;
-    size_t lens[SONDE_MAX_LABELS];
-    uint64_t h = hash_values(values, f->label_count, lens);
-    pthread_mutex_lock(&f->lock);
-    sonde_child *c = table_find(atomic_load_explicit(&f->table, memory_order_relaxed), h, values,
-                                f->label_count, lens);
-    if (c) {
-        unlink_child_locked(f, c);
-        child_retire(c);
-    }
-    pthread_mutex_unlock(&f->lock);
-    return c ? SONDE_OK : SONDE_ENOENT;
+    int rc = check_not_owned(f);
+    return rc ? rc : sonde_family_remove(f, values);
 }
 
-void sonde_metric_clear(sonde_metric *m)
+int sonde_metric_clear(sonde_metric *m)
 {
     sonde_family *f = (sonde_family *)m;
-    if (!f || f->label_count == 0)
-        return;
+    if (!f)
+        return SONDE_OK; /* a NULL family (disabled registry) is a no-op */
+    int rc = check_not_owned(f);
+    if (rc || f->label_count == 0)
+        return rc;
     pthread_mutex_lock(&f->lock);
-    while (f->first) {
-        sonde_child *c = f->first;
-        unlink_child_locked(f, c);
-        child_retire(c);
-    }
+    sonde_child *c;
+    while ((c = atomic_load_explicit(&f->first, memory_order_relaxed)))
+        remove_locked(f, c);
     pthread_mutex_unlock(&f->lock);
     sonde_ebr_reclaim();
+    return SONDE_OK;
+}
+
+void sonde_internal_metric_own(sonde_metric *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&((sonde_family *)m)->owners, 1, memory_order_acq_rel);
+}
+
+void sonde_internal_metric_disown(sonde_metric *m)
+{
+    if (m)
+        atomic_fetch_sub_explicit(&((sonde_family *)m)->owners, 1, memory_order_acq_rel);
 }
 
 size_t sonde_metric_child_count(const sonde_metric *m)
@@ -408,4 +379,27 @@ size_t sonde_metric_child_count(const sonde_metric *m)
     size_t n = f->count;
     pthread_mutex_unlock(&f->lock);
     return n;
+}
+
+/* ---- scrapes: the list walked without the lock ---------------------- */
+
+void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w)
+{
+    pthread_mutex_lock(&f->lock);
+    f->readers++;
+    w->next = atomic_load_explicit(&f->first, memory_order_relaxed);
+    w->left = f->count;
+    pthread_mutex_unlock(&f->lock);
+}
+
+void sonde_family_walk_end(sonde_family *f)
+{
+    sonde_child *pending = NULL;
+    pthread_mutex_lock(&f->lock);
+    if (--f->readers == 0) {
+        pending = f->pending;
+        f->pending = NULL;
+    }
+    pthread_mutex_unlock(&f->lock);
+    retire_pending(pending);
 }

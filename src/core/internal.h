@@ -1,10 +1,11 @@
 /*
  * internal.h - the private data model of the core, shared by its files.
  *
- * registry -> families (sorted array, guarded by the registry lock)
- *          -> children (hash table for lock-free lookup + creation-ordered
- *             list for exposition, both guarded by the family lock for
- *             writers) -> values (cells in a bounded pool of arenas for
+ * registry -> families (sorted array, guarded by the registry lock; a scrape
+ *             copies it and holds a reference on each family)
+ *          -> children (map.h for lock-free lookup + creation-ordered list
+ *             that scrapes walk without a lock, both written under the
+ *             family lock) -> values (cells in a bounded pool of arenas for
  *             counters and histograms, an atomic word for gauges and
  *             statesets, a locked quantile stream for summaries).
  *
@@ -15,8 +16,10 @@
  * struct sonde_child underneath; the public types stay incomplete so that C
  * still checks that a counter handle is not passed to a gauge function.
  *
- * Lock order: registry lock, then family lock, then the cell pool's lock or
- * the reclamation lock (never both).
+ * Lock order: collector lock, registry lock, family lock, then the cell
+ * pool's lock or the reclamation lock (never both). A scrape holds each only
+ * for a bounded step (copying the family array, entering or leaving a
+ * family's list), never while it formats or writes: see expose.c.
  */
 #ifndef SONDE_INTERNAL_H
 #define SONDE_INTERNAL_H
@@ -38,10 +41,10 @@
 #define SONDE_MAX_AGE_SECONDS 1e9 /* a summary window longer than ~31 years is a mistake */
 
 struct summary_state; /* summary.c */
-struct child_table;   /* family.c */
 
 /* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
 typedef struct sonde_child {
+    uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
     uint32_t cell;     /* counters: integer then double cell; histograms: buckets then sum */
     uint32_t blob_len; /* label values, each NUL-terminated, back to back in blob */
@@ -51,8 +54,8 @@ typedef struct sonde_child {
         struct summary_state *summary; /* summaries */
     } v;
     double created;   /* wall seconds at creation (OpenMetrics _created) */
-    uint64_t hash;
-    struct sonde_child *next, *prev; /* creation order */
+    _Atomic(struct sonde_child *) next; /* creation order; scrapes walk it without the lock */
+    struct sonde_child *prev;           /* under the family lock; once removed, the pending list */
     char blob[];
 } sonde_child;
 
@@ -79,10 +82,16 @@ typedef struct sonde_family {
     sonde_value_fn fn; /* scrape-time value, or NULL */
     void *fn_ud;
 
-    pthread_mutex_t lock; /* writers of table and list, the exposition of this family */
-    _Atomic(struct child_table *) table;
-    sonde_child *first, *last;
+    pthread_mutex_t lock; /* writers of the map and the list, scrape bookkeeping, fn calls */
+    sonde_map children;   /* by label values, lock-free lookup */
+    _Atomic(sonde_child *) first; /* the list in creation order */
+    sonde_child *last;
     size_t count;
+    size_t readers;       /* scrapes walking the list now */
+    sonde_child *pending; /* removed while readers > 0: retired when the last one leaves */
+    atomic_size_t refs;   /* 1 while registered, + 1 per scrape holding the family */
+    atomic_int owners;    /* modules that cache handles of it: clear, remove, unregister refused */
+    int unregistered;     /* under lock: fn is not called any more */
     sonde_child *solo;  /* the built-in child of an unlabelled family */
     sonde_child *noop;  /* where tuples past the limit land */
     sonde_child *rejections; /* sonde_cardinality_rejections_total{metric=name} */
@@ -96,7 +105,8 @@ typedef struct sonde_collector {
 } sonde_collector;
 
 typedef struct sonde_registry {
-    pthread_mutex_t lock; /* families, collectors */
+    pthread_mutex_t lock; /* the family array */
+    pthread_mutex_t collect_lock; /* the collector list; held while collectors run */
     int enabled;
     sonde_config cfg;  /* deep copy, strings owned */
     char *global_text; /* rendered global labels `a="x",b="y"`, or NULL */
@@ -108,13 +118,42 @@ typedef struct sonde_registry {
 } sonde_registry;
 
 /* registry.c */
-sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name);
+/* The family of that name in fams[0..n) (sorted by name); "foo_total" finds counter "foo",
+ * "foo_info" finds info "foo". */
+sonde_family *sonde_families_lookup(sonde_family *const *fams, size_t n, const char *name);
+/* The registered families, sorted by name, each with a reference taken: the caller
+ * renders them without the registry lock and hands them back to sonde_families_release. */
+int sonde_registry_snapshot(sonde_registry *reg, sonde_family ***fams, size_t *n);
+void sonde_families_release(sonde_family **fams, size_t n);
 
 /* family.c */
 int sonde_family_init_children(sonde_family *f);
 void sonde_family_destroy_children(sonde_family *f);
 int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out);
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
+/* Remove a child even from an owned family (the registry's own bookkeeping). */
+int sonde_family_remove(sonde_family *f, const char *const *values);
+
+/* A scrape's walk over a family's children in creation order, without the family lock: the
+ * children it had when the walk began (and, for each one removed before the walk reached
+ * it, possibly one created meanwhile: the walk visits at most as many as there were). A
+ * child removed meanwhile stays readable until the walk ends. */
+typedef struct sonde_family_walk {
+    sonde_child *next;
+    size_t left; /* the children the family had when the walk began: the most it visits */
+} sonde_family_walk;
+void sonde_family_walk_begin(sonde_family *f, sonde_family_walk *w);
+void sonde_family_walk_end(sonde_family *f);
+
+static inline sonde_child *sonde_family_walk_next(sonde_family_walk *w)
+{
+    sonde_child *c = w->next;
+    if (!c || !w->left)
+        return NULL;
+    w->left--;
+    w->next = atomic_load_explicit(&c->next, memory_order_acquire);
+    return c;
+}
 
 /* values.c: value storage of one child, by family type; _free defers it (ebr.h) */
 int sonde_child_values_init(sonde_child *c);

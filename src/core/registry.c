@@ -2,10 +2,13 @@
  * registry.c - registries and the registration of families.
  *
  * A registry keeps its families in an array sorted by name (binary search,
- * deterministic exposition order) behind one mutex that only registration,
- * lookup by name and scrapes take. Registration validates everything up
- * front and builds the family completely before publishing it, so a refused
- * registration changes nothing. Every registry owns the family
+ * deterministic exposition order) behind one mutex that registration,
+ * lookup by name and scrapes take; a scrape holds it only to copy the array
+ * and take a reference on each family (sonde_registry_snapshot), so an
+ * unregistered family lives on until the last scrape rendering it lets go.
+ * Collectors have their own lock, held while they run. Registration
+ * validates everything up front and builds the family completely before
+ * publishing it, so a refused registration changes nothing. Every registry owns the family
  * sonde_cardinality_rejections_total{metric}; a family gets its child of it
  * on its first refusal, through the rejections family's own lock, so hitting
  * a limit never needs the registry lock (which a scrape may hold). Likewise
@@ -61,6 +64,39 @@ static void family_free(sonde_family *f)
 static void family_free_deferred(void *p)
 {
     family_free(p);
+}
+
+/* Drop a reference; the last one (the registry's or a scrape's) frees the family. */
+static void family_unref(sonde_family *f)
+{
+    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    sonde_family_destroy_children(f);
+    sonde_defer(family_free_deferred, f);
+}
+
+void sonde_families_release(sonde_family **fams, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        family_unref(fams[i]);
+    free(fams);
+}
+
+int sonde_registry_snapshot(sonde_registry *reg, sonde_family ***out, size_t *n)
+{
+    pthread_mutex_lock(&reg->lock);
+    size_t count = reg->fam_count;
+    sonde_family **fams = malloc((count ? count : 1) * sizeof *fams);
+    if (fams) {
+        for (size_t i = 0; i < count; i++) {
+            fams[i] = reg->fams[i];
+            atomic_fetch_add_explicit(&fams[i]->refs, 1, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&reg->lock);
+    *out = fams;
+    *n = fams ? count : 0;
+    return fams ? SONDE_OK : SONDE_ENOMEM;
 }
 
 static int label_name_ok(const sonde_registry *reg, const sonde_metric_opts *o, size_t idx)
@@ -242,6 +278,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     }
     if ((rc = sonde_family_init_children(f)))
         goto fail;
+    atomic_store_explicit(&f->refs, 1, memory_order_relaxed);
     *out = f;
     return SONDE_OK;
 fail:
@@ -251,12 +288,12 @@ fail:
 
 /* ---- registry ------------------------------------------------------- */
 
-static size_t lower_bound(const sonde_registry *reg, const char *name)
+static size_t lower_bound_in(sonde_family *const *fams, size_t n, const char *name)
 {
-    size_t lo = 0, hi = reg->fam_count;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (strcmp(reg->fams[mid]->name, name) < 0)
+        if (strcmp(fams[mid]->name, name) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -264,11 +301,11 @@ static size_t lower_bound(const sonde_registry *reg, const char *name)
     return lo;
 }
 
-sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name)
+sonde_family *sonde_families_lookup(sonde_family *const *fams, size_t count, const char *name)
 {
-    size_t i = lower_bound(reg, name);
-    if (i < reg->fam_count && strcmp(reg->fams[i]->name, name) == 0)
-        return reg->fams[i];
+    size_t i = lower_bound_in(fams, count, name);
+    if (i < count && strcmp(fams[i]->name, name) == 0)
+        return fams[i];
     /* "foo_total" finds counter "foo", "foo_info" finds info "foo" */
     char base[256];
     size_t n = strlen(name);
@@ -276,12 +313,17 @@ sonde_family *sonde_registry_lookup_locked(sonde_registry *reg, const char *name
         size_t cut = ends_with(name, "_total") ? 6 : 5;
         memcpy(base, name, n - cut);
         base[n - cut] = '\0';
-        i = lower_bound(reg, base);
-        if (i < reg->fam_count && strcmp(reg->fams[i]->name, base) == 0 &&
-            reg->fams[i]->type == (cut == 6 ? SONDE_COUNTER : SONDE_INFO))
-            return reg->fams[i];
+        i = lower_bound_in(fams, count, base);
+        if (i < count && strcmp(fams[i]->name, base) == 0 &&
+            fams[i]->type == (cut == 6 ? SONDE_COUNTER : SONDE_INFO))
+            return fams[i];
     }
     return NULL;
+}
+
+static sonde_family *lookup_locked(sonde_registry *reg, const char *name)
+{
+    return sonde_families_lookup(reg->fams, reg->fam_count, name);
 }
 
 /* The sample-name suffixes a family of each type writes (the family name itself is ""). */
@@ -346,7 +388,7 @@ static int insert_locked(sonde_registry *reg, sonde_family *f)
         reg->fams = n;
         reg->fam_cap = cap;
     }
-    size_t i = lower_bound(reg, f->name);
+    size_t i = lower_bound_in(reg->fams, reg->fam_count, f->name);
     memmove(&reg->fams[i + 1], &reg->fams[i], (reg->fam_count - i) * sizeof *reg->fams);
     reg->fams[i] = f;
     reg->fam_count++;
@@ -394,9 +436,11 @@ int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
     if (!reg)
         return SONDE_ENOMEM;
     pthread_mutex_init(&reg->lock, NULL);
+    pthread_mutex_init(&reg->collect_lock, NULL);
     int rc = sonde_config_copy(&reg->cfg, cfg);
     if (rc) {
         pthread_mutex_destroy(&reg->lock);
+        pthread_mutex_destroy(&reg->collect_lock);
         free(reg);
         return rc;
     }
@@ -418,6 +462,7 @@ int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
         goto fail;
     reg->rejections->limit = (size_t)-1; /* one child per limited family, never refused */
     reg->rejections->value_max = (size_t)-1; /* its values are registered names */
+    sonde_internal_metric_own((sonde_metric *)reg->rejections); /* families cache children of it */
     static const char *const metric_reason[] = {"metric", "reason"};
     sonde_metric_opts lrej = {.type = SONDE_COUNTER,
                               .name = "sonde_label_rejections_total",
@@ -429,6 +474,7 @@ int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
         goto fail;
     reg->label_rejections->limit = (size_t)-1; /* two reasons per family, never refused */
     reg->label_rejections->value_max = (size_t)-1;
+    sonde_internal_metric_own((sonde_metric *)reg->label_rejections); /* the registry's bookkeeping */
     if (cfg->process_metrics && (rc = sonde_collector_add(reg, "process", sonde_process_collect, NULL, NULL)))
         goto fail;
     *out = reg;
@@ -442,10 +488,8 @@ void sonde_registry_free(sonde_registry *reg)
 {
     if (!reg)
         return;
-    for (size_t i = 0; i < reg->fam_count; i++) {
-        sonde_family_destroy_children(reg->fams[i]);
-        sonde_defer(family_free_deferred, reg->fams[i]);
-    }
+    for (size_t i = 0; i < reg->fam_count; i++)
+        family_unref(reg->fams[i]);
     free(reg->fams);
     for (sonde_collector *c = reg->collectors, *next; c; c = next) {
         next = c->next;
@@ -455,6 +499,7 @@ void sonde_registry_free(sonde_registry *reg)
     free(reg->global_text);
     sonde_config_free_copy(&reg->cfg);
     pthread_mutex_destroy(&reg->lock);
+    pthread_mutex_destroy(&reg->collect_lock);
     free(reg);
 }
 
@@ -489,26 +534,27 @@ int sonde_unregister(sonde_metric *m)
     if (!f)
         return SONDE_OK; /* a NULL family is a no-op */
     sonde_registry *reg = f->reg;
-    if (f == reg->rejections || f == reg->label_rejections)
-        return SONDE_EINVAL;
+    if (atomic_load_explicit(&f->owners, memory_order_acquire))
+        return SONDE_EBUSY;
     pthread_mutex_lock(&reg->lock);
-    size_t i = lower_bound(reg, f->name);
+    size_t i = lower_bound_in(reg->fams, reg->fam_count, f->name);
     int found = i < reg->fam_count && reg->fams[i] == f;
     if (found) {
         memmove(&reg->fams[i], &reg->fams[i + 1], (reg->fam_count - i - 1) * sizeof *reg->fams);
         reg->fam_count--;
         const char *values[1] = {f->name};
-        sonde_metric_remove((sonde_metric *)reg->rejections, values);
+        sonde_family_remove(reg->rejections, values);
         static const char *const reasons[] = {"too_long", "invalid_utf8"};
         for (size_t r = 0; r < 2; r++)
-            sonde_metric_remove((sonde_metric *)reg->label_rejections,
-                                (const char *[]){f->name, reasons[r]});
+            sonde_family_remove(reg->label_rejections, (const char *[]){f->name, reasons[r]});
     }
     pthread_mutex_unlock(&reg->lock);
     if (!found)
         return SONDE_ENOENT;
-    sonde_family_destroy_children(f);
-    sonde_defer(family_free_deferred, f);
+    pthread_mutex_lock(&f->lock); /* waits for a scrape-time fn running now */
+    f->unregistered = 1;
+    pthread_mutex_unlock(&f->lock);
+    family_unref(f); /* a scrape still holding it frees it when done */
     return SONDE_OK;
 }
 
@@ -517,7 +563,7 @@ sonde_metric *sonde_registry_find(sonde_registry *reg, const char *name)
     if (!reg || !name)
         return NULL;
     pthread_mutex_lock(&reg->lock);
-    sonde_family *f = sonde_registry_lookup_locked(reg, name);
+    sonde_family *f = lookup_locked(reg, name);
     pthread_mutex_unlock(&reg->lock);
     return (sonde_metric *)f;
 }
@@ -694,12 +740,12 @@ int sonde_collector_add(sonde_registry *reg, const char *name, sonde_collect_fn 
     }
     c->fn = fn;
     c->ud = ud;
-    pthread_mutex_lock(&reg->lock);
+    pthread_mutex_lock(&reg->collect_lock);
     sonde_collector **pp = &reg->collectors;
     while (*pp)
         pp = &(*pp)->next;
     *pp = c;
-    pthread_mutex_unlock(&reg->lock);
+    pthread_mutex_unlock(&reg->collect_lock);
     if (out)
         *out = c;
     return SONDE_OK;
@@ -711,14 +757,14 @@ int sonde_collector_remove(sonde_registry *reg, sonde_collector *c)
         return SONDE_EINVAL;
     if (!c)
         return SONDE_OK; /* what a disabled registry handed out */
-    pthread_mutex_lock(&reg->lock);
+    pthread_mutex_lock(&reg->collect_lock); /* waits for a collector run in progress */
     sonde_collector **pp = &reg->collectors;
     while (*pp && *pp != c)
         pp = &(*pp)->next;
     int found = *pp != NULL;
     if (found)
         *pp = c->next;
-    pthread_mutex_unlock(&reg->lock);
+    pthread_mutex_unlock(&reg->collect_lock);
     if (!found)
         return SONDE_ENOENT;
     free(c->name);

@@ -7,6 +7,7 @@
 
 #include "writer.h"
 
+
 typedef struct sonde_render {
     sonde_out out;
     int openmetrics;
@@ -17,6 +18,9 @@ typedef struct sonde_render {
     int scratch_err;
     char **emitted;       /* family names collectors wrote in this render */
     size_t emitted_count, emitted_cap;
+    sonde_family **fams;  /* the registry's families when the render began, referenced */
+    size_t fam_count;
+    double values[SONDE_MAX_BUCKETS + 2]; /* the current child's cell values */
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */
@@ -32,7 +36,7 @@ void sonde_render_label(sonde_render *r, const char *name, const char *value, si
 void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, const char *xname,
                          const char *xvalue, double value);
 
-/* Run the registry's collectors into the render (emit.c). */
+/* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core_iface.h"
 #include "http_internal.h"
 
 int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
@@ -30,6 +31,8 @@ int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const 
     o.label_count = label_count;
     o.buckets = buckets;
     int rc = sonde_register(reg, &o, out);
+    if (rc == SONDE_OK && *out)
+        sonde_internal_metric_own(*out);
     if (rc != SONDE_EEXIST)
         return rc;
     sonde_metric *m = sonde_registry_find(reg, full);
@@ -39,6 +42,7 @@ int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const 
         return SONDE_ETYPE;
     if (sonde_metric_label_count(m) != label_count)
         return SONDE_ELABELS;
+    sonde_internal_metric_own(m);
     *out = m;
     return SONDE_OK;
 }

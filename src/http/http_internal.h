@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "map.h"
 #include "sonde/http.h"
 #include "sonde/sonde.h"
 
@@ -26,7 +27,9 @@ extern const char *const http_method_names[HTTP_METHODS];
 
 /*
  * Register a family named "<prefix>_<name>" (or "<name>"), or take the one
- * registered under that name when its type and label count match.
+ * registered under that name when its type and label count match. Either way
+ * the family is owned from then on (sonde_internal_metric_own): the middleware caches
+ * its handles, so it cannot be cleared or unregistered behind its back.
  */
 int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
                 const char *help, const char *const *labels, size_t label_count,
@@ -42,7 +45,7 @@ typedef struct route_method {
 } route_method;
 
 typedef struct http_route {
-    uint64_t hash;
+    uint64_t hash; /* first: map.h compares it before anything else */
     _Atomic(route_method *) methods[HTTP_METHODS];
     char name[];
 } http_route;
@@ -59,11 +62,7 @@ struct sonde_http {
     _Atomic(http_template *) templates[HTTP_TEMPLATES_MAX];
     atomic_size_t template_count;
 
-    /* route table: open addressing, insert-only, lock-free readers */
-    _Atomic(http_route *) *table;
-    size_t mask;        /* capacity - 1 */
-    size_t route_limit;
-    size_t route_count; /* under lock */
+    sonde_map routes;     /* interned routes (insert-only), at most the route limit */
     http_route *overflow; /* "OTHER" */
     pthread_mutex_t lock; /* inserts into the table, templates, route_method creation */
 };

@@ -1,11 +1,10 @@
 /*
  * routes.c - the interned routes of one middleware and their cached children.
  *
- * A route is interned once: an open-addressing table of atomic pointers,
- * sized at creation for route_limit entries at half load, never resized and
- * never shrunk. Readers probe it without a lock; inserts take the
- * middleware lock, probe again and publish with a release store. Past
- * route_limit every new route is the shared "OTHER" route.
+ * A route is interned once in the library's concurrent map (map.h), sized
+ * at creation for route_limit entries and never moved, and never removed. Readers probe it without a lock;
+ * inserts take the middleware lock and probe again. Past route_limit every
+ * new route is the shared "OTHER" route.
  *
  * Each route keeps, per method, the children of its three histograms and a
  * few (route, method, status) counters, created on the first request that
@@ -20,9 +19,12 @@
 #include "core_iface.h"
 #include "http_internal.h"
 
-static uint64_t hash_bytes(const char *s, size_t n)
+static uint64_t route_hash(const sonde_http *h, const char *name, size_t len)
 {
-    return sonde_hash_end(sonde_hash_bytes(0, s, n));
+    sonde_hasher st;
+    sonde_map_hasher(&h->routes, &st);
+    sonde_hasher_str(&st, name, len);
+    return sonde_hasher_end(&st);
 }
 
 static http_route *route_alloc(const char *name, size_t len, uint64_t hash)
@@ -38,20 +40,15 @@ static http_route *route_alloc(const char *name, size_t len, uint64_t hash)
 
 int http_routes_init(sonde_http *h, size_t limit)
 {
-    size_t cap = 16;
-    while (cap < 2 * (limit + 1))
-        cap *= 2;
-    h->table = calloc(cap, sizeof *h->table);
-    h->overflow = route_alloc("OTHER", 5, hash_bytes("OTHER", 5));
-    if (!h->table || !h->overflow)
+    if (sonde_internal_map_init(&h->routes, limit, SONDE_MAP_PRESIZED))
         return SONDE_ENOMEM;
-    h->mask = cap - 1;
-    h->route_limit = limit;
-    return SONDE_OK;
+    h->overflow = route_alloc("OTHER", 5, 0); /* never in the map */
+    return h->overflow ? SONDE_OK : SONDE_ENOMEM;
 }
 
-static void route_free(http_route *r)
+static void route_free(void *p)
 {
+    http_route *r = p;
     for (int m = 0; m < HTTP_METHODS; m++)
         free(atomic_load(&r->methods[m]));
     free(r);
@@ -59,41 +56,36 @@ static void route_free(http_route *r)
 
 void http_routes_free(sonde_http *h)
 {
-    if (h->table)
-        for (size_t i = 0; i <= h->mask; i++)
-            if (atomic_load(&h->table[i]))
-                route_free(atomic_load(&h->table[i]));
-    free(h->table);
+    sonde_internal_map_destroy(&h->routes, route_free);
     if (h->overflow)
         route_free(h->overflow);
 }
 
-/* The slot holding name, or the empty slot where it would go. */
-static size_t probe(sonde_http *h, const char *name, size_t len, uint64_t hash, http_route **hit)
+typedef struct route_key {
+    const char *name;
+    size_t len;
+} route_key;
+
+static int route_matches(const void *entry, const void *key)
 {
-    size_t i = (size_t)hash & h->mask;
-    for (;;) {
-        http_route *r = atomic_load_explicit(&h->table[i], memory_order_acquire);
-        if (!r || (r->hash == hash && !strncmp(r->name, name, len) && !r->name[len])) {
-            *hit = r;
-            return i;
-        }
-        i = (i + 1) & h->mask;
-    }
+    const http_route *r = entry;
+    const route_key *k = key;
+    return !strncmp(r->name, k->name, k->len) && !r->name[k->len];
 }
 
 http_route *http_route_intern(sonde_http *h, const char *name, size_t len)
 {
-    uint64_t hash = hash_bytes(name, len);
-    http_route *r;
-    probe(h, name, len, hash, &r);
+    uint64_t hash = route_hash(h, name, len);
+    route_key k = {name, len};
+    http_route *r = sonde_map_find(&h->routes, hash, route_matches, &k);
     if (r)
         return r;
     pthread_mutex_lock(&h->lock);
-    size_t i = probe(h, name, len, hash, &r);
-    if (!r && h->route_count < h->route_limit && (r = route_alloc(name, len, hash))) {
-        atomic_store_explicit(&h->table[i], r, memory_order_release);
-        h->route_count++;
+    r = sonde_map_find(&h->routes, hash, route_matches, &k);
+    if (!r && h->routes.count < h->routes.max && (r = route_alloc(name, len, hash)) &&
+        sonde_internal_map_put(&h->routes, r)) {
+        free(r); /* out of memory */
+        r = NULL;
     }
     pthread_mutex_unlock(&h->lock);
     return r ? r : h->overflow;

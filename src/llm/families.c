@@ -6,7 +6,9 @@
  * gen_ai_system label is optional; they end with error_type (durations),
  * gen_ai_token_type (token usage) or nothing (per-token timings).
  * Registration is all or nothing: on any failure the families already
- * registered are unregistered again.
+ * registered are unregistered again. The module owns its families while it
+ * lives (its series cache their children): clearing, removing from or
+ * unregistering them is refused with SONDE_EBUSY until sonde_llm_free.
  */
 #include <stdio.h>
 #include <string.h>
@@ -143,8 +145,19 @@ static size_t genai_labels(int legacy, int set, const char **out)
 static void unregister_all(struct sonde_llm *llm)
 {
     for (int i = 0; i < F_COUNT; i++) {
-        if (llm->fam[i])
+        if (llm->fam[i]) {
+            sonde_internal_metric_disown(llm->fam[i]);
             sonde_unregister(llm->fam[i]);
+        }
+        llm->fam[i] = NULL;
+    }
+}
+
+void llm_families_release(struct sonde_llm *llm)
+{
+    for (int i = 0; i < F_COUNT; i++) {
+        if (llm->fam[i])
+            sonde_internal_metric_disown(llm->fam[i]);
         llm->fam[i] = NULL;
     }
 }
@@ -181,6 +194,8 @@ int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limi
             unregister_all(llm);
             return rc;
         }
+        if (llm->fam[i])
+            sonde_internal_metric_own(llm->fam[i]);
     }
     return SONDE_OK;
 }

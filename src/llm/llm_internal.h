@@ -8,9 +8,12 @@
  * provider, the in-flight gauges and the count of its open calls. A series is
  * what a call knows when it ends: (route, status, response model, error type,
  * finish reason); it holds the child handles the end of such a call updates
- * (each looked up on first use) and the model's prices. Both live in fixed-size lock-free maps (map.h)
- * created with the module and are only freed with it: a begin or end whose
- * tuples were seen before takes no lock and allocates nothing.
+ * (each looked up on first use) and the model's prices. Both live in the
+ * core's concurrent maps (map.h), presized for the module's cardinality
+ * limit so that they never move, and are only freed with the module: a begin or end whose tuples were
+ * seen before takes no lock and allocates nothing. The module owns its
+ * families (sonde_internal_metric_own) until it is freed, so the children it caches
+ * cannot be removed behind its back.
  *
  * Call states (sonde_llm_call.state_): anything but OPEN or INERT means "not
  * begun or already ended"; end and abandon move OPEN -> ENDED with one
@@ -23,19 +26,18 @@
 #include <stdint.h>
 
 #include "core_iface.h"
-#include "map.h"
 #include "sonde/sonde.h"
 
 enum { CALL_ENDED = 0x5e0d0, CALL_OPEN = 0x5e0d1, CALL_INERT = 0x5e0d2 };
 
 /* Route and series keys are tuples of strings hashed with the core's hash
- * (hash.h); a NULL string hashes and compares as "", which is also how an
- * absent label value is exposed. */
-static inline uint64_t llm_hash_str(uint64_t h, const char *s)
+ * (hash.h) under their map's key; a NULL string hashes and compares as "",
+ * which is also how an absent label value is exposed. */
+static inline void llm_hash_str(sonde_hasher *h, const char *s)
 {
     if (!s)
         s = "";
-    return sonde_hash_bytes(h, s, strlen(s));
+    sonde_hasher_str(h, s, strlen(s));
 }
 
 static inline int llm_str_eq(const char *a, const char *b)
@@ -85,7 +87,7 @@ struct sonde_llm {
     sonde_metric *fam[F_COUNT]; /* NULL where a role or the price table leaves one out */
     sonde_llm_prices *prices;   /* the module's copy, or NULL */
     pthread_mutex_t lock;       /* creating routes and series */
-    llm_map *routes, *series;
+    sonde_map routes, series;
 };
 
 typedef struct llm_route {
@@ -152,6 +154,8 @@ typedef struct llm_outcome {
 
 /* families.c */
 int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limit);
+/* Give the families up (they stay registered): at sonde_llm_free. */
+void llm_families_release(struct sonde_llm *llm);
 
 /* labels.c: label values of the GenAI families, in their label order; returns the count. */
 size_t llm_genai_values(const struct sonde_llm *llm, const llm_route *r, const char *resp_model,

@@ -1,6 +1,6 @@
 /*
  * module.c - creating and freeing an LLM module: options, the family
- * registration (families.c), the route and series caches (map.h) sized by
+ * registration (families.c), the route and series caches (map.h) bounded by
  * the cardinality limit, and the count of calls still open, which is the
  * sum of the routes' open counts (kept per route so that begins of
  * different routes do not share one contended counter). Each module gets a
@@ -15,8 +15,9 @@
 
 static void llm_destroy(sonde_llm *llm)
 {
-    llm_map_free(llm->routes, free);
-    llm_map_free(llm->series, free);
+    llm_families_release(llm);
+    sonde_internal_map_destroy(&llm->routes, free);
+    sonde_internal_map_destroy(&llm->series, free);
     sonde_llm_prices_free(llm->prices);
     pthread_mutex_destroy(&llm->lock);
     free(llm);
@@ -57,7 +58,8 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     if (o.prices && (rc = llm_prices_copy(o.prices, &llm->prices)))
         goto fail;
     rc = SONDE_ENOMEM;
-    if (!(llm->routes = llm_map_new(limit)) || !(llm->series = llm_map_new(limit)))
+    if (sonde_internal_map_init(&llm->routes, limit, SONDE_MAP_PRESIZED) ||
+        sonde_internal_map_init(&llm->series, limit, SONDE_MAP_PRESIZED))
         goto fail;
     if ((rc = llm_families_register(llm, o.prefix, limit)))
         goto fail;
@@ -68,17 +70,18 @@ fail:
     return rc;
 }
 
+static void add_open(void *entry, void *ud)
+{
+    const llm_route *r = entry;
+    *(size_t *)ud += (size_t)__atomic_load_n(&r->open, __ATOMIC_ACQUIRE);
+}
+
 size_t sonde_llm_open_calls(const sonde_llm *llm)
 {
     if (!llm)
         return 0;
     size_t open = 0;
-    const llm_map *m = llm->routes;
-    for (size_t i = 0; i <= m->mask; i++) {
-        const llm_route *r = atomic_load_explicit(&m->slot[i], memory_order_acquire);
-        if (r)
-            open += (size_t)__atomic_load_n(&r->open, __ATOMIC_ACQUIRE);
-    }
+    sonde_internal_map_foreach(&llm->routes, add_open, &open);
     return open;
 }
 

@@ -31,15 +31,17 @@ typedef struct memo_slot {
 } memo_slot;
 static __thread memo_slot memos[MEMO_SLOTS] __attribute__((tls_model("initial-exec")));
 
-static uint64_t key_hash(const route_key *k)
+static uint64_t key_hash(const struct sonde_llm *llm, const route_key *k)
 {
-    uint64_t h = sonde_hash_u64(0x6C6C6D726F757465ull, (uint64_t)k->kind << 32 | (uint32_t)k->port);
-    h = llm_hash_str(h, k->op);
-    h = llm_hash_str(h, k->provider);
-    h = llm_hash_str(h, k->model);
-    h = llm_hash_str(h, k->addr);
-    h = llm_hash_str(h, k->name);
-    return sonde_hash_end(h);
+    sonde_hasher h;
+    sonde_map_hasher(&llm->routes, &h);
+    sonde_hasher_u64(&h, (uint64_t)k->kind << 32 | (uint32_t)k->port);
+    llm_hash_str(&h, k->op);
+    llm_hash_str(&h, k->provider);
+    llm_hash_str(&h, k->model);
+    llm_hash_str(&h, k->addr);
+    llm_hash_str(&h, k->name);
+    return sonde_hasher_end(&h);
 }
 
 static int key_match(const void *entry, const void *key)
@@ -111,8 +113,8 @@ int llm_route_get(struct sonde_llm *llm, int kind, const char *op, const char *p
         *out = memo->route;
         return SONDE_OK;
     }
-    uint64_t hash = key_hash(&k);
-    *out = llm_map_find(llm->routes, hash, key_match, &k);
+    uint64_t hash = key_hash(llm, &k);
+    *out = sonde_map_find(&llm->routes, hash, key_match, &k);
     if (*out) {
         memo->module_id = llm->id;
         memo->route = *out;
@@ -139,14 +141,15 @@ int llm_route_get(struct sonde_llm *llm, int kind, const char *op, const char *p
 
     int rc = SONDE_OK;
     pthread_mutex_lock(&llm->lock);
-    *out = llm_map_find(llm->routes, hash, key_match, &k);
+    *out = sonde_map_find(&llm->routes, hash, key_match, &k);
     if (!*out) {
-        if (llm->routes->used >= llm->routes->cap) {
+        if (llm->routes.count >= llm->routes.max) {
             rc = SONDE_ELIMIT;
         } else if (!(*out = route_new(llm, &k, hash, norm))) {
             rc = SONDE_ENOMEM;
-        } else {
-            llm_map_put(llm->routes, *out);
+        } else if ((rc = sonde_internal_map_put(&llm->routes, *out))) {
+            free(*out);
+            *out = NULL;
         }
     }
     pthread_mutex_unlock(&llm->lock);

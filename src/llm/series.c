@@ -21,13 +21,16 @@
 
 #include "llm_internal.h"
 
-static uint64_t key_hash(const llm_series_key *k)
+static uint64_t key_hash(const struct sonde_llm *llm, const llm_series_key *k)
 {
-    uint64_t h = sonde_hash_u64((uint64_t)(uintptr_t)k->route, (uint64_t)k->status);
-    h = llm_hash_str(h, k->resp_model);
-    h = llm_hash_str(h, k->error_type);
-    h = llm_hash_str(h, k->finish);
-    return sonde_hash_end(h);
+    sonde_hasher h;
+    sonde_map_hasher(&llm->series, &h);
+    sonde_hasher_u64(&h, (uint64_t)(uintptr_t)k->route);
+    sonde_hasher_u64(&h, (uint64_t)k->status);
+    llm_hash_str(&h, k->resp_model);
+    llm_hash_str(&h, k->error_type);
+    llm_hash_str(&h, k->finish);
+    return sonde_hasher_end(&h);
 }
 
 static int key_match(const void *entry, const void *key)
@@ -153,9 +156,9 @@ int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series 
         *out = last;
         return SONDE_OK;
     }
-    uint64_t hash = key_hash(key);
+    uint64_t hash = key_hash(llm, key);
     int rc0;
-    *out = llm_map_find(llm->series, hash, key_match, key);
+    *out = sonde_map_find(&llm->series, hash, key_match, key);
     if (*out) {
         __atomic_store_n(&r->last, *out, __ATOMIC_RELEASE);
         return SONDE_OK;
@@ -167,14 +170,16 @@ int llm_series_get(struct sonde_llm *llm, const llm_series_key *key, llm_series 
 
     int rc = SONDE_OK, full = 0;
     pthread_mutex_lock(&llm->lock);
-    *out = llm_map_find(llm->series, hash, key_match, key);
+    *out = sonde_map_find(&llm->series, hash, key_match, key);
     if (!*out) {
-        if (llm->series->used >= llm->series->cap)
+        if (llm->series.count >= llm->series.max) {
             full = 1;
-        else if (!(*out = series_new(llm, key, hash)))
+        } else if (!(*out = series_new(llm, key, hash))) {
             rc = SONDE_ENOMEM;
-        else
-            llm_map_put(llm->series, *out);
+        } else if ((rc = sonde_internal_map_put(&llm->series, *out))) {
+            free(*out);
+            *out = NULL;
+        }
     }
     pthread_mutex_unlock(&llm->lock);
     if (full) {

@@ -195,6 +195,18 @@ TEST(methods_and_records)
     /* a second end is a no-op */
     sonde_http_end(h, &t, 500, 0);
     CHECK_EQ_DBL(counter(reg, "http_requests_total", "POST", "/upload", "500"), 0);
+
+    /* the middleware owns its families: its cached children cannot be cleared away */
+    sonde_metric *requests = sonde_registry_find(reg, "http_requests_total");
+    CHECK_EQ_INT(sonde_metric_clear(requests), SONDE_EBUSY);
+    CHECK_EQ_INT(sonde_metric_clear(sonde_registry_find(reg, "http_request_duration_seconds")),
+                 SONDE_EBUSY);
+    CHECK_EQ_INT(sonde_unregister(requests), SONDE_EBUSY);
+    CHECK_EQ_INT(sonde_metric_remove(requests, (const char *[]){"POST", "/upload", "201"}),
+                 SONDE_EBUSY);
+    t = sonde_http_begin(h, "POST", "/upload", 1);
+    sonde_http_end(h, &t, 201, 1);
+    CHECK_EQ_DBL(counter(reg, "http_requests_total", "POST", "/upload", "201"), 3);
     sonde_http_free(h);
     sonde_registry_free(reg);
 }

@@ -3,7 +3,8 @@
  * fake clock: tool executions and agent runs (their counters, durations
  * and the GenAI execute_tool / invoke_agent durations), cost from a price
  * table, the rate-limit counter, the legacy gen_ai_system label, roles,
- * the cardinality limit and a disabled registry.
+ * the cardinality limit, a disabled registry, and the families the module
+ * owns (a user cannot clear them while it caches their children).
  */
 #include <sonde/sonde.h>
 #include <stdio.h>
@@ -284,6 +285,48 @@ TEST(reused_buffers_and_two_modules_on_one_thread)
     sonde_registry_free(r2);
 }
 
+/* Clearing, removing from or unregistering a module's family is refused while the module
+ * lives; its cached children stay valid (ASan would see a use after free otherwise). */
+TEST(module_families_are_owned)
+{
+    fake_clock_start();
+    sonde_registry *reg;
+    sonde_llm *llm;
+    CHECK_EQ_INT(sonde_registry_new(NULL, &reg), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_new(reg, NULL, &llm), SONDE_OK);
+    sonde_llm_call call;
+    CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &CHAT), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    const char *const ok[] = {"anthropic", "claude-sonnet-4", "ok"};
+    CHECK_EQ_DBL(counter_at(reg, "provider_calls_total", ok), 1);
+
+    const char *const names[] = {"provider_calls_total", "gen_ai_client_operation_duration_seconds",
+                                 "calls_in_flight"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        sonde_metric *m = sonde_registry_find(reg, names[i]);
+        CHECK(m != NULL);
+        CHECK_EQ_INT(sonde_metric_clear(m), SONDE_EBUSY);
+        CHECK_EQ_INT(sonde_unregister(m), SONDE_EBUSY);
+    }
+    sonde_metric *calls = sonde_registry_find(reg, "provider_calls_total");
+    CHECK_EQ_INT(sonde_metric_remove(calls, ok), SONDE_EBUSY);
+    CHECK_EQ_INT(sonde_metric_child_count(calls), 1);
+
+    /* the module goes on recording through the children it cached */
+    CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, &CHAT), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK_EQ_DBL(counter_at(reg, "provider_calls_total", ok), 2);
+
+    /* once freed, the module gives its families up */
+    CHECK_EQ_INT(sonde_llm_free(llm), 0);
+    CHECK_EQ_INT(sonde_metric_clear(calls), SONDE_OK);
+    CHECK_EQ_INT(sonde_metric_child_count(calls), 0);
+    CHECK_EQ_INT(sonde_unregister(calls), SONDE_OK);
+    CHECK(sonde_registry_find(reg, "provider_calls_total") == NULL);
+    sonde_registry_free(reg);
+    sonde_set_clock(NULL, NULL, NULL);
+}
+
 int main(void)
 {
     RUN(tools_and_agents);
@@ -293,5 +336,6 @@ int main(void)
     RUN(cardinality_limit);
     RUN(disabled_registry_is_harmless);
     RUN(reused_buffers_and_two_modules_on_one_thread);
+    RUN(module_families_are_owned);
     return check_report();
 }
