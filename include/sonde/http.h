@@ -70,8 +70,9 @@ SONDE_API void sonde_http_free(sonde_http *h);
  * Register a route template: '/'-separated segments where "{name}" matches
  * any one non-empty segment, e.g. "/v1/items/{id}". Templates are tried in
  * registration order before the heuristics. At most 64; SONDE_EINVAL for a
- * template not starting with '/', longer than 255 bytes or with non-printable
- * characters, SONDE_ELIMIT past 64. A NULL h is a no-op (SONDE_OK).
+ * template not starting with '/', longer than 255 bytes, with non-printable
+ * characters or with '?' or '#' (they end a path), SONDE_ELIMIT past 64. A
+ * NULL h is a no-op (SONDE_OK).
  */
 SONDE_API int sonde_http_route_add(sonde_http *h, const char *tmpl);
 

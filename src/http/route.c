@@ -139,7 +139,8 @@ int sonde_http_route_add(sonde_http *h, const char *tmpl)
     if (n >= HTTP_ROUTE_MAX)
         return SONDE_EINVAL;
     for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)tmpl[i] <= 0x20 || (unsigned char)tmpl[i] >= 0x7f || tmpl[i] == '?')
+        if ((unsigned char)tmpl[i] <= 0x20 || (unsigned char)tmpl[i] >= 0x7f || tmpl[i] == '?' ||
+            tmpl[i] == '#') /* a path ends at either */
             return SONDE_EINVAL;
     }
     http_template *t = malloc(sizeof *t);

@@ -121,5 +121,7 @@ long sonde_otlp_retry_after_ms(const char *value)
     if (when == -1)
         return -1;
     time_t now = time(NULL);
-    return when > now ? (long)(when - now) * 1000 : 0;
+    if (when <= now)
+        return 0;
+    return when - now > 86400 ? 86400000 : (long)(when - now) * 1000; /* bounded as above */
 }

@@ -90,6 +90,7 @@ TEST(templates_win)
     CHECK_EQ_INT(sonde_http_route_add(h, "relative/{x}"), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_http_route_add(h, "/with space"), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_http_route_add(h, "/q?x"), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_http_route_add(h, "/a/{#}/c"), SONDE_EINVAL); /* found by fuzz_route */
     CHECK_EQ_INT(sonde_http_route_add(NULL, "/x"), SONDE_OK);
     static const struct {
         const char *path, *route;
