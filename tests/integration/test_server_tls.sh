@@ -25,8 +25,14 @@ mport=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' <<<"$line")
 [ -n "$port" ] && [ -n "$mport" ] || fail "hello-server did not start: $line"
 
 curl -fsS "http://127.0.0.1:$port/hello" >/dev/null || fail "service port does not answer"
-body=$(curl -fsS --cacert "$tmp/cert.pem" "https://127.0.0.1:$mport/metrics") ||
-  fail "HTTPS scrape failed"
+# The middleware records a request when libmicrohttpd reports it completed, which may come
+# just after curl has its answer: scrape until the count shows (at most 2 s).
+for _ in $(seq 40); do
+  body=$(curl -fsS --cacert "$tmp/cert.pem" "https://127.0.0.1:$mport/metrics") ||
+    fail "HTTPS scrape failed"
+  grep -q 'http_requests_total{method="GET",route="/hello",status="200"} 1' <<<"$body" && break
+  sleep 0.05
+done
 grep -q 'http_requests_total{method="GET",route="/hello",status="200"} 1' <<<"$body" ||
   fail "HTTPS scrape lacks the request counter"
 curl -fsS --cacert "$tmp/cert.pem" "https://127.0.0.1:$mport/health" | grep -q '"status":"ok"' ||
