@@ -8,8 +8,18 @@
 #include "writer.h"
 
 
+/* Where collectors' families go instead of text (the OTLP metrics encoder): family() at each
+ * family a collector opens (name without the type's suffix), sample() at each of its samples
+ * (suffix as given, NULL for the type's plain sample), both validated as for the text. */
+typedef struct sonde_render_sink {
+    void (*family)(void *ud, const char *name, const char *help, sonde_type type, const char *unit);
+    void (*sample)(void *ud, const char *suffix, const sonde_label *labels, size_t n, double value);
+    void *ud;
+} sonde_render_sink;
+
 typedef struct sonde_render {
     sonde_out out;
+    const sonde_render_sink *sink; /* set: collectors write here, not to out */
     int openmetrics;
     const char *global;   /* rendered global labels, or NULL */
     size_t global_len;
@@ -38,5 +48,9 @@ void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, 
 
 /* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);
+/* Run them into a sink instead; fams[0..n) are the families already written (their names
+ * are refused to collectors). */
+void sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
+                              const sonde_render_sink *sink);
 
 #endif

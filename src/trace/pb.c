@@ -1,6 +1,6 @@
 /*
- * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces
- * and logs): varints, fixed64, doubles, length-delimited fields. Nested
+ * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces,
+ * logs and metrics): varints, fixed64, doubles, length-delimited fields. Nested
  * messages reserve a five-byte length slot and shrink it on close (one
  * memmove of the body), so a message is written in one pass without sizing
  * it first. Out of memory marks the buffer failed; pb_finish reports it.
@@ -87,6 +87,31 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 }
 
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(b, field, s, strlen(s)); }
+
+void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)
+{
+    tag(b, field, 2);
+    raw_varint(b, (uint64_t)n * 8);
+    if (reserve(b, n * 8))
+        return;
+    for (size_t k = 0; k < n; k++)
+        for (int i = 0; i < 8; i++)
+            b->p[b->len++] = (char)(v[k] >> (8 * i));
+}
+
+void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n)
+{
+    tag(b, field, 2);
+    raw_varint(b, (uint64_t)n * 8);
+    if (reserve(b, n * 8))
+        return;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t u;
+        memcpy(&u, &v[k], 8);
+        for (int i = 0; i < 8; i++)
+            b->p[b->len++] = (char)(u >> (8 * i));
+    }
+}
 
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {

@@ -139,6 +139,18 @@ typedef struct trace_resource {
     char *scope_name, *scope_version;
 } trace_resource;
 
+/* resource.c: the resource and scope of a tracer or a metric reader, from the code's options,
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the metrics' config (global labels service,
+ * version, environment), plus the telemetry.sdk.* attributes. */
+typedef struct resource_opts {
+    const char *service_name, *service_version, *deployment_environment;
+    const char *resource_attributes, *scope_name, *scope_version;
+    const struct sonde_config *config;
+    int read_env;
+} resource_opts;
+int sonde_resource_build(trace_resource *r, const resource_opts *o, sonde_logger *lg);
+void sonde_resource_free(trace_resource *r);
+
 /* ---- generic batch processor (batch.c) --------------------------------------------- */
 
 /* deliver() gets every batch the thread takes (n >= 1, at most the batch size) and owns
@@ -218,6 +230,9 @@ void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
 void sonde_pb_double(pb_buf *b, uint32_t field, double v);
 void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
+/* A packed repeated fixed64 / double field of n values. */
+void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
+void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n);
 /* Nested messages: open returns a mark, close patches the length in (a fixed
  * five-byte varint slot is reserved, then shrunk by moving the body). */
 size_t sonde_pb_open(pb_buf *b, uint32_t field);
@@ -229,6 +244,12 @@ int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
 
 /* encode_traces.c: Resource { attributes = 1 } as field 1 of the enclosing message. */
 void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
+
+/* src/core/encode_otlp.c: reg as an ExportMetricsServiceRequest with resource res, points
+ * at now_ns (wall), series without a creation time starting at start_ns; *points receives
+ * the data point count. SONDE_OK, SONDE_ENOMEM. */
+int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
+                                  uint64_t start_ns, char **out, size_t *len, size_t *points);
 
 /* ---- environment helpers (env.c) ----------------------------------------------------- */
 

@@ -1,0 +1,392 @@
+/*
+ * encode_otlp.c - a registry as an OTLP ExportMetricsServiceRequest
+ * (opentelemetry-proto v1, metrics/v1/metrics.proto), written with the
+ * protobuf writer of src/trace/pb.c straight from the families, the way the
+ * text exposition reads them (expose.c: a snapshot of the family array, each
+ * family's children walked without its lock, cells summed without a lock),
+ * then the custom collectors through a sink (emit.c).
+ *
+ * One ResourceMetrics (the reader's resource), one ScopeMetrics, one Metric
+ * per family, named as Prometheus names its samples (counters "foo_total",
+ * infos "foo_info", the others "foo": the OpenTelemetry Prometheus
+ * compatibility rule, names unaltered), HELP as description, the unit in
+ * OpenTelemetry's notation (seconds -> s, bytes -> By, ratio -> 1, a_per_b
+ * -> a/b), and the Prometheus type in metadata "prometheus.type". Mapping:
+ *   counter   Sum, monotonic, cumulative, start = the series' creation
+ *   gauge     Gauge
+ *   histogram Histogram, cumulative: explicit bounds, per-bucket counts (not
+ *             cumulative: the cells hold them so), sum, count
+ *   summary   Summary: quantile values, sum, count
+ *   info      Sum, not monotonic, cumulative, value 1
+ *   stateset  Sum, not monotonic, cumulative, a point per state with the
+ *             attribute <family name>=<state>, value 0 or 1
+ *   untyped   Gauge (collectors only)
+ * Global labels and then the series' labels become the point's attributes.
+ * Series of collectors have no creation time: their start is the reader's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "render.h"
+#include "trace_internal.h"
+
+/* field numbers of metrics.proto */
+enum {
+    RM_RESOURCE = 1, RM_SCOPE_METRICS = 2, SM_SCOPE = 1, SM_METRICS = 2,
+    M_NAME = 1, M_DESCRIPTION = 2, M_UNIT = 3, M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9,
+    M_SUMMARY = 11, M_METADATA = 12,
+    DATA_POINTS = 1, TEMPORALITY = 2, MONOTONIC = 3, CUMULATIVE = 2,
+    NDP_START = 2, NDP_TIME = 3, NDP_DOUBLE = 4, NDP_ATTRS = 7,
+    HDP_START = 2, HDP_TIME = 3, HDP_COUNT = 4, HDP_SUM = 5, HDP_BUCKETS = 6, HDP_BOUNDS = 7,
+    HDP_ATTRS = 9,
+    SDP_START = 2, SDP_TIME = 3, SDP_COUNT = 4, SDP_SUM = 5, SDP_QUANTILES = 6, SDP_ATTRS = 7,
+    Q_QUANTILE = 1, Q_VALUE = 2
+};
+
+typedef struct encoder {
+    pb_buf b;
+    const sonde_registry *reg;
+    uint64_t now_ns, start_ns; /* export time; start of series without a creation time */
+    size_t points;
+    /* the collector family open in the sink */
+    sonde_type type;
+    size_t metric, data; /* marks; metric 0 = none open */
+} encoder;
+
+/* A string attribute (KeyValue with AnyValue.string_value) of n bytes. */
+static void str_attr(pb_buf *b, uint32_t field, const char *key, size_t key_len, const char *v,
+                     size_t n)
+{
+    size_t kv = sonde_pb_open(b, field);
+    sonde_pb_bytes(b, 1, key, key_len);
+    size_t av = sonde_pb_open(b, 2);
+    sonde_pb_bytes(b, 1, v, n);
+    sonde_pb_close(b, av);
+    sonde_pb_close(b, kv);
+}
+
+static void global_attrs(encoder *e, uint32_t field)
+{
+    const sonde_config *cfg = &e->reg->cfg;
+    for (size_t i = 0; i < cfg->global_label_count; i++)
+        str_attr(&e->b, field, cfg->global_labels[i].name, strlen(cfg->global_labels[i].name),
+                 cfg->global_labels[i].value, strlen(cfg->global_labels[i].value));
+}
+
+/* The global labels, then the child's (values back to back in its blob). */
+static void child_attrs(encoder *e, uint32_t field, const sonde_family *f, const size_t *name_len,
+                        const sonde_child *c)
+{
+    global_attrs(e, field);
+    const char *p = c->blob;
+    for (size_t i = 0; i < f->label_count; i++) {
+        size_t len = strlen(p);
+        str_attr(&e->b, field, f->label_names[i], name_len[i], p, len);
+        p += len + 1;
+    }
+}
+
+static const char *prom_type(sonde_type t)
+{
+    static const char *const names[] = {"counter", "gauge", "histogram", "summary",
+                                        "info", "stateset", "unknown"};
+    return t <= SONDE_UNTYPED ? names[t] : "unknown";
+}
+
+/* OpenTelemetry's unit of a Prometheus unit (the compatibility spec's rules). */
+static void write_unit(pb_buf *b, const char *unit)
+{
+    static const char *const words[][2] = {
+        {"seconds", "s"}, {"milliseconds", "ms"}, {"microseconds", "us"}, {"nanoseconds", "ns"},
+        {"minutes", "min"}, {"hours", "h"}, {"days", "d"}, {"bytes", "By"},
+        {"kilobytes", "kBy"}, {"megabytes", "MBy"}, {"gigabytes", "GBy"}, {"bits", "bit"},
+        {"meters", "m"}, {"volts", "V"}, {"amperes", "A"}, {"joules", "J"}, {"watts", "W"},
+        {"grams", "g"}, {"celsius", "Cel"}, {"hertz", "Hz"}, {"percent", "%"}, {"ratio", "1"}};
+    char out[256];
+    size_t n = 0;
+    const char *per = strstr(unit, "_per_");
+    for (int part = 0; part < 2 && n < sizeof out - 1; part++) {
+        const char *s = part ? per + 5 : unit;
+        size_t len = part || !per ? strlen(s) : (size_t)(per - unit);
+        if (part) {
+            if (!per)
+                break;
+            out[n++] = '/';
+        }
+        const char *w = NULL;
+        for (size_t i = 0; i < sizeof words / sizeof words[0] && !w; i++)
+            if (strlen(words[i][0]) == len && memcmp(words[i][0], s, len) == 0)
+                w = words[i][1];
+        if (w)
+            len = strlen(w);
+        else
+            w = s;
+        if (len > sizeof out - 1 - n)
+            len = sizeof out - 1 - n;
+        memcpy(out + n, w, len);
+        n += len;
+    }
+    sonde_pb_bytes(b, M_UNIT, out, n);
+}
+
+/* Open a Metric and its data message; returns the data mark (*metric the Metric's). */
+static size_t open_metric(encoder *e, const char *name, const char *suffix, const char *help,
+                          sonde_type type, const char *unit, size_t *metric)
+{
+    pb_buf *b = &e->b;
+    *metric = sonde_pb_open(b, SM_METRICS);
+    char full[300];
+    size_t n = strlen(name), s = strlen(suffix);
+    if (n + s >= sizeof full) { /* names are bounded well below; never cut silently */
+        n = sizeof full - 1 - s;
+    }
+    memcpy(full, name, n);
+    memcpy(full + n, suffix, s);
+    sonde_pb_bytes(b, M_NAME, full, n + s);
+    if (help && *help)
+        sonde_pb_string(b, M_DESCRIPTION, help);
+    if (unit && *unit)
+        write_unit(b, unit);
+    const char *pt = prom_type(type);
+    sonde_pb_key_value(b, M_METADATA, "prometheus.type", SONDE_ATTR_STRING, pt, 0, 0, 0);
+    uint32_t field = type == SONDE_GAUGE || type == SONDE_UNTYPED ? M_GAUGE
+                     : type == SONDE_HISTOGRAM                   ? M_HISTOGRAM
+                     : type == SONDE_SUMMARY                     ? M_SUMMARY
+                                                                 : M_SUM;
+    return sonde_pb_open(b, field);
+}
+
+static void close_metric(encoder *e, sonde_type type, size_t data, size_t metric)
+{
+    pb_buf *b = &e->b;
+    if (type == SONDE_COUNTER || type == SONDE_INFO || type == SONDE_STATESET ||
+        type == SONDE_HISTOGRAM)
+        sonde_pb_varint(b, TEMPORALITY, CUMULATIVE);
+    if (type == SONDE_COUNTER)
+        sonde_pb_varint(b, MONOTONIC, 1);
+    sonde_pb_close(b, data);
+    sonde_pb_close(b, metric);
+}
+
+static uint64_t created_ns(const encoder *e, const sonde_child *c)
+{
+    return c && c->created > 0 ? (uint64_t)(c->created * 1e9) : e->start_ns;
+}
+
+/* A NumberDataPoint; a state's attribute (name=state) after the labels when state is set. */
+static void number_point(encoder *e, const sonde_family *f, const size_t *name_len,
+                         const sonde_child *c, const char *state, double v, int with_start)
+{
+    pb_buf *b = &e->b;
+    size_t m = sonde_pb_open(b, DATA_POINTS);
+    if (with_start)
+        sonde_pb_fixed64(b, NDP_START, created_ns(e, c));
+    sonde_pb_fixed64(b, NDP_TIME, e->now_ns);
+    sonde_pb_double(b, NDP_DOUBLE, v);
+    child_attrs(e, NDP_ATTRS, f, name_len, c);
+    if (state)
+        str_attr(b, NDP_ATTRS, f->name, strlen(f->name), state, strlen(state));
+    sonde_pb_close(b, m);
+    e->points++;
+}
+
+static void histogram_point(encoder *e, const sonde_family *f, const size_t *name_len,
+                            const sonde_child *c, uint64_t *counts)
+{
+    pb_buf *b = &e->b;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i <= f->bound_count; i++)
+        total += counts[i] = sonde_cells_sum_u64(c->cell + i);
+    double sum = sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1);
+    size_t m = sonde_pb_open(b, DATA_POINTS);
+    sonde_pb_fixed64(b, HDP_START, created_ns(e, c));
+    sonde_pb_fixed64(b, HDP_TIME, e->now_ns);
+    sonde_pb_fixed64(b, HDP_COUNT, total);
+    sonde_pb_double(b, HDP_SUM, sum);
+    sonde_pb_packed_fixed64(b, HDP_BUCKETS, counts, f->bound_count + 1);
+    sonde_pb_packed_double(b, HDP_BOUNDS, f->bounds, f->bound_count);
+    child_attrs(e, HDP_ATTRS, f, name_len, c);
+    sonde_pb_close(b, m);
+    e->points++;
+}
+
+static void summary_point(encoder *e, const sonde_family *f, const size_t *name_len,
+                          sonde_child *c)
+{
+    pb_buf *b = &e->b;
+    double q[SONDE_MAX_QUANTILES], sum;
+    uint64_t count;
+    sonde_summary_snapshot(c, q, &count, &sum);
+    size_t m = sonde_pb_open(b, DATA_POINTS);
+    sonde_pb_fixed64(b, SDP_START, created_ns(e, c));
+    sonde_pb_fixed64(b, SDP_TIME, e->now_ns);
+    sonde_pb_fixed64(b, SDP_COUNT, count);
+    sonde_pb_double(b, SDP_SUM, sum);
+    for (size_t i = 0; i < f->quantile_count; i++) {
+        size_t qm = sonde_pb_open(b, SDP_QUANTILES);
+        sonde_pb_double(b, Q_QUANTILE, f->quantiles[i].quantile);
+        sonde_pb_double(b, Q_VALUE, q[i]);
+        sonde_pb_close(b, qm);
+    }
+    child_attrs(e, SDP_ATTRS, f, name_len, c);
+    sonde_pb_close(b, m);
+    e->points++;
+}
+
+/* The points of one child; fn_value is the value of a function family. */
+static void encode_child(encoder *e, const sonde_family *f, const size_t *name_len, sonde_child *c,
+                         const double *fn_value, uint64_t *counts)
+{
+    switch (f->type) {
+    case SONDE_COUNTER:
+        number_point(e, f, name_len, c, NULL,
+                     fn_value ? *fn_value : sonde_counter_cells_value(c->cell), 1);
+        break;
+    case SONDE_GAUGE:
+        number_point(e, f, name_len, c, NULL,
+                     fn_value ? *fn_value : sonde_gauge_value((sonde_gauge *)c), 0);
+        break;
+    case SONDE_HISTOGRAM:
+        histogram_point(e, f, name_len, c, counts);
+        break;
+    case SONDE_SUMMARY:
+        summary_point(e, f, name_len, c);
+        break;
+    case SONDE_INFO:
+        number_point(e, f, name_len, c, NULL, 1, 1);
+        break;
+    case SONDE_STATESET: {
+        uint64_t bits = atomic_load_explicit(&c->v.states, memory_order_relaxed);
+        for (size_t i = 0; i < f->state_count; i++)
+            number_point(e, f, name_len, c, f->states[i], (double)((bits >> i) & 1), 1);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static const char *type_suffix(sonde_type t)
+{
+    return t == SONDE_COUNTER ? "_total" : t == SONDE_INFO ? "_info" : "";
+}
+
+static void encode_family(encoder *e, sonde_family *f, uint64_t *counts)
+{
+    size_t name_len[SONDE_MAX_LABELS];
+    for (size_t i = 0; i < f->label_count; i++)
+        name_len[i] = strlen(f->label_names[i]);
+    size_t metric, data;
+    if (f->fn) { /* one child; fn runs under this family's lock so that unregister waits */
+        double v = 0;
+        pthread_mutex_lock(&f->lock);
+        int live = !f->unregistered;
+        if (live)
+            v = f->fn(f->fn_ud);
+        pthread_mutex_unlock(&f->lock);
+        if (live) {
+            data = open_metric(e, f->name, type_suffix(f->type), f->help, f->type, f->unit, &metric);
+            encode_child(e, f, name_len, f->solo, &v, counts);
+            close_metric(e, f->type, data, metric);
+        }
+        return;
+    }
+    sonde_family_walk w;
+    sonde_family_walk_begin(f, &w);
+    sonde_child *c = sonde_family_walk_next(&w);
+    if (c) {
+        data = open_metric(e, f->name, type_suffix(f->type), f->help, f->type, f->unit, &metric);
+        for (; c && !e->b.failed; c = sonde_family_walk_next(&w))
+            encode_child(e, f, name_len, c, NULL, counts);
+        close_metric(e, f->type, data, metric);
+    }
+    sonde_family_walk_end(f);
+}
+
+/* ---- collectors, through the emitter's sink --------------------------- */
+
+static void sink_close(encoder *e)
+{
+    if (e->metric)
+        close_metric(e, e->type, e->data, e->metric);
+    e->metric = 0;
+}
+
+static void sink_family(void *ud, const char *name, const char *help, sonde_type type,
+                        const char *unit)
+{
+    encoder *e = ud;
+    sink_close(e);
+    e->type = type;
+    e->data = open_metric(e, name, type_suffix(type), help, type, unit, &e->metric);
+}
+
+static void sink_sample(void *ud, const char *suffix, const sonde_label *labels, size_t n,
+                        double value)
+{
+    encoder *e = ud;
+    if (!e->metric || (suffix && strcmp(suffix, "_created") == 0))
+        return; /* a counter's _created: its start time is the reader's */
+    pb_buf *b = &e->b;
+    size_t m = sonde_pb_open(b, DATA_POINTS);
+    if (e->type == SONDE_COUNTER || e->type == SONDE_INFO)
+        sonde_pb_fixed64(b, NDP_START, e->start_ns);
+    sonde_pb_fixed64(b, NDP_TIME, e->now_ns);
+    sonde_pb_double(b, NDP_DOUBLE, value);
+    global_attrs(e, NDP_ATTRS);
+    for (size_t i = 0; i < n; i++)
+        str_attr(b, NDP_ATTRS, labels[i].name, strlen(labels[i].name), labels[i].value,
+                 strlen(labels[i].value));
+    sonde_pb_close(b, m);
+    e->points++;
+}
+
+int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
+                                  uint64_t start_ns, char **out, size_t *len, size_t *points)
+{
+    *out = NULL;
+    *len = 0;
+    *points = 0;
+    encoder *e = calloc(1, sizeof *e);
+    uint64_t *counts = malloc((SONDE_MAX_BUCKETS + 1) * sizeof *counts);
+    if (!e || !counts) {
+        free(e);
+        free(counts);
+        return SONDE_ENOMEM;
+    }
+    e->reg = reg;
+    e->now_ns = now_ns;
+    e->start_ns = start_ns;
+    pb_buf *b = &e->b;
+    size_t rm = sonde_pb_open(b, 1); /* ExportMetricsServiceRequest.resource_metrics */
+    sonde_pb_resource(b, res->attrs, res->count);
+    size_t sm = sonde_pb_open(b, RM_SCOPE_METRICS);
+    size_t sc = sonde_pb_open(b, SM_SCOPE);
+    sonde_pb_string(b, 1, res->scope_name);
+    sonde_pb_string(b, 2, res->scope_version);
+    sonde_pb_close(b, sc);
+    sonde_family **fams = NULL;
+    size_t n = 0;
+    int rc = SONDE_OK;
+    if (reg->enabled && (rc = sonde_registry_snapshot(reg, &fams, &n)) == SONDE_OK) {
+        for (size_t i = 0; i < n && !b->failed; i++)
+            encode_family(e, fams[i], counts);
+        sonde_render_sink sink = {sink_family, sink_sample, e};
+        sonde_collectors_to_sink(reg, fams, n, &sink);
+        sink_close(e);
+        sonde_families_release(fams, n);
+    }
+    sonde_pb_close(b, sm);
+    sonde_pb_close(b, rm);
+    free(counts);
+    size_t pts = e->points;
+    if (rc == SONDE_OK)
+        rc = sonde_pb_finish(b, out, len);
+    else
+        free(b->p);
+    free(e);
+    if (rc == SONDE_OK)
+        *points = pts;
+    return rc;
+}
