@@ -49,42 +49,57 @@ typedef struct encoder {
     const sonde_registry *reg;
     uint64_t now_ns, start_ns; /* export time; start of series without a creation time */
     size_t points;
+    size_t global_len[SONDE_MAX_GLOBAL_LABELS][2]; /* name and value lengths */
+    size_t global_size;                            /* the bytes of their attributes */
     /* the collector family open in the sink */
     sonde_type type;
     size_t metric, data; /* marks; metric 0 = none open */
 } encoder;
 
-/* A string attribute (KeyValue with AnyValue.string_value) of n bytes. */
-static void str_attr(pb_buf *b, uint32_t field, const char *key, size_t key_len, const char *v,
-                     size_t n)
+/* Sizes of the messages written sized beforehand (no length slot to patch: the bulk of a
+ * request is number points and their attributes). Every field number here is below 16: a
+ * tag is one byte. */
+static size_t field_size(size_t body) { return 1 + sonde_pb_varint_size(body) + body; }
+
+/* The body of a KeyValue{key, AnyValue{string_value}}. */
+static size_t kv_size(size_t kn, size_t vn) { return field_size(kn) + field_size(field_size(vn)); }
+
+static void str_attr(pb_buf *b, uint32_t field, const char *key, size_t kn, const char *v, size_t vn)
 {
-    size_t kv = sonde_pb_open(b, field);
-    sonde_pb_bytes(b, 1, key, key_len);
-    size_t av = sonde_pb_open(b, 2);
-    sonde_pb_bytes(b, 1, v, n);
-    sonde_pb_close(b, av);
-    sonde_pb_close(b, kv);
+    sonde_pb_len(b, field, kv_size(kn, vn));
+    sonde_pb_bytes(b, 1, key, kn);
+    sonde_pb_len(b, 2, field_size(vn));
+    sonde_pb_bytes(b, 1, v, vn);
 }
 
-static void global_attrs(encoder *e, uint32_t field)
+/* The global labels, then the child's (values back to back in its blob, their lengths in
+ * vlen); returns nothing, see attrs_size for the bytes. */
+static void child_attrs(encoder *e, uint32_t field, const sonde_family *f, const size_t *name_len,
+                        const sonde_child *c, const size_t *vlen)
 {
     const sonde_config *cfg = &e->reg->cfg;
     for (size_t i = 0; i < cfg->global_label_count; i++)
-        str_attr(&e->b, field, cfg->global_labels[i].name, strlen(cfg->global_labels[i].name),
-                 cfg->global_labels[i].value, strlen(cfg->global_labels[i].value));
-}
-
-/* The global labels, then the child's (values back to back in its blob). */
-static void child_attrs(encoder *e, uint32_t field, const sonde_family *f, const size_t *name_len,
-                        const sonde_child *c)
-{
-    global_attrs(e, field);
+        str_attr(&e->b, field, cfg->global_labels[i].name, e->global_len[i][0],
+                 cfg->global_labels[i].value, e->global_len[i][1]);
     const char *p = c->blob;
     for (size_t i = 0; i < f->label_count; i++) {
-        size_t len = strlen(p);
-        str_attr(&e->b, field, f->label_names[i], name_len[i], p, len);
-        p += len + 1;
+        str_attr(&e->b, field, f->label_names[i], name_len[i], p, vlen[i]);
+        p += vlen[i] + 1;
     }
+}
+
+/* The child's value lengths into vlen; returns the bytes child_attrs writes. */
+static size_t attrs_size(const encoder *e, const sonde_family *f, const size_t *name_len,
+                         const sonde_child *c, size_t *vlen)
+{
+    size_t n = e->global_size;
+    const char *p = c->blob;
+    for (size_t i = 0; i < f->label_count; i++) {
+        vlen[i] = strlen(p);
+        n += field_size(kv_size(name_len[i], vlen[i]));
+        p += vlen[i] + 1;
+    }
+    return n;
 }
 
 static const char *prom_type(sonde_type t)
@@ -179,15 +194,22 @@ static void number_point(encoder *e, const sonde_family *f, const size_t *name_l
                          const sonde_child *c, const char *state, double v, int with_start)
 {
     pb_buf *b = &e->b;
-    size_t m = sonde_pb_open(b, DATA_POINTS);
+    size_t vlen[SONDE_MAX_LABELS];
+    size_t fn = 0, sn = 0;
+    size_t size = (with_start ? 9 : 0) + 9 + 9 + attrs_size(e, f, name_len, c, vlen);
+    if (state) {
+        fn = strlen(f->name);
+        sn = strlen(state);
+        size += field_size(kv_size(fn, sn));
+    }
+    sonde_pb_len(b, DATA_POINTS, size);
     if (with_start)
         sonde_pb_fixed64(b, NDP_START, created_ns(e, c));
     sonde_pb_fixed64(b, NDP_TIME, e->now_ns);
     sonde_pb_double(b, NDP_DOUBLE, v);
-    child_attrs(e, NDP_ATTRS, f, name_len, c);
+    child_attrs(e, NDP_ATTRS, f, name_len, c, vlen);
     if (state)
-        str_attr(b, NDP_ATTRS, f->name, strlen(f->name), state, strlen(state));
-    sonde_pb_close(b, m);
+        str_attr(b, NDP_ATTRS, f->name, fn, state, sn);
     e->points++;
 }
 
@@ -206,7 +228,9 @@ static void histogram_point(encoder *e, const sonde_family *f, const size_t *nam
     sonde_pb_double(b, HDP_SUM, sum);
     sonde_pb_packed_fixed64(b, HDP_BUCKETS, counts, f->bound_count + 1);
     sonde_pb_packed_double(b, HDP_BOUNDS, f->bounds, f->bound_count);
-    child_attrs(e, HDP_ATTRS, f, name_len, c);
+    size_t vlen[SONDE_MAX_LABELS];
+    attrs_size(e, f, name_len, c, vlen);
+    child_attrs(e, HDP_ATTRS, f, name_len, c, vlen);
     sonde_pb_close(b, m);
     e->points++;
 }
@@ -229,7 +253,9 @@ static void summary_point(encoder *e, const sonde_family *f, const size_t *name_
         sonde_pb_double(b, Q_VALUE, q[i]);
         sonde_pb_close(b, qm);
     }
-    child_attrs(e, SDP_ATTRS, f, name_len, c);
+    size_t vlen[SONDE_MAX_LABELS];
+    attrs_size(e, f, name_len, c, vlen);
+    child_attrs(e, SDP_ATTRS, f, name_len, c, vlen);
     sonde_pb_close(b, m);
     e->points++;
 }
@@ -334,7 +360,10 @@ static void sink_sample(void *ud, const char *suffix, const sonde_label *labels,
         sonde_pb_fixed64(b, NDP_START, e->start_ns);
     sonde_pb_fixed64(b, NDP_TIME, e->now_ns);
     sonde_pb_double(b, NDP_DOUBLE, value);
-    global_attrs(e, NDP_ATTRS);
+    const sonde_config *cfg = &e->reg->cfg;
+    for (size_t i = 0; i < cfg->global_label_count; i++)
+        str_attr(b, NDP_ATTRS, cfg->global_labels[i].name, e->global_len[i][0],
+                 cfg->global_labels[i].value, e->global_len[i][1]);
     for (size_t i = 0; i < n; i++)
         str_attr(b, NDP_ATTRS, labels[i].name, strlen(labels[i].name), labels[i].value,
                  strlen(labels[i].value));
@@ -343,7 +372,8 @@ static void sink_sample(void *ud, const char *suffix, const sonde_label *labels,
 }
 
 int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
-                                  uint64_t start_ns, char **out, size_t *len, size_t *points)
+                                  uint64_t start_ns, size_t size_hint, char **out, size_t *len,
+                                  size_t *points)
 {
     *out = NULL;
     *len = 0;
@@ -356,6 +386,13 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
         return SONDE_ENOMEM;
     }
     e->reg = reg;
+    if (size_hint && (e->b.p = malloc(size_hint)))
+        e->b.cap = size_hint; /* the last request's size: no growing, no copies */
+    for (size_t i = 0; i < reg->cfg.global_label_count && i < SONDE_MAX_GLOBAL_LABELS; i++) {
+        e->global_len[i][0] = strlen(reg->cfg.global_labels[i].name);
+        e->global_len[i][1] = strlen(reg->cfg.global_labels[i].value);
+        e->global_size += field_size(kv_size(e->global_len[i][0], e->global_len[i][1]));
+    }
     e->now_ns = now_ns;
     e->start_ns = start_ns;
     pb_buf *b = &e->b;

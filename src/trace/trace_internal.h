@@ -230,6 +230,10 @@ void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
 void sonde_pb_double(pb_buf *b, uint32_t field, double v);
 void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
+/* The tag and length of a length-delimited field whose n bytes the caller writes next (a
+ * message sized beforehand: no slot to patch); the bytes a varint of v takes. */
+void sonde_pb_len(pb_buf *b, uint32_t field, size_t n);
+size_t sonde_pb_varint_size(uint64_t v);
 /* A packed repeated fixed64 / double field of n values. */
 void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
 void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n);
@@ -246,10 +250,12 @@ int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
 void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
 
 /* src/core/encode_otlp.c: reg as an ExportMetricsServiceRequest with resource res, points
- * at now_ns (wall), series without a creation time starting at start_ns; *points receives
- * the data point count. SONDE_OK, SONDE_ENOMEM. */
+ * at now_ns (wall), series without a creation time starting at start_ns, in a buffer of
+ * size_hint bytes to start with (0: grown from 4 kB); *points receives the data point
+ * count. SONDE_OK, SONDE_ENOMEM. */
 int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
-                                  uint64_t start_ns, char **out, size_t *len, size_t *points);
+                                  uint64_t start_ns, size_t size_hint, char **out, size_t *len,
+                                  size_t *points);
 
 /* ---- environment helpers (env.c) ----------------------------------------------------- */
 
