@@ -117,6 +117,7 @@ static void write_unit(pb_buf *b, const char *unit)
         {"minutes", "min"}, {"hours", "h"}, {"days", "d"}, {"bytes", "By"},
         {"kilobytes", "kBy"}, {"megabytes", "MBy"}, {"gigabytes", "GBy"}, {"bits", "bit"},
         {"meters", "m"}, {"volts", "V"}, {"amperes", "A"}, {"joules", "J"}, {"watts", "W"},
+        {"second", "s"}, {"minute", "min"}, {"hour", "h"}, {"day", "d"}, {"byte", "By"},
         {"grams", "g"}, {"celsius", "Cel"}, {"hertz", "Hz"}, {"percent", "%"}, {"ratio", "1"}};
     char out[256];
     size_t n = 0;
