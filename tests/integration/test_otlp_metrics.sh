@@ -15,6 +15,9 @@
 #     (the generic endpoint points at a closed port; gzip only from the metrics variable).
 #  3. OTEL_METRICS_EXPORTER=none, OTEL_SDK_DISABLED=true, and no endpoint at all: not started.
 #  4. 503 then 200: the export is retried and nothing is lost.
+#  5. sonde-gateway: "otlp_metrics" in its JSON config and --otlp-metrics-interval-ms start
+#     it; a chat completion shows in the exported gateway_provider_calls_total and
+#     gateway_tokens_total, and the last export at SIGTERM carries them.
 set -euo pipefail
 build=${SONDE_BUILD:?} src=${SONDE_SRC:?}
 . "$(dirname "$0")/lib/procs.sh"
@@ -195,6 +198,37 @@ def points(r):
     return out
 refused, delivered = points(reqs[0]), points(reqs[1])
 assert refused == delivered and len(delivered) == 7, (len(refused), len(delivered))
+PY
+passed=$((passed + 1))
+
+# 5. sonde-gateway: JSON config and flag; one call, exported
+receiver gw
+GW_PORT=$(free_port)
+printf '{"otlp_metrics": {"endpoint": "http://127.0.0.1:%s/v1/metrics"}}\n' "$port" >"$tmp/gw.json"
+SONDE_METRICS_ENABLED=true "$build/sonde-gateway" --port "$GW_PORT" --config "$tmp/gw.json" \
+  --otlp-metrics-interval-ms 200 --sim-ttft-ms 1 --sim-inter-token-ms 1 --sim-output-tokens 3 \
+  >"$tmp/gw.log" 2>&1 &
+gw_pid=$!
+pids+=($gw_pid)
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$GW_PORT/health" && break; sleep 0.1; done
+curl -s -f -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$GW_PORT/v1/chat/completions" \
+  -d '{"model": "sonde-sim", "messages": [{"role": "user", "content": "hi"}]}' || fail "chat completion"
+for _ in $(seq 100); do [ -f "$tmp/gw.out" ] && [ "$(wc -l <"$tmp/gw.out")" -ge 2 ] && break; sleep 0.1; done
+kill -TERM "$gw_pid"
+wait "$gw_pid" || fail "gateway exit status $?: $(tail -5 "$tmp/gw.log")"
+/usr/bin/python3 - "$tmp/gw.out" <<'PY' || { tail -5 "$tmp/gw.log"; fail "gateway"; }
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(reqs) >= 2 and all(r["status"] == 200 and "error" not in r for r in reqs), reqs
+ms = {m["name"]: m for m in reqs[-1]["message"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]}
+def attrs(p):
+    return {a["key"]: a["value"]["stringValue"] for a in p.get("attributes", [])}
+calls = [p for p in ms["gateway_provider_calls_total"]["sum"]["dataPoints"]
+         if attrs(p).get("model") == "sonde-sim"]
+assert len(calls) == 1 and calls[0]["asDouble"] == 1, calls
+toks = {attrs(p)["type"]: p["asDouble"] for p in ms["gateway_tokens_total"]["sum"]["dataPoints"]}
+assert toks.get("output") == 3, toks
+assert ms["gateway_ready"]["gauge"]["dataPoints"][0]["asDouble"] == 1
 PY
 passed=$((passed + 1))
 echo "$passed passed, 0 failed"
