@@ -2,7 +2,7 @@
  * metric_reader.c - the periodic metric reader: its options resolved (code,
  * then OTEL_METRIC_EXPORT_INTERVAL / _TIMEOUT, then the OpenTelemetry
  * defaults), its resource (resource.c, as the tracer's), and one thread
- * that sleeps an interval, encodes the registry (src/core/encode_otlp.c)
+ * that sleeps an interval, encodes the registry (encode_metrics.c)
  * and hands the request to the exporter with a deadline of now + the
  * timeout. Exports are serialised by a mutex, so an explicit export and the
  * last one at free never overlap the thread's. The values are cumulative:

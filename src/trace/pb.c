@@ -89,7 +89,7 @@ void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_
 {
     tag(b, field, 2);
     raw_varint(b, (uint64_t)n * 8);
-    if (reserve(b, n * 8))
+    if (sonde_buf_reserve(b, n * 8))
         return;
     for (size_t k = 0; k < n; k++)
         for (int i = 0; i < 8; i++)
@@ -100,7 +100,7 @@ void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n
 {
     tag(b, field, 2);
     raw_varint(b, (uint64_t)n * 8);
-    if (reserve(b, n * 8))
+    if (sonde_buf_reserve(b, n * 8))
         return;
     for (size_t k = 0; k < n; k++) {
         uint64_t u;

@@ -245,7 +245,7 @@ int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
 /* encode_traces.c: Resource { attributes = 1 } as field 1 of the enclosing message. */
 void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
 
-/* src/core/encode_otlp.c: reg as an ExportMetricsServiceRequest with resource res, points
+/* encode_metrics.c: reg as an ExportMetricsServiceRequest with resource res, points
  * at now_ns (wall), series without a creation time starting at start_ns, in a buffer of
  * size_hint bytes to start with (0: grown from 4 kB); *points receives the data point
  * count. SONDE_OK, SONDE_ENOMEM. */

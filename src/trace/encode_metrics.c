@@ -1,10 +1,12 @@
 /*
- * encode_otlp.c - a registry as an OTLP ExportMetricsServiceRequest
+ * encode_metrics.c - a registry as an OTLP ExportMetricsServiceRequest
  * (opentelemetry-proto v1, metrics/v1/metrics.proto), written with the
  * protobuf writer of src/trace/pb.c straight from the families, the way the
  * text exposition reads them (expose.c: a snapshot of the family array, each
  * family's children walked without its lock, cells summed without a lock),
- * then the custom collectors through a sink (emit.c).
+ * then the custom collectors through a sink (emit.c). It lives with the
+ * other OTLP encoders (and pb.c) but reads the core's data model
+ * (internal.h) as the text exposition does: both are part of libsonde.
  *
  * One ResourceMetrics (the reader's resource), one ScopeMetrics, one Metric
  * per family, named as Prometheus names its samples (counters "foo_total",
