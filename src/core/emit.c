@@ -82,7 +82,10 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         return SONDE_ENOMEM;
     e->type = type;
     e->open = 1;
-    sonde_render_header(e->r, e->name, help, type, unit);
+    if (e->r->protobuf)
+        sonde_pb_family_begin(e->r, e->name, help, type);
+    else
+        sonde_render_header(e->r, e->name, help, type, unit);
     return SONDE_OK;
 }
 
@@ -112,6 +115,10 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
         size_t max = e->cfg->label_value_max ? e->cfg->label_value_max : SONDE_LABEL_VALUE_MAX;
         if (strlen(labels[i].value) > max)
             return SONDE_ETOOLONG;
+    }
+    if (e->r->protobuf) {
+        sonde_pb_emit_sample(e->r, labels, n, value);
+        return SONDE_OK;
     }
     sonde_render_labels_begin(e->r);
     for (size_t i = 0; i < n; i++)
@@ -162,6 +169,7 @@ void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
         sonde_emitter e = {.r = r, .cfg = &reg->cfg};
         c->fn(&e, c->ud);
     }
+    sonde_pb_family_end(r);
     sonde_out_flush(&r->out);
     pthread_mutex_unlock(&reg->collect_lock);
     r->out.write = write;
