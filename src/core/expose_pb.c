@@ -147,7 +147,7 @@ static void native_side(pb_buf *b, const sonde_native_bucket *bk, size_t n, uint
     }
     int64_t prev = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i > 0) /* the empty buckets filled into a span */
+        if (i > 0 && bk[i].index - bk[i - 1].index <= 3) /* the empty buckets filled into a span */
             for (int32_t k = bk[i - 1].index + 1; k < bk[i].index; k++) {
                 sonde_pb_varint(b, delta_field, zigzag(-prev));
                 prev = 0;
