@@ -34,12 +34,17 @@ extern "C" {
 
 typedef enum sonde_format {
     SONDE_FORMAT_TEXT = 0,    /* Prometheus text 0.0.4 */
-    SONDE_FORMAT_OPENMETRICS  /* OpenMetrics 1.0.0 text */
+    SONDE_FORMAT_OPENMETRICS, /* OpenMetrics 1.0.0 text */
+    SONDE_FORMAT_PROTOBUF     /* delimited io.prometheus.client.MetricFamily messages: every
+                                 type, native histogram buckets, created timestamps */
 } sonde_format;
 
 /*
  * Choose a format from an HTTP Accept header value (NULL or "" = text 0.0.4),
- * honouring q-values, as Prometheus 2.x and 3.x send them.
+ * honouring q-values, as Prometheus 2.x and 3.x send them. The protobuf format is
+ * chosen only for the media range application/vnd.google.protobuf with
+ * proto=io.prometheus.client.MetricFamily and encoding=delimited (what Prometheus sends
+ * first with its native-histograms feature on), when its q-value is the highest.
  */
 SONDE_API sonde_format sonde_format_negotiate(const char *accept);
 

@@ -169,19 +169,32 @@ int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
     return SONDE_OK;
 }
 
-/* Reclamation callback of a released range: zero it everywhere, then offer it for reuse. */
-static void range_recycle(void *p)
+/* Zero [base, base + count) in every arena. Lock held. */
+static void zero_locked(uint32_t base, uint32_t count)
 {
-    free_range *r = p;
-    uint32_t d = r->base >> SONDE_CHUNK_BITS, off = r->base & (SONDE_CHUNK_CELLS - 1);
-    pthread_mutex_lock(&pool_lock);
+    uint32_t d = base >> SONDE_CHUNK_BITS, off = base & (SONDE_CHUNK_CELLS - 1);
     unsigned n = atomic_load_explicit(&arena_count, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
         sonde_cell *chunk = atomic_load_explicit(&arenas[i]->dir[d], memory_order_acquire);
         if (chunk)
-            for (uint32_t k = 0; k < r->count; k++)
+            for (uint32_t k = 0; k < count; k++)
                 atomic_store_explicit(&chunk[off + k], 0, memory_order_relaxed);
     }
+}
+
+void sonde_cells_zero(uint32_t base, uint32_t count)
+{
+    pthread_mutex_lock(&pool_lock);
+    zero_locked(base, count);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Reclamation callback of a released range: zero it everywhere, then offer it for reuse. */
+static void range_recycle(void *p)
+{
+    free_range *r = p;
+    pthread_mutex_lock(&pool_lock);
+    zero_locked(r->base, r->count);
     r->next = free_ranges;
     free_ranges = r;
     pthread_mutex_unlock(&pool_lock);

@@ -85,6 +85,8 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
     e->open = 1;
     if (e->r->sink)
         e->r->sink->family(e->r->sink->ud, e->name, help, type, unit);
+    else if (e->r->protobuf)
+        sonde_pb_family_begin(e->r, e->name, help, type);
     else
         sonde_render_header(e->r, e->name, help, type, unit);
     return SONDE_OK;
@@ -119,6 +121,10 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
     }
     if (e->r->sink) {
         e->r->sink->sample(e->r->sink->ud, suffix, labels, n, value);
+        return SONDE_OK;
+    }
+    if (e->r->protobuf) {
+        sonde_pb_emit_sample(e->r, labels, n, value);
         return SONDE_OK;
     }
     sonde_render_labels_begin(e->r);
@@ -163,8 +169,10 @@ static void run_collectors(sonde_render *r, sonde_registry *reg)
         sonde_emitter e = {.r = r, .cfg = &reg->cfg};
         c->fn(&e, c->ud);
     }
-    if (!r->sink)
+    if (!r->sink) {
+        sonde_pb_family_end(r);
         sonde_out_flush(&r->out);
+    }
     pthread_mutex_unlock(&reg->collect_lock);
     for (size_t i = 0; i < r->emitted_count; i++)
         free(r->emitted[i]);

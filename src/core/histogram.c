@@ -7,6 +7,8 @@
  * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
  * to _count and cumulative buckets that never decrease; the sum never
  * decreases either (cells.h).
+ * A histogram with native buckets (native.c) also observes into them; a
+ * native-only one has no classic cells at all.
  */
 #include <math.h>
 
@@ -39,6 +41,11 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     const sonde_family *f = c->fam;
+    if (__builtin_expect(f->native != NULL, 0)) {
+        sonde_native_observe(c, v, 1);
+        if (f->native->only)
+            return;
+    }
     size_t b = bucket_index(f, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (__builtin_expect(cells == NULL, 0)) {
@@ -55,6 +62,11 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     if (c == NULL || n == 0 || isnan(v))
         return;
     const sonde_family *f = c->fam;
+    if (f->native) {
+        sonde_native_observe(c, v, n);
+        if (f->native->only)
+            return;
+    }
     size_t b = bucket_index(f, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (cells == NULL) {
@@ -70,7 +82,15 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
     const sonde_child *c = (const sonde_child *)hist;
     uint64_t total = 0;
     double s = 0.0;
-    if (c) {
+    if (c && c->fam->native && c->fam->native->only) {
+        sonde_native_snap snap = {0};
+        sonde_native_snapshot((sonde_child *)c, &snap);
+        total = snap.count;
+        s = snap.sum;
+        if (counts)
+            counts[0] = total;
+        sonde_native_snap_free(&snap);
+    } else if (c) {
         size_t n = c->fam->bound_count;
         for (size_t i = 0; i <= n; i++) {
             uint64_t k = sonde_cells_sum_u64(c->cell + (uint32_t)i);

@@ -21,6 +21,12 @@ typedef struct sonde_render {
     sonde_out out;
     const sonde_render_sink *sink; /* set: collectors write here, not to out */
     int openmetrics;
+    int protobuf;         /* the delimited protobuf format (expose_pb.c) */
+    const sonde_config *cfg; /* the registry's: global labels for protobuf */
+    sonde_buf pb;         /* protobuf: the MetricFamily being built */
+    int pb_open;          /* protobuf: a collector's family is open in pb */
+    sonde_type pb_type;
+    sonde_native_snap snap; /* the current native histogram's buckets */
     const char *global;   /* rendered global labels, or NULL */
     size_t global_len;
     char *scratch;        /* the current child's rendered labels */
@@ -45,6 +51,14 @@ void sonde_render_label(sonde_render *r, const char *name, const char *value, si
 /* One sample line: name suffix {labels[,xname="xvalue"]} value. xvalue is written as is. */
 void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, const char *xname,
                          const char *xvalue, double value);
+
+/* expose_pb.c: one registered family as a delimited MetricFamily; a collector's family
+ * (name already suffixed as the sample is named) opened, its samples, and closing it (a
+ * no-op when none is open). */
+void sonde_pb_render_family(sonde_render *r, sonde_family *f);
+void sonde_pb_family_begin(sonde_render *r, const char *name, const char *help, sonde_type type);
+void sonde_pb_emit_sample(sonde_render *r, const sonde_label *labels, size_t n, double value);
+void sonde_pb_family_end(sonde_render *r);
 
 /* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);

@@ -18,6 +18,14 @@
  *   gauge     Gauge
  *   histogram Histogram, cumulative: explicit bounds, per-bucket counts (not
  *             cumulative: the cells hold them so), sum, count
+ *             with native buckets (native.h): ExponentialHistogram, cumulative:
+ *             scale = schema, zero count and threshold, positive and negative
+ *             buckets as offset + dense counts (Prometheus' bucket i is
+ *             OpenTelemetry's i - 1: (base^(i-1), base^i] against
+ *             (base^k, base^(k+1)]); the classic buckets of a mixed one are left
+ *             out (a Metric has one kind of data). Buckets sparse enough that the
+ *             dense counts would pass 4096 per side are merged (scale lowered)
+ *             until they fit.
  *   summary   Summary: quantile values, sum, count
  *   info      Sum, not monotonic, cumulative, value 1
  *   stateset  Sum, not monotonic, cumulative, a point per state with the
@@ -37,14 +45,19 @@
 enum {
     RM_RESOURCE = 1, RM_SCOPE_METRICS = 2, SM_SCOPE = 1, SM_METRICS = 2,
     M_NAME = 1, M_DESCRIPTION = 2, M_UNIT = 3, M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9,
-    M_SUMMARY = 11, M_METADATA = 12,
+    M_EXP_HISTOGRAM = 10, M_SUMMARY = 11, M_METADATA = 12,
     DATA_POINTS = 1, TEMPORALITY = 2, MONOTONIC = 3, CUMULATIVE = 2,
     NDP_START = 2, NDP_TIME = 3, NDP_DOUBLE = 4, NDP_ATTRS = 7,
     HDP_START = 2, HDP_TIME = 3, HDP_COUNT = 4, HDP_SUM = 5, HDP_BUCKETS = 6, HDP_BOUNDS = 7,
     HDP_ATTRS = 9,
     SDP_START = 2, SDP_TIME = 3, SDP_COUNT = 4, SDP_SUM = 5, SDP_QUANTILES = 6, SDP_ATTRS = 7,
-    Q_QUANTILE = 1, Q_VALUE = 2
+    Q_QUANTILE = 1, Q_VALUE = 2,
+    EDP_ATTRS = 1, EDP_START = 2, EDP_TIME = 3, EDP_COUNT = 4, EDP_SUM = 5, EDP_SCALE = 6,
+    EDP_ZERO_COUNT = 7, EDP_POSITIVE = 8, EDP_NEGATIVE = 9, EDP_ZERO_THRESHOLD = 14,
+    B_OFFSET = 1, B_COUNTS = 2
 };
+
+#define EXP_DENSE_MAX 4096 /* dense bucket counts per side */
 
 typedef struct encoder {
     pb_buf b;
@@ -56,6 +69,8 @@ typedef struct encoder {
     /* the collector family open in the sink */
     sonde_type type;
     size_t metric, data; /* marks; metric 0 = none open */
+    sonde_native_snap snap; /* a native series' buckets (arrays reused) */
+    uint64_t dense[EXP_DENSE_MAX];
 } encoder;
 
 /* Sizes of the messages written sized beforehand (no length slot to patch: the bulk of a
@@ -150,7 +165,7 @@ static void write_unit(pb_buf *b, const char *unit)
 
 /* Open a Metric and its data message; returns the data mark (*metric the Metric's). */
 static size_t open_metric(encoder *e, const char *name, const char *suffix, const char *help,
-                          sonde_type type, const char *unit, size_t *metric)
+                          sonde_type type, const char *unit, int native, size_t *metric)
 {
     pb_buf *b = &e->b;
     *metric = sonde_pb_open(b, SM_METRICS);
@@ -169,6 +184,7 @@ static size_t open_metric(encoder *e, const char *name, const char *suffix, cons
     const char *pt = prom_type(type);
     sonde_pb_key_value(b, M_METADATA, "prometheus.type", SONDE_ATTR_STRING, pt, 0, 0, 0);
     uint32_t field = type == SONDE_GAUGE || type == SONDE_UNTYPED ? M_GAUGE
+                     : type == SONDE_HISTOGRAM && native         ? M_EXP_HISTOGRAM
                      : type == SONDE_HISTOGRAM                   ? M_HISTOGRAM
                      : type == SONDE_SUMMARY                     ? M_SUMMARY
                                                                  : M_SUM;
@@ -238,6 +254,72 @@ static void histogram_point(encoder *e, const sonde_family *f, const size_t *nam
     e->points++;
 }
 
+static uint32_t zigzag32(int32_t v) { return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31); }
+
+/* OpenTelemetry's index of Prometheus' bucket i, r scale steps lower: floor((i - 1) / 2^r). */
+static int64_t otel_index(int32_t i, int r)
+{
+    int64_t k = (int64_t)i - 1;
+    return k >= 0 ? k >> r : -((-k + (1ll << r) - 1) >> r);
+}
+
+/* The scale steps needed for the dense counts of bk[0..n) to fit EXP_DENSE_MAX. */
+static int steps_needed(const sonde_native_bucket *bk, size_t n, int schema)
+{
+    int r = 0;
+    while (n && schema - r > SONDE_NATIVE_SCHEMA_MIN &&
+           otel_index(bk[n - 1].index, r) - otel_index(bk[0].index, r) + 1 > EXP_DENSE_MAX)
+        r++;
+    return r;
+}
+
+/* Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2 (packed) }. */
+static void exp_buckets(encoder *e, uint32_t field, const sonde_native_bucket *bk, size_t n, int r)
+{
+    if (!n)
+        return;
+    int64_t lo = otel_index(bk[0].index, r), hi = otel_index(bk[n - 1].index, r);
+    if (hi - lo + 1 > EXP_DENSE_MAX) /* only at schema -4, where no double needs that many */
+        hi = lo + EXP_DENSE_MAX - 1;
+    memset(e->dense, 0, (size_t)(hi - lo + 1) * sizeof e->dense[0]);
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = otel_index(bk[i].index, r);
+        e->dense[(k > hi ? hi : k) - lo] += bk[i].count;
+    }
+    size_t m = sonde_pb_open(&e->b, field);
+    sonde_pb_varint(&e->b, B_OFFSET, zigzag32((int32_t)lo));
+    sonde_pb_packed_varint(&e->b, B_COUNTS, e->dense, (size_t)(hi - lo + 1));
+    sonde_pb_close(&e->b, m);
+}
+
+static void exp_histogram_point(encoder *e, const sonde_family *f, const size_t *name_len,
+                                sonde_child *c)
+{
+    pb_buf *b = &e->b;
+    sonde_native_snap *s = &e->snap;
+    if (sonde_native_snapshot(c, s) != SONDE_OK) {
+        b->failed = 1; /* out of memory: the whole request fails, as any other */
+        return;
+    }
+    int rp = steps_needed(s->pos, s->pos_n, s->schema), rn = steps_needed(s->neg, s->neg_n, s->schema);
+    int r = rp > rn ? rp : rn;
+    size_t m = sonde_pb_open(b, DATA_POINTS);
+    sonde_pb_fixed64(b, EDP_START, created_ns(e, c));
+    sonde_pb_fixed64(b, EDP_TIME, e->now_ns);
+    sonde_pb_fixed64(b, EDP_COUNT, s->count);
+    sonde_pb_double(b, EDP_SUM, s->sum);
+    sonde_pb_varint(b, EDP_SCALE, zigzag32(s->schema - r));
+    sonde_pb_fixed64(b, EDP_ZERO_COUNT, s->zero_count);
+    exp_buckets(e, EDP_POSITIVE, s->pos, s->pos_n, r);
+    exp_buckets(e, EDP_NEGATIVE, s->neg, s->neg_n, r);
+    sonde_pb_double(b, EDP_ZERO_THRESHOLD, s->zero_threshold);
+    size_t vlen[SONDE_MAX_LABELS];
+    attrs_size(e, f, name_len, c, vlen);
+    child_attrs(e, EDP_ATTRS, f, name_len, c, vlen);
+    sonde_pb_close(b, m);
+    e->points++;
+}
+
 static void summary_point(encoder *e, const sonde_family *f, const size_t *name_len,
                           sonde_child *c)
 {
@@ -277,7 +359,10 @@ static void encode_child(encoder *e, const sonde_family *f, const size_t *name_l
                      fn_value ? *fn_value : sonde_gauge_value((sonde_gauge *)c), 0);
         break;
     case SONDE_HISTOGRAM:
-        histogram_point(e, f, name_len, c, counts);
+        if (f->native)
+            exp_histogram_point(e, f, name_len, c);
+        else
+            histogram_point(e, f, name_len, c, counts);
         break;
     case SONDE_SUMMARY:
         summary_point(e, f, name_len, c);
@@ -315,7 +400,8 @@ static void encode_family(encoder *e, sonde_family *f, uint64_t *counts)
             v = f->fn(f->fn_ud);
         pthread_mutex_unlock(&f->lock);
         if (live) {
-            data = open_metric(e, f->name, type_suffix(f->type), f->help, f->type, f->unit, &metric);
+            data = open_metric(e, f->name, type_suffix(f->type), f->help, f->type, f->unit,
+                               f->native != NULL, &metric);
             encode_child(e, f, name_len, f->solo, &v, counts);
             close_metric(e, f->type, data, metric);
         }
@@ -325,7 +411,8 @@ static void encode_family(encoder *e, sonde_family *f, uint64_t *counts)
     sonde_family_walk_begin(f, &w);
     sonde_child *c = sonde_family_walk_next(&w);
     if (c) {
-        data = open_metric(e, f->name, type_suffix(f->type), f->help, f->type, f->unit, &metric);
+        data = open_metric(e, f->name, type_suffix(f->type), f->help, f->type, f->unit,
+                               f->native != NULL, &metric);
         for (; c && !e->b.failed; c = sonde_family_walk_next(&w))
             encode_child(e, f, name_len, c, NULL, counts);
         close_metric(e, f->type, data, metric);
@@ -348,7 +435,7 @@ static void sink_family(void *ud, const char *name, const char *help, sonde_type
     encoder *e = ud;
     sink_close(e);
     e->type = type;
-    e->data = open_metric(e, name, type_suffix(type), help, type, unit, &e->metric);
+    e->data = open_metric(e, name, type_suffix(type), help, type, unit, 0, &e->metric);
 }
 
 static void sink_sample(void *ud, const char *suffix, const sonde_label *labels, size_t n,
@@ -420,6 +507,7 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
     sonde_pb_close(b, sm);
     sonde_pb_close(b, rm);
     free(counts);
+    sonde_native_snap_free(&e->snap);
     size_t pts = e->points;
     if (rc == SONDE_OK)
         rc = sonde_pb_finish(b, out, len);

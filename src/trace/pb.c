@@ -85,6 +85,17 @@ size_t sonde_pb_varint_size(uint64_t v)
     return n;
 }
 
+void sonde_pb_packed_varint(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)
+{
+    size_t size = 0;
+    for (size_t k = 0; k < n; k++)
+        size += sonde_pb_varint_size(v[k]);
+    tag(b, field, 2);
+    raw_varint(b, size);
+    for (size_t k = 0; k < n; k++)
+        raw_varint(b, v[k]);
+}
+
 void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)
 {
     tag(b, field, 2);

@@ -218,25 +218,8 @@ void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 
-typedef sonde_buf pb_buf; /* the core's growable buffer (core_iface.h) */
+#include "pb.h" /* the writer; what follows is OTLP-specific */
 
-void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
-void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
-void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
-void sonde_pb_double(pb_buf *b, uint32_t field, double v);
-void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
-void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
-/* The tag and length of a length-delimited field whose n bytes the caller writes next (a
- * message sized beforehand: no slot to patch); the bytes a varint of v takes. */
-void sonde_pb_len(pb_buf *b, uint32_t field, size_t n);
-size_t sonde_pb_varint_size(uint64_t v);
-/* A packed repeated fixed64 / double field of n values. */
-void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
-void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n);
-/* Nested messages: open returns a mark, close patches the length in (a fixed
- * five-byte varint slot is reserved, then shrunk by moving the body). */
-size_t sonde_pb_open(pb_buf *b, uint32_t field);
-void sonde_pb_close(pb_buf *b, size_t mark);
 /* An AnyValue-bearing KeyValue (field number given) of an attribute. */
 void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
                   double d, int bo);

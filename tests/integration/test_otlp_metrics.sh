@@ -6,7 +6,9 @@
 # by this test. The program is tests/integration/otlp/metrics_driver.c.
 #  1. every instrument kind, decoded and compared with what the driver recorded: counters
 #     (monotonic cumulative Sums, start time = series creation), gauges, a histogram
-#     (explicit bounds, per-bucket counts, sum, count), a summary (quantiles, sum, count), an
+#     (explicit bounds, per-bucket counts, sum, count), a native histogram (an
+#     ExponentialHistogram: scale, zero count, positive and negative buckets), a summary
+#     (quantiles, sum, count), an
 #     info and a stateset (non-monotonic Sums), units, descriptions, global and series labels
 #     (hostile UTF-8 included) as attributes, the resource (OTEL_SERVICE_NAME,
 #     OTEL_RESOURCE_ATTRIBUTES), the scope, the reader's own counters, periodic exports
@@ -108,6 +110,27 @@ assert int(p["count"]) == len(obs) and abs(p["sum"] - sum(obs)) < 1e-9, p
 check_times(p)
 assert [int(c) for c in hp[H]["bucketCounts"]] == [0, 1, 0, 0, 0] and hp[H]["sum"] == 0.2
 
+x = metrics["ttft_seconds"]
+assert x["unit"] == "s" and x["exponentialHistogram"]["aggregationTemporality"] == 2, x
+xp = x["exponentialHistogram"]["dataPoints"]
+assert len(xp) == 1, xp
+xp = xp[0]
+nobs = made["native_obs"]                   # schema 0 (bucket factor 2): base 2
+assert xp.get("scale", 0) == 0 and int(xp["count"]) == len(nobs) and xp["sum"] == sum(nobs), xp
+assert int(xp["zeroCount"]) == sum(1 for v in nobs if v == 0), xp
+import math
+def otel_buckets(values):                   # bucket k holds (2^k, 2^(k+1)]
+    ks = [math.ceil(math.log2(v)) - 1 for v in values]
+    lo = min(ks)
+    counts = [0] * (max(ks) - lo + 1)
+    for k in ks: counts[k - lo] += 1
+    return lo, counts
+for side, vals in (("positive", [v for v in nobs if v > 0]), ("negative", [-v for v in nobs if v < 0])):
+    lo, counts = otel_buckets(vals)
+    got = xp[side]
+    assert got.get("offset", 0) == lo and [int(c) for c in got["bucketCounts"]] == counts, (side, got, lo, counts)
+check_times(xp)
+
 s = metrics["response_size_bytes"]
 assert s["unit"] == "By"
 sp = s["summary"]["dataPoints"]
@@ -191,13 +214,14 @@ def points(r):
     for m in r["message"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]:
         if m["name"].startswith("sonde_metric_"):
             continue          # the reader's own counters move between exports
-        data = m.get("sum") or m.get("gauge") or m.get("histogram") or m.get("summary")
+        data = (m.get("sum") or m.get("gauge") or m.get("histogram") or m.get("summary")
+                or m.get("exponentialHistogram"))
         for p in data["dataPoints"]:
             p = {k: v for k, v in p.items() if k != "timeUnixNano"}
             out.setdefault(m["name"], []).append(json.dumps(p, sort_keys=True))
     return out
 refused, delivered = points(reqs[0]), points(reqs[1])
-assert refused == delivered and len(delivered) == 7, (len(refused), len(delivered))
+assert refused == delivered and len(delivered) == 8, (len(refused), len(delivered))
 PY
 passed=$((passed + 1))
 

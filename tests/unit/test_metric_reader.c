@@ -275,6 +275,49 @@ TEST(encoding_follows_metrics_proto)
     sonde_registry_free(reg);
 }
 
+/* Native buckets far apart (1 and +Inf, which counts in the bucket past the largest double:
+ * 8,193 buckets apart at schema 3): the dense counts would pass 4096, so the scale is lowered
+ * until they fit, and every observation stays counted. */
+TEST(sparse_native_buckets_merge_to_fit)
+{
+    sonde_registry *reg = new_registry();
+    static const sonde_native_opts nat = {.bucket_factor = 1.1, .zero_threshold = -1, .native_only = 1};
+    sonde_metric_opts o = {.type = SONDE_HISTOGRAM, .name = "spread", .native = &nat};
+    sonde_metric *h;
+    CHECK_EQ_INT(sonde_register(reg, &o, &h), SONDE_OK);
+    sonde_histogram_observe(sonde_histogram_of(h), 1);
+    sonde_histogram_observe(sonde_histogram_of(h), INFINITY);
+    sonde_histogram_observe(sonde_histogram_of(h), INFINITY);
+    sonde_metric_reader_opts ro;
+    sonde_metric_reader_opts_init(&ro);
+    ro.registry = reg;
+    ro.read_env = 0;
+    sonde_metric_reader *r;
+    CHECK_EQ_INT(sonde_metric_reader_new(&ro, &r), SONDE_OK);
+    char *req;
+    size_t len;
+    CHECK_EQ_INT(sonde_metric_reader_encode(r, &req, &len, NULL), SONDE_OK);
+    pb_field m = metric(req, len, "spread"), eh = one(&m, 10), dp = one(&eh, 1);
+    CHECK(eh.n > 0);
+    CHECK_EQ_INT(one(&dp, 4).v, 3);
+    uint64_t zz = one(&dp, 6).v; /* sint32 scale, zigzag */
+    int scale = (int)(zz >> 1) ^ -(int)(zz & 1);
+    /* two steps down, scale 1: OpenTelemetry indices -1 (for 1) to 2048 (+Inf) */
+    CHECK_EQ_INT(scale, 1);
+    pb_field pos = one(&dp, 8), counts = one(&pos, 2);
+    const uint8_t *p = counts.p, *end = counts.p + counts.n;
+    uint64_t total = 0, n = 0, v;
+    while (p < end && get_varint(&p, end, &v)) {
+        total += v;
+        n++;
+    }
+    CHECK_EQ_INT(total, 3);
+    CHECK_EQ_INT(n, 2050);
+    free(req);
+    sonde_metric_reader_free(r, 0);
+    sonde_registry_free(reg);
+}
+
 /* An exporter that fails, then succeeds with a partial success. */
 typedef struct fake {
     int calls;
@@ -375,6 +418,7 @@ TEST(reader_honours_disabling)
 int main(void)
 {
     RUN(encoding_follows_metrics_proto);
+    RUN(sparse_native_buckets_merge_to_fit);
     RUN(reader_counts_failures_and_rejections);
     RUN(reader_honours_disabling);
     return check_report();

@@ -1,7 +1,7 @@
 /*
  * metrics_driver.c - the program test_otlp_metrics.sh runs against its OTLP
  * receiver: a registry holding every instrument kind (labels with hostile
- * UTF-8 values included, a global label), exported by
+ * UTF-8 values included, a global label, a native histogram), exported by
  * sonde_otlp_metrics_start() exactly as the OTEL_* environment the test sets
  * configures it. It records everything first, waits for WAIT exports
  * (delivered or failed) of the periodic reader, stops it (one last export)
@@ -76,7 +76,15 @@ int main(int argc, char **argv)
         {.type = SONDE_STATESET, .name = "feature_mode", .help = "Rollout.", .states = states,
          .state_count = 3},
     };
+    static const sonde_native_opts native = {.bucket_factor = 2, .native_only = 1};
+    sonde_metric *ttft;
+    sonde_metric_opts no = {.type = SONDE_HISTOGRAM, .name = "ttft_seconds", .help = "TTFT.",
+                            .unit = "seconds", .native = &native};
     sonde_metric **m[] = {&requests, &queue, &temp, &duration, &size, &build, &feature};
+    if (sonde_register(reg, &no, &ttft) != SONDE_OK) {
+        fprintf(stderr, "register ttft_seconds failed\n");
+        return 1;
+    }
     for (size_t i = 0; i < 7; i++)
         if (sonde_register(reg, &o[i], m[i]) != SONDE_OK) {
             fprintf(stderr, "register %s failed\n", o[i].name);
@@ -92,6 +100,9 @@ int main(int argc, char **argv)
     sonde_histogram_observe(sonde_histogram_with(duration, (const char *[]){hostile}), 0.2);
     for (int i = 1; i <= 100; i++)
         sonde_summary_observe(sonde_summary_of(size), i * 10.0);
+    static const double native_obs[] = {0, 0.3, 0.6, 1.5, 3, 3.5, 4, -2};
+    for (size_t i = 0; i < 8; i++)
+        sonde_histogram_observe(sonde_histogram_of(ttft), native_obs[i]);
     sonde_info_set(build, (const char *[]){"1.4.2", hostile});
     sonde_stateset_set(sonde_stateset_with(feature, NULL), "canary");
 
@@ -125,6 +136,9 @@ int main(int argc, char **argv)
     printf(", \"histogram_obs\": [");
     for (size_t i = 0; i < 8; i++)
         printf("%s%g", i ? ", " : "", obs[i]);
+    printf("], \"native_obs\": [");
+    for (size_t i = 0; i < 8; i++)
+        printf("%s%g", i ? ", " : "", native_obs[i]);
     printf("], \"bounds\": [0.1, 0.5, 1, 2.5], \"exports\": %llu, \"export_failures\": %llu, "
            "\"points_exported\": %llu}\n",
            (unsigned long long)st.exports, (unsigned long long)st.export_failures,

@@ -1,0 +1,37 @@
+/*
+ * pb.h - the protobuf writer (pb.c): the messages sonde only writes (OTLP
+ * traces, logs and metrics; the Prometheus protobuf exposition of
+ * src/core/expose_pb.c) are encoded by hand into a sonde_buf. Field numbers
+ * and wire types are the caller's; repeated scalars are written unpacked, or
+ * packed with sonde_pb_packed_*.
+ */
+#ifndef SONDE_PB_H
+#define SONDE_PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core_iface.h"
+
+typedef sonde_buf pb_buf; /* the core's growable buffer (core_iface.h) */
+
+void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
+void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
+void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
+void sonde_pb_double(pb_buf *b, uint32_t field, double v);
+void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
+void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
+/* The tag and length of a length-delimited field whose n bytes the caller writes next (a
+ * message sized beforehand: no slot to patch); the bytes a varint of v takes. */
+void sonde_pb_len(pb_buf *b, uint32_t field, size_t n);
+size_t sonde_pb_varint_size(uint64_t v);
+/* A packed repeated uint64 (varints) / fixed64 / double field of n values. */
+void sonde_pb_packed_varint(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
+void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
+void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n);
+/* Nested messages: open returns a mark, close patches the length in (a fixed
+ * five-byte varint slot is reserved, then shrunk by moving the body). */
+size_t sonde_pb_open(pb_buf *b, uint32_t field);
+void sonde_pb_close(pb_buf *b, size_t mark);
+
+#endif
