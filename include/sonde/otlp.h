@@ -1,6 +1,6 @@
 /*
  * sonde/otlp.h - libsonde-otlp: the OTLP/HTTP transport (protobuf over
- * HTTP/1.1, libcurl and zlib) and the exporters that plug it into a tracer
+ * HTTP/1.1, libcurl and libdeflate) and the exporters that plug it into a tracer
  * (sonde_span_exporter) and a logger (sonde_log_exporter). pkg-config
  * sonde-otlp, CMake sonde::otlp. One transport serves every signal: traces,
  * logs and metrics (sonde_otlp_metric_exporter for a sonde_metric_reader, or

@@ -79,8 +79,10 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         e->name[n - 5] = '\0';
     if (sonde_families_lookup(e->r->fams, e->r->fam_count, e->name) || emitted_before(e->r, e->name))
         return SONDE_EEXIST; /* that family is already in the output */
-    if (remember_emitted(e->r, e->name))
+    if (remember_emitted(e->r, e->name)) {
+        e->r->scratch_err = 1; /* the render fails as a whole: no family silently missing */
         return SONDE_ENOMEM;
+    }
     e->type = type;
     e->open = 1;
     if (e->r->sink)
@@ -181,11 +183,12 @@ static void run_collectors(sonde_render *r, sonde_registry *reg)
     r->emitted_count = r->emitted_cap = 0;
 }
 
-void sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
-                              const sonde_render_sink *sink)
+int sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
+                             const sonde_render_sink *sink)
 {
     sonde_render r = {.sink = sink, .openmetrics = 1, .fams = (sonde_family **)fams, .fam_count = n};
     run_collectors(&r, reg);
+    return r.scratch_err ? SONDE_ENOMEM : SONDE_OK;
 }
 
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)

@@ -63,8 +63,9 @@ void sonde_pb_family_end(sonde_render *r);
 /* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);
 /* Run them into a sink instead; fams[0..n) are the families already written (their names
- * are refused to collectors). */
-void sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
-                              const sonde_render_sink *sink);
+ * are refused to collectors). SONDE_OK, or SONDE_ENOMEM when a family could not be
+ * recorded (the sink's output is then incomplete). */
+int sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
+                             const sonde_render_sink *sink);
 
 #endif

@@ -169,14 +169,19 @@ static size_t open_metric(encoder *e, const char *name, const char *suffix, cons
 {
     pb_buf *b = &e->b;
     *metric = sonde_pb_open(b, SM_METRICS);
-    char full[300];
+    char stack[256];
     size_t n = strlen(name), s = strlen(suffix);
-    if (n + s >= sizeof full) { /* names are bounded well below; never cut silently */
-        n = sizeof full - 1 - s;
+    char *full = n + s <= sizeof stack ? stack : malloc(n + s); /* names have no length limit */
+    if (!full) {
+        b->failed = 1;
+        full = stack;
+        n = s = 0;
     }
     memcpy(full, name, n);
     memcpy(full + n, suffix, s);
     sonde_pb_bytes(b, M_NAME, full, n + s);
+    if (full != stack)
+        free(full);
     if (help && *help)
         sonde_pb_string(b, M_DESCRIPTION, help);
     if (unit && *unit)
@@ -500,7 +505,7 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
         for (size_t i = 0; i < n && !b->failed; i++)
             encode_family(e, fams[i], counts);
         sonde_render_sink sink = {sink_family, sink_sample, e};
-        sonde_collectors_to_sink(reg, fams, n, &sink);
+        rc = sonde_collectors_to_sink(reg, fams, n, &sink);
         sink_close(e);
         sonde_families_release(fams, n);
     }

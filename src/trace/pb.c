@@ -3,7 +3,11 @@
  * logs and metrics): varints, fixed64, doubles, length-delimited fields. Nested
  * messages reserve a five-byte length slot and shrink it on close (one
  * memmove of the body), so a message is written in one pass without sizing
- * it first. Out of memory marks the buffer failed; pb_finish reports it.
+ * it first; a body of 64 kB or more keeps the five bytes as a padded varint
+ * (continuation bits on the first four: valid protobuf, which readers accept
+ * as any varint), since moving it would cost more than the two or three
+ * bytes saved (the 12 MB metrics request of bench-otlp has four such
+ * containers). Out of memory marks the buffer failed; pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -13,9 +17,17 @@
 
 #include "trace_internal.h"
 
+#define PB_PAD_MIN 65536
+
+/* sonde_buf_reserve's answer, without the call when there is room (every field asks). */
+static inline int room(pb_buf *b, size_t more)
+{
+    return !b->failed && more <= b->cap - b->len ? 0 : sonde_buf_reserve(b, more);
+}
+
 static void raw_varint(pb_buf *b, uint64_t v)
 {
-    if (sonde_buf_reserve(b, 10))
+    if (room(b, 10))
         return;
     while (v >= 0x80) {
         b->p[b->len++] = (char)(v | 0x80);
@@ -35,7 +47,7 @@ void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 {
     tag(b, field, 1);
-    if (sonde_buf_reserve(b, 8))
+    if (room(b, 8))
         return;
     for (int i = 0; i < 8; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -44,7 +56,7 @@ void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
 {
     tag(b, field, 5);
-    if (sonde_buf_reserve(b, 4))
+    if (room(b, 4))
         return;
     for (int i = 0; i < 4; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -61,7 +73,7 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 {
     tag(b, field, 2);
     raw_varint(b, n);
-    if (sonde_buf_reserve(b, n))
+    if (room(b, n))
         return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
@@ -100,7 +112,7 @@ void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_
 {
     tag(b, field, 2);
     raw_varint(b, (uint64_t)n * 8);
-    if (sonde_buf_reserve(b, n * 8))
+    if (room(b, n * 8))
         return;
     for (size_t k = 0; k < n; k++)
         for (int i = 0; i < 8; i++)
@@ -111,7 +123,7 @@ void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n
 {
     tag(b, field, 2);
     raw_varint(b, (uint64_t)n * 8);
-    if (sonde_buf_reserve(b, n * 8))
+    if (room(b, n * 8))
         return;
     for (size_t k = 0; k < n; k++) {
         uint64_t u;
@@ -124,7 +136,7 @@ void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
-    if (sonde_buf_reserve(b, 5))
+    if (room(b, 5))
         return 0;
     b->len += 5;
     return b->len;
@@ -139,6 +151,14 @@ void sonde_pb_close(pb_buf *b, size_t mark)
         b->failed = 1;
         return;
     }
+    size_t slot = mark - 5;
+    if (body >= PB_PAD_MIN) { /* a padded five-byte varint: no move of a large body */
+        uint64_t x = body;
+        for (int i = 0; i < 4; i++, x >>= 7)
+            b->p[slot + (size_t)i] = (char)((x & 0x7f) | 0x80);
+        b->p[slot + 4] = (char)x;
+        return;
+    }
     uint8_t v[5];
     size_t n = 0;
     uint64_t x = body;
@@ -147,7 +167,6 @@ void sonde_pb_close(pb_buf *b, size_t mark)
         x >>= 7;
     }
     v[n++] = (uint8_t)x;
-    size_t slot = mark - 5;
     memcpy(b->p + slot, v, n);
     if (n < 5) {
         memmove(b->p + slot + n, b->p + mark, body);

@@ -140,7 +140,7 @@ for pkg in sonde:core sonde-http:http sonde-otlp:otlp; do
   static_libs=$(pkg-config $flags --libs "$name" |
     sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde-otlp( |\$)#$libdir/libsonde-otlp.a #;
             s#-lsonde( |\$)#$libdir/libsonde.a #")
-  [ "$name" = sonde-otlp ] && static_libs="$static_libs $(pkg-config --libs libcurl zlib) -lpthread -lm"
+  [ "$name" = sonde-otlp ] && static_libs="$static_libs $(pkg-config --libs libcurl libdeflate) -lpthread -lm"
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc-static" $(pkg-config --cflags "$name") $static_libs
   readelf -d "$tmp/$prog-pc-static" | grep NEEDED | grep -q libsonde &&
     fail "$prog-pc-static still needs a shared libsonde"
