@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ebr.h"
+#include "exemplar.h"
 #include "sonde/error.h"
 
 __thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
@@ -193,6 +194,7 @@ void sonde_cells_zero(uint32_t base, uint32_t count)
 static void range_recycle(void *p)
 {
     free_range *r = p;
+    sonde_exemplars_clear(r->base, r->count); /* the next series must not show this one's */
     pthread_mutex_lock(&pool_lock);
     zero_locked(r->base, r->count);
     r->next = free_ranges;

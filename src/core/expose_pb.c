@@ -16,13 +16,16 @@
  * delta-encoded counts; an empty native histogram with a zero threshold of 0
  * carries one empty span so that a reader still knows it for native. Info
  * families are GAUGE "foo_info" = 1, statesets GAUGE with the state label,
- * collector families their type (untyped: UNTYPED). The family walk and its
- * locking are expose.c's.
+ * collector families their type (untyped: UNTYPED). Exemplars (exemplar.h)
+ * go on counters and classic buckets (an explicit +Inf bucket when that one
+ * has an exemplar), labelled trace_id and span_id in hex, with their
+ * timestamp. The family walk and its locking are expose.c's.
  */
 #include <math.h>
 #include <string.h>
 
 #include "../trace/pb.h"
+#include "exemplar.h"
 #include "render.h"
 
 enum { PB_COUNTER = 0, PB_GAUGE = 1, PB_SUMMARY = 2, PB_UNTYPED = 3, PB_HISTOGRAM = 4 };
@@ -120,6 +123,34 @@ static void timestamp(pb_buf *b, uint32_t field, double seconds)
     sonde_pb_close(b, m);
 }
 
+/* Exemplar { repeated LabelPair label = 1; double value = 2; Timestamp timestamp = 3; } */
+static void exemplar_msg(pb_buf *b, uint32_t field, uint32_t cell)
+{
+    sonde_exemplar ex;
+    if (!sonde_exemplar_load(cell, &ex))
+        return;
+    static const char digits[] = "0123456789abcdef";
+    char trace_hex[32], span_hex[16];
+    for (int i = 0; i < 16; i++) {
+        trace_hex[2 * i] = digits[ex.trace_id[i] >> 4];
+        trace_hex[2 * i + 1] = digits[ex.trace_id[i] & 15];
+    }
+    for (int i = 0; i < 8; i++) {
+        span_hex[2 * i] = digits[ex.span_id[i] >> 4];
+        span_hex[2 * i + 1] = digits[ex.span_id[i] & 15];
+    }
+    size_t m = sonde_pb_open(b, field);
+    label_pair(b, "trace_id", trace_hex, 32);
+    label_pair(b, "span_id", span_hex, 16);
+    sonde_pb_double(b, 2, ex.value);
+    size_t t = sonde_pb_open(b, 3);
+    sonde_pb_varint(b, 1, ex.unix_ns / 1000000000u);
+    if (ex.unix_ns % 1000000000u)
+        sonde_pb_varint(b, 2, ex.unix_ns % 1000000000u);
+    sonde_pb_close(b, t);
+    sonde_pb_close(b, m);
+}
+
 static void value_msg(pb_buf *b, uint32_t field, double v)
 {
     size_t m = sonde_pb_open(b, field);
@@ -187,6 +218,15 @@ static void histogram_msg(sonde_render *r, const sonde_family *f, sonde_child *c
         size_t bm = sonde_pb_open(b, 3);
         sonde_pb_varint(b, 1, cumulative < count ? cumulative : count);
         sonde_pb_double(b, 2, f->bounds[i]);
+        exemplar_msg(b, 3, c->cell + (uint32_t)i);
+        sonde_pb_close(b, bm);
+    }
+    sonde_exemplar ex;
+    if (classic && sonde_exemplar_load(c->cell + (uint32_t)nb, &ex)) { /* +Inf, for its exemplar */
+        size_t bm = sonde_pb_open(b, 3);
+        sonde_pb_varint(b, 1, count);
+        sonde_pb_double(b, 2, INFINITY);
+        exemplar_msg(b, 3, c->cell + (uint32_t)nb);
         sonde_pb_close(b, bm);
     }
     if (f->native) {
@@ -245,8 +285,10 @@ static void metric_msg(sonde_render *r, const sonde_family *f, sonde_child *c, d
     case SONDE_COUNTER: {
         size_t cm = sonde_pb_open(b, 3);
         sonde_pb_double(b, 1, f->fn ? fn_value : sonde_counter_cells_value(c->cell));
-        if (!f->fn)
+        if (!f->fn) {
+            exemplar_msg(b, 2, c->cell);
             timestamp(b, 3, c->created);
+        }
         sonde_pb_close(b, cm);
         break;
     }

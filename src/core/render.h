@@ -37,6 +37,8 @@ typedef struct sonde_render {
     sonde_family **fams;  /* the registry's families when the render began, referenced */
     size_t fam_count;
     double values[SONDE_MAX_BUCKETS + 2]; /* the current child's cell values */
+    uint32_t exemplar_cell; /* OpenMetrics: the next sample line ends with this cell's
+                               exemplar, if it has one (0: no exemplar) */
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */
@@ -59,6 +61,10 @@ void sonde_pb_render_family(sonde_render *r, sonde_family *f);
 void sonde_pb_family_begin(sonde_render *r, const char *name, const char *help, sonde_type type);
 void sonde_pb_emit_sample(sonde_render *r, const sonde_label *labels, size_t n, double value);
 void sonde_pb_family_end(sonde_render *r);
+
+/* " # {trace_id=\"...\",span_id=\"...\"} value timestamp" when cell has an exemplar
+ * (expose_exemplar.c). */
+void sonde_render_exemplar(sonde_render *r, uint32_t cell);
 
 /* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);

@@ -1,6 +1,7 @@
 """compare.py DECODED_JSON VALUES_DIR START - checks the protobufjs decoding of
 native-server's protobuf exposition field by field against what it recorded:
-the observed values (one file per histogram series) and the constants it sets.
+the observed values (one file per histogram series), the constants it sets and
+the exemplars it attaches (a counter, a classic bucket).
 Native buckets are recomputed here from the values, with this file's own index
 math (exact powers of two by bisection on fractions), at the schema exposed."""
 import json
@@ -93,7 +94,8 @@ def check_histogram(fam, sel, name, native, classic):
         err(f"{fam}: a classic histogram carries a schema")
     if classic:
         bounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-        got = [(b["upperBound"], int(b.get("cumulativeCount", 0))) for b in h.get("bucket", [])]
+        got = [(b["upperBound"], int(b.get("cumulativeCount", 0))) for b in h.get("bucket", [])
+               if b["upperBound"] != math.inf]
         want = [(b, sum(1 for x in v if x <= b)) for b in bounds]
         if got != want:
             err(f"{fam}: classic buckets {got} want {want}")
@@ -130,6 +132,16 @@ if not errors:
         err(f"jobs_total {jobs}")
     for c in jobs.values():
         check_created(c, "jobs_total")
+    trace, span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    def check_exemplar(ex, value, where):
+        if not ex or labels(ex) != {"trace_id": trace, "span_id": span} or ex.get("value") != value or \
+                not (start - 5 <= int(ex.get("timestamp", {}).get("seconds", 0)) <= time.time() + 5):
+            err(f"{where}: exemplar {ex}")
+    check_exemplar(jobs.get("/a", {}).get("exemplar"), 1, "jobs_total")
+    if "exemplar" in jobs.get("/b", {}):
+        err("jobs_total{/b} has an exemplar")
+    cb = fams["classic_seconds"]["metric"][0]["histogram"]["bucket"]
+    check_exemplar(next((b.get("exemplar") for b in cb if b["upperBound"] == 0.5), None), 0.3, "classic le=0.5")
     if fams["temperature_celsius"]["metric"][0]["gauge"]["value"] != -3.5:
         err("temperature_celsius")
     s = fams["payload_bytes"]["metric"][0]["summary"]

@@ -6,7 +6,7 @@
  * the expected counts, sums, buckets and quantiles on its own.
  *
  * Usage: native-server DIR. Prints "listening on port N" once serving, then
- * reads commands from stdin: "phase2" observes a second batch (values far
+ * (a counter and a classic bucket carry an exemplar) reads commands from stdin: "phase2" observes a second batch (values far
  * outside the schema-8 family's window: a resolution reduction mid-run) and
  * prints "phase2 done"; end of input stops it.
  */
@@ -141,7 +141,18 @@ int main(int argc, char **argv)
         obs(dir, "classic_seconds", hc, v);
         obs(dir, "mixed_seconds", hm, v);
     }
-    sonde_counter_add(sonde_counter_with(ctr, (const char *[]){"/a"}), 41);
+    sonde_span_context ctx = {.trace_id = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d,
+                                           0x0e, 0x0e, 0x47, 0x36},
+                              .span_id = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+                              .flags = SONDE_TRACE_FLAG_SAMPLED};
+    sonde_counter_add(sonde_counter_with(ctr, (const char *[]){"/a"}), 40);
+    sonde_counter_add_exemplar(sonde_counter_with(ctr, (const char *[]){"/a"}), 1, &ctx);
+    sonde_histogram_observe_exemplar(hc, 0.3, &ctx); /* the le="0.5" bucket's exemplar */
+    FILE *cf = values_file(dir, "classic_seconds");
+    if (cf) {
+        fprintf(cf, "0.29999999999999999\n");
+        fclose(cf);
+    }
     sonde_counter_inc(sonde_counter_with(ctr, (const char *[]){"/b"}));
     sonde_gauge_set(sonde_gauge_of(gau), -3.5);
     sonde_summary *ss = sonde_summary_of(sum);
