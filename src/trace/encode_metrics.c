@@ -139,14 +139,11 @@ static void write_unit(pb_buf *b, const char *unit)
     char out[256];
     size_t n = 0;
     const char *per = strstr(unit, "_per_");
-    for (int part = 0; part < 2 && n < sizeof out - 1; part++) {
+    for (int part = 0; part < (per ? 2 : 1) && n < sizeof out - 1; part++) {
         const char *s = part ? per + 5 : unit;
         size_t len = part || !per ? strlen(s) : (size_t)(per - unit);
-        if (part) {
-            if (!per)
-                break;
+        if (part)
             out[n++] = '/';
-        }
         const char *w = NULL;
         for (size_t i = 0; i < sizeof words / sizeof words[0] && !w; i++)
             if (strlen(words[i][0]) == len && memcmp(words[i][0], s, len) == 0)
