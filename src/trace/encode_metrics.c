@@ -464,12 +464,10 @@ static void sink_sample(void *ud, const char *suffix, const sonde_label *labels,
 }
 
 int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
-                                  uint64_t start_ns, size_t size_hint, char **out, size_t *len,
-                                  size_t *points)
+                                  uint64_t start_ns, sonde_buf *out, size_t *points)
 {
-    *out = NULL;
-    *len = 0;
     *points = 0;
+    out->len = 0;
     encoder *e = calloc(1, sizeof *e);
     uint64_t *counts = malloc((SONDE_MAX_BUCKETS + 1) * sizeof *counts);
     if (!e || !counts) {
@@ -478,8 +476,7 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
         return SONDE_ENOMEM;
     }
     e->reg = reg;
-    if (size_hint && (e->b.p = malloc(size_hint)))
-        e->b.cap = size_hint; /* the last request's size: no growing, no copies */
+    e->b = *out; /* written in place: a kept buffer is neither grown nor faulted in again */
     for (size_t i = 0; i < reg->cfg.global_label_count && i < SONDE_MAX_GLOBAL_LABELS; i++) {
         e->global_len[i][0] = strlen(reg->cfg.global_labels[i].name);
         e->global_len[i][1] = strlen(reg->cfg.global_labels[i].value);
@@ -510,13 +507,11 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
     sonde_pb_close(b, rm);
     free(counts);
     sonde_native_snap_free(&e->snap);
-    size_t pts = e->points;
+    if (rc == SONDE_OK && b->failed)
+        rc = SONDE_ENOMEM;
     if (rc == SONDE_OK)
-        rc = sonde_pb_finish(b, out, len);
-    else
-        free(b->p);
+        *points = e->points;
+    *out = *b;
     free(e);
-    if (rc == SONDE_OK)
-        *points = pts;
     return rc;
 }

@@ -24,7 +24,9 @@ struct sonde_metric_reader {
     sonde_logger *logger;
     long interval_ms, timeout_ms;
     uint64_t start_ns;           /* wall: the start of series that have no creation time */
-    _Atomic size_t last_len;     /* the last request's size: the next one's first buffer */
+    sonde_buf request;           /* under export_mu: the request, kept from export to export
+                                    (a large registry's is megabytes: allocating and faulting
+                                    it in anew each time cost a tenth of the encoding) */
     sonde_collector *collector;
     pthread_mutex_t export_mu;   /* one export at a time */
     pthread_mutex_t mu;          /* stop flag and the thread's sleep */
@@ -61,18 +63,32 @@ static long pick(sonde_logger *lg, int read_env, long code, const char *var, lon
     return def;
 }
 
+/* Encode into b (kept or fresh); on failure b's memory is released. */
+static int encode_into(sonde_metric_reader *r, sonde_buf *b, size_t *points)
+{
+    int rc = sonde_metrics_encode_otlp_res(r->registry, &r->res, wall_ns(), r->start_ns, b, points);
+    if (rc != SONDE_OK) {
+        free(b->p);
+        memset(b, 0, sizeof *b);
+    }
+    return rc;
+}
+
 int sonde_metric_reader_encode(sonde_metric_reader *r, char **out, size_t *len, size_t *points)
 {
-    size_t n;
+    size_t n = 0;
     if (!r || !out || !len)
         return SONDE_EINVAL;
-    size_t hint = atomic_load(&r->last_len);
-    int rc = sonde_metrics_encode_otlp_res(r->registry, &r->res, wall_ns(), r->start_ns,
-                                           hint ? hint + hint / 8 + 4096 : 0, out, len, &n);
-    if (rc == SONDE_OK)
-        atomic_store(&r->last_len, *len);
+    *out = NULL;
+    *len = 0;
+    sonde_buf b = {0};
+    int rc = encode_into(r, &b, &n);
+    if (rc == SONDE_OK) {
+        *out = b.p;
+        *len = b.len;
+    }
     if (points)
-        *points = rc == SONDE_OK ? n : 0;
+        *points = n;
     return rc;
 }
 
@@ -84,13 +100,11 @@ static int export_now(sonde_metric_reader *r, long timeout_ms)
         timeout_ms = r->timeout_ms;
     uint64_t deadline = sonde_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     pthread_mutex_lock(&r->export_mu);
-    char *body;
-    size_t len, points = 0, rejected = 0;
-    int rc = sonde_metric_reader_encode(r, &body, &len, &points);
-    if (rc == SONDE_OK) {
-        rc = r->exporter.export_fn(r->exporter.ud, body, len, points, deadline, &rejected);
-        free(body);
-    }
+    size_t points = 0, rejected = 0;
+    int rc = encode_into(r, &r->request, &points);
+    if (rc == SONDE_OK)
+        rc = r->exporter.export_fn(r->exporter.ud, r->request.p, r->request.len, points, deadline,
+                                   &rejected);
     if (rc < 0) {
         atomic_fetch_add(&r->export_failures, 1);
         atomic_fetch_add(&r->points_failed, points);
@@ -165,6 +179,7 @@ static int collect(sonde_emitter *e, void *ud)
 static void reader_destroy(sonde_metric_reader *r)
 {
     sonde_resource_free(&r->res);
+    free(r->request.p);
     pthread_mutex_destroy(&r->export_mu);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->wake);

@@ -228,13 +228,12 @@ int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
 /* encode_traces.c: Resource { attributes = 1 } as field 1 of the enclosing message. */
 void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
 
-/* encode_metrics.c: reg as an ExportMetricsServiceRequest with resource res, points
- * at now_ns (wall), series without a creation time starting at start_ns, in a buffer of
- * size_hint bytes to start with (0: grown from 4 kB); *points receives the data point
- * count. SONDE_OK, SONDE_ENOMEM. */
+/* encode_metrics.c: reg as an ExportMetricsServiceRequest with resource res, points at
+ * now_ns (wall), series without a creation time starting at start_ns, written into out
+ * from its start (its memory kept and grown; out->failed set when it could not grow);
+ * *points receives the data point count. SONDE_OK, SONDE_ENOMEM. */
 int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
-                                  uint64_t start_ns, size_t size_hint, char **out, size_t *len,
-                                  size_t *points);
+                                  uint64_t start_ns, sonde_buf *out, size_t *points);
 
 /* ---- environment helpers (env.c) ----------------------------------------------------- */
 
