@@ -26,6 +26,11 @@ set -euo pipefail
 command -v redis-server >/dev/null || fail "redis-server is missing (scripts/deps.sh test installs it)"
 command -v redis-cli >/dev/null || fail "redis-cli is missing (Debian redis-tools)"
 
+# The example configuration of deploy/ loads.
+OPENAI_API_KEY=x SONDE_REDIS_PASSWORD=x TEAM_A_KEY=a CI_KEY=c \
+  "$GW" --config "$SONDE_SRC/deploy/gateway-shared.json" --list-metrics >/dev/null ||
+  fail "deploy/gateway-shared.json does not load"
+
 rport=$(free_port)
 start_redis() {
   redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
