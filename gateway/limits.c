@@ -118,6 +118,17 @@ int gw_limits_new(const gw_config *cfg, gw_meter *meter, sonde_logger *log, char
         return -1;
     }
     gw_meter_limit_backend_up(meter, 0);
+    if (l->redis) {
+        const char *host;
+        int port;
+        long db;
+        gw_redis_endpoint(l->redis, &host, &port, &db);
+        sonde_attr f[] = {SONDE_ATTR_STR("host", host), SONDE_ATTR_INT("port", port),
+                          SONDE_ATTR_INT("db", db), SONDE_ATTR_STR("prefix", l->prefix),
+                          SONDE_ATTR_STR("fail_mode", l->fail_closed ? "closed" : "open")};
+        sonde_log(log, SONDE_LOG_INFO, "limits and budgets shared through Redis", f,
+                  sizeof f / sizeof *f);
+    }
     *out = l;
     return 0;
 }

@@ -177,6 +177,13 @@ void gw_redis_free(gw_redis *r)
     free(r);
 }
 
+void gw_redis_endpoint(const gw_redis *r, const char **host, int *port, long *db)
+{
+    *host = r->host;
+    *port = r->port;
+    *db = r->db;
+}
+
 int gw_redis_up(const gw_redis *r)
 {
     return atomic_load(&((gw_redis *)r)->up);

@@ -34,6 +34,8 @@ gw_redis_status gw_redis_script(gw_redis *r, int nkeys, const char *const *argv,
                                 long long *out, size_t nout, char *detail, size_t detail_len);
 /* PING, reconnecting when the back-off allows. */
 gw_redis_status gw_redis_ping(gw_redis *r, char *detail, size_t detail_len);
+/* Where the pool connects, as parsed from the URL (for logs). */
+void gw_redis_endpoint(const gw_redis *r, const char **host, int *port, long *db);
 /* 1 while the last call reached Redis. */
 int gw_redis_up(const gw_redis *r);
 
