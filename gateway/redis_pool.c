@@ -100,7 +100,13 @@ static int parse_url(gw_redis *r, const char *url, char *err, size_t errlen)
         goto out;
     }
     r->port = 6379;
-    if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK) r->port = atoi(port);
+    if (curl_url_get(h, CURLUPART_PORT, &port, 0) == CURLUE_OK) {
+        r->port = atoi(port); /* curl takes "redis://h:0" (and checks <= 65535) */
+        if (r->port < 1 || r->port > 65535) {
+            snprintf(err, errlen, "redis url: the port must be 1 to 65535");
+            goto out;
+        }
+    }
     r->db = 0;
     if (curl_url_get(h, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0) {
         char *end;
