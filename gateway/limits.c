@@ -78,7 +78,6 @@ static const char SCRIPT[] =
     "return {0, 0}\n";
 
 struct gw_limits {
-    const gw_config *cfg;
     gw_meter *meter;
     sonde_logger *log;
     gw_redis *redis;       /* NULL: local limits only */
@@ -105,7 +104,6 @@ int gw_limits_new(const gw_config *cfg, gw_meter *meter, sonde_logger *log, char
     *out = NULL;
     gw_limits *l = calloc(1, sizeof *l);
     if (!l) return -1;
-    l->cfg = cfg;
     l->meter = meter;
     l->log = log;
     l->fail_closed = cfg->redis.fail_closed;
