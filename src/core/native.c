@@ -82,7 +82,7 @@ static void tables_init(void)
 double sonde_native_upper_bound(int32_t index, int s)
 {
     if (s <= 0)
-        return ldexp(1.0, (int)((int64_t)index << -s));
+        return ldexp(1.0, (int)((int64_t)index * (INT64_C(1) << -s))); /* no shift of a negative */
     pthread_once(&tables_once, tables_init);
     int32_t n = 1 << s;
     int32_t q = index >= 0 ? index / n : -((-index + n - 1) / n); /* floor */

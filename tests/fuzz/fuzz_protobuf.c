@@ -11,7 +11,8 @@
  *    in bounds; only the fields metrics.proto defines appear, each with its
  *    wire type;
  *  - each family's name is one the input registered (with _total / _info
- *    for counters and infos), its type the one it was registered with;
+ *    for counters and infos) or one of the registry's own rejection
+ *    counters, its type the one it was registered with;
  *  - every native histogram has a schema in -4..8, spans that cover exactly
  *    as many buckets as it has deltas, no bucket count below zero, and a
  *    zero bucket plus buckets that add up to its sample count;
@@ -279,9 +280,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sonde_registry *reg;
     if (sonde_registry_new(&cfg, &reg))
         return 0;
-    char names[MAX_FAMILIES][72];
-    int types[MAX_FAMILIES];
-    size_t nfam = 0;
+    char names[MAX_FAMILIES + 2][72] = {"sonde_label_rejections_total", "sonde_cardinality_rejections_total"};
+    int types[MAX_FAMILIES + 2] = {0, 0}; /* the registry's own counters (bad label values) */
+    size_t nfam = 2;
     static const char *const label[] = {"l"};
     static const char *const states[] = {"a", "b"};
     unsigned families = 1 + fuzz_below(&in, MAX_FAMILIES);
