@@ -1,9 +1,13 @@
 /*
  * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces
- * and logs): varints, fixed64, doubles, length-delimited fields. Nested
- * messages reserve a five-byte length slot and shrink it on close (one
- * memmove of the body), so a message is written in one pass without sizing
- * it first. Out of memory marks the buffer failed; pb_finish reports it.
+ * and logs, the Prometheus protobuf exposition): varints, fixed64, doubles,
+ * length-delimited fields. Nested messages reserve a one-byte length slot
+ * and, on close, fill it in place when the body is shorter than 128 bytes
+ * (most label pairs, values, attributes) or move the body up to make room
+ * for the longer length (nesting closes in LIFO order, so the only marks
+ * inside a moved body are already closed), so a message is written in one
+ * pass without sizing it first. Out of memory marks the buffer failed;
+ * pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -72,9 +76,9 @@ void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
-    if (sonde_buf_reserve(b, 5))
+    if (sonde_buf_reserve(b, 1))
         return 0;
-    b->len += 5;
+    b->len += 1; /* a one-byte length slot: most messages are shorter than 128 bytes */
     return b->len;
 }
 
@@ -83,8 +87,12 @@ void sonde_pb_close(pb_buf *b, size_t mark)
     if (b->failed)
         return;
     size_t body = b->len - mark;
-    if (body > UINT32_MAX) { /* more than the five-byte slot holds (and than OTLP allows) */
+    if (body > UINT32_MAX) { /* more than OTLP allows */
         b->failed = 1;
+        return;
+    }
+    if (body < 0x80) { /* the common case: the length fits its slot, nothing moves */
+        b->p[mark - 1] = (char)body;
         return;
     }
     uint8_t v[5];
@@ -95,12 +103,11 @@ void sonde_pb_close(pb_buf *b, size_t mark)
         x >>= 7;
     }
     v[n++] = (uint8_t)x;
-    size_t slot = mark - 5;
-    memcpy(b->p + slot, v, n);
-    if (n < 5) {
-        memmove(b->p + slot + n, b->p + mark, body);
-        b->len -= 5 - n;
-    }
+    if (sonde_buf_reserve(b, n - 1))
+        return;
+    memmove(b->p + mark + n - 1, b->p + mark, body); /* make room for the longer length */
+    memcpy(b->p + mark - 1, v, n);
+    b->len += n - 1;
 }
 
 /* KeyValue { string key = 1; AnyValue value = 2; }

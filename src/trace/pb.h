@@ -20,8 +20,8 @@ void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
 void sonde_pb_double(pb_buf *b, uint32_t field, double v);
 void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
-/* Nested messages: open returns a mark, close patches the length in (a fixed
- * five-byte varint slot is reserved, then shrunk by moving the body). */
+/* Nested messages: open returns a mark, close patches the length in (a one-byte slot is
+ * reserved; a body of 128 bytes or more is moved up to make room). Close in LIFO order. */
 size_t sonde_pb_open(pb_buf *b, uint32_t field);
 void sonde_pb_close(pb_buf *b, size_t mark);
 
