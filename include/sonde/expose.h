@@ -18,7 +18,12 @@
  *
  * Counters: a counter registered as "foo" or "foo_total" is the family "foo";
  * text 0.0.4 writes "foo_total" (HELP and TYPE included), OpenMetrics writes
- * the family "foo" with the sample "foo_total" and "foo_created".
+ * the family "foo" with the sample "foo_total" and "foo_created", protobuf a
+ * COUNTER family "foo_total" with its created timestamp.
+ *
+ * Native histograms (sonde_native_opts) travel in the protobuf format only:
+ * schema, zero bucket, spans and delta-encoded counts per side. The text
+ * formats show a native-only histogram as its +Inf bucket, _sum and _count.
  */
 #ifndef SONDE_EXPOSE_H
 #define SONDE_EXPOSE_H

@@ -22,6 +22,7 @@
  * timestamp. The family walk and its locking are expose.c's.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../trace/pb.h"
@@ -47,24 +48,23 @@ static void family_header(sonde_render *r, const char *name, const char *suffix,
 {
     r->pb.len = 0;
     size_t n = strlen(name), k = strlen(suffix);
-    if (!sonde_buf_reserve(&r->pb, n + k + 10)) { /* name = 1, the family name and its suffix */
-        r->pb.p[r->pb.len++] = 1 << 3 | 2;
-        uint64_t len = n + k;
-        while (len >= 0x80) {
-            r->pb.p[r->pb.len++] = (char)(len | 0x80);
-            len >>= 7;
-        }
-        r->pb.p[r->pb.len++] = (char)len;
-        memcpy(r->pb.p + r->pb.len, name, n);
-        memcpy(r->pb.p + r->pb.len + n, suffix, k);
-        r->pb.len += n + k;
+    char stack[256], *full = n + k <= sizeof stack ? stack : malloc(n + k);
+    if (!full) {
+        r->pb.failed = 1;
+        return;
     }
+    memcpy(full, name, n);
+    memcpy(full + n, suffix, k);
+    sonde_pb_bytes(&r->pb, 1, full, n + k); /* name = 1: the family name and its suffix */
+    if (full != stack)
+        free(full);
     if (help && *help)
         sonde_pb_string(&r->pb, 2, help);
     sonde_pb_varint(&r->pb, 3, (uint64_t)pb_type(t));
 }
 
-/* The family's bytes, behind their varint length, into the output. */
+/* The family's bytes into the output behind their length (the delimited framing, a
+ * varint outside any message). */
 static void family_flush(sonde_render *r)
 {
     if (r->pb.failed)

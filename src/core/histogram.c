@@ -45,7 +45,7 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         return;
     const sonde_family *f = c->fam;
     if (__builtin_expect(f->native != NULL, 0)) {
-        sonde_native_observe(c, v, 1);
+        sonde_native_observe(c, c->v.native, f->native, v, 1);
         if (f->native->only)
             return;
     }
@@ -67,7 +67,7 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
         return;
     const sonde_family *f = c->fam;
     if (f->native) {
-        sonde_native_observe(c, v, n);
+        sonde_native_observe(c, c->v.native, f->native, v, n);
         if (f->native->only)
             return;
     }

@@ -1,6 +1,7 @@
 /*
  * native.c - native (sparse, exponential) histograms: bucket index math,
- * storage, the lock-free hot path, and the snapshot a scrape renders.
+ * storage, the lock-free hot path (inline in native.h) and the snapshot a
+ * scrape renders.
  *
  * Index. A value a > 0 is split like frexp (a = frac 2^exp, frac in
  * [0.5, 1)) straight from its IEEE bits. For schema s <= 0 the index is
@@ -52,8 +53,10 @@
 
 /* mbound[s][i], 1 <= i < 2^s: mantissa bits of the largest double <= 2^(i / 2^s);
  * below[s][slot]: how many of them lie below slot << (51 - s). */
-static uint64_t mbound[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SCHEMA_MAX];
-static uint16_t below[SONDE_NATIVE_SCHEMA_MAX + 1][2 << SONDE_NATIVE_SCHEMA_MAX];
+uint64_t sonde_native_mbound[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SCHEMA_MAX];
+uint16_t sonde_native_below[SONDE_NATIVE_SCHEMA_MAX + 1][2 << SONDE_NATIVE_SCHEMA_MAX];
+#define mbound sonde_native_mbound
+#define below sonde_native_below
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void tables_init(void)
@@ -76,36 +79,10 @@ static void tables_init(void)
     }
 }
 
-/* floor(key / 2^k) rounded up: the index at a schema k steps lower. */
-static inline int32_t index_down(int32_t key, int k)
-{
-    return (int32_t)(((int64_t)key + ((INT64_C(1) << k) - 1)) >> k); /* arithmetic shift */
-}
-
-int32_t sonde_native_index(double a, int s)
-{
-    uint64_t bits = sonde_double_to_bits(a);
-    int e = (int)(bits >> 52), scaled = 0;
-    if (__builtin_expect(e == 0, 0)) { /* subnormal: scale into the normal range */
-        bits = sonde_double_to_bits(a * 0x1p64);
-        e = (int)(bits >> 52);
-        scaled = 64;
-    }
-    int exp = e - 1022 - scaled; /* a = frac 2^exp, frac in [0.5, 1) */
-    uint64_t m = bits & MANT_MASK;
-    if (s <= 0)
-        return index_down(exp - (m == 0), -s);
-    uint32_t n = 1u << s;
-    uint32_t c = below[s][m >> (51 - s)];
-    if (c + 1 < n && mbound[s][c + 1] < m)
-        c++;
-    return (int32_t)((m != 0) + c) + (exp - 1) * (int32_t)n;
-}
-
 double sonde_native_upper_bound(int32_t index, int s)
 {
     if (s <= 0)
-        return ldexp(1.0, (int)((int64_t)index << -s));
+        return ldexp(1.0, (int)((int64_t)index * (INT64_C(1) << -s))); /* no shift of a negative */
     pthread_once(&tables_once, tables_init);
     int32_t n = 1 << s;
     int32_t q = index >= 0 ? index / n : -((-index + n - 1) / n); /* floor */
@@ -210,51 +187,6 @@ void sonde_native_state_free(sonde_child *c)
 
 /* ---- hot path -------------------------------------------------------- */
 
-static inline void add_cells(uint32_t base, uint32_t slot, uint32_t sum_slot, uint64_t n, double v)
-{
-    sonde_cell *cells = sonde_cell_private(base);
-    if (__builtin_expect(cells == NULL, 0)) {
-        sonde_cells_add(base + slot, n, base + sum_slot, v);
-        return;
-    }
-    sonde_cell_add_u64(&cells[slot], n);
-    sonde_cell_add_f64(&cells[sum_slot], v);
-}
-
-/* The cell slot of v in g, or 0 with *outside set when v's bucket is outside g's window. */
-static inline uint32_t slot_of(const sonde_native_gen *g, const sonde_native_cfg *cfg, double v, int *outside)
-{
-    double a = fabs(v);
-    uint32_t w = cfg->window;
-    if (a <= cfg->zero_threshold)
-        return 0;
-    if (__builtin_expect(isinf(a), 0))
-        return 2 * w + 1 + (v < 0);
-    int32_t key = sonde_native_index(a, g->schema);
-    int32_t lo = atomic_load_explicit(v > 0 ? &g->pos_lo : &g->neg_lo, memory_order_relaxed);
-    uint64_t off = (uint64_t)((int64_t)key - lo);
-    if (__builtin_expect(off >= w, 0)) {
-        *outside = 1;
-        return 0;
-    }
-    return 1 + (uint32_t)off + (v < 0 ? w : 0);
-}
-
-static void observe_slow(sonde_child *c, double v, uint64_t n);
-
-void sonde_native_observe(sonde_child *c, double v, uint64_t n)
-{
-    const sonde_native_cfg *cfg = c->fam->native;
-    sonde_native_gen *g = atomic_load_explicit(&c->v.native->cur, memory_order_acquire);
-    int outside = 0;
-    uint32_t slot = slot_of(g, cfg, v, &outside);
-    if (__builtin_expect(outside, 0)) {
-        observe_slow(c, v, n);
-        return;
-    }
-    add_cells(g->cell, slot, 2 * cfg->window + 3, n, n == 1 ? v : v * (double)n);
-}
-
 /* ---- slow path: anchoring, reducing, resetting (series lock held) ------ */
 
 /* A window of w buckets holding [lo, hi] (hi - lo < w), the slack split on both sides. */
@@ -285,8 +217,8 @@ static int reduce(sonde_native_state *ns, const sonde_native_cfg *cfg, double v)
                 lo[sd] = hi[sd] = mine ? key : SONDE_NATIVE_UNANCHORED;
                 continue;
             }
-            lo[sd] = index_down(side_lo[sd], k);
-            hi[sd] = index_down(side_lo[sd] + (int32_t)w - 1, k);
+            lo[sd] = sonde_native_index_down(side_lo[sd], k);
+            hi[sd] = sonde_native_index_down(side_lo[sd] + (int32_t)w - 1, k);
             if (mine) {
                 lo[sd] = key < lo[sd] ? key : lo[sd];
                 hi[sd] = key > hi[sd] ? key : hi[sd];
@@ -326,7 +258,7 @@ static int reset(sonde_native_state *ns, const sonde_native_cfg *cfg, uint64_t n
     return SONDE_OK;
 }
 
-static void observe_slow(sonde_child *c, double v, uint64_t n)
+void sonde_native_observe_slow(sonde_child *c, double v, uint64_t n)
 {
     sonde_native_state *ns = c->v.native;
     const sonde_native_cfg *cfg = c->fam->native;
@@ -336,7 +268,7 @@ static void observe_slow(sonde_child *c, double v, uint64_t n)
     for (;;) {
         g = atomic_load_explicit(&ns->cur, memory_order_relaxed);
         int outside = 0;
-        slot = slot_of(g, cfg, v, &outside);
+        slot = sonde_native_slot(g, cfg, v, &outside);
         if (!outside)
             break;
         _Atomic(int32_t) *lo = v > 0 ? &g->pos_lo : &g->neg_lo;
@@ -358,7 +290,7 @@ static void observe_slow(sonde_child *c, double v, uint64_t n)
         slot = 1 + (key < l ? 0 : cfg->window - 1) + (v < 0 ? cfg->window : 0);
         break;
     }
-    add_cells(g->cell, slot, 2 * cfg->window + 3, n, n == 1 ? v : v * (double)n);
+    sonde_native_add(g->cell, slot, 2 * cfg->window + 3, n, n == 1 ? v : v * (double)n);
     pthread_mutex_unlock(&ns->lock);
 }
 
@@ -408,7 +340,7 @@ static size_t normalise(sonde_native_bucket *b, size_t n, int sort)
 static size_t halve(sonde_native_bucket *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        b[i].index = index_down(b[i].index, 1);
+        b[i].index = sonde_native_index_down(b[i].index, 1);
     return normalise(b, n, 0);
 }
 
@@ -472,7 +404,7 @@ int sonde_native_snapshot(sonde_child *c, sonde_native_snap *s)
             if (lo != SONDE_NATIVE_UNANCHORED) {
                 for (uint32_t j = 0; j < w; j++) {
                     uint64_t n = sonde_cells_sum_u64(base + 1 + j + (neg ? w : 0));
-                    if (n && push(s, neg, index_down(lo + (int32_t)j, k), n))
+                    if (n && push(s, neg, sonde_native_index_down(lo + (int32_t)j, k), n))
                         return SONDE_ENOMEM;
                 }
             }

@@ -75,8 +75,6 @@ static inline uint32_t sonde_native_gen_cells(const sonde_native_cfg *cfg) { ret
 int sonde_native_state_new(struct sonde_child *c);
 void sonde_native_state_free(struct sonde_child *c);
 
-/* The hot path (histogram.c): n observations of v (not NaN). */
-void sonde_native_observe(struct sonde_child *c, double v, uint64_t n);
 
 /* Read the series: buckets at one schema, the exposition's bucket limit applied (zero
  * bucket widened up to max_zero_threshold, then the schema lowered). Reuses snap's arrays;
@@ -84,12 +82,95 @@ void sonde_native_observe(struct sonde_child *c, double v, uint64_t n);
 int sonde_native_snapshot(struct sonde_child *c, sonde_native_snap *snap);
 void sonde_native_snap_free(sonde_native_snap *snap);
 
-/* Index math, exposed for the tests: the bucket index of a > 0 (finite) at schema s, and
- * the upper bound of bucket i at schema s. */
-int32_t sonde_native_index(double a, int schema);
+/* The upper bound of bucket i at schema s. */
 double sonde_native_upper_bound(int32_t index, int schema);
 /* The schema of a bucket factor (> 1): the lowest in -4..8 whose 2^(2^-s) is <= factor
  * (8 when none is), as client_golang picks it: 1.1 -> 3. */
 int sonde_native_schema_for_factor(double factor);
+
+/* ---- the hot path (inline: histogram.c; the tests use the index) ------ */
+
+#include <math.h>
+
+#include "cells.h"
+
+/* native.c's bound tables (see there), filled by sonde_native_cfg_init before any use */
+extern uint64_t sonde_native_mbound[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SCHEMA_MAX];
+extern uint16_t sonde_native_below[SONDE_NATIVE_SCHEMA_MAX + 1][2 << SONDE_NATIVE_SCHEMA_MAX];
+
+/* ceil(key / 2^k): the index at a schema k steps lower. */
+static inline int32_t sonde_native_index_down(int32_t key, int k)
+{
+    return (int32_t)(((int64_t)key + ((INT64_C(1) << k) - 1)) >> k); /* arithmetic shift */
+}
+
+/* The bucket index of a > 0 (finite) at schema s (native.c explains the method). */
+static inline int32_t sonde_native_index(double a, int s)
+{
+    uint64_t bits = sonde_double_to_bits(a);
+    int e = (int)(bits >> 52), scaled = 0;
+    if (__builtin_expect(e == 0, 0)) { /* subnormal: scale into the normal range */
+        bits = sonde_double_to_bits(a * 0x1p64);
+        e = (int)(bits >> 52);
+        scaled = 64;
+    }
+    int exp = e - 1022 - scaled; /* a = frac 2^exp, frac in [0.5, 1) */
+    uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
+    if (s <= 0)
+        return sonde_native_index_down(exp - (m == 0), -s);
+    uint32_t n = 1u << s;
+    uint32_t c = sonde_native_below[s][m >> (51 - s)];
+    if (c + 1 < n && sonde_native_mbound[s][c + 1] < m)
+        c++;
+    return (int32_t)((m != 0) + c) + (exp - 1) * (int32_t)n;
+}
+
+static inline void sonde_native_add(uint32_t base, uint32_t slot, uint32_t sum_slot, uint64_t n, double v)
+{
+    sonde_cell *cells = sonde_cell_private(base);
+    if (__builtin_expect(cells == NULL, 0)) {
+        sonde_cells_add(base + slot, n, base + sum_slot, v);
+        return;
+    }
+    sonde_cell_add_u64(&cells[slot], n);
+    sonde_cell_add_f64(&cells[sum_slot], v);
+}
+
+/* The cell slot of v in g, or 0 with *outside set when v's bucket is outside g's window. */
+static inline uint32_t sonde_native_slot(const sonde_native_gen *g, const sonde_native_cfg *cfg, double v,
+                                         int *outside)
+{
+    double a = fabs(v);
+    uint32_t w = cfg->window;
+    if (a <= cfg->zero_threshold)
+        return 0;
+    if (__builtin_expect(isinf(a), 0))
+        return 2 * w + 1 + (v < 0);
+    int32_t key = sonde_native_index(a, g->schema);
+    int32_t lo = atomic_load_explicit(v > 0 ? &g->pos_lo : &g->neg_lo, memory_order_relaxed);
+    uint64_t off = (uint64_t)((int64_t)key - lo);
+    if (__builtin_expect(off >= w, 0)) {
+        *outside = 1;
+        return 0;
+    }
+    return 1 + (uint32_t)off + (v < 0 ? w : 0);
+}
+
+/* The rare path: a value outside the current window (new generation, reset). */
+void sonde_native_observe_slow(struct sonde_child *c, double v, uint64_t n);
+
+/* n observations of v (not NaN) into state ns of a family with cfg. */
+static inline void sonde_native_observe(struct sonde_child *c, sonde_native_state *ns, const sonde_native_cfg *cfg,
+                                        double v, uint64_t n)
+{
+    sonde_native_gen *g = atomic_load_explicit(&ns->cur, memory_order_acquire);
+    int outside = 0;
+    uint32_t slot = sonde_native_slot(g, cfg, v, &outside);
+    if (__builtin_expect(outside, 0)) {
+        sonde_native_observe_slow(c, v, n);
+        return;
+    }
+    sonde_native_add(g->cell, slot, 2 * cfg->window + 3, n, n == 1 ? v : v * (double)n);
+}
 
 #endif

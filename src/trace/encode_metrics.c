@@ -9,7 +9,8 @@
  * (internal.h) as the text exposition does: both are part of libsonde.
  *
  * One ResourceMetrics (the reader's resource), one ScopeMetrics, one Metric
- * per family, named as Prometheus names its samples (counters "foo_total",
+ * per family (these containers, megabytes for a large registry, are written
+ * with pb.c's large slots: their bodies never move), named as Prometheus names its samples (counters "foo_total",
  * infos "foo_info", the others "foo": the OpenTelemetry Prometheus
  * compatibility rule, names unaltered), HELP as description, the unit in
  * OpenTelemetry's notation (seconds -> s, bytes -> By, ratio -> 1, a_per_b
@@ -165,7 +166,7 @@ static size_t open_metric(encoder *e, const char *name, const char *suffix, cons
                           sonde_type type, const char *unit, int native, size_t *metric)
 {
     pb_buf *b = &e->b;
-    *metric = sonde_pb_open(b, SM_METRICS);
+    *metric = sonde_pb_open_large(b, SM_METRICS);
     char stack[256];
     size_t n = strlen(name), s = strlen(suffix);
     char *full = n + s <= sizeof stack ? stack : malloc(n + s); /* names have no length limit */
@@ -190,7 +191,7 @@ static size_t open_metric(encoder *e, const char *name, const char *suffix, cons
                      : type == SONDE_HISTOGRAM                   ? M_HISTOGRAM
                      : type == SONDE_SUMMARY                     ? M_SUMMARY
                                                                  : M_SUM;
-    return sonde_pb_open(b, field);
+    return sonde_pb_open_large(b, field);
 }
 
 static void close_metric(encoder *e, sonde_type type, size_t data, size_t metric)
@@ -201,8 +202,8 @@ static void close_metric(encoder *e, sonde_type type, size_t data, size_t metric
         sonde_pb_varint(b, TEMPORALITY, CUMULATIVE);
     if (type == SONDE_COUNTER)
         sonde_pb_varint(b, MONOTONIC, 1);
-    sonde_pb_close(b, data);
-    sonde_pb_close(b, metric);
+    sonde_pb_close_large(b, data);
+    sonde_pb_close_large(b, metric);
 }
 
 static uint64_t created_ns(const encoder *e, const sonde_child *c)
@@ -485,9 +486,9 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
     e->now_ns = now_ns;
     e->start_ns = start_ns;
     pb_buf *b = &e->b;
-    size_t rm = sonde_pb_open(b, 1); /* ExportMetricsServiceRequest.resource_metrics */
+    size_t rm = sonde_pb_open_large(b, 1); /* ExportMetricsServiceRequest.resource_metrics */
     sonde_pb_resource(b, res->attrs, res->count);
-    size_t sm = sonde_pb_open(b, RM_SCOPE_METRICS);
+    size_t sm = sonde_pb_open_large(b, RM_SCOPE_METRICS);
     size_t sc = sonde_pb_open(b, SM_SCOPE);
     sonde_pb_string(b, 1, res->scope_name);
     sonde_pb_string(b, 2, res->scope_version);
@@ -503,8 +504,8 @@ int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res
         sink_close(e);
         sonde_families_release(fams, n);
     }
-    sonde_pb_close(b, sm);
-    sonde_pb_close(b, rm);
+    sonde_pb_close_large(b, sm);
+    sonde_pb_close_large(b, rm);
     free(counts);
     sonde_native_snap_free(&e->snap);
     if (rc == SONDE_OK && b->failed)

@@ -1,13 +1,18 @@
 /*
  * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces,
- * logs and metrics): varints, fixed64, doubles, length-delimited fields. Nested
- * messages reserve a five-byte length slot and shrink it on close (one
- * memmove of the body), so a message is written in one pass without sizing
- * it first; a body of 64 kB or more keeps the five bytes as a padded varint
- * (continuation bits on the first four: valid protobuf, which readers accept
- * as any varint), since moving it would cost more than the two or three
- * bytes saved (the 12 MB metrics request of bench-otlp has four such
- * containers). Out of memory marks the buffer failed; pb_finish reports it.
+ * logs and metrics, the Prometheus protobuf exposition): varints, fixed64, doubles,
+ * length-delimited fields, packed repeated scalars. Nested messages reserve a
+ * one-byte length slot and, on close, fill it in place when the body is
+ * shorter than 128 bytes (most label pairs, values, attributes) or move the
+ * body up to make room for the longer length (nesting closes in LIFO order,
+ * so the only marks inside a moved body are already closed), so a message is
+ * written in one pass without sizing it first. Containers the caller knows
+ * to be large (the OTLP metrics request's resource, scope and metrics, many
+ * megabytes) open with a five-byte slot instead and close with a padded
+ * varint (continuation bits on the first four bytes: valid protobuf, read as
+ * any varint), so their body never moves. A message whose size the caller
+ * computes first writes its length directly (sonde_pb_len). Out of memory
+ * marks the buffer failed; pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -16,8 +21,6 @@
 #include <string.h>
 
 #include "trace_internal.h"
-
-#define PB_PAD_MIN 65536
 
 /* sonde_buf_reserve's answer, without the call when there is room (every field asks). */
 static inline int room(pb_buf *b, size_t more)
@@ -136,9 +139,9 @@ void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
-    if (room(b, 5))
+    if (room(b, 1))
         return 0;
-    b->len += 5;
+    b->len += 1; /* a one-byte length slot: most messages are shorter than 128 bytes */
     return b->len;
 }
 
@@ -147,16 +150,12 @@ void sonde_pb_close(pb_buf *b, size_t mark)
     if (b->failed)
         return;
     size_t body = b->len - mark;
-    if (body > UINT32_MAX) { /* more than the five-byte slot holds (and than OTLP allows) */
+    if (body > UINT32_MAX) { /* more than OTLP allows */
         b->failed = 1;
         return;
     }
-    size_t slot = mark - 5;
-    if (body >= PB_PAD_MIN) { /* a padded five-byte varint: no move of a large body */
-        uint64_t x = body;
-        for (int i = 0; i < 4; i++, x >>= 7)
-            b->p[slot + (size_t)i] = (char)((x & 0x7f) | 0x80);
-        b->p[slot + 4] = (char)x;
+    if (body < 0x80) { /* the common case: the length fits its slot, nothing moves */
+        b->p[mark - 1] = (char)body;
         return;
     }
     uint8_t v[5];
@@ -167,11 +166,35 @@ void sonde_pb_close(pb_buf *b, size_t mark)
         x >>= 7;
     }
     v[n++] = (uint8_t)x;
-    memcpy(b->p + slot, v, n);
-    if (n < 5) {
-        memmove(b->p + slot + n, b->p + mark, body);
-        b->len -= 5 - n;
+    if (room(b, n - 1))
+        return;
+    memmove(b->p + mark + n - 1, b->p + mark, body); /* make room for the longer length */
+    memcpy(b->p + mark - 1, v, n);
+    b->len += n - 1;
+}
+
+size_t sonde_pb_open_large(pb_buf *b, uint32_t field)
+{
+    tag(b, field, 2);
+    if (room(b, 5))
+        return 0;
+    b->len += 5;
+    return b->len;
+}
+
+void sonde_pb_close_large(pb_buf *b, size_t mark)
+{
+    if (b->failed)
+        return;
+    size_t body = b->len - mark;
+    if (body >> 35) { /* more than five varint bytes hold */
+        b->failed = 1;
+        return;
     }
+    uint64_t x = body;
+    for (size_t i = 0; i < 4; i++, x >>= 7)
+        b->p[mark - 5 + i] = (char)((x & 0x7f) | 0x80);
+    b->p[mark - 1] = (char)x;
 }
 
 /* KeyValue { string key = 1; AnyValue value = 2; }

@@ -29,9 +29,13 @@ size_t sonde_pb_varint_size(uint64_t v);
 void sonde_pb_packed_varint(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
 void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
 void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n);
-/* Nested messages: open returns a mark, close patches the length in (a fixed
- * five-byte varint slot is reserved, then shrunk by moving the body). */
+/* Nested messages: open returns a mark, close patches the length in (a one-byte slot is
+ * reserved; a body of 128 bytes or more is moved up to make room). Close in LIFO order. */
 size_t sonde_pb_open(pb_buf *b, uint32_t field);
 void sonde_pb_close(pb_buf *b, size_t mark);
+/* The same for a container known to be large: a five-byte slot, closed with a padded
+ * varint, so the body never moves (five bytes where a small one would take one or two). */
+size_t sonde_pb_open_large(pb_buf *b, uint32_t field);
+void sonde_pb_close_large(pb_buf *b, size_t mark);
 
 #endif

@@ -296,8 +296,34 @@ TEST(negotiation_prefers_protobuf_only_when_asked_so)
                  "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited");
 }
 
+TEST(llm_option_makes_genai_histograms_native_and_classic)
+{
+    for (int native = 0; native < 2; native++) {
+        sonde_registry *reg;
+        CHECK(sonde_registry_new(NULL, &reg) == SONDE_OK);
+        sonde_llm *llm = NULL;
+        sonde_llm_opts o = {.prefix = "gw", .native_histograms = native};
+        CHECK(sonde_llm_new(reg, &o, &llm) == SONDE_OK);
+        static const char *const genai[] = {"gen_ai_client_operation_duration_seconds", "gen_ai_client_token_usage",
+                                            "gen_ai_server_time_to_first_token_seconds",
+                                            "gen_ai_server_time_per_output_token_seconds",
+                                            "gen_ai_server_request_duration_seconds"};
+        for (size_t i = 0; i < sizeof genai / sizeof genai[0]; i++) {
+            const sonde_family *f = (const sonde_family *)sonde_registry_find(reg, genai[i]);
+            CHECK(f && (f->native != NULL) == native);
+            CHECK(f && f->bound_count > 10); /* the classic GenAI buckets stay */
+            CHECK(!f || !f->native || (f->native->schema == 3 && !f->native->only));
+        }
+        const sonde_family *lat = (const sonde_family *)sonde_registry_find(reg, "gw_provider_latency_seconds");
+        CHECK(lat && lat->native == NULL); /* service families stay classic */
+        sonde_llm_free(llm);
+        sonde_registry_free(reg);
+    }
+}
+
 int main(void)
 {
+    RUN(llm_option_makes_genai_histograms_native_and_classic);
     RUN(index_matches_reference_at_every_schema);
     RUN(zero_negative_nan_inf);
     RUN(reduction_keeps_every_observation);

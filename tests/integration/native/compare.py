@@ -60,7 +60,11 @@ def check_created(m, where):
         err(f"{where}: created timestamp {ts}")
 
 
-def check_histogram(fam, sel, name, native, classic):
+DEFAULT_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+TTFT_BOUNDS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+
+
+def check_histogram(fam, sel, name, native, classic, bounds=DEFAULT_BOUNDS):
     ms = [m for m in fams[fam]["metric"] if all(labels(m).get(k) == v for k, v in sel.items())]
     if len(ms) != 1:
         return err(f"{fam}{sel}: {len(ms)} metrics")
@@ -93,7 +97,6 @@ def check_histogram(fam, sel, name, native, classic):
     elif "schema" in h:
         err(f"{fam}: a classic histogram carries a schema")
     if classic:
-        bounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
         got = [(b["upperBound"], int(b.get("cumulativeCount", 0))) for b in h.get("bucket", [])
                if b["upperBound"] != math.inf]
         want = [(b, sum(1 for x in v if x <= b)) for b in bounds]
@@ -117,7 +120,8 @@ for name, typ in [("nh_latency_seconds", "HISTOGRAM"), ("nh_signed", "HISTOGRAM"
                   ("nh_reduced_seconds", "HISTOGRAM"), ("classic_seconds", "HISTOGRAM"),
                   ("mixed_seconds", "HISTOGRAM"), ("jobs_total", "COUNTER"), ("temperature_celsius", "GAUGE"),
                   ("payload_bytes", "SUMMARY"), ("build_info", "GAUGE"), ("phase", "GAUGE"),
-                  ("computed", "GAUGE"), ("collected_untyped", "UNTYPED")]:
+                  ("computed", "GAUGE"), ("collected_untyped", "UNTYPED"),
+                  ("gen_ai_server_time_to_first_token_seconds", "HISTOGRAM")]:
     family(name, typ)
 if not errors:
     check_histogram("nh_latency_seconds", {"route": "/a"}, "nh_latency_seconds_a", True, False)
@@ -127,6 +131,12 @@ if not errors:
     check_histogram("nh_reduced_seconds", {}, "nh_reduced_seconds", True, False)
     check_histogram("classic_seconds", {}, "classic_seconds", False, True)
     check_histogram("mixed_seconds", {}, "mixed_seconds", True, True)
+    import os
+    if not os.path.exists(f"{values_dir}/gen_ai_ttft.values"):  # before phase 2: empty
+        open(f"{values_dir}/gen_ai_ttft.values", "a").close()
+    if True:
+        check_histogram("gen_ai_server_time_to_first_token_seconds", {"gen_ai_request_model": "sim"}, "gen_ai_ttft",
+                        True, True, TTFT_BOUNDS)
     jobs = {labels(m)["route"]: m["counter"] for m in fams["jobs_total"]["metric"]}
     if jobs.get("/a", {}).get("value") != 41 or jobs.get("/b", {}).get("value") != 1:
         err(f"jobs_total {jobs}")

@@ -7,8 +7,9 @@
  *
  * Usage: native-server DIR. Prints "listening on port N" once serving, then
  * (a counter and a classic bucket carry an exemplar) reads commands from stdin: "phase2" observes a second batch (values far
- * outside the schema-8 family's window: a resolution reduction mid-run) and
- * prints "phase2 done"; end of input stops it.
+ * outside the schema-8 family's window: a resolution reduction mid-run, and
+ * TTFT values for the recording rules) and prints "phase2 done"; "ttft" only
+ * observes TTFT values ("ttft done"); end of input stops it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -96,6 +97,12 @@ int main(int argc, char **argv)
     o = (sonde_metric_opts){.type = SONDE_HISTOGRAM, .name = "mixed_seconds", .help = "Native and classic.",
                             .buckets = SONDE_BUCKETS_DEFAULT, .native = &mixed};
     rc |= sonde_register(reg, &o, &mix);
+    static const char *const model[] = {"gen_ai_request_model"};
+    sonde_metric *ttft; /* as sonde-gateway registers it: native and the GenAI classic buckets */
+    o = (sonde_metric_opts){.type = SONDE_HISTOGRAM, .name = "gen_ai_server_time_to_first_token_seconds",
+                            .help = "TTFT.", .label_names = model, .label_count = 1,
+                            .buckets = SONDE_BUCKETS_LLM_TTFT, .native = &mixed};
+    rc |= sonde_register(reg, &o, &ttft);
     sonde_metric *ctr, *gau, *sum, *info, *st, *fng;
     o = (sonde_metric_opts){.type = SONDE_COUNTER, .name = "jobs_total", .help = "Jobs.", .label_names = route,
                             .label_count = 1};
@@ -118,6 +125,9 @@ int main(int argc, char **argv)
     if (rc)
         return 1;
 
+    /* the TTFT series exists from the start (empty), so that a rate sees the observations of
+     * "phase2" and "ttft" arrive */
+    sonde_histogram *t = sonde_histogram_with(ttft, (const char *[]){"sim"});
     sonde_histogram *la = sonde_histogram_with(lat, (const char *[]){"/a"});
     sonde_histogram *lb = sonde_histogram_with(lat, (const char *[]){"/b"});
     for (int i = 0; i < 3000; i++) { /* log-uniform over 1 ms .. 10 s */
@@ -178,7 +188,11 @@ int main(int argc, char **argv)
         if (strncmp(line, "phase2", 6) == 0) {
             for (int i = 0; i < 500; i++) /* 1 .. 1000: far past the schema-8 window */
                 obs(dir, "nh_reduced_seconds", hr, pow(1000, uniform()));
-            printf("phase2 done\n");
+        }
+        if (strncmp(line, "phase2", 6) == 0 || strncmp(line, "ttft", 4) == 0) {
+            for (int i = 0; i < 400; i++) /* the sim's first token: 200 ms +- 5 */
+                obs(dir, "gen_ai_ttft", t, 0.2 + 0.01 * (uniform() - 0.5));
+            printf("%s done\n", line[0] == 'p' ? "phase2" : "ttft");
             fflush(stdout);
         }
     }
