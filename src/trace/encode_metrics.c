@@ -10,9 +10,10 @@
  *
  * One ResourceMetrics (the reader's resource), one ScopeMetrics, one Metric
  * per family (these containers, megabytes for a large registry, are written
- * with pb.c's large slots: their bodies never move), named as Prometheus names its samples (counters "foo_total",
- * infos "foo_info", the others "foo": the OpenTelemetry Prometheus
- * compatibility rule, names unaltered), HELP as description, the unit in
+ * with pb.c's large slots: their bodies never move), named as Prometheus
+ * names its samples (counters "foo_total", infos "foo_info", the others
+ * "foo": the OpenTelemetry Prometheus compatibility rule, names unaltered),
+ * HELP as description, the unit in
  * OpenTelemetry's notation (seconds -> s, bytes -> By, ratio -> 1, a_per_b
  * -> a/b), and the Prometheus type in metadata "prometheus.type". Mapping:
  *   counter   Sum, monotonic, cumulative, start = the series' creation
