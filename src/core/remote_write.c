@@ -1,0 +1,246 @@
+/*
+ * remote_write.c - a registry as a Prometheus remote write 1.0 WriteRequest
+ * (sonde/push.h): WriteRequest{repeated TimeSeries timeseries = 1},
+ * TimeSeries{repeated Label labels = 1; repeated Sample samples = 2},
+ * Label{string name = 1; string value = 2}, Sample{double value = 1;
+ * int64 timestamp = 2}. One sample per series, all at one timestamp.
+ *
+ * It walks the families as the exposition does (expose.c: a snapshot of the
+ * family array, each child list walked without a lock, cells summed without
+ * a lock) and writes the protobuf with the encoder of src/trace/pb.c. The
+ * label order is worked out once per family: the names of a series of the
+ * family (__name__, its labels, the global labels, the external labels,
+ * le / quantile / the stateset's label) sorted by byte order, each slot
+ * saying where its value comes from; every series of the family then only
+ * fills in values. Series are named as the text format names them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sonde/push.h"
+#include "trace_internal.h"
+
+enum { FROM_NAME, FROM_CHILD, FROM_GLOBAL, FROM_EXTRA, FROM_EXTRA_LABEL };
+
+typedef struct slot {
+    const char *name;
+    int from;
+    size_t index;
+} slot;
+
+typedef struct rw_family {
+    slot *slots;
+    size_t n;
+    const char *values[SONDE_MAX_LABELS + 1]; /* the current child's label values */
+    const sonde_label *global, *extra;
+    char series_name[300]; /* the family name, then the suffix */
+    size_t base_len;
+    int64_t ts;
+    pb_buf *b;
+    size_t samples;
+} rw_family;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const slot *)a)->name, ((const slot *)b)->name);
+}
+
+static int taken(const slot *s, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The sorted label slots of f's series; extra_label: "le", "quantile", a stateset's name
+ * or NULL. */
+static int family_slots(rw_family *w, const sonde_family *f, const sonde_config *cfg,
+                        const sonde_label *extra, size_t extra_count, const char *extra_label)
+{
+    size_t cap = 2 + f->label_count + cfg->global_label_count + extra_count;
+    slot *s = malloc(cap * sizeof *s);
+    if (!s)
+        return SONDE_ENOMEM;
+    size_t n = 0;
+    s[n++] = (slot){"__name__", FROM_NAME, 0};
+    for (size_t i = 0; i < f->label_count; i++)
+        s[n++] = (slot){f->label_names[i], FROM_CHILD, i};
+    if (extra_label)
+        s[n++] = (slot){extra_label, FROM_EXTRA_LABEL, 0};
+    for (size_t i = 0; i < cfg->global_label_count; i++)
+        if (!taken(s, n, cfg->global_labels[i].name))
+            s[n++] = (slot){cfg->global_labels[i].name, FROM_GLOBAL, i};
+    for (size_t i = 0; i < extra_count; i++) /* a series' own label wins */
+        if (!taken(s, n, extra[i].name))
+            s[n++] = (slot){extra[i].name, FROM_EXTRA, i};
+    qsort(s, n, sizeof *s, by_name);
+    w->slots = s;
+    w->n = n;
+    w->global = cfg->global_labels;
+    w->extra = extra;
+    return SONDE_OK;
+}
+
+static void put_label(pb_buf *b, const char *name, const char *value)
+{
+    size_t m = sonde_pb_open(b, 1);
+    sonde_pb_string(b, 1, name);
+    sonde_pb_string(b, 2, value);
+    sonde_pb_close(b, m);
+}
+
+/* One TimeSeries: the family's name + suffix, xvalue for the extra label slot. */
+static void series(rw_family *w, const char *suffix, const char *xvalue, double v)
+{
+    pb_buf *b = w->b;
+    size_t sl = strlen(suffix);
+    memcpy(w->series_name + w->base_len, suffix, sl + 1);
+    size_t ts = sonde_pb_open(b, 1);
+    for (size_t i = 0; i < w->n; i++) {
+        const slot *s = &w->slots[i];
+        if (s->from == FROM_EXTRA_LABEL && !xvalue)
+            continue; /* le / quantile: on buckets and quantiles only, not _sum, _count */
+        const char *value = s->from == FROM_NAME ? w->series_name
+                            : s->from == FROM_CHILD ? w->values[s->index]
+                            : s->from == FROM_GLOBAL ? w->global[s->index].value
+                            : s->from == FROM_EXTRA ? w->extra[s->index].value
+                                                    : xvalue;
+        put_label(b, s->name, value);
+    }
+    size_t sm = sonde_pb_open(b, 2);
+    sonde_pb_double(b, 1, v);
+    sonde_pb_varint(b, 2, (uint64_t)w->ts);
+    sonde_pb_close(b, sm);
+    sonde_pb_close(b, ts);
+    w->samples++;
+}
+
+static void child_series(rw_family *w, const sonde_family *f, sonde_child *c, double fn_value)
+{
+    const char *p = c->blob;
+    for (size_t i = 0; i < f->label_count; i++) {
+        w->values[i] = p;
+        p += strlen(p) + 1;
+    }
+    switch (f->type) {
+    case SONDE_COUNTER:
+        series(w, "_total", NULL, f->fn ? fn_value : sonde_counter_cells_value(c->cell));
+        break;
+    case SONDE_GAUGE:
+        series(w, "", NULL, f->fn ? fn_value : sonde_gauge_value((sonde_gauge *)c));
+        break;
+    case SONDE_HISTOGRAM: {
+        double cumulative = 0;
+        for (uint32_t i = 0; i < f->bound_count; i++) {
+            cumulative += (double)sonde_cells_sum_u64(c->cell + i);
+            series(w, "_bucket", f->bound_text[i], cumulative);
+        }
+        cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)f->bound_count);
+        series(w, "_bucket", "+Inf", cumulative);
+        series(w, "_sum", NULL, sonde_cells_sum_f64(c->cell + (uint32_t)f->bound_count + 1));
+        series(w, "_count", NULL, cumulative);
+        break;
+    }
+    case SONDE_SUMMARY: {
+        double q[SONDE_MAX_QUANTILES];
+        uint64_t count;
+        double sum;
+        sonde_summary_snapshot(c, q, &count, &sum);
+        for (size_t i = 0; i < f->quantile_count; i++) {
+            char qtext[32];
+            sonde_format_double(f->quantiles[i].quantile, qtext);
+            series(w, "", qtext, q[i]);
+        }
+        series(w, "_sum", NULL, sum);
+        series(w, "_count", NULL, (double)count);
+        break;
+    }
+    case SONDE_INFO:
+        series(w, "_info", NULL, 1);
+        break;
+    case SONDE_STATESET: {
+        uint64_t bits = atomic_load_explicit(&c->v.states, memory_order_relaxed);
+        for (size_t i = 0; i < f->state_count; i++)
+            series(w, "", f->states[i], (double)((bits >> i) & 1));
+        break;
+    }
+    default:
+        series(w, "", NULL, fn_value);
+        break;
+    }
+}
+
+static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
+                         const sonde_label *extra, size_t extra_count, int64_t ts, size_t *samples)
+{
+    rw_family w = {.b = b, .ts = ts};
+    const char *xl = f->type == SONDE_HISTOGRAM ? "le"
+                     : f->type == SONDE_SUMMARY ? "quantile"
+                     : f->type == SONDE_STATESET ? f->name
+                                                 : NULL;
+    size_t nl = strlen(f->name);
+    if (nl + 8 > sizeof w.series_name || f->label_count > SONDE_MAX_LABELS)
+        return SONDE_OK; /* cannot happen: names are bounded at registration */
+    memcpy(w.series_name, f->name, nl);
+    w.base_len = nl;
+    int rc = family_slots(&w, f, cfg, extra, extra_count, xl);
+    if (rc)
+        return rc;
+    if (f->fn) { /* one child; fn runs under the family's lock so that unregister waits */
+        double v = 0;
+        pthread_mutex_lock(&f->lock);
+        int live = !f->unregistered;
+        if (live)
+            v = f->fn(f->fn_ud);
+        pthread_mutex_unlock(&f->lock);
+        if (live)
+            child_series(&w, f, f->solo, v);
+    } else {
+        sonde_family_walk walk;
+        sonde_family_walk_begin(f, &walk);
+        for (sonde_child *c; (c = sonde_family_walk_next(&walk)) && !b->failed;)
+            child_series(&w, f, c, 0);
+        sonde_family_walk_end(f);
+    }
+    free(w.slots);
+    *samples += w.samples;
+    return SONDE_OK;
+}
+
+int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, size_t extra_count,
+                              int64_t timestamp_ms, char **out, size_t *len, size_t *samples)
+{
+    if (samples)
+        *samples = 0;
+    if (!reg || !out || !len || (extra_count && !extra))
+        return SONDE_EINVAL;
+    *out = NULL;
+    *len = 0;
+    for (size_t i = 0; i < extra_count; i++)
+        if (!extra[i].name || !sonde_valid_label_name(extra[i].name) ||
+            strncmp(extra[i].name, "__", 2) == 0 || !extra[i].value ||
+            !sonde_valid_utf8(extra[i].value, strlen(extra[i].value)))
+            return SONDE_EINVAL;
+    pb_buf b = {0};
+    size_t n = 0;
+    int rc = SONDE_OK;
+    if (reg->enabled) {
+        sonde_family **fams;
+        size_t count;
+        if ((rc = sonde_registry_snapshot(reg, &fams, &count)) != SONDE_OK)
+            return rc;
+        for (size_t i = 0; i < count && rc == SONDE_OK && !b.failed; i++)
+            rc = encode_family(&b, fams[i], &reg->cfg, extra, extra_count, timestamp_ms, &n);
+        sonde_families_release(fams, count);
+    }
+    if (rc != SONDE_OK) {
+        free(b.p);
+        return rc;
+    }
+    rc = sonde_pb_finish(&b, out, len);
+    if (rc == SONDE_OK && samples)
+        *samples = n;
+    return rc;
+}
