@@ -12,7 +12,8 @@
  * family (__name__, its labels, the global labels, the external labels,
  * le / quantile / the stateset's label) sorted by byte order, each slot
  * saying where its value comes from; every series of the family then only
- * fills in values. Series are named as the text format names them.
+ * fills in values. Series are named as the text format names them; a label
+ * with an empty value is left out, as Prometheus treats it as absent.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,8 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
                             : s->from == FROM_GLOBAL ? w->global[s->index].value
                             : s->from == FROM_EXTRA ? w->extra[s->index].value
                                                     : xvalue;
-        put_label(b, s->name, value);
+        if (value[0]) /* an empty value is no label (Prometheus drops it too) */
+            put_label(b, s->name, value);
     }
     size_t sm = sonde_pb_open(b, 2);
     sonde_pb_double(b, 1, v);

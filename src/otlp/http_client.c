@@ -100,8 +100,9 @@ void hc_perform(CURL *c, const hc_request *rq, hc_answer *a)
 
 int hc_retryable(const hc_answer *a, int any_5xx)
 {
-    if (a->cr != CURLE_OK)
-        return 1;
+    if (a->cr != CURLE_OK) /* a certificate that failed verification will fail again */
+        return a->cr != CURLE_PEER_FAILED_VERIFICATION && a->cr != CURLE_SSL_CACERT_BADFILE &&
+               a->cr != CURLE_SSL_CERTPROBLEM;
     long s = a->status;
     return s == 429 || (any_5xx ? s >= 500 && s < 600 : s == 502 || s == 503 || s == 504);
 }

@@ -52,7 +52,8 @@ void hc_perform(CURL *c, const hc_request *rq, hc_answer *a);
 /* 1 for a 2xx answer. */
 static inline int hc_ok(const hc_answer *a) { return a->cr == CURLE_OK && a->status >= 200 && a->status < 300; }
 
-/* Worth another attempt: no answer at all (connection failed, timed out), 429, and either
+/* Worth another attempt: no answer at all (connection failed, timed out; not a server
+ * certificate that failed verification), 429, and either
  * every 5xx (any_5xx) or only 502, 503 and 504 (the OTLP set). */
 int hc_retryable(const hc_answer *a, int any_5xx);
 

@@ -7,7 +7,8 @@
  *    (and snappy round-tripped): every series of a counter, a gauge, a histogram
  *    (cumulative buckets, +Inf, _sum, _count), a summary, an info and a labelled
  *    family with hostile UTF-8 values, labels sorted by name, external and global
- *    labels, a series' own label winning over an external one, one timestamp;
+ *    labels, a series' own label winning over an external one, an empty value left
+ *    out, one timestamp;
  *  - the SONDE_* environment: a malformed variable names itself and starts nothing.
  */
 #include <snappy-c.h>
@@ -230,6 +231,7 @@ TEST(write_request_round_trip)
     CHECK_EQ_INT(sonde_register(reg, &lo, &lab), SONDE_OK);
     const char *hostile = "\xe2\x80\x8b\"q\"\\n\n\xf0\x9f\x94\xa5/\xe6\x97\xa5";
     sonde_counter_add(sonde_counter_with(lab, (const char *[]){"eu", "a", hostile}), 3);
+    sonde_counter_add(sonde_counter_with(lab, (const char *[]){"us", "", "/"}), 1);
     static const sonde_quantile q[] = {{0.5, 0.05}, {0.9, 0.01}};
     sonde_metric *sm;
     sonde_metric_opts so = {.type = SONDE_SUMMARY, .name = "size", .help = "S.", .quantiles = q,
@@ -253,7 +255,7 @@ TEST(write_request_round_trip)
     CHECK(ok);
     /* counter 1 + gauge 1 + histogram 3 buckets, sum, count + labelled 1 + summary 2
      * quantiles, sum, count */
-    CHECK_EQ_INT(n, 12);
+    CHECK_EQ_INT(n, 13);
     CHECK_EQ_INT(samples, n);
     for (size_t i = 0; i < n; i++) {
         CHECK(got[i].sorted);
@@ -275,6 +277,8 @@ TEST(write_request_round_trip)
     char want[512];
     snprintf(want, sizeof want, "req_total{Alpha=\"a\",cluster=\"c1\",path=\"%s\",service=\"svc\",zone=\"eu\"}", hostile);
     HAS(want, 3);
+    /* an empty value is no label */
+    HAS("req_total{cluster=\"c1\",path=\"/\",service=\"svc\",zone=\"us\"}", 1);
     free(pb);
     free(z);
     free(un);
