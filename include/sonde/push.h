@@ -100,10 +100,11 @@ SONDE_API int sonde_pushgateway_push(sonde_pushgateway *pg, sonde_registry *reg,
                                      sonde_push_method method, long *status);
 
 /*
- * The batch-job pattern: set <job>_last_success_timestamp_seconds (a gauge registered in
- * reg on first use; job with every character outside [a-zA-Z0-9_:] made '_') to the current
- * time when success is non-zero, then PUT reg. A failed job pushes without touching the
- * gauge, so the last success stays visible. Returns what sonde_pushgateway_push returns.
+ * The batch-job pattern, at the end of a run: on success set
+ * <job>_last_success_timestamp_seconds (a gauge registered in reg on first use; the job
+ * with every character outside [a-zA-Z0-9_:] made '_') to the current time and PUT reg
+ * (the group becomes this run); on failure POST reg (merged by name), so the group keeps
+ * the last success pushed before. Returns what sonde_pushgateway_push returns.
  */
 SONDE_API int sonde_pushgateway_push_job_end(sonde_pushgateway *pg, sonde_registry *reg,
                                              int success, long *status);

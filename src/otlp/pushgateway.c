@@ -248,5 +248,6 @@ int sonde_pushgateway_push_job_end(sonde_pushgateway *pg, sonde_registry *reg, i
         clock_gettime(CLOCK_REALTIME, &ts);
         sonde_gauge_set(g, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
     }
-    return sonde_pushgateway_push(pg, reg, SONDE_PUSH_PUT, status);
+    /* a failed run merges, so the group keeps the last success pushed before */
+    return sonde_pushgateway_push(pg, reg, success ? SONDE_PUSH_PUT : SONDE_PUSH_POST, status);
 }
