@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "error.h"
 #include "export.h"
 #include "log.h"
 #include "metrics.h"

@@ -10,6 +10,8 @@
 #     until it has dropped some; Prometheus restarted on the same storage: every snapshot
 #     number inside the bound arrives, those dropped are exactly the ones counted, none
 #     is duplicated or out of order (rw_seq carries the snapshot number).
+#  3. sonde-gateway sends its metrics with the receiver named in its JSON config and the
+#     interval given by --remote-write-interval; a malformed --remote-write-url is refused.
 set -euo pipefail
 build=${SONDE_BUILD:?} src=${SONDE_SRC:?}
 . "$(dirname "$0")/lib/procs.sh"
@@ -128,4 +130,29 @@ assert dropped >= 2
 print(f"{len(seq)} snapshots received in order, {missing} missing = {dropped} dropped")
 PY
 echo "ok 2 - receiver stopped and restarted: nothing inside the backlog lost, drops counted"
-echo "2 passed, 0 failed"
+
+# 3. sonde-gateway: the receiver from its JSON config, the interval from its flag
+unset SONDE_REMOTE_WRITE_URL SONDE_REMOTE_WRITE_INTERVAL SONDE_GLOBAL_LABELS
+export SONDE_REMOTE_WRITE_EXTERNAL_LABELS=source=gateway
+cat >"$tmp/gw.json" <<JSON
+{"remote_write": {"url": "http://127.0.0.1:$prom_port/api/v1/write", "interval_s": 60}}
+JSON
+"$build/sonde-gateway" --port 0 --config "$tmp/gw.json" --remote-write-interval 0.3 \
+  >"$tmp/gw.out" 2>&1 &
+gw_pid=$!
+pids+=($gw_pid)
+got=""
+for _ in $(seq 100); do
+  got=$(api 'query?query=count(%7Bsource%3D%22gateway%22%2C__name__%3D~%22gateway_.%2A%22%7D)' 2>/dev/null |
+    /usr/bin/python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2>/dev/null || true)
+  [ -n "$got" ] && [ "$got" -gt 0 ] && break
+  sleep 0.2
+done
+[ -n "$got" ] && [ "$got" -gt 0 ] || fail "no gateway_* series from sonde-gateway: $(tail -3 "$tmp/gw.out")"
+kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
+bad=$("$build/sonde-gateway" --port 0 --remote-write-url ftp://x 2>&1 || true)
+echo "$bad" | grep -q SONDE_REMOTE_WRITE_URL || fail "a malformed --remote-write-url was not refused: $bad"
+echo "ok 3 - sonde-gateway remote-writes its $got gateway_* series (JSON url, --remote-write-interval)"
+echo "3 passed, 0 failed"

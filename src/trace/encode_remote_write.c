@@ -1,11 +1,12 @@
 /*
- * remote_write.c - a registry as a Prometheus remote write 1.0 WriteRequest
+ * encode_remote_write.c - a registry as a Prometheus remote write 1.0 WriteRequest
  * (sonde/push.h): WriteRequest{repeated TimeSeries timeseries = 1},
  * TimeSeries{repeated Label labels = 1; repeated Sample samples = 2},
  * Label{string name = 1; string value = 2}, Sample{double value = 1;
  * int64 timestamp = 2}. One sample per series, all at one timestamp.
  *
- * It walks the families as the exposition does (expose.c: a snapshot of the
+ * It sits with the other protobuf encoders, next to pb.c. It walks the families as the
+ * exposition does (expose.c: a snapshot of the
  * family array, each child list walked without a lock, cells summed without
  * a lock) and writes the protobuf with the encoder of src/trace/pb.c. The
  * label order is worked out once per family: the names of a series of the
