@@ -195,18 +195,10 @@ static long send_head(sonde_remote_write *rw, long *backoff, int attempt, hc_ans
 
 static void wait_until(sonde_remote_write *rw, uint64_t when_ms)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t now_ms = hc_mono_ms();
-    if (when_ms <= now_ms)
+    if (when_ms <= hc_mono_ms())
         return;
-    uint64_t d = when_ms - now_ms;
-    struct timespec until = {now.tv_sec + (time_t)(d / 1000), now.tv_nsec + (long)(d % 1000) * 1000000L};
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&rw->cv, &rw->mu, &until);
+    struct timespec until = {(time_t)(when_ms / 1000), (long)(when_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(&rw->cv, &rw->mu, &until); /* the cv's clock is CLOCK_MONOTONIC */
 }
 
 static void *run(void *p)
@@ -326,26 +318,23 @@ int sonde_remote_write_new(const sonde_remote_write_opts *opts, sonde_remote_wri
         return SONDE_EINVAL;
     if (!sonde_push_http_url(opts->url))
         return SONDE_ECONFIG;
-    char *probe;
-    size_t plen;
-    sonde_registry *empty; /* validates the external labels the way encoding will */
-    if (sonde_registry_new(NULL, &empty) != SONDE_OK)
-        return SONDE_ENOMEM;
-    int rc = sonde_remote_write_encode(empty, opts->external_labels, opts->external_label_count,
-                                       0, &probe, &plen, NULL);
-    sonde_registry_free(empty);
-    if (rc == SONDE_EINVAL)
-        return SONDE_ECONFIG;
-    if (rc != SONDE_OK)
-        return rc;
-    free(probe);
+    for (size_t i = 0; i < opts->external_label_count; i++) { /* as the encoder checks them */
+        const sonde_label *l = &opts->external_labels[i];
+        if (!sonde_internal_valid_label_name(l->name) || strncmp(l->name, "__", 2) == 0 ||
+            !l->value || !sonde_internal_valid_utf8(l->value, strlen(l->value)))
+            return SONDE_ECONFIG;
+    }
     if (!hc_start())
         return SONDE_EIO;
     sonde_remote_write *rw = calloc(1, sizeof *rw);
     if (!rw)
         return SONDE_ENOMEM;
     pthread_mutex_init(&rw->mu, NULL);
-    pthread_cond_init(&rw->cv, NULL);
+    pthread_condattr_t ca; /* waits are measured on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rw->cv, &ca);
+    pthread_condattr_destroy(&ca);
     rw->reg = opts->registry;
     rw->stats_reg = opts->stats_registry ? opts->stats_registry : opts->registry;
     rw->logger = opts->logger;
@@ -358,7 +347,7 @@ int sonde_remote_write_new(const sonde_remote_write_opts *opts, sonde_remote_wri
     rw->cap = opts->max_backlog ? opts->max_backlog : 60;
     static const char *const extra[] = {"Content-Encoding: snappy",
                                         "X-Prometheus-Remote-Write-Version: 0.1.0", NULL};
-    rc = SONDE_ENOMEM;
+    int rc = SONDE_ENOMEM;
     if (rw->cap > 1000000 || !(rw->queue = calloc(rw->cap, sizeof *rw->queue)) ||
         !(rw->url = strdup(opts->url)))
         goto fail;

@@ -36,17 +36,20 @@ run_driver() {
   coproc DRV { exec "$driver" rw "$tmp/$1.expo" 2>"$tmp/$1.driver.err"; }
   drv_pid=$DRV_PID
   pids+=($drv_pid)
-  read -r -t 10 line <&"${DRV[0]}" || fail "driver did not start: $(cat "$tmp/$1.driver.err")"
+  # our own copies of the pipes: bash unsets DRV as soon as the driver exits
+  exec {drv_out}<&"${DRV[0]}" {drv_in}>&"${DRV[1]}"
+  read -r -t 10 line <&"$drv_out" || fail "driver did not start: $(cat "$tmp/$1.driver.err")"
 }
 stats() {
-  echo stats >&"${DRV[1]}"
-  read -r -t 10 line <&"${DRV[0]}" || fail "driver did not answer stats (blocked?)"
+  echo stats >&"$drv_in"
+  read -r -t 10 line <&"$drv_out" || fail "driver did not answer stats (blocked?)"
   echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 stop_driver() {
-  echo quit >&"${DRV[1]}"
-  read -r -t 30 line <&"${DRV[0]}" || fail "driver did not stop"
+  echo quit >&"$drv_in"
+  read -r -t 30 line <&"$drv_out" || fail "driver did not stop"
   wait "$drv_pid" 2>/dev/null || true
+  exec {drv_out}<&- {drv_in}>&-
 }
 wait_for() {
   local what=$1; shift

@@ -47,12 +47,14 @@ export SONDE_GLOBAL_LABELS='service=rw-test'
 export SONDE_LOG_FILE=$tmp/driver.log
 coproc DRV { exec "$driver" rw "$tmp/expo.txt" 2>"$tmp/driver.err"; }
 pids+=($DRV_PID)
-read -r -t 10 line <&"${DRV[0]}" || fail "driver did not start: $(cat "$tmp/driver.err")"
+# our own copies of the pipes: bash unsets DRV as soon as the driver exits
+exec {drv_out}<&"${DRV[0]}" {drv_in}>&"${DRV[1]}"
+read -r -t 10 line <&"$drv_out" || fail "driver did not start: $(cat "$tmp/driver.err")"
 [ "$line" = ready ] || fail "driver said: $line"
 # stats KEY: one of the driver's counts
 stats() {
-  echo stats >&"${DRV[1]}"
-  read -r -t 10 line <&"${DRV[0]}" || fail "driver did not answer stats"
+  echo stats >&"$drv_in"
+  read -r -t 10 line <&"$drv_out" || fail "driver did not answer stats"
   echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 wait_for() { # wait_for DESCRIPTION CONDITION...
@@ -108,8 +110,8 @@ start_prom
 drained() { [ "$(stats queue)" -eq 0 ] && [ "$(stats retries)" -gt 0 ]; }
 wait_for "the backlog did not drain" drained
 dropped=$(stats dropped_snapshots)
-echo quit >&"${DRV[1]}"
-read -r -t 20 line <&"${DRV[0]}" || fail "driver did not stop"
+echo quit >&"$drv_in"
+read -r -t 20 line <&"$drv_out" || fail "driver did not stop"
 [ "$line" = stopped ] || fail "driver said: $line"
 logged=$(grep -c 'remote write: backlog full' "$tmp/driver.log" || true)
 [ "$logged" = "$dropped" ] || fail "$dropped snapshots dropped, $logged logged"
