@@ -43,6 +43,7 @@ struct sonde_remote_write {
     long interval_ms, timeout_ms, backoff_initial_ms, backoff_max_ms;
     sonde_logger *logger;
     CURL *curl;
+    hc_answer answer; /* the thread's, reused by every request */
 
     snapshot *queue; /* ring of max_backlog entries, touched by the thread only */
     size_t cap, head, count;
@@ -147,12 +148,14 @@ static void take_snapshot(sonde_remote_write *rw)
     set_queue(rw);
 }
 
-/* One attempt at the oldest snapshot: 0 done with it (sent or refused), else the ms to wait. */
-static long send_head(sonde_remote_write *rw, long *backoff, int attempt, hc_answer *a)
+/* One attempt at the oldest snapshot within timeout_ms: 0 done with it (sent or refused),
+ * else the ms to wait before the next attempt. */
+static long send_head(sonde_remote_write *rw, long *backoff, int attempt, long timeout_ms)
 {
     snapshot *s = &rw->queue[rw->head];
+    hc_answer *a = &rw->answer;
     hc_request rq = {.method = "POST", .url = rw->url, .headers = rw->dest.headers,
-                     .body = s->body, .len = s->len, .timeout_ms = rw->timeout_ms,
+                     .body = s->body, .len = s->len, .timeout_ms = timeout_ms,
                      .user_agent = "sonde-remote-write/" SONDE_VERSION_STRING,
                      .auth = &rw->dest.auth};
     atomic_fetch_add(&rw->requests, 1);
@@ -204,12 +207,11 @@ static void wait_until(sonde_remote_write *rw, uint64_t when_ms)
 static void *run(void *p)
 {
     sonde_remote_write *rw = p;
-    hc_answer *a = malloc(sizeof *a);
     uint64_t next_snap = hc_mono_ms() + (uint64_t)rw->interval_ms, retry_at = 0;
     long backoff = rw->backoff_initial_ms;
     int attempt = 0;
     pthread_mutex_lock(&rw->mu);
-    while (!rw->stop && a) {
+    while (!rw->stop) {
         uint64_t now = hc_mono_ms();
         if (rw->snap_now || now >= next_snap) {
             if (!rw->snap_now || now >= next_snap) {
@@ -225,7 +227,7 @@ static void *run(void *p)
         }
         if (rw->count && now >= retry_at) {
             pthread_mutex_unlock(&rw->mu);
-            long wait = send_head(rw, &backoff, attempt, a);
+            long wait = send_head(rw, &backoff, attempt, rw->timeout_ms);
             attempt = wait ? attempt + 1 : 0;
             retry_at = wait ? hc_mono_ms() + (uint64_t)wait : 0;
             pthread_mutex_lock(&rw->mu);
@@ -236,18 +238,17 @@ static void *run(void *p)
     /* stopping: a last snapshot, then drain while the deadline allows */
     uint64_t deadline = hc_mono_ms() + (uint64_t)(rw->drain_ms > 0 ? rw->drain_ms : 0);
     pthread_mutex_unlock(&rw->mu);
-    if (a) {
-        take_snapshot(rw);
-        while (rw->count && hc_mono_ms() < deadline) {
-            long wait = send_head(rw, &backoff, attempt, a);
-            attempt = wait ? attempt + 1 : 0;
-            if (wait && hc_mono_ms() + (uint64_t)wait >= deadline)
-                break;
-            if (wait) {
-                struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
-                while (nanosleep(&ts, &ts) != 0)
-                    ;
-            }
+    take_snapshot(rw);
+    for (uint64_t now; rw->count && (now = hc_mono_ms()) < deadline;) {
+        long left = (long)(deadline - now);
+        long wait = send_head(rw, &backoff, attempt, left < rw->timeout_ms ? left : rw->timeout_ms);
+        attempt = wait ? attempt + 1 : 0;
+        if (wait && hc_mono_ms() + (uint64_t)wait >= deadline)
+            break;
+        if (wait) {
+            struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) != 0)
+                ;
         }
     }
     uint64_t lost = 0;
@@ -261,7 +262,6 @@ static void *run(void *p)
         log_event(rw, SONDE_LOG_WARN, "remote write: stopped with snapshots unsent; dropped", 0,
                   "", lost);
     }
-    free(a);
     return NULL;
 }
 
