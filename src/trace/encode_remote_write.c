@@ -5,15 +5,16 @@
  * Label{string name = 1; string value = 2}, Sample{double value = 1;
  * int64 timestamp = 2}. One sample per series, all at one timestamp.
  *
- * It sits with the other protobuf encoders, next to pb.c. It walks the families as the
- * exposition does (expose.c: a snapshot of the
- * family array, each child list walked without a lock, cells summed without
- * a lock) and writes the protobuf with the encoder of src/trace/pb.c. The
- * label order is worked out once per family: the names of a series of the
- * family (__name__, its labels, the global labels, the external labels,
- * le / quantile / the stateset's label) sorted by byte order, each slot
- * saying where its value comes from; every series of the family then only
- * fills in values. Series are named as the text format names them; a label
+ * It sits with the other protobuf encoders, next to pb.c, whose writer it
+ * uses. It walks the families as the exposition does (expose.c: a snapshot
+ * of the family array, each child list walked without a lock, cells summed
+ * without a lock). The label order is worked out once per family: the names
+ * of a series of the family (__name__, its labels, the global labels, the
+ * external labels, le / quantile / the stateset's label) sorted by byte
+ * order, each slot saying where its value comes from and holding its name
+ * field encoded once; every series of the family then only fills in values.
+ * Each TimeSeries, Label and Sample is sized before it is written (they are
+ * small and many), so no length slot is patched and no body moved. Series are named as the text format names them; a label
  * with an empty value is left out, as Prometheus treats it as absent.
  */
 #include <stdlib.h>
@@ -29,16 +30,22 @@ typedef struct slot {
     const char *name;
     int from;
     size_t index;
+    size_t key_at, key_len; /* its name field (Label.name), encoded once per family */
+    const char *value;      /* the current series' value */
+    size_t value_len;
 } slot;
 
 typedef struct rw_family {
     slot *slots;
     size_t n;
+    pb_buf keys;  /* the slots' encoded name fields */
     const char *values[SONDE_MAX_LABELS + 1]; /* the current child's label values */
+    size_t lengths[SONDE_MAX_LABELS + 1];
     const sonde_label *global, *extra;
     char series_name[300]; /* the family name, then the suffix */
     size_t base_len;
     int64_t ts;
+    size_t sample_body; /* Sample{value, timestamp}: the same size for every series */
     pb_buf *b;
     size_t samples;
 } rw_family;
@@ -56,8 +63,8 @@ static int taken(const slot *s, size_t n, const char *name)
     return 0;
 }
 
-/* The sorted label slots of f's series; extra_label: "le", "quantile", a stateset's name
- * or NULL. */
+/* The sorted label slots of f's series, with their name fields encoded; extra_label: "le",
+ * "quantile", a stateset's name or NULL. */
 static int family_slots(rw_family *w, const sonde_family *f, const sonde_config *cfg,
                         const sonde_label *extra, size_t extra_count, const char *extra_label)
 {
@@ -66,57 +73,66 @@ static int family_slots(rw_family *w, const sonde_family *f, const sonde_config 
     if (!s)
         return SONDE_ENOMEM;
     size_t n = 0;
-    s[n++] = (slot){"__name__", FROM_NAME, 0};
+    s[n++] = (slot){"__name__", FROM_NAME, 0, 0, 0, NULL, 0};
     for (size_t i = 0; i < f->label_count; i++)
-        s[n++] = (slot){f->label_names[i], FROM_CHILD, i};
+        s[n++] = (slot){f->label_names[i], FROM_CHILD, i, 0, 0, NULL, 0};
     if (extra_label)
-        s[n++] = (slot){extra_label, FROM_EXTRA_LABEL, 0};
+        s[n++] = (slot){extra_label, FROM_EXTRA_LABEL, 0, 0, 0, NULL, 0};
     for (size_t i = 0; i < cfg->global_label_count; i++)
         if (!taken(s, n, cfg->global_labels[i].name))
-            s[n++] = (slot){cfg->global_labels[i].name, FROM_GLOBAL, i};
+            s[n++] = (slot){cfg->global_labels[i].name, FROM_GLOBAL, i, 0, 0, NULL, 0};
     for (size_t i = 0; i < extra_count; i++) /* a series' own label wins */
         if (!taken(s, n, extra[i].name))
-            s[n++] = (slot){extra[i].name, FROM_EXTRA, i};
+            s[n++] = (slot){extra[i].name, FROM_EXTRA, i, 0, 0, NULL, 0};
     qsort(s, n, sizeof *s, by_name);
+    for (size_t i = 0; i < n; i++) {
+        s[i].key_at = w->keys.len;
+        sonde_pb_string(&w->keys, 1, s[i].name);
+        s[i].key_len = w->keys.len - s[i].key_at;
+    }
     w->slots = s;
     w->n = n;
     w->global = cfg->global_labels;
     w->extra = extra;
-    return SONDE_OK;
+    return w->keys.failed ? SONDE_ENOMEM : SONDE_OK;
 }
 
-static void put_label(pb_buf *b, const char *name, const char *value)
-{
-    size_t m = sonde_pb_open(b, 1);
-    sonde_pb_string(b, 1, name);
-    sonde_pb_string(b, 2, value);
-    sonde_pb_close(b, m);
-}
+/* A length-delimited field of n bytes: its size with the tag (field numbers below 16). */
+static size_t field_size(size_t n) { return 1 + sonde_pb_varint_size(n) + n; }
 
-/* One TimeSeries: the family's name + suffix, xvalue for the extra label slot. */
+/* One TimeSeries: the family's name + suffix, xvalue for the extra label slot. Sizes are
+ * added up first, so every message is written with its length at once. */
 static void series(rw_family *w, const char *suffix, const char *xvalue, double v)
 {
     pb_buf *b = w->b;
     size_t sl = strlen(suffix);
     memcpy(w->series_name + w->base_len, suffix, sl + 1);
-    size_t ts = sonde_pb_open(b, 1);
+    size_t name_len = w->base_len + sl, xlen = xvalue ? strlen(xvalue) : 0;
+    size_t body = field_size(w->sample_body);
+    for (size_t i = 0; i < w->n; i++) {
+        slot *s = &w->slots[i];
+        switch (s->from) {
+        case FROM_NAME: s->value = w->series_name, s->value_len = name_len; break;
+        case FROM_CHILD: s->value = w->values[s->index], s->value_len = w->lengths[s->index]; break;
+        case FROM_GLOBAL: s->value = w->global[s->index].value, s->value_len = strlen(s->value); break;
+        case FROM_EXTRA: s->value = w->extra[s->index].value, s->value_len = strlen(s->value); break;
+        default: s->value = xvalue, s->value_len = xlen; break;
+        }
+        if (s->value_len) /* an empty value is no label (Prometheus drops it too) */
+            body += field_size(s->key_len + field_size(s->value_len));
+    }
+    sonde_pb_header(b, 1, body);
     for (size_t i = 0; i < w->n; i++) {
         const slot *s = &w->slots[i];
-        if (s->from == FROM_EXTRA_LABEL && !xvalue)
-            continue; /* le / quantile: on buckets and quantiles only, not _sum, _count */
-        const char *value = s->from == FROM_NAME ? w->series_name
-                            : s->from == FROM_CHILD ? w->values[s->index]
-                            : s->from == FROM_GLOBAL ? w->global[s->index].value
-                            : s->from == FROM_EXTRA ? w->extra[s->index].value
-                                                    : xvalue;
-        if (value[0]) /* an empty value is no label (Prometheus drops it too) */
-            put_label(b, s->name, value);
+        if (!s->value_len)
+            continue;
+        sonde_pb_header(b, 1, s->key_len + field_size(s->value_len));
+        sonde_pb_raw(b, w->keys.p + s->key_at, s->key_len);
+        sonde_pb_bytes(b, 2, s->value, s->value_len);
     }
-    size_t sm = sonde_pb_open(b, 2);
+    sonde_pb_header(b, 2, w->sample_body);
     sonde_pb_double(b, 1, v);
     sonde_pb_varint(b, 2, (uint64_t)w->ts);
-    sonde_pb_close(b, sm);
-    sonde_pb_close(b, ts);
     w->samples++;
 }
 
@@ -125,7 +141,8 @@ static void child_series(rw_family *w, const sonde_family *f, sonde_child *c, do
     const char *p = c->blob;
     for (size_t i = 0; i < f->label_count; i++) {
         w->values[i] = p;
-        p += strlen(p) + 1;
+        w->lengths[i] = strlen(p);
+        p += w->lengths[i] + 1;
     }
     switch (f->type) {
     case SONDE_COUNTER:
@@ -179,6 +196,7 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
                          const sonde_label *extra, size_t extra_count, int64_t ts, size_t *samples)
 {
     rw_family w = {.b = b, .ts = ts};
+    w.sample_body = 9 + 1 + sonde_pb_varint_size((uint64_t)ts);
     const char *xl = f->type == SONDE_HISTOGRAM ? "le"
                      : f->type == SONDE_SUMMARY ? "quantile"
                      : f->type == SONDE_STATESET ? f->name
@@ -189,8 +207,11 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
     memcpy(w.series_name, f->name, nl);
     w.base_len = nl;
     int rc = family_slots(&w, f, cfg, extra, extra_count, xl);
-    if (rc)
+    if (rc) {
+        free(w.slots);
+        free(w.keys.p);
         return rc;
+    }
     if (f->fn) { /* one child; fn runs under the family's lock so that unregister waits */
         double v = 0;
         pthread_mutex_lock(&f->lock);
@@ -208,6 +229,7 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
         sonde_family_walk_end(f);
     }
     free(w.slots);
+    free(w.keys.p);
     *samples += w.samples;
     return SONDE_OK;
 }

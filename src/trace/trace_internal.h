@@ -222,6 +222,11 @@ void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
  * five-byte varint slot is reserved, then shrunk by moving the body). */
 size_t sonde_pb_open(pb_buf *b, uint32_t field);
 void sonde_pb_close(pb_buf *b, size_t mark);
+/* A nested message whose size is known up front: its tag and length (the caller then
+ * writes exactly len bytes of fields); bytes encoded beforehand; the size of a varint. */
+void sonde_pb_header(pb_buf *b, uint32_t field, size_t len);
+void sonde_pb_raw(pb_buf *b, const void *p, size_t n);
+size_t sonde_pb_varint_size(uint64_t v);
 /* An AnyValue-bearing KeyValue (field number given) of an attribute. */
 void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
                   double d, int bo);
