@@ -13,7 +13,8 @@
  * included), foo_sum and foo_count, a summary foo{quantile=...}, foo_sum and
  * foo_count, an info foo_info (value 1), a stateset foo{foo="state"} (0 or
  * 1), gauges and untyped values under their own name; global labels of the
- * registry are added. Custom collectors (sonde_collector_add) are not sent.
+ * registry are added. Custom collectors (sonde_collector_add: the process_*
+ * and sonde_spans_* ones too) are sent as a scrape renders them.
  */
 #ifndef SONDE_PUSH_H
 #define SONDE_PUSH_H

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "render.h"
 #include "sonde/push.h"
 #include "trace_internal.h"
 
@@ -234,6 +235,168 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
     return SONDE_OK;
 }
 
+/* ---- custom collectors (process_*, sonde_spans_*, the host's own) ---------------------
+ * A collector emits through the exposition's emitter, which validates and renders text
+ * 0.0.4 lines. They are rendered into memory exactly as a scrape would render them (global
+ * labels included, families already registered refused), then each sample line is read
+ * back: name{k="v",...} value, values unescaped in place. */
+
+typedef struct text_sink {
+    char *p;
+    size_t len, cap;
+    int failed;
+} text_sink;
+
+static int sink_write(void *ud, const char *data, size_t n)
+{
+    text_sink *t = ud;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->failed = 1;
+            return 1;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, data, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+    return 0;
+}
+
+/* One TimeSeries of labels sorted by name (empty values left out). */
+static void loose_series(pb_buf *b, const sonde_label *l, size_t n, double v, int64_t ts,
+                         size_t sample_body)
+{
+    size_t body = field_size(sample_body);
+    for (size_t i = 0; i < n; i++)
+        if (l[i].value[0])
+            body += field_size(field_size(strlen(l[i].name)) + field_size(strlen(l[i].value)));
+    sonde_pb_header(b, 1, body);
+    for (size_t i = 0; i < n; i++) {
+        if (!l[i].value[0])
+            continue;
+        sonde_pb_header(b, 1, field_size(strlen(l[i].name)) + field_size(strlen(l[i].value)));
+        sonde_pb_string(b, 1, l[i].name);
+        sonde_pb_string(b, 2, l[i].value);
+    }
+    sonde_pb_header(b, 2, sample_body);
+    sonde_pb_double(b, 1, v);
+    sonde_pb_varint(b, 2, (uint64_t)ts);
+}
+
+static int by_label_name(const void *a, const void *b)
+{
+    return strcmp(((const sonde_label *)a)->name, ((const sonde_label *)b)->name);
+}
+
+/* Read one rendered value back, unescaping in place; returns the end (after the quote). */
+static char *unescape(char *p)
+{
+    char *w = p;
+    for (; *p && *p != '"'; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            *w++ = *p == 'n' ? '\n' : *p;
+        } else {
+            *w++ = *p;
+        }
+    }
+    if (*p == '"')
+        p++;
+    *w = '\0';
+    return p;
+}
+
+/* The sample lines of the collectors' text into b. */
+static int parse_lines(pb_buf *b, char *text, const sonde_label *extra, size_t extra_count,
+                       int64_t ts, size_t *samples)
+{
+    size_t cap = 2 + SONDE_MAX_LABELS + SONDE_MAX_GLOBAL_LABELS + extra_count;
+    sonde_label *l = malloc(cap * sizeof *l);
+    if (!l)
+        return SONDE_ENOMEM;
+    size_t sample_body = 9 + 1 + sonde_pb_varint_size((uint64_t)ts);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] == '#' || !line[0])
+            continue;
+        size_t n = 0;
+        char *p = line + strcspn(line, "{ ");
+        int labelled = *p == '{';
+        if (!*p)
+            continue;
+        *p++ = '\0';
+        l[n++] = (sonde_label){"__name__", line};
+        int whole = 1;
+        while (labelled && *p && *p != '}' && whole) {
+            char *name = p, *eq = strchr(p, '=');
+            if (!eq || eq[1] != '"' || n + extra_count + 1 >= cap) {
+                whole = 0; /* not a line the emitter writes: left out, never half read */
+                break;
+            }
+            *eq = '\0';
+            char *value = eq + 2;
+            p = unescape(value);
+            l[n++] = (sonde_label){name, value};
+            if (*p == ',')
+                p++;
+        }
+        if (!whole || (labelled && *p++ != '}'))
+            continue;
+        while (*p == ' ')
+            p++;
+        char *end;
+        double v = sonde_strtod(p, &end);
+        if (end == p)
+            continue;
+        size_t own = n;
+        for (size_t i = 0; i < extra_count; i++) { /* a series' own label wins */
+            int dup = 0;
+            for (size_t j = 0; j < own && !dup; j++)
+                dup = strcmp(l[j].name, extra[i].name) == 0;
+            if (!dup)
+                l[n++] = extra[i];
+        }
+        qsort(l, n, sizeof *l, by_label_name);
+        loose_series(b, l, n, v, ts, sample_body);
+        (*samples)++;
+    }
+    free(l);
+    return SONDE_OK;
+}
+
+static int encode_collectors(pb_buf *b, sonde_registry *reg, sonde_family **fams, size_t count,
+                             const sonde_label *extra, size_t extra_count, int64_t ts,
+                             size_t *samples)
+{
+    sonde_render *r = calloc(1, sizeof *r);
+    if (!r)
+        return SONDE_ENOMEM;
+    text_sink t = {0};
+    r->out.write = sink_write;
+    r->out.ud = &t;
+    r->global = reg->global_text;
+    r->global_len = r->global ? strlen(r->global) : 0;
+    r->fams = fams;
+    r->fam_count = count;
+    sonde_render_collectors(r, reg);
+    sonde_out_flush(&r->out);
+    int rc = t.failed || r->scratch_err ? SONDE_ENOMEM : SONDE_OK;
+    free(r->scratch);
+    free(r);
+    if (rc == SONDE_OK && t.p)
+        rc = parse_lines(b, t.p, extra, extra_count, ts, samples);
+    free(t.p);
+    return rc;
+}
+
 int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, size_t extra_count,
                               int64_t timestamp_ms, char **out, size_t *len, size_t *samples)
 {
@@ -258,6 +421,8 @@ int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, siz
             return rc;
         for (size_t i = 0; i < count && rc == SONDE_OK && !b.failed; i++)
             rc = encode_family(&b, fams[i], &reg->cfg, extra, extra_count, timestamp_ms, &n);
+        if (rc == SONDE_OK && !b.failed)
+            rc = encode_collectors(&b, reg, fams, count, extra, extra_count, timestamp_ms, &n);
         sonde_families_release(fams, count);
     }
     if (rc != SONDE_OK) {

@@ -5,7 +5,8 @@
 #  1. After a few intervals every series the program holds (its text exposition, parsed
 #     by the reference parser python3-prometheus-client) is in Prometheus with its value:
 #     counters, a gauge, histogram buckets/sum/count, summary quantiles/sum/count, an info,
-#     hostile UTF-8 label values, the global label and the external label.
+#     a custom collector's counter, hostile UTF-8 label values, the global label and the
+#     external label.
 #  2. Prometheus stopped, the program keeps snapshotting into its backlog (4 snapshots)
 #     until it has dropped some; Prometheus restarted on the same storage: every snapshot
 #     number inside the bound arrives, those dropped are exactly the ones counted, none
@@ -99,6 +100,8 @@ for _ in $(seq 50); do n=$(compare 2>"$tmp/compare.err") && break; sleep 0.2; do
 [ -n "$n" ] || fail "series differ: $(cat "$tmp/compare.err")"
 grep -qF 'path="日本 🔥 ​",Zone="us"} 5' "$tmp/expo.txt" ||
   fail "the exposition lacks the hostile series"
+grep -qF 'rw_collected_total{service="rw-test",source="café \"q\" \\ 🔥"} 17' "$tmp/expo.txt" ||
+  fail "the exposition lacks the collector's series"
 echo "ok 1 - all $n series in Prometheus with their values, labels intact"
 
 # 2. receiver down: the backlog fills, the oldest are dropped and counted; back: the rest
@@ -153,8 +156,14 @@ print(r[0]["value"][1] if r else "")' 2>/dev/null || true)
   sleep 0.2
 done
 [ -n "$got" ] && [ "$got" -gt 0 ] || fail "no gateway_* series from sonde-gateway: $(tail -3 "$tmp/gw.out")"
+# its process_* series come from a collector
+procs=$(api 'query?query=count(%7Bsource%3D%22gateway%22%2C__name__%3D~%22process_.%2A%22%7D)' |
+  /usr/bin/python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else 0)')
+[ "$procs" -gt 0 ] || fail "no process_* series from sonde-gateway's collector"
 kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
 bad=$("$build/sonde-gateway" --port 0 --remote-write-url ftp://x 2>&1 || true)
 echo "$bad" | grep -q SONDE_REMOTE_WRITE_URL || fail "a malformed --remote-write-url was not refused: $bad"
-echo "ok 3 - sonde-gateway remote-writes its $got gateway_* series (JSON url, --remote-write-interval)"
+echo "ok 3 - sonde-gateway remote-writes its $got gateway_* and $procs process_* series (JSON url, --remote-write-interval)"
 echo "3 passed, 0 failed"

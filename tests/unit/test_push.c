@@ -5,8 +5,8 @@
  *    and non-UTF-8 refused, a short buffer reported;
  *  - the remote-write WriteRequest, decoded back here by a small protobuf reader
  *    (and snappy round-tripped): every series of a counter, a gauge, a histogram
- *    (cumulative buckets, +Inf, _sum, _count), a summary, an info and a labelled
- *    family with hostile UTF-8 values, labels sorted by name, external and global
+ *    (cumulative buckets, +Inf, _sum, _count), a summary, a labelled family with hostile
+ *    UTF-8 values, a custom collector's series (escapes, an empty value), labels sorted by name, external and global
  *    labels, a series' own label winning over an external one, an empty value left
  *    out, one timestamp;
  *  - the SONDE_* environment: a malformed variable names itself and starts nothing.
@@ -202,6 +202,17 @@ static const series *find(const series *s, size_t n, const char *text)
             CHECK_EQ_DBL(h_->value, v);               \
     } while (0)
 
+static int collect(sonde_emitter *e, void *ud)
+{
+    (void)ud;
+    sonde_emit_family(e, "coll_events_total", "Events.", SONDE_COUNTER, NULL);
+    sonde_label l[] = {{"kind", "a\\b\"c\nd,}{="}, {"Big", ""}};
+    sonde_emit_sample(e, NULL, l, 2, 11);
+    sonde_emit_family(e, "coll_ratio", "R.", SONDE_GAUGE, NULL);
+    sonde_emit_sample(e, NULL, NULL, 0, 0.25);
+    return 0;
+}
+
 TEST(write_request_round_trip)
 {
     sonde_config cfg;
@@ -238,6 +249,7 @@ TEST(write_request_round_trip)
                             .quantile_count = 2};
     CHECK_EQ_INT(sonde_register(reg, &so, &sm), SONDE_OK);
     sonde_summary_observe(sonde_summary_of(sm), 4);
+    CHECK_EQ_INT(sonde_collector_add(reg, "test", collect, NULL, NULL), SONDE_OK);
 
     sonde_label ext[] = {{"cluster", "c1"}, {"zone", "ext-loses"}};
     char *pb;
@@ -253,9 +265,9 @@ TEST(write_request_round_trip)
     int ok;
     size_t n = decode(pb, len, got, &ok);
     CHECK(ok);
-    /* counter 1 + gauge 1 + histogram 3 buckets, sum, count + labelled 1 + summary 2
-     * quantiles, sum, count */
-    CHECK_EQ_INT(n, 13);
+    /* counter 1 + gauge 1 + histogram 3 buckets, sum, count + labelled 2 + summary 2
+     * quantiles, sum, count + the collector's 2 */
+    CHECK_EQ_INT(n, 15);
     CHECK_EQ_INT(samples, n);
     for (size_t i = 0; i < n; i++) {
         CHECK(got[i].sorted);
@@ -277,6 +289,10 @@ TEST(write_request_round_trip)
     char want[512];
     snprintf(want, sizeof want, "req_total{Alpha=\"a\",cluster=\"c1\",path=\"%s\",service=\"svc\",zone=\"eu\"}", hostile);
     HAS(want, 3);
+    /* a collector's series, read back from its rendering: escapes undone, the empty
+     * value left out, global and external labels added, sorted */
+    HAS("coll_events_total{cluster=\"c1\",kind=\"a\\b\"c\nd,}{=\",service=\"svc\",zone=\"ext-loses\"}", 11);
+    HAS("coll_ratio{cluster=\"c1\",service=\"svc\",zone=\"ext-loses\"}", 0.25);
     /* an empty value is no label */
     HAS("req_total{cluster=\"c1\",path=\"/\",service=\"svc\",zone=\"us\"}", 1);
     free(pb);

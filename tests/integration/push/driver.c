@@ -2,7 +2,7 @@
  * driver.c - the program of test_remote_write.sh, test_pushgateway.sh and
  * test_push_faults.sh: a registry holding every kind of series (counters,
  * a gauge, a histogram, a summary, an info, labelled families with hostile
- * UTF-8 values, the registry's SONDE_GLOBAL_LABELS), started with
+ * UTF-8 values, a custom collector, the registry's SONDE_GLOBAL_LABELS), started with
  * sonde_exporters_from_env() exactly as a service would (SONDE_* variables),
  * its logger writing JSON lines to SONDE_LOG_FILE.
  *
@@ -29,6 +29,16 @@ static double next_seq(void *ud)
 {
     (void)ud;
     return ++seq;
+}
+
+/* A custom collector: sent as a scrape would render it. */
+static int collect(sonde_emitter *e, void *ud)
+{
+    (void)ud;
+    sonde_emit_family(e, "rw_collected_total", "Collected.", SONDE_COUNTER, NULL);
+    sonde_label l[] = {{"source", "caf\xc3\xa9 \"q\" \\ \xf0\x9f\x94\xa5"}};
+    sonde_emit_sample(e, NULL, l, 1, 17);
+    return 0;
 }
 
 static sonde_registry *new_registry(void)
@@ -82,6 +92,7 @@ static void fill(sonde_registry *reg)
     sonde_metric *im;
     sonde_register(reg, &io, &im);
     sonde_metric_child(im, (const char *[]){"1.2.3"}, &(void *){0});
+    sonde_collector_add(reg, "driver", collect, NULL, NULL);
 }
 
 static sonde_logger *new_logger(void)
