@@ -1,5 +1,9 @@
 /*
- * fuzz_push.c - the Pushgateway grouping key built from outside input (job and grouping
+ * fuzz_push.c - two inputs of the push exporters, picked by the first byte.
+ * 1. The remote-write encoding of a custom collector's output, which it reads back
+ *    from the collector's rendering: a collector emits fuzzed names, label names and
+ *    values, and values; every sample the emitter accepted becomes exactly one series.
+ * 2. The Pushgateway grouping key built from outside input (job and grouping
  * labels come from SONDE_PUSHGATEWAY_JOB / _GROUPING or a config file), and the client
  * built on it with a fuzzed URL. Checks: no crash, leak or over-read; a path is returned
  * only for a valid UTF-8 job and valid label names, holds nothing but URL-safe bytes, and
@@ -13,6 +17,7 @@
 
 #include "fuzz_input.h"
 #include "sonde/push.h"
+#include "sonde/sonde.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,9 +63,63 @@ static size_t decode(const char *s, size_t n, int base64, char *out)
     return o;
 }
 
+typedef struct emitted {
+    fuzz_input *in;
+    size_t accepted;
+} emitted;
+
+static int collect(sonde_emitter *e, void *ud)
+{
+    emitted *em = ud;
+    char fam[32], ln[2][32], lv[2][128];
+    for (unsigned f = fuzz_below(em->in, 3); f > 0; f--) {
+        fuzz_name(em->in, fam, sizeof fam);
+        sonde_type t = fuzz_below(em->in, 2) ? SONDE_COUNTER : SONDE_GAUGE;
+        if (sonde_emit_family(e, fam, "h", t, NULL) != SONDE_OK)
+            continue;
+        for (unsigned k = fuzz_below(em->in, 3); k > 0; k--) {
+            size_t n = fuzz_below(em->in, 3);
+            sonde_label l[2];
+            for (size_t i = 0; i < n; i++) {
+                fuzz_name(em->in, ln[i], sizeof ln[i]);
+                fuzz_string(em->in, lv[i], sizeof lv[i]);
+                l[i] = (sonde_label){ln[i], lv[i]};
+            }
+            if (sonde_emit_sample(e, NULL, l, n, fuzz_double(em->in)) == SONDE_OK)
+                em->accepted++;
+        }
+    }
+    return 0;
+}
+
+static void fuzz_collector(fuzz_input *in)
+{
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.process_metrics = 0;
+    sonde_registry *reg;
+    if (sonde_registry_new(&cfg, &reg) != SONDE_OK)
+        return;
+    emitted em = {in, 0};
+    sonde_collector_add(reg, "fuzz", collect, &em, NULL);
+    char *out;
+    size_t len, samples;
+    sonde_label ext[] = {{"region", "eu"}};
+    if (sonde_remote_write_encode(reg, ext, 1, 1, &out, &len, &samples) == SONDE_OK) {
+        if (samples != em.accepted)
+            abort();
+        free(out);
+    }
+    sonde_registry_free(reg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_input in = {data, size};
+    if (fuzz_below(&in, 2) == 0) {
+        fuzz_collector(&in);
+        return 0;
+    }
     char job[128], names[3][32], values[3][128], url[128];
     fuzz_string(&in, job, sizeof job);
     sonde_label g[3];
