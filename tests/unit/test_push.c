@@ -119,7 +119,7 @@ static int field(rd *r, int *wt, rd *sub, uint64_t *v)
 
 #define MAXS 128
 typedef struct series {
-    char text[1024]; /* name{k="v",...} in received order */
+    char text[1040]; /* name{k="v",...} in received order */
     double value;
     int64_t ts;
     int sorted;
