@@ -14,7 +14,9 @@
  * order, each slot saying where its value comes from and holding its name
  * field encoded once; every series of the family then only fills in values.
  * Each TimeSeries, Label and Sample is sized before it is written (they are
- * small and many), so no length slot is patched and no body moved. Series are named as the text format names them; a label
+ * small and many): a series takes one reservation of the buffer and is
+ * written straight into it with pb.c's inline helpers, no length slot
+ * patched, no body moved. Series are named as the text format names them; a label
  * with an empty value is left out, as Prometheus treats it as absent.
  */
 #include <stdlib.h>
@@ -122,18 +124,32 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
         if (s->value_len) /* an empty value is no label (Prometheus drops it too) */
             body += field_size(s->key_len + field_size(s->value_len));
     }
-    sonde_pb_header(b, 1, body);
+    /* the whole TimeSeries in one reservation */
+    char *p = sonde_pb_reserve(b, field_size(body));
+    if (!p)
+        return;
+    char *start = p;
+    *p++ = 1 << 3 | 2;
+    p = sonde_pb_put_varint(p, body);
     for (size_t i = 0; i < w->n; i++) {
         const slot *s = &w->slots[i];
         if (!s->value_len)
             continue;
-        sonde_pb_header(b, 1, s->key_len + field_size(s->value_len));
-        sonde_pb_raw(b, w->keys.p + s->key_at, s->key_len);
-        sonde_pb_bytes(b, 2, s->value, s->value_len);
+        *p++ = 1 << 3 | 2;
+        p = sonde_pb_put_varint(p, s->key_len + field_size(s->value_len));
+        memcpy(p, w->keys.p + s->key_at, s->key_len);
+        p = sonde_pb_put_bytes(p + s->key_len, 2, s->value, s->value_len);
     }
-    sonde_pb_header(b, 2, w->sample_body);
-    sonde_pb_double(b, 1, v);
-    sonde_pb_varint(b, 2, (uint64_t)w->ts);
+    *p++ = 2 << 3 | 2;
+    p = sonde_pb_put_varint(p, w->sample_body);
+    *p++ = 1 << 3 | 1; /* Sample.value: fixed64 */
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    for (int i = 0; i < 8; i++)
+        *p++ = (char)(bits >> (8 * i));
+    *p++ = 2 << 3 | 0; /* Sample.timestamp: varint */
+    p = sonde_pb_put_varint(p, (uint64_t)w->ts);
+    b->len += (size_t)(p - start);
     w->samples++;
 }
 

@@ -100,6 +100,11 @@ size_t sonde_pb_varint_size(uint64_t v)
     return n;
 }
 
+char *sonde_pb_reserve(pb_buf *b, size_t n)
+{
+    return reserve(b, n) ? NULL : b->p + b->len;
+}
+
 void sonde_pb_header(pb_buf *b, uint32_t field, size_t len)
 {
     tag(b, field, 2);
