@@ -125,10 +125,9 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
             body += field_size(s->key_len + field_size(s->value_len));
     }
     /* the whole TimeSeries in one reservation */
-    char *p = sonde_pb_reserve(b, field_size(body));
-    if (!p)
+    if (sonde_buf_reserve(b, field_size(body)))
         return;
-    char *start = p;
+    char *p = b->p + b->len, *start = p;
     *p++ = 1 << 3 | 2;
     p = sonde_pb_put_varint(p, body);
     for (size_t i = 0; i < w->n; i++) {
@@ -257,27 +256,12 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
  * labels included, families already registered refused), then each sample line is read
  * back: name{k="v",...} value, values unescaped in place. */
 
-typedef struct text_sink {
-    char *p;
-    size_t len, cap;
-    int failed;
-} text_sink;
-
+/* The rendering's write callback: into a sonde_buf, NUL-terminated. */
 static int sink_write(void *ud, const char *data, size_t n)
 {
-    text_sink *t = ud;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = realloc(t->p, cap);
-        if (!p) {
-            t->failed = 1;
-            return 1;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
+    sonde_buf *t = ud;
+    if (sonde_buf_reserve(t, n + 1))
+        return 1;
     memcpy(t->p + t->len, data, n);
     t->len += n;
     t->p[t->len] = '\0';
@@ -395,7 +379,7 @@ static int encode_collectors(pb_buf *b, sonde_registry *reg, sonde_family **fams
     sonde_render *r = calloc(1, sizeof *r);
     if (!r)
         return SONDE_ENOMEM;
-    text_sink t = {0};
+    sonde_buf t = {0};
     r->out.write = sink_write;
     r->out.ud = &t;
     r->global = reg->global_text;

@@ -4,8 +4,10 @@
  * fields. Nested messages reserve a five-byte length slot and shrink it on
  * close (one memmove of the body), so a message is written in one pass
  * without sizing it first; a writer that knows a message's size up front
- * (remote write's many small ones) writes its header directly instead and
- * may copy fields it encoded once (sonde_pb_raw). Out of memory marks the buffer failed; pb_finish reports it.
+ * (remote write's many small ones) writes its header directly instead, or
+ * reserves the whole message (sonde_buf_reserve) and fills it with the
+ * inline sonde_pb_put_* helpers. Out of memory marks the buffer failed;
+ * pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -15,28 +17,9 @@
 
 #include "trace_internal.h"
 
-static int reserve(pb_buf *b, size_t more)
-{
-    if (b->failed)
-        return -1;
-    if (b->len + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->failed = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
 static void raw_varint(pb_buf *b, uint64_t v)
 {
-    if (reserve(b, 10))
+    if (sonde_buf_reserve(b, 10))
         return;
     while (v >= 0x80) {
         b->p[b->len++] = (char)(v | 0x80);
@@ -56,7 +39,7 @@ void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 {
     tag(b, field, 1);
-    if (reserve(b, 8))
+    if (sonde_buf_reserve(b, 8))
         return;
     for (int i = 0; i < 8; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -65,7 +48,7 @@ void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
 {
     tag(b, field, 5);
-    if (reserve(b, 4))
+    if (sonde_buf_reserve(b, 4))
         return;
     for (int i = 0; i < 4; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -82,7 +65,7 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 {
     tag(b, field, 2);
     raw_varint(b, n);
-    if (reserve(b, n))
+    if (sonde_buf_reserve(b, n))
         return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
@@ -100,29 +83,16 @@ size_t sonde_pb_varint_size(uint64_t v)
     return n;
 }
 
-char *sonde_pb_reserve(pb_buf *b, size_t n)
-{
-    return reserve(b, n) ? NULL : b->p + b->len;
-}
-
 void sonde_pb_header(pb_buf *b, uint32_t field, size_t len)
 {
     tag(b, field, 2);
     raw_varint(b, len);
 }
 
-void sonde_pb_raw(pb_buf *b, const void *p, size_t n)
-{
-    if (reserve(b, n))
-        return;
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
-    if (reserve(b, 5))
+    if (sonde_buf_reserve(b, 5))
         return 0;
     b->len += 5;
     return b->len;

@@ -207,11 +207,7 @@ void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 
-typedef struct pb_buf {
-    char *p;
-    size_t len, cap;
-    int failed;        /* out of memory: everything after is skipped */
-} pb_buf;
+typedef sonde_buf pb_buf; /* the core's growable buffer (core_iface.h) */
 
 void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
 void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
@@ -224,14 +220,12 @@ void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
 size_t sonde_pb_open(pb_buf *b, uint32_t field);
 void sonde_pb_close(pb_buf *b, size_t mark);
 /* A nested message whose size is known up front: its tag and length (the caller then
- * writes exactly len bytes of fields); bytes encoded beforehand; the size of a varint. */
+ * writes exactly len bytes of fields); the size of a varint. */
 void sonde_pb_header(pb_buf *b, uint32_t field, size_t len);
-void sonde_pb_raw(pb_buf *b, const void *p, size_t n);
 size_t sonde_pb_varint_size(uint64_t v);
-/* The hot path of a writer that sized its message: room for n more bytes (NULL when out of
- * memory, the buffer then failed), filled with the sonde_pb_put_* helpers, which return
- * where they stopped; the caller then adds what it wrote to b->len. */
-char *sonde_pb_reserve(pb_buf *b, size_t n);
+/* The hot path of a writer that sized its message: it reserves the room
+ * (sonde_buf_reserve), fills it with these helpers, which return where they stopped, and
+ * adds what it wrote to b->len. */
 static inline char *sonde_pb_put_varint(char *p, uint64_t v)
 {
     while (v >= 0x80) {
@@ -282,12 +276,8 @@ void sonde_diag(sonde_logger *lg, sonde_log_level level, const char *msg, const 
  * max_chars characters (0 = all); returns bytes written. out needs 3*n bytes. */
 size_t sonde_utf8_sanitize(const char *s, size_t n, size_t max_chars, char *out);
 
-/* json.c: a growable text buffer for the log lines. */
-typedef struct sonde_json_buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sonde_json_buf;
+/* json.c: log line text in the core's growable buffer, kept NUL-terminated. */
+typedef sonde_buf sonde_json_buf;
 void sonde_json_raw(sonde_json_buf *b, const char *s, size_t n);
 void sonde_json_string(sonde_json_buf *b, const char *s); /* quoted, escaped, invalid UTF-8 replaced */
 void sonde_json_attr_value(sonde_json_buf *b, const sonde_attr *a);
