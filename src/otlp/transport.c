@@ -6,11 +6,12 @@
  * answers (429, 502, 503, 504) and connection failures wait the server's
  * Retry-After, else an exponential backoff with jitter, and try again while
  * the deadline allows; anything else is final. Failures and partial
- * successes are reported through the logger, one record per export.
+ * successes are reported through the logger, one record per export. One
+ * attempt, the retry rule and the backoff are http_client.c's, shared with
+ * the Pushgateway client and the remote-write sender.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <zlib.h>
 
