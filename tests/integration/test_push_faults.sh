@@ -12,7 +12,8 @@
 #  4. slow receiver (longer than the timeout): requests time out and are retried.
 #  5. HTTPS with a self-signed certificate: refused (failed, not retried); accepted with
 #     SONDE_REMOTE_WRITE_CA_FILE naming it, and with SONDE_PUSH_INSECURE_SKIP_VERIFY=true.
-#  6. Pushgateway answering 400: the client returns the status, one error record with it.
+#  6. Pushgateway answering 400: the client returns the status, one error record with it;
+#     the request carried the basic credentials of SONDE_PUSHGATEWAY_BASIC_*.
 set -euo pipefail
 build=${SONDE_BUILD:?} src=${SONDE_SRC:?}
 . "$(dirname "$0")/lib/procs.sh"
@@ -147,10 +148,12 @@ passed=$((passed + 1)); echo "ok 5 - self-signed HTTPS refused unless a CA file 
 # 6
 receiver pg400 "400"
 export SONDE_PUSHGATEWAY_URL="http://127.0.0.1:$port" SONDE_PUSHGATEWAY_JOB=j
+export SONDE_PUSHGATEWAY_BASIC_USER=u SONDE_PUSHGATEWAY_BASIC_PASSWORD='p:w' 
 export SONDE_LOG_FILE=$tmp/pg.driver.log
 out=$("$driver" push PUT x=1) || fail "driver push"
 [ "$out" = "status 400 rc -15" ] || fail "pushgateway 400: $out"
 grep -q '"msg":"Pushgateway push failed".*"status":400' "$tmp/pg.driver.log" || fail "no error record"
 grep -q '"method": "PUT"' "$tmp/pg400.log" || fail "no PUT reached the receiver"
-passed=$((passed + 1)); echo "ok 6 - Pushgateway 400: status returned, one error record"
+grep -q '"Authorization": "Basic dTpwOnc="' "$tmp/pg400.log" || fail "no basic authentication"
+passed=$((passed + 1)); echo "ok 6 - Pushgateway 400: status returned, one error record; basic auth sent"
 echo "$passed passed, 0 failed"
