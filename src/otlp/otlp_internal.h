@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "core_iface.h"
+#include "http_client.h"
 #include "sonde/otlp.h"
 
 #define OTLP_SIGNALS 3
@@ -39,8 +40,5 @@ int sonde_otlp_partial_success(const char *body, size_t len, int64_t *rejected, 
 
 /* transport.c: body gzipped (a buffer the caller frees). SONDE_OK, SONDE_ENOMEM. */
 int sonde_otlp_gzip(const void *body, size_t len, char **out, size_t *out_len);
-
-/* Retry-After: seconds, or an HTTP date; ms to wait, -1 when absent or malformed. */
-long sonde_otlp_retry_after_ms(const char *value);
 
 #endif

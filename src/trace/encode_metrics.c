@@ -85,9 +85,9 @@ static size_t kv_size(size_t kn, size_t vn) { return field_size(kn) + field_size
 
 static void str_attr(pb_buf *b, uint32_t field, const char *key, size_t kn, const char *v, size_t vn)
 {
-    sonde_pb_len(b, field, kv_size(kn, vn));
+    sonde_pb_header(b, field, kv_size(kn, vn));
     sonde_pb_bytes(b, 1, key, kn);
-    sonde_pb_len(b, 2, field_size(vn));
+    sonde_pb_header(b, 2, field_size(vn));
     sonde_pb_bytes(b, 1, v, vn);
 }
 
@@ -225,7 +225,7 @@ static void number_point(encoder *e, const sonde_family *f, const size_t *name_l
         sn = strlen(state);
         size += field_size(kv_size(fn, sn));
     }
-    sonde_pb_len(b, DATA_POINTS, size);
+    sonde_pb_header(b, DATA_POINTS, size);
     if (with_start)
         sonde_pb_fixed64(b, NDP_START, created_ns(e, c));
     sonde_pb_fixed64(b, NDP_TIME, e->now_ns);

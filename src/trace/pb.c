@@ -1,18 +1,20 @@
 /*
  * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces,
- * logs and metrics, the Prometheus protobuf exposition): varints, fixed64, doubles,
- * length-delimited fields, packed repeated scalars. Nested messages reserve a
- * one-byte length slot and, on close, fill it in place when the body is
- * shorter than 128 bytes (most label pairs, values, attributes) or move the
- * body up to make room for the longer length (nesting closes in LIFO order,
- * so the only marks inside a moved body are already closed), so a message is
- * written in one pass without sizing it first. Containers the caller knows
- * to be large (the OTLP metrics request's resource, scope and metrics, many
- * megabytes) open with a five-byte slot instead and close with a padded
- * varint (continuation bits on the first four bytes: valid protobuf, read as
- * any varint), so their body never moves. A message whose size the caller
- * computes first writes its length directly (sonde_pb_len). Out of memory
- * marks the buffer failed; pb_finish reports it.
+ * logs and metrics, remote write, the Prometheus protobuf exposition):
+ * varints, fixed64, doubles, length-delimited fields, packed repeated
+ * scalars. Nested messages reserve a one-byte length slot and, on close,
+ * fill it in place when the body is shorter than 128 bytes (most label
+ * pairs, values, attributes) or move the body up to make room for the longer
+ * length (nesting closes in LIFO order, so the only marks inside a moved
+ * body are already closed), so a message is written in one pass without
+ * sizing it first. Containers the caller knows to be large (the OTLP metrics
+ * request's resource, scope and metrics, many megabytes) open with a
+ * five-byte slot instead and close with a padded varint (continuation bits
+ * on the first four bytes: valid protobuf, read as any varint), so their
+ * body never moves. A writer that knows a message's size up front writes its
+ * header directly (sonde_pb_header), or reserves the whole message
+ * (sonde_buf_reserve) and fills it with the inline sonde_pb_put_* helpers of
+ * pb.h. Out of memory marks the buffer failed; pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -84,12 +86,6 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(b, field, s, strlen(s)); }
 
-void sonde_pb_len(pb_buf *b, uint32_t field, size_t n)
-{
-    tag(b, field, 2);
-    raw_varint(b, n);
-}
-
 size_t sonde_pb_varint_size(uint64_t v)
 {
     size_t n = 1;
@@ -98,6 +94,12 @@ size_t sonde_pb_varint_size(uint64_t v)
         n++;
     }
     return n;
+}
+
+void sonde_pb_header(pb_buf *b, uint32_t field, size_t len)
+{
+    tag(b, field, 2);
+    raw_varint(b, len);
 }
 
 void sonde_pb_packed_varint(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)

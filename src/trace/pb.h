@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core_iface.h"
 
@@ -21,10 +22,30 @@ void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
 void sonde_pb_double(pb_buf *b, uint32_t field, double v);
 void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
-/* The tag and length of a length-delimited field whose n bytes the caller writes next (a
- * message sized beforehand: no slot to patch); the bytes a varint of v takes. */
-void sonde_pb_len(pb_buf *b, uint32_t field, size_t n);
+/* A nested message whose size is known up front: its tag and length (the caller then
+ * writes exactly len bytes of fields, no slot to patch); the size of a varint. */
+void sonde_pb_header(pb_buf *b, uint32_t field, size_t len);
 size_t sonde_pb_varint_size(uint64_t v);
+/* The hot path of a writer that sized its message: it reserves the room
+ * (sonde_buf_reserve), fills it with these helpers, which return where they stopped, and
+ * adds what it wrote to b->len. */
+static inline char *sonde_pb_put_varint(char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (char)v;
+    return p;
+}
+/* A length-delimited field's tag and length (field numbers below 16), then n bytes. */
+static inline char *sonde_pb_put_bytes(char *p, uint32_t field, const void *data, size_t n)
+{
+    *p++ = (char)(field << 3 | 2);
+    p = sonde_pb_put_varint(p, n);
+    memcpy(p, data, n);
+    return p + n;
+}
 /* A packed repeated uint64 (varints) / fixed64 / double field of n values. */
 void sonde_pb_packed_varint(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
 void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n);
