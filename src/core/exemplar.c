@@ -79,7 +79,7 @@ void sonde_exemplar_store(uint32_t id, const sonde_span_context *ctx, double v)
     memcpy(w, ctx->trace_id, 16);
     memcpy(&w[2], ctx->span_id, 8);
     w[3] = sonde_double_to_bits(v);
-    w[4] = sonde_wall_ns(); /* before taking the slot: the busy window stays a few stores */
+    w[4] = sonde_wall_ns_coarse(); /* before taking the slot: the busy window stays a few stores */
     uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
     if ((seq & SEQ_BUSY) ||
         !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq | SEQ_BUSY, memory_order_relaxed,
