@@ -37,25 +37,25 @@ static inline size_t bucket_index(const sonde_family *f, double v)
     return lo;
 }
 
-/* Count v in its bucket and the sum; returns the bucket. */
-static inline size_t observe_cells(const sonde_child *c, double v)
+/* Count n observations of v in its bucket and the sum; returns the bucket. */
+static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
 {
     const sonde_family *f = c->fam;
     size_t b = bucket_index(f, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (__builtin_expect(cells == NULL, 0)) {
-        sonde_cells_add(c->cell + (uint32_t)b, 1, c->cell + (uint32_t)f->bound_count + 1, v);
+        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
         return b;
     }
-    sonde_cell_add_u64(&cells[b], 1);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
+    sonde_cell_add_u64(&cells[b], n);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
     return b;
 }
 
 /* Out of line, so that the plain observation is the same code as without exemplars. */
-static __attribute__((noinline)) void observe_with_exemplar(const sonde_child *c, double v)
+static __attribute__((noinline)) void observe_with_exemplar(const sonde_child *c, double v, uint64_t n)
 {
-    size_t b = observe_cells(c, v);
+    size_t b = observe_cells(c, v, n);
     sonde_exemplar_auto(c->cell + (uint32_t)b, v);
 }
 
@@ -65,9 +65,9 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
-        observe_with_exemplar(c, v);
+        observe_with_exemplar(c, v, 1);
     else
-        observe_cells(c, v);
+        observe_cells(c, v, 1);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -75,16 +75,10 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     sonde_child *c = (sonde_child *)hist;
     if (c == NULL || n == 0 || isnan(v))
         return;
-    const sonde_family *f = c->fam;
-    size_t b = bucket_index(f, v);
-    sonde_exemplar_auto(c->cell + (uint32_t)b, v);
-    sonde_cell *cells = sonde_cell_private(c->cell);
-    if (cells == NULL) {
-        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
-        return;
-    }
-    sonde_cell_add_u64(&cells[b], n);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        observe_with_exemplar(c, v, n);
+    else
+        observe_cells(c, v, n);
 }
 
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)
