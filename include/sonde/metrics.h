@@ -252,7 +252,8 @@ SONDE_API void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, d
  * after the bucket's _bucket sample,
  *   foo_bucket{le="0.5"} 7 # {trace_id="4bf9...4736",span_id="00f0...02b7"} 0.43 1700000000.123
  * (the value lies in its bucket by construction; the labels take 63 of the
- * 128 characters OpenMetrics allows); text 0.0.4 never writes exemplars.
+ * 128 characters OpenMetrics allows); the protobuf exposition carries them on
+ * counters and classic buckets too; text 0.0.4 never writes exemplars.
  *
  * Automatic: sonde_counter_inc, sonde_counter_add, sonde_histogram_observe
  * and sonde_histogram_observe_n (and what is built on them: timers, the

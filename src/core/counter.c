@@ -5,25 +5,62 @@
  * increments go to an integer cell (an integer add is the shortest
  * dependency chain, and counts stay exact), fractional adds to a double
  * cell. The value is the sum of both over all arenas, which never decreases.
- * Each update ends with the exemplar hook (exemplar.h): one thread-local
- * read unless the thread's current span is sampled.
+ * Each update reads the exemplar context (exemplar.h) once: only when the
+ * thread's current span is sampled does it take the out-of-line path that
+ * also stores an exemplar, so the plain path is the code it was.
  */
 #include <math.h>
 
 #include "exemplar.h"
 #include "internal.h"
 
-void sonde_counter_inc(sonde_counter *counter)
+static inline void inc_cells(const sonde_child *c)
 {
-    sonde_child *c = (sonde_child *)counter;
-    if (__builtin_expect(c == NULL, 0))
-        return;
     sonde_cell *cell = sonde_cell_private(c->cell);
     if (__builtin_expect(cell != NULL, 1))
         sonde_cell_add_u64(cell, 1);
     else
         sonde_cells_add(c->cell, 1, 0, 0);
+}
+
+/* Out of line, so that the plain increment stays a leaf that keeps nothing across a call. */
+static __attribute__((noinline)) void inc_with_exemplar(const sonde_child *c)
+{
+    inc_cells(c);
     sonde_exemplar_auto(c->cell, 1);
+}
+
+void sonde_counter_inc(sonde_counter *counter)
+{
+    sonde_child *c = (sonde_child *)counter;
+    if (__builtin_expect(c == NULL, 0))
+        return;
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        inc_with_exemplar(c);
+    else
+        inc_cells(c);
+}
+
+/* v >= 0 and finite: whole values to the integer cell, others to the double cell. */
+static inline int add_cells(const sonde_child *c, double v)
+{
+    int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
+    sonde_cell *cell = sonde_cell_private(c->cell);
+    if (!cell)
+        return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);
+    if (whole)
+        sonde_cell_add_u64(cell, (uint64_t)v);
+    else
+        sonde_cell_add_f64(cell + 1, v);
+    return SONDE_OK;
+}
+
+static __attribute__((noinline)) int add_with_exemplar(const sonde_child *c, double v)
+{
+    int rc = add_cells(c, v);
+    if (rc == SONDE_OK)
+        sonde_exemplar_auto(c->cell, v);
+    return rc;
 }
 
 int sonde_counter_add(sonde_counter *counter, double v)
@@ -33,16 +70,9 @@ int sonde_counter_add(sonde_counter *counter, double v)
         return SONDE_OK; /* a NULL series is a no-op */
     if (!(v >= 0) || isinf(v))
         return SONDE_ERANGE;
-    int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
-    sonde_exemplar_auto(c->cell, v);
-    sonde_cell *cell = sonde_cell_private(c->cell);
-    if (!cell)
-        return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);
-    if (whole)
-        sonde_cell_add_u64(cell, (uint64_t)v);
-    else
-        sonde_cell_add_f64(cell + 1, v);
-    return SONDE_OK;
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        return add_with_exemplar(c, v);
+    return add_cells(c, v);
 }
 
 double sonde_counter_value(const sonde_counter *counter)

@@ -1,7 +1,7 @@
 /*
  * pb.h - the protobuf writer (pb.c): the messages sonde only writes (OTLP
- * traces, logs and metrics; the Prometheus protobuf exposition of
- * src/core/expose_pb.c) are encoded by hand into a sonde_buf. Field numbers
+ * traces, logs and metrics; remote write; the Prometheus protobuf exposition
+ * of src/core/expose_pb.c) are encoded by hand into a sonde_buf. Field numbers
  * and wire types are the caller's; repeated scalars are written unpacked, or
  * packed with sonde_pb_packed_*.
  */
