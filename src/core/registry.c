@@ -203,11 +203,15 @@ static int copy_buckets(sonde_family *f, const sonde_registry *reg, const sonde_
     size_t n = b.count;
     if (n > 1 && isinf(b.bounds[n - 1]))
         n--;
-    f->bounds = malloc(n * sizeof *f->bounds);
+    /* room for the branch-free search of histogram.c: short lists padded with +Inf */
+    size_t slots = n < SONDE_BOUNDS_SCAN ? SONDE_BOUNDS_SCAN : n;
+    f->bounds = malloc(slots * sizeof *f->bounds);
     f->bound_text = calloc(n, sizeof *f->bound_text);
     if (!f->bounds || !f->bound_text)
         return SONDE_ENOMEM;
     f->bound_count = n;
+    for (size_t i = n; i < slots; i++)
+        f->bounds[i] = INFINITY;
     for (size_t i = 0; i < n; i++) {
         char buf[32];
         f->bounds[i] = b.bounds[i];

@@ -174,6 +174,32 @@ TEST(histogram_observe_and_boundaries)
         CHECK_EQ_INT(many[i], i == 42 ? 2 : 1);
     CHECK_EQ_INT(many[100], 1);
 
+    /* every list length around the branch-free search (fewer than 16 bounds, padded with
+     * +Inf) and the binary search beyond: a value on a bound, just above it, below all of
+     * them and +Inf each land in their own bucket */
+    for (int n = 1; n <= 18; n++) {
+        double bn[18];
+        char name[16];
+        snprintf(name, sizeof name, "len%d", n);
+        CHECK_EQ_INT(sonde_buckets_linear(0, 1, (size_t)n, bn), SONDE_OK);
+        sonde_histogram *hl;
+        CHECK_EQ_INT(sonde_histogram_new(r, name, NULL, (sonde_buckets){bn, (size_t)n}, &hl), SONDE_OK);
+        for (int i = 0; i < n; i++) {
+            sonde_histogram_observe(hl, i);        /* bucket i */
+            sonde_histogram_observe(hl, i + 0.5);  /* bucket i + 1 */
+        }
+        sonde_histogram_observe(hl, -0.0);     /* bucket 0: not above the bound 0 */
+        sonde_histogram_observe(hl, -1e300);   /* bucket 0 */
+        sonde_histogram_observe(hl, INFINITY); /* +Inf */
+        uint64_t got[19];
+        sonde_histogram_read(hl, &count, NULL, got);
+        CHECK_EQ_INT(count, 2 * n + 3);
+        CHECK_EQ_INT(got[0], 3);
+        for (int i = 1; i < n; i++)
+            CHECK_EQ_INT(got[i], 2);
+        CHECK_EQ_INT(got[n], 2);
+    }
+
     /* n observations in one step: the same counts and sum as n calls */
     sonde_histogram *hn;
     CHECK_EQ_INT(sonde_histogram_new(r, "hn", NULL, (sonde_buckets){b, 3}, &hn), SONDE_OK);
