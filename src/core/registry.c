@@ -625,10 +625,9 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
 
 /* ---- children ------------------------------------------------------- */
 
-int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
+/* sonde_metric_child() with child known to be there: the typed lookups inline it. */
+static inline int metric_child(sonde_metric *m, const char *const *values, void **child)
 {
-    if (!child)
-        return SONDE_EINVAL;
     *child = NULL;
     sonde_family *f = (sonde_family *)m;
     if (!f)
@@ -645,11 +644,16 @@ int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
     return rc;
 }
 
+int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
+{
+    return child ? metric_child(m, values, child) : SONDE_EINVAL;
+}
+
 static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
 {
     void *c = NULL;
     if (m && ((sonde_family *)m)->type == type)
-        sonde_metric_child(m, values, &c);
+        metric_child(m, values, &c);
     return c;
 }
 
