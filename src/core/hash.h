@@ -23,14 +23,10 @@
  * measures it in the same pass, so a lookup by C strings (label values) needs
  * no strlen() before it hashes.
  *
- * Reading past the end. Where the build allows it (SONDE_HASH_OVERREAD: a
- * little-endian target, no sanitizer), a short string is read with two 8-byte
- * loads when those 16 bytes lie in one 4096-byte page, so they can never
- * fault whatever follows the string (the technique of the C library's own
- * strlen); the bytes past the end are masked off (cstr: found with the
- * zero-byte test of a word) and never change a result. Otherwise, and when
- * the string sits at the end of a page, the bytes are copied into a zeroed
- * buffer: the same words, the same hash.
+ * The reads of a short string may pass its end within its page (words.h);
+ * where the build does not allow that, and when the string sits at the end
+ * of a page, its bytes are copied into a zeroed buffer: the same words, the
+ * same hash.
  */
 #ifndef SONDE_HASH_H
 #define SONDE_HASH_H
@@ -38,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "words.h"
 
 typedef struct sonde_hash_key {
     uint64_t k0, k1;
@@ -58,61 +56,11 @@ static inline uint64_t sonde_mum(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t sonde_read32(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t sonde_read64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SONDE_HASH_OVERREAD 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define SONDE_HASH_OVERREAD 0
-#endif
-#endif
-#if !defined(SONDE_HASH_OVERREAD) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SONDE_HASH_OVERREAD 1
-#endif
-#ifndef SONDE_HASH_OVERREAD
-#define SONDE_HASH_OVERREAD 0
-#endif
-
-/* An 8-byte load that may reach past the end of the object p points into (within its page):
- * the empty asm hides where p points, so the compiler neither warns nor reasons about it. */
-#if SONDE_HASH_OVERREAD
-static inline uint64_t sonde_read64_past(const char *p)
-{
-    __asm__("" : "+r"(p));
-    return sonde_read64(p);
-}
-#endif
-
-/* Whether the 16 bytes at s lie in one page (pages are at least 4096 bytes). */
-static inline int sonde_hash_page_safe(const char *s)
-{
-    return ((uintptr_t)s & 4095) <= 4096 - 16;
-}
-
-/* The n (0..8) low bytes of a little-endian word. */
-static inline uint64_t sonde_low_bytes(uint64_t w, size_t n)
-{
-    return n >= 8 ? w : w & ((UINT64_C(1) << (n * 8)) - 1);
-}
-
 /* The two words of a string of n <= 16 bytes: bytes 0..7 and 8..15, zero past the end. */
 static inline void sonde_short_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 {
-#if SONDE_HASH_OVERREAD
-    if (__builtin_expect(sonde_hash_page_safe(s), 1)) {
+#if SONDE_WORDS_OVERREAD
+    if (__builtin_expect(sonde_words_page_safe(s, 16), 1)) {
         *a = sonde_low_bytes(sonde_read64_past(s), n);
         *b = n > 8 ? sonde_low_bytes(sonde_read64_past(s + 8), n - 8) : 0;
         return;
@@ -156,34 +104,28 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
     sonde_hasher_fold(h, a, b, n);
 }
 
-/* A word's zero bytes: the lowest set bit (bit 7 of its byte) marks the first one. */
-static inline uint64_t sonde_zero_bytes(uint64_t w)
-{
-    return (w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080);
-}
-
 /* Feed the NUL-terminated string s (the same as sonde_hasher_str(h, s, strlen(s))) and
  * return its length: a string of up to 31 bytes is measured from the words it is read in. */
 static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
 {
     size_t n;
-#if SONDE_HASH_OVERREAD
-    if (__builtin_expect(((uintptr_t)s & 4095) <= 4096 - 32, 1)) { /* 32 bytes in one page */
+#if SONDE_WORDS_OVERREAD
+    if (__builtin_expect(sonde_words_page_safe(s, 32), 1)) {
         uint64_t a = sonde_read64_past(s), z = sonde_zero_bytes(a);
         if (z) {
-            n = (size_t)__builtin_ctzll(z) >> 3;
+            n = sonde_first_marked(z);
             sonde_hasher_fold(h, sonde_low_bytes(a, n), 0, n);
             return n;
         }
         uint64_t b = sonde_read64_past(s + 8);
         if ((z = sonde_zero_bytes(b))) {
-            n = 8 + ((size_t)__builtin_ctzll(z) >> 3);
+            n = 8 + sonde_first_marked(z);
             sonde_hasher_fold(h, a, sonde_low_bytes(b, n - 8), n);
             return n;
         }
         for (size_t at = 16; at < 32; at += 8)
             if ((z = sonde_zero_bytes(sonde_read64_past(s + at)))) {
-                n = at + ((size_t)__builtin_ctzll(z) >> 3);
+                n = at + sonde_first_marked(z);
                 sonde_hasher_str(h, s, n);
                 return n;
             }
