@@ -21,6 +21,11 @@ typedef struct sonde_render {
     sonde_family **fams;  /* the registry's families when the render began, referenced */
     size_t fam_count;
     double values[SONDE_MAX_BUCKETS + 2]; /* the current child's cell values */
+    /* measured once per family (expose.c), not once per line */
+    size_t name_len;                        /* the family's name */
+    size_t label_len[SONDE_MAX_LABELS];     /* its label names */
+    size_t label_len_sum;
+    size_t bound_len[SONDE_MAX_BUCKETS];    /* its bucket bounds as text */
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */
