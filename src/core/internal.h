@@ -50,7 +50,8 @@ struct summary_state; /* summary.c */
 typedef struct sonde_child {
     uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
-    uint32_t cell;     /* counters: integer then double cell; histograms: buckets then sum */
+    uint32_t cell;     /* counters: the integer cell (the double one mirrors it, cells.h);
+                        * histograms: buckets then sum */
     uint32_t blob_len; /* label values, each NUL-terminated, back to back in blob */
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */

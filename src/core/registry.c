@@ -252,7 +252,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     rc = SONDE_ENOMEM;
     switch (o->type) {
     case SONDE_COUNTER:
-        f->cells_per_child = 2;
+        f->cells_per_child = 1; /* and its fraction's mirror, cells.h */
         break;
     case SONDE_HISTOGRAM:
         if ((rc = copy_buckets(f, reg, o)))
