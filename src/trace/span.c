@@ -126,7 +126,10 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
         s->ctx.tracestate[0] = '\0';
     }
     sonde_trace_new_span_id(s->ctx.span_id);
-    int sampled = sonde_sampler_decide(t->sampler, t->ratio, parent, s->ctx.trace_id);
+    int sampled = t->sampler == SONDE_SAMPLER_ALWAYS_OFF ? 0 /* no call for the constant ones */
+                  : t->sampler == SONDE_SAMPLER_ALWAYS_ON
+                      ? 1
+                      : sonde_sampler_decide(t->sampler, t->ratio, parent, s->ctx.trace_id);
     s->ctx.flags = sampled ? SONDE_TRACE_FLAG_SAMPLED : 0;
     s->ctx.remote = 0;
     s->recording = (uint8_t)sampled;
