@@ -17,6 +17,7 @@
 #define KEEP_ATTRS 32
 
 TRACE_TLS span_thread_cache sonde_span_cache;
+static TRACE_TLS int cache_armed; /* the thread's cache has its exit destructor */
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -41,6 +42,7 @@ static void cache_release(void *unused)
         sonde_span_free(s);
     }
     sonde_span_cache.count = 0;
+    cache_armed = 0; /* a span used after this (a later destructor) arms it again */
 }
 
 static void cache_key_create(void) { pthread_key_create(&cache_key, cache_release); }
@@ -94,8 +96,11 @@ void sonde_span_pool_destroy(span_pool *p)
 
 sonde_span *sonde_span_pool_refill(span_pool *p)
 {
-    pthread_once(&cache_once, cache_key_create);
-    pthread_setspecific(cache_key, &sonde_span_cache); /* any non-NULL value arms the destructor */
+    if (!cache_armed) {
+        pthread_once(&cache_once, cache_key_create);
+        /* any non-NULL value arms the destructor */
+        cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
+    }
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < REFILL && p->head; i++) {
         sonde_span *s = p->head;
