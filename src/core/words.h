@@ -5,14 +5,16 @@
  * src/trace/span.c).
  *
  * Reading past the end. Where the build allows it (SONDE_WORDS_OVERREAD: a
- * little-endian target, no sanitizer), a string is read in 8-byte loads
+ * x86 target, no sanitizer), a string is read in 8-byte loads
  * that may pass its terminator, but only while those loads stay inside one
  * 4096-byte page (sonde_words_page_safe), so they can never fault whatever
  * follows the string: the technique of the C library's own strlen. The bytes
  * past the end are found with the zero-byte test of a word and never change
- * a result. Sanitizers would report such a load, so those builds (and other
- * byte orders) take the callers' byte-wise paths, which give the same
- * results.
+ * a result. Sanitizers would report such a load, so those builds take the
+ * callers' byte-wise paths, which give the same results; so do targets other
+ * than x86 (memory tagging, as on Arm, checks finer than a page) and builds
+ * with SONDE_NO_OVERREAD defined (for valgrind's memcheck, which reports
+ * such loads).
  */
 #ifndef SONDE_WORDS_H
 #define SONDE_WORDS_H
@@ -21,15 +23,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(SONDE_NO_OVERREAD) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SONDE_WORDS_OVERREAD 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
 #define SONDE_WORDS_OVERREAD 0
 #endif
 #endif
-#if !defined(SONDE_WORDS_OVERREAD) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SONDE_WORDS_OVERREAD 1
+#if !defined(SONDE_WORDS_OVERREAD) && (defined(__x86_64__) || defined(__i386__))
+#define SONDE_WORDS_OVERREAD 1 /* little-endian, no memory tagging */
 #endif
 #ifndef SONDE_WORDS_OVERREAD
 #define SONDE_WORDS_OVERREAD 0
