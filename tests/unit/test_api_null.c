@@ -65,6 +65,11 @@ TEST(null_series_are_noops)
     CHECK_EQ_DBL(sonde_gauge_value(NULL), 0);
     sonde_histogram_observe(NULL, 1);
     sonde_histogram_observe_n(NULL, 1, 5);
+    sonde_span_context sampled = {.trace_id = {1}, .span_id = {2}, .flags = SONDE_TRACE_FLAG_SAMPLED};
+    sonde_histogram_observe_exemplar(NULL, 1, &sampled);
+    sonde_histogram_observe_exemplar(NULL, 1, NULL);
+    CHECK_EQ_INT(sonde_counter_add_exemplar(NULL, 1, &sampled), SONDE_OK);
+    CHECK_EQ_INT(sonde_counter_add_exemplar(NULL, -1, NULL), SONDE_OK);
     uint64_t n = 7, counts[2] = {7, 7};
     double sum = 7;
     sonde_histogram_read(NULL, &n, &sum, counts);
@@ -172,6 +177,8 @@ TEST(registry_and_exposition_need_a_registry)
     CHECK_EQ_INT(sonde_add(NULL, "x", NULL, 0, 1), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_set(NULL, "x", NULL, 0, 1), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_observe(NULL, "x", NULL, 0, 1), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_add_exemplar(NULL, "x", NULL, 0, 1, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_observe_exemplar(NULL, "x", NULL, 0, 1, NULL), SONDE_EINVAL);
     sonde_timer t;
     CHECK_EQ_INT(sonde_timer_start(NULL, "x", NULL, 0, &t), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_expose(NULL, SONDE_FORMAT_TEXT, NULL, NULL), SONDE_EINVAL);
