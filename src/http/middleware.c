@@ -204,10 +204,14 @@ static inline __attribute__((always_inline)) void end_request(sonde_http *h, son
 static __attribute__((noinline)) void end_traced(sonde_http *h, sonde_http_token *t, int status,
                                                  size_t response_size)
 {
-    sonde_span *span = t->span_;
-    sonde_span *prev = sonde_span_enter(span);
-    end_request(h, t, status, response_size);
-    sonde_span_exit(prev);
+    sonde_span *span = t->span_, *prev = sonde_span_current();
+    if (prev == span) { /* the caller made it current already */
+        end_request(h, t, status, response_size);
+    } else {
+        sonde_span_enter(span);
+        end_request(h, t, status, response_size);
+        sonde_span_exit(prev);
+    }
     http_span_end(t, status >= 0 && status <= 999 ? status : 0);
 }
 

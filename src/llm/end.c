@@ -56,8 +56,11 @@ static void end_traced(const sonde_llm_call *call, llm_route *r, const llm_serie
 {
     llm_outcome o;
     outcome(call, res, end_ns, &o);
-    if (s) {
-        sonde_span *prev = sonde_span_enter(call->span_);
+    sonde_span *prev = sonde_span_current();
+    if (s && prev == call->span_) { /* the caller made it current already */
+        llm_record(s, &o);
+    } else if (s) {
+        sonde_span_enter(call->span_);
         llm_record(s, &o);
         sonde_span_exit(prev);
     }
