@@ -132,9 +132,9 @@ void http_set_method(sonde_http_token *t, const char *method)
 }
 
 /* Inlined into both begins, so that the plain one stays one call deep. */
-static inline __attribute__((always_inline)) sonde_http_token begin(sonde_http *h, const char *method, const char *path,
-                                     size_t request_size, const char *traceparent,
-                                     const char *tracestate)
+static inline __attribute__((always_inline)) sonde_http_token
+begin(sonde_http *h, const char *method, const char *path, size_t request_size,
+      const char *traceparent, const char *tracestate)
 {
     sonde_http_token t;
     memset(&t, 0, sizeof t);

@@ -106,7 +106,8 @@ TEST(continues_the_incoming_trace)
     snprintf(want, sizeof want, "# {trace_id=\"%s\",span_id=\"%s\"}", TRACE_HEX, own);
     char *text = sonde_expose_alloc(reg, SONDE_FORMAT_OPENMETRICS, NULL);
     char *dur = text ? strstr(text, "http_request_duration_seconds_bucket{") : NULL;
-    CHECK(dur && strstr(dur, want) && strstr(dur, want) < strstr(dur, "http_request_duration_seconds_count"));
+    CHECK(dur && strstr(dur, want) &&
+          strstr(dur, want) < strstr(dur, "http_request_duration_seconds_count"));
     char *total = text ? strstr(text, "http_requests_total{") : NULL;
     CHECK(total && strstr(total, want));
     free(text);

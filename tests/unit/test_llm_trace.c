@@ -314,7 +314,8 @@ static void content_case(int option, const char *env, int want)
     const sunk_span *t = span_sink_find(&f.k, "execute_tool t");
     CHECK(s && t);
     if (want) {
-        CHECK_EQ_STR(sunk_str(s, "gen_ai.input.messages"), "[{\"role\":\"user\",\"content\":\"hi\"}]");
+        CHECK_EQ_STR(sunk_str(s, "gen_ai.input.messages"),
+                     "[{\"role\":\"user\",\"content\":\"hi\"}]");
         CHECK_EQ_STR(sunk_str(s, "gen_ai.system_instructions"), "be brief");
         const sunk_attr *out = sunk_get(s, "gen_ai.output.messages");
         CHECK(out != NULL);
