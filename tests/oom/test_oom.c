@@ -1,7 +1,7 @@
 /*
  * test_oom.c - out-of-memory injection, as SQLite tests it: each scenario
  * (registration, series creation, exposition, server answers, the HTTP
- * middleware, the LLM module) runs again
+ * middleware, the LLM module without and with a tracer) runs again
  * and again with its 1st, 2nd, ... n-th allocation failing, once with only
  * that allocation failing and once with every allocation after it failing
  * too, until a run completes without reaching n. Every run must:
