@@ -5,9 +5,11 @@
  * every call end: the service first (it answers whatever still waits, so
  * every client is gone), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
- * gone), and the meters last, after the last call was recorded. The
- * configuration and the registry are borrowed and outlive the gateway.
+ * gone), then the limits (the last calls charged them), the meters after the
+ * last call was recorded, and the logger last. The configuration and the
+ * registry are borrowed and outlive the gateway.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gateway.h"
@@ -24,6 +26,16 @@ int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
         free(gw);
         return -1;
     }
+    sonde_logger_opts lo;
+    sonde_logger_opts_init(&lo);
+    lo.service = "sonde-gateway";
+    char err[256] = "";
+    if (sonde_logger_new(&lo, &gw->log) != SONDE_OK ||
+        gw_limits_new(cfg, &gw->meter, gw->log, err, sizeof err, &gw->limits) != 0) {
+        if (*err) fprintf(stderr, "sonde-gateway: limits: %s\n", err);
+        gw_free(gw);
+        return -1;
+    }
     gw->timer = gw_timer_new();
     gw->proxy = gw->timer ? gw_proxy_new(gw) : NULL;
     if (!gw->proxy) {
@@ -37,6 +49,7 @@ int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
 int gw_start(gateway *gw)
 {
     gw_probe_all(gw);
+    gw_limits_probe(gw->limits);
     return gw_service_start(gw);
 }
 
@@ -46,6 +59,8 @@ void gw_free(gateway *gw)
     gw_service_stop(gw);
     gw_proxy_free(gw->proxy);
     gw_timer_free(gw->timer);
+    gw_limits_free(gw->limits);
     gw_meter_free(&gw->meter);
+    sonde_logger_free(gw->log, 1000);
     free(gw);
 }

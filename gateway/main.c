@@ -2,7 +2,7 @@
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
  * create the gateway object on the default registry and start it; probe
- * the upstreams for /ready every few seconds (and hand freed memory back to
+ * the upstreams for /ready (and the shared limit backend) every few seconds (and hand freed memory back to
  * the system); stop cleanly on SIGINT or SIGTERM. Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
  */
@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "sonde/push.h"
 #include "service.h"
 
 static void usage(FILE *f)
@@ -66,8 +67,26 @@ static void usage(FILE *f)
 "      --sim-error-rate R        share of calls failing with 502 (default 0)\n"
 "      --sim-timeout-rate R      share of calls stalling until 504 (default 0)\n"
 "      --sim-timeout-ms MS       how long a stalled sim call waits (default 60000)\n"
+"  Limits and budgets shared by several gateways (keys and budgets: the config file):\n"
+"      --redis URL           keep the keys' limits and daily budgets in this Redis,\n"
+"                            redis://[[user]:password@]host[:port][/db] (default: none,\n"
+"                            each gateway limits alone) [SONDE_GATEWAY_REDIS_URL]; a\n"
+"                            password may come from SONDE_GATEWAY_REDIS_PASSWORD\n"
+"      --redis-fail-mode M   when Redis cannot be reached: open = use this gateway's own\n"
+"                            limits, closed = refuse with 503 (default open)\n"
+"      --redis-connect-timeout-ms MS  connecting to Redis (default 100)\n"
+"      --redis-command-timeout-ms MS  one limit check or charge (default 50)\n"
 "      --list-metrics        print every metric family (type, labels, buckets, help) in\n"
 "                            Markdown and exit; docs/metrics.md is this output\n"
+"  Push exporters (docs/export.md; the SONDE_REMOTE_WRITE_* / SONDE_PUSHGATEWAY_* / SONDE_PUSH_*\n"
+"  variables configure the rest: auth, TLS, external labels, backlog):\n"
+"      --remote-write-url URL       send the metrics to this remote-write receiver\n"
+"                                   [SONDE_REMOTE_WRITE_URL]\n"
+"      --remote-write-interval S    seconds between snapshots (default 15)\n"
+"                                   [SONDE_REMOTE_WRITE_INTERVAL]\n"
+"      --pushgateway-url URL        push the metrics there when shutting down\n"
+"                                   [SONDE_PUSHGATEWAY_URL]\n"
+"      --pushgateway-job JOB        its job (default sonde-gateway) [SONDE_PUSHGATEWAY_JOB]\n"
 "  -h, --help                this text\n"
 "  -V, --version             the version\n"
 "\n"
@@ -80,7 +99,9 @@ static void usage(FILE *f)
 }
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
-       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO };
+       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO,
+       O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO,
+       O_RWURL, O_RWINT, O_PGURL, O_PGJOB };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -126,6 +147,14 @@ int main(int argc, char **argv)
         {"first-byte-timeout-ms", required_argument, NULL, O_FBTO},
         {"idle-timeout-ms", required_argument, NULL, O_IDLETO},
         {"client-idle-timeout-ms", required_argument, NULL, O_CLIENTTO},
+        {"redis", required_argument, NULL, O_REDIS},
+        {"redis-fail-mode", required_argument, NULL, O_REDIS_FAIL},
+        {"redis-connect-timeout-ms", required_argument, NULL, O_REDIS_CONNTO},
+        {"redis-command-timeout-ms", required_argument, NULL, O_REDIS_CMDTO},
+        {"remote-write-url", required_argument, NULL, O_RWURL},
+        {"remote-write-interval", required_argument, NULL, O_RWINT},
+        {"pushgateway-url", required_argument, NULL, O_PGURL},
+        {"pushgateway-job", required_argument, NULL, O_PGJOB},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -177,6 +206,8 @@ int main(int argc, char **argv)
         cfg.address = strdup(getenv("SONDE_GATEWAY_ADDRESS"));
     }
     const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
+    const char *redis_url = getenv("SONDE_GATEWAY_REDIS_URL");
+    if (redis_url && !*redis_url) redis_url = NULL;
     double probe = 5;
     int list_metrics = 0, allow_unauthenticated = 0;
     double connect_to = -1, first_byte_to = -1, idle_to = -1; /* -1: not given */
@@ -205,8 +236,21 @@ int main(int argc, char **argv)
         case O_CONNTO: bad = num("--connect-timeout-ms", optarg, 1, 3.6e6, &connect_to); break;
         case O_FBTO: bad = num("--first-byte-timeout-ms", optarg, 1, 3.6e6, &first_byte_to); break;
         case O_IDLETO: bad = num("--idle-timeout-ms", optarg, 1, 3.6e6, &idle_to); break;
+        case O_RWURL: free(cfg.remote_write_url); cfg.remote_write_url = strdup(optarg); break;
+        case O_RWINT: bad = num("--remote-write-interval", optarg, 0.001, 86400, &cfg.remote_write_interval); break;
+        case O_PGURL: free(cfg.pushgateway_url); cfg.pushgateway_url = strdup(optarg); break;
+        case O_PGJOB: free(cfg.pushgateway_job); cfg.pushgateway_job = strdup(optarg); break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
+        case O_REDIS: redis_url = optarg; break;
+        case O_REDIS_FAIL:
+            if ((bad = gw_config_set_fail_mode(&cfg, optarg) != 0))
+                fprintf(stderr, "sonde-gateway: --redis-fail-mode wants open or closed\n");
+            break;
+        case O_REDIS_CONNTO: bad = num("--redis-connect-timeout-ms", optarg, 1, 60000, &d);
+                             cfg.redis.connect_timeout_ms = (long)d; break;
+        case O_REDIS_CMDTO: bad = num("--redis-command-timeout-ms", optarg, 1, 60000, &d);
+                            cfg.redis.command_timeout_ms = (long)d; break;
         default: break;
         }
         if (bad) return 2;
@@ -215,6 +259,15 @@ int main(int argc, char **argv)
                                                err, sizeof err) != 0) {
         fprintf(stderr, "sonde-gateway: --upstream: %s\n", err);
         return 2;
+    }
+    if (redis_url) {
+        free(cfg.redis.url);
+        cfg.redis.url = strdup(redis_url);
+    }
+    const char *redis_password = getenv("SONDE_GATEWAY_REDIS_PASSWORD");
+    if (redis_password && *redis_password) {
+        free(cfg.redis.password);
+        cfg.redis.password = strdup(redis_password);
     }
     for (size_t i = 0; i < cfg.nups; i++) {
         gw_upstream *u = cfg.ups[i];
@@ -250,15 +303,37 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the push exporters: flags and the JSON file win over the SONDE_* variables, which
+     * configure the rest (auth, TLS, external labels) */
+    char num_text[32];
+    if (cfg.remote_write_url) setenv("SONDE_REMOTE_WRITE_URL", cfg.remote_write_url, 1);
+    if (cfg.remote_write_interval > 0) {
+        snprintf(num_text, sizeof num_text, "%.3f", cfg.remote_write_interval);
+        for (char *c = num_text; *c; c++) if (*c == ',') *c = '.'; /* whatever the locale */
+        setenv("SONDE_REMOTE_WRITE_INTERVAL", num_text, 1);
+    }
+    if (cfg.pushgateway_url) setenv("SONDE_PUSHGATEWAY_URL", cfg.pushgateway_url, 1);
+    if (cfg.pushgateway_job) setenv("SONDE_PUSHGATEWAY_JOB", cfg.pushgateway_job, 1);
+    else if (!getenv("SONDE_PUSHGATEWAY_JOB")) setenv("SONDE_PUSHGATEWAY_JOB", "sonde-gateway", 1);
+    sonde_exporters *exporters = NULL;
+    char xerr[256] = "";
+    if (sonde_exporters_from_env(sonde_default_registry(), NULL, &exporters, xerr, sizeof xerr) !=
+        SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: %s\n", xerr);
+        return 2;
+    }
+
     gateway *gw;
     if (gw_new(&cfg, sonde_default_registry(), &gw) != 0) {
-        fprintf(stderr, "sonde-gateway: cannot start (metrics or worker threads)\n");
+        fprintf(stderr, "sonde-gateway: cannot start (metrics, limits or worker threads)\n");
+        sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
     if (gw_start(gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
                 cfg.port);
         gw_free(gw);
+        sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
     /* the addresses really bound, e.g. "http://127.0.0.1:8080 http://[::1]:8080" */
@@ -292,12 +367,15 @@ int main(int argc, char **argv)
         if (since_probe >= probe) {
             since_probe = 0;
             gw_probe_all(gw);
+            gw_limits_probe(gw->limits);
         }
 #ifdef __GLIBC__
         malloc_trim(0);
 #endif
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
+    /* the last remote-write snapshot (5 s to drain); a push to the Pushgateway, if set */
+    sonde_exporters_free(exporters, 1, 1, 5000);
     gw_free(gw);
     gw_config_free(&cfg);
     return 0;
