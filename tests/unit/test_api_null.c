@@ -254,6 +254,11 @@ TEST(null_http_modules_are_noops)
     sonde_http_stream_end(NULL, &t);
     sonde_http_end(NULL, &t, 200, 10);
     sonde_http_end(NULL, NULL, 200, 10);
+    t = sonde_http_begin_traced(NULL, "GET", "/x", 10,
+                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", NULL);
+    CHECK(sonde_http_span(&t) == NULL);
+    sonde_http_end(NULL, &t, 200, 10);
+    CHECK(sonde_http_span(NULL) == NULL);
 
     CHECK_EQ_INT(sonde_rpc_new(NULL, NULL), SONDE_EINVAL);
     sonde_rpc_free(NULL);
@@ -332,6 +337,17 @@ TEST(null_llm_is_a_noop)
     CHECK_EQ_INT(sonde_llm_call_abandon(&call), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_agent_begin(NULL, &call, "a", NULL, NULL), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    sonde_llm_tool_request tq = {.name = "t"};
+    sonde_llm_agent_request aq = {.name = "a"};
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(NULL, &call, &tq), SONDE_OK);
+    CHECK(sonde_llm_call_span(&call) == NULL); /* inert */
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(NULL, &call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin_ex(NULL, &call, &aq), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin_ex(NULL, &call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK(sonde_llm_call_span(NULL) == NULL);
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(NULL, NULL, &tq), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_rate_limited(NULL, "rpm"), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_open_calls(NULL), 0);
     CHECK_EQ_INT(sonde_llm_free(NULL), 0);
@@ -349,6 +365,11 @@ TEST(null_llm_is_a_noop)
     CHECK_EQ_INT(sonde_llm_new(r, NULL, &llm), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(llm, &call, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK_EQ_INT(sonde_llm_agent_begin_ex(llm, &call, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK(sonde_llm_call_span(&call) == NULL); /* no tracer */
     CHECK_EQ_INT(sonde_llm_rate_limited(llm, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_open_calls(llm), 0);
     sonde_llm_free(llm);
@@ -444,6 +465,12 @@ TEST(trace_functions_need_their_arguments)
     CHECK_EQ_INT(sonde_traceparent_format(NULL, buf), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_traceparent_format(&ctx, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_span_context_valid(NULL), 0);
+    sonde_trace_headers th;
+    memset(&th, 'x', sizeof th);
+    CHECK_EQ_INT(sonde_trace_headers_fill(NULL, &th), SONDE_EINVAL);
+    CHECK_EQ_STR(th.traceparent, "");
+    CHECK_EQ_STR(th.tracestate, "");
+    CHECK_EQ_INT(sonde_trace_headers_fill(&ctx, NULL), SONDE_EINVAL);
     sonde_trace_id_hex(NULL, buf);
     sonde_span_id_hex(id, NULL);
     CHECK_EQ_INT(sonde_sampler_decide(SONDE_SAMPLER_ALWAYS_ON, 1, NULL, NULL), 0);
@@ -513,6 +540,38 @@ TEST(otlp_needs_a_transport)
     sonde_otlp_free(o);
 }
 
+/* metric_reader.h and the OTLP metrics of otlp.h: a registry is needed; NULL frees are no-ops. */
+TEST(metric_reader_needs_a_registry)
+{
+    sonde_metric_reader *r = (sonde_metric_reader *)1;
+    sonde_metric_reader_stats st;
+    sonde_metric_reader_opts ro;
+    sonde_metric_reader_opts_init(NULL);
+    sonde_metric_reader_opts_init(&ro);
+    CHECK_EQ_INT(sonde_metric_reader_new(&ro, &r), SONDE_EINVAL); /* no registry */
+    CHECK(r == NULL);
+    CHECK_EQ_INT(sonde_metric_reader_new(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_metric_reader_export(NULL, 0), SONDE_OK);
+    char *out;
+    size_t len;
+    CHECK_EQ_INT(sonde_metric_reader_encode(NULL, &out, &len, NULL), SONDE_EINVAL);
+    sonde_metric_reader_free(NULL, 0);
+    sonde_metric_reader_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.exports, 0);
+    sonde_metric_reader_stats_get(NULL, NULL);
+    sonde_metric_exporter me;
+    CHECK_EQ_INT(sonde_otlp_metric_exporter(NULL, &me), SONDE_EINVAL);
+    sonde_otlp_metrics_opts mo;
+    sonde_otlp_metrics *m = (sonde_otlp_metrics *)1;
+    sonde_otlp_metrics_opts_init(NULL);
+    sonde_otlp_metrics_opts_init(&mo);
+    CHECK_EQ_INT(sonde_otlp_metrics_start(&mo, &m), SONDE_EINVAL); /* no registry */
+    CHECK(m == NULL);
+    CHECK_EQ_INT(sonde_otlp_metrics_start(&mo, NULL), SONDE_EINVAL);
+    CHECK(sonde_otlp_metrics_reader(NULL) == NULL);
+    sonde_otlp_metrics_stop(NULL, 0);
+}
+
 /* push.h: the encoder needs a registry, the senders their object; free accepts NULL. */
 TEST(push_needs_its_objects)
 {
@@ -566,6 +625,7 @@ int main(void)
     RUN(trace_functions_need_their_arguments);
     RUN(null_logger_is_a_noop);
     RUN(otlp_needs_a_transport);
+    RUN(metric_reader_needs_a_registry);
     RUN(push_needs_its_objects);
     return check_report();
 }
