@@ -1,7 +1,7 @@
 /*
  * call.c - what every upstream call shares, whatever the upstream: ending it
- * exactly once (metering, charging the key's token bucket, releasing the
- * request), freeing it, its id, and the input-token estimate. Upstreams end
+ * exactly once (metering, charging the key's token bucket, noting the tokens
+ * for the request's access-log line, releasing the request), freeing it, its id, and the input-token estimate. Upstreams end
  * a call before they release its answer (reply or end of stream): a client
  * may send its next request, or scrape, the moment it has the answer, and
  * must then meet the charged bucket and the counted call.
@@ -23,8 +23,10 @@ void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type)
     gw_meter_call_end(c, status, error_type);
     /* charged as metered: a call that failed or was cancelled before any output and
      * without a usage report used nothing (its input is only an estimate) */
-    if (c->key && (status == SONDE_LLM_OK || c->usage_known || c->output_tokens > 0))
+    int used = status == SONDE_LLM_OK || c->usage_known || c->output_tokens > 0;
+    if (c->key && used)
         gw_bucket_charge((gw_bucket *)&c->key->tokens, (double)(c->input_tokens + c->output_tokens));
+    gw_req_note(c->req, NULL, NULL, used ? c->input_tokens : -1, used ? c->output_tokens : -1);
 }
 
 void gw_call_free(gw_call *c)

@@ -6,20 +6,24 @@
  * every client is gone), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
  * gone), and the meters last, after the last call was recorded. The
- * configuration and the registry are borrowed and outlive the gateway.
+ * configuration, the registry and the telemetry (tracer, access log) are
+ * borrowed and outlive the gateway, so every span has ended before the
+ * tracer is flushed and freed.
  */
 #include <stdlib.h>
 
 #include "gateway.h"
 #include "service.h"
 
-int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
+int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway **out)
 {
     *out = NULL;
     gateway *gw = calloc(1, sizeof *gw);
     if (!gw) return -1;
     gw->cfg = cfg;
     gw->reg = reg;
+    gw->tracer = tel ? tel->tracer : NULL;
+    gw->access = tel ? tel->access : NULL;
     if (gw_meter_init(&gw->meter, reg, cfg) != 0) {
         free(gw);
         return -1;

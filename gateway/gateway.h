@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include <sonde/otlp.h>
 #include <sonde/sonde.h>
 
 /* ---- configuration (config.c) ---------------------------------------- */
@@ -86,12 +87,29 @@ typedef struct gw_bucket {
     uint64_t last_ns;
 } gw_bucket;
 
-typedef struct gw_key {
+typedef struct gw_key gw_key;
+struct gw_key {
     char *name;            /* the only thing that appears in labels */
     char *secret;
     double rpm, tpm;       /* 0 = unlimited */
     gw_bucket requests, tokens;
-} gw_key;
+};
+
+/* Tracing, access log and OTLP export (the "telemetry" section, telemetry.c). */
+typedef enum { GW_PROFILE_PRODUCTION = 0, GW_PROFILE_DEMO } gw_trace_profile;
+#define GW_RATIO_PRODUCTION 0.1 /* parentbased_traceidratio's ratio in production */
+#define GW_RATIO_DEMO 1.0       /* ... and under make demo */
+
+typedef struct gw_telemetry_cfg {
+    gw_trace_profile profile; /* default ratio: 0.1 production, 1.0 demo */
+    double sampler_ratio;     /* < 0: the profile's (OTEL_TRACES_SAMPLER_ARG overrides) */
+    int ratio_from_flag;      /* --trace-ratio: wins over OTEL_TRACES_SAMPLER_ARG */
+    char *service_name;       /* NULL: OTEL_SERVICE_NAME, SONDE_SERVICE_NAME, "sonde-gateway" */
+    char *otlp_endpoint;      /* base URL; NULL: the OTEL_EXPORTER_OTLP_* variables */
+    int endpoint_from_flag;   /* --otlp-endpoint: wins over the variables */
+    char *access_log;         /* file appended to; NULL: SONDE_LOG_FILE, else stderr;
+                                 "-" stderr; "off" no lines (still exported) */
+} gw_telemetry_cfg;
 
 typedef struct gw_config {
     char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
@@ -111,6 +129,7 @@ typedef struct gw_config {
     size_t nkeys;
     char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
     size_t ntools;
+    gw_telemetry_cfg telemetry;
 } gw_config;
 
 int gw_config_defaults(gw_config *c);
@@ -119,6 +138,10 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen);
 int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
                                size_t errlen);
 void gw_config_free(gw_config *c);
+/* "production" or "demo": 0, else -1. */
+int gw_trace_profile_parse(const char *s, gw_trace_profile *out);
+/* An OTLP base URL must be http:// or https://: 0, else -1. */
+int gw_otlp_endpoint_check(const char *url);
 /* The model entry for a request's model name; for unlisted models NULL, or with a
  * fallback *tmp filled (name GW_OTHER, upstream_model the requested name). */
 const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp);
@@ -170,6 +193,13 @@ typedef struct gw_req gw_req;
 
 void gw_req_ref(gw_req *r);
 void gw_req_unref(gw_req *r);
+/* The context of the request's SERVER span (invalid without a tracer): the parent
+ * of its call's spans. */
+void gw_req_trace_context(const gw_req *r, sonde_span_context *out);
+/* What the access log says of the request: the model asked for (NULL keeps the one
+ * noted), the key (NULL keeps it), the tokens charged (< 0: unknown). */
+void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
+                 long output_tokens);
 /* 1 once the client is gone (its connection closed before the answer ended). */
 int gw_req_gone(const gw_req *r);
 /* The client is gone (hung up, or dropped for not reading): mark the request
@@ -235,6 +265,7 @@ typedef struct gw_call {
     char finish[32];         /* finish_reason, when known */
     char resp_model[128];    /* the model the upstream says answered */
     sonde_llm_call track;    /* the GenAI call tracker */
+    sonde_span_context trace; /* the parent of the call's upstream attempts */
     atomic_int finished;
 } gw_call;
 
@@ -320,6 +351,27 @@ const char *gw_label_tool(gw_meter *m, const gw_config *cfg, const char *tool);
 /* The finish-reason label: OpenAI's closed set, else GW_OTHER; NULL for none. */
 const char *gw_label_finish(gw_meter *m, const char *reason);
 
+/* ---- traces and logs (telemetry.c) ---------------------------------------- */
+
+/* The tracer, the access log and their OTLP export; the rules in telemetry.c. */
+typedef struct gw_telemetry {
+    sonde_logger *diag;    /* libsonde's diagnostics (JSON lines, rate-limited, not exported) */
+    sonde_logger *access;  /* one line per request (exported as OTLP logs when configured) */
+    sonde_otlp *otlp;      /* NULL when nothing is exported */
+    sonde_tracer *tracer;  /* NULL when OTEL_SDK_DISABLED=true */
+} gw_telemetry;
+
+#define GW_FLUSH_TIMEOUT_MS 5000L /* at shutdown, for the spans and the log records */
+
+/* Build them from cfg's telemetry section and the environment (reg: the metrics'
+ * registry, for SONDE_SERVICE_NAME and sonde_spans_dropped_total). 0 or -1 (printed). */
+int gw_telemetry_new(const gw_config *cfg, sonde_registry *reg, gw_telemetry *out);
+/* Flush (GW_FLUSH_TIMEOUT_MS each) and free; after the gateway that used them. */
+void gw_telemetry_free(gw_telemetry *t);
+/* The ratio of parentbased_traceidratio before the environment: the file's (or
+ * --trace-ratio's), else the profile's. */
+double gw_telemetry_ratio(const gw_telemetry_cfg *t);
+
 /* ---- the gateway object (gateway.c, service.c) ---------------------------- */
 
 typedef struct gw_service gw_service;
@@ -331,11 +383,14 @@ struct gateway {
     gw_timer *timer;
     gw_proxy *proxy;
     gw_service *svc;       /* NULL until gw_start() */
+    sonde_tracer *tracer;  /* borrowed, may be NULL (no spans) */
+    sonde_logger *access;  /* borrowed, may be NULL (no access log) */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
 };
 
-/* Meter on reg, start the timer and proxy workers; not yet listening. */
-int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out);
+/* Meter on reg, start the timer and proxy workers; not yet listening. tel (may be
+ * NULL: no spans, no access log) is borrowed and outlives the gateway. */
+int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway **out);
 /* Probe the upstreams and start the HTTP service (cfg's address and ports). */
 int gw_start(gateway *gw);
 /* Stop the service (answering what waits), the workers, free everything. */
@@ -352,5 +407,30 @@ typedef struct gw_echo_buf {
     char s[GW_ECHO_MAX + 4];
 } gw_echo_buf;
 const char *gw_echo(const char *field, gw_echo_buf *buf);
+
+/* ---- a request's SERVER span and access-log line (access.c) --------------- */
+
+typedef struct gw_access {
+    uint64_t start_ns;
+    sonde_span *span;           /* the SERVER span (NULL without a tracer) */
+    sonde_span_context trace;   /* its context: the parent of the call's spans */
+    const char *route;          /* a constant (the gateway's routes, or "other") */
+    char method[12];            /* a known method, else "_OTHER" */
+    char model[GW_ECHO_MAX + 4]; /* the model asked for, echo-cut; "" none */
+    const char *key;            /* the key's configured name (config memory), or NULL */
+    long input_tokens, output_tokens; /* as charged; < 0 unknown */
+} gw_access;
+
+/* A request arrived: start its SERVER span, continuing traceparent/tracestate (NULL when
+ * absent; an invalid header starts a new trace). */
+void gw_access_begin(gateway *gw, gw_access *a, const char *method, const char *route,
+                     const char *traceparent, const char *tracestate);
+/* See gw_req_note. */
+void gw_access_note(gw_access *a, const char *model, const gw_key *key, long input_tokens,
+                    long output_tokens);
+/* The request ended with status (499: the client went away): write its access-log line
+ * (inside the span: it carries trace_id and span_id) and end the span. */
+void gw_access_end(gateway *gw, gw_access *a, unsigned status, size_t request_bytes,
+                   size_t response_bytes);
 
 #endif

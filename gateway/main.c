@@ -66,6 +66,16 @@ static void usage(FILE *f)
 "      --sim-error-rate R        share of calls failing with 502 (default 0)\n"
 "      --sim-timeout-rate R      share of calls stalling until 504 (default 0)\n"
 "      --sim-timeout-ms MS       how long a stalled sim call waits (default 60000)\n"
+"  Traces and logs (see docs/gateway.md, Tracing; the OTEL_* variables apply):\n"
+"      --otlp-endpoint URL   export spans and access-log records over OTLP/HTTP to this\n"
+"                            base URL (/v1/traces, /v1/logs appended); without it (and\n"
+"                            without OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]ENDPOINT) nothing\n"
+"                            is exported\n"
+"      --trace-profile P     production (parentbased_traceidratio 0.1, the default) or\n"
+"                            demo (ratio 1.0); OTEL_TRACES_SAMPLER(_ARG) override it\n"
+"      --trace-ratio R       the sampler ratio in [0, 1], over OTEL_TRACES_SAMPLER_ARG\n"
+"      --access-log PATH     one JSON line per request appended to PATH (- stderr, the\n"
+"                            default, or SONDE_LOG_FILE; off: none)\n"
 "      --list-metrics        print every metric family (type, labels, buckets, help) in\n"
 "                            Markdown and exit; docs/metrics.md is this output\n"
 "  -h, --help                this text\n"
@@ -80,7 +90,8 @@ static void usage(FILE *f)
 }
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
-       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO };
+       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLP, O_PROFILE, O_RATIO,
+       O_ACCESS };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -126,6 +137,10 @@ int main(int argc, char **argv)
         {"first-byte-timeout-ms", required_argument, NULL, O_FBTO},
         {"idle-timeout-ms", required_argument, NULL, O_IDLETO},
         {"client-idle-timeout-ms", required_argument, NULL, O_CLIENTTO},
+        {"otlp-endpoint", required_argument, NULL, O_OTLP},
+        {"trace-profile", required_argument, NULL, O_PROFILE},
+        {"trace-ratio", required_argument, NULL, O_RATIO},
+        {"access-log", required_argument, NULL, O_ACCESS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -177,6 +192,7 @@ int main(int argc, char **argv)
         cfg.address = strdup(getenv("SONDE_GATEWAY_ADDRESS"));
     }
     const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
+    gw_telemetry_cfg *tel = &cfg.telemetry;
     double probe = 5;
     int list_metrics = 0, allow_unauthenticated = 0;
     double connect_to = -1, first_byte_to = -1, idle_to = -1; /* -1: not given */
@@ -207,6 +223,20 @@ int main(int argc, char **argv)
         case O_IDLETO: bad = num("--idle-timeout-ms", optarg, 1, 3.6e6, &idle_to); break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
+        case O_OTLP:
+            if ((bad = gw_otlp_endpoint_check(optarg) != 0))
+                fprintf(stderr, "sonde-gateway: --otlp-endpoint wants an http:// or https:// URL\n");
+            free(tel->otlp_endpoint);
+            tel->otlp_endpoint = strdup(optarg);
+            tel->endpoint_from_flag = 1;
+            break;
+        case O_PROFILE:
+            if ((bad = gw_trace_profile_parse(optarg, &tel->profile) != 0))
+                fprintf(stderr, "sonde-gateway: --trace-profile is production or demo\n");
+            break;
+        case O_RATIO: bad = num("--trace-ratio", optarg, 0, 1, &tel->sampler_ratio);
+                      tel->ratio_from_flag = 1; break;
+        case O_ACCESS: free(tel->access_log); tel->access_log = strdup(optarg); break;
         default: break;
         }
         if (bad) return 2;
@@ -250,15 +280,19 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_telemetry telemetry;
+    if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0) return 1;
     gateway *gw;
-    if (gw_new(&cfg, sonde_default_registry(), &gw) != 0) {
+    if (gw_new(&cfg, sonde_default_registry(), &telemetry, &gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot start (metrics or worker threads)\n");
+        gw_telemetry_free(&telemetry);
         return 1;
     }
     if (gw_start(gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
                 cfg.port);
         gw_free(gw);
+        gw_telemetry_free(&telemetry);
         return 1;
     }
     /* the addresses really bound, e.g. "http://127.0.0.1:8080 http://[::1]:8080" */
@@ -299,6 +333,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
     gw_free(gw);
+    gw_telemetry_free(&telemetry); /* flushes the spans and log records still queued */
     gw_config_free(&cfg);
     return 0;
 }

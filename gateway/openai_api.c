@@ -112,6 +112,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
             return;
         }
         gw_meter_key_request(&gw->meter, key);
+        gw_req_note(r, NULL, key, -1, -1);
     }
     if (is_models) {
         list_models(cfg, r, one);
@@ -152,6 +153,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
         return;
     }
     c->model_name = strdup(json_string_value(json_object_get(b, "model")));
+    gw_req_note(r, json_string_value(json_object_get(b, "model")), NULL, -1, -1);
     c->model = gw_config_model(cfg, c->model_name, &c->model_tmp);
     if (!c->model || !c->model_name) {
         gw_echo_buf e;
@@ -202,6 +204,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     }
     gw_req_ref(r);
     c->req = r;
+    gw_req_trace_context(r, &c->trace);
     gw_meter_call_begin(c);
     int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
     if (rc != 0) {

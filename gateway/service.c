@@ -67,6 +67,7 @@ struct gw_req {
     int ended;                  /* MHD is done with the connection (on_completed) */
     int aborted;                /* gw_req_abort: hung up while waiting, or dropped */
     sonde_http_token tok;
+    gw_access access;           /* its SERVER span and access-log line (access.c) */
 };
 
 struct gw_service {
@@ -135,6 +136,19 @@ static void watch_hangup(gw_req *r)
     gw_req_ref(r); /* the watch's reference, released by the watcher (req_release) */
     r->watch = gw_hangup_watch(r->gw->svc->hangups, r->fd, r);
     if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
+}
+
+void gw_req_trace_context(const gw_req *r, sonde_span_context *out)
+{
+    *out = r->access.trace; /* set before the request is dispatched, never changed after */
+}
+
+void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
+                 long output_tokens)
+{
+    pthread_mutex_lock(&r->mu);
+    gw_access_note(&r->access, model, key, input_tokens, output_tokens);
+    pthread_mutex_unlock(&r->mu);
 }
 
 int gw_req_gone(const gw_req *r)
@@ -500,7 +514,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
                                                                      MHD_CONNECTION_INFO_CONNECTION_FD);
         r->fd = ci ? ci->connect_fd : -1;
-        r->tok = sonde_http_begin(gw->meter.http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
+        const char *route = route_of(url);
+        r->tok = sonde_http_begin(gw->meter.http, method, route, SONDE_HTTP_SIZE_UNKNOWN);
+        gw_access_begin(gw, &r->access, method, route,
+                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"),
+                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate"));
         r->retry_after = -1;
         *con_cls = r;
         live_add(sv, r);
@@ -573,6 +591,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_hangup_unwatch(gw->svc->hangups, watch); /* before MHD closes the socket */
     if (gone) gw_proxy_wake(gw->proxy);
     r->tok.request_size = r->len;
+    pthread_mutex_lock(&r->mu); /* a call may still note its tokens (it ends after a hang-up) */
+    gw_access acc = r->access;
+    pthread_mutex_unlock(&r->mu);
+    gw_access_end(gw, &acc, status, r->len, bytes);
     sonde_http_end(gw->meter.http, &r->tok, (int)status, bytes);
     gw_req_unref(r);
 }
