@@ -216,6 +216,46 @@ SONDE_API void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t 
  * every bound plus +Inf (bucket_count + 1 entries). */
 SONDE_API void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
 
+/* ---- exemplars -------------------------------------------------------- */
+/*
+ * An exemplar ties a sample to a trace: the trace and span id of a sampled
+ * span, the value recorded and the wall time. Each counter series and each
+ * histogram bucket keeps one, the latest (a new one replaces it). The
+ * OpenMetrics exposition writes it after the counter's _total sample and
+ * after the bucket's _bucket sample,
+ *   foo_bucket{le="0.5"} 7 # {trace_id="4bf9...4736",span_id="00f0...02b7"} 0.43 1700000000.123
+ * (the value lies in its bucket by construction; the labels take 63 of the
+ * 128 characters OpenMetrics allows); text 0.0.4 never writes exemplars.
+ *
+ * Automatic: sonde_counter_inc, sonde_counter_add, sonde_histogram_observe
+ * and sonde_histogram_observe_n (and what is built on them: timers, the
+ * by-name calls, the HTTP middleware, the LLM trackers) attach one when the
+ * calling thread's current span (sonde_span_enter(), sonde/trace.h) is
+ * sampled. Without a sampled current span the update costs one thread-local
+ * read more than without exemplars.
+ *
+ * Explicit, for event-driven code that keeps a span context in its own state
+ * rather than making it current: the _exemplar forms below record like their
+ * plain forms and attach ctx's trace and span id when ctx is valid and
+ * sampled (SONDE_TRACE_FLAG_SAMPLED). An invalid or unsampled ctx records
+ * without an exemplar; a NULL ctx behaves as the plain form (the current
+ * span, if sampled, still applies). Code holding a sonde_span * gets its
+ * context with sonde_span_get_context().
+ *
+ * Memory: exemplar storage is allocated the first time a series gets one,
+ * in blocks shared by neighbouring series (48 bytes per cell), and never
+ * exceeds one exemplar per bucket or counter series; a removed series' ones
+ * are cleared before its storage is reused. A scrape never reads a torn
+ * exemplar (a per-exemplar sequence lock; writers never wait: of two racing
+ * writers of one bucket, one keeps its exemplar).
+ */
+typedef struct sonde_span_context sonde_span_context; /* sonde/trace.h */
+
+SONDE_API void sonde_histogram_observe_exemplar(sonde_histogram *h, double v,
+                                                const sonde_span_context *ctx);
+/* sonde_counter_add with an exemplar of value v (SONDE_ERANGE as sonde_counter_add). */
+SONDE_API int sonde_counter_add_exemplar(sonde_counter *c, double v, const sonde_span_context *ctx);
+
 /* Observe v into the summary's window; NaN observations are refused (dropped). */
 SONDE_API void sonde_summary_observe(sonde_summary *s, double v);
 /* Current estimate of quantile q over the window (NaN when empty); count and sum over all time. */
@@ -286,6 +326,12 @@ SONDE_API int sonde_observe(sonde_registry *reg, const char *name, const sonde_l
                             double v);
 SONDE_API int sonde_timer_start(sonde_registry *reg, const char *name, const sonde_label *labels, size_t n,
                                 sonde_timer *out);
+/* sonde_add and sonde_observe with an exemplar from ctx (see "exemplars" above; a gauge or
+ * a summary takes the value and ignores ctx). */
+SONDE_API int sonde_add_exemplar(sonde_registry *reg, const char *name, const sonde_label *labels,
+                                 size_t n, double v, const sonde_span_context *ctx);
+SONDE_API int sonde_observe_exemplar(sonde_registry *reg, const char *name, const sonde_label *labels,
+                                     size_t n, double v, const sonde_span_context *ctx);
 
 /* ---- scrape-time values ---------------------------------------------- */
 

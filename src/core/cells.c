@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ebr.h"
+#include "exemplar.h"
 #include "sonde/error.h"
 
 __thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
@@ -173,6 +174,7 @@ int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
 static void range_recycle(void *p)
 {
     free_range *r = p;
+    sonde_exemplars_clear(r->base, r->count); /* the next series must not show this one's */
     uint32_t d = r->base >> SONDE_CHUNK_BITS, off = r->base & (SONDE_CHUNK_CELLS - 1);
     pthread_mutex_lock(&pool_lock);
     unsigned n = atomic_load_explicit(&arena_count, memory_order_relaxed);

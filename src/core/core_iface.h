@@ -71,6 +71,11 @@ typedef struct sonde_attr sonde_attr;
 SONDE_INTERNAL int sonde_internal_kv_parse(const char *s, sonde_attr **attrs, size_t *count);
 SONDE_INTERNAL void sonde_internal_attrs_free(sonde_attr *attrs, size_t count);
 
+/* exemplar.c (exemplar.h): the context of the calling thread's current span while that span
+ * is sampled, else NULL. src/trace sets it whenever the thread's current span changes; the
+ * counter and histogram hot paths read it to attach exemplars. Not exported. */
+extern __thread const sonde_span_context *sonde_exemplar_ctx __attribute__((tls_model("initial-exec")));
+
 /* names.c: whether s is a valid metric name, label name; whether s[0..len) is UTF-8. */
 int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);

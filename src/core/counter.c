@@ -5,9 +5,12 @@
  * increments go to an integer cell (an integer add is the shortest
  * dependency chain, and counts stay exact), fractional adds to a double
  * cell. The value is the sum of both over all arenas, which never decreases.
+ * Each update ends with the exemplar hook (exemplar.h): one thread-local
+ * read unless the thread's current span is sampled.
  */
 #include <math.h>
 
+#include "exemplar.h"
 #include "internal.h"
 
 void sonde_counter_inc(sonde_counter *counter)
@@ -20,6 +23,7 @@ void sonde_counter_inc(sonde_counter *counter)
         sonde_cell_add_u64(cell, 1);
     else
         sonde_cells_add(c->cell, 1, 0, 0);
+    sonde_exemplar_auto(c->cell, 1);
 }
 
 int sonde_counter_add(sonde_counter *counter, double v)
@@ -30,6 +34,7 @@ int sonde_counter_add(sonde_counter *counter, double v)
     if (!(v >= 0) || isinf(v))
         return SONDE_ERANGE;
     int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
+    sonde_exemplar_auto(c->cell, v);
     sonde_cell *cell = sonde_cell_private(c->cell);
     if (!cell)
         return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);

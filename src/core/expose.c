@@ -138,6 +138,8 @@ void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, 
     }
     sonde_out_char(o, ' ');
     sonde_out_double(o, value);
+    if (r->exemplar_cell)
+        sonde_render_exemplar(r, r->exemplar_cell);
     sonde_out_char(o, '\n');
 }
 
@@ -154,16 +156,20 @@ static void child_labels(sonde_render *r, const sonde_family *f, const sonde_chi
     }
 }
 
-/* v: the bucket counts (the +Inf one last), then the sum, as read from the cells. */
-static void render_histogram(sonde_render *r, const sonde_family *f, const double *v)
+/* v: the bucket counts (the +Inf one last), then the sum, as read from the cells. In
+ * OpenMetrics each bucket line carries the exemplar of its cell, if any. */
+static void render_histogram(sonde_render *r, const sonde_family *f, const sonde_child *c, const double *v)
 {
     double cumulative = 0;
     for (size_t i = 0; i < f->bound_count; i++) {
         cumulative += v[i];
+        r->exemplar_cell = r->openmetrics ? c->cell + (uint32_t)i : 0;
         sonde_render_sample(r, f->name, "_bucket", "le", f->bound_text[i], cumulative);
     }
     cumulative += v[f->bound_count];
+    r->exemplar_cell = r->openmetrics ? c->cell + (uint32_t)f->bound_count : 0;
     sonde_render_sample(r, f->name, "_bucket", "le", "+Inf", cumulative);
+    r->exemplar_cell = 0;
     sonde_render_sample(r, f->name, "_sum", NULL, NULL, v[f->bound_count + 1]);
     sonde_render_sample(r, f->name, "_count", NULL, NULL, cumulative);
 }
@@ -190,14 +196,16 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c,
     child_labels(r, f, c);
     switch (f->type) {
     case SONDE_COUNTER:
+        r->exemplar_cell = r->openmetrics && !f->fn ? c->cell : 0;
         sonde_render_sample(r, f->name, "_total", NULL, NULL, v[0]);
+        r->exemplar_cell = 0;
         break;
     case SONDE_GAUGE:
         sonde_render_sample(r, f->name, NULL, NULL, NULL,
                             f->fn ? v[0] : sonde_gauge_value((sonde_gauge *)c));
         break;
     case SONDE_HISTOGRAM:
-        render_histogram(r, f, v);
+        render_histogram(r, f, c, v);
         break;
     case SONDE_SUMMARY:
         render_summary(r, f, c);

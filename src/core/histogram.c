@@ -6,10 +6,13 @@
  * beyond) and adds to the calling thread's own cells. The count is not
  * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
  * to _count and cumulative buckets that never decrease; the sum never
- * decreases either (cells.h).
+ * decreases either (cells.h). The exemplar hook (exemplar.h) takes the
+ * bucket's cell: one thread-local read unless the thread's current span is
+ * sampled.
  */
 #include <math.h>
 
+#include "exemplar.h"
 #include "internal.h"
 
 static inline size_t bucket_index(const sonde_family *f, double v)
@@ -40,6 +43,7 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         return;
     const sonde_family *f = c->fam;
     size_t b = bucket_index(f, v);
+    sonde_exemplar_auto(c->cell + (uint32_t)b, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (__builtin_expect(cells == NULL, 0)) {
         sonde_cells_add(c->cell + (uint32_t)b, 1, c->cell + (uint32_t)f->bound_count + 1, v);
@@ -56,6 +60,7 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
         return;
     const sonde_family *f = c->fam;
     size_t b = bucket_index(f, v);
+    sonde_exemplar_auto(c->cell + (uint32_t)b, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (cells == NULL) {
         sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);

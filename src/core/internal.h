@@ -171,6 +171,9 @@ void sonde_summary_snapshot(sonde_child *c, double *q, uint64_t *count, double *
 /* writer.c: escape a label value into out (room for 2*strlen(s)); returns the length */
 size_t sonde_escape_label_value(const char *s, char *out);
 
+/* time.c: wall-clock nanoseconds since the epoch (the fake clock of sonde_set_clock too) */
+uint64_t sonde_wall_ns(void);
+
 /* c_locale.c: the C locale object (made once), whatever the host's locale */
 locale_t sonde_c_locale(void);
 

@@ -21,6 +21,8 @@ typedef struct sonde_render {
     sonde_family **fams;  /* the registry's families when the render began, referenced */
     size_t fam_count;
     double values[SONDE_MAX_BUCKETS + 2]; /* the current child's cell values */
+    uint32_t exemplar_cell; /* OpenMetrics: the next sample line ends with this cell's
+                               exemplar, if it has one (0: no exemplar) */
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */
@@ -35,6 +37,10 @@ void sonde_render_label(sonde_render *r, const char *name, const char *value, si
 /* One sample line: name suffix {labels[,xname="xvalue"]} value. xvalue is written as is. */
 void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, const char *xname,
                          const char *xvalue, double value);
+
+/* " # {trace_id=\"...\",span_id=\"...\"} value timestamp" when cell has an exemplar
+ * (expose_exemplar.c). */
+void sonde_render_exemplar(sonde_render *r, uint32_t cell);
 
 /* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);

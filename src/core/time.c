@@ -27,7 +27,7 @@ uint64_t sonde_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t wall_ns(void)
+uint64_t sonde_wall_ns(void)
 {
     sonde_clock_fn fn = atomic_load_explicit(&fake_wall, memory_order_relaxed);
     if (fn)
@@ -39,6 +39,6 @@ static uint64_t wall_ns(void)
 
 double sonde_wall_seconds(void)
 {
-    uint64_t ns = wall_ns(); /* split first: the ns count itself is too big for a double */
+    uint64_t ns = sonde_wall_ns(); /* split first: the ns count itself is too big for a double */
     return (double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9;
 }

@@ -2,8 +2,9 @@
  * begin.c - beginning calls, tool executions and agent runs, and what a
  * call reports while it runs (first token, streamed chunks).
  *
- * Begin finds the route (route.c), stamps the start and raises the
- * in-flight gauges and the route's open count. A begin that fails leaves the
+ * Begin finds the route (route.c), starts the span when the module has a
+ * tracer (span.c), stamps the start and raises the in-flight gauges and the
+ * route's open count. A begin that fails leaves the
  * call inert, so that the caller's later calls on it are harmless no-ops.
  *
  * sonde_llm_call_tokens() is the per-chunk hot path: counts only, plain
@@ -14,9 +15,11 @@
  */
 #include "llm_internal.h"
 
-static int open_call(sonde_llm_call *call, llm_route *r, int streaming)
+static int open_call(sonde_llm *llm, sonde_llm_call *call, llm_route *r, int streaming,
+                     const llm_span_in *span)
 {
     call->route_ = r;
+    call->span_ = llm->tracer ? llm_span_begin(llm, r, span) : NULL;
     call->first_token_ns_ = 0;
     call->first_chunk_ns_ = 0;
     call->chunks_ = 0;
@@ -33,7 +36,7 @@ static int open_call(sonde_llm_call *call, llm_route *r, int streaming)
 
 static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
                  const char *provider, const char *model, const char *addr, int port,
-                 const char *name, int streaming)
+                 const char *name, int streaming, const llm_span_in *span)
 {
     if (!call)
         return SONDE_EINVAL;
@@ -42,7 +45,7 @@ static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
         return SONDE_OK; /* instrumentation off: the call stays inert */
     llm_route *r;
     int rc = llm_route_get(llm, kind, op, provider, model, addr, port, name, &r);
-    return rc ? rc : open_call(call, r, streaming);
+    return rc ? rc : open_call(llm, call, r, streaming, span);
 }
 
 int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req)
@@ -55,20 +58,61 @@ int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_r
     }
     if (!req)
         req = &none; /* instrumentation off: begin() leaves the call inert */
+    llm_span_in span = {.parent = req->parent,
+                        .input_messages = req->input_messages,
+                        .system_instructions = req->system_instructions};
     return begin(llm, call, KIND_MODEL, req->operation, req->provider, req->model,
-                 req->server_address, req->server_port, NULL, req->streaming);
+                 req->server_address, req->server_port, NULL, req->streaming, &span);
 }
 
 int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const char *tool,
                          const char *provider)
 {
-    return begin(llm, call, KIND_TOOL, "execute_tool", provider, NULL, NULL, 0, tool, 0);
+    static const llm_span_in none;
+    return begin(llm, call, KIND_TOOL, "execute_tool", provider, NULL, NULL, 0, tool, 0, &none);
+}
+
+int sonde_llm_tool_begin_ex(sonde_llm *llm, sonde_llm_call *call,
+                            const sonde_llm_tool_request *req)
+{
+    static const sonde_llm_tool_request off;
+    if (!req && llm) {
+        if (call)
+            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
+        return SONDE_EINVAL;
+    }
+    if (!req)
+        req = &off;
+    llm_span_in span = {.parent = req->parent,
+                        .call_id = req->call_id,
+                        .type = req->type,
+                        .description = req->description,
+                        .arguments = req->arguments};
+    return begin(llm, call, KIND_TOOL, "execute_tool", req->provider, NULL, NULL, 0, req->name, 0,
+                 &span);
 }
 
 int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
                           const char *provider, const char *model)
 {
-    return begin(llm, call, KIND_AGENT, "invoke_agent", provider, model, NULL, 0, name, 0);
+    static const llm_span_in none;
+    return begin(llm, call, KIND_AGENT, "invoke_agent", provider, model, NULL, 0, name, 0, &none);
+}
+
+int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
+                             const sonde_llm_agent_request *req)
+{
+    static const sonde_llm_agent_request off;
+    if (!req && llm) {
+        if (call)
+            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
+        return SONDE_EINVAL;
+    }
+    if (!req)
+        req = &off;
+    llm_span_in span = {.parent = req->parent, .description = req->description, .id = req->id};
+    return begin(llm, call, KIND_AGENT, "invoke_agent", req->provider, req->model, NULL, 0,
+                 req->name, 0, &span);
 }
 
 void sonde_llm_call_first_token(sonde_llm_call *call)

@@ -8,7 +8,7 @@
  * a result with invalid strings is refused and leaves the call open. Then
  * one compare-and-swap OPEN -> ENDED decides which of racing ends records;
  * the loser gets SONDE_EINVAL. Recording (record.c) and lowering the
- * in-flight gauges follow.
+ * in-flight gauges follow, after the span's end (span.c) when there is one.
  */
 #include "llm_internal.h"
 
@@ -55,8 +55,11 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
     if (!__atomic_compare_exchange_n(&call->state_, &expected, CALL_ENDED, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return SONDE_EINVAL;
+    uint64_t chunks = __atomic_load_n(&call->chunks_, __ATOMIC_ACQUIRE);
+    int64_t out_tokens = output_tokens(call, chunks, res->output_tokens);
+    if (call->span_)
+        llm_span_end(r->llm, call->span_, &key, res, res->input_tokens, out_tokens);
     if (rc == SONDE_OK) {
-        uint64_t chunks = __atomic_load_n(&call->chunks_, __ATOMIC_ACQUIRE);
         uint64_t ft = __atomic_load_n(&call->first_token_ns_, __ATOMIC_ACQUIRE);
         llm_outcome o = {.start_ns = call->start_ns_,
                          .end_ns = end_ns,
@@ -66,7 +69,7 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
                              __atomic_load_n(&call->first_chunk_ns_, __ATOMIC_RELAXED),
                          .chunks = chunks,
                          .input_tokens = res->input_tokens,
-                         .output_tokens = output_tokens(call, chunks, res->output_tokens),
+                         .output_tokens = out_tokens,
                          .streaming = call->streaming_};
         llm_record(s, &o);
     }

@@ -14,6 +14,14 @@
 
 TRACE_TLS sonde_span *sonde_trace_current_span;
 
+/* The thread's current span changes here only: the core's exemplar context follows it,
+ * set while the span is sampled (exemplar.h reads it on every counter and histogram update). */
+static inline void set_current(sonde_span *s)
+{
+    sonde_trace_current_span = s;
+    sonde_exemplar_ctx = s && s->recording ? &s->ctx : NULL;
+}
+
 static uint64_t unix_ns(void)
 {
     struct timespec ts;
@@ -138,7 +146,7 @@ void sonde_span_end(sonde_span *s)
     if (!s)
         return;
     if (sonde_trace_current_span == s)
-        sonde_trace_current_span = s->prev_current;
+        set_current(s->prev_current);
     if (!s->recording) {
         sonde_span_pool_put_local(s);
         return;
@@ -357,13 +365,13 @@ int sonde_span_traceparent(const sonde_span *s, char *buf)
 sonde_span *sonde_span_enter(sonde_span *s)
 {
     sonde_span *prev = sonde_trace_current_span;
-    sonde_trace_current_span = s;
+    set_current(s);
     if (s)
         s->prev_current = prev;
     return prev;
 }
 
-void sonde_span_exit(sonde_span *previous) { sonde_trace_current_span = previous; }
+void sonde_span_exit(sonde_span *previous) { set_current(previous); }
 
 sonde_span *sonde_span_current(void) { return sonde_trace_current_span; }
 
