@@ -24,7 +24,7 @@ int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway
     gw->reg = reg;
     gw->tracer = tel ? tel->tracer : NULL;
     gw->access = tel ? tel->access : NULL;
-    if (gw_meter_init(&gw->meter, reg, cfg) != 0) {
+    if (gw_meter_init(&gw->meter, reg, cfg, gw->tracer) != 0) {
         free(gw);
         return -1;
     }

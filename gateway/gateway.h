@@ -321,8 +321,9 @@ typedef struct gw_meter {
     sonde_gauge *ready;
 } gw_meter;
 
-/* Register the gateway's families on reg (the price table from cfg). */
-int gw_meter_init(gw_meter *m, sonde_registry *reg, const gw_config *cfg);
+/* Register the gateway's families on reg (the price table from cfg); with a tracer (may
+ * be NULL) the middleware opens SERVER spans and the call tracker GenAI spans. */
+int gw_meter_init(gw_meter *m, sonde_registry *reg, const gw_config *cfg, sonde_tracer *tracer);
 void gw_meter_free(gw_meter *m);
 /* list_metrics.c: the metric reference in Markdown (--list-metrics). */
 int gw_list_metrics(const gw_config *cfg, FILE *out);
@@ -408,29 +409,25 @@ typedef struct gw_echo_buf {
 } gw_echo_buf;
 const char *gw_echo(const char *field, gw_echo_buf *buf);
 
-/* ---- a request's SERVER span and access-log line (access.c) --------------- */
+/* ---- a request's access-log line (access.c) -------------------------------- */
 
 typedef struct gw_access {
     uint64_t start_ns;
-    sonde_span *span;           /* the SERVER span (NULL without a tracer) */
-    sonde_span_context trace;   /* its context: the parent of the call's spans */
     const char *route;          /* a constant (the gateway's routes, or "other") */
-    char method[12];            /* a known method, else "_OTHER" */
+    const char *method;         /* a known method, else "_OTHER" */
     char model[GW_ECHO_MAX + 4]; /* the model asked for, echo-cut; "" none */
     const char *key;            /* the key's configured name (config memory), or NULL */
     long input_tokens, output_tokens; /* as charged; < 0 unknown */
 } gw_access;
 
-/* A request arrived: start its SERVER span, continuing traceparent/tracestate (NULL when
- * absent; an invalid header starts a new trace). */
-void gw_access_begin(gateway *gw, gw_access *a, const char *method, const char *route,
-                     const char *traceparent, const char *tracestate);
+/* A request arrived. */
+void gw_access_begin(gw_access *a, const char *method, const char *route);
 /* See gw_req_note. */
 void gw_access_note(gw_access *a, const char *model, const gw_key *key, long input_tokens,
                     long output_tokens);
-/* The request ended with status (499: the client went away): write its access-log line
- * (inside the span: it carries trace_id and span_id) and end the span. */
-void gw_access_end(gateway *gw, gw_access *a, unsigned status, size_t request_bytes,
-                   size_t response_bytes);
+/* The request ended with status (499: the client went away): write its line through lg
+ * (may be NULL) inside span (the request's, may be NULL), so it carries its ids. */
+void gw_access_log(sonde_logger *lg, const gw_access *a, sonde_span *span, unsigned status,
+                   size_t request_bytes, size_t response_bytes);
 
 #endif

@@ -177,6 +177,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
         return;
     }
     c->gw = gw;
+    gw_req_trace_context(r, &c->trace); /* the parent of the call's GenAI span */
     c->op = op;
     c->body = b;
     c->key = key;
@@ -204,7 +205,6 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     }
     gw_req_ref(r);
     c->req = r;
-    gw_req_trace_context(r, &c->trace);
     gw_meter_call_begin(c);
     int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
     if (rc != 0) {

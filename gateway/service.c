@@ -67,7 +67,8 @@ struct gw_req {
     int ended;                  /* MHD is done with the connection (on_completed) */
     int aborted;                /* gw_req_abort: hung up while waiting, or dropped */
     sonde_http_token tok;
-    gw_access access;           /* its SERVER span and access-log line (access.c) */
+    gw_access access;           /* its access-log line (access.c) */
+    sonde_span_context trace;   /* the context of its SERVER span (the middleware's) */
 };
 
 struct gw_service {
@@ -140,7 +141,7 @@ static void watch_hangup(gw_req *r)
 
 void gw_req_trace_context(const gw_req *r, sonde_span_context *out)
 {
-    *out = r->access.trace; /* set before the request is dispatched, never changed after */
+    *out = r->trace; /* set before the request is dispatched, never changed after */
 }
 
 void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
@@ -515,10 +516,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                                                      MHD_CONNECTION_INFO_CONNECTION_FD);
         r->fd = ci ? ci->connect_fd : -1;
         const char *route = route_of(url);
-        r->tok = sonde_http_begin(gw->meter.http, method, route, SONDE_HTTP_SIZE_UNKNOWN);
-        gw_access_begin(gw, &r->access, method, route,
-                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"),
-                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate"));
+        r->tok = sonde_http_begin_traced(gw->meter.http, method, route, SONDE_HTTP_SIZE_UNKNOWN,
+                                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                     "traceparent"),
+                                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                     "tracestate"));
+        sonde_span_get_context(sonde_http_span(&r->tok), &r->trace); /* zeroes without one */
+        gw_access_begin(&r->access, method, route);
         r->retry_after = -1;
         *con_cls = r;
         live_add(sv, r);
@@ -594,7 +598,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_mutex_lock(&r->mu); /* a call may still note its tokens (it ends after a hang-up) */
     gw_access acc = r->access;
     pthread_mutex_unlock(&r->mu);
-    gw_access_end(gw, &acc, status, r->len, bytes);
+    gw_access_log(gw->access, &acc, sonde_http_span(&r->tok), status, r->len, bytes);
     sonde_http_end(gw->meter.http, &r->tok, (int)status, bytes);
     gw_req_unref(r);
 }

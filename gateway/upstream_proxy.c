@@ -490,16 +490,12 @@ static int add(xfer *x)
                            SONDE_ATTR_INT("server.port", u->port),
                            SONDE_ATTR_STR("gateway.upstream", u->name)};
         sonde_span_set_attrs(x->span, a, 4);
-        char tp[16 + SONDE_TRACEPARENT_LEN];
-        memcpy(tp, "traceparent: ", 13);
-        if (sonde_span_traceparent(x->span, tp + 13) == SONDE_OK)
-            x->hdrs = curl_slist_append(x->hdrs, tp);
         sonde_span_context sc;
+        sonde_trace_headers h;
         sonde_span_get_context(x->span, &sc);
-        if (sc.tracestate[0]) {
-            char ts[16 + SONDE_TRACESTATE_MAX];
-            snprintf(ts, sizeof ts, "tracestate: %s", sc.tracestate);
-            x->hdrs = curl_slist_append(x->hdrs, ts);
+        if (sonde_trace_headers_fill(&sc, &h) == SONDE_OK) { /* also unsampled: flags 00 */
+            x->hdrs = curl_slist_append(x->hdrs, h.traceparent);
+            if (h.tracestate[0]) x->hdrs = curl_slist_append(x->hdrs, h.tracestate);
         }
     }
     curl_easy_setopt(x->e, CURLOPT_URL, url);
