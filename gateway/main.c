@@ -1,9 +1,11 @@
 /*
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
- * create the gateway object on the default registry and start it; probe
+ * build the telemetry (tracer, access log, OTLP export: telemetry.c), create
+ * the gateway object on the default registry and start it; probe
  * the upstreams for /ready every few seconds (and hand freed memory back to
- * the system); stop cleanly on SIGINT or SIGTERM. Signals are blocked in every thread and taken synchronously by
+ * the system); stop cleanly on SIGINT or SIGTERM, flushing spans and log
+ * records after the gateway has ended every request. Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
  */
 #include <errno.h>

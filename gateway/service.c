@@ -14,7 +14,11 @@
  * later one is dropped, which is how shutdown answers waiting requests.
  *
  * Every request is timed by the HTTP middleware (sonde/http.h) with its
- * route normalised to the known paths. /metrics, /health and /ready are the
+ * route normalised to the known paths; with a tracer the middleware also
+ * opens its SERVER span, continuing the client's traceparent, whose context
+ * the request keeps as the parent of its call's spans. When the request ends
+ * its access-log line is written inside that span (access.c), then the
+ * middleware records it and ends the span. /metrics, /health and /ready are the
  * embedded server's (sonde/server.h): answered through sonde_server_handle()
  * on the API port (/metrics there behind the API keys, when there are keys),
  * or by the server itself on --metrics-port. /ready is true

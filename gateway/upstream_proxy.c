@@ -41,6 +41,14 @@
  * the calls it runs after each wakeup and removes theirs, which closes the
  * upstream connection.
  *
+ * Each request sent upstream is one attempt: a CLIENT span "POST" (child of
+ * the call's GenAI span; http.request.method, server.address, server.port,
+ * gateway.upstream, then http.response.status_code, and error.type with
+ * status ERROR when it failed) whose context goes upstream as traceparent
+ * (and tracestate), sampled or not, so an upstream that traces (another
+ * gateway) continues the trace and follows its sampling decision. The
+ * gateway does not retry a call, so a call has one attempt.
+ *
  * gw_probe_all() checks that each upstream accepts TCP connections (for
  * /ready and gateway_upstream_up). The worker, its multi handle and queue
  * are the gateway's gw_proxy.
