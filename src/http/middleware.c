@@ -8,7 +8,10 @@
  * histograms and lowers the gauges. Nothing is allocated per request: the
  * token lives on the caller's side, and the per-route caches are filled
  * once. With a tracer, begin also starts the request's span and end ends
- * it (span.c); without one, neither costs more than a test of the pointer.
+ * it (span.c), giving the request counter and the duration histogram that
+ * span's ids as exemplars (explicitly: a request may end on a thread where
+ * its span is not current); without one, neither costs more than a test of
+ * the pointer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -179,18 +182,28 @@ void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t respo
         return;
     double seconds = (double)(sonde_now_ns() - t->start_ns) / 1e9;
     t->active_ = 0;
-    if (t->span_)
-        http_span_end(t, status >= 0 && status <= 999 ? status : 0);
-    sonde_http_stream_end(h, t);
-    sonde_gauge_dec(h->in_flight);
     if (status < 0 || status > 999)
         status = 0;
+    sonde_span_context span_ctx, *span = NULL; /* exemplars: the ids outlive the span's end */
+    if (t->span_) {
+        sonde_span_get_context(t->span_, &span_ctx);
+        span = &span_ctx;
+        http_span_end(t, status);
+    }
+    sonde_http_stream_end(h, t);
+    sonde_gauge_dec(h->in_flight);
     http_route *r = (http_route *)t->route_;
     route_method *rm = r ? http_route_method(h, r, t->method_) : NULL;
     if (!rm)
         return;
-    sonde_counter_inc(http_status_counter(h, r, rm, t->method_, status));
-    sonde_histogram_observe(rm->duration, seconds);
+    sonde_counter *requests = http_status_counter(h, r, rm, t->method_, status);
+    if (span) {
+        sonde_counter_add_exemplar(requests, 1, span);
+        sonde_histogram_observe_exemplar(rm->duration, seconds, span);
+    } else {
+        sonde_counter_inc(requests);
+        sonde_histogram_observe(rm->duration, seconds);
+    }
     if (t->request_size != SONDE_HTTP_SIZE_UNKNOWN)
         sonde_histogram_observe(rm->req_size, (double)t->request_size);
     if (response_size != SONDE_HTTP_SIZE_UNKNOWN)

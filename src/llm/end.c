@@ -57,8 +57,12 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
         return SONDE_EINVAL;
     uint64_t chunks = __atomic_load_n(&call->chunks_, __ATOMIC_ACQUIRE);
     int64_t out_tokens = output_tokens(call, chunks, res->output_tokens);
-    if (call->span_)
+    sonde_span_context span_ctx, *span = NULL; /* the span's ids outlive its end */
+    if (call->span_) {
+        sonde_span_get_context(call->span_, &span_ctx);
+        span = &span_ctx;
         llm_span_end(r->llm, call->span_, &key, res, res->input_tokens, out_tokens);
+    }
     if (rc == SONDE_OK) {
         uint64_t ft = __atomic_load_n(&call->first_token_ns_, __ATOMIC_ACQUIRE);
         llm_outcome o = {.start_ns = call->start_ns_,
@@ -70,7 +74,8 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
                          .chunks = chunks,
                          .input_tokens = res->input_tokens,
                          .output_tokens = out_tokens,
-                         .streaming = call->streaming_};
+                         .streaming = call->streaming_,
+                         .span = span};
         llm_record(s, &o);
     }
     sonde_gauge_dec(r->in_flight);

@@ -154,6 +154,7 @@ typedef struct llm_outcome {
     uint64_t chunks;                     /* first_chunk_ns is valid when >= 1 */
     int64_t input_tokens, output_tokens; /* < 0 = unknown */
     int streaming;
+    const sonde_span_context *span;      /* the call's span: exemplars; NULL without one */
 } llm_outcome;
 
 /* families.c */

@@ -102,6 +102,14 @@ TEST(continues_the_incoming_trace)
         CHECK(sunk_get(s, "error.type") == NULL);
     }
     CHECK_EQ_DBL(requests(reg, "GET", "/v1/items/{id}", "200"), 1);
+    /* the request's metrics carry its span's ids as exemplars */
+    snprintf(want, sizeof want, "# {trace_id=\"%s\",span_id=\"%s\"}", TRACE_HEX, own);
+    char *text = sonde_expose_alloc(reg, SONDE_FORMAT_OPENMETRICS, NULL);
+    char *dur = text ? strstr(text, "http_request_duration_seconds_bucket{") : NULL;
+    CHECK(dur && strstr(dur, want) && strstr(dur, want) < strstr(dur, "http_request_duration_seconds_count"));
+    char *total = text ? strstr(text, "http_requests_total{") : NULL;
+    CHECK(total && strstr(total, want));
+    free(text);
     sonde_http_free(h);
     sonde_registry_free(reg);
     span_sink_free(&k, t);

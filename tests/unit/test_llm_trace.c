@@ -42,6 +42,27 @@ static void flush(fixture *f, size_t want)
     CHECK_EQ_INT(span_sink_count(&f->k), want);
 }
 
+/* 1 when a sample line of the OpenMetrics exposition starting with sample carries the
+ * exemplar of span s (its trace and span id). */
+static int has_exemplar(fixture *f, const char *sample, const sunk_span *s)
+{
+    char tid[33], sid[17], want[128];
+    sonde_trace_id_hex(s->trace_id, tid);
+    sonde_span_id_hex(s->span_id, sid);
+    snprintf(want, sizeof want, "# {trace_id=\"%s\",span_id=\"%s\"}", tid, sid);
+    char *text = sonde_expose_alloc(f->reg, SONDE_FORMAT_OPENMETRICS, NULL);
+    int found = 0;
+    for (char *line = text; line && *line && !found;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        found = !strncmp(line, sample, strlen(sample)) && strstr(line, want);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return found;
+}
+
 static void teardown(fixture *f)
 {
     CHECK_EQ_INT(sonde_llm_free(f->llm), 0);
@@ -96,6 +117,13 @@ TEST(model_call_span)
         /* capture is off by default: no content */
         CHECK(sunk_get(s, "gen_ai.input.messages") == NULL);
         CHECK(sunk_get(s, "gen_ai.output.messages") == NULL);
+        /* the metrics of the call carry the span's ids as exemplars */
+        CHECK(has_exemplar(&f, "gen_ai_client_operation_duration_seconds_bucket{", s));
+        CHECK(has_exemplar(&f, "gen_ai_server_request_duration_seconds_bucket{", s));
+        CHECK(has_exemplar(&f, "gen_ai_server_time_to_first_token_seconds_bucket{", s));
+        CHECK(has_exemplar(&f, "gen_ai_client_time_to_first_chunk_seconds_bucket{", s));
+        CHECK(has_exemplar(&f, "gen_ai_client_token_usage_bucket{", s));
+        CHECK(has_exemplar(&f, "gw_provider_calls_total{", s));
     }
     teardown(&f);
 }
@@ -220,6 +248,10 @@ TEST(agent_tool_and_model_spans_chain)
     CHECK(sunk_get(t, "gen_ai.tool.call.result") == NULL);
     CHECK(sunk_get(t, "gen_ai.usage.input_tokens") == NULL);
     CHECK_EQ_STR(sunk_str(w, "gen_ai.tool.name"), "web_search");
+    /* the exemplars name the tool's and the agent's spans, not the thread's current one */
+    CHECK(has_exemplar(&f, "gw_tool_duration_seconds_bucket{tool=\"get_weather\"", t));
+    CHECK(has_exemplar(&f, "gw_tool_duration_seconds_bucket{tool=\"web_search\"", w));
+    CHECK(has_exemplar(&f, "gw_agent_duration_seconds_bucket{", a));
     CHECK(sunk_get(w, "gen_ai.provider.name") == NULL);
     teardown(&f);
 }
