@@ -62,6 +62,18 @@ static void *observe_loop(void *p)
     return NULL;
 }
 
+/* exemplar_observe_ns: every observation carries the exemplar of one sampled span. */
+static void *exemplar_loop(void *p)
+{
+    job *j = p;
+    sonde_span_context ctx;
+    if (sonde_traceparent_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL, &ctx))
+        return NULL;
+    for (long i = 0; i < j->n; i++)
+        sonde_histogram_observe_exemplar(j->hist, values[i & 1023], &ctx);
+    return NULL;
+}
+
 /* ns per operation of fn run on `threads` threads, n operations each. */
 static double timed(void *(*fn)(void *), job *j, int threads)
 {
@@ -171,6 +183,10 @@ int main(int argc, char **argv)
     if (RUN("histogram_observe_2t_ns")) {
         j.n = 100000000;
         printf("BENCH histogram_observe_2t_ns %.2f\n", timed(observe_loop, &j, 2));
+    }
+    if (RUN("exemplar_observe_ns")) {
+        j.n = 20000000;
+        printf("BENCH exemplar_observe_ns %.2f\n", timed(exemplar_loop, &j, 1));
     }
     if (RUN("labeled_inc_ns")) {
         long n = 20000000;

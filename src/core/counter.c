@@ -5,25 +5,40 @@
  * increments go to an integer cell (an integer add is the shortest
  * dependency chain, and counts stay exact), fractional adds to a double
  * cell. The value is the sum of both over all arenas, which never decreases.
- * Each update ends with the exemplar hook (exemplar.h): one thread-local
- * read unless the thread's current span is sampled.
+ * Each update reads the exemplar context (exemplar.h): one thread-local
+ * read, and the exemplar's store only when the thread's current span is
+ * sampled.
  */
 #include <math.h>
 
 #include "exemplar.h"
 #include "internal.h"
 
-void sonde_counter_inc(sonde_counter *counter)
+static inline void inc_cells(const sonde_child *c)
 {
-    sonde_child *c = (sonde_child *)counter;
-    if (__builtin_expect(c == NULL, 0))
-        return;
     sonde_cell *cell = sonde_cell_private(c->cell);
     if (__builtin_expect(cell != NULL, 1))
         sonde_cell_add_u64(cell, 1);
     else
         sonde_cells_add(c->cell, 1, 0, 0);
+}
+
+/* Out of line, so that the plain increment stays a leaf that keeps nothing across a call. */
+static __attribute__((noinline)) void inc_with_exemplar(const sonde_child *c)
+{
+    inc_cells(c);
     sonde_exemplar_auto(c->cell, 1);
+}
+
+void sonde_counter_inc(sonde_counter *counter)
+{
+    sonde_child *c = (sonde_child *)counter;
+    if (__builtin_expect(c == NULL, 0))
+        return;
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        inc_with_exemplar(c);
+    else
+        inc_cells(c);
 }
 
 int sonde_counter_add(sonde_counter *counter, double v)

@@ -20,7 +20,9 @@ __thread const sonde_span_context *sonde_exemplar_ctx __attribute__((tls_model("
 #define EX_BLOCK_BITS 6
 #define EX_BLOCK (1u << EX_BLOCK_BITS)         /* slots per block: 3 KiB */
 #define EX_MID (SONDE_CHUNK_CELLS / EX_BLOCK)  /* blocks per cell chunk */
-#define EX_READ_TRIES 64
+#define EX_QUICK_TRIES 4      /* reads before a reader asks writers to step aside */
+#define EX_READ_TRIES 4096    /* then, with a yield every EX_YIELD_EVERY */
+#define EX_YIELD_EVERY 64
 
 /* seq: bit 0 a write in progress, bit 1 an exemplar present, the rest a version. */
 #define SEQ_BUSY 1u
@@ -33,6 +35,7 @@ typedef struct ex_slot {
 } ex_slot;
 
 typedef struct ex_block {
+    _Atomic(uint32_t) readers_waiting; /* writers of the block step aside while not 0 */
     ex_slot slot[EX_BLOCK];
 } ex_block;
 
@@ -58,28 +61,31 @@ static void *table_at(_Atomic(void *) *at, size_t size, int create)
     return t;
 }
 
-static ex_slot *slot_of(uint32_t id, int create)
+static ex_block *block_of(uint32_t id, int create)
 {
     uint32_t d = id >> SONDE_CHUNK_BITS, off = id & (SONDE_CHUNK_CELLS - 1);
     if (d >= SONDE_DIR_SIZE)
         return NULL;
     ex_mid *m = table_at(&ex_dir[d], sizeof(ex_mid), create);
-    if (!m)
-        return NULL;
-    ex_block *b = table_at(&m->block[off >> EX_BLOCK_BITS], sizeof(ex_block), create);
-    return b ? &b->slot[off & (EX_BLOCK - 1)] : NULL;
+    return m ? table_at(&m->block[off >> EX_BLOCK_BITS], sizeof(ex_block), create) : NULL;
+}
+
+static ex_slot *slot_in(ex_block *b, uint32_t id)
+{
+    return &b->slot[id & (EX_BLOCK - 1)];
 }
 
 void sonde_exemplar_store(uint32_t id, const sonde_span_context *ctx, double v)
 {
-    ex_slot *s = slot_of(id, 1);
-    if (!s)
-        return;
+    ex_block *b = block_of(id, 1);
+    if (!b || atomic_load_explicit(&b->readers_waiting, memory_order_relaxed))
+        return; /* out of memory, or a reader starved by a storm of writes gets its turn */
+    ex_slot *s = slot_in(b, id);
     uint64_t w[5];
     memcpy(w, ctx->trace_id, 16);
     memcpy(&w[2], ctx->span_id, 8);
     w[3] = sonde_double_to_bits(v);
-    w[4] = sonde_wall_ns(); /* before taking the slot: the busy window stays a few stores */
+    w[4] = sonde_wall_ns_coarse(); /* before taking the slot: the busy window stays a few stores */
     uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
     if ((seq & SEQ_BUSY) ||
         !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq | SEQ_BUSY, memory_order_relaxed,
@@ -91,38 +97,57 @@ void sonde_exemplar_store(uint32_t id, const sonde_span_context *ctx, double v)
     atomic_store_explicit(&s->seq, (seq & ~(uint64_t)3) + SEQ_STEP + SEQ_FULL, memory_order_release);
 }
 
+/* One attempt: 1 read whole, 0 empty, -1 a writer got in the way. */
+static int try_read(ex_slot *s, sonde_exemplar *out)
+{
+    uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+    if (!(seq & (SEQ_BUSY | SEQ_FULL)))
+        return 0;
+    if (seq & SEQ_BUSY)
+        return -1;
+    uint64_t w[5];
+    for (int i = 0; i < 5; i++)
+        w[i] = atomic_load_explicit(&s->word[i], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire); /* the words are read before seq again */
+    if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+        return -1;
+    memcpy(out->trace_id, w, 16);
+    memcpy(out->span_id, &w[2], 8);
+    out->value = sonde_bits_to_double(w[3]);
+    out->unix_ns = w[4];
+    return 1;
+}
+
 int sonde_exemplar_load(uint32_t id, sonde_exemplar *out)
 {
-    ex_slot *s = slot_of(id, 0);
-    if (!s)
+    ex_block *b = block_of(id, 0);
+    if (!b)
         return 0;
-    for (int tries = 0; tries < EX_READ_TRIES; tries++) {
-        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if (!(seq & (SEQ_BUSY | SEQ_FULL)))
-            return 0;
-        if (seq & SEQ_BUSY)
-            continue;
-        uint64_t w[5];
-        for (int i = 0; i < 5; i++)
-            w[i] = atomic_load_explicit(&s->word[i], memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire); /* the words are read before seq again */
-        if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
-            continue;
-        memcpy(out->trace_id, w, 16);
-        memcpy(out->span_id, &w[2], 8);
-        out->value = sonde_bits_to_double(w[3]);
-        out->unix_ns = w[4];
-        return 1;
+    ex_slot *s = slot_in(b, id);
+    int rc = -1;
+    for (int tries = 0; rc < 0 && tries < EX_QUICK_TRIES; tries++)
+        rc = try_read(s, out);
+    if (rc >= 0)
+        return rc;
+    /* Writers keep getting in the way: ask them to drop their exemplars meanwhile. The
+     * ones already past the check finish their store, then the slot stays still. */
+    atomic_fetch_add_explicit(&b->readers_waiting, 1, memory_order_seq_cst);
+    for (int tries = 0; rc < 0 && tries < EX_READ_TRIES; tries++) {
+        if (tries % EX_YIELD_EVERY == EX_YIELD_EVERY - 1)
+            sched_yield(); /* a writer preempted while busy */
+        rc = try_read(s, out);
     }
-    return 0;
+    atomic_fetch_sub_explicit(&b->readers_waiting, 1, memory_order_release);
+    return rc > 0;
 }
 
 void sonde_exemplars_clear(uint32_t base, uint32_t count)
 {
     for (uint32_t k = 0; k < count; k++) {
-        ex_slot *s = slot_of(base + k, 0);
-        if (!s)
+        ex_block *b = block_of(base + k, 0);
+        if (!b)
             continue;
+        ex_slot *s = slot_in(b, base + k);
         for (;;) {
             uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
             if (!(seq & (SEQ_BUSY | SEQ_FULL)))

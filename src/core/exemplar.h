@@ -19,7 +19,11 @@
  * compare-and-swap (a writer that finds it odd, or loses the race, drops its
  * exemplar: the other one is as recent, so nobody waits), stores the words,
  * then publishes the next even value; a reader copies the words between two
- * reads of seq and retries, a bounded number of times, when they differ.
+ * reads of seq and retries when they differ. So that a storm of writes to one
+ * bucket cannot starve a scrape, a reader that failed a few times registers
+ * in its block's readers_waiting, and writers of the block drop their
+ * exemplars while it is not 0; the reader then gets through after at most
+ * the writes already in progress (its retries are bounded all the same).
  * Every word is a relaxed atomic, so a racing read is never undefined, only
  * retried. seq counts up by 4 for ever (bit 1: the slot holds an exemplar;
  * bit 0: a write in progress), so a cleared and rewritten slot never looks
@@ -57,8 +61,9 @@ static inline void sonde_exemplar_auto(uint32_t id, double v)
         sonde_exemplar_store(id, ctx, v);
 }
 
-/* The exemplar of cell id: 1 and *out filled, or 0 when there is none (or a writer kept
- * it busy through every retry). Lock-free; any thread. For the exposition encoders: a
+/* The exemplar of cell id: 1 and *out filled, or 0 when there is none (or a writer
+ * preempted in the middle of its store kept it busy through every retry). Never blocks
+ * a writer; any thread. For the exposition encoders: a
  * counter child's exemplar is at its cell, a histogram child's bucket i (the +Inf one is
  * i = bound_count) at cell + i. */
 int sonde_exemplar_load(uint32_t id, sonde_exemplar *out);

@@ -173,6 +173,9 @@ size_t sonde_escape_label_value(const char *s, char *out);
 
 /* time.c: wall-clock nanoseconds since the epoch (the fake clock of sonde_set_clock too) */
 uint64_t sonde_wall_ns(void);
+/* The same at the resolution of the kernel's tick (CLOCK_REALTIME_COARSE: 1 to 4 ms), read
+ * for every exemplar. */
+uint64_t sonde_wall_ns_coarse(void);
 
 /* c_locale.c: the C locale object (made once), whatever the host's locale */
 locale_t sonde_c_locale(void);

@@ -1,7 +1,10 @@
 /*
  * time.c - the library's clocks. Monotonic nanoseconds for durations, wall
- * time for _created and set_to_current_time. Tests may replace both with a
- * fake clock through sonde_set_clock(); production code never should.
+ * time for _created and set_to_current_time, and the kernel's coarse wall
+ * time (its last tick: a few ns to read where the precise clock costs tens)
+ * for exemplars, which Prometheus keeps to the millisecond anyway. Tests may
+ * replace the clocks with fake ones through sonde_set_clock(); production
+ * code never should.
  */
 #include <time.h>
 
@@ -34,6 +37,20 @@ uint64_t sonde_wall_ns(void)
         return fn(atomic_load(&fake_ud));
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sonde_wall_ns_coarse(void)
+{
+    sonde_clock_fn fn = atomic_load_explicit(&fake_wall, memory_order_relaxed);
+    if (fn)
+        return fn(atomic_load(&fake_ud));
+    struct timespec ts;
+#ifdef CLOCK_REALTIME_COARSE
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts);
+#endif
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
