@@ -114,7 +114,10 @@ static void on_hangup(void *ud)
 void gw_req_abort(gw_req *r)
 {
     pthread_mutex_lock(&r->mu);
-    if (r->gone) {
+    /* a whole answer already handed to MHD is not aborted: a client that read it and closed
+     * its connection before MHD reported the request completed was served (it was counted
+     * 499 under load); one that did not read it all fails MHD's send, which keeps the status */
+    if (r->gone || (r->queued && !r->streaming)) {
         pthread_mutex_unlock(&r->mu);
         return;
     }

@@ -132,6 +132,10 @@ void sonde_span_pool_put_local(sonde_span *s)
         sonde_span_free(s);
         return;
     }
+    if (!cache.head) { /* a thread that only ends spans (begun elsewhere) must free them too */
+        pthread_once(&cache_once, cache_key_create);
+        pthread_setspecific(cache_key, &cache);
+    }
     s->next_free = cache.head;
     cache.head = s;
     cache.count++;
