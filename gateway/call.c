@@ -1,10 +1,11 @@
 /*
  * call.c - what every upstream call shares, whatever the upstream: ending it
  * exactly once (metering, charging the key's token bucket, noting the tokens
- * for the request's access-log line, releasing the request), freeing it, its id, and the input-token estimate. Upstreams end
- * a call before they release its answer (reply or end of stream): a client
- * may send its next request, or scrape, the moment it has the answer, and
- * must then meet the charged bucket and the counted call.
+ * for the request's access-log line, releasing the request), freeing it, its
+ * id, and the input-token estimate. Upstreams end a call before they release
+ * its answer (reply or end of stream): a client may send its next request,
+ * or scrape, the moment it has the answer, and must then meet the charged
+ * bucket and the counted call.
  *
  * The estimate (one token per 4 bytes of text, at least one per text) is
  * what the simulator reports as prompt_tokens and what the tokens-per-minute

@@ -12,10 +12,9 @@
  * the tracker each call's GenAI CLIENT span ("chat <model>", gen_ai.*
  * attributes) as the request span's child; the call's upstream attempts
  * (upstream_proxy.c) are children of that. Only what those modules do not
- * know is registered here, the
- * gateway's own families: upstream errors by type, upstream health,
- * readiness, per-key requests and tokens (under the key's configured name,
- * never its secret), the tool calls models ask for, the requests the gateway
+ * know is registered here, the gateway's own families: upstream errors by
+ * type, upstream health, readiness, per-key requests and tokens (under the
+ * key's configured name, never its secret), the tool calls models ask for, the requests the gateway
  * refused itself (by error code) and the values recorded as "_other". All of
  * it lives in the gateway's gw_meter, registered on the registry the gateway
  * is given. Every label value is bounded: models, tools and finish reasons go
