@@ -9,8 +9,10 @@
  * them to (labelled "_other", see labels.c). Model and tool names are label
  * values, so they are bounded (SONDE_LABEL_VALUE_MAX bytes) and "_other" is
  * reserved. Unknown keys are errors, so a typo never passes silently.
- * Secrets may come from the environment (api_key_env, key_env) so they need
- * not be written in the file.
+ * Secrets may come from the environment (api_key_env, key_env, password_env)
+ * so they need not be written in the file. "redis" names the Redis that
+ * several gateways share their keys' limits and daily budgets through
+ * (limits.c); a key's "daily_budget" bounds its tokens and cost per UTC day.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -83,6 +85,8 @@ int gw_config_defaults(gw_config *c)
     c->max_connections = 4096;
     c->client_idle_timeout_ms = GW_CLIENT_IDLE_TIMEOUT_MS;
     c->telemetry.sampler_ratio = -1;
+    c->redis.connect_timeout_ms = GW_REDIS_CONNECT_TIMEOUT_MS;
+    c->redis.command_timeout_ms = GW_REDIS_COMMAND_TIMEOUT_MS;
     gw_upstream *sim = upstream_new("sim", GW_UP_SIM);
     if (!sim || add_upstream(c, sim) != 0) {
         upstream_free(sim);
@@ -404,10 +408,79 @@ static int load_model(gw_config *c, const char *name, json_t *o, char *err, size
     return m->name && m->upstream_model && m->currency ? 0 : -1;
 }
 
+/* "daily_budget": {"tokens": N, "cost": X, "currency": "USD"} (each optional). */
+static int load_budget(gw_key *k, json_t *o, const char *what, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"tokens", "cost", "currency", NULL};
+    char bw[96];
+    snprintf(bw, sizeof bw, "%s.daily_budget", what);
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "%s must be an object", bw);
+        return -1;
+    }
+    if (check_keys(o, bw, allowed, err, errlen) ||
+        get_num(o, "tokens", 0, 1e15, &k->daily_tokens, bw, err, errlen) ||
+        get_num(o, "cost", 0, 1e12, &k->daily_cost, bw, err, errlen) ||
+        get_str(o, "currency", &k->budget_currency, bw, err, errlen))
+        return -1;
+    if (k->budget_currency && strlen(k->budget_currency) > 16) {
+        snprintf(err, errlen, "%s: 'currency' must have 1 to 16 bytes", bw);
+        return -1;
+    }
+    return 0;
+}
+
+/* "redis": where the keys' limits and budgets are shared (docs/gateway.md). */
+static int load_redis(gw_config *c, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"url", "password_env", "fail_mode",
+        "connect_timeout_ms", "command_timeout_ms", "key_prefix", NULL};
+    gw_redis_opts *r = &c->redis;
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "redis must be an object");
+        return -1;
+    }
+    char *mode = NULL;
+    if (check_keys(o, "redis", allowed, err, errlen) ||
+        get_str(o, "url", &r->url, "redis", err, errlen) ||
+        get_env_str(o, "password_env", &r->password, "redis", err, errlen) ||
+        get_str(o, "key_prefix", &r->key_prefix, "redis", err, errlen) ||
+        get_str(o, "fail_mode", &mode, "redis", err, errlen))
+        return -1;
+    double d = (double)r->connect_timeout_ms;
+    if (get_num(o, "connect_timeout_ms", 1, 60000, &d, "redis", err, errlen)) goto bad;
+    r->connect_timeout_ms = (long)d;
+    d = (double)r->command_timeout_ms;
+    if (get_num(o, "command_timeout_ms", 1, 60000, &d, "redis", err, errlen)) goto bad;
+    r->command_timeout_ms = (long)d;
+    if (mode && gw_config_set_fail_mode(c, mode) != 0) {
+        snprintf(err, errlen, "redis: 'fail_mode' must be \"open\" or \"closed\"");
+        goto bad;
+    }
+    if (r->key_prefix && strlen(r->key_prefix) > GW_REDIS_PREFIX_MAX) {
+        snprintf(err, errlen, "redis: 'key_prefix' must have at most %d bytes",
+                 GW_REDIS_PREFIX_MAX);
+        goto bad;
+    }
+    free(mode);
+    return 0;
+bad:
+    free(mode);
+    return -1;
+}
+
+int gw_config_set_fail_mode(gw_config *c, const char *mode)
+{
+    if (strcmp(mode, "open") == 0) c->redis.fail_closed = 0;
+    else if (strcmp(mode, "closed") == 0) c->redis.fail_closed = 1;
+    else return -1;
+    return 0;
+}
+
 static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"name", "key", "key_env", "requests_per_minute",
-                                          "tokens_per_minute", NULL};
+                                          "tokens_per_minute", "daily_budget", NULL};
     char what[64];
     snprintf(what, sizeof what, "keys[%zu]", i);
     if (!json_is_object(o)) {
@@ -416,6 +489,12 @@ static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
     }
     if (check_keys(o, what, allowed, err, errlen) != 0) return -1;
     gw_key *k = &c->keys[i];
+    gw_bucket_init(&k->requests, 0); /* initialised first: gw_config_free destroys them */
+    gw_bucket_init(&k->tokens, 0);
+    gw_budget_init(&k->spent);
+    json_t *budget = json_object_get(o, "daily_budget");
+    if (budget && load_budget(k, budget, what, err, errlen)) return -1;
+    if (!k->budget_currency && !(k->budget_currency = strdup("USD"))) return -1;
     if (get_str(o, "name", &k->name, what, err, errlen) ||
         (k->name && check_label_name(what, k->name, err, errlen)) ||
         get_str(o, "key", &k->secret, what, err, errlen) ||
@@ -432,6 +511,8 @@ static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
             snprintf(err, errlen, "%s: duplicate key name or secret", what);
             return -1;
         }
+    gw_bucket_destroy(&k->requests);
+    gw_bucket_destroy(&k->tokens);
     gw_bucket_init(&k->requests, k->rpm);
     gw_bucket_init(&k->tokens, k->tpm);
     return 0;
@@ -490,7 +571,7 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
-        "keys", "tools", "telemetry", NULL};
+        "keys", "tools", "redis", "telemetry", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -582,6 +663,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     }
     json_t *tel = json_object_get(root, "telemetry");
     if (tel && load_telemetry(&c->telemetry, tel, err, errlen)) goto out;
+    json_t *redis = json_object_get(root, "redis");
+    if (redis && load_redis(c, redis, err, errlen)) goto out;
     json_t *keys = json_object_get(root, "keys");
     if (keys) {
         if (!json_is_array(keys)) {
@@ -628,12 +711,17 @@ void gw_config_free(gw_config *c)
         free(c->keys[i].secret);
         gw_bucket_destroy(&c->keys[i].requests);
         gw_bucket_destroy(&c->keys[i].tokens);
+        gw_budget_destroy(&c->keys[i].spent);
+        free(c->keys[i].budget_currency);
     }
     free(c->keys);
     free(c->telemetry.service_name);
     free(c->telemetry.otlp_endpoint);
     free(c->telemetry.access_log);
     free(c->address);
+    free(c->redis.url);
+    free(c->redis.password);
+    free(c->redis.key_prefix);
     memset(c, 0, sizeof *c);
 }
 

@@ -5,11 +5,13 @@
  * every call end: the service first (it answers whatever still waits, so
  * every client is gone), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
- * gone), and the meters last, after the last call was recorded. The
- * configuration, the registry and the telemetry (tracer, access log) are
- * borrowed and outlive the gateway, so every span has ended before the
- * tracer is flushed and freed.
+ * gone), then the limits (the last calls charged them), the meters after the
+ * last call was recorded, and the logger last. The configuration, the
+ * registry and the telemetry (tracer, access log) are borrowed and outlive
+ * the gateway, so every span has ended before the tracer is flushed and
+ * freed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gateway.h"
@@ -28,6 +30,16 @@ int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway
         free(gw);
         return -1;
     }
+    sonde_logger_opts lo;
+    sonde_logger_opts_init(&lo);
+    lo.service = "sonde-gateway";
+    char err[256] = "";
+    if (sonde_logger_new(&lo, &gw->log) != SONDE_OK ||
+        gw_limits_new(cfg, &gw->meter, gw->log, err, sizeof err, &gw->limits) != 0) {
+        if (*err) fprintf(stderr, "sonde-gateway: limits: %s\n", err);
+        gw_free(gw);
+        return -1;
+    }
     gw->timer = gw_timer_new();
     gw->proxy = gw->timer ? gw_proxy_new(gw) : NULL;
     if (!gw->proxy) {
@@ -41,6 +53,7 @@ int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway
 int gw_start(gateway *gw)
 {
     gw_probe_all(gw);
+    gw_limits_probe(gw->limits);
     return gw_service_start(gw);
 }
 
@@ -50,6 +63,8 @@ void gw_free(gateway *gw)
     gw_service_stop(gw);
     gw_proxy_free(gw->proxy);
     gw_timer_free(gw->timer);
+    gw_limits_free(gw->limits);
     gw_meter_free(&gw->meter);
+    sonde_logger_free(gw->log, 1000);
     free(gw);
 }

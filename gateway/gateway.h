@@ -87,13 +87,23 @@ typedef struct gw_bucket {
     uint64_t last_ns;
 } gw_bucket;
 
-typedef struct gw_key gw_key;
-struct gw_key {
+/* A key's spend of one UTC day, the local budget (budget.c). */
+typedef struct gw_budget {
+    pthread_mutex_t mu;
+    int64_t day;           /* days since the epoch (UTC) the sums belong to */
+    double tokens, cost;
+} gw_budget;
+
+typedef struct gw_key {
     char *name;            /* the only thing that appears in labels */
     char *secret;
     double rpm, tpm;       /* 0 = unlimited */
     gw_bucket requests, tokens;
-};
+    double daily_tokens;   /* tokens a UTC day (input + output); 0 = no budget */
+    double daily_cost;     /* money a UTC day in budget_currency; 0 = no budget */
+    char *budget_currency; /* the currency daily_cost is in (default USD) */
+    gw_budget spent;       /* the local budget (a single instance, or Redis unreachable) */
+} gw_key;
 
 /* Tracing, access log and OTLP export (the "telemetry" section, telemetry.c). */
 typedef enum { GW_PROFILE_PRODUCTION = 0, GW_PROFILE_DEMO } gw_trace_profile;
@@ -110,6 +120,20 @@ typedef struct gw_telemetry_cfg {
     char *access_log;         /* file appended to; NULL: SONDE_LOG_FILE, else stderr;
                                  "-" stderr; "off" no lines (still exported) */
 } gw_telemetry_cfg;
+
+/* The shared limit backend (redis_pool.c, limits.c): absent (url NULL) = local limits. */
+#define GW_REDIS_CONNECT_TIMEOUT_MS 100L
+#define GW_REDIS_COMMAND_TIMEOUT_MS 50L
+#define GW_REDIS_PREFIX "sonde:gateway:"
+#define GW_REDIS_PREFIX_MAX 128
+typedef struct gw_redis_opts {
+    char *url;             /* redis://[[user]:password@]host[:port][/db]; NULL = none */
+    char *password;        /* from password_env or SONDE_GATEWAY_REDIS_PASSWORD (not the URL's) */
+    long connect_timeout_ms;
+    long command_timeout_ms;
+    int fail_closed;       /* Redis unreachable: refuse (1) or use the local limits (0) */
+    char *key_prefix;      /* prefix of every Redis key (default GW_REDIS_PREFIX) */
+} gw_redis_opts;
 
 typedef struct gw_config {
     char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
@@ -129,6 +153,7 @@ typedef struct gw_config {
     size_t nkeys;
     char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
     size_t ntools;
+    gw_redis_opts redis;   /* limits and budgets shared by gateways through Redis */
     gw_telemetry_cfg telemetry;
 } gw_config;
 
@@ -142,6 +167,8 @@ void gw_config_free(gw_config *c);
 int gw_trace_profile_parse(const char *s, gw_trace_profile *out);
 /* An OTLP base URL must be http:// or https://: 0, else -1. */
 int gw_otlp_endpoint_check(const char *url);
+/* The shared limit backend's fail mode: "open" (local limits) or "closed" (refuse); -1 else. */
+int gw_config_set_fail_mode(gw_config *c, const char *mode);
 /* The model entry for a request's model name; for unlisted models NULL, or with a
  * fallback *tmp filled (name GW_OTHER, upstream_model the requested name). */
 const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *tmp);
@@ -168,6 +195,48 @@ void gw_bucket_charge(gw_bucket *b, double n);
 /* Admit a request for key k estimated at est_tokens; on refusal returns the reason
  * ("requests_per_minute" / "tokens_per_minute") and the seconds to wait. */
 const char *gw_ratelimit_admit(gw_key *k, double est_tokens, double *retry_after);
+
+/* ---- budgets, shared limits (budget.c, limits.c, redis_pool.c) ---------- */
+
+/* What admission decided; the refusals carry a reason label (gw_admit_reason). */
+typedef enum {
+    GW_ADMIT_OK = 0,
+    GW_ADMIT_REQUESTS,     /* requests_per_minute */
+    GW_ADMIT_TOKENS,       /* tokens_per_minute */
+    GW_ADMIT_DAILY_TOKENS, /* the day's token budget is spent */
+    GW_ADMIT_DAILY_COST,   /* the day's cost budget is spent */
+    GW_ADMIT_UNAVAILABLE   /* fail-closed and the shared backend cannot be reached */
+} gw_admit;
+const char *gw_admit_reason(gw_admit a);
+
+#define GW_DAY_SECONDS 86400
+/* The UTC day (days since the epoch) of a Unix time in seconds. */
+int64_t gw_utc_day(int64_t unix_s);
+/* Seconds from unix_s to the end of its UTC day (1..86400). */
+int64_t gw_day_seconds_left(int64_t unix_s);
+void gw_budget_init(gw_budget *b);
+void gw_budget_destroy(gw_budget *b);
+/* Whether k may start a call at unix_s: GW_ADMIT_OK, _DAILY_TOKENS or _DAILY_COST
+ * (a refusal while the day's spend has reached a budget; a new day starts at zero). */
+gw_admit gw_budget_check(gw_budget *b, const gw_key *k, int64_t unix_s);
+/* Add a call's tokens and its cost in the key's budget currency to the day of unix_s. */
+void gw_budget_charge(gw_budget *b, double tokens, double cost, int64_t unix_s);
+
+typedef struct gw_limits gw_limits;
+typedef struct gw_meter gw_meter;
+/* The limits of cfg's keys: local, or shared through cfg->redis when it has a URL. */
+int gw_limits_new(const gw_config *cfg, gw_meter *meter, sonde_logger *log, char *err,
+                  size_t errlen, gw_limits **out);
+void gw_limits_free(gw_limits *l);
+/* Admit a call of key k estimated at est_tokens input tokens; on refusal the seconds to
+ * wait (Retry-After). Counts and logs a fall-back to the local limits. */
+gw_admit gw_limits_admit(gw_limits *l, gw_key *k, double est_tokens, double *retry_after);
+/* Charge a finished call: its tokens to the minute's token limit and the day's budget,
+ * its cost (in currency) to gateway_key_cost_total and, in the budget's currency, the
+ * day's cost budget. */
+void gw_limits_charge(gw_limits *l, gw_key *k, double tokens, double cost, const char *currency);
+/* Check the shared backend (reconnect after its back-off) and update its gauge. */
+void gw_limits_probe(gw_limits *l);
 
 /* ---- timers (timer.c) --------------------------------------------------- */
 
@@ -319,6 +388,8 @@ typedef struct gw_meter {
     sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
     sonde_metric *unlisted, *refusals;
     sonde_gauge *ready;
+    sonde_metric *key_cost, *limit_fallbacks, *key_budget_tokens, *key_budget_cost;
+    sonde_gauge *limit_backend_up;
 } gw_meter;
 
 /* Register the gateway's families on reg (the price table from cfg); with a tracer (may
@@ -341,6 +412,11 @@ void gw_meter_ready(gw_meter *m, int ready);
 void gw_meter_unlisted(gw_meter *m, const char *label);
 /* A request the gateway refused itself, by its OpenAI error code (a gateway constant). */
 void gw_meter_refusal(gw_meter *m, const char *code);
+/* A call's cost charged to key k (gateway_key_cost_total{key,currency}). */
+void gw_meter_key_cost(gw_meter *m, const gw_key *k, const char *currency, double cost);
+/* The shared limit backend was not used (reason: a gateway constant). */
+void gw_meter_limit_fallback(gw_meter *m, const char *reason);
+void gw_meter_limit_backend_up(gw_meter *m, int up);
 
 /* ---- bounded labels (labels.c) -------------------------------------------- */
 
@@ -386,6 +462,8 @@ struct gateway {
     gw_service *svc;       /* NULL until gw_start() */
     sonde_tracer *tracer;  /* borrowed, may be NULL (no spans) */
     sonde_logger *access;  /* borrowed, may be NULL (no access log) */
+    sonde_logger *log;     /* the gateway's structured log (stderr by default) */
+    gw_limits *limits;     /* per-key limits and budgets, local or shared */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
 };
 

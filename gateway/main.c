@@ -2,10 +2,11 @@
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
  * build the telemetry (tracer, access log, OTLP export: telemetry.c), create
- * the gateway object on the default registry and start it; probe
- * the upstreams for /ready every few seconds (and hand freed memory back to
- * the system); stop cleanly on SIGINT or SIGTERM, flushing spans and log
- * records after the gateway has ended every request. Signals are blocked in every thread and taken synchronously by
+ * the gateway object on the default registry and start it; probe the
+ * upstreams for /ready (and the shared limit backend) every few seconds (and
+ * hand freed memory back to the system); stop cleanly on SIGINT or SIGTERM,
+ * flushing spans and log records after the gateway has ended every request.
+ * Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
  */
 #include <errno.h>
@@ -68,6 +69,15 @@ static void usage(FILE *f)
 "      --sim-error-rate R        share of calls failing with 502 (default 0)\n"
 "      --sim-timeout-rate R      share of calls stalling until 504 (default 0)\n"
 "      --sim-timeout-ms MS       how long a stalled sim call waits (default 60000)\n"
+"  Limits and budgets shared by several gateways (keys and budgets: the config file):\n"
+"      --redis URL           keep the keys' limits and daily budgets in this Redis,\n"
+"                            redis://[[user]:password@]host[:port][/db] (default: none,\n"
+"                            each gateway limits alone) [SONDE_GATEWAY_REDIS_URL]; a\n"
+"                            password may come from SONDE_GATEWAY_REDIS_PASSWORD\n"
+"      --redis-fail-mode M   when Redis cannot be reached: open = use this gateway's own\n"
+"                            limits, closed = refuse with 503 (default open)\n"
+"      --redis-connect-timeout-ms MS  connecting to Redis (default 100)\n"
+"      --redis-command-timeout-ms MS  one limit check or charge (default 50)\n"
 "  Traces and logs (see docs/gateway.md, Tracing; the OTEL_* variables apply):\n"
 "      --otlp-endpoint URL   export spans and access-log records over OTLP/HTTP to this\n"
 "                            base URL (/v1/traces, /v1/logs appended); without it (and\n"
@@ -92,8 +102,8 @@ static void usage(FILE *f)
 }
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
-       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLP, O_PROFILE, O_RATIO,
-       O_ACCESS };
+       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO,
+       O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -139,6 +149,10 @@ int main(int argc, char **argv)
         {"first-byte-timeout-ms", required_argument, NULL, O_FBTO},
         {"idle-timeout-ms", required_argument, NULL, O_IDLETO},
         {"client-idle-timeout-ms", required_argument, NULL, O_CLIENTTO},
+        {"redis", required_argument, NULL, O_REDIS},
+        {"redis-fail-mode", required_argument, NULL, O_REDIS_FAIL},
+        {"redis-connect-timeout-ms", required_argument, NULL, O_REDIS_CONNTO},
+        {"redis-command-timeout-ms", required_argument, NULL, O_REDIS_CMDTO},
         {"otlp-endpoint", required_argument, NULL, O_OTLP},
         {"trace-profile", required_argument, NULL, O_PROFILE},
         {"trace-ratio", required_argument, NULL, O_RATIO},
@@ -195,6 +209,8 @@ int main(int argc, char **argv)
     }
     const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
     gw_telemetry_cfg *tel = &cfg.telemetry;
+    const char *redis_url = getenv("SONDE_GATEWAY_REDIS_URL");
+    if (redis_url && !*redis_url) redis_url = NULL;
     double probe = 5;
     int list_metrics = 0, allow_unauthenticated = 0;
     double connect_to = -1, first_byte_to = -1, idle_to = -1; /* -1: not given */
@@ -225,6 +241,15 @@ int main(int argc, char **argv)
         case O_IDLETO: bad = num("--idle-timeout-ms", optarg, 1, 3.6e6, &idle_to); break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
+        case O_REDIS: redis_url = optarg; break;
+        case O_REDIS_FAIL:
+            if ((bad = gw_config_set_fail_mode(&cfg, optarg) != 0))
+                fprintf(stderr, "sonde-gateway: --redis-fail-mode wants open or closed\n");
+            break;
+        case O_REDIS_CONNTO: bad = num("--redis-connect-timeout-ms", optarg, 1, 60000, &d);
+                             cfg.redis.connect_timeout_ms = (long)d; break;
+        case O_REDIS_CMDTO: bad = num("--redis-command-timeout-ms", optarg, 1, 60000, &d);
+                            cfg.redis.command_timeout_ms = (long)d; break;
         case O_OTLP:
             if ((bad = gw_otlp_endpoint_check(optarg) != 0))
                 fprintf(stderr, "sonde-gateway: --otlp-endpoint wants an http:// or https:// URL\n");
@@ -247,6 +272,15 @@ int main(int argc, char **argv)
                                                err, sizeof err) != 0) {
         fprintf(stderr, "sonde-gateway: --upstream: %s\n", err);
         return 2;
+    }
+    if (redis_url) {
+        free(cfg.redis.url);
+        cfg.redis.url = strdup(redis_url);
+    }
+    const char *redis_password = getenv("SONDE_GATEWAY_REDIS_PASSWORD");
+    if (redis_password && *redis_password) {
+        free(cfg.redis.password);
+        cfg.redis.password = strdup(redis_password);
     }
     for (size_t i = 0; i < cfg.nups; i++) {
         gw_upstream *u = cfg.ups[i];
@@ -286,7 +320,7 @@ int main(int argc, char **argv)
     if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0) return 1;
     gateway *gw;
     if (gw_new(&cfg, sonde_default_registry(), &telemetry, &gw) != 0) {
-        fprintf(stderr, "sonde-gateway: cannot start (metrics or worker threads)\n");
+        fprintf(stderr, "sonde-gateway: cannot start (metrics, limits or worker threads)\n");
         gw_telemetry_free(&telemetry);
         return 1;
     }
@@ -328,6 +362,7 @@ int main(int argc, char **argv)
         if (since_probe >= probe) {
             since_probe = 0;
             gw_probe_all(gw);
+            gw_limits_probe(gw->limits);
         }
 #ifdef __GLIBC__
         malloc_trim(0);

@@ -14,8 +14,10 @@
  * (upstream_proxy.c) are children of that. Only what those modules do not
  * know is registered here, the gateway's own families: upstream errors by
  * type, upstream health, readiness, per-key requests and tokens (under the
- * key's configured name, never its secret), the tool calls models ask for, the requests the gateway
- * refused itself (by error code) and the values recorded as "_other". All of
+ * key's configured name, never its secret), the tool calls models ask for,
+ * the requests the gateway refused itself (by error code), the values
+ * recorded as "_other", each key's cost and configured daily budgets, and
+ * the shared limit backend's state and fallbacks (limits.c). All of
  * it lives in the gateway's gw_meter, registered on the registry the gateway
  * is given. Every label value is bounded: models, tools and finish reasons go
  * through labels.c, the rest are the configuration's names or constants.
@@ -90,6 +92,22 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg, sonde_t
               &mt->refusals);
     rc |= reg(r, SONDE_GAUGE, "gateway_ready", "1 when every upstream is reachable.", NULL, 0, &m);
     mt->ready = sonde_gauge_of(m);
+    rc |= reg(r, SONDE_COUNTER, "gateway_key_cost_total",
+              "Cost of the calls per key name, from the configured model prices.",
+              L("key", "currency"), &mt->key_cost);
+    rc |= reg(r, SONDE_GAUGE, "gateway_key_daily_token_budget",
+              "Tokens (input and output) a key may use per UTC day; keys with a budget only.",
+              L("key"), &mt->key_budget_tokens);
+    rc |= reg(r, SONDE_GAUGE, "gateway_key_daily_cost_budget",
+              "Money a key may spend per UTC day; keys with a budget only.", L("key", "currency"),
+              &mt->key_budget_cost);
+    rc |= reg(r, SONDE_COUNTER, "gateway_limit_backend_fallbacks_total",
+              "Limit checks and charges that could not use the shared backend (Redis), by reason "
+              "(backoff, unreachable, timeout, error).", L("reason"), &mt->limit_fallbacks);
+    rc |= reg(r, SONDE_GAUGE, "gateway_limit_backend_up",
+              "1 while the shared limit backend (Redis) answers; 0 when it does not or none is "
+              "configured.", NULL, 0, &m);
+    mt->limit_backend_up = sonde_gauge_of(m);
     if (rc) {
         gw_meter_free(mt);
         return -1;
@@ -101,6 +119,13 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg, sonde_t
         sonde_counter_with(mt->key_requests, &k);
         sonde_counter_with(mt->key_tokens, (const char *[]){k, "input"});
         sonde_counter_with(mt->key_tokens, (const char *[]){k, "output"});
+        const gw_key *key = &cfg->keys[i];
+        if (key->daily_tokens > 0)
+            sonde_gauge_set(sonde_gauge_with(mt->key_budget_tokens, &k), key->daily_tokens);
+        if (key->daily_cost > 0)
+            sonde_gauge_set(sonde_gauge_with(mt->key_budget_cost,
+                                             (const char *[]){k, key->budget_currency}),
+                            key->daily_cost);
     }
     return 0;
 }
@@ -208,4 +233,19 @@ void gw_meter_unlisted(gw_meter *m, const char *label)
 void gw_meter_refusal(gw_meter *m, const char *code)
 {
     sonde_counter_inc(sonde_counter_with(m->refusals, &code));
+}
+
+void gw_meter_key_cost(gw_meter *m, const gw_key *k, const char *currency, double cost)
+{
+    sonde_counter_add(sonde_counter_with(m->key_cost, (const char *[]){k->name, currency}), cost);
+}
+
+void gw_meter_limit_fallback(gw_meter *m, const char *reason)
+{
+    sonde_counter_inc(sonde_counter_with(m->limit_fallbacks, &reason));
+}
+
+void gw_meter_limit_backend_up(gw_meter *m, int up)
+{
+    sonde_gauge_set(m->limit_backend_up, up);
 }

@@ -6,7 +6,8 @@
  * Checks run in the order a client can act on: unknown path 404, wrong
  * method 405, missing/unknown key 401, body too large 413, malformed JSON or
  * fields 400 (validate.c, naming the field in "param"), unknown model 404,
- * n > 1 for a simulated model 400, rate limit 429 (with Retry-After). Every
+ * n > 1 for a simulated model 400, rate limit or spent daily budget 429 (with
+ * Retry-After; limits.c, local or shared through Redis). Every
  * refusal uses the OpenAI error shape {"error":{"message","type","code",
  * "param"}}; request fields echoed in a message are cut (gw_echo). A model is
  * one the configuration lists, or any name when default_upstream passes
@@ -72,6 +73,32 @@ static void list_models(const gw_config *cfg, gw_req *r, const char *one)
     json_t *list = json_pack("{s:s, s:o}", "object", "list", "data", data);
     gw_reply_json(r, 200, json_dumps(list, JSON_COMPACT), -1);
     json_decref(list);
+}
+
+/* A call its key's limits or budgets refused: 429 with OpenAI's code (rate_limit_* for the
+ * per-minute limits, insufficient_quota for a spent budget), or 503 when the shared limits
+ * cannot be checked and the gateway fails closed. */
+static void refuse(gw_call *c, gw_req *r, const gw_key *key, gw_admit a, double retry)
+{
+    const char *why = gw_admit_reason(a);
+    int after = (int)ceil(retry);
+    if (a == GW_ADMIT_UNAVAILABLE) {
+        gw_reply_error(r, 503, "server_error", why, after,
+                       "The gateway cannot check the limits of key '%s' now; retry in %d s",
+                       key->name, after);
+        return;
+    }
+    gw_meter_rate_limited(c, why);
+    if (a == GW_ADMIT_DAILY_TOKENS || a == GW_ADMIT_DAILY_COST) {
+        gw_reply_error(r, 429, "insufficient_quota", "insufficient_quota", after,
+                       "You exceeded the daily %s budget of key '%s'; it resets at 00:00 UTC "
+                       "(in %d s)", a == GW_ADMIT_DAILY_TOKENS ? "token" : "cost", key->name,
+                       after);
+        return;
+    }
+    gw_reply_error(r, 429, "rate_limit_exceeded",
+                   a == GW_ADMIT_TOKENS ? "rate_limit_tokens" : "rate_limit_requests", after,
+                   "Rate limit reached for key '%s' (%s); retry in %.1f s", key->name, why, retry);
 }
 
 void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
@@ -189,14 +216,9 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     c->start_ns = gw_now_ns();
     if (key) {
         double retry = 0;
-        const char *why = gw_ratelimit_admit((gw_key *)key, (double)c->input_tokens, &retry);
-        if (why) {
-            gw_meter_rate_limited(c, why);
-            gw_reply_error(r, 429, "rate_limit_exceeded",
-                           strcmp(why, "tokens_per_minute") == 0 ? "rate_limit_tokens"
-                                                                  : "rate_limit_requests",
-                           (int)ceil(retry), "Rate limit reached for key '%s' (%s); retry in %.1f s",
-                           key->name, why, retry);
+        gw_admit a = gw_limits_admit(gw->limits, (gw_key *)key, (double)c->input_tokens, &retry);
+        if (a != GW_ADMIT_OK) {
+            refuse(c, r, key, a, retry);
             json_decref(b);
             free(c->model_name);
             free(c);

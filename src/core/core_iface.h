@@ -31,6 +31,19 @@
 #include "map.h"
 #include "sonde/sonde.h"
 
+/*
+ * The one growable buffer (buf.c) of the encoders that build a message in
+ * memory. Zero-initialise it; free(b.p) when done. sonde_buf_reserve() makes
+ * room for more bytes past len: 0, or -1 with failed set (out of memory), after
+ * which it keeps failing.
+ */
+typedef struct sonde_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} sonde_buf;
+int sonde_buf_reserve(sonde_buf *b, size_t more);
+
 /* Format a message into errbuf[0..errlen) (either may be NULL/0); returns rc. */
 SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt,
                                          ...) __attribute__((format(printf, 4, 5)));

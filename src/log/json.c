@@ -10,24 +10,8 @@
 
 #include "trace_internal.h"
 
-static int grow(sonde_json_buf *b, size_t more)
-{
-    if (b->failed)
-        return -1;
-    if (b->len + more + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->failed = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
+/* Room for more bytes and the terminating NUL. */
+static int grow(sonde_json_buf *b, size_t more) { return sonde_buf_reserve(b, more + 1); }
 
 void sonde_json_raw(sonde_json_buf *b, const char *s, size_t n)
 {

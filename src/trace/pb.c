@@ -13,28 +13,9 @@
 
 #include "trace_internal.h"
 
-static int reserve(pb_buf *b, size_t more)
-{
-    if (b->failed)
-        return -1;
-    if (b->len + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->failed = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
 static void raw_varint(pb_buf *b, uint64_t v)
 {
-    if (reserve(b, 10))
+    if (sonde_buf_reserve(b, 10))
         return;
     while (v >= 0x80) {
         b->p[b->len++] = (char)(v | 0x80);
@@ -54,7 +35,7 @@ void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 {
     tag(b, field, 1);
-    if (reserve(b, 8))
+    if (sonde_buf_reserve(b, 8))
         return;
     for (int i = 0; i < 8; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -63,7 +44,7 @@ void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
 {
     tag(b, field, 5);
-    if (reserve(b, 4))
+    if (sonde_buf_reserve(b, 4))
         return;
     for (int i = 0; i < 4; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -80,7 +61,7 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 {
     tag(b, field, 2);
     raw_varint(b, n);
-    if (reserve(b, n))
+    if (sonde_buf_reserve(b, n))
         return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
@@ -91,7 +72,7 @@ void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
-    if (reserve(b, 5))
+    if (sonde_buf_reserve(b, 5))
         return 0;
     b->len += 5;
     return b->len;

@@ -206,11 +206,7 @@ void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 
-typedef struct pb_buf {
-    char *p;
-    size_t len, cap;
-    int failed;        /* out of memory: everything after is skipped */
-} pb_buf;
+typedef sonde_buf pb_buf; /* the core's growable buffer (core_iface.h) */
 
 void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
 void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
@@ -255,12 +251,8 @@ void sonde_diag(sonde_logger *lg, sonde_log_level level, const char *msg, const 
  * max_chars characters (0 = all); returns bytes written. out needs 3*n bytes. */
 size_t sonde_utf8_sanitize(const char *s, size_t n, size_t max_chars, char *out);
 
-/* json.c: a growable text buffer for the log lines. */
-typedef struct sonde_json_buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sonde_json_buf;
+/* json.c: log line text in the core's growable buffer, kept NUL-terminated. */
+typedef sonde_buf sonde_json_buf;
 void sonde_json_raw(sonde_json_buf *b, const char *s, size_t n);
 void sonde_json_string(sonde_json_buf *b, const char *s); /* quoted, escaped, invalid UTF-8 replaced */
 void sonde_json_attr_value(sonde_json_buf *b, const sonde_attr *a);

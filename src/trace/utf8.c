@@ -6,35 +6,19 @@
  */
 #include <string.h>
 
+#include "sonde/util.h"
 #include "trace_internal.h"
 
-/* Length of the valid UTF-8 sequence at s (of n bytes left), or 0. */
+/*
+ * Length of the valid UTF-8 sequence at s (of n bytes left), or 0. The
+ * project's one validator decides validity; the lead byte gives the length of
+ * the first sequence of the valid prefix it finds.
+ */
 static size_t seq_len(const unsigned char *s, size_t n)
 {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if ((c & 0xe0) == 0xc0)
-        len = 2, min = 0x80, cp = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0)
-        len = 3, min = 0x800, cp = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0)
-        len = 4, min = 0x10000, cp = c & 0x07;
-    else
+    if (!sonde_utf8_valid_prefix((const char *)s, n < 4 ? n : 4))
         return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
+    return s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
 }
 
 size_t sonde_utf8_sanitize(const char *str, size_t n, size_t max_chars, char *out)
