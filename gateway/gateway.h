@@ -462,7 +462,9 @@ struct gateway {
     gw_service *svc;       /* NULL until gw_start() */
     sonde_tracer *tracer;  /* borrowed, may be NULL (no spans) */
     sonde_logger *access;  /* borrowed, may be NULL (no access log) */
-    sonde_logger *log;     /* the gateway's structured log (stderr by default) */
+    sonde_logger *log;     /* the gateway's structured log (stderr by default): the
+                              telemetry's diagnostic log, else its own */
+    int own_log;           /* log was created here (no telemetry given) */
     gw_limits *limits;     /* per-key limits and budgets, local or shared */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
 };
