@@ -333,6 +333,7 @@ typedef struct gw_call {
     uint64_t start_ns;
     char finish[32];         /* finish_reason, when known */
     char resp_model[128];    /* the model the upstream says answered */
+    char resp_id[128];       /* the answer's id (gen_ai.response.id), when known */
     sonde_llm_call track;    /* the GenAI call tracker */
     sonde_span_context trace; /* the parent of the call's upstream attempts */
     atomic_int finished;

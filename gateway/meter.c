@@ -179,7 +179,8 @@ void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_ty
                                                              c->resp_model),
                             .input_tokens = c->input_tokens,
                             .output_tokens = c->op == GW_OP_EMBEDDINGS ? -1 : c->output_tokens,
-                            .finish_reason = gw_label_finish(m, c->finish)};
+                            .finish_reason = gw_label_finish(m, c->finish),
+                            .response_id = c->resp_id[0] ? c->resp_id : NULL};
     int ok = status == SONDE_LLM_OK;
     if (!ok && !c->usage_known) { /* nothing reported: only what was streamed counts */
         res.input_tokens = c->output_tokens > 0 ? c->input_tokens : -1;

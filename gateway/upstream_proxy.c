@@ -160,6 +160,8 @@ static int inspect_event(gw_call *c, json_t *ev)
     if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
     const char *model = json_string_value(json_object_get(ev, "model"));
     if (model && !c->resp_model[0]) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    const char *id = json_string_value(json_object_get(ev, "id"));
+    if (id && !c->resp_id[0]) snprintf(c->resp_id, sizeof c->resp_id, "%s", id);
     if (json_array_size(choices) > 0) gw_meter_call_chunk(c, tokens);
     size_t i;
     json_t *t;
@@ -437,6 +439,8 @@ static void complete(xfer *x, CURLcode res)
     take_usage(c, json_object_get(j, "usage"));
     const char *model = json_string_value(json_object_get(j, "model"));
     if (model) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    if (id) snprintf(c->resp_id, sizeof c->resp_id, "%s", id);
     const char *fin = json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0),
                                                         "finish_reason"));
     if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);

@@ -10,8 +10,8 @@
 #  1. gateways at ratio 0 (--trace-ratio 0), client at ratio 1: every span is exported
 #     (the parent's sampled flag wins), one trace id from the JS span down to the back's
 #     spans, parents chained client -> front SERVER -> front GenAI "chat m" -> front upstream
-#     attempt "POST" -> back SERVER -> back GenAI, GenAI attributes and token counts as the
-#     client saw them; requests without traceparent are roots at the front, unsampled at
+#     attempt "POST" -> back SERVER -> back GenAI, GenAI attributes, token counts and the
+#     response id (gen_ai.response.id, the back's, passed on by the front) as the client saw them; requests without traceparent are roots at the front, unsampled at
 #     ratio 0 there and at the back (flags 00 propagated), never exported.
 #  2. gateways in the demo profile (ratio 1), client at ratio 0: the client's unsampled flag
 #     wins, nothing of those traces is exported; requests without traceparent are sampled
@@ -181,6 +181,7 @@ for c in client:
         assert a["gen_ai.provider.name"] == provider, a
         assert a["gen_ai.usage.output_tokens"] == "4" and int(a["gen_ai.usage.input_tokens"]) >= 1, a
         assert a["gen_ai.response.finish_reasons"] == "stop", a
+        assert a["gen_ai.response.id"] == c["responseId"] != "", (a, c)   # the back's answer
     assert f_att["attrs"]["http.response.status_code"] == "200", f_att
     assert f_srv["attrs"]["http.response.status_code"] == "200", f_srv
     # the access lines of this request: the SERVER span of each gateway

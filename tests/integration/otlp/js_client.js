@@ -5,7 +5,7 @@
 // (@opentelemetry/exporter-trace-otlp-proto) sends the spans to the test's receiver.
 // Usage: node js_client.js GATEWAY_URL OTLP_ENDPOINT RATIO N MODEL
 // Alternates whole and streamed chat completions; prints one JSON line per request:
-// {traceId, spanId, sampled, traceparent, status, stream, outputTokens}.
+// {traceId, spanId, sampled, traceparent, status, stream, outputTokens, responseId}.
 'use strict';
 const api = require('@opentelemetry/api');
 const {W3CTraceContextPropagator} = require('@opentelemetry/core');
@@ -32,23 +32,27 @@ async function chat(stream) {
     const res = await fetch(gateway + '/v1/chat/completions',
                             {method: 'POST', headers, body: JSON.stringify(body)});
     const text = await res.text();
-    let outputTokens = -1;
+    let outputTokens = -1, responseId = '';
     if (stream) {
       if (!text.trimEnd().endsWith('data: [DONE]')) throw new Error('stream without [DONE]: ' + text);
       for (const line of text.split('\n')) {
         if (!line.startsWith('data: {')) continue;
         const ev = JSON.parse(line.slice(6));
         if (ev.usage) outputTokens = ev.usage.completion_tokens;
+        responseId = responseId || ev.id || '';
       }
     } else if (res.status === 200) {
-      outputTokens = JSON.parse(text).usage.completion_tokens;
+      const answer = JSON.parse(text);
+      outputTokens = answer.usage.completion_tokens;
+      responseId = answer.id;
     }
     span.setAttribute('http.response.status_code', res.status);
     span.end();
     const sc = span.spanContext();
     return {traceId: sc.traceId, spanId: sc.spanId,
             sampled: (sc.traceFlags & api.TraceFlags.SAMPLED) !== 0,
-            traceparent: headers.traceparent || '', status: res.status, stream, outputTokens};
+            traceparent: headers.traceparent || '', status: res.status, stream, outputTokens,
+            responseId};
   });
 }
 
