@@ -61,7 +61,9 @@ int gw_list_metrics(const gw_config *cfg, FILE *out)
           "and the code drift apart. Besides these families every libsonde registry exports the\n"
           "process metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`,\n"
           "`process_virtual_memory_bytes`, `process_open_fds`, `process_max_fds`,\n"
-          "`process_start_time_seconds`). An empty `error_type` means success.\n\n"
+          "`process_start_time_seconds`). An empty `error_type` means success. In OpenMetrics,\n"
+          "a counter's `_total` and each histogram `_bucket` sample carry an exemplar (`trace_id`,\n"
+          "`span_id`, value, time) when recorded inside a sampled span (docs/tracing.md).\n\n"
           "| family | type | labels | buckets | help |\n"
           "| --- | --- | --- | --- | --- |\n", out);
     sonde_registry_foreach(reg, print_family, out);

@@ -98,7 +98,8 @@ SONDE_API int sonde_http_route_add(sonde_http *h, const char *tmpl);
  */
 SONDE_API size_t sonde_http_route(sonde_http *h, const char *path, char *buf, size_t cap);
 
-/* A request in progress. Plain data: copy it, keep it in your request context. */
+/* A request in progress. Plain data: copy it, keep it in your request context (and end
+ * one copy only: with a tracer it holds the request's span). */
 typedef struct sonde_http_token {
     uint64_t start_ns;
     const void *route_;   /* private */

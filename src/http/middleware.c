@@ -8,10 +8,10 @@
  * histograms and lowers the gauges. Nothing is allocated per request: the
  * token lives on the caller's side, and the per-route caches are filled
  * once. With a tracer, begin also starts the request's span and end ends
- * it (span.c), giving the request counter and the duration histogram that
- * span's ids as exemplars (explicitly: a request may end on a thread where
- * its span is not current); without one, neither costs more than a test of
- * the pointer.
+ * it (span.c), after recording the metrics with that span as the thread's
+ * current one, so that they take its ids as exemplars (the core's automatic
+ * exemplars; a request may end on a thread where its span is not current
+ * otherwise); without one, neither costs more than a test of the pointer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +131,10 @@ void http_set_method(sonde_http_token *t, const char *method)
     t->method_ = (uint8_t)method_index(method);
 }
 
-static inline sonde_http_token begin(sonde_http *h, const char *method, const char *path,
-                                     size_t request_size, const char *traceparent,
-                                     const char *tracestate)
+/* Inlined into both begins, so that the plain one stays one call deep. */
+static inline __attribute__((always_inline)) sonde_http_token
+begin(sonde_http *h, const char *method, const char *path, size_t request_size,
+      const char *traceparent, const char *tracestate)
 {
     sonde_http_token t;
     memset(&t, 0, sizeof t);
@@ -176,36 +177,50 @@ void sonde_http_stream_end(sonde_http *h, sonde_http_token *t)
     sonde_gauge_dec(h->streaming);
 }
 
-void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size)
+/* The request's metrics; inlined into both ends below. */
+static inline __attribute__((always_inline)) void end_request(sonde_http *h, sonde_http_token *t,
+                                                             int status, size_t response_size)
 {
-    if (!h || !t || !t->active_)
-        return;
     double seconds = (double)(sonde_now_ns() - t->start_ns) / 1e9;
     t->active_ = 0;
-    if (status < 0 || status > 999)
-        status = 0;
-    sonde_span_context span_ctx, *span = NULL; /* exemplars: the ids outlive the span's end */
-    if (t->span_) {
-        sonde_span_get_context(t->span_, &span_ctx);
-        span = &span_ctx;
-        http_span_end(t, status);
-    }
     sonde_http_stream_end(h, t);
     sonde_gauge_dec(h->in_flight);
+    if (status < 0 || status > 999)
+        status = 0;
     http_route *r = (http_route *)t->route_;
     route_method *rm = r ? http_route_method(h, r, t->method_) : NULL;
     if (!rm)
         return;
-    sonde_counter *requests = http_status_counter(h, r, rm, t->method_, status);
-    if (span) {
-        sonde_counter_add_exemplar(requests, 1, span);
-        sonde_histogram_observe_exemplar(rm->duration, seconds, span);
-    } else {
-        sonde_counter_inc(requests);
-        sonde_histogram_observe(rm->duration, seconds);
-    }
+    sonde_counter_inc(http_status_counter(h, r, rm, t->method_, status));
+    sonde_histogram_observe(rm->duration, seconds);
     if (t->request_size != SONDE_HTTP_SIZE_UNKNOWN)
         sonde_histogram_observe(rm->req_size, (double)t->request_size);
     if (response_size != SONDE_HTTP_SIZE_UNKNOWN)
         sonde_histogram_observe(rm->resp_size, (double)response_size);
+}
+
+/* A request with a span: its metrics are recorded while the span is the thread's current
+ * one, so that they take its ids as exemplars; then the span ends. */
+static __attribute__((noinline)) void end_traced(sonde_http *h, sonde_http_token *t, int status,
+                                                 size_t response_size)
+{
+    sonde_span *span = t->span_, *prev = sonde_span_current();
+    if (prev == span) { /* the caller made it current already */
+        end_request(h, t, status, response_size);
+    } else {
+        sonde_span_enter(span);
+        end_request(h, t, status, response_size);
+        sonde_span_exit(prev);
+    }
+    http_span_end(t, status >= 0 && status <= 999 ? status : 0);
+}
+
+void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size)
+{
+    if (!h || !t || !t->active_)
+        return;
+    if (__builtin_expect(t->span_ != NULL, 0))
+        end_traced(h, t, status, response_size);
+    else
+        end_request(h, t, status, response_size);
 }

@@ -16,10 +16,10 @@
 #include "llm_internal.h"
 
 static int open_call(sonde_llm *llm, sonde_llm_call *call, llm_route *r, int streaming,
-                     const llm_span_in *span)
+                     const void *req)
 {
     call->route_ = r;
-    call->span_ = llm->tracer ? llm_span_begin(llm, r, span) : NULL;
+    call->span_ = __builtin_expect(llm->tracer != NULL, 0) ? llm_span_begin(llm, r, req) : NULL;
     call->first_token_ns_ = 0;
     call->first_chunk_ns_ = 0;
     call->chunks_ = 0;
@@ -36,7 +36,7 @@ static int open_call(sonde_llm *llm, sonde_llm_call *call, llm_route *r, int str
 
 static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
                  const char *provider, const char *model, const char *addr, int port,
-                 const char *name, int streaming, const llm_span_in *span)
+                 const char *name, int streaming, const void *req)
 {
     if (!call)
         return SONDE_EINVAL;
@@ -45,7 +45,7 @@ static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
         return SONDE_OK; /* instrumentation off: the call stays inert */
     llm_route *r;
     int rc = llm_route_get(llm, kind, op, provider, model, addr, port, name, &r);
-    return rc ? rc : open_call(llm, call, r, streaming, span);
+    return rc ? rc : open_call(llm, call, r, streaming, req);
 }
 
 int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req)
@@ -58,18 +58,14 @@ int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_r
     }
     if (!req)
         req = &none; /* instrumentation off: begin() leaves the call inert */
-    llm_span_in span = {.parent = req->parent,
-                        .input_messages = req->input_messages,
-                        .system_instructions = req->system_instructions};
     return begin(llm, call, KIND_MODEL, req->operation, req->provider, req->model,
-                 req->server_address, req->server_port, NULL, req->streaming, &span);
+                 req->server_address, req->server_port, NULL, req->streaming, req);
 }
 
 int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const char *tool,
                          const char *provider)
 {
-    static const llm_span_in none;
-    return begin(llm, call, KIND_TOOL, "execute_tool", provider, NULL, NULL, 0, tool, 0, &none);
+    return begin(llm, call, KIND_TOOL, "execute_tool", provider, NULL, NULL, 0, tool, 0, NULL);
 }
 
 int sonde_llm_tool_begin_ex(sonde_llm *llm, sonde_llm_call *call,
@@ -83,20 +79,14 @@ int sonde_llm_tool_begin_ex(sonde_llm *llm, sonde_llm_call *call,
     }
     if (!req)
         req = &off;
-    llm_span_in span = {.parent = req->parent,
-                        .call_id = req->call_id,
-                        .type = req->type,
-                        .description = req->description,
-                        .arguments = req->arguments};
     return begin(llm, call, KIND_TOOL, "execute_tool", req->provider, NULL, NULL, 0, req->name, 0,
-                 &span);
+                 req);
 }
 
 int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
                           const char *provider, const char *model)
 {
-    static const llm_span_in none;
-    return begin(llm, call, KIND_AGENT, "invoke_agent", provider, model, NULL, 0, name, 0, &none);
+    return begin(llm, call, KIND_AGENT, "invoke_agent", provider, model, NULL, 0, name, 0, NULL);
 }
 
 int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
@@ -110,9 +100,8 @@ int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
     }
     if (!req)
         req = &off;
-    llm_span_in span = {.parent = req->parent, .description = req->description, .id = req->id};
     return begin(llm, call, KIND_AGENT, "invoke_agent", req->provider, req->model, NULL, 0,
-                 req->name, 0, &span);
+                 req->name, 0, req);
 }
 
 void sonde_llm_call_first_token(sonde_llm_call *call)

@@ -154,7 +154,6 @@ typedef struct llm_outcome {
     uint64_t chunks;                     /* first_chunk_ns is valid when >= 1 */
     int64_t input_tokens, output_tokens; /* < 0 = unknown */
     int streaming;
-    const sonde_span_context *span;      /* the call's span: exemplars; NULL without one */
 } llm_outcome;
 
 /* families.c */
@@ -188,16 +187,11 @@ static inline void *llm_series_child(llm_series *s, int slot)
     return c ? c : llm_series_resolve(s, slot);
 }
 
-/* What a begin gives its span besides the route (span.c); all may be NULL. */
-typedef struct llm_span_in {
-    const sonde_span_context *parent;
-    const char *input_messages, *system_instructions;           /* model calls */
-    const char *call_id, *type, *description, *arguments, *id; /* tools, agents */
-} llm_span_in;
-
-/* span.c, with a tracer only. */
+/* span.c, with a tracer only. req: what the begin got besides the route, by the
+ * route's kind a sonde_llm_request, sonde_llm_tool_request or sonde_llm_agent_request;
+ * NULL for the begins without one. */
 int llm_capture_from_env(void);
-sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, const llm_span_in *in);
+sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, const void *req);
 void llm_span_end(const struct sonde_llm *llm, sonde_span *span, const llm_series_key *key,
                   const sonde_llm_result *res, int64_t input_tokens, int64_t output_tokens);
 /* The span name of a route into out (of llm_span_name_size() bytes, NUL included). */

@@ -93,12 +93,17 @@ static void set_content(const struct sonde_llm *llm, sonde_span *span, const cha
         set_bounded(span, key, s, LLM_SPAN_CONTENT_MAX);
 }
 
-sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, const llm_span_in *in)
+sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, const void *req)
 {
+    const sonde_llm_request *model = r->kind == KIND_MODEL ? req : NULL;
+    const sonde_llm_tool_request *tool = r->kind == KIND_TOOL ? req : NULL;
+    const sonde_llm_agent_request *agent = r->kind == KIND_AGENT ? req : NULL;
+    const sonde_span_context *parent =
+        model ? model->parent : tool ? tool->parent : agent ? agent->parent : NULL;
     sonde_span *span = sonde_span_start(llm->tracer, r->span_name,
                                         r->kind == KIND_MODEL ? SONDE_SPAN_CLIENT
                                                               : SONDE_SPAN_INTERNAL,
-                                        in->parent);
+                                        parent);
     if (!sonde_span_is_recording(span))
         return span;
     sonde_span_set_str(span, "gen_ai.operation.name", span_op(r->kind, r->op));
@@ -109,20 +114,26 @@ sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, cons
         set_nonempty(span, "server.address", r->addr);
         if (r->port)
             sonde_span_set_int(span, "server.port", r->port);
-        set_content(llm, span, "gen_ai.system_instructions", in->system_instructions);
-        set_content(llm, span, "gen_ai.input.messages", in->input_messages);
+        if (model) {
+            set_content(llm, span, "gen_ai.system_instructions", model->system_instructions);
+            set_content(llm, span, "gen_ai.input.messages", model->input_messages);
+        }
         break;
     case KIND_TOOL:
         sonde_span_set_str(span, "gen_ai.tool.name", r->name);
-        set_bounded(span, "gen_ai.tool.call.id", in->call_id, LLM_SPAN_TEXT_MAX);
-        set_bounded(span, "gen_ai.tool.type", in->type, LLM_SPAN_TEXT_MAX);
-        set_bounded(span, "gen_ai.tool.description", in->description, LLM_SPAN_TEXT_MAX);
-        set_content(llm, span, "gen_ai.tool.call.arguments", in->arguments);
+        if (tool) {
+            set_bounded(span, "gen_ai.tool.call.id", tool->call_id, LLM_SPAN_TEXT_MAX);
+            set_bounded(span, "gen_ai.tool.type", tool->type, LLM_SPAN_TEXT_MAX);
+            set_bounded(span, "gen_ai.tool.description", tool->description, LLM_SPAN_TEXT_MAX);
+            set_content(llm, span, "gen_ai.tool.call.arguments", tool->arguments);
+        }
         break;
     default:
         sonde_span_set_str(span, "gen_ai.agent.name", r->name);
-        set_bounded(span, "gen_ai.agent.id", in->id, LLM_SPAN_TEXT_MAX);
-        set_bounded(span, "gen_ai.agent.description", in->description, LLM_SPAN_TEXT_MAX);
+        if (agent) {
+            set_bounded(span, "gen_ai.agent.id", agent->id, LLM_SPAN_TEXT_MAX);
+            set_bounded(span, "gen_ai.agent.description", agent->description, LLM_SPAN_TEXT_MAX);
+        }
         break;
     }
     return span;

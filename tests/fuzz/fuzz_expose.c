@@ -13,7 +13,14 @@
  *    exactly those of a series the input created, and every created series
  *    of a counter or gauge appears;
  *  - a gauge's sample reads back to the same bits it was set to;
- *  - OpenMetrics ends with "# EOF" and nothing after it.
+ *  - OpenMetrics ends with "# EOF" and nothing after it;
+ *  - exemplars (counters and histograms record some with fuzzed span
+ *    contexts, sampled or not, valid or not): only in OpenMetrics, only on
+ *    _total and _bucket samples, exactly ` # {trace_id="<32 hex>",span_id=
+ *    "<16 hex>"} value timestamp` with labels of at most 128 characters; a
+ *    counter's is the latest accepted add with a sampled valid context (none
+ *    otherwise, also after cell ranges of earlier inputs were reused); a
+ *    bucket's value lies within that bucket.
  */
 #include <math.h>
 #include <stdint.h>
@@ -35,6 +42,7 @@ typedef struct series {
     char values[MAX_LABELS][48];
     double gauge; /* last value set, gauges only */
     int seen;     /* samples found in the current rendering */
+    char exemplar[128]; /* counters: the expected exemplar text after " # ", "" for none */
 } series;
 
 typedef struct family {
@@ -94,6 +102,35 @@ static family *owner(model *m, const char *name, size_t n)
     return i < m->n && m->f[i].name[0] ? &m->f[i] : NULL;
 }
 
+/* The exemplar part of a sample line, after " # ": checks its shape and returns its value. */
+static double check_exemplar(const char *x, size_t n, const char *line, size_t len)
+{
+    static const char head[] = "{trace_id=\"", mid[] = "\",span_id=\"";
+    const char *end = x + n, *p = x;
+    if (n < sizeof head - 1 + 32 + sizeof mid - 1 + 16 + 3 || memcmp(p, head, sizeof head - 1))
+        fail("bad exemplar", line, len);
+    p += sizeof head - 1;
+    for (int i = 0; i < 32; i++, p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            fail("bad exemplar trace id", line, len);
+    if (memcmp(p, mid, sizeof mid - 1))
+        fail("bad exemplar", line, len);
+    p += sizeof mid - 1;
+    for (int i = 0; i < 16; i++, p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            fail("bad exemplar span id", line, len);
+    if (p + 3 > end || memcmp(p, "\"} ", 3))
+        fail("bad exemplar", line, len);
+    /* label names and values: 8 + 32 + 7 + 16 characters, within OpenMetrics' 128 */
+    p += 3;
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    double v, ts;
+    if (!sp || !valid_value(p, (size_t)(sp - p), &v) || !valid_value(sp + 1, (size_t)(end - sp - 1), &ts) ||
+        isnan(ts) || isinf(ts) || ts <= 0)
+        fail("bad exemplar value or timestamp", line, len);
+    return v;
+}
+
 /* Check one sample line; mark the series it shows. */
 static void check_sample(model *m, const char *line, size_t len, int om)
 {
@@ -109,6 +146,7 @@ static void check_sample(model *m, const char *line, size_t len, int om)
     family *f = owner(m, name, nlen);
     char got[MAX_LABELS][48];
     int have[MAX_LABELS] = {0};
+    char le[64] = "";
     if (p < end && *p == '{') {
         p++;
         while (p < end && *p != '}') {
@@ -145,6 +183,8 @@ static void check_sample(model *m, const char *line, size_t len, int om)
             val[vl] = '\0';
             if (!sonde_valid_utf8(val, vl))
                 fail("label value not UTF-8", line, len);
+            if (!strcmp(lname, "le") && vl < sizeof le)
+                memcpy(le, val, vl + 1);
             for (size_t i = 0; f && i < f->label_count; i++) {
                 if (!strcmp(lname, f->labels[i])) {
                     if (have[i] || vl >= sizeof got[i])
@@ -171,8 +211,21 @@ static void check_sample(model *m, const char *line, size_t len, int om)
         fail("bad value", line, len);
     if (sp && !om)
         fail("text sample with more than a value", line, len);
-    if (sp && !valid_value(sp + 1, (size_t)(end - sp - 1), &v))
+    const char *exemplar = NULL;
+    if (sp && sp + 3 <= end && !memcmp(sp, " # ", 3)) {
+        exemplar = sp + 3;
+        int bucket = nlen > 7 && !strcmp(name + nlen - 7, "_bucket");
+        if (!bucket && !(nlen > 6 && !strcmp(name + nlen - 6, "_total")))
+            fail("exemplar on a sample that cannot carry one", line, len);
+        double ev = check_exemplar(exemplar, (size_t)(end - exemplar), line, len);
+        if (bucket) { /* within (the previous bound, le]: at least not above le */
+            double bound;
+            if (!valid_value(le, strlen(le), &bound) || !(ev <= bound))
+                fail("exemplar value outside its bucket", line, len);
+        }
+    } else if (sp && !valid_value(sp + 1, (size_t)(end - sp - 1), &v)) {
         fail("bad timestamp", line, len);
+    }
     if (!f)
         return;
     for (size_t i = 0; i < f->label_count; i++)
@@ -189,6 +242,15 @@ static void check_sample(model *m, const char *line, size_t len, int om)
     if (!s)
         fail("escaping did not round-trip: no such series", line, len);
     s->seen++;
+    if (f->type == SONDE_COUNTER && nlen > 6 && !strcmp(name + nlen - 6, "_total")) {
+        size_t want = strlen(s->exemplar), got_len = exemplar ? (size_t)(end - exemplar) : 0;
+        /* the expected text stops before the timestamp */
+        if (!om ? exemplar != NULL
+                : want ? !exemplar || got_len <= want || memcmp(exemplar, s->exemplar, want) ||
+                             exemplar[want] != ' '
+                       : exemplar != NULL)
+            fail("counter exemplar is not the latest recorded", line, len);
+    }
     if (f->type == SONDE_GAUGE && !sp) {
         double back;
         valid_value(p, (size_t)(end - p), &back);
@@ -332,16 +394,43 @@ static void build(fuzz_input *in, sonde_registry *reg, model *m)
                 for (size_t j = 0; j < f->label_count; j++)
                     memcpy(s->values[j], vals[j], sizeof vals[j]);
             }
+            /* a fuzzed context: sampled or not, ids possibly all zero */
+            sonde_span_context ctx;
+            memset(&ctx, 0, sizeof ctx);
+            int with_exemplar = fuzz_byte(in) & 1;
+            if (with_exemplar) {
+                uint8_t shape = fuzz_byte(in);
+                for (int b = 0; b < 16; b++)
+                    ctx.trace_id[b] = shape & 2 ? fuzz_byte(in) : 0;
+                for (int b = 0; b < 8; b++)
+                    ctx.span_id[b] = shape & 4 ? fuzz_byte(in) : 0;
+                ctx.flags = shape & 1 ? SONDE_TRACE_FLAG_SAMPLED : 0;
+            }
             switch (f->type) {
             case SONDE_COUNTER:
-                sonde_counter_add(child, v);
+                if (!with_exemplar) {
+                    sonde_counter_add(child, v);
+                    break;
+                }
+                if (sonde_counter_add_exemplar(child, v, &ctx) == SONDE_OK && sonde_span_context_valid(&ctx) &&
+                    (ctx.flags & SONDE_TRACE_FLAG_SAMPLED)) {
+                    char tid[33], sid[17], num[32];
+                    sonde_trace_id_hex(ctx.trace_id, tid);
+                    sonde_span_id_hex(ctx.span_id, sid);
+                    sonde_format_double(v, num);
+                    snprintf(s->exemplar, sizeof s->exemplar, "{trace_id=\"%s\",span_id=\"%s\"} %s", tid,
+                             sid, num);
+                }
                 break;
             case SONDE_GAUGE:
                 sonde_gauge_set(child, v);
                 s->gauge = v;
                 break;
             case SONDE_HISTOGRAM:
-                sonde_histogram_observe(child, v);
+                if (with_exemplar)
+                    sonde_histogram_observe_exemplar(child, v, &ctx);
+                else
+                    sonde_histogram_observe(child, v);
                 break;
             default:
                 sonde_summary_observe(child, v);

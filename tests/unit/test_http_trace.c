@@ -106,7 +106,8 @@ TEST(continues_the_incoming_trace)
     snprintf(want, sizeof want, "# {trace_id=\"%s\",span_id=\"%s\"}", TRACE_HEX, own);
     char *text = sonde_expose_alloc(reg, SONDE_FORMAT_OPENMETRICS, NULL);
     char *dur = text ? strstr(text, "http_request_duration_seconds_bucket{") : NULL;
-    CHECK(dur && strstr(dur, want) && strstr(dur, want) < strstr(dur, "http_request_duration_seconds_count"));
+    CHECK(dur && strstr(dur, want) &&
+          strstr(dur, want) < strstr(dur, "http_request_duration_seconds_count"));
     char *total = text ? strstr(text, "http_requests_total{") : NULL;
     CHECK(total && strstr(total, want));
     free(text);
@@ -252,6 +253,33 @@ TEST(an_unsampled_parent_propagates_without_recording)
     span_sink_free(&k, t);
 }
 
+/* Thread-per-request code may make the request's span current and end the request while
+ * it is: the previous current span comes back, and the metrics still take its ids. */
+TEST(ending_a_current_request_restores_the_previous_span)
+{
+    span_sink k;
+    sonde_tracer *t = span_sink_tracer(&k, SONDE_SAMPLER_ALWAYS_ON);
+    sonde_registry *reg = new_reg();
+    sonde_http *h = new_http(reg, t);
+    sonde_http_token tok = sonde_http_begin(h, "GET", "/cur", 0);
+    sonde_span *prev = sonde_span_enter(sonde_http_span(&tok));
+    CHECK(prev == NULL);
+    sonde_span_context ctx;
+    sonde_span_get_context(sonde_http_span(&tok), &ctx);
+    sonde_http_end(h, &tok, 200, 0);
+    CHECK(sonde_span_current() == NULL);
+    char tid[33], sid[17], want[128];
+    sonde_trace_id_hex(ctx.trace_id, tid);
+    sonde_span_id_hex(ctx.span_id, sid);
+    snprintf(want, sizeof want, "# {trace_id=\"%s\",span_id=\"%s\"}", tid, sid);
+    char *text = sonde_expose_alloc(reg, SONDE_FORMAT_OPENMETRICS, NULL);
+    CHECK(text && strstr(text, want));
+    free(text);
+    sonde_http_free(h);
+    sonde_registry_free(reg);
+    span_sink_free(&k, t);
+}
+
 TEST(no_tracer_no_span)
 {
     sonde_registry *reg = new_reg();
@@ -295,6 +323,7 @@ int main(void)
     RUN(status_method_and_route_rules);
     RUN(a_long_unknown_method_is_cut);
     RUN(an_unsampled_parent_propagates_without_recording);
+    RUN(ending_a_current_request_restores_the_previous_span);
     RUN(no_tracer_no_span);
     RUN(trace_headers_refuse_what_could_break_a_request);
     return check_report();

@@ -256,6 +256,33 @@ TEST(agent_tool_and_model_spans_chain)
     teardown(&f);
 }
 
+/* Thread-per-request code makes the agent's span current for what it contains, and may
+ * end it while it is current: the span it replaced becomes current again. */
+TEST(ending_a_current_call_restores_the_previous_span)
+{
+    fixture f;
+    setup(&f, 0);
+    sonde_span *root = sonde_span_start(f.t, "root", SONDE_SPAN_SERVER, NULL);
+    sonde_span *outer = sonde_span_enter(root);
+    sonde_llm_call agent, tool;
+    CHECK_EQ_INT(sonde_llm_agent_begin(f.llm, &agent, "planner", NULL, NULL), SONDE_OK);
+    sonde_span *before = sonde_span_enter(sonde_llm_call_span(&agent));
+    CHECK(before == root);
+    CHECK_EQ_INT(sonde_llm_tool_begin(f.llm, &tool, "search", NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&tool, NULL), SONDE_OK);
+    CHECK(sonde_span_current() == sonde_llm_call_span(&agent));
+    CHECK_EQ_INT(sonde_llm_call_end(&agent, NULL), SONDE_OK);
+    CHECK(sonde_span_current() == root);
+    sonde_span_end(root);
+    CHECK(sonde_span_current() == outer);
+    flush(&f, 3);
+    const sunk_span *a = span_sink_find(&f.k, "invoke_agent planner");
+    const sunk_span *t = span_sink_find(&f.k, "execute_tool search");
+    CHECK(a && t && !memcmp(t->parent, a->span_id, 8));
+    CHECK(a && has_exemplar(&f, "gw_agent_duration_seconds_bucket{", a));
+    teardown(&f);
+}
+
 /* Content with capture on, by option or environment; a long value cut. */
 static void content_case(int option, const char *env, int want)
 {
@@ -287,7 +314,8 @@ static void content_case(int option, const char *env, int want)
     const sunk_span *t = span_sink_find(&f.k, "execute_tool t");
     CHECK(s && t);
     if (want) {
-        CHECK_EQ_STR(sunk_str(s, "gen_ai.input.messages"), "[{\"role\":\"user\",\"content\":\"hi\"}]");
+        CHECK_EQ_STR(sunk_str(s, "gen_ai.input.messages"),
+                     "[{\"role\":\"user\",\"content\":\"hi\"}]");
         CHECK_EQ_STR(sunk_str(s, "gen_ai.system_instructions"), "be brief");
         const sunk_attr *out = sunk_get(s, "gen_ai.output.messages");
         CHECK(out != NULL);
@@ -348,6 +376,7 @@ int main(void)
     RUN(model_call_span);
     RUN(failed_calls_are_errors);
     RUN(agent_tool_and_model_spans_chain);
+    RUN(ending_a_current_call_restores_the_previous_span);
     RUN(message_content_capture);
     RUN(no_tracer_or_inert_no_span);
     return check_report();
