@@ -5,9 +5,9 @@
  * increments go to an integer cell (an integer add is the shortest
  * dependency chain, and counts stay exact), fractional adds to a double
  * cell. The value is the sum of both over all arenas, which never decreases.
- * Each update reads the exemplar context (exemplar.h): one thread-local
- * read, and the exemplar's store only when the thread's current span is
- * sampled.
+ * Each update reads the exemplar context (exemplar.h) once: only when the
+ * thread's current span is sampled does it take the out-of-line path that
+ * also stores an exemplar, so the plain path is the code it was.
  */
 #include <math.h>
 
@@ -41,15 +41,10 @@ void sonde_counter_inc(sonde_counter *counter)
         inc_cells(c);
 }
 
-int sonde_counter_add(sonde_counter *counter, double v)
+/* v >= 0 and finite: whole values to the integer cell, others to the double cell. */
+static inline int add_cells(const sonde_child *c, double v)
 {
-    sonde_child *c = (sonde_child *)counter;
-    if (!c)
-        return SONDE_OK; /* a NULL series is a no-op */
-    if (!(v >= 0) || isinf(v))
-        return SONDE_ERANGE;
     int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
-    sonde_exemplar_auto(c->cell, v);
     sonde_cell *cell = sonde_cell_private(c->cell);
     if (!cell)
         return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);
@@ -58,6 +53,26 @@ int sonde_counter_add(sonde_counter *counter, double v)
     else
         sonde_cell_add_f64(cell + 1, v);
     return SONDE_OK;
+}
+
+static __attribute__((noinline)) int add_with_exemplar(const sonde_child *c, double v)
+{
+    int rc = add_cells(c, v);
+    if (rc == SONDE_OK)
+        sonde_exemplar_auto(c->cell, v);
+    return rc;
+}
+
+int sonde_counter_add(sonde_counter *counter, double v)
+{
+    sonde_child *c = (sonde_child *)counter;
+    if (!c)
+        return SONDE_OK; /* a NULL series is a no-op */
+    if (!(v >= 0) || isinf(v))
+        return SONDE_ERANGE;
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        return add_with_exemplar(c, v);
+    return add_cells(c, v);
 }
 
 double sonde_counter_value(const sonde_counter *counter)

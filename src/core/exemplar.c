@@ -173,12 +173,10 @@ static const sonde_span_context *sampled_or_null(const sonde_span_context *ctx)
 {
     if (!(ctx->flags & SONDE_TRACE_FLAG_SAMPLED))
         return NULL;
-    uint8_t any_trace = 0, any_span = 0;
-    for (int i = 0; i < 16; i++)
-        any_trace |= ctx->trace_id[i];
-    for (int i = 0; i < 8; i++)
-        any_span |= ctx->span_id[i];
-    return any_trace && any_span ? ctx : NULL;
+    uint64_t t[2], span;
+    memcpy(t, ctx->trace_id, 16);
+    memcpy(&span, ctx->span_id, 8);
+    return (t[0] | t[1]) && span ? ctx : NULL;
 }
 
 void sonde_histogram_observe_exemplar(sonde_histogram *h, double v, const sonde_span_context *ctx)

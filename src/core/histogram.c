@@ -6,9 +6,10 @@
  * beyond) and adds to the calling thread's own cells. The count is not
  * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
  * to _count and cumulative buckets that never decrease; the sum never
- * decreases either (cells.h). The exemplar hook (exemplar.h) takes the
- * bucket's cell: one thread-local read unless the thread's current span is
- * sampled.
+ * decreases either (cells.h). Exemplars (exemplar.h) belong to the bucket's
+ * cell: an observation reads the thread's exemplar context once, and only
+ * when its current span is sampled takes the out-of-line path that stores
+ * one.
  */
 #include <math.h>
 
@@ -36,21 +37,37 @@ static inline size_t bucket_index(const sonde_family *f, double v)
     return lo;
 }
 
+/* Count n observations of v in its bucket and the sum; returns the bucket. */
+static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
+{
+    const sonde_family *f = c->fam;
+    size_t b = bucket_index(f, v);
+    sonde_cell *cells = sonde_cell_private(c->cell);
+    if (__builtin_expect(cells == NULL, 0)) {
+        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
+        return b;
+    }
+    sonde_cell_add_u64(&cells[b], n);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
+    return b;
+}
+
+/* Out of line, so that the plain observation is the same code as without exemplars. */
+static __attribute__((noinline)) void observe_with_exemplar(const sonde_child *c, double v, uint64_t n)
+{
+    size_t b = observe_cells(c, v, n);
+    sonde_exemplar_auto(c->cell + (uint32_t)b, v);
+}
+
 void sonde_histogram_observe(sonde_histogram *hist, double v)
 {
     sonde_child *c = (sonde_child *)hist;
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
-    const sonde_family *f = c->fam;
-    size_t b = bucket_index(f, v);
-    sonde_exemplar_auto(c->cell + (uint32_t)b, v);
-    sonde_cell *cells = sonde_cell_private(c->cell);
-    if (__builtin_expect(cells == NULL, 0)) {
-        sonde_cells_add(c->cell + (uint32_t)b, 1, c->cell + (uint32_t)f->bound_count + 1, v);
-        return;
-    }
-    sonde_cell_add_u64(&cells[b], 1);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        observe_with_exemplar(c, v, 1);
+    else
+        observe_cells(c, v, 1);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -58,16 +75,10 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     sonde_child *c = (sonde_child *)hist;
     if (c == NULL || n == 0 || isnan(v))
         return;
-    const sonde_family *f = c->fam;
-    size_t b = bucket_index(f, v);
-    sonde_exemplar_auto(c->cell + (uint32_t)b, v);
-    sonde_cell *cells = sonde_cell_private(c->cell);
-    if (cells == NULL) {
-        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
-        return;
-    }
-    sonde_cell_add_u64(&cells[b], n);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
+    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
+        observe_with_exemplar(c, v, n);
+    else
+        observe_cells(c, v, n);
 }
 
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)

@@ -124,7 +124,7 @@ static double check_exemplar(const char *x, size_t n, const char *line, size_t l
     /* label names and values: 8 + 32 + 7 + 16 characters, within OpenMetrics' 128 */
     p += 3;
     const char *sp = memchr(p, ' ', (size_t)(end - p));
-    double v, ts;
+    double v = 0, ts = 0;
     if (!sp || !valid_value(p, (size_t)(sp - p), &v) || !valid_value(sp + 1, (size_t)(end - sp - 1), &ts) ||
         isnan(ts) || isinf(ts) || ts <= 0)
         fail("bad exemplar value or timestamp", line, len);
