@@ -52,7 +52,7 @@ for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
     for s in fam.samples:
         v[(s.name, s.labels.get("reason"))] = s.value
 assert v[("sonde_spans_dropped_total", "queue_full")] > 0, v
-assert v.get(("sonde_spans_exported_total", None), 0) == 0, v
+assert v[("sonde_spans_exported_total", None)] == 0, v
 lines = [json.loads(l) for l in open(sys.argv[2])]
 assert len([l for l in lines if l["fields"]["route"] == "/v1/chat/completions"]) == 100, len(lines)
 diag = [json.loads(l) for l in open(sys.argv[3]) if l.startswith("{")]
