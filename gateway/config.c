@@ -571,8 +571,10 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
-        "keys", "tools", "redis", "telemetry", NULL};
+        "keys", "tools", "redis", "remote_write", "pushgateway", "telemetry", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
+    static const char *const rwallowed[] = {"url", "interval_s", NULL};
+    static const char *const pgallowed[] = {"url", "job", NULL};
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
@@ -616,6 +618,29 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     c->max_connections = (unsigned)d;
     if (get_ms(root, "client_idle_timeout_ms", &c->client_idle_timeout_ms, "config", err, errlen))
         goto out;
+    json_t *rw = json_object_get(root, "remote_write");
+    if (rw) {
+        if (!json_is_object(rw)) {
+            snprintf(err, errlen, "remote_write must be an object");
+            goto out;
+        }
+        if (check_keys(rw, "remote_write", rwallowed, err, errlen) ||
+            get_str(rw, "url", &c->remote_write_url, "remote_write", err, errlen) ||
+            get_num(rw, "interval_s", 0.001, 86400, &c->remote_write_interval, "remote_write", err,
+                    errlen))
+            goto out;
+    }
+    json_t *pg = json_object_get(root, "pushgateway");
+    if (pg) {
+        if (!json_is_object(pg)) {
+            snprintf(err, errlen, "pushgateway must be an object");
+            goto out;
+        }
+        if (check_keys(pg, "pushgateway", pgallowed, err, errlen) ||
+            get_str(pg, "url", &c->pushgateway_url, "pushgateway", err, errlen) ||
+            get_str(pg, "job", &c->pushgateway_job, "pushgateway", err, errlen))
+            goto out;
+    }
     json_t *ups = json_object_get(root, "upstreams");
     if (ups) {
         if (!json_is_object(ups)) {
@@ -700,6 +725,9 @@ const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *
 
 void gw_config_free(gw_config *c)
 {
+    free(c->remote_write_url);
+    free(c->pushgateway_url);
+    free(c->pushgateway_job);
     for (size_t i = 0; i < c->nups; i++) upstream_free(c->ups[i]);
     free(c->ups);
     for (size_t i = 0; i < c->nmodels; i++) model_clear(&c->models[i]);

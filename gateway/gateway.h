@@ -154,6 +154,11 @@ typedef struct gw_config {
     char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
     size_t ntools;
     gw_redis_opts redis;   /* limits and budgets shared by gateways through Redis */
+    /* push exporters (docs/export.md); NULL / 0: the SONDE_* variables decide */
+    char *remote_write_url;
+    double remote_write_interval; /* seconds */
+    char *pushgateway_url;
+    char *pushgateway_job;
     gw_telemetry_cfg telemetry;
 } gw_config;
 

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "sonde/push.h"
 #include "service.h"
 
 static void usage(FILE *f)
@@ -90,6 +91,15 @@ static void usage(FILE *f)
 "                            default, or SONDE_LOG_FILE; off: none)\n"
 "      --list-metrics        print every metric family (type, labels, buckets, help) in\n"
 "                            Markdown and exit; docs/metrics.md is this output\n"
+"  Push exporters (docs/export.md; the SONDE_REMOTE_WRITE_* / SONDE_PUSHGATEWAY_* / SONDE_PUSH_*\n"
+"  variables configure the rest: auth, TLS, external labels, backlog):\n"
+"      --remote-write-url URL       send the metrics to this remote-write receiver\n"
+"                                   [SONDE_REMOTE_WRITE_URL]\n"
+"      --remote-write-interval S    seconds between snapshots (default 15)\n"
+"                                   [SONDE_REMOTE_WRITE_INTERVAL]\n"
+"      --pushgateway-url URL        push the metrics there when shutting down\n"
+"                                   [SONDE_PUSHGATEWAY_URL]\n"
+"      --pushgateway-job JOB        its job (default sonde-gateway) [SONDE_PUSHGATEWAY_JOB]\n"
 "  -h, --help                this text\n"
 "  -V, --version             the version\n"
 "\n"
@@ -103,7 +113,8 @@ static void usage(FILE *f)
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
        O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO,
-       O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS };
+       O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS,
+       O_RWURL, O_RWINT, O_PGURL, O_PGJOB };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -157,6 +168,10 @@ int main(int argc, char **argv)
         {"trace-profile", required_argument, NULL, O_PROFILE},
         {"trace-ratio", required_argument, NULL, O_RATIO},
         {"access-log", required_argument, NULL, O_ACCESS},
+        {"remote-write-url", required_argument, NULL, O_RWURL},
+        {"remote-write-interval", required_argument, NULL, O_RWINT},
+        {"pushgateway-url", required_argument, NULL, O_PGURL},
+        {"pushgateway-job", required_argument, NULL, O_PGJOB},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -239,6 +254,10 @@ int main(int argc, char **argv)
         case O_CONNTO: bad = num("--connect-timeout-ms", optarg, 1, 3.6e6, &connect_to); break;
         case O_FBTO: bad = num("--first-byte-timeout-ms", optarg, 1, 3.6e6, &first_byte_to); break;
         case O_IDLETO: bad = num("--idle-timeout-ms", optarg, 1, 3.6e6, &idle_to); break;
+        case O_RWURL: free(cfg.remote_write_url); cfg.remote_write_url = strdup(optarg); break;
+        case O_RWINT: bad = num("--remote-write-interval", optarg, 0.001, 86400, &cfg.remote_write_interval); break;
+        case O_PGURL: free(cfg.pushgateway_url); cfg.pushgateway_url = strdup(optarg); break;
+        case O_PGJOB: free(cfg.pushgateway_job); cfg.pushgateway_job = strdup(optarg); break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
         case O_REDIS: redis_url = optarg; break;
@@ -316,12 +335,36 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the push exporters: flags and the JSON file win over the SONDE_* variables, which
+     * configure the rest (auth, TLS, external labels) */
+    char num_text[32];
+    if (cfg.remote_write_url) setenv("SONDE_REMOTE_WRITE_URL", cfg.remote_write_url, 1);
+    if (cfg.remote_write_interval > 0) {
+        snprintf(num_text, sizeof num_text, "%.3f", cfg.remote_write_interval);
+        for (char *c = num_text; *c; c++) if (*c == ',') *c = '.'; /* whatever the locale */
+        setenv("SONDE_REMOTE_WRITE_INTERVAL", num_text, 1);
+    }
+    if (cfg.pushgateway_url) setenv("SONDE_PUSHGATEWAY_URL", cfg.pushgateway_url, 1);
+    if (cfg.pushgateway_job) setenv("SONDE_PUSHGATEWAY_JOB", cfg.pushgateway_job, 1);
+    else if (!getenv("SONDE_PUSHGATEWAY_JOB")) setenv("SONDE_PUSHGATEWAY_JOB", "sonde-gateway", 1);
+    sonde_exporters *exporters = NULL;
+    char xerr[256] = "";
+    if (sonde_exporters_from_env(sonde_default_registry(), NULL, &exporters, xerr, sizeof xerr) !=
+        SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: %s\n", xerr);
+        return 2;
+    }
+
     gw_telemetry telemetry;
-    if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0) return 1;
+    if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0) {
+        sonde_exporters_free(exporters, 0, 0, 0);
+        return 1;
+    }
     gateway *gw;
     if (gw_new(&cfg, sonde_default_registry(), &telemetry, &gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot start (metrics, limits or worker threads)\n");
         gw_telemetry_free(&telemetry);
+        sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
     if (gw_start(gw) != 0) {
@@ -329,6 +372,7 @@ int main(int argc, char **argv)
                 cfg.port);
         gw_free(gw);
         gw_telemetry_free(&telemetry);
+        sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
     /* the addresses really bound, e.g. "http://127.0.0.1:8080 http://[::1]:8080" */
@@ -369,6 +413,8 @@ int main(int argc, char **argv)
 #endif
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
+    /* the last remote-write snapshot (5 s to drain); a push to the Pushgateway, if set */
+    sonde_exporters_free(exporters, 1, 1, 5000);
     gw_free(gw);
     gw_telemetry_free(&telemetry); /* flushes the spans and log records still queued */
     gw_config_free(&cfg);

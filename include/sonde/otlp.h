@@ -19,7 +19,8 @@
  *               in ms (10000).
  *   compression "gzip" or "none": OTEL_EXPORTER_OTLP_[SIGNAL_]COMPRESSION (none).
  * A request is POSTed with Content-Type: application/x-protobuf. Answers
- * 429, 502, 503, 504 and connection failures are retried with exponential
+ * 429, 502, 503, 504 and connection failures (not a certificate that fails
+ * verification) are retried with exponential
  * backoff (1 s doubling to 30 s) with jitter (x 0.5 .. 1.5), or after the
  * server's Retry-After, as long as the export's deadline allows; any other
  * answer drops the batch, counted, with one error record through the logger.

@@ -89,6 +89,12 @@ SONDE_INTERNAL void sonde_internal_attrs_free(sonde_attr *attrs, size_t count);
  * counter and histogram hot paths read it to attach exemplars. Not exported. */
 extern __thread const sonde_span_context *sonde_exemplar_ctx __attribute__((tls_model("initial-exec")));
 
+/* iface_checks.c, for libsonde-otlp: the three checks below and sonde_strtod, exported
+ * (NULL s: 0). */
+SONDE_INTERNAL int sonde_internal_valid_label_name(const char *s);
+SONDE_INTERNAL int sonde_internal_valid_utf8(const char *s, size_t len);
+SONDE_INTERNAL double sonde_internal_strtod(const char *s, char **end);
+
 /* names.c: whether s is a valid metric name, label name; whether s[0..len) is UTF-8. */
 int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);

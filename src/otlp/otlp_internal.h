@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "core_iface.h"
+#include "http_client.h"
 #include "sonde/otlp.h"
 
 #define OTLP_SIGNALS 3
@@ -37,7 +38,5 @@ int sonde_otlp_config(sonde_otlp *o, const sonde_otlp_opts *opts);
  * message (cut to cap bytes). Returns 1 when one was present, 0 when not, -1 malformed. */
 int sonde_otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *msg, size_t cap);
 
-/* Retry-After: seconds, or an HTTP date; ms to wait, -1 when absent or malformed. */
-long sonde_otlp_retry_after_ms(const char *value);
 
 #endif

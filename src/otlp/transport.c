@@ -6,28 +6,18 @@
  * answers (429, 502, 503, 504) and connection failures wait the server's
  * Retry-After, else an exponential backoff with jitter, and try again while
  * the deadline allows; anything else is final. Failures and partial
- * successes are reported through the logger, one record per export.
+ * successes are reported through the logger, one record per export. One
+ * attempt, the retry rule and the backoff are http_client.c's, shared with
+ * the Pushgateway client and the remote-write sender.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <zlib.h>
 
 #include "otlp_internal.h"
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ok;
-static void curl_start(void) { curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
-
 static const char *const signal_name[OTLP_SIGNALS] = {"traces", "logs", "metrics"};
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void sonde_otlp_opts_init(sonde_otlp_opts *opts)
 {
@@ -64,8 +54,7 @@ int sonde_otlp_new(const sonde_otlp_opts *opts, sonde_otlp **out)
         sonde_otlp_opts_init(&defaults);
         opts = &defaults;
     }
-    pthread_once(&curl_once, curl_start);
-    if (!curl_ok)
+    if (!hc_start())
         return SONDE_EIO;
     sonde_otlp *o = calloc(1, sizeof *o);
     if (!o)
@@ -121,37 +110,6 @@ static int gzip_body(const void *body, size_t len, char **out, size_t *out_len)
     return SONDE_OK;
 }
 
-typedef struct answer {
-    char body[4096];
-    size_t len;
-    long retry_after_ms;
-} answer;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t bytes = size * n, room = sizeof a->body - a->len;
-    size_t take = bytes < room ? bytes : room; /* bounded: the rest is read and ignored */
-    memcpy(a->body + a->len, p, take);
-    a->len += take;
-    return bytes;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t bytes = size * n;
-    if (bytes > 12 && bytes < 256 && strncasecmp(p, "Retry-After:", 12) == 0) {
-        char v[256];
-        memcpy(v, p + 12, bytes - 12);
-        v[bytes - 12] = '\0';
-        a->retry_after_ms = sonde_otlp_retry_after_ms(v);
-    }
-    return bytes;
-}
-
-static int retryable(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
-
 static void report(sonde_otlp *o, sonde_log_level level, const char *msg, int signal, long status,
                    const char *detail)
 {
@@ -173,7 +131,7 @@ int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const void *body, s
     otlp_dest *d = &o->dest[signal];
     if (timeout_ms < 0 || timeout_ms > d->timeout_ms)
         timeout_ms = d->timeout_ms;
-    uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = hc_mono_ms() + (uint64_t)timeout_ms;
     char *zbody = NULL;
     size_t zlen = 0;
     if (d->gzip) {
@@ -185,45 +143,25 @@ int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const void *body, s
         len = zlen;
     }
     pthread_mutex_lock(&d->mu);
-    CURL *c = d->curl;
-    answer *a = malloc(sizeof *a);
+    hc_answer *a = malloc(sizeof *a);
     int rc = SONDE_EIO;
     long backoff = o->backoff_initial_ms;
-    char err[CURL_ERROR_SIZE];
+    hc_request rq = {.method = "POST", .url = d->url, .headers = d->headers, .body = body,
+                     .len = len, .user_agent = "sonde-otlp/" SONDE_VERSION_STRING};
+    char detail[160];
     for (int attempt = 0; a; attempt++) {
-        uint64_t now = mono_ms();
+        uint64_t now = hc_mono_ms();
         if (now >= deadline) {
             report(o, SONDE_LOG_ERROR, "OTLP export gave up at its deadline", signal, 0,
                    "timeout");
             break;
         }
-        a->len = 0;
-        a->retry_after_ms = -1;
-        err[0] = '\0';
-        curl_easy_reset(c);
-        curl_easy_setopt(c, CURLOPT_URL, d->url);
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, d->headers);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "sonde-otlp/" SONDE_VERSION_STRING);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(deadline - now));
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(deadline - now));
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        rq.timeout_ms = (long)(deadline - now);
         atomic_fetch_add(&o->requests, 1);
         if (attempt)
             atomic_fetch_add(&o->retries, 1);
-        CURLcode cr = curl_easy_perform(c);
-        long status = 0;
-        if (cr == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cr == CURLE_OK && status >= 200 && status < 300) {
+        hc_perform(d->curl, &rq, a);
+        if (hc_ok(a)) {
             int64_t rej = 0;
             char msg[512];
             if (sonde_otlp_partial_success(a->body, a->len, &rej, msg, sizeof msg) == 1) {
@@ -239,28 +177,16 @@ int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const void *body, s
             rc = SONDE_OK;
             break;
         }
-        int again = cr != CURLE_OK || retryable(status);
-        if (!again) {
-            char detail[160];
-            size_t n = a->len < sizeof detail - 1 ? a->len : sizeof detail - 1;
-            for (size_t i = 0; i < n; i++) /* the answer's text, printable bytes only */
-                detail[i] = a->body[i] >= 32 && a->body[i] < 127 ? a->body[i] : '.';
-            detail[n] = '\0';
-            report(o, SONDE_LOG_ERROR, "OTLP receiver refused an export; dropped", signal, status,
-                   detail);
+        hc_describe(a, detail, sizeof detail);
+        if (!hc_retryable(a, 0)) {
+            report(o, SONDE_LOG_ERROR, "OTLP receiver refused an export; dropped", signal,
+                   a->status, detail);
             break;
         }
-        long wait = a->retry_after_ms >= 0 ? a->retry_after_ms : backoff;
-        if (a->retry_after_ms < 0) {
-            /* jitter: x 0.5 .. 1.5 */
-            uint64_t r = sonde_now_ns() * 0x9e3779b97f4a7c15ull;
-            r ^= r >> 29;
-            wait = wait / 2 + (long)(r % (uint64_t)(wait + 1));
-            backoff = backoff * 2 > o->backoff_max_ms ? o->backoff_max_ms : backoff * 2;
-        }
-        if (mono_ms() + (uint64_t)wait >= deadline) {
+        long wait = hc_wait_ms(a, &backoff, o->backoff_max_ms);
+        if (hc_mono_ms() + (uint64_t)wait >= deadline) {
             report(o, SONDE_LOG_ERROR, "OTLP export failed and its deadline leaves no retry",
-                   signal, status, cr != CURLE_OK ? (err[0] ? err : curl_easy_strerror(cr)) : "retryable");
+                   signal, a->status, a->cr != CURLE_OK ? detail : "retryable");
             break;
         }
         struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};

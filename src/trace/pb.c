@@ -1,9 +1,13 @@
 /*
  * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces
- * and logs): varints, fixed64, doubles, length-delimited fields. Nested
- * messages reserve a five-byte length slot and shrink it on close (one
- * memmove of the body), so a message is written in one pass without sizing
- * it first. Out of memory marks the buffer failed; pb_finish reports it.
+ * and logs, remote write): varints, fixed64, doubles, length-delimited
+ * fields. Nested messages reserve a five-byte length slot and shrink it on
+ * close (one memmove of the body), so a message is written in one pass
+ * without sizing it first; a writer that knows a message's size up front
+ * (remote write's many small ones) writes its header directly instead, or
+ * reserves the whole message (sonde_buf_reserve) and fills it with the
+ * inline sonde_pb_put_* helpers. Out of memory marks the buffer failed;
+ * pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -68,6 +72,22 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 }
 
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(b, field, s, strlen(s)); }
+
+size_t sonde_pb_varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+void sonde_pb_header(pb_buf *b, uint32_t field, size_t len)
+{
+    tag(b, field, 2);
+    raw_varint(b, len);
+}
 
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core_iface.h"
 #include "sonde/log.h"
@@ -218,6 +219,30 @@ void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
  * five-byte varint slot is reserved, then shrunk by moving the body). */
 size_t sonde_pb_open(pb_buf *b, uint32_t field);
 void sonde_pb_close(pb_buf *b, size_t mark);
+/* A nested message whose size is known up front: its tag and length (the caller then
+ * writes exactly len bytes of fields); the size of a varint. */
+void sonde_pb_header(pb_buf *b, uint32_t field, size_t len);
+size_t sonde_pb_varint_size(uint64_t v);
+/* The hot path of a writer that sized its message: it reserves the room
+ * (sonde_buf_reserve), fills it with these helpers, which return where they stopped, and
+ * adds what it wrote to b->len. */
+static inline char *sonde_pb_put_varint(char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (char)v;
+    return p;
+}
+/* A length-delimited field's tag and length (field numbers below 16), then n bytes. */
+static inline char *sonde_pb_put_bytes(char *p, uint32_t field, const void *data, size_t n)
+{
+    *p++ = (char)(field << 3 | 2);
+    p = sonde_pb_put_varint(p, n);
+    memcpy(p, data, n);
+    return p + n;
+}
 /* An AnyValue-bearing KeyValue (field number given) of an attribute. */
 void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
                   double d, int bo);

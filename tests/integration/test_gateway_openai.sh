@@ -46,11 +46,13 @@ node "$NODE_DIR/gateway_openai.mjs" "http://127.0.0.1:$PORT/v1" >"$tmp/seen.json
 # with keys configured, /metrics on the API port wants one too
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")
 [ "$code" = 401 ] || fail "/metrics without a key answered $code, want 401"
-curl -s -H 'Authorization: Bearer sk-test-123' "http://127.0.0.1:$PORT/metrics" >"$tmp/metrics.txt"
 ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")
 [ "$ready" = 503 ] || fail "/ready with a dead upstream answered $ready, want 503"
 
-/usr/bin/python3 - "$tmp/seen.json" "$tmp/metrics.txt" <<'PY'
+# The middleware counts a request when libmicrohttpd reports it complete, which can
+# follow the client's answer: scrape until the figures agree (at most 5 s), then they
+# must agree exactly.
+cat >"$tmp/check.py" <<'PY'
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -119,3 +121,10 @@ if bad:
     sys.exit(1)
 print(f"ok: {seen['ok']} calls, {seen['streams']} streams, {seen['input']}+{seen['output']} tokens all match /metrics")
 PY
+for attempt in $(seq 50); do
+  curl -s -H 'Authorization: Bearer sk-test-123' "http://127.0.0.1:$PORT/metrics" >"$tmp/metrics.txt"
+  /usr/bin/python3 "$tmp/check.py" "$tmp/seen.json" "$tmp/metrics.txt" >"$tmp/check.out" && break
+  sleep 0.1
+done
+cat "$tmp/check.out"
+grep -q '^ok:' "$tmp/check.out" || fail "metrics disagree with what the client saw"

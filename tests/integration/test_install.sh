@@ -1,9 +1,11 @@
 #!/bin/bash
 # make install works for users: installs into a temporary prefix, then builds
-# three small programs against it, one on libsonde alone (it counts), one on
-# libsonde-http (it answers a /metrics request through sonde_server_handle)
-# and one on libsonde-otlp (a tracer exporting through the OTLP transport),
-# each with pkg-config (sonde.pc, sonde-http.pc, sonde-otlp.pc) linked shared
+# four small programs against it, one on libsonde alone (it counts), one on
+# libsonde-http (it answers a /metrics request through sonde_server_handle),
+# one on libsonde-otlp (a tracer exporting through the OTLP transport) and one
+# on its push exporters (push.h: a remote-write sender, snappy included, and a
+# Pushgateway client), each with pkg-config (sonde.pc, sonde-http.pc,
+# sonde-otlp.pc) linked shared
 # and static, and with CMake's find_package(sonde) through sonde::sonde,
 # sonde::sonde_static, sonde::http, sonde::http_static, sonde::otlp and
 # sonde::otlp_static; every program runs. The core program, however built,
@@ -16,6 +18,7 @@ command -v pkg-config >/dev/null || fail "pkg-config is not installed"
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/sonde/sonde.h"
 test -f "$tmp/prefix/include/sonde/export.h"
+test -f "$tmp/prefix/include/sonde/push.h"
 libdir=$(ls -d "$tmp/prefix"/lib*/ | head -n1)
 libdir=${libdir%/}
 for f in pkgconfig/sonde.pc pkgconfig/sonde-http.pc pkgconfig/sonde-otlp.pc \
@@ -106,6 +109,38 @@ int main(void)
 }
 C
 
+cat >"$tmp/push.c" <<'C'
+#include <sonde/push.h>
+#include <sonde/sonde.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+    sonde_registry *reg;
+    sonde_counter *c;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "pushed_total", "Pushed.", &c))
+        return 1;
+    sonde_remote_write_opts ro;
+    sonde_remote_write_opts_init(&ro);
+    ro.registry = reg;
+    ro.url = "http://127.0.0.1:9/api/v1/write";
+    ro.timeout_ms = 200;
+    sonde_remote_write *rw;
+    if (sonde_remote_write_new(&ro, &rw))
+        return 1;
+    sonde_remote_write_free(rw, 300); /* a last snapshot, compressed, not delivered */
+    sonde_remote_write_stats st;
+    sonde_remote_write_stats_get(NULL, &st);
+    char path[128];
+    sonde_label g[] = {{"path", "/x"}};
+    int ok = sonde_pushgateway_path("job", g, 1, path, sizeof path) > 0 &&
+             strcmp(path, "/metrics/job/job/path@base64/L3g=") == 0;
+    printf("%s %s\n", sonde_version(), ok ? "ok" : "bad");
+    sonde_registry_free(reg);
+    return ok ? 0 : 1;
+}
+C
+
 # run NAME BINARY: it prints "<version> ok"; the core programs link no HTTP dependency.
 run() {
   local out
@@ -126,7 +161,7 @@ pkg-config --print-requires sonde-http | grep -q '^sonde = 0.1.0$' ||
 pkg-config --print-requires sonde-otlp | grep -q '^sonde = 0.1.0$' ||
   fail "sonde-otlp.pc does not require sonde of its own version"
 pkg-config --static --libs sonde | grep -qE 'microhttpd|-lz\b|curl' && fail "sonde.pc brings HTTP deps"
-for pkg in sonde:core sonde-http:http sonde-otlp:otlp; do
+for pkg in sonde:core sonde-http:http sonde-otlp:otlp sonde-otlp:push; do
   name=${pkg%%:*} prog=${pkg#*:}
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc" $(pkg-config --cflags --libs "$name") -Wl,-rpath,"$libdir"
   readelf -d "$tmp/$prog-pc" | grep NEEDED | grep -q "lib$name\.so" ||
@@ -140,14 +175,15 @@ for pkg in sonde:core sonde-http:http sonde-otlp:otlp; do
   static_libs=$(pkg-config $flags --libs "$name" |
     sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde-otlp( |\$)#$libdir/libsonde-otlp.a #;
             s#-lsonde( |\$)#$libdir/libsonde.a #")
-  [ "$name" = sonde-otlp ] && static_libs="$static_libs $(pkg-config --libs libcurl zlib) -lpthread -lm"
+  [ "$name" = sonde-otlp ] &&
+    static_libs="$static_libs $(pkg-config --libs libcurl zlib snappy) -lpthread -lm"
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc-static" $(pkg-config --cflags "$name") $static_libs
   readelf -d "$tmp/$prog-pc-static" | grep NEEDED | grep -q libsonde &&
     fail "$prog-pc-static still needs a shared libsonde"
   run "$prog-pc static" "$tmp/$prog-pc-static"
 done
 
-# CMake package: the six targets.
+# CMake package: the six targets (the push program on the otlp ones).
 mkdir -p "$tmp/cm"
 cat >"$tmp/cm/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.16)
@@ -165,18 +201,22 @@ add_executable(otlp-shared ../otlp.c)
 target_link_libraries(otlp-shared PRIVATE sonde::otlp)
 add_executable(otlp-static ../otlp.c)
 target_link_libraries(otlp-static PRIVATE sonde::otlp_static)
+add_executable(push-shared ../push.c)
+target_link_libraries(push-shared PRIVATE sonde::otlp)
+add_executable(push-static ../push.c)
+target_link_libraries(push-static PRIVATE sonde::otlp_static)
 CM
 cmake -S "$tmp/cm" -B "$tmp/cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cm/build" >/dev/null
-for p in core-shared core-static http-shared http-static otlp-shared otlp-static; do
+for p in core-shared core-static http-shared http-static otlp-shared otlp-static push-shared push-static; do
   run "$p cmake" "$tmp/cm/build/$p"
   case "$p" in
     *-static) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q libsonde &&
                 fail "$p cmake still needs a shared libsonde" ;;
     http-shared) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q 'libsonde-http\.so' ||
                    fail "http-shared is not linked to libsonde-http.so" ;;
-    otlp-shared) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q 'libsonde-otlp\.so' ||
+    otlp-shared|push-shared) readelf -d "$tmp/cm/build/$p" | grep NEEDED | grep -q 'libsonde-otlp\.so' ||
                    fail "otlp-shared is not linked to libsonde-otlp.so" ;;
   esac
 done
-echo "12 passed, 0 failed"
+echo "16 passed, 0 failed"

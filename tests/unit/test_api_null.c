@@ -22,6 +22,7 @@
 #include "check.h"
 #include "sonde/http_mhd.h"
 #include "sonde/otlp.h"
+#include "sonde/push.h"
 #include "sonde/sonde.h"
 
 static sonde_registry *new_reg(void)
@@ -539,6 +540,44 @@ TEST(otlp_needs_a_transport)
     sonde_otlp_free(o);
 }
 
+/* push.h: the encoder needs a registry, the senders their object; free accepts NULL. */
+TEST(push_needs_its_objects)
+{
+    char *out = NULL, buf[64];
+    size_t len = 0;
+    long status = 9;
+    CHECK_EQ_INT(sonde_remote_write_encode(NULL, NULL, 0, 0, &out, &len, NULL), SONDE_EINVAL);
+    sonde_pushgateway_opts po;
+    sonde_pushgateway_opts_init(NULL);
+    sonde_pushgateway_opts_init(&po);
+    sonde_pushgateway *pg = (sonde_pushgateway *)&po;
+    CHECK_EQ_INT(sonde_pushgateway_new(NULL, &pg), SONDE_EINVAL);
+    CHECK(pg == NULL);
+    CHECK_EQ_INT(sonde_pushgateway_new(&po, NULL), SONDE_EINVAL);
+    sonde_pushgateway_free(NULL);
+    CHECK_EQ_STR(sonde_pushgateway_url(NULL), "");
+    CHECK_EQ_INT(sonde_pushgateway_push(NULL, NULL, SONDE_PUSH_DELETE, &status), SONDE_EINVAL);
+    CHECK_EQ_INT(status, 0);
+    CHECK_EQ_INT(sonde_pushgateway_push_job_end(NULL, NULL, 1, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_pushgateway_path(NULL, NULL, 0, buf, sizeof buf), SONDE_EINVAL);
+    sonde_remote_write_opts ro;
+    sonde_remote_write_opts_init(NULL);
+    sonde_remote_write_opts_init(&ro);
+    sonde_remote_write *rw;
+    CHECK_EQ_INT(sonde_remote_write_new(&ro, &rw), SONDE_EINVAL); /* no registry, no url */
+    CHECK_EQ_INT(sonde_remote_write_new(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_remote_write_snapshot_now(NULL), SONDE_EINVAL);
+    sonde_remote_write_free(NULL, 0);
+    sonde_remote_write_stats st;
+    sonde_remote_write_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.snapshots, 0);
+    sonde_exporters *ex;
+    CHECK_EQ_INT(sonde_exporters_from_env(NULL, NULL, &ex, NULL, 0), SONDE_EINVAL);
+    CHECK(sonde_exporters_remote_write(NULL) == NULL);
+    CHECK(sonde_exporters_pushgateway(NULL) == NULL);
+    sonde_exporters_free(NULL, 1, 1, 0);
+}
+
 int main(void)
 {
     RUN(null_series_are_noops);
@@ -554,5 +593,6 @@ int main(void)
     RUN(trace_functions_need_their_arguments);
     RUN(null_logger_is_a_noop);
     RUN(otlp_needs_a_transport);
+    RUN(push_needs_its_objects);
     return check_report();
 }
