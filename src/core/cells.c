@@ -148,11 +148,13 @@ int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
         if (!a->shared)
             sonde_tls_private = a;
     }
-    sonde_cell *chunk = chunk_of(a, int_id);
-    if (!chunk)
+    sonde_cell *chunk = chunk_of(a, int_id), *fchunk = chunk;
+    if (float_id && (float_id >> SONDE_CHUNK_BITS) != (int_id >> SONDE_CHUNK_BITS))
+        fchunk = chunk_of(a, float_id); /* a counter's fraction, in the mirror half */
+    if (!chunk || !fchunk)
         return SONDE_ENOMEM;
     sonde_cell *ci = chunk + (int_id & (SONDE_CHUNK_CELLS - 1));
-    sonde_cell *cf = chunk + (float_id & (SONDE_CHUNK_CELLS - 1));
+    sonde_cell *cf = fchunk + (float_id & (SONDE_CHUNK_CELLS - 1));
     if (!a->shared) {
         sonde_cell_add_u64(ci, n);
         if (float_id)
@@ -170,19 +172,22 @@ int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
     return SONDE_OK;
 }
 
-/* Reclamation callback of a released range: zero it everywhere, then offer it for reuse. */
+/* Reclamation callback of a released range: zero it and its mirror (a counter's fraction)
+ * everywhere, then offer it for reuse. */
 static void range_recycle(void *p)
 {
     free_range *r = p;
     sonde_exemplars_clear(r->base, r->count); /* the next series must not show this one's */
-    uint32_t d = r->base >> SONDE_CHUNK_BITS, off = r->base & (SONDE_CHUNK_CELLS - 1);
     pthread_mutex_lock(&pool_lock);
     unsigned n = atomic_load_explicit(&arena_count, memory_order_relaxed);
-    for (unsigned i = 0; i < n; i++) {
-        sonde_cell *chunk = atomic_load_explicit(&arenas[i]->dir[d], memory_order_acquire);
-        if (chunk)
-            for (uint32_t k = 0; k < r->count; k++)
-                atomic_store_explicit(&chunk[off + k], 0, memory_order_relaxed);
+    for (uint32_t base = r->base; base < SONDE_CELLS_FRACTION * 2; base += SONDE_CELLS_FRACTION) {
+        uint32_t d = base >> SONDE_CHUNK_BITS, off = base & (SONDE_CHUNK_CELLS - 1);
+        for (unsigned i = 0; i < n; i++) {
+            sonde_cell *chunk = atomic_load_explicit(&arenas[i]->dir[d], memory_order_acquire);
+            if (chunk)
+                for (uint32_t k = 0; k < r->count; k++)
+                    atomic_store_explicit(&chunk[off + k], 0, memory_order_relaxed);
+        }
     }
     r->next = free_ranges;
     free_ranges = r;
@@ -217,7 +222,7 @@ int sonde_cells_alloc(uint32_t count, uint32_t *base)
     uint32_t off = id & (SONDE_CHUNK_CELLS - 1);
     if (off + count > SONDE_CHUNK_CELLS)
         id += SONDE_CHUNK_CELLS - off; /* a range never crosses a chunk */
-    if ((uint64_t)id + count > (uint64_t)SONDE_DIR_SIZE * SONDE_CHUNK_CELLS) {
+    if ((uint64_t)id + count > SONDE_CELLS_FRACTION) { /* the upper half mirrors the lower */
         pthread_mutex_unlock(&pool_lock);
         return SONDE_ENOMEM;
     }

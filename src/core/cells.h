@@ -1,9 +1,14 @@
 /*
  * cells.h - value cells: the storage behind counters and histograms.
  *
- * Design. Every counter child owns two cell ids (integer increments, then
- * fractional adds) and every histogram child a contiguous range (one count
- * per bucket, then the sum). A cell id names a 64-bit word in *each arena*,
+ * Design. Every counter child owns one cell id for its integer increments
+ * and, implicitly, the cell SONDE_CELLS_FRACTION ids above it for its
+ * fractional adds; every histogram child owns a contiguous range (one count
+ * per bucket, then the sum). Ids are handed out below SONDE_CELLS_FRACTION
+ * only, so the upper half of the id space mirrors the lower half: a counter
+ * that only ever counts whole increments (the common case) never has the
+ * chunk of its fraction cell allocated in an arena, which halves its cost
+ * per arena. A cell id names a 64-bit word in *each arena*,
  * holding an integer or a double's bits (the caller knows which). A series'
  * value is the sum of its cell over all arenas.
  *
@@ -62,6 +67,8 @@
 #define SONDE_CHUNK_CELLS (1u << SONDE_CHUNK_BITS)
 #define SONDE_DIR_SIZE (1u << 14) /* at most 2^26 cells in the process */
 #define SONDE_MAX_ARENAS_EACH 128  /* private arenas, and shared ones, at most this many each */
+/* A counter's fractional cell is its cell id plus this; ids are allocated below it (2^25). */
+#define SONDE_CELLS_FRACTION (SONDE_DIR_SIZE / 2 * SONDE_CHUNK_CELLS)
 
 typedef _Atomic(uint64_t) sonde_cell;
 
@@ -114,17 +121,18 @@ static inline void sonde_cell_add_f64(sonde_cell *c, double v)
 }
 
 /* The general update, when sonde_cell_private() gave NULL: takes an arena for the thread
- * if it has none, creates the chunk if needed, then adds n to the integer cell int_id and,
- * when float_id is not 0, v to the double cell float_id (both in one range): with plain
- * stores in a private arena, atomic read-modify-writes in a shared one. SONDE_ENOMEM when
- * no arena or chunk could be allocated (nothing added). */
+ * if it has none, creates the chunks if needed, then adds n to the integer cell int_id and,
+ * when float_id is not 0, v to the double cell float_id: with plain stores in a private
+ * arena, atomic read-modify-writes in a shared one. SONDE_ENOMEM when no arena or chunk
+ * could be allocated (nothing added). */
 int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v);
 
 /* Allocate count contiguous cell ids (count <= SONDE_CHUNK_CELLS), zero in every arena.
  * Returns 0 and sets *base, or SONDE_ENOMEM / SONDE_EINVAL. */
 int sonde_cells_alloc(uint32_t count, uint32_t *base);
 
-/* Give a range back; it is reused once no reader can hold its series any more (ebr.h). */
+/* Give a range back; it is reused once no reader can hold its series any more (ebr.h), with
+ * it and its mirror SONDE_CELLS_FRACTION above zeroed. */
 void sonde_cells_release(uint32_t base, uint32_t count);
 
 /* A cell summed over every arena in the pool's fixed order. Lock-free; any thread. */

@@ -4,10 +4,12 @@
  * read-modify-write, no shared cache line. A counter has two cells: whole
  * increments go to an integer cell (an integer add is the shortest
  * dependency chain, and counts stay exact), fractional adds to a double
- * cell. The value is the sum of both over all arenas, which never decreases.
- * Each update reads the exemplar context (exemplar.h) once: only when the
- * thread's current span is sampled does it take the out-of-line path that
- * also stores an exemplar, so the plain path is the code it was.
+ * cell in the mirror half of the ids (cells.h), whose chunk an arena only
+ * gets once a thread adds a fraction. The value is the sum of both over all
+ * arenas, which never decreases. Each update reads the exemplar context
+ * (exemplar.h) once: only when the thread's current span is sampled does it
+ * take the out-of-line path that also stores an exemplar, so the plain path
+ * is the code it was.
  */
 #include <math.h>
 
@@ -45,13 +47,14 @@ void sonde_counter_inc(sonde_counter *counter)
 static inline int add_cells(const sonde_child *c, double v)
 {
     int whole = v < 9007199254740992.0 && v == (double)(uint64_t)v;
-    sonde_cell *cell = sonde_cell_private(c->cell);
+    uint32_t id = whole ? c->cell : c->cell + SONDE_CELLS_FRACTION;
+    sonde_cell *cell = sonde_cell_private(id);
     if (!cell)
-        return whole ? sonde_cells_add(c->cell, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, c->cell + 1, v);
+        return whole ? sonde_cells_add(id, (uint64_t)v, 0, 0) : sonde_cells_add(c->cell, 0, id, v);
     if (whole)
         sonde_cell_add_u64(cell, (uint64_t)v);
     else
-        sonde_cell_add_f64(cell + 1, v);
+        sonde_cell_add_f64(cell, v);
     return SONDE_OK;
 }
 
@@ -87,5 +90,5 @@ double sonde_counter_value(const sonde_counter *counter)
 
 double sonde_counter_cells_value(uint32_t cell)
 {
-    return (double)sonde_cells_sum_u64(cell) + sonde_cells_sum_f64(cell + 1);
+    return (double)sonde_cells_sum_u64(cell) + sonde_cells_sum_f64(cell + SONDE_CELLS_FRACTION);
 }

@@ -72,20 +72,28 @@ void sonde_render_header(sonde_render *r, const char *name, const char *help, so
     }
 }
 
+/* Room for n more bytes of scratch; 0 when out of memory (noted in scratch_err). */
+static int scratch_room(sonde_render *r, size_t n)
+{
+    if (r->scratch_len + n <= r->scratch_cap)
+        return 1;
+    size_t cap = r->scratch_cap ? r->scratch_cap : 256;
+    while (cap < r->scratch_len + n)
+        cap *= 2;
+    char *s = realloc(r->scratch, cap);
+    if (!s) {
+        r->scratch_err = 1;
+        return 0;
+    }
+    r->scratch = s;
+    r->scratch_cap = cap;
+    return 1;
+}
+
 static void scratch_put(sonde_render *r, const char *p, size_t n)
 {
-    if (r->scratch_len + n > r->scratch_cap) {
-        size_t cap = r->scratch_cap ? r->scratch_cap : 256;
-        while (cap < r->scratch_len + n)
-            cap *= 2;
-        char *s = realloc(r->scratch, cap);
-        if (!s) {
-            r->scratch_err = 1;
-            return;
-        }
-        r->scratch = s;
-        r->scratch_cap = cap;
-    }
+    if (!scratch_room(r, n))
+        return;
     memcpy(r->scratch + r->scratch_len, p, n);
     r->scratch_len += n;
 }
@@ -145,15 +153,93 @@ void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, 
 
 /* ---- families ------------------------------------------------------- */
 
+/* The child's labels into scratch, as sonde_render_label() writes them, in one pass over
+ * its blob: the room is reserved once (every value byte may need an escape) and each value
+ * is copied and escaped byte by byte, with no strlen and no copy per run. */
 static void child_labels(sonde_render *r, const sonde_family *f, const sonde_child *c)
 {
     sonde_render_labels_begin(r);
+    size_t n = f->label_count;
+    if (!n || !scratch_room(r, r->label_len_sum + 4 * n + 2 * (size_t)c->blob_len))
+        return;
+    char *d = r->scratch + r->scratch_len;
     const char *p = c->blob;
-    for (size_t i = 0; i < f->label_count; i++) {
-        size_t len = strlen(p);
-        sonde_render_label(r, f->label_names[i], p, len);
-        p += len + 1;
+    for (size_t i = 0; i < n; i++) {
+        if (d != r->scratch)
+            *d++ = ',';
+        memcpy(d, f->label_names[i], r->label_len[i]);
+        d += r->label_len[i];
+        *d++ = '=';
+        *d++ = '"';
+        for (char ch; (ch = *p++) != '\0';) {
+            if (__builtin_expect(ch == '\\' || ch == '"' || ch == '\n', 0)) {
+                *d++ = '\\';
+                ch = ch == '\n' ? 'n' : ch;
+            }
+            *d++ = ch;
+        }
+        *d++ = '"';
     }
+    r->scratch_len = (size_t)(d - r->scratch);
+}
+
+/* A sample line of the family being rendered, written straight into the output buffer:
+ * name (r->name_len bytes) suffix {labels[,le="le"]} value. As sonde_render_sample(), which
+ * takes a line longer than the buffer. */
+static void family_sample(sonde_render *r, const char *name, const char *suffix, size_t suffix_len,
+                          const char *le, size_t le_len, double value)
+{
+    sonde_out *o = &r->out;
+    size_t need = r->name_len + suffix_len + r->scratch_len + le_len + 48; /* 48: punctuation, value */
+    if (__builtin_expect(o->len + need > SONDE_OUT_CAP, 0)) {
+        sonde_out_flush(o);
+        if (need > SONDE_OUT_CAP) {
+            sonde_render_sample(r, name, suffix, le ? "le" : NULL, le, value);
+            return;
+        }
+    }
+    char *d = o->buf + o->len;
+    memcpy(d, name, r->name_len);
+    d += r->name_len;
+    memcpy(d, suffix, suffix_len);
+    d += suffix_len;
+    if (r->scratch_len || le) {
+        *d++ = '{';
+        if (r->scratch_len) {
+            memcpy(d, r->scratch, r->scratch_len);
+            d += r->scratch_len;
+        }
+        if (le) {
+            if (r->scratch_len)
+                *d++ = ',';
+            memcpy(d, "le=\"", 4);
+            memcpy(d + 4, le, le_len);
+            d += 4 + le_len;
+            *d++ = '"';
+        }
+        *d++ = '}';
+    }
+    *d++ = ' ';
+    d += sonde_format_double(value, d);
+    if (__builtin_expect(r->exemplar_cell != 0, 0)) { /* OpenMetrics, a counter or a bucket */
+        o->len = (size_t)(d - o->buf);
+        sonde_render_exemplar(r, r->exemplar_cell);
+        sonde_out_char(o, '\n');
+        return;
+    }
+    *d++ = '\n';
+    o->len = (size_t)(d - o->buf);
+}
+
+/* Measure what every line of family f repeats. */
+static void family_measure(sonde_render *r, const sonde_family *f)
+{
+    r->name_len = strlen(f->name);
+    r->label_len_sum = 0;
+    for (size_t i = 0; i < f->label_count; i++)
+        r->label_len_sum += r->label_len[i] = strlen(f->label_names[i]);
+    for (size_t i = 0; i < f->bound_count; i++)
+        r->bound_len[i] = strlen(f->bound_text[i]);
 }
 
 /* v: the bucket counts (the +Inf one last), then the sum, as read from the cells. In
@@ -164,14 +250,14 @@ static void render_histogram(sonde_render *r, const sonde_family *f, const sonde
     for (size_t i = 0; i < f->bound_count; i++) {
         cumulative += v[i];
         r->exemplar_cell = r->openmetrics ? c->cell + (uint32_t)i : 0;
-        sonde_render_sample(r, f->name, "_bucket", "le", f->bound_text[i], cumulative);
+        family_sample(r, f->name, "_bucket", 7, f->bound_text[i], r->bound_len[i], cumulative);
     }
     cumulative += v[f->bound_count];
     r->exemplar_cell = r->openmetrics ? c->cell + (uint32_t)f->bound_count : 0;
-    sonde_render_sample(r, f->name, "_bucket", "le", "+Inf", cumulative);
+    family_sample(r, f->name, "_bucket", 7, "+Inf", 4, cumulative);
     r->exemplar_cell = 0;
-    sonde_render_sample(r, f->name, "_sum", NULL, NULL, v[f->bound_count + 1]);
-    sonde_render_sample(r, f->name, "_count", NULL, NULL, cumulative);
+    family_sample(r, f->name, "_sum", 4, NULL, 0, v[f->bound_count + 1]);
+    family_sample(r, f->name, "_count", 6, NULL, 0, cumulative);
 }
 
 static void render_summary(sonde_render *r, const sonde_family *f, sonde_child *c)
@@ -197,7 +283,7 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c,
     switch (f->type) {
     case SONDE_COUNTER:
         r->exemplar_cell = r->openmetrics && !f->fn ? c->cell : 0;
-        sonde_render_sample(r, f->name, "_total", NULL, NULL, v[0]);
+        family_sample(r, f->name, "_total", 6, NULL, 0, v[0]);
         r->exemplar_cell = 0;
         break;
     case SONDE_GAUGE:
@@ -249,11 +335,13 @@ static void render_family(sonde_render *r, sonde_family *f)
             v = f->fn(f->fn_ud);
         pthread_mutex_unlock(&f->lock);
         if (live) {
+            family_measure(r, f);
             sonde_render_header(r, f->name, f->help, f->type, f->unit);
             render_child(r, f, f->solo, &v);
         }
         return;
     }
+    family_measure(r, f);
     sonde_family_walk w;
     sonde_family_walk_begin(f, &w);
     sonde_child *c = sonde_family_walk_next(&w);

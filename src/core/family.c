@@ -34,14 +34,15 @@ typedef struct child_key {
     const char *const *values;
     size_t n;
     size_t total; /* the blob length: each value and its NUL */
-    size_t longest; /* the longest value's length */
     uint64_t hash;
     size_t lens[SONDE_MAX_LABELS];
 } child_key;
 
-/* Check, measure and hash (with the family's map key, hash.h) the label values in one
- * pass: SONDE_ELABELS when values or one of them is missing. */
-static int key_init(const sonde_family *f, const char *const *values, child_key *k)
+/* Measure and hash (with the family's map key, hash.h) the label values in one pass, each
+ * value measured by the hash that reads it: SONDE_ELABELS when values or one of them is
+ * missing. Nothing else is checked here: a lookup that finds a child compares the values
+ * with ones that were checked when it was stored; a miss checks them (child_insert). */
+static inline int key_init(const sonde_family *f, const char *const *values, child_key *k)
 {
     size_t n = f->label_count;
     if (n && !values)
@@ -50,16 +51,13 @@ static int key_init(const sonde_family *f, const char *const *values, child_key 
     sonde_map_hasher(&f->children, &h);
     k->values = values;
     k->n = n;
-    k->total = k->longest = 0;
+    size_t total = n;
     for (size_t i = 0; i < n; i++) {
-        if (!values[i])
+        if (__builtin_expect(!values[i], 0))
             return SONDE_ELABELS;
-        k->lens[i] = strlen(values[i]);
-        k->total += k->lens[i] + 1;
-        if (k->lens[i] > k->longest)
-            k->longest = k->lens[i];
-        sonde_hasher_str(&h, values[i], k->lens[i]);
+        total += k->lens[i] = sonde_hasher_cstr(&h, values[i]);
     }
+    k->total = total;
     k->hash = sonde_hasher_end(&h);
     return SONDE_OK;
 }
@@ -79,7 +77,7 @@ static inline int same_bytes(const char *a, const char *b, size_t n)
     return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 
-static int child_matches(const void *entry, const void *key)
+static inline int child_matches(const void *entry, const void *key)
 {
     const sonde_child *c = entry;
     const child_key *k = key;
@@ -249,41 +247,34 @@ static void count_label_rejection(sonde_family *f, const char *reason)
         sonde_counter_inc((sonde_counter *)c);
 }
 
-int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
+/* A tuple that no lookup found: refuse a value that is too long or not UTF-8 (counted in
+ * sonde_label_rejections_total), else create the child under the family lock, or hand out
+ * the overflow child past the limit. */
+static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
 {
-    *out = NULL;
-    child_key k;
-    int rc = key_init(f, values, &k);
-    if (rc)
-        return rc;
-    if (k.longest > f->value_max) { /* never stored, so never in the map */
+    size_t longest = 0;
+    for (size_t i = 0; i < k->n; i++)
+        longest = k->lens[i] > longest ? k->lens[i] : longest;
+    if (longest > f->value_max) {
         count_label_rejection(f, "too_long");
         return SONDE_ETOOLONG;
     }
-    sonde_ebr_enter();
-    sonde_child *c = table_find(f, &k);
-    if (c) {
-        sonde_ebr_test_point(c);
-        sonde_ebr_leave();
-        *out = c;
-        return SONDE_OK;
-    }
-    sonde_ebr_leave();
-    for (size_t i = 0; i < k.n; i++)
-        if (!sonde_valid_utf8(values[i], k.lens[i])) {
+    for (size_t i = 0; i < k->n; i++)
+        if (!sonde_valid_utf8(k->values[i], k->lens[i])) {
             count_label_rejection(f, "invalid_utf8");
             return SONDE_EUTF8;
         }
 
+    int rc;
     pthread_mutex_lock(&f->lock);
-    c = table_find(f, &k);
+    sonde_child *c = table_find(f, k);
     if (c) {
         rc = SONDE_OK;
     } else if (f->count >= f->limit) {
-        c = noop_child(f, &k);
+        c = noop_child(f, k);
         rc = c ? SONDE_ELIMIT : SONDE_ENOMEM;
         count_rejection(f);
-    } else if (!(c = child_new(f, &k))) {
+    } else if (!(c = child_new(f, k))) {
         rc = SONDE_ENOMEM;
     } else if ((rc = sonde_internal_map_put(&f->children, c))) {
         child_retire(c);
@@ -294,6 +285,25 @@ int sonde_family_child(sonde_family *f, const char *const *values, sonde_child *
     pthread_mutex_unlock(&f->lock);
     *out = c;
     return rc;
+}
+
+int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
+{
+    *out = NULL;
+    child_key k;
+    int rc = key_init(f, values, &k);
+    if (__builtin_expect(rc != SONDE_OK, 0))
+        return rc;
+    sonde_ebr_enter();
+    sonde_child *c = table_find(f, &k);
+    if (__builtin_expect(c != NULL, 1)) {
+        sonde_ebr_test_point(c);
+        sonde_ebr_leave();
+        *out = c;
+        return SONDE_OK;
+    }
+    sonde_ebr_leave();
+    return child_insert(f, &k, out);
 }
 
 /* Under the lock: out of the map and the list; retired now, or when the last scrape

@@ -1,5 +1,5 @@
 /*
- * hash.c - random keys for the SipHash of hash.h. Each map draws its own
+ * hash.c - random keys for the keyed hash of hash.h. Each map draws its own
  * key when it is created; getrandom() never blocks once the kernel's pool is
  * initialised (always the case after early boot). Should it fail (an old
  * kernel, a seccomp filter), the key is mixed from the clock, an address of

@@ -17,9 +17,16 @@
  *
  * The hash is streamed: a key is fed as a sequence of strings and integers.
  * Each step mixes in the string's length, so the tuples ("a","bc") and
- * ("ab","c") differ; strings of up to 16 bytes are read with at most four
- * overlapping 4-byte loads (no loop, never past the end), longer ones 16
- * bytes at a time.
+ * ("ab","c") differ. A string of up to 16 bytes is folded as two words: its
+ * bytes 0..7 and 8..15, zero past its end, read little-endian; longer ones 16
+ * bytes at a time. sonde_hasher_cstr() hashes a NUL-terminated string and
+ * measures it in the same pass, so a lookup by C strings (label values) needs
+ * no strlen() before it hashes.
+ *
+ * The reads of a short string may pass its end within its page (words.h);
+ * where the build does not allow that, and when the string sits at the end
+ * of a page, its bytes are copied into a zeroed buffer: the same words, the
+ * same hash.
  */
 #ifndef SONDE_HASH_H
 #define SONDE_HASH_H
@@ -27,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "words.h"
 
 typedef struct sonde_hash_key {
     uint64_t k0, k1;
@@ -47,18 +56,20 @@ static inline uint64_t sonde_mum(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t sonde_read32(const char *p)
+/* The two words of a string of n <= 16 bytes: bytes 0..7 and 8..15, zero past the end. */
+static inline void sonde_short_words(const char *s, size_t n, uint64_t *a, uint64_t *b)
 {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t sonde_read64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
+#if SONDE_WORDS_OVERREAD
+    if (__builtin_expect(sonde_words_page_safe(s, 16), 1)) {
+        *a = sonde_low_bytes(sonde_read64_past(s), n);
+        *b = n > 8 ? sonde_low_bytes(sonde_read64_past(s + 8), n - 8) : 0;
+        return;
+    }
+#endif
+    char buf[16] = {0};
+    memcpy(buf, s, n);
+    *a = sonde_read64(buf);
+    *b = sonde_read64(buf + 8);
 }
 
 static inline void sonde_hasher_init(sonde_hasher *h, const sonde_hash_key *k)
@@ -81,17 +92,7 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
 {
     uint64_t a, b;
     if (__builtin_expect(n <= 16, 1)) {
-        if (n >= 4) {
-            size_t mid = (n >> 3) << 2; /* 0 for 4..7 bytes, 4 for 8..16 */
-            a = sonde_read32(s) << 32 | sonde_read32(s + mid);
-            b = sonde_read32(s + n - 4) << 32 | sonde_read32(s + n - 4 - mid);
-        } else if (n > 0) {
-            a = (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[n >> 1] << 8 |
-                (unsigned char)s[n - 1];
-            b = 0;
-        } else {
-            a = b = 0;
-        }
+        sonde_short_words(s, n, &a, &b);
     } else {
         const char *p = s;
         size_t left = n;
@@ -101,6 +102,38 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
         b = sonde_read64(p + left - 8);
     }
     sonde_hasher_fold(h, a, b, n);
+}
+
+/* Feed the NUL-terminated string s (the same as sonde_hasher_str(h, s, strlen(s))) and
+ * return its length: a string of up to 31 bytes is measured from the words it is read in. */
+static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
+{
+    size_t n;
+#if SONDE_WORDS_OVERREAD
+    if (__builtin_expect(sonde_words_page_safe(s, 32), 1)) {
+        uint64_t a = sonde_read64_past(s), z = sonde_zero_bytes(a);
+        if (z) {
+            n = sonde_first_marked(z);
+            sonde_hasher_fold(h, sonde_low_bytes(a, n), 0, n);
+            return n;
+        }
+        uint64_t b = sonde_read64_past(s + 8);
+        if ((z = sonde_zero_bytes(b))) {
+            n = 8 + sonde_first_marked(z);
+            sonde_hasher_fold(h, a, sonde_low_bytes(b, n - 8), n);
+            return n;
+        }
+        for (size_t at = 16; at < 32; at += 8)
+            if ((z = sonde_zero_bytes(sonde_read64_past(s + at)))) {
+                n = at + sonde_first_marked(z);
+                sonde_hasher_str(h, s, n);
+                return n;
+            }
+    }
+#endif
+    n = strlen(s);
+    sonde_hasher_str(h, s, n);
+    return n;
 }
 
 /* Feed an integer. */

@@ -35,6 +35,10 @@
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
+/* Histograms with fewer bounds than this keep their bounds array padded to this length with
+ * +Inf, which no value is above: histogram.c counts the bounds below a value over all of them
+ * without a branch. */
+#define SONDE_BOUNDS_SCAN 16
 #define SONDE_MAX_STATES 64
 #define SONDE_MAX_LABELS 64
 #define SONDE_MAX_QUANTILES 64
@@ -46,7 +50,8 @@ struct summary_state; /* summary.c */
 typedef struct sonde_child {
     uint64_t hash; /* first: map.h compares it before anything else */
     struct sonde_family *fam;
-    uint32_t cell;     /* counters: integer then double cell; histograms: buckets then sum */
+    uint32_t cell;     /* counters: the integer cell (the double one mirrors it, cells.h);
+                        * histograms: buckets then sum */
     uint32_t blob_len; /* label values, each NUL-terminated, back to back in blob */
     union {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
@@ -67,7 +72,7 @@ typedef struct sonde_family {
     char *unit;
     char **label_names;
     size_t label_count;
-    double *bounds;  /* histograms */
+    double *bounds;  /* histograms: bound_count bounds, padded to SONDE_BOUNDS_SCAN with +Inf */
     char **bound_text;
     size_t bound_count;
     sonde_quantile *quantiles; /* summaries */

@@ -203,11 +203,15 @@ static int copy_buckets(sonde_family *f, const sonde_registry *reg, const sonde_
     size_t n = b.count;
     if (n > 1 && isinf(b.bounds[n - 1]))
         n--;
-    f->bounds = malloc(n * sizeof *f->bounds);
+    /* room for the branch-free search of histogram.c: short lists padded with +Inf */
+    size_t slots = n < SONDE_BOUNDS_SCAN ? SONDE_BOUNDS_SCAN : n;
+    f->bounds = malloc(slots * sizeof *f->bounds);
     f->bound_text = calloc(n, sizeof *f->bound_text);
     if (!f->bounds || !f->bound_text)
         return SONDE_ENOMEM;
     f->bound_count = n;
+    for (size_t i = n; i < slots; i++)
+        f->bounds[i] = INFINITY;
     for (size_t i = 0; i < n; i++) {
         char buf[32];
         f->bounds[i] = b.bounds[i];
@@ -248,7 +252,7 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
     rc = SONDE_ENOMEM;
     switch (o->type) {
     case SONDE_COUNTER:
-        f->cells_per_child = 2;
+        f->cells_per_child = 1; /* and its fraction's mirror, cells.h */
         break;
     case SONDE_HISTOGRAM:
         if ((rc = copy_buckets(f, reg, o)))
@@ -621,10 +625,9 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
 
 /* ---- children ------------------------------------------------------- */
 
-int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
+/* sonde_metric_child() with child known to be there: the typed lookups inline it. */
+static inline int metric_child(sonde_metric *m, const char *const *values, void **child)
 {
-    if (!child)
-        return SONDE_EINVAL;
     *child = NULL;
     sonde_family *f = (sonde_family *)m;
     if (!f)
@@ -641,11 +644,16 @@ int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
     return rc;
 }
 
+int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
+{
+    return child ? metric_child(m, values, child) : SONDE_EINVAL;
+}
+
 static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
 {
     void *c = NULL;
     if (m && ((sonde_family *)m)->type == type)
-        sonde_metric_child(m, values, &c);
+        metric_child(m, values, &c);
     return c;
 }
 

@@ -23,6 +23,11 @@ typedef struct sonde_render {
     double values[SONDE_MAX_BUCKETS + 2]; /* the current child's cell values */
     uint32_t exemplar_cell; /* OpenMetrics: the next sample line ends with this cell's
                                exemplar, if it has one (0: no exemplar) */
+    /* measured once per family (expose.c), not once per line */
+    size_t name_len;                        /* the family's name */
+    size_t label_len[SONDE_MAX_LABELS];     /* its label names */
+    size_t label_len_sum;
+    size_t bound_len[SONDE_MAX_BUCKETS];    /* its bucket bounds as text */
 } sonde_render;
 
 /* "# HELP", "# TYPE" and "# UNIT" lines of a family in the render's format. */

@@ -16,6 +16,9 @@
  */
 #include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "trace_internal.h"
 
@@ -27,8 +30,45 @@ static const unsigned char hex_table[256] = {
 
 static inline int hexval(char c) { return (int)hex_table[(unsigned char)c] - 1; }
 
+#ifdef __SSE2__
+/* Sixteen lowercase hex digits to their values (0..15), and in *ok whether all were digits:
+ * '0'..'9' are c & 15, 'a'..'f' are (c & 15) + 9. The compares are signed, so a byte of
+ * 0x80 or more is in neither range. */
+static inline __m128i hex_nibbles(__m128i c, int *ok)
+{
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), c));
+    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmpgt_epi8(_mm_set1_epi8('f' + 1), c));
+    *ok &= _mm_movemask_epi8(_mm_or_si128(digit, letter)) == 0xffff;
+    return _mm_add_epi8(_mm_and_si128(c, _mm_set1_epi8(15)), _mm_and_si128(letter, _mm_set1_epi8(9)));
+}
+
+/* Pairs of nibbles (first one high) to bytes, in the low byte of each 16-bit lane. */
+static inline __m128i nibble_pairs(__m128i n)
+{
+    return _mm_or_si128(_mm_slli_epi16(_mm_and_si128(n, _mm_set1_epi16(0x00ff)), 4), _mm_srli_epi16(n, 8));
+}
+#endif
+
+/* bytes (8 or 16) from 2 * bytes lowercase hex digits at s; -1 when a character is not one
+ * or the id is all zeros. */
 static int parse_hex(const char *s, uint8_t *out, size_t bytes)
 {
+#ifdef __SSE2__
+    int ok = 1;
+    __m128i a = nibble_pairs(hex_nibbles(_mm_loadu_si128((const __m128i *)s), &ok)), id;
+    if (bytes == 16) {
+        __m128i b = nibble_pairs(hex_nibbles(_mm_loadu_si128((const __m128i *)(s + 16)), &ok));
+        id = _mm_packus_epi16(a, b);
+        _mm_storeu_si128((__m128i *)out, id);
+    } else {
+        id = _mm_packus_epi16(a, a);
+        _mm_storel_epi64((__m128i *)out, id);
+    }
+    int zero = _mm_movemask_epi8(_mm_cmpeq_epi8(id, _mm_setzero_si128())) == 0xffff;
+    return ok && !zero ? 0 : -1;
+#else
     uint8_t any = 0;
     for (size_t i = 0; i < bytes; i++) {
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
@@ -38,6 +78,7 @@ static int parse_hex(const char *s, uint8_t *out, size_t bytes)
         any |= out[i];
     }
     return any ? 0 : -1;
+#endif
 }
 
 
@@ -219,15 +260,36 @@ static const char hex_pairs[513] =
     "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
     "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-/* Write bytes as hex into out (2 * bytes chars, no NUL); returns the OR of the bytes. */
-static uint8_t write_pairs(const uint8_t *id, size_t bytes, char *out)
+#ifdef __SSE2__
+/* Nibble values (0..15) to lowercase hex digits: '0' + n, and 39 more from 10 on. */
+static inline __m128i hex_digits(__m128i n)
 {
+    __m128i past9 = _mm_and_si128(_mm_cmpgt_epi8(n, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+    return _mm_add_epi8(_mm_add_epi8(n, _mm_set1_epi8('0')), past9);
+}
+#endif
+
+/* Write bytes (8 or 16) as hex into out (2 * bytes chars, no NUL); returns non-zero unless
+ * all the bytes are zero. */
+static int write_pairs(const uint8_t *id, size_t bytes, char *out)
+{
+#ifdef __SSE2__
+    if (bytes == 8 || bytes == 16) {
+        __m128i x = bytes == 16 ? _mm_loadu_si128((const __m128i *)id) : _mm_loadl_epi64((const __m128i *)id);
+        __m128i lo = _mm_and_si128(x, _mm_set1_epi8(15));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(15));
+        _mm_storeu_si128((__m128i *)out, hex_digits(_mm_unpacklo_epi8(hi, lo)));
+        if (bytes == 16)
+            _mm_storeu_si128((__m128i *)(out + 16), hex_digits(_mm_unpackhi_epi8(hi, lo)));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) != 0xffff;
+    }
+#endif
     uint8_t any = 0;
     for (size_t i = 0; i < bytes; i++) {
         memcpy(out + 2 * i, hex_pairs + 2 * id[i], 2);
         any |= id[i];
     }
-    return any;
+    return any != 0;
 }
 
 int sonde_traceparent_format(const sonde_span_context *ctx, char *buf)
@@ -237,8 +299,8 @@ int sonde_traceparent_format(const sonde_span_context *ctx, char *buf)
     buf[0] = '\0';
     if (!ctx)
         return SONDE_EINVAL;
-    uint8_t trace = write_pairs(ctx->trace_id, 16, buf + 3);
-    uint8_t span = write_pairs(ctx->span_id, 8, buf + 36);
+    int trace = write_pairs(ctx->trace_id, 16, buf + 3);
+    int span = write_pairs(ctx->span_id, 8, buf + 36);
     if (!trace || !span) { /* an invalid context writes no header */
         buf[0] = '\0';
         return SONDE_EINVAL;

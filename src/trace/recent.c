@@ -58,6 +58,10 @@ static void summarize(const sonde_span *s, sonde_span_summary *out)
 /* The slot of a span name (names longer than a summary's are compared by their cut). */
 static recent_name *name_slot(recent_spans *r, const char *full)
 {
+    /* A batch is mostly spans of few names. A slot's name is shorter than a summary's, so a
+     * name equal to it was not cut: compared before measuring. */
+    if (r->last_slot && strcmp(r->last_slot->name, full) == 0)
+        return r->last_slot;
     char cut[SONDE_SPAN_SUMMARY_NAME];
     const char *name = full;
     if (strnlen(full, SONDE_SPAN_SUMMARY_NAME) == SONDE_SPAN_SUMMARY_NAME) {
@@ -65,7 +69,7 @@ static recent_name *name_slot(recent_spans *r, const char *full)
         name = cut;
     }
     if (r->last_slot && strcmp(r->last_slot->name, name) == 0)
-        return r->last_slot; /* a batch is mostly spans of few names */
+        return r->last_slot;
     for (size_t i = 0; i < r->name_count; i++)
         if (strcmp(r->names[i].name, name) == 0)
             return r->last_slot = &r->names[i];

@@ -30,12 +30,10 @@ int sonde_sampler_decide(sonde_sampler_kind kind, double ratio, const sonde_span
 {
     if (!trace_id)
         return 0;
+    if (kind == SONDE_SAMPLER_ALWAYS_ON || kind == SONDE_SAMPLER_ALWAYS_OFF)
+        return kind == SONDE_SAMPLER_ALWAYS_ON; /* no parent to look at */
     int has_parent = sonde_span_context_valid(parent);
     switch (kind) {
-    case SONDE_SAMPLER_ALWAYS_ON:
-        return 1;
-    case SONDE_SAMPLER_ALWAYS_OFF:
-        return 0;
     case SONDE_SAMPLER_TRACEIDRATIO:
         return ratio_decide(ratio, trace_id);
     case SONDE_SAMPLER_PARENTBASED_ALWAYS_OFF:

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "trace_internal.h"
+#include "words.h"
 
 TRACE_TLS sonde_span *sonde_trace_current_span;
 
@@ -67,15 +68,30 @@ static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t m
 }
 
 /* A C string into the arena, as arena_add_len. The common case, a short ASCII string, in
- * one pass (no strlen, no separate check, no memcpy); anything else by arena_add_len. */
+ * one pass (no strlen, no separate check, no memcpy): eight bytes at a time where the build
+ * allows reads past the end within a page (words.h), then byte by byte; anything else by
+ * arena_add_len. */
 #define SHORT_STRING 64
 static uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
 {
-    if (arena_reserve(s, SHORT_STRING + 1))
+    if (arena_reserve(s, SHORT_STRING + 8 + 1)) /* + 8: the word stores may pass the limit */
         return arena_add_len(s, str, strlen(str), max_chars, stored);
     uint32_t off = s->arena_len;
     char *dst = s->arena + off;
     size_t limit = max_chars && max_chars < SHORT_STRING ? max_chars : SHORT_STRING, i = 0;
+#if SONDE_WORDS_OVERREAD
+    while (i < limit && sonde_words_page_safe(str + i, 8)) {
+        uint64_t w = sonde_read64_past(str + i), marks = sonde_zero_or_high_bytes(w);
+        memcpy(dst + i, &w, 8);
+        if (marks) {
+            i += sonde_first_marked(marks);
+            break;
+        }
+        i += 8;
+    }
+    if (i > limit)
+        i = limit;
+#endif
     for (; i < limit; i++) {
         unsigned char c = (unsigned char)str[i];
         if (c == 0 || c >= 0x80)
@@ -103,7 +119,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     if (!parent && sonde_trace_current_span)
         parent = &sonde_trace_current_span->ctx;
     s->tracer = t;
-    if (sonde_span_context_valid(parent)) {
+    if (parent && sonde_span_context_valid(parent)) {
         memcpy(s->ctx.trace_id, parent->trace_id, 16);
         memcpy(s->parent_id, parent->span_id, 8);
         s->has_parent = 1;
@@ -118,7 +134,10 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
         s->ctx.tracestate[0] = '\0';
     }
     sonde_trace_new_span_id(s->ctx.span_id);
-    int sampled = sonde_sampler_decide(t->sampler, t->ratio, parent, s->ctx.trace_id);
+    int sampled = t->sampler == SONDE_SAMPLER_ALWAYS_OFF ? 0 /* no call for the constant ones */
+                  : t->sampler == SONDE_SAMPLER_ALWAYS_ON
+                      ? 1
+                      : sonde_sampler_decide(t->sampler, t->ratio, parent, s->ctx.trace_id);
     s->ctx.flags = sampled ? SONDE_TRACE_FLAG_SAMPLED : 0;
     s->ctx.remote = 0;
     s->recording = (uint8_t)sampled;
@@ -159,6 +178,15 @@ void sonde_span_end(sonde_span *s)
 
 int sonde_span_is_recording(const sonde_span *s) { return s && s->recording; }
 
+/* Drop the arena's last string, stored at off (0, the shared empty string of a failed
+ * store, stays). */
+static void arena_take_back(sonde_span *s, uint32_t off)
+{
+    if (off)
+        s->arena_len = off;
+}
+
+/* The attribute whose stored key is the len bytes at key, or UINT32_MAX. */
 static uint32_t find_attr(const sonde_span *s, const char *key, size_t len)
 {
     for (uint32_t i = 0; i < s->attr_count; i++)
@@ -175,10 +203,15 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
         (a->type == SONDE_ATTR_STRING && !a->v.s))
         return;
     const span_limits *lim = &s->tracer->limits;
-    size_t key_len = strlen(a->key);
-    uint32_t i = find_attr(s, a->key, key_len);
-    if (i == UINT32_MAX) {
+    /* The key is stored first (measured and sanitised in one pass, U+FFFD for bad bytes) and
+     * compared as stored; a key the span already has, or one past the limit, is taken back. */
+    uint32_t key_len, key = arena_add_cstr(s, a->key, 0, &key_len);
+    uint32_t i = find_attr(s, span_str(s, key), key_len);
+    if (i != UINT32_MAX) {
+        arena_take_back(s, key);
+    } else {
         if (s->attr_count >= lim->attrs) {
+            arena_take_back(s, key);
             s->dropped_attrs++;
             return;
         }
@@ -186,6 +219,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
             uint32_t cap = s->attr_cap ? s->attr_cap * 2 : 8;
             span_attr *p = realloc(s->attrs, cap * sizeof *p);
             if (!p) {
+                arena_take_back(s, key);
                 s->dropped_attrs++;
                 return;
             }
@@ -193,8 +227,8 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
             s->attr_cap = cap;
         }
         i = s->attr_count++;
-        /* the stored key may differ (U+FFFD for bad bytes): compare against what is stored */
-        s->attrs[i].key = arena_add_cstr(s, a->key, 0, &s->attrs[i].key_len);
+        s->attrs[i].key = key;
+        s->attrs[i].key_len = key_len;
     }
     span_attr *dst = &s->attrs[i];
     dst->type = (uint8_t)a->type;

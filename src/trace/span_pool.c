@@ -12,17 +12,12 @@
 
 #include "trace_internal.h"
 
-#define THREAD_CACHE_MAX 64
 #define REFILL 32
 #define KEEP_ARENA 2048
 #define KEEP_ATTRS 32
 
-typedef struct thread_cache {
-    sonde_span *head;
-    size_t count;
-} thread_cache;
-
-static TRACE_TLS thread_cache cache;
+TRACE_TLS span_thread_cache sonde_span_cache;
+static TRACE_TLS int cache_armed; /* the thread's cache has its exit destructor */
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -41,12 +36,13 @@ void sonde_span_free(sonde_span *s)
 static void cache_release(void *unused)
 {
     (void)unused;
-    while (cache.head) {
-        sonde_span *s = cache.head;
-        cache.head = s->next_free;
+    while (sonde_span_cache.head) {
+        sonde_span *s = sonde_span_cache.head;
+        sonde_span_cache.head = s->next_free;
         sonde_span_free(s);
     }
-    cache.count = 0;
+    sonde_span_cache.count = 0;
+    cache_armed = 0; /* a span used after this (a later destructor) arms it again */
 }
 
 static void cache_key_create(void) { pthread_key_create(&cache_key, cache_release); }
@@ -98,47 +94,43 @@ void sonde_span_pool_destroy(span_pool *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-sonde_span *sonde_span_pool_get(span_pool *p)
+sonde_span *sonde_span_pool_refill(span_pool *p)
 {
-    if (__builtin_expect(cache.head == NULL, 0)) {
+    if (!cache_armed) {
         pthread_once(&cache_once, cache_key_create);
-        pthread_setspecific(cache_key, &cache); /* any non-NULL value arms the destructor */
-        pthread_mutex_lock(&p->mu);
-        for (int i = 0; i < REFILL && p->head; i++) {
-            sonde_span *s = p->head;
-            p->head = s->next_free;
-            p->count--;
-            s->next_free = cache.head;
-            cache.head = s;
-            cache.count++;
-        }
-        pthread_mutex_unlock(&p->mu);
-        if (!cache.head) {
-            sonde_span *s = calloc(1, sizeof *s);
-            return s;
-        }
+        /* any non-NULL value arms the destructor */
+        cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
     }
-    sonde_span *s = cache.head;
-    cache.head = s->next_free;
-    cache.count--;
-    s->next_free = NULL;
-    return s;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < REFILL && p->head; i++) {
+        sonde_span *s = p->head;
+        p->head = s->next_free;
+        p->count--;
+        s->next_free = sonde_span_cache.head;
+        sonde_span_cache.head = s;
+        sonde_span_cache.count++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!sonde_span_cache.head)
+        return calloc(1, sizeof(sonde_span));
+    return sonde_span_pool_get(p);
 }
 
-void sonde_span_pool_put_local(sonde_span *s)
+void sonde_span_pool_put_slow(sonde_span *s)
 {
-    span_reset(s);
-    if (cache.count >= THREAD_CACHE_MAX) {
+    if (s->recording)
+        span_reset(s);
+    if (sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX) {
         sonde_span_free(s);
         return;
     }
-    if (!cache.head) { /* a thread that only ends spans (begun elsewhere) must free them too */
+    if (!cache_armed) { /* a thread that only ends spans begun elsewhere must free them too */
         pthread_once(&cache_once, cache_key_create);
-        pthread_setspecific(cache_key, &cache);
+        cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
     }
-    s->next_free = cache.head;
-    cache.head = s;
-    cache.count++;
+    s->next_free = sonde_span_cache.head;
+    sonde_span_cache.head = s;
+    sonde_span_cache.count++;
 }
 
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)

@@ -73,9 +73,43 @@ typedef struct span_pool {
 } span_pool;
 void sonde_span_pool_init(span_pool *p, size_t max);
 void sonde_span_pool_destroy(span_pool *p);
-sonde_span *sonde_span_pool_get(span_pool *p);
-/* Reset and keep in this thread's cache (freed when the cache is full). */
-void sonde_span_pool_put_local(sonde_span *s);
+
+/* The thread's cache of free spans; its fast paths are inline (the span's hot path). */
+typedef struct span_thread_cache {
+    sonde_span *head;
+    size_t count;
+} span_thread_cache;
+#define SONDE_SPAN_CACHE_MAX 64
+extern TRACE_TLS span_thread_cache sonde_span_cache;
+sonde_span *sonde_span_pool_refill(span_pool *p); /* the cache is empty */
+void sonde_span_pool_put_slow(sonde_span *s);     /* reset, or free when the cache is full */
+
+static inline sonde_span *sonde_span_pool_get(span_pool *p)
+{
+    sonde_span *s = sonde_span_cache.head;
+    if (__builtin_expect(s == NULL, 0))
+        return sonde_span_pool_refill(p);
+    sonde_span_cache.head = s->next_free;
+    sonde_span_cache.count--;
+    s->next_free = NULL;
+    return s;
+}
+
+/* Reset and keep in this thread's cache (freed when the cache is full). An unsampled span
+ * stored nothing: it goes back as the pool gave it. An empty cache takes the slow path too
+ * (count - 1 wraps): it arms the thread's exit destructor, for a thread that only ends
+ * spans begun on others (an event loop's timer thread), whose cache never refilled. */
+static inline void sonde_span_pool_put_local(sonde_span *s)
+{
+    if (__builtin_expect(s->recording || sonde_span_cache.count - 1 >= SONDE_SPAN_CACHE_MAX - 1,
+                         0)) {
+        sonde_span_pool_put_slow(s);
+        return;
+    }
+    s->next_free = sonde_span_cache.head;
+    sonde_span_cache.head = s;
+    sonde_span_cache.count++;
+}
 /* Reset and return a batch to the tracer's pool (export thread). */
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
 void sonde_span_free(sonde_span *s);

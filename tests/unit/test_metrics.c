@@ -9,12 +9,14 @@
  * functions and, where the exposition is the only observer, through
  * sonde_expose_alloc().
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "ebr.h"
 #include "sonde/sonde.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -87,6 +89,43 @@ TEST(counter_inc_add_and_refusals)
     CHECK(again == NULL);
     CHECK_EQ_INT(sonde_counter_new(r, "d", NULL, NULL), SONDE_EINVAL);
     CHECK(sonde_registry_find(r, "d") == NULL);
+    sonde_registry_free(r);
+}
+
+/* A counter's fractional cell mirrors its integer cell (cells.h): whole and fractional adds
+ * from this thread and from other threads all count, and a removed counter's cells (both)
+ * read zero when a new series reuses them. */
+static void *add_fractions(void *p)
+{
+    for (int i = 0; i < 1000; i++) {
+        sonde_counter_inc(p);
+        sonde_counter_add(p, 0.25);
+    }
+    return NULL;
+}
+
+TEST(counter_fraction_cells)
+{
+    sonde_registry *r = new_reg();
+    static const char *const names[] = {"k"};
+    sonde_metric *m;
+    sonde_metric_opts o = {.type = SONDE_COUNTER, .name = "frac_total", .label_names = names, .label_count = 1};
+    CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
+    sonde_counter *a = sonde_counter_with(m, (const char *[]){"a"});
+    sonde_counter_add(a, 2);
+    sonde_counter_add(a, 0.5);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, add_fractions, a);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ_DBL(sonde_counter_value(a), 2.5 + 3 * 1000 * 1.25);
+    CHECK_EQ_INT(sonde_metric_remove(m, (const char *[]){"a"}), SONDE_OK);
+    sonde_ebr_reclaim(); /* no reader: a's cells are recycled now */
+    sonde_counter *b = sonde_counter_with(m, (const char *[]){"b"});
+    CHECK_EQ_DBL(sonde_counter_value(b), 0);
+    sonde_counter_add(b, 1.25);
+    CHECK_EQ_DBL(sonde_counter_value(b), 1.25);
     sonde_registry_free(r);
 }
 
@@ -173,6 +212,32 @@ TEST(histogram_observe_and_boundaries)
     for (int i = 0; i < 100; i++)
         CHECK_EQ_INT(many[i], i == 42 ? 2 : 1);
     CHECK_EQ_INT(many[100], 1);
+
+    /* every list length around the branch-free search (fewer than 16 bounds, padded with
+     * +Inf) and the binary search beyond: a value on a bound, just above it, below all of
+     * them and +Inf each land in their own bucket */
+    for (int n = 1; n <= 18; n++) {
+        double bn[18];
+        char name[16];
+        snprintf(name, sizeof name, "len%d", n);
+        CHECK_EQ_INT(sonde_buckets_linear(0, 1, (size_t)n, bn), SONDE_OK);
+        sonde_histogram *hl;
+        CHECK_EQ_INT(sonde_histogram_new(r, name, NULL, (sonde_buckets){bn, (size_t)n}, &hl), SONDE_OK);
+        for (int i = 0; i < n; i++) {
+            sonde_histogram_observe(hl, i);        /* bucket i */
+            sonde_histogram_observe(hl, i + 0.5);  /* bucket i + 1 */
+        }
+        sonde_histogram_observe(hl, -0.0);     /* bucket 0: not above the bound 0 */
+        sonde_histogram_observe(hl, -1e300);   /* bucket 0 */
+        sonde_histogram_observe(hl, INFINITY); /* +Inf */
+        uint64_t got[19];
+        sonde_histogram_read(hl, &count, NULL, got);
+        CHECK_EQ_INT(count, 2 * n + 3);
+        CHECK_EQ_INT(got[0], 3);
+        for (int i = 1; i < n; i++)
+            CHECK_EQ_INT(got[i], 2);
+        CHECK_EQ_INT(got[n], 2);
+    }
 
     /* n observations in one step: the same counts and sum as n calls */
     sonde_histogram *hn;
@@ -1262,6 +1327,7 @@ int main(void)
 {
     alarm(120); /* a deadlock fails the test instead of hanging CI */
     RUN(counter_inc_add_and_refusals);
+    RUN(counter_fraction_cells);
     RUN(gauge_operations);
     RUN(histogram_observe_and_boundaries);
     RUN(histogram_bucket_options);

@@ -200,6 +200,48 @@ TEST(span_limits)
     sonde_tracer_free(t, 5000);
 }
 
+/* Names and values of every length around the word-at-a-time copy (8-byte steps, the 64-byte
+ * short-string path), cut by the value-length limit at every length, and a key with bad
+ * bytes set twice (compared as stored: one attribute). */
+TEST(string_lengths)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.attribute_value_length_limit = 9;
+    o.max_queue_size = 256;
+    sonde_tracer *t = new_tracer(&k, &o);
+    char text[128];
+    for (int i = 0; i < 127; i++)
+        text[i] = (char)('!' + i % 90);
+    for (int len = 0; len < MAX_SPANS - 1; len++) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", len + 40, text + 1); /* 40..102 bytes, from a non-'!' start */
+        sonde_span *s = sonde_span_start(t, name, SONDE_SPAN_INTERNAL, NULL);
+        char value[64];
+        snprintf(value, sizeof value, "%.*s", len % 20, text);
+        sonde_span_set_str(s, "v", value);
+        sonde_span_set_str(s, "k\xff", "first");
+        sonde_span_set_str(s, "k\xff", "second");
+        sonde_span_end(s);
+    }
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(k.count, MAX_SPANS - 1);
+    for (int len = 0; len < (int)k.count; len++) {
+        const seen_span *x = &k.spans[len];
+        CHECK_EQ_INT(strlen(x->name), len + 40);
+        CHECK(strncmp(x->name, text + 1, strlen(x->name)) == 0);
+        CHECK_EQ_INT(x->attrs, 2);
+        size_t want = (size_t)(len % 20) < 9 ? (size_t)(len % 20) : 9;
+        CHECK_EQ_INT(strlen(x->attr[0].v.s), want);
+        CHECK(strncmp(x->attr[0].v.s, text, want) == 0);
+        CHECK_EQ_STR(x->attr[1].key, "k\xef\xbf\xbd");
+        CHECK_EQ_STR(x->attr[1].v.s, "second");
+    }
+    sonde_tracer_free(t, 5000);
+}
+
 TEST(status_rules)
 {
     sink k;
@@ -554,6 +596,7 @@ int main(void)
 {
     RUN(attributes_and_flush);
     RUN(span_limits);
+    RUN(string_lengths);
     RUN(status_rules);
     RUN(parents_and_current_span);
     RUN(unsampled_spans);

@@ -191,6 +191,61 @@ TEST(traceparent_roundtrip)
     CHECK_EQ_STR(out, "");
 }
 
+/* Every byte value at every position of both ids survives a round trip, and the bytes
+ * read back match the hex written (the ids are decoded and encoded many at a time). */
+TEST(traceparent_every_byte_and_position)
+{
+    for (int pos = 0; pos < 24; pos++) {
+        for (int v = 0; v < 256; v++) {
+            sonde_span_context c;
+            memset(&c, 0, sizeof c);
+            for (int i = 0; i < 16; i++)
+                c.trace_id[i] = (uint8_t)(i * 37 + 1);
+            for (int i = 0; i < 8; i++)
+                c.span_id[i] = (uint8_t)(i * 53 + 2);
+            if (pos < 16)
+                c.trace_id[pos] = (uint8_t)v;
+            else
+                c.span_id[pos - 16] = (uint8_t)v;
+            char out[SONDE_TRACEPARENT_LEN + 1], want[SONDE_TRACEPARENT_LEN + 1];
+            CHECK_EQ_INT(sonde_traceparent_format(&c, out), SONDE_OK);
+            int n = snprintf(want, sizeof want, "00-");
+            for (int i = 0; i < 16; i++)
+                n += snprintf(want + n, sizeof want - (size_t)n, "%02x", c.trace_id[i]);
+            n += snprintf(want + n, sizeof want - (size_t)n, "-");
+            for (int i = 0; i < 8; i++)
+                n += snprintf(want + n, sizeof want - (size_t)n, "%02x", c.span_id[i]);
+            snprintf(want + n, sizeof want - (size_t)n, "-00");
+            CHECK_EQ_STR(out, want);
+            sonde_span_context back;
+            CHECK_EQ_INT(sonde_traceparent_parse(out, NULL, &back), SONDE_OK);
+            CHECK(memcmp(back.trace_id, c.trace_id, 16) == 0);
+            CHECK(memcmp(back.span_id, c.span_id, 8) == 0);
+        }
+    }
+}
+
+/* Any character but a lowercase hex digit, at any position of either id, is refused. */
+TEST(traceparent_bad_character_anywhere)
+{
+    const char *good = "00-" TID "-" SID "-01";
+    for (int pos = 3; pos < 52; pos++) {
+        if (pos == 35)
+            continue; /* the dash between the ids */
+        for (int ch = 1; ch < 256; ch++) {
+            int hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+            char tp[SONDE_TRACEPARENT_LEN + 1];
+            memcpy(tp, good, sizeof tp);
+            tp[pos] = (char)ch;
+            if (parses(tp) != hex) {
+                fprintf(stderr, "position %d, byte 0x%02x: %s\n", pos, ch, hex ? "refused" : "accepted");
+                CHECK(0);
+                return;
+            }
+        }
+    }
+}
+
 static void id_with_tail(uint8_t id[16], uint64_t tail)
 {
     memset(id, 0xab, 8);
@@ -262,6 +317,8 @@ int main(void)
     RUN(tracestate_lengths);
     RUN(tracestate_members);
     RUN(traceparent_roundtrip);
+    RUN(traceparent_every_byte_and_position);
+    RUN(traceparent_bad_character_anywhere);
     RUN(sampler_ratio);
     RUN(sampler_parent_based);
     return check_report();
