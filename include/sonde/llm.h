@@ -106,6 +106,11 @@ typedef struct sonde_llm_opts {
     int capture_message_content; /* 0 = OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
                                  ("true" turns it on; read once, here), > 0 on, < 0 off.
                                  On: the content fields below go on the spans */
+    int native_histograms;    /* non-zero: the gen_ai_ histograms (operation and request
+                                 duration, time to first token/chunk, time per output
+                                 token/chunk, token usage) are native too (schema 3, at most
+                                 160 buckets), keeping their classic GenAI buckets for
+                                 scrapers that do not ask for protobuf */
 } sonde_llm_opts;
 
 /* How a call, tool execution or agent run ended; the status label's values. */
