@@ -27,11 +27,11 @@
 
 #include "../trace/pb.h"
 #include "exemplar.h"
+#include "native_pb.h"
 #include "render.h"
 
 enum { PB_COUNTER = 0, PB_GAUGE = 1, PB_SUMMARY = 2, PB_UNTYPED = 3, PB_HISTOGRAM = 4 };
 
-static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 
 static int pb_type(sonde_type t)
 {
@@ -158,36 +158,6 @@ static void value_msg(pb_buf *b, uint32_t field, double v)
     sonde_pb_close(b, m);
 }
 
-/* BucketSpan repeated at span_field, then the deltas at delta_field. */
-static void native_side(pb_buf *b, const sonde_native_bucket *bk, size_t n, uint32_t span_field,
-                        uint32_t delta_field)
-{
-    int32_t next = 0;
-    for (size_t i = 0; i < n;) { /* spans: gaps of <= 2 buckets stay inside a span */
-        size_t j = i + 1;
-        while (j < n && bk[j].index - bk[j - 1].index <= 3)
-            j++;
-        size_t m = sonde_pb_open(b, span_field);
-        int32_t offset = i == 0 ? bk[i].index : bk[i].index - next;
-        if (offset)
-            sonde_pb_varint(b, 1, zigzag(offset));
-        sonde_pb_varint(b, 2, (uint64_t)(bk[j - 1].index - bk[i].index + 1));
-        sonde_pb_close(b, m);
-        next = bk[j - 1].index + 1;
-        i = j;
-    }
-    int64_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && bk[i].index - bk[i - 1].index <= 3) /* the empty buckets filled into a span */
-            for (int32_t k = bk[i - 1].index + 1; k < bk[i].index; k++) {
-                sonde_pb_varint(b, delta_field, zigzag(-prev));
-                prev = 0;
-            }
-        sonde_pb_varint(b, delta_field, zigzag((int64_t)bk[i].count - prev));
-        prev = (int64_t)bk[i].count;
-    }
-}
-
 static void histogram_msg(sonde_render *r, const sonde_family *f, sonde_child *c)
 {
     pb_buf *b = &r->pb;
@@ -230,11 +200,11 @@ static void histogram_msg(sonde_render *r, const sonde_family *f, sonde_child *c
         sonde_pb_close(b, bm);
     }
     if (f->native) {
-        sonde_pb_varint(b, 5, zigzag(s->schema));
+        sonde_pb_varint(b, 5, sonde_pb_zigzag(s->schema));
         sonde_pb_double(b, 6, s->zero_threshold);
         sonde_pb_varint(b, 7, s->zero_count);
-        native_side(b, s->neg, s->neg_n, 9, 10);
-        native_side(b, s->pos, s->pos_n, 12, 13);
+        sonde_native_pb_side(b, s->neg, s->neg_n, 9, 10, 0);
+        sonde_native_pb_side(b, s->pos, s->pos_n, 12, 13, 0);
         if (!s->pos_n && !s->neg_n && s->zero_threshold == 0 && !s->zero_count) {
             size_t sm = sonde_pb_open(b, 12); /* an empty span: still a native histogram */
             sonde_pb_close(b, sm);

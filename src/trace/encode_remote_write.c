@@ -3,7 +3,10 @@
  * (sonde/push.h): WriteRequest{repeated TimeSeries timeseries = 1},
  * TimeSeries{repeated Label labels = 1; repeated Sample samples = 2},
  * Label{string name = 1; string value = 2}, Sample{double value = 1;
- * int64 timestamp = 2}. One sample per series, all at one timestamp.
+ * int64 timestamp = 2}. One sample per series, all at one timestamp. A
+ * native histogram is one series named after its family carrying a
+ * TimeSeries.histograms (= 4) Histogram instead of samples; a histogram with
+ * classic buckets too also sends its _bucket/_sum/_count series.
  *
  * It sits with the other protobuf encoders, next to pb.c, whose writer it
  * uses. It walks the families as the exposition does (expose.c: a snapshot
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "native_pb.h"
 #include "render.h"
 #include "sonde/push.h"
 #include "trace_internal.h"
@@ -51,6 +55,7 @@ typedef struct rw_family {
     size_t sample_body; /* Sample{value, timestamp}: the same size for every series */
     pb_buf *b;
     size_t samples;
+    sonde_native_snap snap; /* a native histogram's buckets, reused across its children */
 } rw_family;
 
 static int by_name(const void *a, const void *b)
@@ -103,15 +108,13 @@ static int family_slots(rw_family *w, const sonde_family *f, const sonde_config 
 /* A length-delimited field of n bytes: its size with the tag (field numbers below 16). */
 static size_t field_size(size_t n) { return 1 + sonde_pb_varint_size(n) + n; }
 
-/* One TimeSeries: the family's name + suffix, xvalue for the extra label slot. Sizes are
- * added up first, so every message is written with its length at once. */
-static void series(rw_family *w, const char *suffix, const char *xvalue, double v)
+/* The current series' labels (the family's name + suffix, xvalue for the extra label
+ * slot) into the slots; returns the size of their Label fields. */
+static size_t fill_labels(rw_family *w, const char *suffix, const char *xvalue)
 {
-    pb_buf *b = w->b;
     size_t sl = strlen(suffix);
     memcpy(w->series_name + w->base_len, suffix, sl + 1);
-    size_t name_len = w->base_len + sl, xlen = xvalue ? strlen(xvalue) : 0;
-    size_t body = field_size(w->sample_body);
+    size_t name_len = w->base_len + sl, xlen = xvalue ? strlen(xvalue) : 0, size = 0;
     for (size_t i = 0; i < w->n; i++) {
         slot *s = &w->slots[i];
         switch (s->from) {
@@ -122,14 +125,14 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
         default: s->value = xvalue, s->value_len = xlen; break;
         }
         if (s->value_len) /* an empty value is no label (Prometheus drops it too) */
-            body += field_size(s->key_len + field_size(s->value_len));
+            size += field_size(s->key_len + field_size(s->value_len));
     }
-    /* the whole TimeSeries in one reservation */
-    if (sonde_buf_reserve(b, field_size(body)))
-        return;
-    char *p = b->p + b->len, *start = p;
-    *p++ = 1 << 3 | 2;
-    p = sonde_pb_put_varint(p, body);
+    return size;
+}
+
+/* The Label fields fill_labels sized, written at p (the room reserved); returns the end. */
+static char *put_labels(const rw_family *w, char *p)
+{
     for (size_t i = 0; i < w->n; i++) {
         const slot *s = &w->slots[i];
         if (!s->value_len)
@@ -139,6 +142,22 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
         memcpy(p, w->keys.p + s->key_at, s->key_len);
         p = sonde_pb_put_bytes(p + s->key_len, 2, s->value, s->value_len);
     }
+    return p;
+}
+
+/* One TimeSeries: the family's name + suffix, xvalue for the extra label slot. Sizes are
+ * added up first, so every message is written with its length at once. */
+static void series(rw_family *w, const char *suffix, const char *xvalue, double v)
+{
+    pb_buf *b = w->b;
+    size_t body = field_size(w->sample_body) + fill_labels(w, suffix, xvalue);
+    /* the whole TimeSeries in one reservation */
+    if (sonde_buf_reserve(b, field_size(body)))
+        return;
+    char *p = b->p + b->len, *start = p;
+    *p++ = 1 << 3 | 2;
+    p = sonde_pb_put_varint(p, body);
+    p = put_labels(w, p);
     *p++ = 2 << 3 | 2;
     p = sonde_pb_put_varint(p, w->sample_body);
     *p++ = 1 << 3 | 1; /* Sample.value: fixed64 */
@@ -149,6 +168,32 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
     *p++ = 2 << 3 | 0; /* Sample.timestamp: varint */
     p = sonde_pb_put_varint(p, (uint64_t)w->ts);
     b->len += (size_t)(p - start);
+    w->samples++;
+}
+
+/* A native histogram: one TimeSeries named after the family holding a Histogram
+ * (TimeSeries.histograms = 4) with integer counts, its buckets as spans and packed deltas
+ * (native_pb.c, as the protobuf exposition writes them). The reset hint stays UNKNOWN:
+ * the receiver detects resets of a counter histogram itself. */
+static void native_series(rw_family *w, const sonde_native_snap *s)
+{
+    pb_buf *b = w->b;
+    size_t labels = fill_labels(w, "", NULL);
+    size_t ts = sonde_pb_open(b, 1);
+    if (sonde_buf_reserve(b, labels))
+        return;
+    b->len += (size_t)(put_labels(w, b->p + b->len) - (b->p + b->len));
+    size_t h = sonde_pb_open(b, 4);
+    sonde_pb_varint(b, 1, s->count);
+    sonde_pb_double(b, 3, s->sum);
+    sonde_pb_varint(b, 4, sonde_pb_zigzag(s->schema));
+    sonde_pb_double(b, 5, s->zero_threshold);
+    sonde_pb_varint(b, 6, s->zero_count);
+    sonde_native_pb_side(b, s->neg, s->neg_n, 8, 9, 1);
+    sonde_native_pb_side(b, s->pos, s->pos_n, 11, 12, 1);
+    sonde_pb_varint(b, 15, (uint64_t)w->ts);
+    sonde_pb_close(b, h);
+    sonde_pb_close(b, ts);
     w->samples++;
 }
 
@@ -168,6 +213,15 @@ static void child_series(rw_family *w, const sonde_family *f, sonde_child *c, do
         series(w, "", NULL, f->fn ? fn_value : sonde_gauge_value((sonde_gauge *)c));
         break;
     case SONDE_HISTOGRAM: {
+        if (f->native) {
+            if (sonde_native_snapshot(c, &w->snap) != SONDE_OK) {
+                w->b->failed = 1;
+                break;
+            }
+            native_series(w, &w->snap);
+            if (f->native->only)
+                break;
+        }
         double cumulative = 0;
         for (uint32_t i = 0; i < f->bound_count; i++) {
             cumulative += (double)sonde_cells_sum_u64(c->cell + i);
@@ -246,6 +300,7 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
     }
     free(w.slots);
     free(w.keys.p);
+    sonde_native_snap_free(&w.snap);
     *samples += w.samples;
     return SONDE_OK;
 }

@@ -9,6 +9,8 @@
  *    UTF-8 values, a custom collector's series (escapes, an empty value), labels sorted by name, external and global
  *    labels, a series' own label winning over an external one, an empty value left
  *    out, one timestamp;
+ *  - native histograms as prompb Histograms (spans and packed deltas rebuilt into
+ *    buckets): a native-only one as one series, a mixed one with its classic series;
  *  - the SONDE_* environment: a malformed variable names itself and starts nothing.
  */
 #include <snappy-c.h>
@@ -314,6 +316,212 @@ TEST(write_request_round_trip)
     sonde_registry_free(reg);
 }
 
+/* A TimeSeries of the request as the test reads it: its name, samples, and its native
+ * histogram (prompb Histogram) with the buckets rebuilt from spans and deltas. */
+typedef struct rw_hist {
+    char name[128];
+    int samples, histograms;
+    uint64_t count, zero_count;
+    double sum, zero_threshold;
+    int schema;
+    int64_t ts;
+    int32_t idx[2][64]; /* [0] negative, [1] positive: bucket indexes with counts > 0 */
+    int64_t cnt[2][64];
+    size_t n[2];
+} rw_hist;
+
+static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* Spans then deltas of one side into h (counts accumulate over the filled buckets). */
+static void hist_side(rw_hist *h, int side, const int32_t *span_off, const uint32_t *span_len,
+                      size_t spans, const int64_t *deltas, size_t nd, int *ok)
+{
+    int32_t at = 0;
+    int64_t count = 0;
+    size_t d = 0;
+    for (size_t s = 0; s < spans; s++) {
+        at += span_off[s];
+        for (uint32_t k = 0; k < span_len[s]; k++, at++) {
+            if (d == nd) {
+                *ok = 0;
+                return;
+            }
+            count += deltas[d++];
+            if (count < 0)
+                *ok = 0;
+            if (count > 0 && h->n[side] < 64) {
+                h->idx[side][h->n[side]] = at;
+                h->cnt[side][h->n[side]++] = count;
+            }
+        }
+    }
+    if (d != nd)
+        *ok = 0;
+}
+
+static size_t decode_histograms(const char *buf, size_t len, rw_hist *out, size_t max, int *ok)
+{
+    rd r = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0};
+    size_t n = 0;
+    int wt, f;
+    rd ts, sub;
+    uint64_t v;
+    *ok = 1;
+    while ((f = field(&r, &wt, &ts, &v)) && n < max) {
+        rw_hist *h = &out[n++];
+        memset(h, 0, sizeof *h);
+        while ((f = field(&ts, &wt, &sub, &v))) {
+            if (f == 1 && wt == 2) {
+                char k[64] = "";
+                rd lr;
+                while ((f = field(&sub, &wt, &lr, &v))) {
+                    size_t l = (size_t)(lr.end - lr.p);
+                    if (f == 1 && l < sizeof k)
+                        memcpy(k, lr.p, l), k[l] = '\0';
+                    else if (f == 2 && strcmp(k, "__name__") == 0 && l < sizeof h->name)
+                        memcpy(h->name, lr.p, l), h->name[l] = '\0';
+                }
+            } else if (f == 2) {
+                h->samples++;
+            } else if (f == 4 && wt == 2) {
+                h->histograms++;
+                int32_t off[2][16];
+                uint32_t lens[2][16];
+                size_t spans[2] = {0, 0}, nd[2] = {0, 0};
+                int64_t deltas[2][64];
+                rd hf;
+                while ((f = field(&sub, &wt, &hf, &v))) {
+                    int side = f >= 11;
+                    switch (f) {
+                    case 1: h->count = v; break;
+                    case 3: memcpy(&h->sum, &v, 8); break;
+                    case 4: h->schema = (int)unzigzag(v); break;
+                    case 5: memcpy(&h->zero_threshold, &v, 8); break;
+                    case 6: h->zero_count = v; break;
+                    case 15: h->ts = (int64_t)v; break;
+                    case 8:
+                    case 11: {
+                        rd sp;
+                        uint64_t sv;
+                        int swt, sf;
+                        if (wt != 2 || spans[side] == 16) {
+                            *ok = 0;
+                            break;
+                        }
+                        off[side][spans[side]] = 0;
+                        lens[side][spans[side]] = 0;
+                        while ((sf = field(&hf, &swt, &sp, &sv)))
+                            if (sf == 1)
+                                off[side][spans[side]] = (int32_t)unzigzag(sv);
+                            else if (sf == 2)
+                                lens[side][spans[side]] = (uint32_t)sv;
+                        spans[side]++;
+                        break;
+                    }
+                    case 9:
+                    case 12: /* packed sint64, as proto3 writes them */
+                        if (wt != 2) {
+                            *ok = 0;
+                            break;
+                        }
+                        while (hf.p < hf.end && nd[side] < 64)
+                            deltas[side][nd[side]++] = unzigzag(varint(&hf));
+                        if (hf.bad || hf.p != hf.end)
+                            *ok = 0;
+                        break;
+                    default: *ok = 0; break; /* float counts, reset hints: not written */
+                    }
+                }
+                for (int side = 0; side < 2; side++)
+                    hist_side(h, side, off[side], lens[side], spans[side], deltas[side], nd[side], ok);
+            }
+        }
+    }
+    if (r.bad)
+        *ok = 0;
+    return n;
+}
+
+static const rw_hist *hist_named(const rw_hist *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(h[i].name, name) == 0)
+            return &h[i];
+    fprintf(stderr, "no series %s\n", name);
+    return NULL;
+}
+
+TEST(native_histograms_as_remote_write_histograms)
+{
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.process_metrics = 0;
+    sonde_registry *reg;
+    CHECK_EQ_INT(sonde_registry_new(&cfg, &reg), SONDE_OK);
+    /* native only, schema 0: bucket i holds (2^(i-1), 2^i] */
+    static const sonde_native_opts only = {.bucket_factor = 2, .native_only = 1};
+    sonde_metric *m;
+    sonde_metric_opts o = {.type = SONDE_HISTOGRAM, .name = "nat_seconds", .help = "N.", .native = &only};
+    CHECK_EQ_INT(sonde_register(reg, &o, &m), SONDE_OK);
+    sonde_histogram *h = sonde_histogram_of(m);
+    const double seen[] = {0, 1, 3, 3, 100, -1.5};
+    for (size_t i = 0; i < 6; i++)
+        sonde_histogram_observe(h, seen[i]);
+    /* native and classic buckets */
+    static const sonde_native_opts both = {.bucket_factor = 2};
+    static const double b[] = {1};
+    sonde_metric_opts mo = {.type = SONDE_HISTOGRAM, .name = "mix_seconds", .help = "M.",
+                            .buckets = {b, 1}, .native = &both};
+    CHECK_EQ_INT(sonde_register(reg, &mo, &m), SONDE_OK);
+    sonde_histogram_observe(sonde_histogram_of(m), 0.75);
+    sonde_histogram_observe(sonde_histogram_of(m), 3);
+
+    char *pb;
+    size_t len, samples;
+    CHECK_EQ_INT(sonde_remote_write_encode(reg, NULL, 0, 1700000000123, &pb, &len, &samples), SONDE_OK);
+    static rw_hist got[16];
+    int ok;
+    size_t n = decode_histograms(pb, len, got, 16, &ok);
+    CHECK(ok);
+    /* nat_seconds: one histogram series; mix_seconds: one histogram series plus 2 buckets,
+     * _sum, _count */
+    CHECK_EQ_INT(n, 6);
+    CHECK_EQ_INT(samples, 6);
+    const rw_hist *nat = hist_named(got, n, "nat_seconds");
+    CHECK(nat != NULL);
+    CHECK(hist_named(got, n, "nat_seconds_count") == NULL && hist_named(got, n, "nat_seconds_bucket") == NULL);
+    if (nat) {
+        CHECK_EQ_INT(nat->samples, 0);
+        CHECK_EQ_INT(nat->histograms, 1);
+        CHECK_EQ_INT(nat->count, 6);
+        CHECK_EQ_DBL(nat->sum, 105.5);
+        CHECK_EQ_INT(nat->schema, 0);
+        CHECK_EQ_INT(nat->zero_count, 1);
+        CHECK(nat->zero_threshold > 0 && nat->zero_threshold < 1e-30);
+        CHECK_EQ_INT(nat->ts, 1700000000123);
+        /* positive: 1 in bucket 0, 3 and 3 in bucket 2, 100 in bucket 7; negative: 1.5 in 1 */
+        CHECK_EQ_INT(nat->n[1], 3);
+        CHECK(nat->idx[1][0] == 0 && nat->cnt[1][0] == 1);
+        CHECK(nat->idx[1][1] == 2 && nat->cnt[1][1] == 2);
+        CHECK(nat->idx[1][2] == 7 && nat->cnt[1][2] == 1);
+        CHECK_EQ_INT(nat->n[0], 1);
+        CHECK(nat->idx[0][0] == 1 && nat->cnt[0][0] == 1);
+    }
+    const rw_hist *mix = hist_named(got, n, "mix_seconds");
+    CHECK(mix != NULL);
+    if (mix) {
+        CHECK_EQ_INT(mix->histograms, 1);
+        CHECK_EQ_INT(mix->count, 2);
+        CHECK_EQ_DBL(mix->sum, 3.75);
+        CHECK_EQ_INT(mix->n[1], 2);
+        CHECK(mix->idx[1][0] == 0 && mix->idx[1][1] == 2);
+    }
+    const rw_hist *mc = hist_named(got, n, "mix_seconds_count");
+    CHECK(mc && mc->samples == 1 && mc->histograms == 0);
+    free(pb);
+    sonde_registry_free(reg);
+}
+
 TEST(environment)
 {
     sonde_registry *reg;
@@ -361,6 +569,7 @@ int main(void)
 {
     RUN(grouping_key_path);
     RUN(write_request_round_trip);
+    RUN(native_histograms_as_remote_write_histograms);
     RUN(environment);
     return check_report();
 }
