@@ -7,6 +7,10 @@
 #     counters, a gauge, histogram buckets/sum/count, summary quantiles/sum/count, an info,
 #     a custom collector's counter, hostile UTF-8 label values, the global label and the
 #     external label.
+#     Native histograms (Prometheus with --enable-feature=native-histograms): a
+#     native-only one arrives as one histogram series (no _count/_sum/_bucket series), a
+#     mixed one as its classic series plus the histogram; histogram_count/histogram_sum
+#     equal the _count/_sum the program's exposition shows.
 #  2. Prometheus stopped, the program keeps snapshotting into its backlog (4 snapshots)
 #     until it has dropped some; Prometheus restarted on the same storage: every snapshot
 #     number inside the bound arrives, those dropped are exactly the ones counted, none
@@ -29,7 +33,7 @@ YAML
 start_prom() {
   prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
     --web.listen-address="127.0.0.1:$prom_port" --web.enable-remote-write-receiver \
-    --log.level=warn >>"$tmp/prom.log" 2>&1 &
+    --enable-feature=native-histograms --log.level=warn >>"$tmp/prom.log" 2>&1 &
   prom_pid=$!
   pids+=($prom_pid)
   for _ in $(seq 200); do
@@ -76,14 +80,14 @@ from prometheus_client.parser import text_string_to_metric_families
 want = {}
 for fam in text_string_to_metric_families(open(sys.argv[1], encoding="utf-8").read()):
     for s in fam.samples:
-        if s.name == "rw_seq":
+        if s.name == "rw_seq" or fam.name == "rw_native_seconds":  # native only: a histogram
             continue
         labels = {k: v for k, v in s.labels.items() if v}  # empty means absent
         labels.update(__name__=s.name, region="eu/west")
         want[tuple(sorted(labels.items()))] = s.value
 got = {}
 for r in json.load(open(sys.argv[2]))["data"]["result"]:
-    if r["metric"]["__name__"] == "rw_seq":
+    if r["metric"]["__name__"] == "rw_seq" or "value" not in r:  # native: checked below
         continue
     got[tuple(sorted(r["metric"].items()))] = float(r["value"][1])
 missing = [k for k in want if k not in got]
@@ -102,7 +106,33 @@ grep -qF 'path="日本 🔥 ​",Zone="us"} 5' "$tmp/expo.txt" ||
   fail "the exposition lacks the hostile series"
 grep -qF 'rw_collected_total{service="rw-test",source="café \"q\" \\ 🔥"} 17' "$tmp/expo.txt" ||
   fail "the exposition lacks the collector's series"
-echo "ok 1 - all $n series in Prometheus with their values, labels intact"
+# the native histograms: count and sum as the program observed them
+native() {
+  for fam in rw_native_seconds rw_mixed_seconds; do
+    for what in count sum; do
+      api "query?query=histogram_$what($fam)" >"$tmp/h_${fam}_${what}.json" || return 1
+      /usr/bin/python3 - "$tmp/expo.txt" "$tmp/h_${fam}_${what}.json" "$fam" "$what" <<'PY' || return 1
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+fam, what = sys.argv[3], sys.argv[4]
+want = [s.value for f in text_string_to_metric_families(open(sys.argv[1], encoding="utf-8").read())
+        for s in f.samples if s.name == f"{fam}_{what}"]
+r = json.load(open(sys.argv[2]))["data"]["result"]
+assert len(want) == 1 and len(r) == 1, f"{fam} {what}: want {want}, got {r}"
+assert float(r[0]["value"][1]) == want[0], f"{fam} {what}: want {want[0]}, got {r[0]['value'][1]}"
+PY
+    done
+  done
+}
+for _ in $(seq 50); do native 2>"$tmp/native.err" && break; sleep 0.2; done
+native || fail "native histograms: $(cat "$tmp/native.err")"
+want_count=$(sed -n 's/^rw_native_seconds_count{.*} //p' "$tmp/expo.txt")
+[ "$want_count" = 7 ] || fail "the exposition shows rw_native_seconds_count $want_count, the driver observed 7"
+api 'series?match%5B%5D=%7B__name__%3D~%22rw_native_seconds.%2A%22%7D' |
+  /usr/bin/python3 -c 'import json, sys
+names = sorted(s["__name__"] for s in json.load(sys.stdin)["data"])
+assert names == ["rw_native_seconds"], names' || fail "a native-only histogram must arrive as one series"
+echo "ok 1 - all $n series in Prometheus with their values, labels intact; native histograms' count and sum"
 
 # 2. receiver down: the backlog fills, the oldest are dropped and counted; back: the rest
 kill "$prom_pid"; wait "$prom_pid" 2>/dev/null || true

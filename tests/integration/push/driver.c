@@ -2,6 +2,7 @@
  * driver.c - the program of test_remote_write.sh, test_pushgateway.sh and
  * test_push_faults.sh: a registry holding every kind of series (counters,
  * a gauge, a histogram, a summary, an info, labelled families with hostile
+ * (native histograms, native-only and mixed, for remote write only)
  * UTF-8 values, a custom collector, the registry's SONDE_GLOBAL_LABELS), started with
  * sonde_exporters_from_env() exactly as a service would (SONDE_* variables),
  * its logger writing JSON lines to SONDE_LOG_FILE.
@@ -128,10 +129,31 @@ static int start(sonde_registry *reg, sonde_logger *lg, sonde_exporters **ex)
     return rc;
 }
 
+/* Native histograms, for remote write only: one native-only (sent as one histogram
+ * series), one with classic buckets too (both sent). The text exposition shows their
+ * _count and _sum, what the test compares Prometheus' histogram_count/_sum with. */
+static void fill_native(sonde_registry *reg)
+{
+    static const sonde_native_opts only = {.bucket_factor = 1.1, .native_only = 1}, both = {.bucket_factor = 2};
+    static const double b[] = {1};
+    sonde_metric_opts no = {.type = SONDE_HISTOGRAM, .name = "rw_native_seconds", .help = "N.", .native = &only};
+    sonde_metric_opts mo = {.type = SONDE_HISTOGRAM, .name = "rw_mixed_seconds", .help = "M.",
+                            .buckets = {b, 1}, .native = &both};
+    sonde_metric *n, *m;
+    if (sonde_register(reg, &no, &n) != SONDE_OK || sonde_register(reg, &mo, &m) != SONDE_OK)
+        return;
+    static const double obs[] = {0, 0.002, 0.3, 0.3, 1.7, 42, -0.5};
+    for (int i = 0; i < 7; i++)
+        sonde_histogram_observe(sonde_histogram_of(n), obs[i]);
+    sonde_histogram_observe(sonde_histogram_of(m), 0.25);
+    sonde_histogram_observe(sonde_histogram_of(m), 4);
+}
+
 static int run_rw(const char *expo_file)
 {
     sonde_registry *reg = new_registry();
     fill(reg);
+    fill_native(reg);
     sonde_metric_opts so = {.type = SONDE_GAUGE, .name = "rw_seq", .help = "Snapshot number."};
     sonde_metric *seq_family;
     if (sonde_register_func(reg, &so, next_seq, NULL, &seq_family) != SONDE_OK)
