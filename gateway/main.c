@@ -359,32 +359,39 @@ int main(int argc, char **argv)
     if (cfg.pushgateway_url) setenv("SONDE_PUSHGATEWAY_URL", cfg.pushgateway_url, 1);
     if (cfg.pushgateway_job) setenv("SONDE_PUSHGATEWAY_JOB", cfg.pushgateway_job, 1);
     else if (!getenv("SONDE_PUSHGATEWAY_JOB")) setenv("SONDE_PUSHGATEWAY_JOB", "sonde-gateway", 1);
-    sonde_exporters *exporters = NULL;
-    char xerr[256] = "";
-    if (sonde_exporters_from_env(sonde_default_registry(), NULL, &exporters, xerr, sizeof xerr) !=
-        SONDE_OK) {
-        fprintf(stderr, "sonde-gateway: %s\n", xerr);
-        return 2;
+    /* OTLP metrics: the flag or JSON over the OTEL_* environment, started with the others */
+    if (cfg.otlp_metrics_endpoint) setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", cfg.otlp_metrics_endpoint, 1);
+    if (cfg.otlp_metrics_interval_ms > 0) {
+        snprintf(num_text, sizeof num_text, "%ld", cfg.otlp_metrics_interval_ms);
+        setenv("OTEL_METRIC_EXPORT_INTERVAL", num_text, 1);
     }
 
     gw_telemetry telemetry;
-    if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0) {
-        sonde_exporters_free(exporters, 0, 0, 0);
+    if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0)
         return 1;
+    /* remote write, Pushgateway, OTLP metrics; diagnostics as JSON lines on stderr, through
+     * the telemetry's diagnostic logger */
+    sonde_exporters *exporters = NULL;
+    char xerr[256] = "";
+    if (sonde_exporters_from_env(sonde_default_registry(), telemetry.diag, &exporters, xerr,
+                                 sizeof xerr) != SONDE_OK) {
+        fprintf(stderr, "sonde-gateway: %s\n", xerr);
+        gw_telemetry_free(&telemetry);
+        return 2;
     }
     gateway *gw;
     if (gw_new(&cfg, sonde_default_registry(), &telemetry, &gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot start (metrics, limits or worker threads)\n");
+        sonde_exporters_free(exporters, 0, 0, 0); /* before the logger it uses */
         gw_telemetry_free(&telemetry);
-        sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
     if (gw_start(gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
                 cfg.port);
         gw_free(gw);
+        sonde_exporters_free(exporters, 0, 0, 0); /* before the logger it uses */
         gw_telemetry_free(&telemetry);
-        sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
     /* the addresses really bound, e.g. "http://127.0.0.1:8080 http://[::1]:8080" */
@@ -401,20 +408,6 @@ int main(int argc, char **argv)
                SONDE_VERSION_STRING, urls, v6 ? "[" : "", mhost, v6 ? "]" : "", mport);
     }
     fflush(stdout);
-    /* OTLP metrics when configured (flag, JSON, or the OTEL_* environment); diagnostics as
-     * JSON lines on stderr, through the telemetry's diagnostic logger */
-    sonde_otlp_metrics *otlp_metrics = NULL;
-    sonde_otlp_metrics_opts mo;
-    sonde_otlp_metrics_opts_init(&mo);
-    mo.registry = sonde_default_registry();
-    mo.config = sonde_registry_config(mo.registry);
-    mo.endpoint = cfg.otlp_metrics_endpoint;
-    if (cfg.otlp_metrics_interval_ms > 0) mo.interval_ms = cfg.otlp_metrics_interval_ms;
-    mo.logger = telemetry.diag;
-    int orc = sonde_otlp_metrics_start(&mo, &otlp_metrics);
-    if (orc != SONDE_OK)
-        fprintf(stderr, "sonde-gateway: OTLP metrics not started: %s\n", sonde_strerror(orc));
-
     /* every 5 s (or the probe interval, when shorter): probe when due, and hand
      * glibc's free pages back. Answers are built on one thread (timer, curl) and freed on
      * another (MHD), so freed pages pile up in glibc's per-thread arenas: the soak
@@ -438,9 +431,9 @@ int main(int argc, char **argv)
 #endif
     }
     fprintf(stderr, "sonde-gateway: shutting down\n");
-    /* the last remote-write snapshot (5 s to drain); a push to the Pushgateway, if set */
+    /* the last remote-write snapshot and OTLP metrics export (5 s each to drain); a push to
+     * the Pushgateway, if set */
     sonde_exporters_free(exporters, 1, 1, 5000);
-    sonde_otlp_metrics_stop(otlp_metrics, -1); /* the last export, within its timeout */
     gw_free(gw);
     gw_telemetry_free(&telemetry); /* flushes the spans and log records still queued */
     gw_config_free(&cfg);

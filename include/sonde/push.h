@@ -189,17 +189,26 @@ typedef struct sonde_exporters sonde_exporters;
  *   SONDE_PUSH_CA_FILE, SONDE_PUSH_INSECURE_SKIP_VERIFY (true/false): both destinations.
  * The _REMOTE_WRITE_ and _PUSHGATEWAY_ forms of the five SONDE_PUSH_* variables (e.g.
  * SONDE_REMOTE_WRITE_BEARER_TOKEN) apply to one destination and win.
+ * The OTLP metrics exporter of reg starts too when the OTEL_* environment asks for it
+ * (sonde_otlp_metrics_start in sonde/otlp.h: an OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, or
+ * OTEL_METRICS_EXPORTER=otlp; never with OTEL_SDK_DISABLED=true or OTEL_METRICS_EXPORTER=none),
+ * with its OTEL_* settings and reg's service labels as the resource. A service that calls
+ * this needs no sonde_otlp_metrics_start of its own (two would export everything twice).
  * A malformed variable is SONDE_ECONFIG with a message naming it in errbuf (may be NULL),
  * and nothing is started. *out is set even when nothing is configured (then it holds
  * nothing). logger may be NULL.
  */
 SONDE_API int sonde_exporters_from_env(sonde_registry *reg, sonde_logger *logger,
                                        sonde_exporters **out, char *errbuf, size_t errlen);
-/* The remote-write sender and the Pushgateway client started, or NULL. */
+/* The remote-write sender, the Pushgateway client and the OTLP metrics exporter started,
+ * or NULL. */
 SONDE_API sonde_remote_write *sonde_exporters_remote_write(const sonde_exporters *ex);
 SONDE_API sonde_pushgateway *sonde_exporters_pushgateway(const sonde_exporters *ex);
-/* Stop and free both: with push_on_exit, first sonde_pushgateway_push_job_end(success) of
- * the registry; the remote write sender gets drain_ms. NULL: no-op. */
+typedef struct sonde_otlp_metrics sonde_otlp_metrics;
+SONDE_API sonde_otlp_metrics *sonde_exporters_otlp_metrics(const sonde_exporters *ex);
+/* Stop and free them all: with push_on_exit, first sonde_pushgateway_push_job_end(success)
+ * of the registry; the remote write sender gets drain_ms, the OTLP metrics exporter its
+ * last export within drain_ms (< 0: OTEL_METRIC_EXPORT_TIMEOUT). NULL: no-op. */
 SONDE_API void sonde_exporters_free(sonde_exporters *ex, int push_on_exit, int success,
                                     long drain_ms);
 

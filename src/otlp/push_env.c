@@ -1,7 +1,8 @@
 /*
  * push_env.c - starting the Pushgateway client and the remote-write sender
- * from SONDE_* variables (sonde/push.h lists them), so a service adopts them
- * without code. Every variable is read and checked before anything starts:
+ * from SONDE_* variables (sonde/push.h lists them), and the OTLP metrics
+ * exporter from OTEL_* ones (sonde_otlp_metrics_start decides whether they
+ * ask for it), so a service adopts every exporter with this one call. Every variable is read and checked before anything starts:
  * one malformed value is an error naming it, and nothing runs. Per
  * destination variables (SONDE_REMOTE_WRITE_BEARER_TOKEN) win over the
  * shared ones (SONDE_PUSH_BEARER_TOKEN).
@@ -13,6 +14,7 @@
 #include <strings.h>
 
 #include "push_internal.h"
+#include "sonde/otlp.h"
 
 extern char *program_invocation_short_name;
 
@@ -20,6 +22,7 @@ struct sonde_exporters {
     sonde_registry *reg;
     sonde_remote_write *rw;
     sonde_pushgateway *pg;
+    sonde_otlp_metrics *otlp;
 };
 
 static const char *env(const char *name)
@@ -171,6 +174,15 @@ int sonde_exporters_from_env(sonde_registry *reg, sonde_logger *logger, sonde_ex
         sonde_internal_errorf(err, errlen, rc, "SONDE_REMOTE_WRITE_*: %s", sonde_strerror(rc));
         goto done;
     }
+    sonde_otlp_metrics_opts mo; /* started only when the OTEL_* environment asks for it */
+    sonde_otlp_metrics_opts_init(&mo);
+    mo.registry = reg;
+    mo.config = sonde_registry_config(reg);
+    mo.logger = logger;
+    if ((rc = sonde_otlp_metrics_start(&mo, &ex->otlp)) != SONDE_OK) {
+        sonde_internal_errorf(err, errlen, rc, "OTEL_EXPORTER_OTLP_*: OTLP metrics: %s", sonde_strerror(rc));
+        goto done;
+    }
 done:
     sonde_internal_attrs_free(ext_attrs, next);
     sonde_internal_attrs_free(grp_attrs, ngrp);
@@ -186,6 +198,7 @@ done:
 
 sonde_remote_write *sonde_exporters_remote_write(const sonde_exporters *ex) { return ex ? ex->rw : NULL; }
 sonde_pushgateway *sonde_exporters_pushgateway(const sonde_exporters *ex) { return ex ? ex->pg : NULL; }
+sonde_otlp_metrics *sonde_exporters_otlp_metrics(const sonde_exporters *ex) { return ex ? ex->otlp : NULL; }
 
 void sonde_exporters_free(sonde_exporters *ex, int push_on_exit, int success, long drain_ms)
 {
@@ -194,6 +207,7 @@ void sonde_exporters_free(sonde_exporters *ex, int push_on_exit, int success, lo
     if (push_on_exit && ex->pg)
         sonde_pushgateway_push_job_end(ex->pg, ex->reg, success, NULL);
     sonde_remote_write_free(ex->rw, drain_ms);
+    sonde_otlp_metrics_stop(ex->otlp, drain_ms);
     sonde_pushgateway_free(ex->pg);
     free(ex);
 }

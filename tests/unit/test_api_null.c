@@ -607,6 +607,7 @@ TEST(push_needs_its_objects)
     CHECK_EQ_INT(sonde_exporters_from_env(NULL, NULL, &ex, NULL, 0), SONDE_EINVAL);
     CHECK(sonde_exporters_remote_write(NULL) == NULL);
     CHECK(sonde_exporters_pushgateway(NULL) == NULL);
+    CHECK(sonde_exporters_otlp_metrics(NULL) == NULL);
     sonde_exporters_free(NULL, 1, 1, 0);
 }
 

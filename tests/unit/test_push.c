@@ -11,7 +11,9 @@
  *    out, one timestamp;
  *  - native histograms as prompb Histograms (spans and packed deltas rebuilt into
  *    buckets): a native-only one as one series, a mixed one with its classic series;
- *  - the SONDE_* environment: a malformed variable names itself and starts nothing.
+ *  - the SONDE_* environment: a malformed variable names itself and starts nothing;
+ *    the OTEL_* one starts the OTLP metrics exporter through the same call (an
+ *    endpoint, OTEL_METRICS_EXPORTER=otlp), not when nothing asks or it is named off.
  */
 #include <snappy-c.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sonde/otlp.h"
 #include "sonde/push.h"
 #include "sonde/sonde.h"
 
@@ -562,6 +565,30 @@ TEST(environment)
     CHECK(sonde_registry_find(reg, "sonde_remote_write_samples_total") == NULL);
     unsetenv("SONDE_REMOTE_WRITE_URL");
     unsetenv("SONDE_PUSHGATEWAY_URL");
+
+    /* OTLP metrics from the OTEL_* environment, through the same call */
+    unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    unsetenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+    unsetenv("OTEL_METRICS_EXPORTER");
+    unsetenv("OTEL_SDK_DISABLED");
+    CHECK_EQ_INT(sonde_exporters_from_env(reg, NULL, &ex, err, sizeof err), SONDE_OK);
+    CHECK(sonde_exporters_otlp_metrics(ex) == NULL); /* nothing asks for it */
+    sonde_exporters_free(ex, 0, 0, 0);
+    setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:9/v1/metrics", 1);
+    CHECK_EQ_INT(sonde_exporters_from_env(reg, NULL, &ex, err, sizeof err), SONDE_OK);
+    CHECK(sonde_otlp_metrics_reader(sonde_exporters_otlp_metrics(ex)) != NULL);
+    CHECK(!sonde_exporters_remote_write(ex) && !sonde_exporters_pushgateway(ex));
+    sonde_exporters_free(ex, 0, 0, 0);
+    setenv("OTEL_METRICS_EXPORTER", "none", 1); /* named off: not started, endpoint or not */
+    CHECK_EQ_INT(sonde_exporters_from_env(reg, NULL, &ex, err, sizeof err), SONDE_OK);
+    CHECK(sonde_exporters_otlp_metrics(ex) == NULL);
+    sonde_exporters_free(ex, 0, 0, 0);
+    unsetenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+    setenv("OTEL_METRICS_EXPORTER", "otlp", 1); /* asked for by name: the default endpoint */
+    CHECK_EQ_INT(sonde_exporters_from_env(reg, NULL, &ex, err, sizeof err), SONDE_OK);
+    CHECK(sonde_exporters_otlp_metrics(ex) != NULL);
+    sonde_exporters_free(ex, 0, 0, 0);
+    unsetenv("OTEL_METRICS_EXPORTER");
     sonde_registry_free(reg);
 }
 
