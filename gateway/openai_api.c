@@ -225,7 +225,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     gw_req_ref(r);
     c->req = r;
     gw_meter_call_begin(c);
-    int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
+    int rc = gw_route_start(c);
     if (rc != 0) {
         gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
         gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
