@@ -1,6 +1,7 @@
 #!/bin/bash
 # Routing: a gateway in front of two upstreams that fail on demand
-# (lib/flaky_upstream.py, which count the calls they get). Checks that a failed
+# (lib/flaky_upstream.py, which count the calls they get) and a port nobody
+# listens on. Checks that a failed (5xx, refused connection)
 # attempt is retried on the healthy deployment, that the breaker opens after
 # its threshold (the failing deployment is no longer called) and closes after
 # its cooldown and a good probe, that a fallback model takes a call once every
@@ -14,6 +15,7 @@ set -euo pipefail
 A=$(free_port)
 B=$(free_port)
 GWP=$(free_port)
+DEAD=$(free_port) # nothing listens there
 /usr/bin/python3 "$SONDE_SRC/tests/integration/lib/flaky_upstream.py" "$A" & pids+=($!)
 /usr/bin/python3 "$SONDE_SRC/tests/integration/lib/flaky_upstream.py" "$B" & pids+=($!)
 for p in $A $B; do
@@ -31,13 +33,16 @@ grep -q "models.m.fallbacks\[0\]: 'nope' must name another configured model" "$t
 cat >"$tmp/gw.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
  "upstreams": {"a": {"type": "openai", "url": "http://127.0.0.1:$A/v1"},
-               "b": {"type": "openai", "url": "http://127.0.0.1:$B/v1"}},
+               "b": {"type": "openai", "url": "http://127.0.0.1:$B/v1"},
+               "dead": {"type": "openai", "url": "http://127.0.0.1:$DEAD/v1"}},
  "models": {
    "m": {"deployments": [{"upstream": "a"}, {"upstream": "b"}], "routing": "least_in_flight",
          "retry_backoff_ms": 1, "breaker": {"failures": 2, "cooldown_ms": 200}},
    "solo": {"upstream": "a", "fallbacks": ["backup"]},
    "backup": {"upstream": "b"},
-   "s": {"deployments": [{"upstream": "a"}, {"upstream": "b"}], "routing": "least_in_flight"}}}
+   "s": {"deployments": [{"upstream": "a"}, {"upstream": "b"}], "routing": "least_in_flight"},
+   "d": {"deployments": [{"upstream": "dead"}, {"upstream": "b", "name": "b-backup"}],
+         "routing": "least_in_flight"}}}
 JSON
 gw_start gw --port "$GWP" --config "$tmp/gw.json" || fail "start gateway"
 
@@ -139,8 +144,14 @@ check(st == 429, f"all failing: {st}")
 check(att("s", "a", "http_5xx") == 1 and att("s", "b", "rate_limited") == 1 and att("s") == 3,
       f"attempts when all fail: {att('s')}")
 
+# 8: a refused connection is retried too
+mode(b, "ok")
+st, _ = chat("d")
+check(st == 200 and att("d", "dead", "connect") == 1 and att("d", "b-backup", "ok") == 1,
+      f"connect failure not retried: {st}")
+
 if bad:
     print("FAIL:", *bad, sep="\n  ")
     sys.exit(1)
-print("ok: retries, breaker open/half-open/closed, fallback, no retry after the first byte")
+print("ok: retries (5xx, 429, connect), breaker open/half-open/closed, fallback, no retry after the first byte")
 PY
