@@ -3,7 +3,8 @@
  * a timer thread (the simulator's clock), a proxy worker (curl), then the
  * HTTP service once started. gw_free() undoes it in the order that lets
  * every call end: the service first (it answers whatever still waits, so
- * every client is gone), then the proxy (its transfers end as cancelled),
+ * every client is gone), then it waits for the agent loops (agent.c: they
+ * stop at their next step, their model calls need the workers), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
  * gone), then the limits (the last calls charged them), the meters after the
  * last call was recorded, and the logger last. The configuration and the
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "agent.h"
 #include "gateway.h"
 #include "service.h"
 
@@ -22,6 +24,7 @@ int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
     if (!gw) return -1;
     gw->cfg = cfg;
     gw->reg = reg;
+    gw_agents_init(gw);
     if (gw_meter_init(&gw->meter, reg, cfg) != 0) {
         free(gw);
         return -1;
@@ -57,6 +60,7 @@ void gw_free(gateway *gw)
 {
     if (!gw) return;
     gw_service_stop(gw);
+    gw_agents_drain(gw); /* agent loops end once their client is gone; they use the workers */
     gw_proxy_free(gw->proxy);
     gw_timer_free(gw->timer);
     gw_limits_free(gw->limits);

@@ -118,6 +118,17 @@ typedef struct gw_redis_opts {
     char *key_prefix;      /* prefix of every Redis key (default GW_REDIS_PREFIX) */
 } gw_redis_opts;
 
+/* The agentic loop's MCP settings (config "mcp", agent.c, mcp_client.c). */
+#define GW_MCP_MAX_SERVERS 64
+#define GW_AGENT_MAX_ITERATIONS 8
+typedef struct gw_mcp_server gw_mcp_server;
+typedef struct gw_mcp_opts {
+    gw_mcp_server **servers; /* named MCP servers: request tools refer to them by label */
+    size_t nservers;
+    int max_iterations;      /* model calls per agent run */
+    int allow_request_urls;  /* request tools may name any server_url (else only labels) */
+} gw_mcp_opts;
+
 typedef struct gw_config {
     char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
@@ -137,6 +148,7 @@ typedef struct gw_config {
     char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
     size_t ntools;
     gw_redis_opts redis;   /* limits and budgets shared by gateways through Redis */
+    gw_mcp_opts mcp;       /* MCP servers of the agentic loop */
     /* push exporters (docs/export.md); NULL / 0: the SONDE_* variables decide */
     char *remote_write_url;
     double remote_write_interval; /* seconds */
@@ -250,6 +262,13 @@ int gw_req_gone(const gw_req *r);
 /* The client is gone (hung up, or dropped for not reading): mark the request
  * gone, close its connection even while it is suspended, wake the proxy. */
 void gw_req_abort(gw_req *r);
+
+/* An inner request of parent (the agent loop's model calls, agent.c): an upstream call
+ * made with it answers by calling on_reply(arg, status, body) (body malloc'd, taken) once,
+ * from any thread, instead of answering a client; it is gone when parent is. NULL when out
+ * of memory. It holds a reference to parent until its last unref. */
+typedef void (*gw_inner_fn)(void *arg, unsigned status, char *body);
+gw_req *gw_req_inner(gw_req *parent, gw_inner_fn on_reply, void *arg);
 
 /* Answer with a whole JSON body (takes body, a malloc'd string). retry_after < 0: none. */
 void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
@@ -416,6 +435,9 @@ struct gateway {
     sonde_logger *log;     /* the gateway's structured log (stderr by default) */
     gw_limits *limits;     /* per-key limits and budgets, local or shared */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
+    pthread_mutex_t agents_mu; /* agent loops running (agent.c), waited for by gw_free */
+    pthread_cond_t agents_cv;
+    int agents_running;
 };
 
 /* Meter on reg, start the timer and proxy workers; not yet listening. */

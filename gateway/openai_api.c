@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "gateway.h"
 
 static int depth_of(const json_t *j, int limit)
@@ -221,6 +222,12 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
             free(c);
             return;
         }
+    }
+    if (op == GW_OP_CHAT && gw_agent_wanted(b)) { /* MCP tools: the agent loop (agent.c) */
+        free(c->model_name);
+        free(c);
+        gw_agent_chat(gw, r, key, b);
+        return;
     }
     gw_req_ref(r);
     c->req = r;

@@ -67,6 +67,9 @@ struct gw_req {
     int ended;                  /* MHD is done with the connection (on_completed) */
     int aborted;                /* gw_req_abort: hung up while waiting, or dropped */
     sonde_http_token tok;
+    gw_req *parent;             /* an inner request (gw_req_inner): the client's request */
+    gw_inner_fn on_reply;       /* ... and who takes its answer */
+    void *reply_arg;
 };
 
 struct gw_service {
@@ -89,6 +92,7 @@ void gw_req_unref(gw_req *r)
 {
     if (atomic_fetch_sub(&r->refs, 1) != 1) return;
     pthread_mutex_destroy(&r->mu);
+    if (r->parent) gw_req_unref(r->parent);
     gw_stream_free(r->stream);
     free(r->body);
     free(r->resp);
@@ -137,8 +141,25 @@ static void watch_hangup(gw_req *r)
     if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
 }
 
+gw_req *gw_req_inner(gw_req *parent, gw_inner_fn on_reply, void *arg)
+{
+    gw_req *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->gw = parent->gw;
+    atomic_init(&r->refs, 1);
+    pthread_mutex_init(&r->mu, NULL);
+    r->fd = -1;
+    r->retry_after = -1;
+    gw_req_ref(parent);
+    r->parent = parent;
+    r->on_reply = on_reply;
+    r->reply_arg = arg;
+    return r;
+}
+
 int gw_req_gone(const gw_req *r)
 {
+    if (r->parent && gw_req_gone(r->parent)) return 1;
     gw_req *m = (gw_req *)r;
     pthread_mutex_lock(&m->mu);
     int g = m->gone;
@@ -162,6 +183,12 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
     if (r->ready) {
         pthread_mutex_unlock(&r->mu);
         free(body);
+        return;
+    }
+    if (r->on_reply) { /* an inner request: its answer goes to whoever asked */
+        r->ready = 1;
+        pthread_mutex_unlock(&r->mu);
+        r->on_reply(r->reply_arg, status, body);
         return;
     }
     r->status = status;
@@ -207,6 +234,10 @@ void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
 
 void gw_reply_stream(gw_req *r)
 {
+    if (r->on_reply) { /* inner calls are never streamed */
+        gw_reply_error(r, 500, "server_error", NULL, -1, "an inner call cannot stream");
+        return;
+    }
     gw_stream *s = gw_stream_new();
     if (!s) { /* the client still gets an answer; later writes to the stream fail */
         gw_reply_error(r, 503, "server_error", "out_of_memory", 1, "The gateway is out of memory.");

@@ -137,6 +137,39 @@ static int check_messages(const json_t *b, gw_invalid *e)
     return 0;
 }
 
+/* {"type":"mcp", "server_label", "server_url"?, "allowed_tools"?, "headers"?,
+ * "require_approval"?: "never"}: the gateway executes these tools without asking. */
+static int check_mcp_tool(const json_t *t, size_t i, gw_invalid *e)
+{
+    json_t *label = json_object_get(t, "server_label"), *url = json_object_get(t, "server_url");
+    json_t *allowed = json_object_get(t, "allowed_tools"), *headers = json_object_get(t, "headers");
+    json_t *approval = json_object_get(t, "require_approval");
+    snprintf(e->param, sizeof e->param, "tools.[%zu].server_label", i);
+    if (!json_is_string(label) || json_string_length(label) == 0 || json_string_length(label) > 64)
+        return bad(e, "Invalid '%s': an MCP tool needs a 'server_label' of 1 to 64 bytes.",
+                   e->param);
+    snprintf(e->param, sizeof e->param, "tools.[%zu].server_url", i);
+    if (url && (!json_is_string(url) || json_string_length(url) > 2048))
+        return bad(e, "Invalid '%s': expected a URL string.", e->param);
+    snprintf(e->param, sizeof e->param, "tools.[%zu].allowed_tools", i);
+    size_t k;
+    json_t *v;
+    if (allowed && !json_is_array(allowed)) return bad(e, "Invalid '%s': expected an array.", e->param);
+    json_array_foreach(allowed, k, v)
+        if (!json_is_string(v)) return bad(e, "Invalid '%s': expected tool names.", e->param);
+    snprintf(e->param, sizeof e->param, "tools.[%zu].headers", i);
+    const char *hk;
+    if (headers && !json_is_object(headers)) return bad(e, "Invalid '%s': expected an object.", e->param);
+    json_object_foreach((json_t *)headers, hk, v)
+        if (!json_is_string(v) || strpbrk(hk, ":\r\n") || strpbrk(json_string_value(v), "\r\n"))
+            return bad(e, "Invalid '%s': header names and values must be strings without "
+                          "line breaks.", e->param);
+    snprintf(e->param, sizeof e->param, "tools.[%zu].require_approval", i);
+    if (approval && !(json_is_string(approval) && strcmp(json_string_value(approval), "never") == 0))
+        return bad(e, "Invalid '%s': the gateway only runs MCP tools with \"never\".", e->param);
+    return 0;
+}
+
 static int check_tools(const json_t *b, gw_invalid *e)
 {
     json_t *v = field(b, "tools", e);
@@ -148,8 +181,13 @@ static int check_tools(const json_t *b, gw_invalid *e)
         if (!json_is_object(t)) return wrong_type(e, "an object", t);
         snprintf(e->param, sizeof e->param, "tools.[%zu].type", i);
         const char *type = json_string_value(json_object_get(t, "type"));
+        if (type && strcmp(type, "mcp") == 0) { /* run by the gateway's agent loop (agent.c) */
+            if (check_mcp_tool(t, i, e) != 0) return -1;
+            continue;
+        }
         if (!type || strcmp(type, "function") != 0)
-            return bad(e, "Invalid value for '%s': supported value is 'function'.", e->param);
+            return bad(e, "Invalid value for '%s': supported values are 'function' and 'mcp'.",
+                       e->param);
         snprintf(e->param, sizeof e->param, "tools.[%zu].function.name", i);
         if (!json_is_string(json_object_get(json_object_get(t, "function"), "name")))
             return bad(e, "Invalid '%s': each tool needs a function with a string 'name'.", e->param);
