@@ -396,8 +396,9 @@ int gw_mcp_list_tools(gw_mcp_server *s, json_t **tools, char *err, size_t errlen
             if (json_array_size(keep) >= GW_MCP_MAX_TOOLS) break;
             json_array_append(keep, t);
         }
+        int listed = json_is_array(list);
         json_decref(res);
-        if (!json_is_array(list)) {
+        if (!listed) {
             json_decref(keep);
             snprintf(err, errlen, "the MCP server '%s' answered tools/list without tools", s->name);
             rc = -1;
