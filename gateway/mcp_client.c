@@ -161,8 +161,8 @@ char *gw_mcp_result_text(const json_t *result, size_t max)
             t = json_string_value(json_object_get(part, "text"));
         else
             t = dump = json_dumps(part, JSON_COMPACT);
-        size_t n = t ? strlen(t) : 0;
-        if (len + n + 1 > max) n = max > len + 1 ? max - len - 1 : 0;
+        size_t n = t ? strlen(t) : 0, sep = len ? 1 : 0;
+        if (len + sep + n + 1 > max) n = max > len + sep + 1 ? max - len - sep - 1 : 0;
         if (len + n + 2 > cap) {
             while (len + n + 2 > cap) cap *= 2;
             char *g = realloc(out, cap);
@@ -173,7 +173,7 @@ char *gw_mcp_result_text(const json_t *result, size_t max)
             }
             out = g;
         }
-        if (len && n) out[len++] = '\n';
+        if (sep && n) out[len++] = '\n';
         memcpy(out + len, t, n);
         len += n;
         out[len] = 0;
