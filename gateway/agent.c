@@ -16,7 +16,9 @@
  * step (its inner calls end as cancelled by themselves).
  *
  * Runs are counted on the gateway (agents_mu/cv) so that gw_free() waits for
- * the last one before the workers they use go away.
+ * the last one before the workers they use go away; tool calls in flight are
+ * aborted (libcurl's progress callback) once the client is gone or the
+ * gateway stops (agents_stop), so neither waits for a server's timeout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +61,13 @@ int gw_agents_init(gateway *gw)
     pthread_mutex_init(&gw->agents_mu, NULL);
     pthread_cond_init(&gw->agents_cv, NULL);
     gw->agents_running = 0;
+    atomic_init(&gw->agents_stop, 0);
     return 0;
 }
 
 void gw_agents_drain(gateway *gw)
 {
+    atomic_store(&gw->agents_stop, 1);
     pthread_mutex_lock(&gw->agents_mu);
     while (gw->agents_running > 0) pthread_cond_wait(&gw->agents_cv, &gw->agents_mu);
     pthread_mutex_unlock(&gw->agents_mu);
@@ -211,6 +215,13 @@ typedef struct exec {
     char *content;           /* the tool message's content */
 } exec;
 
+/* A run stops when its client is gone or the gateway stops. */
+static int run_cancelled(void *arg)
+{
+    run *r = arg;
+    return gw_req_gone(r->req) || atomic_load(&r->gw->agents_stop);
+}
+
 static void *execute(void *arg)
 {
     exec *x = arg;
@@ -227,7 +238,8 @@ static void *execute(void *arg)
         snprintf(err, sizeof err, "the arguments are not a JSON object");
         error_type = "invalid_arguments";
     } else {
-        rc = gw_mcp_call_tool(x->o->server, x->o->tool, args, &res, err, sizeof err);
+        rc = gw_mcp_call_tool(x->o->server, x->o->tool, args, run_cancelled, x->r, &res, err,
+                              sizeof err);
         if (rc != 0) error_type = "mcp_error";
     }
     char *text = rc == 0 ? gw_mcp_result_text(res, GW_AGENT_TOOL_OUTPUT_MAX) : NULL;
@@ -361,7 +373,7 @@ static void loop(run *r, gw_agent_result *res)
     long calls_made = 0;
     int max_iter = r->gw->cfg->mcp.max_iterations;
     for (;;) {
-        if (gw_req_gone(r->req)) {
+        if (run_cancelled(r)) {
             res->status = 499;
             res->stop = "cancelled";
             return;

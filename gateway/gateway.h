@@ -438,6 +438,7 @@ struct gateway {
     pthread_mutex_t agents_mu; /* agent loops running (agent.c), waited for by gw_free */
     pthread_cond_t agents_cv;
     int agents_running;
+    atomic_int agents_stop;    /* gw_free: agent loops stop at their next step */
 };
 
 /* Meter on reg, start the timer and proxy workers; not yet listening. */

@@ -190,7 +190,16 @@ typedef struct answer {
     int too_large;
     char session[GW_MCP_SESSION_MAX + 1];
     char ctype[128];  /* the answer's Content-Type, cut */
+    gw_mcp_cancel_fn cancel;
+    void *cancel_arg;
 } answer;
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    answer *a = ud;
+    return a->cancel && a->cancel(a->cancel_arg) ? 1 : 0;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -231,11 +240,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 /* POST one JSON-RPC message; *status the HTTP status (0: no answer). The answer's body and
  * session id land in *a (a->buf freed by the caller). 0, or -1 and err. */
 static int post(gw_mcp_server *s, const char *session, int initialized, const char *payload,
-                answer *a, long *status, char *err, size_t errlen)
+                gw_mcp_cancel_fn cancel, void *cancel_arg, answer *a, long *status, char *err,
+                size_t errlen)
 {
     *status = 0;
     memset(a, 0, sizeof *a);
     a->max = s->max_answer;
+    a->cancel = cancel;
+    a->cancel_arg = cancel_arg;
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(err, errlen, "out of memory");
@@ -273,6 +285,11 @@ static int post(gw_mcp_server *s, const char *session, int initialized, const ch
     curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
+    if (cancel) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
+    }
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "sonde-gateway");
     CURLcode rc = curl_easy_perform(h);
@@ -280,6 +297,9 @@ static int post(gw_mcp_server *s, const char *session, int initialized, const ch
     if (a->too_large) {
         snprintf(err, errlen, "the MCP server '%s' answered more than %zu bytes", s->name,
                  s->max_answer);
+        out = -1;
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(err, errlen, "the call to MCP server '%s' was cancelled", s->name);
         out = -1;
     } else if (rc != CURLE_OK) {
         snprintf(err, errlen, "the MCP server '%s' could not be reached: %s", s->name,
@@ -302,8 +322,8 @@ static int post(gw_mcp_server *s, const char *session, int initialized, const ch
 
 /* Send method(params) and return the result; -2 for a 404 with a session (forgotten). */
 static int request(gw_mcp_server *s, const char *session, int initialized, const char *method,
-                   json_t *params, long id, json_t **result, char *new_session, char *err,
-                   size_t errlen)
+                   json_t *params, long id, gw_mcp_cancel_fn cancel, void *cancel_arg,
+                   json_t **result, char *new_session, char *err, size_t errlen)
 {
     json_t *msg = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
                             method);
@@ -316,7 +336,7 @@ static int request(gw_mcp_server *s, const char *session, int initialized, const
     }
     answer a;
     long status;
-    int rc = post(s, session, initialized, payload, &a, &status, err, errlen);
+    int rc = post(s, session, initialized, payload, cancel, cancel_arg, &a, &status, err, errlen);
     free(payload);
     if (rc == 0 && status == 404 && session && *session) rc = -2;
     else if (rc == 0 && status != 200) {
@@ -340,7 +360,8 @@ static int initialize(gw_mcp_server *s, char *err, size_t errlen)
                                GW_MCP_PROTOCOL_VERSION, "capabilities", "clientInfo", "name",
                                "sonde-gateway", "version", "1");
     json_t *res = NULL;
-    int rc = request(s, NULL, 0, "initialize", params, s->next_id++, &res, s->session, err, errlen);
+    int rc = request(s, NULL, 0, "initialize", params, s->next_id++, NULL, NULL, &res,
+                     s->session, err, errlen);
     json_decref(params);
     json_decref(res);
     if (rc != 0) {
@@ -351,7 +372,7 @@ static int initialize(gw_mcp_server *s, char *err, size_t errlen)
     answer a;
     long status;
     rc = post(s, s->session, 1, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
-              &a, &status, err, errlen);
+              NULL, NULL, &a, &status, err, errlen);
     free(a.buf);
     if (rc == 0 && status != 200 && status != 202) {
         snprintf(err, errlen, "the MCP server '%s' answered HTTP %ld to notifications/initialized",
@@ -379,7 +400,8 @@ int gw_mcp_list_tools(gw_mcp_server *s, json_t **tools, char *err, size_t errlen
     for (int attempt = 0; !s->tools && attempt < 2; attempt++) {
         if (!s->initialized && (rc = initialize(s, err, errlen)) != 0) break;
         json_t *res = NULL;
-        rc = request(s, s->session, 1, "tools/list", NULL, s->next_id++, &res, NULL, err, errlen);
+        rc = request(s, s->session, 1, "tools/list", NULL, s->next_id++, NULL, NULL, &res, NULL, err,
+                     errlen);
         if (rc == -2) { /* the session was forgotten: once more with a new one */
             s->initialized = 0;
             snprintf(err, errlen, "the MCP server '%s' forgot its session", s->name);
@@ -411,8 +433,9 @@ int gw_mcp_list_tools(gw_mcp_server *s, json_t **tools, char *err, size_t errlen
     return s->tools && rc == 0 ? 0 : -1;
 }
 
-int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments, json_t **result,
-                     char *err, size_t errlen)
+int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments,
+                     gw_mcp_cancel_fn cancel, void *cancel_arg, json_t **result, char *err,
+                     size_t errlen)
 {
     *result = NULL;
     if (!allowed(s, name)) {
@@ -430,7 +453,8 @@ int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments, json
         long id = s->next_id++;
         pthread_mutex_unlock(&s->mu);
         if (rc != 0) break;
-        rc = request(s, session, 1, "tools/call", params, id, result, NULL, err, errlen);
+        rc = request(s, session, 1, "tools/call", params, id, cancel, cancel_arg, result, NULL,
+                     err, errlen);
         if (rc != -2) break;
         pthread_mutex_lock(&s->mu);
         if (strcmp(session, s->session) == 0) s->initialized = 0; /* nobody renewed it yet */

@@ -59,11 +59,16 @@ int gw_mcp_parse_answer(const char *ctype, const char *body, size_t len, long id
  * and err. Initializes the session first when needed. */
 int gw_mcp_list_tools(gw_mcp_server *s, json_t **tools, char *err, size_t errlen);
 
+/* Whether a transfer should stop now (its caller's client is gone, the gateway stops):
+ * polled by libcurl while the transfer runs (about once a second when idle). */
+typedef int (*gw_mcp_cancel_fn)(void *arg);
+
 /* Call tool `name` with arguments (an object, may be NULL): 0 and *result (the
  * CallToolResult, a new reference; its isError may be true), or -1 and err when the
- * server could not be asked or answered an error. */
-int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments, json_t **result,
-                     char *err, size_t errlen);
+ * server could not be asked or answered an error, or cancel (may be NULL) said stop. */
+int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments,
+                     gw_mcp_cancel_fn cancel, void *cancel_arg, json_t **result, char *err,
+                     size_t errlen);
 
 /* The text of a CallToolResult's content (text parts joined with LF; other parts as their
  * JSON), malloc'd and cut at max bytes; NULL when out of memory. */

@@ -45,6 +45,7 @@ cat >"$tmp/gw.json" <<JSON
       {"name": "tools", "url": "http://127.0.0.1:$SSE/mcp", "headers": {"X-Test": "sonde"}},
       {"name": "jtools", "url": "http://127.0.0.1:$JSONP/mcp", "allowed_tools": ["add"]},
       {"name": "bad", "url": "http://127.0.0.1:$BAD/mcp", "timeout_ms": 1000},
+      {"name": "slow", "url": "http://127.0.0.1:$BAD/mcp", "timeout_ms": 600000},
       {"name": "garbage", "url": "http://127.0.0.1:$GARBAGE/mcp"},
       {"name": "down", "url": "http://127.0.0.1:$DEAD/mcp", "connect_timeout_ms": 500}
     ]
@@ -158,7 +159,25 @@ check("server gone status", st == 200, (st, ans))
 if st == 200:
     count_usage(ans)
     check("server gone item", "could not be reached" in (ans["mcp_calls"][0]["error"] or ""), ans)
-# 9. an unknown server label is the client's mistake
+# 9. the client hangs up while a tool call waits (its server would take 10 minutes): the call
+#    is aborted, the run ends as cancelled, well before that
+import http.client
+conn = http.client.HTTPConnection(GW.split("//")[1], timeout=1)
+conn.request("POST", "/v1/chat/completions", json.dumps({
+    "model": "sim-chat", "messages": [{"role": "user", "content": "@tool hang {}"}],
+    "tools": [{"type": "mcp", "server_label": "slow"}]}),
+    {"Content-Type": "application/json", "Authorization": "Bearer sk-agent"})
+try:
+    conn.getresponse()
+    bad.append("hang-up: the gateway answered a call that never ends")
+except OSError:
+    pass
+conn.close()
+# the cancelled run made one model call before its tool call: the key pays it (the sim counts
+# a token per 4 bytes of text, rounded up: the prompt in, the arguments "{}" out)
+usage["input"] += (len("@tool hang {}") + 3) // 4
+usage["output"] += (len("{}") + 3) // 4
+# 10. an unknown server label is the client's mistake
 st, ans = chat("hi", "nowhere")
 check("unknown label 400", st == 400 and ans["error"]["param"] == "tools", (st, ans))
 
@@ -175,7 +194,7 @@ def scrape():
 def get(s, metric, **labels):
     return s.get((metric, tuple(sorted(labels.items()))), 0.0)
 
-for attempt in range(50):
+for attempt in range(150):  # at most 15 s: a run left hanging would take 10 minutes
     s = scrape()
     got = {
         "add ok": get(s, "gateway_tool_executions_total", tool="add", status="ok"),
@@ -190,12 +209,14 @@ for attempt in range(50):
                                 and dict(l).get("gen_ai_operation_name") == "execute_tool"),
         "agent ok": get(s, "gateway_agent_executions_total", name="gateway", status="ok"),
         "agent error": get(s, "gateway_agent_executions_total", name="gateway", status="error"),
+        "agent cancelled": get(s, "gateway_agent_executions_total", name="gateway",
+                               status="cancelled"),
         "key input": get(s, "gateway_key_tokens_total", key="agent", type="input"),
         "key output": get(s, "gateway_key_tokens_total", key="agent", type="output"),
     }
     expected = {"add ok": 2, "add error": 1, "lookup ok": 1, "lookup error": 1, "broken error": 1,
-                "hang error": 1, "add durations": 3, "execute_tool ops": 7, "agent ok": 7,
-                "agent error": 2, "key input": usage["input"], "key output": usage["output"]}
+                "hang error": 2, "add durations": 3, "execute_tool ops": 8, "agent ok": 7,
+                "agent error": 2, "agent cancelled": 1, "key input": usage["input"], "key output": usage["output"]}
     if got == expected:
         break
     time.sleep(0.1)
