@@ -106,6 +106,7 @@ rec = calls(os.environ["SSE"])
 check("SSE server record", sorted((c["tool"], json.dumps(c["args"], sort_keys=True)) for c in rec) ==
       [("add", '{"a": 2, "b": 40}'), ("lookup", '{"key": "k1"}')], rec)
 check("one session for both calls", len({c["session"] for c in rec}) == 1, rec)
+check("the server's configured header sent", [c["xtest"] for c in rec] == ["sonde", "sonde"], rec)
 
 # 2. a tool error (isError) is an error item, the loop still answers
 st, ans = chat('@tool lookup {"key": "missing"}', "tools")

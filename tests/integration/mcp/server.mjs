@@ -3,7 +3,7 @@
 // tests/integration/test_gateway_mcp.sh. Two tools, each recording its calls:
 //   add {a, b}      -> "sum=<a+b>"
 //   lookup {key}    -> "value of <key>"; key "missing" is a tool error (isError)
-// GET /calls answers the record [{tool, args, session}] as JSON.
+// GET /calls answers the record [{tool, args, session, xtest (the X-Test header)}] as JSON.
 // Usage: node server.mjs PORT [json]   ("json": answers as JSON, else SSE streams)
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -23,14 +23,14 @@ function newServer() {
     description: 'Add two numbers',
     inputSchema: { a: z.number(), b: z.number() },
   }, async ({ a, b }, extra) => {
-    calls.push({ tool: 'add', args: { a, b }, session: extra.sessionId });
+    calls.push({ tool: 'add', args: { a, b }, session: extra.sessionId, xtest: extra.requestInfo?.headers?.['x-test'] ?? null });
     return { content: [{ type: 'text', text: `sum=${a + b}` }] };
   });
   server.registerTool('lookup', {
     description: 'Look a key up',
     inputSchema: { key: z.string() },
   }, async ({ key }, extra) => {
-    calls.push({ tool: 'lookup', args: { key }, session: extra.sessionId });
+    calls.push({ tool: 'lookup', args: { key }, session: extra.sessionId, xtest: extra.requestInfo?.headers?.['x-test'] ?? null });
     if (key === 'missing') return { isError: true, content: [{ type: 'text', text: `no such key: ${key}` }] };
     return { content: [{ type: 'text', text: `value of ${key}` }] };
   });
