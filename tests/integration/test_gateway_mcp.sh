@@ -227,4 +227,8 @@ for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
 PY
+# a clean stop: every run ended, nothing leaked (under ASan, LeakSanitizer reports in the log)
+kill -TERM "$GW_LAST_PID"
+wait "$GW_LAST_PID" || { tail -40 "$tmp/gw.log"; fail "the gateway did not stop cleanly"; }
+if grep -q "Sanitizer" "$tmp/gw.log"; then cat "$tmp/gw.log"; fail "sanitizer report"; fi
 echo "PASS test_gateway_mcp"
