@@ -3,7 +3,8 @@
 # MCP TypeScript SDK (tests/integration/mcp/server.mjs, streamable HTTP, one
 # instance answering with SSE streams, one with JSON) and a misbehaving one
 # (mcp/bad_server.py): chat completions with {"type":"mcp"} tools, the sim told
-# to call tools by "@tool NAME {args}" lines. Asserted: the SDK server's own
+# to call tools by "@tool NAME {args}" lines (also over a proxied model: a second
+# gateway as the OpenAI upstream). Asserted: the SDK server's own
 # record of calls and arguments, the final answer quoting the results, the
 # mcp_call items, tool errors / an unreachable server / garbage / a server that
 # never answers as error items or a 424 (each request bounded by a client-side
@@ -19,7 +20,7 @@ if [ ! -d "$MCP_DIR/node_modules/@modelcontextprotocol/sdk" ]; then
 fi
 
 SSE=$(free_port); JSONP=$(free_port); BAD=$(free_port); GARBAGE=$(free_port)
-DEAD=$(free_port); PORT=$(free_port)
+DEAD=$(free_port); PORT=$(free_port); BACK=$(free_port)
 node "$MCP_DIR/server.mjs" "$SSE" >"$tmp/mcp_sse.log" 2>&1 & pids+=($!)
 node "$MCP_DIR/server.mjs" "$JSONP" json >"$tmp/mcp_json.log" 2>&1 & pids+=($!); JSON_PID=$!
 /usr/bin/python3 "$MCP_DIR/bad_server.py" "$BAD" >"$tmp/bad.log" 2>&1 & pids+=($!)
@@ -35,8 +36,9 @@ done
 cat >"$tmp/gw.json" <<JSON
 {
   "listen": {"address": "127.0.0.1"},
-  "upstreams": {"sim": {"ttft_ms": 0, "inter_token_ms": 0, "jitter_ms": 0}},
-  "models": {"sim-chat": {"upstream": "sim"}},
+  "upstreams": {"sim": {"ttft_ms": 0, "inter_token_ms": 0, "jitter_ms": 0},
+                "back": {"type": "openai", "url": "http://127.0.0.1:$BACK/v1"}},
+  "models": {"sim-chat": {"upstream": "sim"}, "proxied": {"upstream": "back", "upstream_model": "sonde-sim"}},
   "tools": ["add", "lookup", "broken", "hang"],
   "keys": [{"name": "agent", "key": "sk-agent"}],
   "mcp": {
@@ -52,6 +54,8 @@ cat >"$tmp/gw.json" <<JSON
   }
 }
 JSON
+# a second gateway (its built-in sim) behind the first: the loop over the proxy path
+gw_start back --port "$BACK" || fail "start the back gateway"
 gw_start gw --port "$PORT" --config "$tmp/gw.json" || fail "start"
 
 export GW_URL="http://127.0.0.1:$PORT" SSE JSONP
@@ -136,6 +140,13 @@ check("max_tool_calls", st == 200 and ans["mcp_stop"] == "max_tool_calls" and an
 if st == 200: count_usage(ans)
 check("max_tool_calls executes nothing", len(calls(os.environ["SSE"])) == n_before, "")
 
+# 4b. the same loop over a proxied model (an OpenAI upstream: the second gateway)
+st, ans = post({"model": "proxied", "messages": [{"role": "user", "content": '@tool add {"a": 7, "b": 8}'}],
+                "tools": [{"type": "mcp", "server_label": "tools"}]})
+check("proxied loop", st == 200 and ans["mcp_calls"][0]["output"] == "sum=15" and
+      "sum=15" in ans["choices"][0]["message"]["content"], (st, ans))
+if st == 200: count_usage(ans)
+
 # 5. a server down when listing -> 424 with a clear error
 st, ans = chat('@tool add {"a": 1, "b": 2}', "down")
 check("down: 424", st == 424 and ans["error"]["code"] == "mcp_list_tools_failed" and
@@ -215,8 +226,8 @@ for attempt in range(150):  # at most 15 s: a run left hanging would take 10 min
         "key input": get(s, "gateway_key_tokens_total", key="agent", type="input"),
         "key output": get(s, "gateway_key_tokens_total", key="agent", type="output"),
     }
-    expected = {"add ok": 2, "add error": 1, "lookup ok": 1, "lookup error": 1, "broken error": 1,
-                "hang error": 2, "add durations": 3, "execute_tool ops": 8, "agent ok": 7,
+    expected = {"add ok": 3, "add error": 1, "lookup ok": 1, "lookup error": 1, "broken error": 1,
+                "hang error": 2, "add durations": 4, "execute_tool ops": 9, "agent ok": 8,
                 "agent error": 2, "agent cancelled": 1, "key input": usage["input"], "key output": usage["output"]}
     if got == expected:
         break
