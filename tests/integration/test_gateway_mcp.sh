@@ -192,6 +192,14 @@ usage["output"] += (len("{}") + 3) // 4
 # 10. an unknown server label is the client's mistake
 st, ans = chat("hi", "nowhere")
 check("unknown label 400", st == 400 and ans["error"]["param"] == "tools", (st, ans))
+# ... and so is a server URL of its own while the configuration allows none
+st, ans = post({"model": "sim-chat", "messages": [{"role": "user", "content": "hi"}],
+                "tools": [{"type": "mcp", "server_label": "mine",
+                           "server_url": "http://127.0.0.1:%s/mcp" % os.environ["SSE"]}]})
+check("request URL refused", st == 400 and "not allowed" in ans["error"]["message"], (st, ans))
+# ... and a streamed loop
+st, ans = chat("hi", "tools", stream=True)
+check("stream refused", st == 400 and ans["error"]["param"] == "stream", (st, ans))
 
 # the metrics agree (MHD may count a request after the answer left: scrape until they do)
 def scrape():
