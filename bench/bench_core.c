@@ -127,14 +127,14 @@ static int buf_write(void *ud, const char *data, size_t len)
     return 0;
 }
 
-/* Best of 5 text renders of reg into buf, in ms. */
-static double best_render_ms(sonde_registry *reg, grow_buf *buf)
+/* Best of 5 renders of reg in format into buf, in ms. */
+static double best_render_ms(sonde_registry *reg, grow_buf *buf, sonde_format format)
 {
     double best = 1e9;
     for (int r = 0; r < 5; r++) {
         buf->len = 0;
         double start = now_s();
-        sonde_expose(reg, SONDE_FORMAT_TEXT, buf_write, buf);
+        sonde_expose(reg, format, buf_write, buf);
         double ms = (now_s() - start) * 1e3;
         if (ms < best)
             best = ms;
@@ -188,6 +188,19 @@ int main(int argc, char **argv)
         j.n = 20000000;
         printf("BENCH exemplar_observe_ns %.2f\n", timed(exemplar_loop, &j, 1));
     }
+    if (RUN("native_histogram_observe_ns") || RUN("native_histogram_observe_2t_ns")) {
+        /* schema 3 (bucket factor 2^(1/8)), no classic buckets, default zero threshold */
+        sonde_native_opts no = {.bucket_factor = 1.1, .native_only = 1};
+        sonde_metric *nm;
+        sonde_metric_opts nmo = {.type = SONDE_HISTOGRAM, .name = "nh_seconds", .help = "h", .native = &no};
+        if (sonde_register(reg, &nmo, &nm))
+            return 1;
+        job nj = {.hist = sonde_histogram_of(nm), .n = 100000000};
+        if (RUN("native_histogram_observe_ns"))
+            printf("BENCH native_histogram_observe_ns %.2f\n", timed(observe_loop, &nj, 1));
+        if (RUN("native_histogram_observe_2t_ns"))
+            printf("BENCH native_histogram_observe_2t_ns %.2f\n", timed(observe_loop, &nj, 2));
+    }
     if (RUN("labeled_inc_ns")) {
         long n = 20000000;
         const char *const lv[] = {"GET", "/api/v1/items/42", "200"};
@@ -197,7 +210,8 @@ int main(int argc, char **argv)
         printf("BENCH labeled_inc_ns %.2f\n", (now_s() - start) * 1e9 / (double)n);
     }
     int run_64t = RUN("series_mem_64t_bytes") || RUN("expose_text_64t_ms");
-    if (RUN("series_mem_bytes") || RUN("expose_text_ms") || RUN("expose_text_bytes") || run_64t) {
+    int run_pb = RUN("expose_protobuf_ms") || RUN("expose_protobuf_bytes");
+    if (RUN("series_mem_bytes") || RUN("expose_text_ms") || RUN("expose_text_bytes") || run_64t || run_pb) {
         sonde_config cfg;
         sonde_config_init(&cfg);
         cfg.process_metrics = 0;
@@ -229,8 +243,14 @@ int main(int argc, char **argv)
         }
         if (RUN("expose_text_ms") || RUN("expose_text_bytes")) {
             grow_buf buf = {0};
-            printf("BENCH expose_text_ms %.2f\n", best_render_ms(er, &buf));
+            printf("BENCH expose_text_ms %.2f\n", best_render_ms(er, &buf, SONDE_FORMAT_TEXT));
             printf("BENCH expose_text_bytes %zu\n", buf.len);
+            free(buf.p);
+        }
+        if (run_pb) {
+            grow_buf buf = {0};
+            printf("BENCH expose_protobuf_ms %.2f\n", best_render_ms(er, &buf, SONDE_FORMAT_PROTOBUF));
+            printf("BENCH expose_protobuf_bytes %zu\n", buf.len);
             free(buf.p);
         }
         if (run_64t) {
@@ -252,7 +272,7 @@ int main(int argc, char **argv)
                 printf("BENCH series_mem_64t_bytes %.0f\n", (after - before + rss_bytes() - after_hist) / SERIES);
             if (RUN("expose_text_64t_ms")) {
                 grow_buf buf = {0};
-                printf("BENCH expose_text_64t_ms %.2f\n", best_render_ms(er, &buf));
+                printf("BENCH expose_text_64t_ms %.2f\n", best_render_ms(er, &buf, SONDE_FORMAT_TEXT));
                 free(buf.p);
             }
             pthread_barrier_wait(&w.release);

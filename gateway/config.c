@@ -599,7 +599,7 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
-        "keys", "tools", "redis", "remote_write", "pushgateway", "mcp", NULL};
+        "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     static const char *const rwallowed[] = {"url", "interval_s", NULL};
     static const char *const pgallowed[] = {"url", "job", NULL};
@@ -646,6 +646,17 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     c->max_connections = (unsigned)d;
     if (get_ms(root, "client_idle_timeout_ms", &c->client_idle_timeout_ms, "config", err, errlen))
         goto out;
+    json_t *om = json_object_get(root, "otlp_metrics");
+    if (om) {
+        static const char *const oallowed[] = {"endpoint", "interval_ms", NULL};
+        if (!json_is_object(om) || check_keys(om, "otlp_metrics", oallowed, err, errlen)) {
+            if (!json_is_object(om)) snprintf(err, errlen, "otlp_metrics must be an object");
+            goto out;
+        }
+        if (get_str(om, "endpoint", &c->otlp_metrics_endpoint, "otlp_metrics", err, errlen) ||
+            get_ms(om, "interval_ms", &c->otlp_metrics_interval_ms, "otlp_metrics", err, errlen))
+            goto out;
+    }
     json_t *rw = json_object_get(root, "remote_write");
     if (rw) {
         if (!json_is_object(rw)) {
@@ -774,6 +785,7 @@ void gw_config_free(gw_config *c)
     for (size_t i = 0; i < c->mcp.nservers; i++) gw_mcp_server_free(c->mcp.servers[i]);
     free(c->mcp.servers);
     free(c->address);
+    free(c->otlp_metrics_endpoint);
     free(c->redis.url);
     free(c->redis.password);
     free(c->redis.key_prefix);

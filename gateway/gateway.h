@@ -147,6 +147,9 @@ typedef struct gw_config {
     size_t nkeys;
     char **tools;          /* tool names that are labels of their own (others: GW_OTHER) */
     size_t ntools;
+    char *otlp_metrics_endpoint;   /* "otlp_metrics": {"endpoint"}: the full /v1/metrics URL;
+                                      NULL: the OTEL_* environment decides */
+    long otlp_metrics_interval_ms; /* "otlp_metrics": {"interval_ms"}; 0: environment */
     gw_redis_opts redis;   /* limits and budgets shared by gateways through Redis */
     gw_mcp_opts mcp;       /* MCP servers of the agentic loop */
     /* push exporters (docs/export.md); NULL / 0: the SONDE_* variables decide */

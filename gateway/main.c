@@ -20,6 +20,7 @@
 #include "gateway.h"
 #include "sonde/push.h"
 #include "service.h"
+#include "sonde/otlp.h"
 
 static void usage(FILE *f)
 {
@@ -67,6 +68,11 @@ static void usage(FILE *f)
 "      --sim-error-rate R        share of calls failing with 502 (default 0)\n"
 "      --sim-timeout-rate R      share of calls stalling until 504 (default 0)\n"
 "      --sim-timeout-ms MS       how long a stalled sim call waits (default 60000)\n"
+"  OTLP metrics (also started by OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT; see docs/export.md):\n"
+"      --otlp-metrics-endpoint URL  push the metrics to this OTLP/HTTP URL (the full\n"
+"                            /v1/metrics one) [OTEL_EXPORTER_OTLP_METRICS_ENDPOINT]\n"
+"      --otlp-metrics-interval-ms MS  between exports (default 60000)\n"
+"                            [OTEL_METRIC_EXPORT_INTERVAL]\n"
 "  Limits and budgets shared by several gateways (keys and budgets: the config file):\n"
 "      --redis URL           keep the keys' limits and daily budgets in this Redis,\n"
 "                            redis://[[user]:password@]host[:port][/db] (default: none,\n"
@@ -99,7 +105,7 @@ static void usage(FILE *f)
 }
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
-       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO,
+       O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLPM, O_OTLPM_IV,
        O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO,
        O_RWURL, O_RWINT, O_PGURL, O_PGJOB };
 
@@ -147,6 +153,8 @@ int main(int argc, char **argv)
         {"first-byte-timeout-ms", required_argument, NULL, O_FBTO},
         {"idle-timeout-ms", required_argument, NULL, O_IDLETO},
         {"client-idle-timeout-ms", required_argument, NULL, O_CLIENTTO},
+        {"otlp-metrics-endpoint", required_argument, NULL, O_OTLPM},
+        {"otlp-metrics-interval-ms", required_argument, NULL, O_OTLPM_IV},
         {"redis", required_argument, NULL, O_REDIS},
         {"redis-fail-mode", required_argument, NULL, O_REDIS_FAIL},
         {"redis-connect-timeout-ms", required_argument, NULL, O_REDIS_CONNTO},
@@ -242,6 +250,9 @@ int main(int argc, char **argv)
         case O_PGJOB: free(cfg.pushgateway_job); cfg.pushgateway_job = strdup(optarg); break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
+        case O_OTLPM: free(cfg.otlp_metrics_endpoint); cfg.otlp_metrics_endpoint = strdup(optarg); break;
+        case O_OTLPM_IV: bad = num("--otlp-metrics-interval-ms", optarg, 1, 3.6e6, &d);
+                         cfg.otlp_metrics_interval_ms = (long)d; break;
         case O_REDIS: redis_url = optarg; break;
         case O_REDIS_FAIL:
             if ((bad = gw_config_set_fail_mode(&cfg, optarg) != 0))
@@ -350,6 +361,20 @@ int main(int argc, char **argv)
                SONDE_VERSION_STRING, urls, v6 ? "[" : "", mhost, v6 ? "]" : "", mport);
     }
     fflush(stdout);
+    /* OTLP metrics when configured (flag, JSON, or the OTEL_* environment); diagnostics as
+     * JSON lines on stderr */
+    sonde_logger *diag = NULL;
+    sonde_otlp_metrics *otlp_metrics = NULL;
+    sonde_otlp_metrics_opts mo;
+    sonde_otlp_metrics_opts_init(&mo);
+    mo.registry = sonde_default_registry();
+    mo.config = sonde_registry_config(mo.registry);
+    mo.endpoint = cfg.otlp_metrics_endpoint;
+    if (cfg.otlp_metrics_interval_ms > 0) mo.interval_ms = cfg.otlp_metrics_interval_ms;
+    if (sonde_logger_new(NULL, &diag) == SONDE_OK) mo.logger = diag;
+    int orc = sonde_otlp_metrics_start(&mo, &otlp_metrics);
+    if (orc != SONDE_OK)
+        fprintf(stderr, "sonde-gateway: OTLP metrics not started: %s\n", sonde_strerror(orc));
 
     /* every 5 s (or the probe interval, when shorter): probe when due, and hand
      * glibc's free pages back. Answers are built on one thread (timer, curl) and freed on
@@ -376,6 +401,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "sonde-gateway: shutting down\n");
     /* the last remote-write snapshot (5 s to drain); a push to the Pushgateway, if set */
     sonde_exporters_free(exporters, 1, 1, 5000);
+    sonde_otlp_metrics_stop(otlp_metrics, -1); /* the last export, within its timeout */
+    sonde_logger_free(diag, 1000);
     gw_free(gw);
     gw_config_free(&cfg);
     return 0;

@@ -61,6 +61,7 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg)
         }
     }
     sonde_llm_opts lo = {.prefix = "gateway",
+                         .native_histograms = 1, /* native buckets for Prometheus, classic kept */
                          .prices = sonde_llm_prices_count(prices) ? prices : NULL};
     rc = sonde_llm_new(r, &lo, &mt->llm);
     sonde_llm_prices_free(prices);

@@ -1,8 +1,12 @@
 #!/bin/sh
 # make demo: start sonde-gateway on its simulated model, drive it with
 # sonde-load, and show every 2 s a summary computed from the gateway's own
-# /metrics (requests/s, TTFT p50/p95 from the histogram buckets, tokens/s,
-# errors, streams in flight). Ctrl-C stops everything. When stdin is not a
+# /metrics (requests/s, TTFT p50/p95, tokens/s, errors, streams in flight).
+# TTFT comes from the native histogram (a protobuf scrape decoded by
+# scripts/native_quantile.py) when the gateway has one, else from the classic
+# buckets of the text scrape; the line says which. The sim answers its first
+# token after 200 ms +- 5, so the native p50 reads about 200 ms (the classic
+# buckets 0.1 and 0.25 would say 175). Ctrl-C stops everything. When stdin is not a
 # terminal, or DEMO_SECONDS is set, it runs that long (default 10 s) and exits 0.
 # Env: DEMO_PORT (default 8080, the next free one when taken), DEMO_CLIENTS (50),
 # BUILD (build directory, default ./build).
@@ -32,8 +36,8 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-"$GW" --port "$PORT" --address 127.0.0.1 --sim-ttft-ms 150 --sim-inter-token-ms 20 \
-  --sim-jitter-ms 15 --sim-output-tokens 48 --sim-error-rate 0.02 >"$tmp/gateway.log" 2>&1 &
+"$GW" --port "$PORT" --address 127.0.0.1 --sim-ttft-ms 200 --sim-inter-token-ms 20 \
+  --sim-jitter-ms 5 --sim-output-tokens 48 --sim-error-rate 0.02 >"$tmp/gateway.log" 2>&1 &
 gw_pid=$!
 i=0
 until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
@@ -53,7 +57,8 @@ echo
 
 # summary PREV CUR DT: one block of figures from two scrapes DT seconds apart
 summary() {
-  awk -v dt="$3" '
+  nt=$(native_ttft "$1.pb" "$2.pb")
+  awk -v dt="$3" -v kind="${nt%%|*}" -v native="${nt#*|}" '
     function labels(s,   l) { l = s; sub(/^[^{]*\{/, "", l); sub(/\}.*$/, "", l); return l }
     function le(s,   v) { v = s; sub(/.*le="/, "", v); sub(/".*/, "", v); return v }
     FNR == 1 { f++ }
@@ -90,16 +95,28 @@ summary() {
     END {
       printf "requests/s %8.1f   tokens/s %9.1f   errors %6d (+%d)   streams in flight %5d\n",
         (req[2] - req[1]) / dt, (tok[2] - tok[1]) / dt, err[2], err[2] - err[1], streams[2]
-      printf "TTFT (last %ss) p50 %s   p95 %s\n", dt, q(0.5), q(0.95)
+      if (native != "") printf "TTFT (last %ss, %s) %s\n", dt, kind, native
+      else printf "TTFT (last %ss, classic buckets) p50 %s   p95 %s\n", dt, q(0.5), q(0.95)
     }' "$1" "$2"
 }
 
+# native_ttft PREV.pb CUR.pb: "p50 N ms   p95 N ms" from the native histogram, or nothing
+pb_accept='application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited'
+native_ttft() {
+  python3 "$(dirname "$0")/native_quantile.py" "$1" "$2" gen_ai_server_time_to_first_token_seconds 0.5 0.95 \
+    2>/dev/null | awk 'NR == 1 { if ($1 != "schema" || $4 == 0) exit; kind = "native histogram, schema " $2; next }
+      { v[NR] = ($1 == "-") ? "-" : sprintf("%.0f ms", $1 * 1000) }
+      END { if (kind != "") printf "%s|p50 %s   p95 %s", kind, v[2], v[3] }'
+}
+
 curl -s "http://127.0.0.1:$PORT/metrics" >"$tmp/prev"
+curl -s -H "Accept: $pb_accept" "http://127.0.0.1:$PORT/metrics" >"$tmp/prev.pb"
 start=$(date +%s)
 [ -t 1 ] && [ -z "$SECONDS_LEFT" ] && printf 'waiting for the first figures...\n\n'
 while :; do
   sleep 2
   curl -s "http://127.0.0.1:$PORT/metrics" >"$tmp/cur" || { echo "demo: the gateway stopped" >&2; exit 1; }
+  curl -s -H "Accept: $pb_accept" "http://127.0.0.1:$PORT/metrics" >"$tmp/cur.pb" || true
   out=$(summary "$tmp/prev" "$tmp/cur" 2)
   if [ -t 1 ] && [ -z "$SECONDS_LEFT" ]; then
     printf '\033[2A\033[J%s\n' "$out"
@@ -107,6 +124,7 @@ while :; do
     printf '%s\n' "$out"
   fi
   mv "$tmp/cur" "$tmp/prev"
+  mv "$tmp/cur.pb" "$tmp/prev.pb"
   if [ -n "$SECONDS_LEFT" ] && [ $(( $(date +%s) - start )) -ge "$SECONDS_LEFT" ]; then
     break
   fi

@@ -18,7 +18,12 @@
  *
  * Counters: a counter registered as "foo" or "foo_total" is the family "foo";
  * text 0.0.4 writes "foo_total" (HELP and TYPE included), OpenMetrics writes
- * the family "foo" with the sample "foo_total" and "foo_created".
+ * the family "foo" with the sample "foo_total" and "foo_created", protobuf a
+ * COUNTER family "foo_total" with its created timestamp.
+ *
+ * Native histograms (sonde_native_opts) travel in the protobuf format only:
+ * schema, zero bucket, spans and delta-encoded counts per side. The text
+ * formats show a native-only histogram as its +Inf bucket, _sum and _count.
  */
 #ifndef SONDE_EXPOSE_H
 #define SONDE_EXPOSE_H
@@ -34,12 +39,17 @@ extern "C" {
 
 typedef enum sonde_format {
     SONDE_FORMAT_TEXT = 0,    /* Prometheus text 0.0.4 */
-    SONDE_FORMAT_OPENMETRICS  /* OpenMetrics 1.0.0 text */
+    SONDE_FORMAT_OPENMETRICS, /* OpenMetrics 1.0.0 text */
+    SONDE_FORMAT_PROTOBUF     /* delimited io.prometheus.client.MetricFamily messages: every
+                                 type, native histogram buckets, created timestamps */
 } sonde_format;
 
 /*
  * Choose a format from an HTTP Accept header value (NULL or "" = text 0.0.4),
- * honouring q-values, as Prometheus 2.x and 3.x send them.
+ * honouring q-values, as Prometheus 2.x and 3.x send them. The protobuf format is
+ * chosen only for the media range application/vnd.google.protobuf with
+ * proto=io.prometheus.client.MetricFamily and encoding=delimited (what Prometheus sends
+ * first with its native-histograms feature on), when its q-value is the highest.
  */
 SONDE_API sonde_format sonde_format_negotiate(const char *accept);
 

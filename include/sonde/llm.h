@@ -80,6 +80,11 @@ typedef struct sonde_llm_opts {
                                  (same value as gen_ai_provider_name) for older dashboards */
     const sonde_llm_prices *prices; /* per-model prices, copied; NULL = no P_cost_total */
     size_t cardinality_limit; /* per family, and tuples cached; 0 = the registry's limit */
+    int native_histograms;    /* non-zero: the gen_ai_ histograms (operation and request
+                                 duration, time to first token/chunk, time per output
+                                 token/chunk, token usage) are native too (schema 3, at most
+                                 160 buckets), keeping their classic GenAI buckets for
+                                 scrapers that do not ask for protobuf */
 } sonde_llm_opts;
 
 /* How a call, tool execution or agent run ended; the status label's values. */

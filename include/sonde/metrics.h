@@ -63,6 +63,29 @@ typedef struct sonde_quantile {
     double error;    /* allowed rank error, in (0, 1) */
 } sonde_quantile;
 
+/*
+ * Native (sparse, exponential) histogram options, after client_golang's. Bucket i of
+ * schema s holds (2^((i-1) 2^-s), 2^(i 2^-s)]; |v| <= zero_threshold counts in the zero
+ * bucket; negative values have buckets of their own. Only the protobuf exposition carries
+ * the buckets (sonde_format_negotiate picks it when Prometheus asks for it); the text
+ * formats show a native-only histogram as its _count, _sum and +Inf bucket. Zero-
+ * initialise, then fill.
+ */
+typedef struct sonde_native_opts {
+    double bucket_factor;      /* > 1: the schema is the lowest in -4..8 whose bucket growth
+                                  2^(2^-s) is <= it (1.1 -> schema 3, 2 -> 0); 0 = 1.1 */
+    double zero_threshold;     /* 0 = 2^-128 (client_golang's default); < 0: only exact zeros */
+    uint32_t max_buckets;      /* most buckets exposed, both sides (<= 1024); past it the zero
+                                  bucket widens up to max_zero_threshold, then the schema
+                                  halves (pairs merged); 0 = 160. Memory: 2 x max(this, 136)
+                                  cells per generation of a series */
+    double max_zero_threshold; /* 0 = the zero bucket never widens */
+    double min_reset_seconds;  /* when a value falls outside the buckets held and this long
+                                  has passed since the last reset, the series resets instead
+                                  of halving its resolution; 0 = never reset */
+    int native_only;           /* 1: no classic buckets (opts.buckets is ignored) */
+} sonde_native_opts;
+
 /* Options for registering a family. Zero-initialise, then fill. */
 typedef struct sonde_metric_opts {
     sonde_type type;
@@ -80,6 +103,8 @@ typedef struct sonde_metric_opts {
     const char *const *states;       /* statesets: state names (label values) */
     size_t state_count;
     size_t cardinality_limit;        /* 0 = registry default */
+    const sonde_native_opts *native; /* histograms: native buckets too (or only); NULL = classic
+                                        buckets only */
 } sonde_metric_opts;
 
 /* ---- registries ------------------------------------------------------- */
@@ -208,12 +233,14 @@ SONDE_API void sonde_gauge_sub(sonde_gauge *g, double v);
 SONDE_API void sonde_gauge_set_to_current_time(sonde_gauge *g); /* seconds since the epoch */
 SONDE_API double sonde_gauge_value(const sonde_gauge *g);
 
-/* NaN observations are refused (dropped). */
+/* NaN observations are refused (dropped); +-Inf count in the +Inf classic bucket and in
+ * the native bucket past the largest finite one. */
 SONDE_API void sonde_histogram_observe(sonde_histogram *h, double v);
 /* n observations of the same value in one O(1) step (bucket += n, sum += n * v). */
 SONDE_API void sonde_histogram_observe_n(sonde_histogram *h, double v, uint64_t n);
 /* Snapshot: count and sum, and if counts != NULL, per-bucket (non-cumulative) counts for
- * every bound plus +Inf (bucket_count + 1 entries). */
+ * every bound plus +Inf (bucket_count + 1 entries; a native-only histogram has one, its
+ * count). */
 SONDE_API void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, double *sum, uint64_t *counts);
 
 /* ---- exemplars -------------------------------------------------------- */
@@ -225,7 +252,8 @@ SONDE_API void sonde_histogram_read(const sonde_histogram *h, uint64_t *count, d
  * after the bucket's _bucket sample,
  *   foo_bucket{le="0.5"} 7 # {trace_id="4bf9...4736",span_id="00f0...02b7"} 0.43 1700000000.123
  * (the value lies in its bucket by construction; the labels take 63 of the
- * 128 characters OpenMetrics allows); text 0.0.4 never writes exemplars.
+ * 128 characters OpenMetrics allows); the protobuf exposition carries them on
+ * counters and classic buckets too; text 0.0.4 never writes exemplars.
  *
  * Automatic: sonde_counter_inc, sonde_counter_add, sonde_histogram_observe
  * and sonde_histogram_observe_n (and what is built on them: timers, the

@@ -1,9 +1,10 @@
 /*
  * sonde/otlp.h - libsonde-otlp: the OTLP/HTTP transport (protobuf over
- * HTTP/1.1, libcurl and zlib) and the exporters that plug it into a tracer
+ * HTTP/1.1, libcurl and libdeflate) and the exporters that plug it into a tracer
  * (sonde_span_exporter) and a logger (sonde_log_exporter). pkg-config
- * sonde-otlp, CMake sonde::otlp. One transport serves every signal: traces
- * and logs here, metrics through sonde_otlp_send().
+ * sonde-otlp, CMake sonde::otlp. One transport serves every signal: traces,
+ * logs and metrics (sonde_otlp_metric_exporter for a sonde_metric_reader, or
+ * sonde_otlp_metrics_start, which builds both from the environment).
  *
  * Each signal's destination is resolved once, in this order: the option set
  * in code, then the environment, then the OpenTelemetry default.
@@ -33,8 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "export.h"
 #include "log.h"
+#include "metric_reader.h"
 #include "trace.h"
 
 #ifdef __cplusplus
@@ -86,6 +89,37 @@ SONDE_API int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const voi
  * sonde_logger_opts.exporter. SONDE_EINVAL for a NULL argument. */
 SONDE_API int sonde_otlp_span_exporter(sonde_otlp *o, sonde_span_exporter *out);
 SONDE_API int sonde_otlp_log_exporter(sonde_otlp *o, sonde_log_exporter *out);
+/* For sonde_metric_reader_opts.exporter: POSTs each request to the metrics endpoint. */
+SONDE_API int sonde_otlp_metric_exporter(sonde_otlp *o, sonde_metric_exporter *out);
+
+/*
+ * OTLP metrics with no code but this call (sonde-gateway makes it at start): a
+ * transport and a periodic reader of registry, configured by the environment
+ * (OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT / _HEADERS / _TIMEOUT / _COMPRESSION,
+ * OTEL_METRIC_EXPORT_INTERVAL / _TIMEOUT, OTEL_SERVICE_NAME,
+ * OTEL_RESOURCE_ATTRIBUTES) and the fields set here. It starts only when an
+ * endpoint is configured (endpoint here, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_ENDPOINT) or OTEL_METRICS_EXPORTER names otlp, and never
+ * when OTEL_SDK_DISABLED=true or OTEL_METRICS_EXPORTER names no otlp ("none",
+ * "prometheus"): then SONDE_OK with *out = NULL.
+ */
+typedef struct sonde_otlp_metrics sonde_otlp_metrics;
+typedef struct sonde_otlp_metrics_opts {
+    sonde_registry *registry;     /* exported (required) */
+    const sonde_config *config;   /* its labels service, version, environment (may be NULL) */
+    sonde_logger *logger;         /* diagnostics; NULL: none */
+    const char *endpoint;         /* the full metrics URL, used as given; NULL: environment */
+    long interval_ms;             /* < 0: OTEL_METRIC_EXPORT_INTERVAL (60000) */
+} sonde_otlp_metrics_opts;
+SONDE_API void sonde_otlp_metrics_opts_init(sonde_otlp_metrics_opts *opts);
+/* SONDE_EINVAL (NULL out or registry), SONDE_ECONFIG (a malformed endpoint set here),
+ * SONDE_ENOMEM, SONDE_EIO. */
+SONDE_API int sonde_otlp_metrics_start(const sonde_otlp_metrics_opts *opts, sonde_otlp_metrics **out);
+/* The reader (for its counters and sonde_metric_reader_export); NULL for NULL. */
+SONDE_API sonde_metric_reader *sonde_otlp_metrics_reader(sonde_otlp_metrics *m);
+/* The last export within timeout_ms (< 0: OTEL_METRIC_EXPORT_TIMEOUT), then free it all.
+ * Before the registry is freed. NULL: no-op. */
+SONDE_API void sonde_otlp_metrics_stop(sonde_otlp_metrics *m, long timeout_ms);
 
 typedef struct sonde_otlp_stats {
     uint64_t requests;   /* HTTP requests made, retries included */

@@ -67,6 +67,7 @@
 #include "util.h"
 #include "trace.h"
 #include "log.h"
+#include "metric_reader.h"
 
 #ifdef __cplusplus
 extern "C" {

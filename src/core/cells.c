@@ -172,23 +172,37 @@ int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
     return SONDE_OK;
 }
 
-/* Reclamation callback of a released range: zero it and its mirror (a counter's fraction)
- * everywhere, then offer it for reuse. */
+/* Zero [base, base + count) and its mirror SONDE_CELLS_FRACTION above (a counter's
+ * fraction) in every arena. Lock held. */
+static void zero_locked(uint32_t first, uint32_t count)
+{
+    unsigned n = atomic_load_explicit(&arena_count, memory_order_relaxed);
+    for (uint32_t base = first; base < SONDE_CELLS_FRACTION * 2; base += SONDE_CELLS_FRACTION) {
+        uint32_t d = base >> SONDE_CHUNK_BITS, off = base & (SONDE_CHUNK_CELLS - 1);
+        for (unsigned i = 0; i < n; i++) {
+            sonde_cell *chunk = atomic_load_explicit(&arenas[i]->dir[d], memory_order_acquire);
+            if (chunk)
+                for (uint32_t k = 0; k < count; k++)
+                    atomic_store_explicit(&chunk[off + k], 0, memory_order_relaxed);
+        }
+    }
+}
+
+void sonde_cells_zero(uint32_t base, uint32_t count)
+{
+    pthread_mutex_lock(&pool_lock);
+    zero_locked(base, count);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Reclamation callback of a released range: zero it and its mirror everywhere, then offer it
+ * for reuse. */
 static void range_recycle(void *p)
 {
     free_range *r = p;
     sonde_exemplars_clear(r->base, r->count); /* the next series must not show this one's */
     pthread_mutex_lock(&pool_lock);
-    unsigned n = atomic_load_explicit(&arena_count, memory_order_relaxed);
-    for (uint32_t base = r->base; base < SONDE_CELLS_FRACTION * 2; base += SONDE_CELLS_FRACTION) {
-        uint32_t d = base >> SONDE_CHUNK_BITS, off = base & (SONDE_CHUNK_CELLS - 1);
-        for (unsigned i = 0; i < n; i++) {
-            sonde_cell *chunk = atomic_load_explicit(&arenas[i]->dir[d], memory_order_acquire);
-            if (chunk)
-                for (uint32_t k = 0; k < r->count; k++)
-                    atomic_store_explicit(&chunk[off + k], 0, memory_order_relaxed);
-        }
-    }
+    zero_locked(r->base, r->count);
     r->next = free_ranges;
     free_ranges = r;
     pthread_mutex_unlock(&pool_lock);

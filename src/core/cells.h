@@ -135,6 +135,10 @@ int sonde_cells_alloc(uint32_t count, uint32_t *base);
  * it and its mirror SONDE_CELLS_FRACTION above zeroed. */
 void sonde_cells_release(uint32_t base, uint32_t count);
 
+/* Zero a range in every arena now, for its owner's own reuse (native histograms after a
+ * reset): a writer racing with it may keep its add or lose it. */
+void sonde_cells_zero(uint32_t base, uint32_t count);
+
 /* A cell summed over every arena in the pool's fixed order. Lock-free; any thread. */
 uint64_t sonde_cells_sum_u64(uint32_t id);
 double sonde_cells_sum_f64(uint32_t id);

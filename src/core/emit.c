@@ -13,6 +13,7 @@
  * lock only, so they may use the registry; they must not add or remove
  * collectors. Their output is held in memory while they run and written
  * after, so the caller's write callback never runs under that lock either.
+ * The OTLP metrics encoder runs them into a sink (render.h) instead of text.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +79,18 @@ int sonde_emit_family(sonde_emitter *e, const char *name, const char *help, sond
         e->name[n - 5] = '\0';
     if (sonde_families_lookup(e->r->fams, e->r->fam_count, e->name) || emitted_before(e->r, e->name))
         return SONDE_EEXIST; /* that family is already in the output */
-    if (remember_emitted(e->r, e->name))
+    if (remember_emitted(e->r, e->name)) {
+        e->r->scratch_err = 1; /* the render fails as a whole: no family silently missing */
         return SONDE_ENOMEM;
+    }
     e->type = type;
     e->open = 1;
-    sonde_render_header(e->r, e->name, help, type, unit);
+    if (e->r->sink)
+        e->r->sink->family(e->r->sink->ud, e->name, help, type, unit);
+    else if (e->r->protobuf)
+        sonde_pb_family_begin(e->r, e->name, help, type);
+    else
+        sonde_render_header(e->r, e->name, help, type, unit);
     return SONDE_OK;
 }
 
@@ -94,7 +102,7 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
     if (suffix && !(e->type == SONDE_COUNTER && (!strcmp(suffix, "_total") || !strcmp(suffix, "_created"))) &&
         !(e->type == SONDE_INFO && !strcmp(suffix, "_info")))
         return SONDE_ENAME;
-    if (!suffix)
+    if (!suffix && !e->r->sink)
         suffix = e->type == SONDE_COUNTER ? "_total" : e->type == SONDE_INFO ? "_info" : "";
     if (!e->r->openmetrics && strcmp(suffix, "_created") == 0)
         return SONDE_OK; /* text 0.0.4 has no _created samples */
@@ -112,6 +120,14 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
         size_t max = e->cfg->label_value_max ? e->cfg->label_value_max : SONDE_LABEL_VALUE_MAX;
         if (strlen(labels[i].value) > max)
             return SONDE_ETOOLONG;
+    }
+    if (e->r->sink) {
+        e->r->sink->sample(e->r->sink->ud, suffix, labels, n, value);
+        return SONDE_OK;
+    }
+    if (e->r->protobuf) {
+        sonde_pb_emit_sample(e->r, labels, n, value);
+        return SONDE_OK;
     }
     sonde_render_labels_begin(e->r);
     for (size_t i = 0; i < n; i++)
@@ -147,6 +163,34 @@ static int hold_write(void *ud, const char *data, size_t len)
     return 0;
 }
 
+/* Every collector of reg into r, under the collector lock; forgets the names emitted. */
+static void run_collectors(sonde_render *r, sonde_registry *reg)
+{
+    pthread_mutex_lock(&reg->collect_lock);
+    for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
+        sonde_emitter e = {.r = r, .cfg = &reg->cfg};
+        c->fn(&e, c->ud);
+    }
+    if (!r->sink) {
+        sonde_pb_family_end(r);
+        sonde_out_flush(&r->out);
+    }
+    pthread_mutex_unlock(&reg->collect_lock);
+    for (size_t i = 0; i < r->emitted_count; i++)
+        free(r->emitted[i]);
+    free(r->emitted);
+    r->emitted = NULL;
+    r->emitted_count = r->emitted_cap = 0;
+}
+
+int sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
+                             const sonde_render_sink *sink)
+{
+    sonde_render r = {.sink = sink, .openmetrics = 1, .fams = (sonde_family **)fams, .fam_count = n};
+    run_collectors(&r, reg);
+    return r.scratch_err ? SONDE_ENOMEM : SONDE_OK;
+}
+
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
 {
     /* the caller's write callback never runs under the collector lock: what the families
@@ -157,13 +201,7 @@ void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
     held_output held = {0};
     r->out.write = hold_write;
     r->out.ud = &held;
-    pthread_mutex_lock(&reg->collect_lock);
-    for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
-        sonde_emitter e = {.r = r, .cfg = &reg->cfg};
-        c->fn(&e, c->ud);
-    }
-    sonde_out_flush(&r->out);
-    pthread_mutex_unlock(&reg->collect_lock);
+    run_collectors(r, reg);
     r->out.write = write;
     r->out.ud = ud;
     if (held.failed)
@@ -171,9 +209,4 @@ void sonde_render_collectors(sonde_render *r, sonde_registry *reg)
     else if (held.len && !r->out.err && write(ud, held.buf, held.len))
         r->out.err = SONDE_EWRITE;
     free(held.buf);
-    for (size_t i = 0; i < r->emitted_count; i++)
-        free(r->emitted[i]);
-    free(r->emitted);
-    r->emitted = NULL;
-    r->emitted_count = r->emitted_cap = 0;
 }

@@ -1,6 +1,6 @@
 /*
  * expose.c - rendering registered families in Prometheus text 0.0.4 and
- * OpenMetrics 1.0.
+ * OpenMetrics 1.0 (and, through expose_pb.c, the protobuf format).
  *
  * A scrape blocks nobody: no lock is held while it formats or calls the
  * caller's write callback (where the server gzips). It takes, each for a
@@ -313,9 +313,17 @@ static void render_child(sonde_render *r, const sonde_family *f, sonde_child *c,
         sonde_render_sample(r, f->name, "_created", NULL, NULL, c->created);
 }
 
-/* Read a counter's or histogram's cells into v. */
-static void read_cells(const sonde_family *f, const sonde_child *c, double *v)
+/* Read a counter's or histogram's cells into v (a native-only histogram: its count and
+ * sum, as client_golang shows it in the text formats). */
+static void read_cells(sonde_render *r, const sonde_family *f, sonde_child *c, double *v)
 {
+    if (f->native && f->native->only) {
+        if (sonde_native_snapshot(c, &r->snap))
+            r->scratch_err = 1;
+        v[0] = (double)r->snap.count;
+        v[1] = r->snap.sum;
+        return;
+    }
     if (f->type == SONDE_COUNTER) {
         v[0] = sonde_counter_cells_value(c->cell);
         return;
@@ -327,6 +335,10 @@ static void read_cells(const sonde_family *f, const sonde_child *c, double *v)
 
 static void render_family(sonde_render *r, sonde_family *f)
 {
+    if (r->protobuf) {
+        sonde_pb_render_family(r, f);
+        return;
+    }
     if (f->fn) { /* one child; fn runs under this family's lock so that unregister waits */
         double v;
         pthread_mutex_lock(&f->lock);
@@ -348,8 +360,8 @@ static void render_family(sonde_render *r, sonde_family *f)
     if (c) {
         sonde_render_header(r, f->name, f->help, f->type, f->unit);
         for (; c && !r->out.err; c = sonde_family_walk_next(&w)) {
-            if (f->cells_per_child)
-                read_cells(f, c, r->values);
+            if (f->cells_per_child || f->native)
+                read_cells(r, f, c, r->values);
             render_child(r, f, c, r->values);
         }
     }
@@ -358,7 +370,8 @@ static void render_family(sonde_render *r, sonde_family *f)
 
 int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write, void *ud)
 {
-    if (!reg || !write || (format != SONDE_FORMAT_TEXT && format != SONDE_FORMAT_OPENMETRICS))
+    if (!reg || !write ||
+        (format != SONDE_FORMAT_TEXT && format != SONDE_FORMAT_OPENMETRICS && format != SONDE_FORMAT_PROTOBUF))
         return SONDE_EINVAL;
     sonde_render *r = calloc(1, sizeof *r);
     if (!r)
@@ -366,6 +379,8 @@ int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write,
     r->out.write = write;
     r->out.ud = ud;
     r->openmetrics = format == SONDE_FORMAT_OPENMETRICS;
+    r->protobuf = format == SONDE_FORMAT_PROTOBUF;
+    r->cfg = &reg->cfg;
     r->global = reg->global_text;
     r->global_len = r->global ? strlen(r->global) : 0;
     int rc = SONDE_OK;
@@ -379,8 +394,10 @@ int sonde_expose(sonde_registry *reg, sonde_format format, sonde_write_fn write,
         sonde_out_mem(&r->out, "# EOF\n", 6);
     sonde_out_flush(&r->out);
     if (!rc)
-        rc = r->out.err ? r->out.err : r->scratch_err ? SONDE_ENOMEM : SONDE_OK;
+        rc = r->out.err ? r->out.err : r->scratch_err || r->pb.failed ? SONDE_ENOMEM : SONDE_OK;
     free(r->scratch);
+    free(r->pb.p);
+    sonde_native_snap_free(&r->snap);
     free(r);
     return rc;
 }

@@ -10,6 +10,8 @@
  * cell: an observation reads the thread's exemplar context once, and only
  * when its current span is sampled takes the out-of-line path that stores
  * one.
+ * A histogram with native buckets (native.c) also observes into them; a
+ * native-only one has no classic cells at all.
  */
 #include <math.h>
 #ifdef __SSE2__
@@ -88,6 +90,12 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     sonde_child *c = (sonde_child *)hist;
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
+    const sonde_native_cfg *nc = c->fam->native;
+    if (__builtin_expect(nc != NULL, 0)) {
+        sonde_native_observe(c, c->v.native, nc, v, 1);
+        if (nc->only)
+            return;
+    }
     if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
         observe_with_exemplar(c, v, 1);
     else
@@ -99,6 +107,12 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     sonde_child *c = (sonde_child *)hist;
     if (c == NULL || n == 0 || isnan(v))
         return;
+    const sonde_native_cfg *nc = c->fam->native;
+    if (__builtin_expect(nc != NULL, 0)) {
+        sonde_native_observe(c, c->v.native, nc, v, n);
+        if (nc->only)
+            return;
+    }
     if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
         observe_with_exemplar(c, v, n);
     else
@@ -110,7 +124,15 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
     const sonde_child *c = (const sonde_child *)hist;
     uint64_t total = 0;
     double s = 0.0;
-    if (c) {
+    if (c && c->fam->native && c->fam->native->only) {
+        sonde_native_snap snap = {0};
+        sonde_native_snapshot((sonde_child *)c, &snap);
+        total = snap.count;
+        s = snap.sum;
+        if (counts)
+            counts[0] = total;
+        sonde_native_snap_free(&snap);
+    } else if (c) {
         size_t n = c->fam->bound_count;
         for (size_t i = 0; i <= n; i++) {
             uint64_t k = sonde_cells_sum_u64(c->cell + (uint32_t)i);

@@ -32,6 +32,7 @@
 #include "cells.h"
 #include "core_iface.h"
 #include "ebr.h"
+#include "native.h"
 #include "sonde/sonde.h"
 
 #define SONDE_MAX_BUCKETS 1000
@@ -57,6 +58,7 @@ typedef struct sonde_child {
         _Atomic(uint64_t) bits;        /* gauges: the double's bits */
         _Atomic(uint64_t) states;      /* statesets: one bit per state */
         struct summary_state *summary; /* summaries */
+        struct sonde_native_state *native; /* histograms with native buckets (native.h) */
     } v;
     double created;   /* wall seconds at creation (OpenMetrics _created) */
     _Atomic(struct sonde_child *) next; /* creation order; scrapes walk it without the lock */
@@ -75,6 +77,7 @@ typedef struct sonde_family {
     double *bounds;  /* histograms: bound_count bounds, padded to SONDE_BOUNDS_SCAN with +Inf */
     char **bound_text;
     size_t bound_count;
+    sonde_native_cfg *native; /* histograms with native buckets, else NULL */
     sonde_quantile *quantiles; /* summaries */
     size_t quantile_count;
     double max_age;

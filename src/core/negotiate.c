@@ -4,7 +4,10 @@
  * Each comma-separated media range is matched against the formats sonde
  * renders: application/openmetrics-text (versions 1.0.0 and 0.0.1, or
  * none) -> OpenMetrics; text/plain (version 0.0.4 or none) and the
- * wildcards text/any and any/any -> text 0.0.4. The highest q-value wins, the earlier range on a
+ * wildcards text/any and any/any -> text 0.0.4;
+ * application/vnd.google.protobuf with proto=io.prometheus.client.MetricFamily and
+ * encoding=delimited (both required, as Prometheus sends them with native histograms on)
+ * -> protobuf. The highest q-value wins, the earlier range on a
  * tie; q=0 excludes. Without any match, text 0.0.4 is the answer, as
  * Prometheus expects.
  *
@@ -62,6 +65,9 @@ static int parse_range(const char *p, const char *end, double *q)
     else if (token_is(p, tlen, "text/plain") || token_is(p, tlen, "text/*") ||
              token_is(p, tlen, "*/*"))
         format = SONDE_FORMAT_TEXT;
+    else if (token_is(p, tlen, "application/vnd.google.protobuf"))
+        format = SONDE_FORMAT_PROTOBUF;
+    int proto_ok = 0, delimited = 0;
     *q = 1.0;
     while (semi && format >= 0) {
         const char *param = skip_ws(semi + 1, end);
@@ -87,8 +93,14 @@ static int parse_range(const char *p, const char *end, double *q)
             if (format == SONDE_FORMAT_TEXT && token_is(p, tlen, "text/plain") &&
                 !token_is(val, vlen, "0.0.4"))
                 return -1;
+        } else if (token_is(param, klen, "proto")) { /* a message name is case-sensitive */
+            proto_ok = vlen == 33 && memcmp(val, "io.prometheus.client.MetricFamily", 33) == 0;
+        } else if (token_is(param, klen, "encoding")) {
+            delimited = token_is(val, vlen, "delimited");
         }
     }
+    if (format == SONDE_FORMAT_PROTOBUF && !(proto_ok && delimited))
+        return -1;
     return format;
 }
 
@@ -115,6 +127,8 @@ sonde_format sonde_format_negotiate(const char *accept)
 
 const char *sonde_format_content_type(sonde_format format)
 {
+    if (format == SONDE_FORMAT_PROTOBUF)
+        return "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
     if (format == SONDE_FORMAT_OPENMETRICS)
         return "application/openmetrics-text; version=1.0.0; charset=utf-8";
     return "text/plain; version=0.0.4; charset=utf-8";

@@ -54,6 +54,7 @@ static void family_free(sonde_family *f)
         free(f->bound_text[i]);
     free(f->bound_text);
     free(f->bounds);
+    free(f->native);
     free(f->quantiles);
     for (size_t i = 0; i < f->state_count && f->states; i++)
         free(f->states[i]);
@@ -162,7 +163,12 @@ static int validate_opts(const sonde_registry *reg, const sonde_metric_opts *o)
     for (size_t i = 0; i < o->label_count; i++)
         if (!label_name_ok(reg, o, i))
             return SONDE_ENAME;
-    if (o->type == SONDE_HISTOGRAM && o->buckets.count) {
+    if (o->native) {
+        sonde_native_cfg cfg;
+        if (o->type != SONDE_HISTOGRAM || sonde_native_cfg_init(&cfg, o->native))
+            return SONDE_EINVAL;
+    }
+    if (o->type == SONDE_HISTOGRAM && o->buckets.count && !(o->native && o->native->native_only)) {
         size_t n = o->buckets.count;
         if (!o->buckets.bounds)
             return SONDE_EINVAL;
@@ -255,6 +261,12 @@ static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_f
         f->cells_per_child = 1; /* and its fraction's mirror, cells.h */
         break;
     case SONDE_HISTOGRAM:
+        if (o->native) {
+            if (!(f->native = malloc(sizeof *f->native)) || (rc = sonde_native_cfg_init(f->native, o->native)))
+                goto fail;
+            if (f->native->only)
+                break; /* no classic cells: the native generations hold everything */
+        }
         if ((rc = copy_buckets(f, reg, o)))
             goto fail;
         break;

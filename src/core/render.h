@@ -8,9 +8,25 @@
 #include "writer.h"
 
 
+/* Where collectors' families go instead of text (the OTLP metrics encoder): family() at each
+ * family a collector opens (name without the type's suffix), sample() at each of its samples
+ * (suffix as given, NULL for the type's plain sample), both validated as for the text. */
+typedef struct sonde_render_sink {
+    void (*family)(void *ud, const char *name, const char *help, sonde_type type, const char *unit);
+    void (*sample)(void *ud, const char *suffix, const sonde_label *labels, size_t n, double value);
+    void *ud;
+} sonde_render_sink;
+
 typedef struct sonde_render {
     sonde_out out;
+    const sonde_render_sink *sink; /* set: collectors write here, not to out */
     int openmetrics;
+    int protobuf;         /* the delimited protobuf format (expose_pb.c) */
+    const sonde_config *cfg; /* the registry's: global labels for protobuf */
+    sonde_buf pb;         /* protobuf: the MetricFamily being built */
+    int pb_open;          /* protobuf: a collector's family is open in pb */
+    sonde_type pb_type;
+    sonde_native_snap snap; /* the current native histogram's buckets */
     const char *global;   /* rendered global labels, or NULL */
     size_t global_len;
     char *scratch;        /* the current child's rendered labels */
@@ -43,11 +59,24 @@ void sonde_render_label(sonde_render *r, const char *name, const char *value, si
 void sonde_render_sample(sonde_render *r, const char *name, const char *suffix, const char *xname,
                          const char *xvalue, double value);
 
+/* expose_pb.c: one registered family as a delimited MetricFamily; a collector's family
+ * (name already suffixed as the sample is named) opened, its samples, and closing it (a
+ * no-op when none is open). */
+void sonde_pb_render_family(sonde_render *r, sonde_family *f);
+void sonde_pb_family_begin(sonde_render *r, const char *name, const char *help, sonde_type type);
+void sonde_pb_emit_sample(sonde_render *r, const sonde_label *labels, size_t n, double value);
+void sonde_pb_family_end(sonde_render *r);
+
 /* " # {trace_id=\"...\",span_id=\"...\"} value timestamp" when cell has an exemplar
  * (expose_exemplar.c). */
 void sonde_render_exemplar(sonde_render *r, uint32_t cell);
 
 /* Run the registry's collectors into the render, under the collector lock (emit.c). */
 void sonde_render_collectors(sonde_render *r, sonde_registry *reg);
+/* Run them into a sink instead; fams[0..n) are the families already written (their names
+ * are refused to collectors). SONDE_OK, or SONDE_ENOMEM when a family could not be
+ * recorded (the sink's output is then incomplete). */
+int sonde_collectors_to_sink(sonde_registry *reg, sonde_family *const *fams, size_t n,
+                             const sonde_render_sink *sink);
 
 #endif

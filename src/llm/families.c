@@ -4,7 +4,9 @@
  * type, help, label set, buckets and the role or option that needs it.
  * GenAI label sets are built at registration because the legacy
  * gen_ai_system label is optional; they end with error_type (durations),
- * gen_ai_token_type (token usage) or nothing (per-token timings).
+ * gen_ai_token_type (token usage) or nothing (per-token timings). With the
+ * native_histograms option the gen_ai_ histograms get native buckets
+ * (schema 3) besides their classic GenAI ones.
  * Registration is all or nothing: on any failure the families already
  * registered are unregistered again. The module owns its families while it
  * lives (its series cache their children): clearing, removing from or
@@ -185,6 +187,9 @@ int llm_families_register(struct sonde_llm *llm, const char *prefix, size_t limi
             o.label_names = service_labels[table[i].labels].names;
             o.label_count = service_labels[table[i].labels].count;
         }
+        static const sonde_native_opts native = {.bucket_factor = 1.1}; /* schema 3 */
+        if (llm->native && table[i].type == SONDE_HISTOGRAM && table[i].labels <= L_GENAI_TOKEN)
+            o.native = &native;
         size_t len = strlen(name);
         if (len > 8 && strcmp(name + len - 8, "_seconds") == 0)
             o.unit = "seconds";

@@ -83,6 +83,7 @@ struct sonde_llm {
     sonde_registry *reg;
     int roles;
     int legacy;
+    int native; /* the gen_ai_ histograms have native buckets too */
     size_t limit;
     sonde_metric *fam[F_COUNT]; /* NULL where a role or the price table leaves one out */
     sonde_llm_prices *prices;   /* the module's copy, or NULL */

@@ -53,6 +53,7 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     llm->reg = reg;
     llm->roles = o.roles ? o.roles : SONDE_LLM_CLIENT | SONDE_LLM_SERVER;
     llm->legacy = o.legacy_system_label != 0;
+    llm->native = o.native_histograms != 0;
     llm->limit = limit;
     int rc = SONDE_ENOMEM;
     if (o.prices && (rc = llm_prices_copy(o.prices, &llm->prices)))

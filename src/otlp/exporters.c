@@ -1,7 +1,8 @@
 /*
- * exporters.c - a tracer's and a logger's exporter over the transport: the
- * batch is encoded by libsonde (sonde_trace_encode_otlp, sonde_log_encode_otlp)
- * and sent with the export's deadline.
+ * exporters.c - a tracer's, a logger's and a metric reader's exporter over
+ * the transport: the batch is encoded by libsonde (sonde_trace_encode_otlp,
+ * sonde_log_encode_otlp; the reader hands its request already encoded) and
+ * sent with the export's deadline.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -38,6 +39,21 @@ static int export_logs(void *ud, const sonde_log_record *const *records, size_t 
     rc = sonde_otlp_send(ud, SONDE_OTLP_LOGS, body, len, ms_left(deadline_ns), rejected);
     free(body);
     return rc;
+}
+
+static int export_metrics(void *ud, const void *request, size_t len, size_t points,
+                          uint64_t deadline_ns, size_t *rejected)
+{
+    (void)points;
+    return sonde_otlp_send(ud, SONDE_OTLP_METRICS, request, len, ms_left(deadline_ns), rejected);
+}
+
+int sonde_otlp_metric_exporter(sonde_otlp *o, sonde_metric_exporter *out)
+{
+    if (!o || !out)
+        return SONDE_EINVAL;
+    *out = (sonde_metric_exporter){export_metrics, NULL, o};
+    return SONDE_OK;
 }
 
 int sonde_otlp_span_exporter(sonde_otlp *o, sonde_span_exporter *out)

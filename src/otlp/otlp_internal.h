@@ -38,5 +38,7 @@ int sonde_otlp_config(sonde_otlp *o, const sonde_otlp_opts *opts);
  * message (cut to cap bytes). Returns 1 when one was present, 0 when not, -1 malformed. */
 int sonde_otlp_partial_success(const char *body, size_t len, int64_t *rejected, char *msg, size_t cap);
 
+/* transport.c: body gzipped (a buffer the caller frees). SONDE_OK, SONDE_ENOMEM. */
+int sonde_otlp_gzip(const void *body, size_t len, char **out, size_t *out_len);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * transport.c - the OTLP/HTTP transport: one libcurl easy handle per signal
- * (kept, so connections are reused), a body optionally gzipped with zlib,
+ * (kept, so connections are reused), a body optionally gzipped with libdeflate,
  * and the retry loop. An export has one deadline (the caller's, cut to the
  * signal's timeout); each attempt gets what is left of it. Retryable
  * answers (429, 502, 503, 504) and connection failures wait the server's
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "otlp_internal.h"
 
@@ -83,30 +83,25 @@ const char *sonde_otlp_endpoint(const sonde_otlp *o, sonde_otlp_signal signal)
     return o->dest[signal].url;
 }
 
-static int gzip_body(const void *body, size_t len, char **out, size_t *out_len)
+int sonde_otlp_gzip(const void *body, size_t len, char **out, size_t *out_len)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    /* libdeflate at level 1: on the 12 MB request of bench-otlp (100,000 counter and 10,000
+     * histogram series) zlib took 2.6x longer at its default level 6 and 1.6x longer at
+     * level 1, for about the same bytes (0.79 MB here, 0.82 at zlib 1, 0.76 at zlib 6): the
+     * host's CPU is worth more than the collector's bandwidth */
+    struct libdeflate_compressor *z = libdeflate_alloc_compressor(1);
+    if (!z)
         return SONDE_ENOMEM;
-    size_t cap = deflateBound(&z, (uLong)len);
+    size_t cap = libdeflate_gzip_compress_bound(z, len);
     char *buf = malloc(cap);
-    if (!buf) {
-        deflateEnd(&z);
-        return SONDE_ENOMEM;
-    }
-    z.next_in = (Bytef *)body;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)buf;
-    z.avail_out = (uInt)cap;
-    int zr = deflate(&z, Z_FINISH);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    if (zr != Z_STREAM_END) {
+    size_t n = buf ? libdeflate_gzip_compress(z, body, len, buf, cap) : 0;
+    libdeflate_free_compressor(z);
+    if (!n) { /* cannot happen with the bound's room, but never send half a body */
         free(buf);
         return SONDE_ENOMEM;
     }
     *out = buf;
+    *out_len = n;
     return SONDE_OK;
 }
 
@@ -135,7 +130,7 @@ int sonde_otlp_send(sonde_otlp *o, sonde_otlp_signal signal, const void *body, s
     char *zbody = NULL;
     size_t zlen = 0;
     if (d->gzip) {
-        if (gzip_body(body, len, &zbody, &zlen) != SONDE_OK) {
+        if (sonde_otlp_gzip(body, len, &zbody, &zlen) != SONDE_OK) {
             atomic_fetch_add(&o->failed, 1);
             return SONDE_ENOMEM;
         }

@@ -1,13 +1,20 @@
 /*
- * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces
- * and logs, remote write): varints, fixed64, doubles, length-delimited
- * fields. Nested messages reserve a five-byte length slot and shrink it on
- * close (one memmove of the body), so a message is written in one pass
- * without sizing it first; a writer that knows a message's size up front
- * (remote write's many small ones) writes its header directly instead, or
- * reserves the whole message (sonde_buf_reserve) and fills it with the
- * inline sonde_pb_put_* helpers. Out of memory marks the buffer failed;
- * pb_finish reports it.
+ * pb.c - a protobuf writer for the messages sonde only writes (OTLP traces,
+ * logs and metrics, remote write, the Prometheus protobuf exposition):
+ * varints, fixed64, doubles, length-delimited fields, packed repeated
+ * scalars. Nested messages reserve a one-byte length slot and, on close,
+ * fill it in place when the body is shorter than 128 bytes (most label
+ * pairs, values, attributes) or move the body up to make room for the longer
+ * length (nesting closes in LIFO order, so the only marks inside a moved
+ * body are already closed), so a message is written in one pass without
+ * sizing it first. Containers the caller knows to be large (the OTLP metrics
+ * request's resource, scope and metrics, many megabytes) open with a
+ * five-byte slot instead and close with a padded varint (continuation bits
+ * on the first four bytes: valid protobuf, read as any varint), so their
+ * body never moves. A writer that knows a message's size up front writes its
+ * header directly (sonde_pb_header), or reserves the whole message
+ * (sonde_buf_reserve) and fills it with the inline sonde_pb_put_* helpers of
+ * pb.h. Out of memory marks the buffer failed; pb_finish reports it.
  * Why not protobuf-c: it needs the whole message built as C structs first
  * (one allocation per span, attribute and value) and then packs them; this
  * writes the bytes straight from the spans (docs/tracing.md has the numbers).
@@ -17,9 +24,15 @@
 
 #include "trace_internal.h"
 
+/* sonde_buf_reserve's answer, without the call when there is room (every field asks). */
+static inline int room(pb_buf *b, size_t more)
+{
+    return !b->failed && more <= b->cap - b->len ? 0 : sonde_buf_reserve(b, more);
+}
+
 static void raw_varint(pb_buf *b, uint64_t v)
 {
-    if (sonde_buf_reserve(b, 10))
+    if (room(b, 10))
         return;
     while (v >= 0x80) {
         b->p[b->len++] = (char)(v | 0x80);
@@ -39,7 +52,7 @@ void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 {
     tag(b, field, 1);
-    if (sonde_buf_reserve(b, 8))
+    if (room(b, 8))
         return;
     for (int i = 0; i < 8; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -48,7 +61,7 @@ void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v)
 void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v)
 {
     tag(b, field, 5);
-    if (sonde_buf_reserve(b, 4))
+    if (room(b, 4))
         return;
     for (int i = 0; i < 4; i++)
         b->p[b->len++] = (char)(v >> (8 * i));
@@ -65,7 +78,7 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 {
     tag(b, field, 2);
     raw_varint(b, n);
-    if (sonde_buf_reserve(b, n))
+    if (room(b, n))
         return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
@@ -89,12 +102,48 @@ void sonde_pb_header(pb_buf *b, uint32_t field, size_t len)
     raw_varint(b, len);
 }
 
+void sonde_pb_packed_varint(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)
+{
+    size_t size = 0;
+    for (size_t k = 0; k < n; k++)
+        size += sonde_pb_varint_size(v[k]);
+    tag(b, field, 2);
+    raw_varint(b, size);
+    for (size_t k = 0; k < n; k++)
+        raw_varint(b, v[k]);
+}
+
+void sonde_pb_packed_fixed64(pb_buf *b, uint32_t field, const uint64_t *v, size_t n)
+{
+    tag(b, field, 2);
+    raw_varint(b, (uint64_t)n * 8);
+    if (room(b, n * 8))
+        return;
+    for (size_t k = 0; k < n; k++)
+        for (int i = 0; i < 8; i++)
+            b->p[b->len++] = (char)(v[k] >> (8 * i));
+}
+
+void sonde_pb_packed_double(pb_buf *b, uint32_t field, const double *v, size_t n)
+{
+    tag(b, field, 2);
+    raw_varint(b, (uint64_t)n * 8);
+    if (room(b, n * 8))
+        return;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t u;
+        memcpy(&u, &v[k], 8);
+        for (int i = 0; i < 8; i++)
+            b->p[b->len++] = (char)(u >> (8 * i));
+    }
+}
+
 size_t sonde_pb_open(pb_buf *b, uint32_t field)
 {
     tag(b, field, 2);
-    if (sonde_buf_reserve(b, 5))
+    if (room(b, 1))
         return 0;
-    b->len += 5;
+    b->len += 1; /* a one-byte length slot: most messages are shorter than 128 bytes */
     return b->len;
 }
 
@@ -103,8 +152,12 @@ void sonde_pb_close(pb_buf *b, size_t mark)
     if (b->failed)
         return;
     size_t body = b->len - mark;
-    if (body > UINT32_MAX) { /* more than the five-byte slot holds (and than OTLP allows) */
+    if (body > UINT32_MAX) { /* more than OTLP allows */
         b->failed = 1;
+        return;
+    }
+    if (body < 0x80) { /* the common case: the length fits its slot, nothing moves */
+        b->p[mark - 1] = (char)body;
         return;
     }
     uint8_t v[5];
@@ -115,12 +168,35 @@ void sonde_pb_close(pb_buf *b, size_t mark)
         x >>= 7;
     }
     v[n++] = (uint8_t)x;
-    size_t slot = mark - 5;
-    memcpy(b->p + slot, v, n);
-    if (n < 5) {
-        memmove(b->p + slot + n, b->p + mark, body);
-        b->len -= 5 - n;
+    if (room(b, n - 1))
+        return;
+    memmove(b->p + mark + n - 1, b->p + mark, body); /* make room for the longer length */
+    memcpy(b->p + mark - 1, v, n);
+    b->len += n - 1;
+}
+
+size_t sonde_pb_open_large(pb_buf *b, uint32_t field)
+{
+    tag(b, field, 2);
+    if (room(b, 5))
+        return 0;
+    b->len += 5;
+    return b->len;
+}
+
+void sonde_pb_close_large(pb_buf *b, size_t mark)
+{
+    if (b->failed)
+        return;
+    size_t body = b->len - mark;
+    if (body >> 35) { /* more than five varint bytes hold */
+        b->failed = 1;
+        return;
     }
+    uint64_t x = body;
+    for (size_t i = 0; i < 4; i++, x >>= 7)
+        b->p[mark - 5 + i] = (char)((x & 0x7f) | 0x80);
+    b->p[mark - 1] = (char)x;
 }
 
 /* KeyValue { string key = 1; AnyValue value = 2; }

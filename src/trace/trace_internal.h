@@ -171,6 +171,18 @@ typedef struct trace_resource {
     char *scope_name, *scope_version;
 } trace_resource;
 
+/* resource.c: the resource and scope of a tracer or a metric reader, from the code's options,
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the metrics' config (global labels service,
+ * version, environment), plus the telemetry.sdk.* attributes. */
+typedef struct resource_opts {
+    const char *service_name, *service_version, *deployment_environment;
+    const char *resource_attributes, *scope_name, *scope_version;
+    const struct sonde_config *config;
+    int read_env;
+} resource_opts;
+int sonde_resource_build(trace_resource *r, const resource_opts *o, sonde_logger *lg);
+void sonde_resource_free(trace_resource *r);
+
 /* ---- generic batch processor (batch.c) --------------------------------------------- */
 
 /* deliver() gets every batch the thread takes (n >= 1, at most the batch size) and owns
@@ -238,42 +250,8 @@ void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 
-typedef sonde_buf pb_buf; /* the core's growable buffer (core_iface.h) */
+#include "pb.h" /* the writer; what follows is OTLP-specific */
 
-void sonde_pb_varint(pb_buf *b, uint32_t field, uint64_t v);
-void sonde_pb_fixed64(pb_buf *b, uint32_t field, uint64_t v);
-void sonde_pb_fixed32(pb_buf *b, uint32_t field, uint32_t v);
-void sonde_pb_double(pb_buf *b, uint32_t field, double v);
-void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n);
-void sonde_pb_string(pb_buf *b, uint32_t field, const char *s);
-/* Nested messages: open returns a mark, close patches the length in (a fixed
- * five-byte varint slot is reserved, then shrunk by moving the body). */
-size_t sonde_pb_open(pb_buf *b, uint32_t field);
-void sonde_pb_close(pb_buf *b, size_t mark);
-/* A nested message whose size is known up front: its tag and length (the caller then
- * writes exactly len bytes of fields); the size of a varint. */
-void sonde_pb_header(pb_buf *b, uint32_t field, size_t len);
-size_t sonde_pb_varint_size(uint64_t v);
-/* The hot path of a writer that sized its message: it reserves the room
- * (sonde_buf_reserve), fills it with these helpers, which return where they stopped, and
- * adds what it wrote to b->len. */
-static inline char *sonde_pb_put_varint(char *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (char)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (char)v;
-    return p;
-}
-/* A length-delimited field's tag and length (field numbers below 16), then n bytes. */
-static inline char *sonde_pb_put_bytes(char *p, uint32_t field, const void *data, size_t n)
-{
-    *p++ = (char)(field << 3 | 2);
-    p = sonde_pb_put_varint(p, n);
-    memcpy(p, data, n);
-    return p + n;
-}
 /* An AnyValue-bearing KeyValue (field number given) of an attribute. */
 void sonde_pb_key_value(pb_buf *b, uint32_t field, const char *key, int type, const char *s, int64_t i,
                   double d, int bo);
@@ -281,6 +259,13 @@ int sonde_pb_finish(pb_buf *b, char **out, size_t *len);
 
 /* encode_traces.c: Resource { attributes = 1 } as field 1 of the enclosing message. */
 void sonde_pb_resource(pb_buf *b, const sonde_attr *attrs, size_t n);
+
+/* encode_metrics.c: reg as an ExportMetricsServiceRequest with resource res, points at
+ * now_ns (wall), series without a creation time starting at start_ns, written into out
+ * from its start (its memory kept and grown; out->failed set when it could not grow);
+ * *points receives the data point count. SONDE_OK, SONDE_ENOMEM. */
+int sonde_metrics_encode_otlp_res(sonde_registry *reg, const trace_resource *res, uint64_t now_ns,
+                                  uint64_t start_ns, sonde_buf *out, size_t *points);
 
 /* ---- environment helpers (env.c) ----------------------------------------------------- */
 

@@ -96,61 +96,6 @@ static void resolve_sampler(sonde_tracer *t, const sonde_tracer_opts *o)
     }
 }
 
-/* A global label of the metrics' config, or NULL. */
-static const char *config_label(const sonde_tracer_opts *o, const char *name)
-{
-    if (!o->config)
-        return NULL;
-    for (size_t i = 0; i < o->config->global_label_count; i++)
-        if (o->config->global_labels[i].name &&
-            strcmp(o->config->global_labels[i].name, name) == 0)
-            return o->config->global_labels[i].value;
-    return NULL;
-}
-
-static int has_attr(const trace_resource *r, const char *key)
-{
-    for (size_t i = 0; i < r->count; i++)
-        if (strcmp(r->attrs[i].key, key) == 0)
-            return 1;
-    return 0;
-}
-
-static int build_resource(sonde_tracer *t, const sonde_tracer_opts *o)
-{
-    trace_resource *r = &t->res;
-    int rc = SONDE_OK;
-    const char *v;
-    /* Lowest precedence first: later sets replace. */
-    if (o->read_env && (v = sonde_env_get("OTEL_RESOURCE_ATTRIBUTES")) &&
-        sonde_resource_parse(v, &r->attrs, &r->count) != SONDE_OK) {
-        sonde_attr f[1] = {SONDE_ATTR_STR("variable", "OTEL_RESOURCE_ATTRIBUTES")};
-        sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring a malformed environment variable", f, 1);
-    }
-    if (o->resource_attributes && sonde_resource_parse(o->resource_attributes, &r->attrs, &r->count))
-        sonde_diag(t->logger, SONDE_LOG_WARN, "ignoring malformed resource attributes", NULL, 0);
-    const char *version = o->service_version ? o->service_version : config_label(o, "version");
-    const char *environment = o->deployment_environment ? o->deployment_environment
-                                                        : config_label(o, "environment");
-    if (version && (o->service_version || !has_attr(r, "service.version")))
-        rc |= sonde_attrs_set(&r->attrs, &r->count, "service.version", version);
-    if (environment && (o->deployment_environment || !has_attr(r, "deployment.environment")))
-        rc |= sonde_attrs_set(&r->attrs, &r->count, "deployment.environment", environment);
-    const char *service = o->service_name;
-    if (!service && o->read_env)
-        service = sonde_env_get("OTEL_SERVICE_NAME");
-    if (!service && !has_attr(r, "service.name"))
-        service = config_label(o, "service");
-    if (service || !has_attr(r, "service.name"))
-        rc |= sonde_attrs_set(&r->attrs, &r->count, "service.name", service ? service : "unknown_service");
-    rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.name", "sonde");
-    rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.language", "c");
-    rc |= sonde_attrs_set(&r->attrs, &r->count, "telemetry.sdk.version", SONDE_VERSION_STRING);
-    r->scope_name = strdup(o->scope_name ? o->scope_name : "sonde");
-    r->scope_version = strdup(o->scope_version ? o->scope_version : SONDE_VERSION_STRING);
-    return rc || !r->scope_name || !r->scope_version ? SONDE_ENOMEM : SONDE_OK;
-}
-
 static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 {
     sonde_tracer *t = ud;
@@ -210,9 +155,7 @@ static void tracer_destroy(sonde_tracer *t)
         free(t->recent);
     }
     sonde_span_pool_destroy(&t->pool);
-    sonde_attrs_free(t->res.attrs, t->res.count);
-    free(t->res.scope_name);
-    free(t->res.scope_version);
+    sonde_resource_free(&t->res);
     free(t);
 }
 
@@ -265,7 +208,10 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
         recent = 65536;
     t->export_timeout_ms = timeout;
     sonde_span_pool_init(&t->pool, (size_t)queue + (size_t)batch);
-    int rc = build_resource(t, opts);
+    resource_opts ro = {opts->service_name, opts->service_version, opts->deployment_environment,
+                        opts->resource_attributes, opts->scope_name, opts->scope_version,
+                        opts->config, opts->read_env};
+    int rc = sonde_resource_build(&t->res, &ro, t->logger);
     if (rc == SONDE_OK && !(t->recent = malloc(sizeof *t->recent)))
         rc = SONDE_ENOMEM;
     if (rc == SONDE_OK && (rc = sonde_recent_init(t->recent, (size_t)recent)) != SONDE_OK) {

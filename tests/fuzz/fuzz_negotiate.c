@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
 
     sonde_format f = sonde_format_negotiate(s);
-    if (f != SONDE_FORMAT_TEXT && f != SONDE_FORMAT_OPENMETRICS)
+    if (f != SONDE_FORMAT_TEXT && f != SONDE_FORMAT_OPENMETRICS && f != SONDE_FORMAT_PROTOBUF)
         abort();
     int gz = server_accepts_gzip(s);
     if (gz != 0 && gz != 1)

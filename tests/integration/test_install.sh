@@ -176,7 +176,7 @@ for pkg in sonde:core sonde-http:http sonde-otlp:otlp sonde-otlp:push; do
     sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde-otlp( |\$)#$libdir/libsonde-otlp.a #;
             s#-lsonde( |\$)#$libdir/libsonde.a #")
   [ "$name" = sonde-otlp ] &&
-    static_libs="$static_libs $(pkg-config --libs libcurl zlib snappy) -lpthread -lm"
+    static_libs="$static_libs $(pkg-config --libs libcurl libdeflate snappy) -lpthread -lm"
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc-static" $(pkg-config --cflags "$name") $static_libs
   readelf -d "$tmp/$prog-pc-static" | grep NEEDED | grep -q libsonde &&
     fail "$prog-pc-static still needs a shared libsonde"

@@ -1,6 +1,7 @@
 /*
  * test_oom.c - out-of-memory injection, as SQLite tests it: each scenario
- * (registration, series creation, exposition, server answers, the HTTP
+ * (registration, series creation, exposition, the OTLP metrics encoding,
+ * server answers, the HTTP
  * middleware, the LLM module) runs again
  * and again with its 1st, 2nd, ... n-th allocation failing, once with only
  * that allocation failing and once with every allocation after it failing
@@ -402,6 +403,74 @@ TEST(exposition)
     free(s);
 }
 
+/* ---- OTLP metrics encoding ----------------------------------------------- */
+
+typedef struct otlp_state {
+    expose_state e;
+    sonde_metric_reader *reader;
+    size_t want_len, want_points;
+} otlp_state;
+
+static void otlp_setup(void *p)
+{
+    otlp_state *s = p;
+    expose_setup(&s->e);
+    s->reader = NULL;
+    s->want_len = s->want_points = 0;
+    sonde_metric_reader_opts ro;
+    sonde_metric_reader_opts_init(&ro);
+    ro.registry = s->e.reg;
+    ro.read_env = 0;
+    char *out;
+    if (s->e.reg && sonde_metric_reader_new(&ro, &s->reader) == SONDE_OK &&
+        sonde_metric_reader_encode(s->reader, &out, &s->want_len, &s->want_points) == SONDE_OK)
+        free(out);
+}
+
+static int otlp_run(void *p)
+{
+    otlp_state *s = p;
+    EXPECT(s->reader && s->want_len);
+    char *out;
+    size_t len, points;
+    int rc = sonde_metric_reader_encode(s->reader, &out, &len, &points);
+    EXPECT(ok_or_nomem(rc));
+    if (rc == SONDE_OK) { /* the same series, only the export time differs (fixed64) */
+        EXPECT(len == s->want_len && points == s->want_points);
+        free(out);
+    }
+    return 1;
+}
+
+static int otlp_verify(void *p)
+{
+    otlp_state *s = p;
+    char *out;
+    size_t len, points;
+    EXPECT(sonde_metric_reader_encode(s->reader, &out, &len, &points) == SONDE_OK);
+    free(out);
+    EXPECT(len == s->want_len && points == s->want_points);
+    EXPECT(scrapeable(s->e.reg));
+    return 1;
+}
+
+static void otlp_teardown(void *p)
+{
+    otlp_state *s = p;
+    sonde_metric_reader_free(s->reader, 0);
+    expose_teardown(&s->e);
+}
+
+TEST(otlp_metrics_encoding)
+{
+    otlp_state *s = malloc(sizeof *s);
+    scenario sc = {"otlp metrics encoding", otlp_setup, otlp_run, otlp_verify, otlp_teardown};
+    long runs = step_through(&sc, s);
+    printf("otlp metrics encoding: %ld runs\n", runs);
+    CHECK(runs > 2);
+    free(s);
+}
+
 /* ---- server answers ---------------------------------------------------- */
 
 typedef struct server_state {
@@ -690,6 +759,7 @@ int main(void)
     RUN(registration);
     RUN(series_creation);
     RUN(exposition);
+    RUN(otlp_metrics_encoding);
     RUN(server_answers);
     RUN(http_middleware);
     RUN(llm_module);

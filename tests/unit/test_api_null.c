@@ -513,6 +513,38 @@ TEST(otlp_needs_a_transport)
     sonde_otlp_free(o);
 }
 
+/* metric_reader.h and the OTLP metrics of otlp.h: a registry is needed; NULL frees are no-ops. */
+TEST(metric_reader_needs_a_registry)
+{
+    sonde_metric_reader *r = (sonde_metric_reader *)1;
+    sonde_metric_reader_stats st;
+    sonde_metric_reader_opts ro;
+    sonde_metric_reader_opts_init(NULL);
+    sonde_metric_reader_opts_init(&ro);
+    CHECK_EQ_INT(sonde_metric_reader_new(&ro, &r), SONDE_EINVAL); /* no registry */
+    CHECK(r == NULL);
+    CHECK_EQ_INT(sonde_metric_reader_new(NULL, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_metric_reader_export(NULL, 0), SONDE_OK);
+    char *out;
+    size_t len;
+    CHECK_EQ_INT(sonde_metric_reader_encode(NULL, &out, &len, NULL), SONDE_EINVAL);
+    sonde_metric_reader_free(NULL, 0);
+    sonde_metric_reader_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.exports, 0);
+    sonde_metric_reader_stats_get(NULL, NULL);
+    sonde_metric_exporter me;
+    CHECK_EQ_INT(sonde_otlp_metric_exporter(NULL, &me), SONDE_EINVAL);
+    sonde_otlp_metrics_opts mo;
+    sonde_otlp_metrics *m = (sonde_otlp_metrics *)1;
+    sonde_otlp_metrics_opts_init(NULL);
+    sonde_otlp_metrics_opts_init(&mo);
+    CHECK_EQ_INT(sonde_otlp_metrics_start(&mo, &m), SONDE_EINVAL); /* no registry */
+    CHECK(m == NULL);
+    CHECK_EQ_INT(sonde_otlp_metrics_start(&mo, NULL), SONDE_EINVAL);
+    CHECK(sonde_otlp_metrics_reader(NULL) == NULL);
+    sonde_otlp_metrics_stop(NULL, 0);
+}
+
 /* push.h: the encoder needs a registry, the senders their object; free accepts NULL. */
 TEST(push_needs_its_objects)
 {
@@ -566,6 +598,7 @@ int main(void)
     RUN(trace_functions_need_their_arguments);
     RUN(null_logger_is_a_noop);
     RUN(otlp_needs_a_transport);
+    RUN(metric_reader_needs_a_registry);
     RUN(push_needs_its_objects);
     return check_report();
 }

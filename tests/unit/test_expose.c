@@ -235,16 +235,16 @@ TEST(negotiate)
         /* Prometheus 2.x before 2.49 */
         {"application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", SONDE_FORMAT_OPENMETRICS},
-        /* Prometheus 2.x with native histograms: protobuf first, which sonde does not speak */
+        /* Prometheus 2.x with native histograms: protobuf first */
         {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,"
          "application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,"
-         "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", SONDE_FORMAT_OPENMETRICS},
+         "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", SONDE_FORMAT_PROTOBUF},
         /* Prometheus 2.49+ (scrape_protocols) */
         {"application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
          "text/plain;version=0.0.4;q=0.3,*/*;q=0.2", SONDE_FORMAT_OPENMETRICS},
         {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,"
          "application/openmetrics-text;version=1.0.0;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,"
-         "text/plain;version=0.0.4;q=0.2,*/*;q=0.1", SONDE_FORMAT_OPENMETRICS},
+         "text/plain;version=0.0.4;q=0.2,*/*;q=0.1", SONDE_FORMAT_PROTOBUF},
         /* Prometheus 3.x defaults, with and without the escaping parameter */
         {"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
          "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
@@ -255,8 +255,13 @@ TEST(negotiate)
         /* Prometheus 3.x configured for the classic text format only */
         {"text/plain;version=0.0.4;q=0.6,*/*;q=0.5", SONDE_FORMAT_TEXT},
         {"text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5", SONDE_FORMAT_TEXT},
+        /* ... or for protobuf first */
         {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,"
-         "text/plain;version=0.0.4;q=0.5,*/*;q=0.4", SONDE_FORMAT_TEXT},
+         "text/plain;version=0.0.4;q=0.5,*/*;q=0.4", SONDE_FORMAT_PROTOBUF},
+        /* protobuf in another shape than the one sonde writes */
+        {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text;q=0.6,"
+         "text/plain;version=0.0.4;q=0.5", SONDE_FORMAT_TEXT},
+        {"application/vnd.google.protobuf;proto=other.Message;encoding=delimited", SONDE_FORMAT_TEXT},
         /* plain clients */
         {"text/plain", SONDE_FORMAT_TEXT},
         {"*/*", SONDE_FORMAT_TEXT},

@@ -82,7 +82,7 @@ TEST(negotiation_prometheus_accept_values)
         {"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding="
          "delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/"
          "openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-         "application/openmetrics-text; version=1.0.0; charset=utf-8"},
+         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"},
         /* Prometheus 3.x default scrape_protocols */
         {"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/"
          "openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;"
@@ -97,7 +97,7 @@ TEST(negotiation_prometheus_accept_values)
          "delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
          "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping="
          "allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-         "application/openmetrics-text; version=1.0.0; charset=utf-8"},
+         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"},
         /* Prometheus 3.x with scrape_protocols: [PrometheusText0.0.4] */
         {"text/plain;version=0.0.4;q=0.2,*/*;q=0.1", "text/plain; version=0.0.4; charset=utf-8"},
         /* Prometheus 3.x with scrape_protocols: [PrometheusText1.0.0, PrometheusText0.0.4] */
@@ -117,6 +117,8 @@ TEST(negotiation_prometheus_accept_values)
         CHECK_EQ_STR(hdr(&r, "Content-Type"), cases[i].type);
         if (strstr(cases[i].type, "openmetrics"))
             CHECK(r.body_len >= 6 && !memcmp(r.body + r.body_len - 6, "# EOF\n", 6));
+        else if (strstr(cases[i].type, "protobuf")) /* a delimited MetricFamily: length, name */
+            CHECK(r.body_len > 2 && r.body[0] != '#' && (r.body[1] == 0x0a || r.body[2] == 0x0a));
         else
             CHECK(!strstr(r.body, "# EOF"));
         sonde_server_response_free(&r);

@@ -1,8 +1,9 @@
-// An OTLP/HTTP receiver for the tests: decodes every POST to /v1/traces and /v1/logs with
-// the official OTLP protobuf definitions (the generated ones @opentelemetry/otlp-transformer
-// ships) and appends one JSON line per request to the output file: the path, the status it
-// answered, the request's Content-Type and Content-Encoding, and the decoded message (ids as
-// lowercase hex, 64-bit numbers as strings).
+// An OTLP/HTTP receiver for the tests: decodes every POST to /v1/traces, /v1/logs and
+// /v1/metrics with the official OTLP protobuf definitions (the generated ones
+// @opentelemetry/otlp-transformer ships) and appends one JSON line per request to the output
+// file: the path, the status it answered, the request's Content-Type, Content-Encoding,
+// x-api-key and x-tenant headers, and the decoded message (ids as lowercase hex, 64-bit
+// numbers as strings).
 // Usage: node receiver.js PORT OUT [ANSWERS] [PARTIAL]
 //   ANSWERS  comma-separated statuses for the first requests (e.g. 503,200); then 200.
 //            "503r" answers 503 with Retry-After: 1.
@@ -22,6 +23,8 @@ const kinds = {
                  'rejectedSpans'],
   '/v1/logs': [proto.logs.v1.ExportLogsServiceRequest, proto.logs.v1.ExportLogsServiceResponse,
                'rejectedLogRecords'],
+  '/v1/metrics': [proto.metrics.v1.ExportMetricsServiceRequest,
+                  proto.metrics.v1.ExportMetricsServiceResponse, 'rejectedDataPoints'],
 };
 // JSON.stringify turns Buffers into {type, data}: write them as hex instead.
 const hexBuffers = (k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data)
@@ -35,7 +38,7 @@ const server = http.createServer((req, res) => {
     const kind = kinds[req.url];
     const record = {path: req.url, contentType: req.headers['content-type'] || '',
                     contentEncoding: req.headers['content-encoding'] || '',
-                    apiKey: req.headers['x-api-key'] || ''};
+                    apiKey: req.headers['x-api-key'] || '', tenant: req.headers['x-tenant'] || ''};
     let status = 200;
     const planned = answers.shift();
     if (planned) status = parseInt(planned, 10);
