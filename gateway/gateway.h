@@ -356,6 +356,10 @@ typedef struct gw_invalid {
 /* Check a request body (a JSON object) for operation op: 0 and *f filled, or -1
  * and *e says which field is wrong and why. */
 int gw_validate(const json_t *body, gw_op op, gw_fields *f, gw_invalid *e);
+/* What is wrong with an MCP tool entry ({"type":"mcp", "server_label", "server_url"?,
+ * "allowed_tools"?, "headers"?, "require_approval"?: "never"}), *field naming the key; NULL
+ * when it is well formed (every route that takes tools checks them with it). */
+const char *gw_mcp_tool_invalid(const json_t *t, const char **field);
 /* Generate the chat/completion id for a call. */
 void gw_call_id(const gw_call *c, char *buf, size_t len);
 
