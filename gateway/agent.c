@@ -4,8 +4,9 @@
  * A run owns a copy of the conversation (the chat request's messages) and a
  * table of the MCP tools it offers (function name -> server, tool). Each
  * iteration makes one model call: a gw_call as openai_api.c builds it,
- * answered through an inner request whose reply lands in the run (mutex and
- * condition variable); upstream timeouts bound the wait. Its answer decides:
+ * answered through a tapped request (gw_req_tap) whose reply lands in a
+ * waiter the run sleeps on; a call that ends without a reply settles it with
+ * a 502 when its request is released, and upstream timeouts bound the wait. Its answer decides:
  * no tool calls, or a call of a function the client defined (the client runs
  * those), ends the run with that answer; MCP calls are executed, up to
  * GW_AGENT_PARALLEL_MAX at once on threads of their own, each bounded by its
@@ -13,7 +14,7 @@
  * tool error, an unreachable server or garbage) are appended as tool
  * messages, and the loop goes on. The sums of the model calls' tokens replace
  * the last answer's usage. A client that hangs up ends the run at the next
- * step (its inner calls end as cancelled by themselves).
+ * step (its model calls in flight end as cancelled by themselves).
  *
  * Runs are counted on the gateway (agents_mu/cv) so that gw_free() waits for
  * the last one before the workers they use go away; tool calls in flight are
@@ -46,13 +47,18 @@ typedef struct run {
     long max_tool_calls;
     gw_agent_done_fn done;
     void *done_arg;
-    /* the model call in flight */
+} run;
+
+/* One model call's answer, shared by the run (waiting) and the tapped request the call
+ * answers (gw_req_tap): freed by the last of the two. */
+typedef struct waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    atomic_int refs;
     int answered;
     unsigned status;
-    char *answer;
-} run;
+    char *body;
+} waiter;
 
 /* ---- run accounting ------------------------------------------------------ */
 
@@ -100,10 +106,7 @@ static void run_free(run *r)
     free(r->servers);
     free(r->owned);
     json_decref(r->body);
-    free(r->answer);
     if (r->req) gw_req_unref(r->req);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
@@ -141,66 +144,102 @@ static int resolve(run *r, const gw_config *cfg, const json_t *t, size_t i, char
 
 /* ---- one model call ------------------------------------------------------- */
 
-static void on_answer(void *arg, unsigned status, char *body)
+static void waiter_unref(waiter *w)
 {
-    run *r = arg;
-    pthread_mutex_lock(&r->mu);
-    r->status = status;
-    r->answer = body;
-    r->answered = 1;
-    pthread_cond_signal(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    if (atomic_fetch_sub(&w->refs, 1) != 1) return;
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->body);
+    free(w);
 }
 
-/* Call the model with r->body; the answer's status and body (malloc'd) come back. */
+/* The answer (the first one counts), or the call's end without one (502). */
+static void settle(waiter *w, unsigned status, char *body)
+{
+    pthread_mutex_lock(&w->mu);
+    if (!w->answered) {
+        w->status = status;
+        w->body = body;
+        body = NULL;
+        w->answered = 1;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(body);
+}
+
+static void tap_reply(void *ud, unsigned status, char *body, int retry_after)
+{
+    (void)retry_after;
+    settle(ud, status, body);
+}
+
+/* The loop's calls are never streamed: an upstream streaming all the same is refused. */
+static void tap_stream_start(void *ud)
+{
+    (void)ud;
+}
+
+static int tap_stream_data(void *ud, const char *data, size_t len)
+{
+    (void)ud, (void)data, (void)len;
+    return -1;
+}
+
+static void tap_stream_end(void *ud)
+{
+    (void)ud;
+}
+
+static void tap_release(void *ud)
+{
+    settle(ud, 502, NULL);
+    waiter_unref(ud);
+}
+
+static const gw_tap model_tap = {tap_reply, tap_stream_start, tap_stream_data, tap_stream_end,
+                                 tap_release};
+
+/* Call the model with r->body through the gateway's chat path (gw_call_start: model,
+ * admission, metering, charges, sim or proxy); the answer's status and body come back. */
 static unsigned call_model(run *r, char **body)
 {
-    gateway *gw = r->gw;
     *body = NULL;
-    gw_call *c = calloc(1, sizeof *c);
-    const char *name = json_string_value(json_object_get(r->body, "model"));
-    if (!c || !(c->model_name = strdup(name))) {
-        free(c);
+    gw_fields f;
+    gw_invalid inv;
+    json_t *b = json_deep_copy(r->body);
+    if (!b) return 500;
+    if (gw_validate(b, GW_OP_CHAT, &f, &inv) != 0) { /* what the loop appended is at fault */
+        json_decref(b);
+        *body = strdup("{\"error\":{\"message\":\"the agent loop built an invalid model "
+                       "request\",\"type\":\"server_error\",\"code\":null,\"param\":null}}");
         return 500;
     }
-    c->model = gw_config_model(gw->cfg, c->model_name, &c->model_tmp);
-    if (!c->model) { /* checked before the run started; the config does not change */
-        free(c->model_name);
-        free(c);
-        return 404;
+    waiter *w = calloc(1, sizeof *w);
+    gw_req *tap = NULL;
+    if (w) {
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
+        atomic_init(&w->refs, 2); /* the run's and the tapped request's */
+        if (!(tap = gw_req_tap(r->req, &model_tap, w))) {
+            waiter_unref(w);
+            waiter_unref(w);
+            w = NULL;
+        }
     }
-    if (c->model == &c->model_tmp) c->model_tmp.upstream_model = c->model_name;
-    c->gw = gw;
-    c->op = GW_OP_CHAT;
-    c->body = json_deep_copy(r->body);
-    c->key = r->key;
-    json_t *mt = json_object_get(r->body, "max_completion_tokens");
-    if (!mt) mt = json_object_get(r->body, "max_tokens");
-    c->max_tokens = json_is_integer(mt) ? (long)json_integer_value(mt) : 0;
-    c->input_tokens = gw_estimate_tokens(r->body, GW_OP_CHAT);
-    c->start_ns = gw_now_ns();
-    r->answered = 0;
-    c->req = gw_req_inner(r->req, on_answer, r);
-    if (!c->req || !c->body) {
-        if (c->req) gw_req_unref(c->req);
-        json_decref(c->body);
-        free(c->model_name);
-        free(c);
+    if (!w) {
+        json_decref(b);
         return 500;
     }
-    gw_meter_call_begin(c);
-    int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
-    if (rc != 0) {
-        gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
-        gw_call_free(c);
-        return 500;
-    }
-    pthread_mutex_lock(&r->mu);
-    while (!r->answered) pthread_cond_wait(&r->cv, &r->mu);
-    unsigned status = r->status;
-    *body = r->answer;
-    r->answer = NULL;
-    pthread_mutex_unlock(&r->mu);
+    gw_call_start(r->gw, tap, r->key, b, GW_OP_CHAT, &f); /* takes b; answers tap itself */
+    gw_req_unref(tap); /* the call holds its own reference while it runs */
+    pthread_mutex_lock(&w->mu);
+    while (!w->answered) pthread_cond_wait(&w->cv, &w->mu);
+    unsigned status = w->status;
+    *body = w->body;
+    w->body = NULL;
+    pthread_mutex_unlock(&w->mu);
+    waiter_unref(w);
     return status;
 }
 
@@ -476,8 +515,6 @@ unsigned gw_agent_start(gateway *gw, gw_req *req, const gw_key *key, json_t *bod
         snprintf(err, errlen, "out of memory");
         return 503;
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
     r->gw = gw;
     r->key = key;
     r->body = body;

@@ -10,7 +10,7 @@
  * and calls the model again until it answers without MCP tool calls, or
  * max_tool_calls or the configured iteration cap is reached. It runs on a
  * thread of its own (never an HTTP thread); model calls go through the
- * gateway's upstream path (sim or proxy) with an inner request (gw_req_inner)
+ * gateway's upstream path (sim or proxy) with a tapped request (gw_req_tap)
  * so that every provider call is metered and charged to the key as any
  * other; each tool execution is an execute_tool record with its status and
  * duration, the run one invoke_agent record (agent name "gateway").

@@ -83,6 +83,8 @@ int gw_config_defaults(gw_config *c)
     c->threads = 4;
     c->max_body = 1 << 20;
     c->max_depth = 64;
+    c->responses_max = GW_RESPONSES_MAX;
+    c->responses_max_age_s = GW_RESPONSES_MAX_AGE_S;
     c->max_connections = 4096;
     c->client_idle_timeout_ms = GW_CLIENT_IDLE_TIMEOUT_MS;
     c->mcp.max_iterations = GW_AGENT_MAX_ITERATIONS;
@@ -599,10 +601,12 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
-        "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp", NULL};
+        "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp",
+        "responses", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     static const char *const rwallowed[] = {"url", "interval_s", NULL};
     static const char *const pgallowed[] = {"url", "job", NULL};
+    static const char *const rsallowed[] = {"store", "max_count", "max_age_s", NULL};
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
@@ -679,6 +683,21 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
             get_str(pg, "url", &c->pushgateway_url, "pushgateway", err, errlen) ||
             get_str(pg, "job", &c->pushgateway_job, "pushgateway", err, errlen))
             goto out;
+    }
+    json_t *rs = json_object_get(root, "responses");
+    if (rs) {
+        if (!json_is_object(rs)) {
+            snprintf(err, errlen, "responses must be an object");
+            goto out;
+        }
+        double cnt = (double)c->responses_max, age = (double)c->responses_max_age_s;
+        if (check_keys(rs, "responses", rsallowed, err, errlen) ||
+            get_str(rs, "store", &c->responses_db, "responses", err, errlen) ||
+            get_num(rs, "max_count", 1, 1e9, &cnt, "responses", err, errlen) ||
+            get_num(rs, "max_age_s", 1, 1e10, &age, "responses", err, errlen))
+            goto out;
+        c->responses_max = (long)cnt;
+        c->responses_max_age_s = (long)age;
     }
     json_t *ups = json_object_get(root, "upstreams");
     if (ups) {
@@ -764,6 +783,7 @@ const gw_model *gw_config_model(const gw_config *c, const char *name, gw_model *
 
 void gw_config_free(gw_config *c)
 {
+    free(c->responses_db);
     free(c->remote_write_url);
     free(c->pushgateway_url);
     free(c->pushgateway_job);

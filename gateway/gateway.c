@@ -6,7 +6,7 @@
  * every client is gone), then it waits for the agent loops (agent.c: they
  * stop at their next step, their model calls need the workers), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
- * gone), then the limits (the last calls charged them), the meters after the
+ * gone), then the limits and the stored responses (the last calls charged them), the meters after the
  * last call was recorded, and the logger last. The configuration and the
  * registry are borrowed and outlive the gateway.
  */
@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "gateway.h"
+#include "response_store.h"
 #include "service.h"
 
 int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
@@ -36,6 +37,14 @@ int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
     if (sonde_logger_new(&lo, &gw->log) != SONDE_OK ||
         gw_limits_new(cfg, &gw->meter, gw->log, err, sizeof err, &gw->limits) != 0) {
         if (*err) fprintf(stderr, "sonde-gateway: limits: %s\n", err);
+        gw_free(gw);
+        return -1;
+    }
+    gw->responses = gw_response_store_open(cfg->responses_db ? cfg->responses_db : ":memory:",
+                                           cfg->responses_max, cfg->responses_max_age_s, err,
+                                           sizeof err);
+    if (!gw->responses) {
+        fprintf(stderr, "sonde-gateway: responses store: %s\n", err);
         gw_free(gw);
         return -1;
     }
@@ -64,6 +73,7 @@ void gw_free(gateway *gw)
     gw_proxy_free(gw->proxy);
     gw_timer_free(gw->timer);
     gw_limits_free(gw->limits);
+    gw_response_store_close(gw->responses);
     gw_meter_free(&gw->meter);
     sonde_logger_free(gw->log, 1000);
     free(gw);

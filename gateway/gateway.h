@@ -157,6 +157,11 @@ typedef struct gw_config {
     double remote_write_interval; /* seconds */
     char *pushgateway_url;
     char *pushgateway_job;
+#define GW_RESPONSES_MAX 10000           /* stored responses kept by default */
+#define GW_RESPONSES_MAX_AGE_S 2592000   /* 30 days */
+    char *responses_db;        /* stored responses: SQLite file or ":memory:" (default) */
+    long responses_max;        /* most responses kept (oldest dropped first) */
+    long responses_max_age_s;  /* responses older than this are dropped */
 } gw_config;
 
 int gw_config_defaults(gw_config *c);
@@ -258,6 +263,21 @@ struct MHD_Response;
 typedef struct gw_stream gw_stream;
 typedef struct gw_req gw_req;
 
+/* Where a tapped request's answer goes (service.c; each called at most once but
+ * stream_data, from the upstream's thread): a whole reply (takes body), the start of
+ * a stream, its bytes (event-stream format; non-zero = stop), its end; release when
+ * the tapped request is freed. */
+typedef struct gw_tap {
+    void (*reply)(void *ud, unsigned status, char *body, int retry_after);
+    void (*stream_start)(void *ud);
+    int (*stream_data)(void *ud, const char *data, size_t len);
+    void (*stream_end)(void *ud);
+    void (*release)(void *ud);
+} gw_tap;
+/* A request without a connection whose answer goes to tap (holds a reference to parent:
+ * gone when parent is gone). NULL when out of memory. */
+gw_req *gw_req_tap(gw_req *parent, const gw_tap *tap, void *ud);
+
 void gw_req_ref(gw_req *r);
 void gw_req_unref(gw_req *r);
 /* 1 once the client is gone (its connection closed before the answer ended). */
@@ -266,18 +286,15 @@ int gw_req_gone(const gw_req *r);
  * gone, close its connection even while it is suspended, wake the proxy. */
 void gw_req_abort(gw_req *r);
 
-/* An inner request of parent (the agent loop's model calls, agent.c): an upstream call
- * made with it answers by calling on_reply(arg, status, body) (body malloc'd, taken) once,
- * from any thread, instead of answering a client; it is gone when parent is. NULL when out
- * of memory. It holds a reference to parent until its last unref. */
-typedef void (*gw_inner_fn)(void *arg, unsigned status, char *body);
-gw_req *gw_req_inner(gw_req *parent, gw_inner_fn on_reply, void *arg);
-
 /* Answer with a whole JSON body (takes body, a malloc'd string). retry_after < 0: none. */
 void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
 /* Answer with the OpenAI error shape. */
 void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *code,
                     int retry_after, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Answer with the OpenAI error shape naming the offending field in param (may be NULL). */
+void gw_reply_error_param(gw_req *r, unsigned status, const char *type, const char *code,
+                          const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Answer 400 invalid_request_error naming the offending field in param (e.g.
  * "messages.[0].content", as OpenAI names it). */
 void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
@@ -294,6 +311,10 @@ int gw_stream_sse(gw_req *r, const char *type, const char *data, size_t len);
 /* How long bytes of r's stream have waited for the client to take any (0: none). */
 uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns);
 void gw_stream_finish(gw_req *r);
+/* End the stream without the "data: [DONE]" sentinel (typed event streams). */
+void gw_stream_end_events(gw_req *r);
+/* A query-string argument of the request; NULL when absent. */
+const char *gw_req_arg(gw_req *r, const char *name);
 /* Bytes written to the stream that the client has not taken yet. */
 size_t gw_stream_backlog(gw_req *r);
 
@@ -380,6 +401,17 @@ int gw_probe_all(gateway *gw);
 /* The OpenAI routes (openai_api.c): dispatch one complete request. */
 void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
                       const char *body, size_t len, int too_large, const char *auth);
+/* Start an upstream call of operation op for request body b (taken) on behalf of key
+ * (may be NULL): model lookup, admission, metering, the upstream. Answers r itself on
+ * any refusal; 0 when the call started. */
+int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op,
+                  const gw_fields *f);
+/* The Responses API (responses_api.c): /v1/responses and /v1/responses/{id}[/...]. */
+void gw_responses_handle(gateway *gw, gw_req *r, const char *method, const char *url,
+                         const char *body, size_t len, const gw_key *key);
+/* Parse a request body as the OpenAI routes do (JSON object, nesting bounded); NULL after
+ * answering r 400. */
+json_t *gw_parse_body(const gw_config *cfg, gw_req *r, const char *body, size_t len);
 
 /* ---- metering (meter.c) -------------------------------------------------- */
 
@@ -446,6 +478,7 @@ struct gateway {
     pthread_cond_t agents_cv;
     int agents_running;
     atomic_int agents_stop;    /* gw_free: agent loops stop at their next step */
+    struct gw_response_store *responses; /* stored responses (response_store.h) */
 };
 
 /* Meter on reg, start the timer and proxy workers; not yet listening. */

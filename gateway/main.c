@@ -27,7 +27,8 @@ static void usage(FILE *f)
     fprintf(f,
 "Usage: sonde-gateway [options]\n"
 "An OpenAI-compatible gateway that meters every call with libsonde.\n"
-"Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models;\n"
+"Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses;\n"
+"        GET, DELETE /v1/responses/{id}; GET /v1/models;\n"
 "        GET /metrics, /health, /ready (on --metrics-port when given).\n"
 "\n"
 "Options (environment variable in brackets; flags override it, it overrides the file):\n"

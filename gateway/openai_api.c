@@ -102,14 +102,37 @@ static void refuse(gw_call *c, gw_req *r, const gw_key *key, gw_admit a, double 
                    "Rate limit reached for key '%s' (%s); retry in %.1f s", key->name, why, retry);
 }
 
+json_t *gw_parse_body(const gw_config *cfg, gw_req *r, const char *body, size_t len)
+{
+    json_error_t je;
+    json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!b) {
+        gw_reply_error(r, 400, "invalid_request_error", "invalid_json", -1,
+                       "We could not parse the JSON body of your request: %s (at byte %d)",
+                       je.text, je.position);
+        return NULL;
+    }
+    const char *bad = NULL;
+    if (!json_is_object(b)) bad = "the request body must be a JSON object";
+    else if (depth_of(b, cfg->max_depth) > cfg->max_depth) bad = "the JSON is nested too deeply";
+    if (bad) {
+        gw_reply_error(r, 400, "invalid_request_error", "invalid_request", -1, "%s", bad);
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}
+
 void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *url,
                       const char *body, size_t len, int too_large, const char *auth)
 {
     const gw_config *cfg = gw->cfg;
     gw_op op = GW_OP_CHAT;
-    int is_models = 0;
+    int is_models = 0, is_responses = 0;
     const char *one = NULL;
-    if (strcmp(url, "/v1/chat/completions") == 0) op = GW_OP_CHAT;
+    if (strcmp(url, "/v1/responses") == 0 || strncmp(url, "/v1/responses/", 14) == 0)
+        is_responses = 1;
+    else if (strcmp(url, "/v1/chat/completions") == 0) op = GW_OP_CHAT;
     else if (strcmp(url, "/v1/completions") == 0) op = GW_OP_COMPLETION;
     else if (strcmp(url, "/v1/embeddings") == 0) op = GW_OP_EMBEDDINGS;
     else if (strcmp(url, "/v1/models") == 0) is_models = 1;
@@ -120,7 +143,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
                        "Unknown request URL: %s %s", gw_echo(method, &em), gw_echo(url, &eu));
         return;
     }
-    if (strcmp(method, is_models ? "GET" : "POST") != 0) {
+    if (!is_responses && strcmp(method, is_models ? "GET" : "POST") != 0) {
         gw_echo_buf em, eu;
         gw_reply_error(r, 405, "invalid_request_error", "method_not_allowed", -1,
                        "Method %s is not allowed on %s", gw_echo(method, &em), gw_echo(url, &eu));
@@ -150,22 +173,12 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
                        "The request body exceeds %zu bytes", cfg->max_body);
         return;
     }
-    json_error_t je;
-    json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!b) {
-        gw_reply_error(r, 400, "invalid_request_error", "invalid_json", -1,
-                       "We could not parse the JSON body of your request: %s (at byte %d)",
-                       je.text, je.position);
+    if (is_responses) {
+        gw_responses_handle(gw, r, method, url, body, len, key);
         return;
     }
-    const char *bad = NULL;
-    if (!json_is_object(b)) bad = "the request body must be a JSON object";
-    else if (depth_of(b, cfg->max_depth) > cfg->max_depth) bad = "the JSON is nested too deeply";
-    if (bad) {
-        gw_reply_error(r, 400, "invalid_request_error", "invalid_request", -1, "%s", bad);
-        json_decref(b);
-        return;
-    }
+    json_t *b = gw_parse_body(cfg, r, body, len);
+    if (!b) return;
     gw_fields f;
     gw_invalid inv;
     if (gw_validate(b, op, &f, &inv) != 0) {
@@ -173,11 +186,23 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
         json_decref(b);
         return;
     }
+    if (op == GW_OP_CHAT && gw_agent_wanted(b)) { /* MCP tools: the agent loop (agent.c) */
+        gw_agent_chat(gw, r, key, b);
+        return;
+    }
+    gw_call_start(gw, r, key, b, op, &f);
+}
+
+int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op,
+                  const gw_fields *fp)
+{
+    const gw_config *cfg = gw->cfg;
+    gw_fields f = *fp;
     gw_call *c = calloc(1, sizeof *c);
     if (!c) {
         json_decref(b);
         gw_reply_error(r, 500, "server_error", NULL, -1, "out of memory");
-        return;
+        return -1;
     }
     c->model_name = strdup(json_string_value(json_object_get(b, "model")));
     c->model = gw_config_model(cfg, c->model_name, &c->model_tmp);
@@ -189,7 +214,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
         json_decref(b);
         free(c->model_name);
         free(c);
-        return;
+        return -1;
     }
     if (c->model == &c->model_tmp) /* point the borrowed name at our own copy */
         c->model_tmp.upstream_model = c->model_name;
@@ -200,7 +225,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
         json_decref(b);
         free(c->model_name);
         free(c);
-        return;
+        return -1;
     }
     c->gw = gw;
     c->op = op;
@@ -220,14 +245,8 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
             json_decref(b);
             free(c->model_name);
             free(c);
-            return;
+            return -1;
         }
-    }
-    if (op == GW_OP_CHAT && gw_agent_wanted(b)) { /* MCP tools: the agent loop (agent.c) */
-        free(c->model_name);
-        free(c);
-        gw_agent_chat(gw, r, key, b);
-        return;
     }
     gw_req_ref(r);
     c->req = r;
@@ -237,5 +256,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
         gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
         gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");
         gw_call_free(c);
+        return -1;
     }
+    return 0;
 }

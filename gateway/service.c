@@ -31,6 +31,12 @@
  * resumed only to be closed: the access handler refuses it, a stream's reader
  * ends with an error. The request is then recorded with status 499 and the
  * producer, woken, ends the call as cancelled.
+ *
+ * A tapped request (gw_req_tap) has no connection: it stands for a client
+ * request (its parent) when the gateway itself consumes an upstream call's
+ * answer (the Responses API translating chat completions). The same reply and
+ * stream calls hand the answer to the tap's callbacks instead; whether the
+ * client is gone, and its stream backlog, are the parent's.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -67,9 +73,9 @@ struct gw_req {
     int ended;                  /* MHD is done with the connection (on_completed) */
     int aborted;                /* gw_req_abort: hung up while waiting, or dropped */
     sonde_http_token tok;
-    gw_req *parent;             /* an inner request (gw_req_inner): the client's request */
-    gw_inner_fn on_reply;       /* ... and who takes its answer */
-    void *reply_arg;
+    gw_req *parent;             /* a tapped request: its answer goes to tap, not to a client */
+    const gw_tap *tap;
+    void *tap_ud;
 };
 
 struct gw_service {
@@ -91,8 +97,11 @@ void gw_req_ref(gw_req *r)
 void gw_req_unref(gw_req *r)
 {
     if (atomic_fetch_sub(&r->refs, 1) != 1) return;
+    if (r->tap) {
+        r->tap->release(r->tap_ud);
+        gw_req_unref(r->parent);
+    }
     pthread_mutex_destroy(&r->mu);
-    if (r->parent) gw_req_unref(r->parent);
     gw_stream_free(r->stream);
     free(r->body);
     free(r->resp);
@@ -109,8 +118,27 @@ static void on_hangup(void *ud)
     gw_req_abort(ud);
 }
 
+gw_req *gw_req_tap(gw_req *parent, const gw_tap *tap, void *ud)
+{
+    gw_req *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->gw = parent->gw;
+    atomic_init(&r->refs, 1);
+    pthread_mutex_init(&r->mu, NULL);
+    r->fd = -1;
+    gw_req_ref(parent);
+    r->parent = parent;
+    r->tap = tap;
+    r->tap_ud = ud;
+    return r;
+}
+
 void gw_req_abort(gw_req *r)
 {
+    if (r->parent) {
+        gw_req_abort(r->parent);
+        return;
+    }
     pthread_mutex_lock(&r->mu);
     if (r->gone) {
         pthread_mutex_unlock(&r->mu);
@@ -141,25 +169,9 @@ static void watch_hangup(gw_req *r)
     if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
 }
 
-gw_req *gw_req_inner(gw_req *parent, gw_inner_fn on_reply, void *arg)
-{
-    gw_req *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    r->gw = parent->gw;
-    atomic_init(&r->refs, 1);
-    pthread_mutex_init(&r->mu, NULL);
-    r->fd = -1;
-    r->retry_after = -1;
-    gw_req_ref(parent);
-    r->parent = parent;
-    r->on_reply = on_reply;
-    r->reply_arg = arg;
-    return r;
-}
-
 int gw_req_gone(const gw_req *r)
 {
-    if (r->parent && gw_req_gone(r->parent)) return 1;
+    if (r->parent) return gw_req_gone(r->parent);
     gw_req *m = (gw_req *)r;
     pthread_mutex_lock(&m->mu);
     int g = m->gone;
@@ -185,10 +197,10 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
         free(body);
         return;
     }
-    if (r->on_reply) { /* an inner request: its answer goes to whoever asked */
+    if (r->tap) {
         r->ready = 1;
         pthread_mutex_unlock(&r->mu);
-        r->on_reply(r->reply_arg, status, body);
+        r->tap->reply(r->tap_ud, status, body, retry_after);
         return;
     }
     r->status = status;
@@ -224,6 +236,15 @@ void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *co
     va_end(ap);
 }
 
+void gw_reply_error_param(gw_req *r, unsigned status, const char *type, const char *code,
+                          const char *param, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(r, status, type, code, param, -1, fmt, ap);
+    va_end(ap);
+}
+
 void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
 {
     va_list ap;
@@ -234,8 +255,12 @@ void gw_reply_invalid(gw_req *r, const char *param, const char *fmt, ...)
 
 void gw_reply_stream(gw_req *r)
 {
-    if (r->on_reply) { /* inner calls are never streamed */
-        gw_reply_error(r, 500, "server_error", NULL, -1, "an inner call cannot stream");
+    if (r->tap) {
+        pthread_mutex_lock(&r->mu);
+        int first = !r->ready;
+        r->ready = r->streaming = 1;
+        pthread_mutex_unlock(&r->mu);
+        if (first) r->tap->stream_start(r->tap_ud);
         return;
     }
     gw_stream *s = gw_stream_new();
@@ -257,6 +282,12 @@ void gw_reply_stream(gw_req *r)
 
 int gw_stream_write(gw_req *r, const char *data, size_t len)
 {
+    if (r->tap) {
+        pthread_mutex_lock(&r->mu);
+        int on = r->streaming && !r->ended;
+        pthread_mutex_unlock(&r->mu);
+        return on ? r->tap->stream_data(r->tap_ud, data, len) : -1;
+    }
     pthread_mutex_lock(&r->mu);
     gw_stream *s = r->streaming ? r->stream : NULL;
     if (s) r->resp_bytes += len;
@@ -302,6 +333,7 @@ int gw_stream_event(gw_req *r, json_t *j)
 
 uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns)
 {
+    if (r->parent) return gw_stream_unread_ns(r->parent, now_ns);
     pthread_mutex_lock(&r->mu);
     gw_stream *s = r->streaming ? r->stream : NULL;
     pthread_mutex_unlock(&r->mu);
@@ -310,6 +342,7 @@ uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns)
 
 size_t gw_stream_backlog(gw_req *r)
 {
+    if (r->parent) return gw_stream_backlog(r->parent);
     pthread_mutex_lock(&r->mu);
     gw_stream *s = r->streaming ? r->stream : NULL;
     pthread_mutex_unlock(&r->mu);
@@ -319,10 +352,31 @@ size_t gw_stream_backlog(gw_req *r)
 void gw_stream_finish(gw_req *r)
 {
     gw_stream_write(r, "data: [DONE]\n\n", 14);
+    if (r->tap) {
+        pthread_mutex_lock(&r->mu);
+        int first = r->streaming && !r->ended;
+        r->ended = 1;
+        pthread_mutex_unlock(&r->mu);
+        if (first) r->tap->stream_end(r->tap_ud);
+        return;
+    }
     pthread_mutex_lock(&r->mu);
     gw_stream *s = r->streaming ? r->stream : NULL;
     pthread_mutex_unlock(&r->mu);
     if (s) gw_stream_end(s);
+}
+
+void gw_stream_end_events(gw_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    gw_stream *s = r->streaming ? r->stream : NULL;
+    pthread_mutex_unlock(&r->mu);
+    if (s) gw_stream_end(s);
+}
+
+const char *gw_req_arg(gw_req *r, const char *name)
+{
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
 /* ---- queueing answers ----------------------------------------------------- */
@@ -403,10 +457,12 @@ static int is_ops(const char *url)
 static const char *route_of(const char *url)
 {
     static const char *const routes[] = {"/v1/chat/completions", "/v1/completions",
-        "/v1/embeddings", "/v1/models", "/metrics", "/health", "/ready", NULL};
+        "/v1/embeddings", "/v1/models", "/v1/responses", "/metrics", "/health", "/ready", NULL};
     for (const char *const *p = routes; *p; p++)
         if (strcmp(url, *p) == 0) return *p;
     if (strncmp(url, "/v1/models/", 11) == 0) return "/v1/models/{model}";
+    if (strncmp(url, "/v1/responses/", 14) == 0)
+        return strchr(url + 14, '/') ? "/v1/responses/{id}/{action}" : "/v1/responses/{id}";
     return "other";
 }
 

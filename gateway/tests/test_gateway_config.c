@@ -46,6 +46,16 @@ TEST(defaults)
     CHECK(c.fallback == NULL); /* models not listed are refused */
     CHECK_EQ_INT(c.nkeys, 0);
     CHECK_EQ_INT(c.client_idle_timeout_ms, GW_CLIENT_IDLE_TIMEOUT_MS);
+    CHECK(c.responses_db == NULL); /* :memory: */
+    CHECK_EQ_INT(c.responses_max, GW_RESPONSES_MAX);
+    CHECK_EQ_INT(c.responses_max_age_s, GW_RESPONSES_MAX_AGE_S);
+    char err[256];
+    gw_config_free(&c);
+    CHECK_EQ_INT(load(&c, "{\"responses\": {\"store\": \"/tmp/r.db\", \"max_count\": 5, "
+                          "\"max_age_s\": 60}}", err, sizeof err), 0);
+    CHECK_EQ_STR(c.responses_db, "/tmp/r.db");
+    CHECK_EQ_INT(c.responses_max, 5);
+    CHECK_EQ_INT(c.responses_max_age_s, 60);
     gw_model tmp;
     CHECK(gw_config_model(&c, "anything", &tmp) == NULL);
     const gw_model *m = gw_config_model(&c, "sonde-sim", &tmp); /* built in */
@@ -159,6 +169,9 @@ TEST(mistakes)
         const char *text, *want;
     } cases[] = {
         {"{\"bogus\": 1}", "unknown key 'bogus'"},
+        {"{\"responses\": {\"max_count\": 0}}", "'max_count' must be a number"},
+        {"{\"responses\": {\"store\": 5}}", "store"},
+        {"{\"responses\": {\"keep\": 5}}", "unknown key 'keep'"},
         {"{\"threads\": \"four\"}", "'threads' must be a number"},
         {"{\"threads\": 0}", "'threads' must be a number in [1, 256]"},
         {"{\"upstreams\": {\"x\": {\"type\": \"openai\"}}}", "'url' is required"},

@@ -1,0 +1,161 @@
+/*
+ * response_store_sqlite.c - the embedded response store (response_store.h)
+ * on SQLite: one table, one row per response holding its three JSON
+ * documents as text, an index on the creation time for retention. One
+ * connection serialised by a mutex (the gateway's calls are short: one
+ * statement each). Retention runs after each put: rows older than max_age_s,
+ * then the oldest beyond max_count, are deleted; get() also ignores an
+ * expired row, so the age limit holds between puts.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "response_store.h"
+
+struct gw_response_store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    long max_count, max_age_s;
+};
+
+gw_response_store *gw_response_store_open(const char *path, long max_count, long max_age_s,
+                                          char *err, size_t errlen)
+{
+    gw_response_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->max_count = max_count;
+    s->max_age_s = max_age_s;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db,
+                     "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, created_at "
+                     "INTEGER NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL, "
+                     "context TEXT NOT NULL);"
+                     "CREATE INDEX IF NOT EXISTS responses_created ON responses(created_at);",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+void gw_response_store_close(gw_response_store *s)
+{
+    if (!s) return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static int exec_int(sqlite3 *db, const char *sql, int64_t a)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, a);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void retain(gw_response_store *s)
+{
+    if (s->max_age_s > 0)
+        exec_int(s->db, "DELETE FROM responses WHERE created_at < ?1",
+                 (int64_t)time(NULL) - s->max_age_s);
+    if (s->max_count > 0)
+        exec_int(s->db, "DELETE FROM responses WHERE id IN (SELECT id FROM responses ORDER BY "
+                 "created_at DESC, rowid DESC LIMIT -1 OFFSET ?1)", s->max_count);
+}
+
+int gw_response_store_put(gw_response_store *s, const char *id, int64_t created_at,
+                          const json_t *response, const json_t *input_items,
+                          const json_t *context)
+{
+    char *r = json_dumps(response, JSON_COMPACT), *i = json_dumps(input_items, JSON_COMPACT);
+    char *c = json_dumps(context, JSON_COMPACT);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (r && i && c && sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO responses (id, created_at, "
+                                          "response, input_items, context) VALUES (?1,?2,?3,?4,?5)",
+                                          -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, created_at);
+        sqlite3_bind_text(st, 3, r, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, i, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, c, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0) retain(s);
+    pthread_mutex_unlock(&s->mu);
+    free(r);
+    free(i);
+    free(c);
+    return rc;
+}
+
+static json_t *column_json(sqlite3_stmt *st, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    return t ? json_loads(t, 0, NULL) : NULL;
+}
+
+int gw_response_store_get(gw_response_store *s, const char *id, gw_stored_response *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db, "SELECT response, input_items, context FROM responses WHERE "
+                           "id = ?1 AND created_at >= ?2", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, s->max_age_s > 0 ? (int64_t)time(NULL) - s->max_age_s : INT64_MIN);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            out->response = column_json(st, 0);
+            out->input_items = column_json(st, 1);
+            out->context = column_json(st, 2);
+            rc = out->response && out->input_items && out->context ? 1 : -1;
+            if (rc < 0) gw_stored_response_clear(out);
+        } else if (step == SQLITE_DONE) {
+            rc = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int gw_response_store_delete(gw_response_store *s, const char *id)
+{
+    sqlite3_stmt *st;
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM responses WHERE id = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE) rc = sqlite3_changes(s->db) > 0;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void gw_stored_response_clear(gw_stored_response *r)
+{
+    json_decref(r->response);
+    json_decref(r->input_items);
+    json_decref(r->context);
+    memset(r, 0, sizeof *r);
+}
