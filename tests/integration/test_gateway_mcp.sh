@@ -2,7 +2,8 @@
 # sonde-gateway's agentic loop against a real MCP server built with the official
 # MCP TypeScript SDK (tests/integration/mcp/server.mjs, streamable HTTP, one
 # instance answering with SSE streams, one with JSON) and a misbehaving one
-# (mcp/bad_server.py): chat completions with {"type":"mcp"} tools, the sim told
+# (mcp/bad_server.py): chat completions and responses (whole and streamed) with
+# {"type":"mcp"} tools, the sim told
 # to call tools by "@tool NAME {args}" lines (also over a proxied model: a second
 # gateway as the OpenAI upstream). Asserted: the SDK server's own
 # record of calls and arguments, the final answer quoting the results, the
@@ -147,6 +148,43 @@ check("proxied loop", st == 200 and ans["mcp_calls"][0]["output"] == "sum=15" an
       "sum=15" in ans["choices"][0]["message"]["content"], (st, ans))
 if st == 200: count_usage(ans)
 
+# 4c. /v1/responses with MCP tools: mcp_call items before the message, whole and streamed
+def responses(body, stream=False):
+    req = urllib.request.Request(GW + "/v1/responses", json.dumps(dict(body, stream=stream)).encode(),
+                                 {"Content-Type": "application/json", "Authorization": "Bearer sk-agent"})
+    with urllib.request.urlopen(req, timeout=DEADLINE) as r:
+        return r.read().decode() if stream else json.load(r)
+n_before = len(calls(os.environ["SSE"]))
+rtools = [{"type": "mcp", "server_label": "tools", "require_approval": "never",
+           "headers": {"X-Secret": "not echoed"}}]
+resp = responses({"model": "sim-chat", "input": '@tool add {"a": 20, "b": 22}\n@tool lookup {"key": "r"}',
+                  "tools": rtools})
+out = resp["output"]
+check("responses status", resp["status"] == "completed", resp)
+check("responses items", [(o["type"], o.get("name"), o.get("output")) for o in out[:2]] ==
+      [("mcp_call", "add", "sum=42"), ("mcp_call", "lookup", "value of r")], out)
+check("responses message", out[-1]["type"] == "message" and
+      "sum=42 | value of r" in out[-1]["content"][0]["text"], out)
+check("responses headers not echoed", "headers" not in resp["tools"][0], resp["tools"])
+usage["input"] += resp["usage"]["input_tokens"]
+usage["output"] += resp["usage"]["output_tokens"]
+check("responses server record", [c["args"] for c in calls(os.environ["SSE"])[n_before:]] ==
+      [{"a": 20, "b": 22}, {"key": "r"}] or [c["args"] for c in calls(os.environ["SSE"])[n_before:]] ==
+      [{"key": "r"}, {"a": 20, "b": 22}], calls(os.environ["SSE"])[n_before:])
+text = responses({"model": "sim-chat", "input": '@tool add {"a": 1, "b": 2}', "tools": rtools}, stream=True)
+events = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: ")]
+types = [e["type"] for e in events]
+check("streamed event order", types[:4] == ["response.created", "response.in_progress",
+      "response.output_item.added", "response.output_item.done"] and types[-1] == "response.completed",
+      types)
+check("streamed sequence numbers", [e["sequence_number"] for e in events] == list(range(len(events))),
+      [e.get("sequence_number") for e in events])
+check("streamed mcp_call item", events[3]["item"]["type"] == "mcp_call" and
+      events[3]["item"]["output"] == "sum=3", events[3])
+done = events[-1]["response"]
+usage["input"] += done["usage"]["input_tokens"]
+usage["output"] += done["usage"]["output_tokens"]
+
 # 5. a server down when listing -> 424 with a clear error
 st, ans = chat('@tool add {"a": 1, "b": 2}', "down")
 check("down: 424", st == 424 and ans["error"]["code"] == "mcp_list_tools_failed" and
@@ -234,8 +272,8 @@ for attempt in range(150):  # at most 15 s: a run left hanging would take 10 min
         "key input": get(s, "gateway_key_tokens_total", key="agent", type="input"),
         "key output": get(s, "gateway_key_tokens_total", key="agent", type="output"),
     }
-    expected = {"add ok": 3, "add error": 1, "lookup ok": 1, "lookup error": 1, "broken error": 1,
-                "hang error": 2, "add durations": 4, "execute_tool ops": 9, "agent ok": 8,
+    expected = {"add ok": 5, "add error": 1, "lookup ok": 2, "lookup error": 1, "broken error": 1,
+                "hang error": 2, "add durations": 6, "execute_tool ops": 12, "agent ok": 10,
                 "agent error": 2, "agent cancelled": 1, "key input": usage["input"], "key output": usage["output"]}
     if got == expected:
         break
