@@ -27,6 +27,18 @@
  * For services on libmicrohttpd, sonde/http_mhd.h wires all of this with one
  * call. RPC (gRPC-style) and WebSocket helpers are below.
  *
+ * Tracing. With a tracer in sonde_http_opts, every request is also a SERVER
+ * span named "{method} {route}" ("HTTP {route}" for a method outside the
+ * list above) with http.request.method (the list's name, or "_OTHER" plus
+ * http.request.method_original), http.route and, at end,
+ * http.response.status_code; a 5xx ends it with status ERROR and error.type
+ * the status code. sonde_http_begin_traced() continues the caller's trace
+ * from its traceparent / tracestate headers (an absent or invalid header
+ * starts a new trace; the request goes on either way); sonde_http_span()
+ * gives the request's span to code that wants its context or adds
+ * attributes. Without a tracer nothing of this runs and sonde_http_begin()
+ * costs what it did.
+ *
  * Thread safety: every function may be called from any thread. A NULL
  * sonde_http / sonde_rpc / sonde_ws makes every call a no-op, so a service
  * can turn instrumentation off by not creating them.
@@ -39,6 +51,7 @@
 
 #include "export.h"
 #include "metrics.h"
+#include "trace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +66,8 @@ typedef struct sonde_http_opts {
     sonde_buckets size_buckets;      /* {NULL, 0} = the registry's size buckets */
     size_t route_limit;              /* distinct routes; 0 = the registry's cardinality
                                         limit (at most 100000) */
+    sonde_tracer *tracer;            /* NULL = no spans; else a SERVER span per request
+                                        (see "Tracing" above). Must outlive the sonde_http */
 } sonde_http_opts;
 
 /*
@@ -83,7 +98,8 @@ SONDE_API int sonde_http_route_add(sonde_http *h, const char *tmpl);
  */
 SONDE_API size_t sonde_http_route(sonde_http *h, const char *path, char *buf, size_t cap);
 
-/* A request in progress. Plain data: copy it, keep it in your request context. */
+/* A request in progress. Plain data: copy it, keep it in your request context (and end
+ * one copy only: with a tracer it holds the request's span). */
 typedef struct sonde_http_token {
     uint64_t start_ns;
     const void *route_;   /* private */
@@ -91,6 +107,7 @@ typedef struct sonde_http_token {
     uint8_t method_;      /* private */
     uint8_t streaming_;   /* private */
     uint8_t active_;      /* private */
+    sonde_span *span_;    /* private: the request's span (NULL without a tracer) */
 } sonde_http_token;
 
 /* A size not known (e.g. a chunked body): that observation is skipped. */
@@ -100,13 +117,36 @@ typedef struct sonde_http_token {
 SONDE_API sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char *path,
                                             size_t request_size);
 
+/*
+ * sonde_http_begin() that continues an incoming trace: traceparent and
+ * tracestate are the request's header values (NULL when absent). With a
+ * tracer, the request's SERVER span is the child of that remote context, or
+ * the root of a new trace when traceparent is absent or invalid (never an
+ * error: the request is measured all the same). Without a tracer, exactly
+ * sonde_http_begin(). sonde_http_begin() with a tracer starts a new trace.
+ */
+SONDE_API sonde_http_token sonde_http_begin_traced(sonde_http *h, const char *method,
+                                                   const char *path, size_t request_size,
+                                                   const char *traceparent,
+                                                   const char *tracestate);
+
+/*
+ * The request's span (sampled or not; it ends with sonde_http_end()), or NULL
+ * without a tracer, for a NULL or ended token. Its context
+ * (sonde_span_get_context) is the parent to give the request's own spans in
+ * event-driven code, and what sonde_trace_headers_fill() writes into the
+ * outgoing requests made on its behalf. Valid until sonde_http_end().
+ */
+SONDE_API sonde_span *sonde_http_span(const sonde_http_token *t);
+
 /* The response starts streaming (SSE, chunked): http_responses_streaming rises until end. */
 SONDE_API void sonde_http_stream_begin(sonde_http *h, sonde_http_token *t);
 
 /* The stream is over before the request ends (sonde_http_end() does this too). */
 SONDE_API void sonde_http_stream_end(sonde_http *h, sonde_http_token *t);
 
-/* The request is done: records everything. A second end on the same token is a no-op. */
+/* The request is done: records everything (and ends its span with the status). A second
+ * end on the same token is a no-op. */
 SONDE_API void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size);
 
 /* ---- RPC (gRPC-style) ---------------------------------------------------

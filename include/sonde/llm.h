@@ -43,6 +43,26 @@
  * server, tool/agent name) tuples: past it, begin returns SONDE_ELIMIT and the
  * call records nothing.
  *
+ * Tracing. With a tracer in sonde_llm_opts, every call, tool execution and
+ * agent run is also a span after the GenAI conventions:
+ *   "{gen_ai.operation.name} {gen_ai.request.model}" (CLIENT; "{operation}"
+ *       when no model is known) with gen_ai.operation.name,
+ *       gen_ai.provider.name, gen_ai.request.model, server.address,
+ *       server.port, and at end gen_ai.response.model, gen_ai.response.id,
+ *       gen_ai.response.finish_reasons, gen_ai.usage.input_tokens,
+ *       gen_ai.usage.output_tokens;
+ *   "execute_tool {gen_ai.tool.name}" (INTERNAL) with gen_ai.tool.name,
+ *       gen_ai.tool.call.id, gen_ai.tool.type, gen_ai.tool.description;
+ *   "invoke_agent {gen_ai.agent.name}" (INTERNAL) with gen_ai.agent.name,
+ *       gen_ai.agent.id, gen_ai.agent.description, gen_ai.request.model;
+ * a failed one with error.type and status ERROR. Parent: the request's
+ * parent context when given, else the thread's current span (else a new
+ * trace). Message content (gen_ai.input.messages, gen_ai.system_instructions,
+ * gen_ai.output.messages, gen_ai.tool.call.arguments, gen_ai.tool.call.result)
+ * is recorded only when capture is on: opts.capture_message_content, or
+ * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true read once by
+ * sonde_llm_new(). Without a tracer nothing of this runs.
+ *
  * Thread safety. Every function may run on any thread. A call may be begun on
  * one thread and ended (or abandoned) on another, also while a third thread
  * still reports tokens. sonde_llm_call_tokens() calls of one call must not run
@@ -56,6 +76,7 @@
 
 #include "export.h"
 #include "metrics.h"
+#include "trace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -85,6 +106,11 @@ typedef struct sonde_llm_opts {
                                  token/chunk, token usage) are native too (schema 3, at most
                                  160 buckets), keeping their classic GenAI buckets for
                                  scrapers that do not ask for protobuf */
+    sonde_tracer *tracer;     /* NULL = no spans; else GenAI spans (see "Tracing" above).
+                                 Must outlive the module */
+    int capture_message_content; /* 0 = OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+                                 ("true" turns it on; read once, here), > 0 on, < 0 off.
+                                 On: the content fields below go on the spans */
 } sonde_llm_opts;
 
 /* How a call, tool execution or agent run ended; the status label's values. */
@@ -104,6 +130,10 @@ typedef struct sonde_llm_request {
     const char *server_address; /* NULL = unknown */
     int server_port;            /* 1..65535; 0 = unknown */
     int streaming;              /* non-zero for a streamed response */
+    /* Tracing only (ignored without a tracer): */
+    const sonde_span_context *parent; /* the span's parent; NULL = the thread's current span */
+    const char *input_messages; /* content: gen_ai.input.messages (JSON), capture on only */
+    const char *system_instructions; /* content: gen_ai.system_instructions, capture on only */
 } sonde_llm_request;
 
 /* How a call ended. A NULL result means {SONDE_LLM_OK} with unknown tokens. */
@@ -116,6 +146,10 @@ typedef struct sonde_llm_result {
     int64_t output_tokens;      /* < 0 = unknown; the larger of this and the count reported
                                    through sonde_llm_call_tokens() is used */
     const char *finish_reason;  /* e.g. "stop", "length"; NULL = none */
+    /* Tracing only (ignored without a tracer): */
+    const char *response_id;    /* gen_ai.response.id; NULL = unknown */
+    const char *output_messages; /* content, capture on only: gen_ai.output.messages (JSON);
+                                   for a tool execution gen_ai.tool.call.result */
 } sonde_llm_result;
 
 /*
@@ -132,6 +166,7 @@ typedef struct sonde_llm_call {
     uint64_t tokens_;
     int state_;
     int streaming_;
+    sonde_span *span_; /* NULL without a tracer */
 } sonde_llm_call;
 
 /* ---- the module ------------------------------------------------------ */
@@ -213,6 +248,48 @@ SONDE_API int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const c
  */
 SONDE_API int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
                                     const char *provider, const char *model);
+
+/* A tool execution, for sonde_llm_tool_begin_ex(). */
+typedef struct sonde_llm_tool_request {
+    const char *name;        /* required: the tool label and gen_ai.tool.name */
+    const char *provider;    /* may be NULL */
+    /* Tracing only (ignored without a tracer): */
+    const char *call_id;     /* gen_ai.tool.call.id, e.g. the model's "call_..."; NULL = none */
+    const char *type;        /* gen_ai.tool.type: "function", "extension", "datastore" */
+    const char *description; /* gen_ai.tool.description */
+    const char *arguments;   /* content: gen_ai.tool.call.arguments, capture on only */
+    const sonde_span_context *parent; /* NULL = the thread's current span */
+} sonde_llm_tool_request;
+
+/* sonde_llm_tool_begin() with the span's attributes and parent. Errors as
+ * sonde_llm_tool_begin (SONDE_EINVAL for a NULL req with a module). */
+SONDE_API int sonde_llm_tool_begin_ex(sonde_llm *llm, sonde_llm_call *call,
+                                      const sonde_llm_tool_request *req);
+
+/* An agent or pipeline run, for sonde_llm_agent_begin_ex(). */
+typedef struct sonde_llm_agent_request {
+    const char *name;        /* required: the name label and gen_ai.agent.name */
+    const char *provider;    /* may be NULL */
+    const char *model;       /* may be NULL */
+    /* Tracing only (ignored without a tracer): */
+    const char *id;          /* gen_ai.agent.id */
+    const char *description; /* gen_ai.agent.description */
+    const sonde_span_context *parent; /* NULL = the thread's current span */
+} sonde_llm_agent_request;
+
+/* sonde_llm_agent_begin() with the span's attributes and parent. Errors as
+ * sonde_llm_agent_begin (SONDE_EINVAL for a NULL req with a module). */
+SONDE_API int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
+                                       const sonde_llm_agent_request *req);
+
+/*
+ * The span of an open call, tool execution or agent run (sampled or not), or
+ * NULL (no tracer, inert, ended). Its context is the parent of what the call
+ * contains (the model calls and tools of an agent run) and what goes into
+ * the upstream request's headers (sonde_trace_headers_fill); the caller may
+ * add attributes (gen_ai.request.temperature, ...). Valid until the call ends.
+ */
+SONDE_API sonde_span *sonde_llm_call_span(const sonde_llm_call *call);
 
 /* Count one request refused by a rate limit: P_rate_limit_rejections_total{reason}.
  * reason e.g. "requests_per_minute", "tokens_per_minute". SONDE_EINVAL (NULL or empty

@@ -88,6 +88,26 @@ SONDE_API int sonde_traceparent_parse(const char *traceparent, const char *trace
  * the sampled bit). SONDE_EINVAL (NULL, invalid ctx: buf gets ""), else SONDE_OK. */
 SONDE_API int sonde_traceparent_format(const sonde_span_context *ctx, char *buf);
 
+/*
+ * The W3C headers of an outgoing request, as "Name: value" lines: what a
+ * client puts on the requests it makes on behalf of a span (libcurl:
+ * curl_slist_append(list, h.traceparent), and h.tracestate when not empty;
+ * other clients split at ": ").
+ */
+typedef struct sonde_trace_headers {
+    char traceparent[sizeof "traceparent: " + SONDE_TRACEPARENT_LEN]; /* "traceparent: 00-..." */
+    char tracestate[sizeof "tracestate: " + SONDE_TRACESTATE_MAX]; /* "tracestate: ..." or "" */
+} sonde_trace_headers;
+
+/*
+ * Fill *out from ctx (a span's context: sonde_span_get_context(), or
+ * sonde_http_span()'s). tracestate is "" when ctx has none. SONDE_EINVAL for
+ * a NULL out, or a NULL or invalid ctx: both lines "" (send no header; the
+ * callee starts its own trace). An unsampled span's context is written too
+ * (flags 00), so the callee does not sample what the caller did not.
+ */
+SONDE_API int sonde_trace_headers_fill(const sonde_span_context *ctx, sonde_trace_headers *out);
+
 /* Lowercase hex of a trace id (33 bytes with the NUL) or span id (17 bytes). */
 SONDE_API void sonde_trace_id_hex(const uint8_t id[16], char *out);
 SONDE_API void sonde_span_id_hex(const uint8_t id[8], char *out);

@@ -2,7 +2,8 @@
  * http_internal.h - private parts shared by the files of src/http:
  * families.c (register-or-reuse of prefixed families), route.c (path
  * normalisation and templates), routes.c (the interned route table),
- * middleware.c (begin/end), rpc.c, websocket.c and mhd_adapter.c.
+ * middleware.c (begin/end), span.c (the request's span), rpc.c, websocket.c
+ * and mhd_adapter.c.
  */
 #ifndef SONDE_HTTP_INTERNAL_H
 #define SONDE_HTTP_INTERNAL_H
@@ -56,6 +57,7 @@ typedef struct http_template {
 
 struct sonde_http {
     sonde_registry *reg;
+    sonde_tracer *tracer; /* NULL: no spans */
     sonde_metric *requests, *duration, *req_size, *resp_size;
     sonde_gauge *in_flight, *streaming;
 
@@ -82,5 +84,12 @@ sonde_counter *http_status_counter(sonde_http *h, http_route *r, route_method *r
 /* middleware.c: the two halves of begin, for the libmicrohttpd adapter. */
 void http_begin_path(sonde_http *h, sonde_http_token *t, const char *path);
 void http_set_method(sonde_http_token *t, const char *method);
+
+/* span.c, with a tracer only: the request's SERVER span, started after the route and
+ * method are known (method: as received, for http.request.method_original), and ended
+ * with the status (< 100: no response). */
+void http_span_start(sonde_http *h, sonde_http_token *t, const char *method,
+                     const char *traceparent, const char *tracestate);
+void http_span_end(sonde_http_token *t, int status);
 
 #endif

@@ -11,6 +11,11 @@
  * request MHD answers by itself (a malformed one) never reaches completion:
  * its token is ended when the connection closes. The service's own
  * callbacks of those three kinds are chained.
+ *
+ * With a tracer, the request's span starts at the first call of the access
+ * handler, the first moment its headers (traceparent, tracestate) can be
+ * read, and is the thread's current span while the service's handler runs
+ * (so its NULL-parent spans, logs and exemplars belong to the request).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +121,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (x && !x->method_known) {
         http_set_method(&x->tok, method);
         x->method_known = 1;
+        if (a->h->tracer && x->tok.active_)
+            http_span_start(a->h, &x->tok, method,
+                            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent"),
+                            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "tracestate"));
     }
+    sonde_span *span = x ? x->tok.span_ : NULL, *prev = NULL;
+    if (span)
+        prev = sonde_span_enter(span);
     enum MHD_Result rc =
         a->dh(a->dh_cls, c, url, method, version, upload_data, upload_data_size, con_cls);
+    if (span)
+        sonde_span_exit(prev);
     if (x && before >= *upload_data_size)
         x->body_bytes += before - *upload_data_size;
     return rc;

@@ -7,7 +7,11 @@
  * the route and the status counter cached beside them, observes the three
  * histograms and lowers the gauges. Nothing is allocated per request: the
  * token lives on the caller's side, and the per-route caches are filled
- * once.
+ * once. With a tracer, begin also starts the request's span and end ends
+ * it (span.c), after recording the metrics with that span as the thread's
+ * current one, so that they take its ids as exemplars (the core's automatic
+ * exemplars; a request may end on a thread where its span is not current
+ * otherwise); without one, neither costs more than a test of the pointer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +72,7 @@ int sonde_http_new(const sonde_http_opts *opts, sonde_http **out)
     if (!h)
         return SONDE_ENOMEM;
     h->reg = reg;
+    h->tracer = opts->tracer;
     pthread_mutex_init(&h->lock, NULL);
     static const char *const mrs[] = {"method", "route", "status"};
     const char *p = opts->prefix;
@@ -126,8 +131,10 @@ void http_set_method(sonde_http_token *t, const char *method)
     t->method_ = (uint8_t)method_index(method);
 }
 
-sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char *path,
-                                  size_t request_size)
+/* Inlined into both begins, so that the plain one stays one call deep. */
+static inline __attribute__((always_inline)) sonde_http_token
+begin(sonde_http *h, const char *method, const char *path, size_t request_size,
+      const char *traceparent, const char *tracestate)
 {
     sonde_http_token t;
     memset(&t, 0, sizeof t);
@@ -136,7 +143,22 @@ sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char 
     http_set_method(&t, method);
     t.request_size = request_size;
     http_begin_path(h, &t, path);
+    if (h->tracer)
+        http_span_start(h, &t, method, traceparent, tracestate);
     return t;
+}
+
+sonde_http_token sonde_http_begin(sonde_http *h, const char *method, const char *path,
+                                  size_t request_size)
+{
+    return begin(h, method, path, request_size, NULL, NULL);
+}
+
+sonde_http_token sonde_http_begin_traced(sonde_http *h, const char *method, const char *path,
+                                         size_t request_size, const char *traceparent,
+                                         const char *tracestate)
+{
+    return begin(h, method, path, request_size, traceparent, tracestate);
 }
 
 void sonde_http_stream_begin(sonde_http *h, sonde_http_token *t)
@@ -155,10 +177,10 @@ void sonde_http_stream_end(sonde_http *h, sonde_http_token *t)
     sonde_gauge_dec(h->streaming);
 }
 
-void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size)
+/* The request's metrics; inlined into both ends below. */
+static inline __attribute__((always_inline)) void end_request(sonde_http *h, sonde_http_token *t,
+                                                             int status, size_t response_size)
 {
-    if (!h || !t || !t->active_)
-        return;
     double seconds = (double)(sonde_now_ns() - t->start_ns) / 1e9;
     t->active_ = 0;
     sonde_http_stream_end(h, t);
@@ -175,4 +197,30 @@ void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t respo
         sonde_histogram_observe(rm->req_size, (double)t->request_size);
     if (response_size != SONDE_HTTP_SIZE_UNKNOWN)
         sonde_histogram_observe(rm->resp_size, (double)response_size);
+}
+
+/* A request with a span: its metrics are recorded while the span is the thread's current
+ * one, so that they take its ids as exemplars; then the span ends. */
+static __attribute__((noinline)) void end_traced(sonde_http *h, sonde_http_token *t, int status,
+                                                 size_t response_size)
+{
+    sonde_span *span = t->span_, *prev = sonde_span_current();
+    if (prev == span) { /* the caller made it current already */
+        end_request(h, t, status, response_size);
+    } else {
+        sonde_span_enter(span);
+        end_request(h, t, status, response_size);
+        sonde_span_exit(prev);
+    }
+    http_span_end(t, status >= 0 && status <= 999 ? status : 0);
+}
+
+void sonde_http_end(sonde_http *h, sonde_http_token *t, int status, size_t response_size)
+{
+    if (!h || !t || !t->active_)
+        return;
+    if (__builtin_expect(t->span_ != NULL, 0))
+        end_traced(h, t, status, response_size);
+    else
+        end_request(h, t, status, response_size);
 }

@@ -2,8 +2,9 @@
  * begin.c - beginning calls, tool executions and agent runs, and what a
  * call reports while it runs (first token, streamed chunks).
  *
- * Begin finds the route (route.c), stamps the start and raises the
- * in-flight gauges and the route's open count. A begin that fails leaves the
+ * Begin finds the route (route.c), starts the span when the module has a
+ * tracer (span.c), stamps the start and raises the in-flight gauges and the
+ * route's open count. A begin that fails leaves the
  * call inert, so that the caller's later calls on it are harmless no-ops.
  *
  * sonde_llm_call_tokens() is the per-chunk hot path: counts only, plain
@@ -14,9 +15,11 @@
  */
 #include "llm_internal.h"
 
-static int open_call(sonde_llm_call *call, llm_route *r, int streaming)
+static int open_call(sonde_llm *llm, sonde_llm_call *call, llm_route *r, int streaming,
+                     const void *req)
 {
     call->route_ = r;
+    call->span_ = __builtin_expect(llm->tracer != NULL, 0) ? llm_span_begin(llm, r, req) : NULL;
     call->first_token_ns_ = 0;
     call->first_chunk_ns_ = 0;
     call->chunks_ = 0;
@@ -33,7 +36,7 @@ static int open_call(sonde_llm_call *call, llm_route *r, int streaming)
 
 static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
                  const char *provider, const char *model, const char *addr, int port,
-                 const char *name, int streaming)
+                 const char *name, int streaming, const void *req)
 {
     if (!call)
         return SONDE_EINVAL;
@@ -42,7 +45,7 @@ static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
         return SONDE_OK; /* instrumentation off: the call stays inert */
     llm_route *r;
     int rc = llm_route_get(llm, kind, op, provider, model, addr, port, name, &r);
-    return rc ? rc : open_call(call, r, streaming);
+    return rc ? rc : open_call(llm, call, r, streaming, req);
 }
 
 int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req)
@@ -56,19 +59,49 @@ int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_r
     if (!req)
         req = &none; /* instrumentation off: begin() leaves the call inert */
     return begin(llm, call, KIND_MODEL, req->operation, req->provider, req->model,
-                 req->server_address, req->server_port, NULL, req->streaming);
+                 req->server_address, req->server_port, NULL, req->streaming, req);
 }
 
 int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const char *tool,
                          const char *provider)
 {
-    return begin(llm, call, KIND_TOOL, "execute_tool", provider, NULL, NULL, 0, tool, 0);
+    return begin(llm, call, KIND_TOOL, "execute_tool", provider, NULL, NULL, 0, tool, 0, NULL);
+}
+
+int sonde_llm_tool_begin_ex(sonde_llm *llm, sonde_llm_call *call,
+                            const sonde_llm_tool_request *req)
+{
+    static const sonde_llm_tool_request off;
+    if (!req && llm) {
+        if (call)
+            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
+        return SONDE_EINVAL;
+    }
+    if (!req)
+        req = &off;
+    return begin(llm, call, KIND_TOOL, "execute_tool", req->provider, NULL, NULL, 0, req->name, 0,
+                 req);
 }
 
 int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
                           const char *provider, const char *model)
 {
-    return begin(llm, call, KIND_AGENT, "invoke_agent", provider, model, NULL, 0, name, 0);
+    return begin(llm, call, KIND_AGENT, "invoke_agent", provider, model, NULL, 0, name, 0, NULL);
+}
+
+int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
+                             const sonde_llm_agent_request *req)
+{
+    static const sonde_llm_agent_request off;
+    if (!req && llm) {
+        if (call)
+            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
+        return SONDE_EINVAL;
+    }
+    if (!req)
+        req = &off;
+    return begin(llm, call, KIND_AGENT, "invoke_agent", req->provider, req->model, NULL, 0,
+                 req->name, 0, req);
 }
 
 void sonde_llm_call_first_token(sonde_llm_call *call)

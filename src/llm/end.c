@@ -8,7 +8,11 @@
  * a result with invalid strings is refused and leaves the call open. Then
  * one compare-and-swap OPEN -> ENDED decides which of racing ends records;
  * the loser gets SONDE_EINVAL. Recording (record.c) and lowering the
- * in-flight gauges follow.
+ * in-flight gauges follow. A call with a span is recorded while that span
+ * is the thread's current one, so that its histograms and counters take the
+ * span's ids as exemplars (the core's automatic exemplars; the call's span
+ * is never current otherwise, since a call may end on any thread), and the
+ * span ends after (span.c).
  */
 #include "llm_internal.h"
 
@@ -18,6 +22,49 @@ static int64_t output_tokens(const sonde_llm_call *call, uint64_t chunks, int64_
         return reported;
     int64_t streamed = (int64_t)__atomic_load_n(&call->tokens_, __ATOMIC_RELAXED);
     return reported > streamed ? reported : streamed;
+}
+
+/* What the call measured, as record.c takes it. */
+static void outcome(const sonde_llm_call *call, const sonde_llm_result *res, uint64_t end_ns,
+                    llm_outcome *o)
+{
+    uint64_t chunks = __atomic_load_n(&call->chunks_, __ATOMIC_ACQUIRE);
+    uint64_t ft = __atomic_load_n(&call->first_token_ns_, __ATOMIC_ACQUIRE);
+    *o = (llm_outcome){.start_ns = call->start_ns_,
+                       .end_ns = end_ns,
+                       .first_token_ns = ft & ~LLM_MARKED,
+                       .first_token = (ft & LLM_MARKED) != 0,
+                       .first_chunk_ns = __atomic_load_n(&call->first_chunk_ns_, __ATOMIC_RELAXED),
+                       .chunks = chunks,
+                       .input_tokens = res->input_tokens,
+                       .output_tokens = output_tokens(call, chunks, res->output_tokens),
+                       .streaming = call->streaming_};
+}
+
+static void record(const sonde_llm_call *call, llm_series *s, const sonde_llm_result *res,
+                   uint64_t end_ns)
+{
+    llm_outcome o;
+    outcome(call, res, end_ns, &o);
+    llm_record(s, &o);
+}
+
+/* A call with a span: recorded (when s) while the span is the thread's current one, so
+ * that its metrics take the span's ids as exemplars, then the span ends. */
+static void end_traced(const sonde_llm_call *call, llm_route *r, const llm_series_key *key,
+                       llm_series *s, const sonde_llm_result *res, uint64_t end_ns)
+{
+    llm_outcome o;
+    outcome(call, res, end_ns, &o);
+    sonde_span *prev = sonde_span_current();
+    if (s && prev == call->span_) { /* the caller made it current already */
+        llm_record(s, &o);
+    } else if (s) {
+        sonde_span_enter(call->span_);
+        llm_record(s, &o);
+        sonde_span_exit(prev);
+    }
+    llm_span_end(r->llm, call->span_, key, res, o.input_tokens, o.output_tokens);
 }
 
 int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
@@ -55,21 +102,10 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
     if (!__atomic_compare_exchange_n(&call->state_, &expected, CALL_ENDED, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return SONDE_EINVAL;
-    if (rc == SONDE_OK) {
-        uint64_t chunks = __atomic_load_n(&call->chunks_, __ATOMIC_ACQUIRE);
-        uint64_t ft = __atomic_load_n(&call->first_token_ns_, __ATOMIC_ACQUIRE);
-        llm_outcome o = {.start_ns = call->start_ns_,
-                         .end_ns = end_ns,
-                         .first_token_ns = ft & ~LLM_MARKED,
-                         .first_token = (ft & LLM_MARKED) != 0,
-                         .first_chunk_ns =
-                             __atomic_load_n(&call->first_chunk_ns_, __ATOMIC_RELAXED),
-                         .chunks = chunks,
-                         .input_tokens = res->input_tokens,
-                         .output_tokens = output_tokens(call, chunks, res->output_tokens),
-                         .streaming = call->streaming_};
-        llm_record(s, &o);
-    }
+    if (__builtin_expect(call->span_ != NULL, 0))
+        end_traced(call, r, &key, rc == SONDE_OK ? s : NULL, res, end_ns);
+    else if (rc == SONDE_OK)
+        record(call, s, res, end_ns);
     sonde_gauge_dec(r->in_flight);
     if (call->streaming_)
         sonde_gauge_dec(llm_route_streams(r));

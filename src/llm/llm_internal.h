@@ -89,6 +89,8 @@ struct sonde_llm {
     sonde_llm_prices *prices;   /* the module's copy, or NULL */
     pthread_mutex_t lock;       /* creating routes and series */
     sonde_map routes, series;
+    sonde_tracer *tracer;       /* NULL: no spans (span.c) */
+    int capture;                /* message content goes on spans */
 };
 
 typedef struct llm_route {
@@ -103,6 +105,8 @@ typedef struct llm_route {
     uint64_t open;        /* atomic (__atomic builtins): calls of this route open now */
     struct sonde_llm *llm;
     struct llm_series *last; /* atomic: the cached series a call of this route ended with last */
+    const char *span_name;   /* into blob: "{op} {model}", "execute_tool {name}", ...; only
+                                with a tracer, else "" */
     char blob[];
 } llm_route;
 
@@ -183,6 +187,17 @@ static inline void *llm_series_child(llm_series *s, int slot)
     void *c = __atomic_load_n(&s->child[slot], __ATOMIC_ACQUIRE);
     return c ? c : llm_series_resolve(s, slot);
 }
+
+/* span.c, with a tracer only. req: what the begin got besides the route, by the
+ * route's kind a sonde_llm_request, sonde_llm_tool_request or sonde_llm_agent_request;
+ * NULL for the begins without one. */
+int llm_capture_from_env(void);
+sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, const void *req);
+void llm_span_end(const struct sonde_llm *llm, sonde_span *span, const llm_series_key *key,
+                  const sonde_llm_result *res, int64_t input_tokens, int64_t output_tokens);
+/* The span name of a route into out (of llm_span_name_size() bytes, NUL included). */
+size_t llm_span_name_size(int kind, const char *op, const char *model, const char *name);
+void llm_span_name(int kind, const char *op, const char *model, const char *name, char *out);
 
 /* record.c: apply a finished call to its series. */
 void llm_record(llm_series *s, const llm_outcome *o);

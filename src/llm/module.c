@@ -55,6 +55,9 @@ int sonde_llm_new(sonde_registry *reg, const sonde_llm_opts *opts, sonde_llm **o
     llm->legacy = o.legacy_system_label != 0;
     llm->native = o.native_histograms != 0;
     llm->limit = limit;
+    llm->tracer = o.tracer;
+    llm->capture = o.tracer && (o.capture_message_content > 0 ||
+                                (o.capture_message_content == 0 && llm_capture_from_env()));
     int rc = SONDE_ENOMEM;
     if (o.prices && (rc = llm_prices_copy(o.prices, &llm->prices)))
         goto fail;

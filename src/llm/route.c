@@ -7,6 +7,7 @@
  * its strings, normalises the provider, copies everything into one block
  * and looks up the calls-in-flight gauge, under the module lock
  * (double-checked, so concurrent first calls of one tuple create one route).
+ * With a tracer, the route also keeps its calls' span name (span.c).
  * The streams-in-flight gauge is looked up by the route's first streamed
  * call, so a provider never streamed from shows no streams series.
  */
@@ -78,8 +79,9 @@ static size_t len0(const char *s)
 static llm_route *route_new(struct sonde_llm *llm, const route_key *k, uint64_t hash,
                             const char *norm)
 {
+    size_t span_name = llm->tracer ? llm_span_name_size(k->kind, k->op, k->model, k->name) : 1;
     size_t size = len0(k->op) + len0(k->provider) + len0(k->model) + len0(k->addr) + len0(k->name) +
-                  len0(norm);
+                  len0(norm) + span_name;
     llm_route *r = calloc(1, sizeof *r + size);
     if (!r)
         return NULL;
@@ -94,6 +96,11 @@ static llm_route *route_new(struct sonde_llm *llm, const route_key *k, uint64_t 
     r->addr = put(&p, k->addr);
     r->name = put(&p, k->name);
     r->norm = put(&p, norm);
+    r->span_name = p;
+    if (llm->tracer)
+        llm_span_name(k->kind, k->op, k->model, k->name, p);
+    else
+        *p = '\0';
     if (k->port)
         snprintf(r->port_text, sizeof r->port_text, "%d", k->port);
     if (k->kind == KIND_MODEL) {

@@ -1,8 +1,8 @@
 /*
  * test_oom.c - out-of-memory injection, as SQLite tests it: each scenario
  * (registration, series creation, exposition, the OTLP metrics encoding,
- * server answers, the HTTP
- * middleware, the LLM module) runs again
+ * server answers, the HTTP middleware, the LLM module without and with a
+ * tracer) runs again
  * and again with its 1st, 2nd, ... n-th allocation failing, once with only
  * that allocation failing and once with every allocation after it failing
  * too, until a run completes without reaching n. Every run must:
@@ -659,6 +659,9 @@ TEST(http_middleware)
 typedef struct llm_state {
     sonde_registry *reg;
     sonde_llm *llm;
+    int traced;           /* a tracer of its own per run: GenAI spans, content captured */
+    sonde_tracer *tracer;
+    sonde_llm_opts opts;
 } llm_state;
 
 static const char *const llm_models[3] = {"gpt-4o", "gpt-4o-mini", "o3"};
@@ -668,6 +671,19 @@ static void llm_setup(void *p)
     llm_state *s = p;
     s->reg = empty_registry();
     s->llm = NULL;
+    s->tracer = NULL;
+    if (s->traced) { /* spans go nowhere: no exporter, no recent ring */
+        sonde_tracer_opts to;
+        sonde_tracer_opts_init(&to);
+        to.read_env = 0;
+        to.sampler = SONDE_SAMPLER_ALWAYS_ON;
+        to.recent_spans = 0;
+        if (sonde_tracer_new(&to, &s->tracer) != SONDE_OK)
+            s->tracer = NULL;
+    }
+    memset(&s->opts, 0, sizeof s->opts);
+    s->opts.tracer = s->tracer;
+    s->opts.capture_message_content = 1;
 }
 
 /* One chat call per model; every return is OK or ENOMEM. */
@@ -677,14 +693,15 @@ static int llm_calls(llm_state *s)
         sonde_llm_call call;
         sonde_llm_request rq = {.operation = "chat", .provider = "openai", .model = llm_models[i],
                                 .server_address = "api.openai.com", .server_port = 443,
-                                .streaming = 1};
+                                .streaming = 1, .input_messages = "[{\"role\":\"user\"}]"};
         int rc = sonde_llm_call_begin(s->llm, &call, &rq);
         EXPECT(ok_or_nomem(rc));
         if (rc)
             continue;
         sonde_llm_call_tokens(&call, 3);
         sonde_llm_result res = {.status = SONDE_LLM_OK, .response_model = llm_models[i],
-                                .input_tokens = 10, .output_tokens = 3, .finish_reason = "stop"};
+                                .input_tokens = 10, .output_tokens = 3, .finish_reason = "stop",
+                                .response_id = "chatcmpl-1", .output_messages = "[]"};
         EXPECT(ok_or_nomem(sonde_llm_call_end(&call, &res)));
     }
     return 1;
@@ -694,7 +711,7 @@ static int llm_run(void *p)
 {
     llm_state *s = p;
     EXPECT(s->reg);
-    int rc = sonde_llm_new(s->reg, NULL, &s->llm);
+    int rc = sonde_llm_new(s->reg, &s->opts, &s->llm);
     EXPECT(ok_or_nomem(rc) && (rc == SONDE_OK) == (s->llm != NULL));
     return s->llm ? llm_calls(s) : 1;
 }
@@ -705,7 +722,7 @@ static int llm_verify(void *p)
     EXPECT(s->reg);
     EXPECT(scrapeable(s->reg));
     if (!s->llm) /* "on error nothing stays registered": the module can be made again */
-        EXPECT(sonde_llm_new(s->reg, NULL, &s->llm) == SONDE_OK);
+        EXPECT(sonde_llm_new(s->reg, &s->opts, &s->llm) == SONDE_OK);
     EXPECT(llm_calls(s));
     EXPECT(sonde_llm_open_calls(s->llm) == 0);
     char *text = render(s->reg, SONDE_FORMAT_TEXT);
@@ -726,14 +743,26 @@ static void llm_teardown(void *p)
     llm_state *s = p;
     sonde_llm_free(s->llm);
     sonde_registry_free(s->reg);
+    sonde_tracer_free(s->tracer, 5000);
 }
 
 TEST(llm_module)
 {
-    llm_state s;
+    llm_state s = {0};
     scenario sc = {"llm module", llm_setup, llm_run, llm_verify, llm_teardown};
     long runs = step_through(&sc, &s);
     printf("llm module: %ld runs\n", runs);
+    CHECK(runs > 10);
+}
+
+/* The same with a tracer made before the injection: a span that cannot be made or
+ * grow loses itself or its attributes, never the call's metrics. */
+TEST(llm_module_traced)
+{
+    llm_state s = {.traced = 1};
+    scenario sc = {"llm module traced", llm_setup, llm_run, llm_verify, llm_teardown};
+    long runs = step_through(&sc, &s);
+    printf("llm module traced: %ld runs\n", runs);
     CHECK(runs > 10);
 }
 
@@ -763,5 +792,6 @@ int main(void)
     RUN(server_answers);
     RUN(http_middleware);
     RUN(llm_module);
+    RUN(llm_module_traced);
     return check_report();
 }

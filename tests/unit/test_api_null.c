@@ -254,6 +254,11 @@ TEST(null_http_modules_are_noops)
     sonde_http_stream_end(NULL, &t);
     sonde_http_end(NULL, &t, 200, 10);
     sonde_http_end(NULL, NULL, 200, 10);
+    t = sonde_http_begin_traced(NULL, "GET", "/x", 10,
+                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", NULL);
+    CHECK(sonde_http_span(&t) == NULL);
+    sonde_http_end(NULL, &t, 200, 10);
+    CHECK(sonde_http_span(NULL) == NULL);
 
     CHECK_EQ_INT(sonde_rpc_new(NULL, NULL), SONDE_EINVAL);
     sonde_rpc_free(NULL);
@@ -332,6 +337,17 @@ TEST(null_llm_is_a_noop)
     CHECK_EQ_INT(sonde_llm_call_abandon(&call), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_agent_begin(NULL, &call, "a", NULL, NULL), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    sonde_llm_tool_request tq = {.name = "t"};
+    sonde_llm_agent_request aq = {.name = "a"};
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(NULL, &call, &tq), SONDE_OK);
+    CHECK(sonde_llm_call_span(&call) == NULL); /* inert */
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(NULL, &call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin_ex(NULL, &call, &aq), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin_ex(NULL, &call, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
+    CHECK(sonde_llm_call_span(NULL) == NULL);
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(NULL, NULL, &tq), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_rate_limited(NULL, "rpm"), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_open_calls(NULL), 0);
     CHECK_EQ_INT(sonde_llm_free(NULL), 0);
@@ -349,6 +365,11 @@ TEST(null_llm_is_a_noop)
     CHECK_EQ_INT(sonde_llm_new(r, NULL, &llm), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_call_begin(llm, &call, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK_EQ_INT(sonde_llm_tool_begin_ex(llm, &call, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK_EQ_INT(sonde_llm_agent_begin_ex(llm, &call, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* left inert */
+    CHECK(sonde_llm_call_span(&call) == NULL); /* no tracer */
     CHECK_EQ_INT(sonde_llm_rate_limited(llm, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_open_calls(llm), 0);
     sonde_llm_free(llm);
@@ -444,6 +465,12 @@ TEST(trace_functions_need_their_arguments)
     CHECK_EQ_INT(sonde_traceparent_format(NULL, buf), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_traceparent_format(&ctx, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_span_context_valid(NULL), 0);
+    sonde_trace_headers th;
+    memset(&th, 'x', sizeof th);
+    CHECK_EQ_INT(sonde_trace_headers_fill(NULL, &th), SONDE_EINVAL);
+    CHECK_EQ_STR(th.traceparent, "");
+    CHECK_EQ_STR(th.tracestate, "");
+    CHECK_EQ_INT(sonde_trace_headers_fill(&ctx, NULL), SONDE_EINVAL);
     sonde_trace_id_hex(NULL, buf);
     sonde_span_id_hex(id, NULL);
     CHECK_EQ_INT(sonde_sampler_decide(SONDE_SAMPLER_ALWAYS_ON, 1, NULL, NULL), 0);
