@@ -47,6 +47,7 @@ typedef struct run {
     long max_tool_calls;
     gw_agent_done_fn done;
     void *done_arg;
+    sonde_span_context span;  /* the run's invoke_agent span (invalid without tracing) */
 } run;
 
 /* One model call's answer, shared by the run (waiting) and the tapped request the call
@@ -270,7 +271,11 @@ static void *execute(void *arg)
     json_t *args = json_loads(x->arguments ? x->arguments : "{}", 0, NULL);
     sonde_llm_call track;
     const char *label = gw_label_tool(&gw->meter, gw->cfg, x->o->tool);
-    int tracked = sonde_llm_tool_begin(gw->meter.llm, &track, label, "mcp") == SONDE_OK;
+    sonde_llm_tool_request tq = {.name = label, .provider = "mcp", .call_id = x->id,
+                                 .type = "extension", .arguments = x->arguments,
+                                 .parent = sonde_span_context_valid(&x->r->span) ? &x->r->span
+                                                                                 : NULL};
+    int tracked = sonde_llm_tool_begin_ex(gw->meter.llm, &track, &tq) == SONDE_OK;
     int rc = -1;
     const char *error_type = "tool_error";
     if (!json_is_object(args)) {
@@ -471,8 +476,12 @@ static void *run_main(void *arg)
     sonde_llm_call track;
     gw_model tmp;
     const gw_model *m = gw_config_model(gw->cfg, json_string_value(json_object_get(r->body, "model")), &tmp);
-    int tracked = sonde_llm_agent_begin(gw->meter.llm, &track, "gateway",
-                                        m ? m->up->provider : NULL, m ? m->name : NULL) == SONDE_OK;
+    sonde_llm_agent_request aq = {.name = "gateway", .provider = m ? m->up->provider : NULL,
+                                  .model = m ? m->name : NULL,
+                                  .description = "the gateway's MCP tool loop"};
+    int tracked = sonde_llm_agent_begin_ex(gw->meter.llm, &track, &aq) == SONDE_OK;
+    const sonde_span *span = tracked ? sonde_llm_call_span(&track) : NULL;
+    if (span) sonde_span_get_context(span, &r->span); /* the parent of the tool spans */
     loop(r, &res);
     if (res.status == 200 && res.answer) { /* the loop's usage replaces the last call's */
         json_object_set_new(res.answer, "usage",

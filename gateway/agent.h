@@ -13,9 +13,10 @@
  * gateway's upstream path (sim or proxy) with a tapped request (gw_req_tap)
  * so that every provider call is metered and charged to the key as any
  * other; each tool execution is an execute_tool record with its status and
- * duration, the run one invoke_agent record (agent name "gateway").
+ * duration, the run one invoke_agent record (agent name "gateway"); with a
+ * tracer, their GenAI spans (the execute_tool spans children of the run's).
  *
- * The boundary for front ends (chat completions here, /v1/responses later):
+ * The boundary for front ends (chat completions and /v1/responses use it):
  * input = model, messages, tools, MCP tools; output = gw_agent_result, the
  * last model answer with the usage summed over the loop and the mcp_call
  * items (after the Responses API's item of that name).
