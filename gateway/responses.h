@@ -38,7 +38,7 @@ typedef struct gw_resp_request {
 } gw_resp_request;
 
 /* Validate a /v1/responses body (a JSON object): 0 and *q filled, or -1 and *e names the
- * field (param, e.g. "input[2].role") and the reason. gen_id makes item ids. */
+ * field (param, e.g. "input[2].role") and the reason. */
 int gw_resp_parse(const json_t *body, gw_resp_request *q, gw_invalid *e);
 void gw_resp_request_clear(gw_resp_request *q);
 

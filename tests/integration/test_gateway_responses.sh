@@ -1,10 +1,12 @@
 #!/bin/bash
 # sonde-gateway's Responses API against the official openai npm client
 # (node/gateway_responses.mjs): whole and streamed responses, a function tool
-# round trip with previous_response_id, stored responses, bad input; straight
+# round trip with previous_response_id, stored responses, bad input, failing
+# upstreams (502 before any output, response.failed after it); straight
 # to the simulator and through a second gateway used as the upstream (chat
 # completions, streamed, proxied). Then /metrics must count what the client saw:
-# provider calls, tokens, key tokens, the tool calls.
+# provider calls, tokens, key tokens (the failure cases use another key), the
+# tool calls.
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
 
@@ -18,20 +20,27 @@ FRONT=$(free_port)
 cat >"$tmp/back.json" <<JSON
 {
   "listen": {"address": "127.0.0.1"},
-  "upstreams": {"sim": {"ttft_ms": 5, "inter_token_ms": 1, "jitter_ms": 0, "output_tokens": 6}},
-  "models": {"sim-chat": {"upstream": "sim"}},
+  "upstreams": {"sim": {"ttft_ms": 5, "inter_token_ms": 1, "jitter_ms": 0, "output_tokens": 6},
+                "failing": {"type": "sim", "ttft_ms": 5, "error_rate": 1},
+                "stuck": {"type": "sim", "ttft_ms": 5, "inter_token_ms": 1500, "jitter_ms": 0,
+                          "output_tokens": 3}},
+  "models": {"sim-chat": {"upstream": "sim"}, "broken": {"upstream": "failing"},
+             "slow": {"upstream": "stuck"}},
   "tools": ["get_weather"],
-  "keys": [{"name": "tester", "key": "sk-test-123"}],
+  "keys": [{"name": "tester", "key": "sk-test-123"}, {"name": "failer", "key": "sk-fail-000"}],
   "responses": {"store": "$tmp/responses.db", "max_count": 100}
 }
 JSON
 cat >"$tmp/front.json" <<JSON
 {
   "listen": {"address": "127.0.0.1"},
-  "upstreams": {"back": {"type": "openai", "url": "http://127.0.0.1:$BACK/v1", "api_key": "sk-test-123"}},
-  "models": {"chained": {"upstream": "back", "upstream_model": "sim-chat"}},
+  "upstreams": {"back": {"type": "openai", "url": "http://127.0.0.1:$BACK/v1", "api_key": "sk-test-123"},
+                "backslow": {"type": "openai", "url": "http://127.0.0.1:$BACK/v1",
+                             "api_key": "sk-fail-000", "idle_timeout_ms": 300}},
+  "models": {"chained": {"upstream": "back", "upstream_model": "sim-chat"},
+             "broken": {"upstream": "back"}, "slow": {"upstream": "backslow"}},
   "tools": ["get_weather"],
-  "keys": [{"name": "tester", "key": "sk-test-123"}]
+  "keys": [{"name": "tester", "key": "sk-test-123"}, {"name": "failer", "key": "sk-fail-000"}]
 }
 JSON
 gw_start back --port "$BACK" --config "$tmp/back.json" || fail "start back"

@@ -9,6 +9,8 @@ import OpenAI from "openai";
 
 const [base, model, label] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: base, apiKey: "sk-test-123", maxRetries: 0, timeout: 20000 });
+// the failure cases spend another key, so the tester's counts stay exact
+const failer = new OpenAI({ baseURL: base, apiKey: "sk-fail-000", maxRetries: 0, timeout: 20000 });
 const seen = { calls: 0, input: 0, output: 0, tool_calls: 0, failures: [] };
 const check = (cond, what) => { if (!cond) seen.failures.push(`${label}: ${what}`); };
 const count = (r) => { seen.calls++; seen.input += r.usage.input_tokens; seen.output += r.usage.output_tokens; };
@@ -138,5 +140,26 @@ await bad({ input: "x", tool_choice: "sometimes" }, "tool_choice");
 await bad({ input: 42 }, "input");
 await bad({ input: "x", previous_response_id: "resp_nope" }, "previous_response_id", 404);
 check((await refusal(client.responses.create({ model: "no-such-model", input: "x" }))).status === 404, "unknown model");
+
+// a failing upstream: an HTTP error before any output, whole or streamed
+check((await refusal(failer.responses.create({ model: "broken", input: "x" }))).status === 502, "broken whole");
+check((await refusal(failer.responses.create({ model: "broken", input: "x", stream: true }))).status === 502,
+      "broken streamed");
+// an upstream that stalls after its first token (the front gives up after its idle timeout;
+// straight to the sim it is only slow): streamed, the response fails with its error, or completes
+const stypes = [], sseq = [];
+let failed = null;
+for await (const ev of await failer.responses.create({ model: "slow", input: "x", stream: true })) {
+  stypes.push(ev.type);
+  sseq.push(ev.sequence_number);
+  if (ev.type === "response.failed") failed = ev.response;
+}
+check(sseq.every((s, i) => s === i), `slow sequence numbers ${sseq}`);
+if (label === "chained")
+  check(failed && failed.status === "failed" && failed.error?.code && failed.error?.message &&
+        stypes.at(-1) === "response.failed" && stypes.includes("response.output_text.delta"),
+        `stalled stream: ${stypes} ${JSON.stringify(failed?.error)}`);
+else
+  check(stypes.at(-1) === "response.completed", `slow stream: ${stypes}`);
 
 console.log(JSON.stringify(seen));
