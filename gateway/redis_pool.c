@@ -205,8 +205,11 @@ static void note_failure(gw_redis *r)
     atomic_store(&r->backoff_ms, b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2);
 }
 
+/* Redis answered: the other slots may connect at once (a back-off left from the last
+ * failure would otherwise send their requests to the fallback while the pool reads up). */
 static void note_success(gw_redis *r)
 {
+    atomic_store(&r->retry_at_ns, 0);
     atomic_store(&r->backoff_ms, BACKOFF_MIN_MS);
     atomic_store(&r->up, 1);
 }
