@@ -16,6 +16,10 @@
  * the last answer's usage. A client that hangs up ends the run at the next
  * step (its model calls in flight end as cancelled by themselves).
  *
+ * With a tracer, the run's invoke_agent span is a child of the client
+ * request's SERVER span, and its model calls (through their tapped request,
+ * gw_req_set_trace) and execute_tool spans are children of the run's.
+ *
  * Runs are counted on the gateway (agents_mu/cv) so that gw_free() waits for
  * the last one before the workers they use go away; tool calls in flight are
  * aborted (libcurl's progress callback) once the client is gone or the
@@ -226,6 +230,8 @@ static unsigned call_model(run *r, char **body)
             waiter_unref(w);
             waiter_unref(w);
             w = NULL;
+        } else if (sonde_span_context_valid(&r->span)) {
+            gw_req_set_trace(tap, &r->span); /* model calls are children of the run's span */
         }
     }
     if (!w) {
@@ -476,9 +482,12 @@ static void *run_main(void *arg)
     sonde_llm_call track;
     gw_model tmp;
     const gw_model *m = gw_config_model(gw->cfg, json_string_value(json_object_get(r->body, "model")), &tmp);
+    sonde_span_context server; /* the client request's SERVER span */
+    gw_req_trace_context(r->req, &server);
     sonde_llm_agent_request aq = {.name = "gateway", .provider = m ? m->up->provider : NULL,
                                   .model = m ? m->name : NULL,
-                                  .description = "the gateway's MCP tool loop"};
+                                  .description = "the gateway's MCP tool loop",
+                                  .parent = sonde_span_context_valid(&server) ? &server : NULL};
     int tracked = sonde_llm_agent_begin_ex(gw->meter.llm, &track, &aq) == SONDE_OK;
     const sonde_span *span = tracked ? sonde_llm_call_span(&track) : NULL;
     if (span) sonde_span_get_context(span, &r->span); /* the parent of the tool spans */

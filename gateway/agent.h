@@ -14,7 +14,8 @@
  * so that every provider call is metered and charged to the key as any
  * other; each tool execution is an execute_tool record with its status and
  * duration, the run one invoke_agent record (agent name "gateway"); with a
- * tracer, their GenAI spans (the execute_tool spans children of the run's).
+ * tracer, their GenAI spans (the run's a child of the request's SERVER span,
+ * its model calls and execute_tool spans children of the run's).
  *
  * The boundary for front ends (chat completions and /v1/responses use it):
  * input = model, messages, tools, MCP tools; output = gw_agent_result, the

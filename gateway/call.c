@@ -1,11 +1,12 @@
 /*
  * call.c - what every upstream call shares, whatever the upstream: ending it
  * exactly once (metering, charging the key's limits and budgets with its
- * tokens and its cost at the model's configured prices, releasing the
- * request), freeing it, its id, and the input-token estimate. Upstreams end
- * a call before they release its answer (reply or end of stream): a client
- * may send its next request, or scrape, the moment it has the answer, and
- * must then meet the charged bucket and the counted call.
+ * tokens and its cost at the model's configured prices, noting the tokens
+ * for the request's access-log line, releasing the request), freeing it, its
+ * id, and the input-token estimate. Upstreams end a call before they release
+ * its answer (reply or end of stream): a client may send its next request,
+ * or scrape, the moment it has the answer, and must then meet the charged
+ * bucket and the counted call.
  *
  * The estimate (one token per 4 bytes of text, at least one per text) is
  * what the simulator reports as prompt_tokens and what the tokens-per-minute
@@ -24,13 +25,15 @@ void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type)
     gw_meter_call_end(c, status, error_type);
     /* charged as metered: a call that failed or was cancelled before any output and
      * without a usage report used nothing (its input is only an estimate) */
-    if (c->key && (status == SONDE_LLM_OK || c->usage_known || c->output_tokens > 0)) {
+    int used = status == SONDE_LLM_OK || c->usage_known || c->output_tokens > 0;
+    if (c->key && used) {
         const gw_model *m = c->model;
         double cost = ((double)c->input_tokens * m->price_input +
                        (double)c->output_tokens * m->price_output) / 1e6;
         gw_limits_charge(c->gw->limits, (gw_key *)c->key,
                          (double)(c->input_tokens + c->output_tokens), cost, m->currency);
     }
+    gw_req_note(c->req, NULL, NULL, used ? c->input_tokens : -1, used ? c->output_tokens : -1);
 }
 
 void gw_call_free(gw_call *c)

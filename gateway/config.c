@@ -88,6 +88,7 @@ int gw_config_defaults(gw_config *c)
     c->max_connections = 4096;
     c->client_idle_timeout_ms = GW_CLIENT_IDLE_TIMEOUT_MS;
     c->mcp.max_iterations = GW_AGENT_MAX_ITERATIONS;
+    c->telemetry.sampler_ratio = -1;
     c->redis.connect_timeout_ms = GW_REDIS_CONNECT_TIMEOUT_MS;
     c->redis.command_timeout_ms = GW_REDIS_COMMAND_TIMEOUT_MS;
     gw_upstream *sim = upstream_new("sim", GW_UP_SIM);
@@ -597,12 +598,61 @@ static int load_key(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
     return 0;
 }
 
+int gw_trace_profile_parse(const char *s, gw_trace_profile *out)
+{
+    if (strcmp(s, "production") == 0) *out = GW_PROFILE_PRODUCTION;
+    else if (strcmp(s, "demo") == 0) *out = GW_PROFILE_DEMO;
+    else return -1;
+    return 0;
+}
+
+int gw_otlp_endpoint_check(const char *url)
+{
+    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0 ? 0 : -1;
+}
+
+/* The "telemetry" section: tracing profile and ratio, service name, OTLP endpoint,
+ * access log. */
+static int load_telemetry(gw_telemetry_cfg *t, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"profile", "sampler_ratio", "service_name",
+                                          "otlp_endpoint", "access_log", NULL};
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "telemetry must be an object");
+        return -1;
+    }
+    if (check_keys(o, "telemetry", allowed, err, errlen)) return -1;
+    char *profile = NULL;
+    if (get_str(o, "profile", &profile, "telemetry", err, errlen)) return -1;
+    int bad = profile && gw_trace_profile_parse(profile, &t->profile) != 0;
+    free(profile);
+    if (bad) {
+        snprintf(err, errlen, "telemetry: 'profile' must be \"production\" or \"demo\"");
+        return -1;
+    }
+    if (get_num(o, "sampler_ratio", 0, 1, &t->sampler_ratio, "telemetry", err, errlen) ||
+        get_str(o, "service_name", &t->service_name, "telemetry", err, errlen) ||
+        get_str(o, "otlp_endpoint", &t->otlp_endpoint, "telemetry", err, errlen) ||
+        get_str(o, "access_log", &t->access_log, "telemetry", err, errlen))
+        return -1;
+    if (t->service_name && strlen(t->service_name) > SONDE_LABEL_VALUE_MAX) {
+        snprintf(err, errlen, "telemetry: 'service_name' must have at most %d bytes",
+                 SONDE_LABEL_VALUE_MAX);
+        return -1;
+    }
+    if (t->otlp_endpoint && gw_otlp_endpoint_check(t->otlp_endpoint) != 0) {
+        snprintf(err, errlen, "telemetry: 'otlp_endpoint' must be an http:// or https:// URL");
+        return -1;
+    }
+    return 0;
+}
+
 int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
         "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp",
-        "responses", NULL};
+        "responses", "telemetry", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     static const char *const rwallowed[] = {"url", "interval_s", NULL};
     static const char *const pgallowed[] = {"url", "job", NULL};
@@ -744,6 +794,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
             c->ntools++;
         }
     }
+    json_t *tel = json_object_get(root, "telemetry");
+    if (tel && load_telemetry(&c->telemetry, tel, err, errlen)) goto out;
     json_t *redis = json_object_get(root, "redis");
     if (redis && load_redis(c, redis, err, errlen)) goto out;
     json_t *mcp = json_object_get(root, "mcp");
@@ -804,6 +856,9 @@ void gw_config_free(gw_config *c)
     free(c->keys);
     for (size_t i = 0; i < c->mcp.nservers; i++) gw_mcp_server_free(c->mcp.servers[i]);
     free(c->mcp.servers);
+    free(c->telemetry.service_name);
+    free(c->telemetry.otlp_endpoint);
+    free(c->telemetry.access_log);
     free(c->address);
     free(c->otlp_metrics_endpoint);
     free(c->redis.url);

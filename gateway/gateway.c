@@ -6,9 +6,12 @@
  * every client is gone), then it waits for the agent loops (agent.c: they
  * stop at their next step, their model calls need the workers), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
- * gone), then the limits and the stored responses (the last calls charged them), the meters after the
- * last call was recorded, and the logger last. The configuration and the
- * registry are borrowed and outlive the gateway.
+ * gone), then the limits and the stored responses (the last calls charged
+ * them), the meters after the last call was recorded, and the logger last
+ * (its own, when it was given no telemetry). The configuration, the registry
+ * and the telemetry (tracer, access log, diagnostic log) are borrowed and
+ * outlive the gateway, so every span has ended before the tracer is flushed
+ * and freed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +21,7 @@
 #include "response_store.h"
 #include "service.h"
 
-int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
+int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway **out)
 {
     *out = NULL;
     gateway *gw = calloc(1, sizeof *gw);
@@ -26,7 +29,9 @@ int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
     gw->cfg = cfg;
     gw->reg = reg;
     gw_agents_init(gw);
-    if (gw_meter_init(&gw->meter, reg, cfg) != 0) {
+    gw->tracer = tel ? tel->tracer : NULL;
+    gw->access = tel ? tel->access : NULL;
+    if (gw_meter_init(&gw->meter, reg, cfg, gw->tracer) != 0) {
         free(gw);
         return -1;
     }
@@ -34,7 +39,9 @@ int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out)
     sonde_logger_opts_init(&lo);
     lo.service = "sonde-gateway";
     char err[256] = "";
-    if (sonde_logger_new(&lo, &gw->log) != SONDE_OK ||
+    if (tel) gw->log = tel->diag; /* one diagnostic log per process, with its service name */
+    else gw->own_log = 1;
+    if ((gw->own_log && sonde_logger_new(&lo, &gw->log) != SONDE_OK) ||
         gw_limits_new(cfg, &gw->meter, gw->log, err, sizeof err, &gw->limits) != 0) {
         if (*err) fprintf(stderr, "sonde-gateway: limits: %s\n", err);
         gw_free(gw);
@@ -75,6 +82,6 @@ void gw_free(gateway *gw)
     gw_limits_free(gw->limits);
     gw_response_store_close(gw->responses);
     gw_meter_free(&gw->meter);
-    sonde_logger_free(gw->log, 1000);
+    if (gw->own_log) sonde_logger_free(gw->log, 1000);
     free(gw);
 }

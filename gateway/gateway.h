@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include <sonde/otlp.h>
 #include <sonde/sonde.h>
 
 /* ---- configuration (config.c) ---------------------------------------- */
@@ -104,6 +105,22 @@ typedef struct gw_key {
     gw_budget spent;       /* the local budget (a single instance, or Redis unreachable) */
 } gw_key;
 
+/* Tracing, access log and OTLP export (the "telemetry" section, telemetry.c). */
+typedef enum { GW_PROFILE_PRODUCTION = 0, GW_PROFILE_DEMO } gw_trace_profile;
+#define GW_RATIO_PRODUCTION 0.1 /* parentbased_traceidratio's ratio in production */
+#define GW_RATIO_DEMO 1.0       /* ... and under make demo */
+
+typedef struct gw_telemetry_cfg {
+    gw_trace_profile profile; /* default ratio: 0.1 production, 1.0 demo */
+    double sampler_ratio;     /* < 0: the profile's (OTEL_TRACES_SAMPLER_ARG overrides) */
+    int ratio_from_flag;      /* --trace-ratio: wins over OTEL_TRACES_SAMPLER_ARG */
+    char *service_name;       /* NULL: OTEL_SERVICE_NAME, SONDE_SERVICE_NAME, "sonde-gateway" */
+    char *otlp_endpoint;      /* base URL; NULL: the OTEL_EXPORTER_OTLP_* variables */
+    int endpoint_from_flag;   /* --otlp-endpoint: wins over the variables */
+    char *access_log;         /* file appended to; NULL: SONDE_LOG_FILE, else stderr;
+                                 "-" stderr; "off" no lines (still exported) */
+} gw_telemetry_cfg;
+
 /* The shared limit backend (redis_pool.c, limits.c): absent (url NULL) = local limits. */
 #define GW_REDIS_CONNECT_TIMEOUT_MS 100L
 #define GW_REDIS_COMMAND_TIMEOUT_MS 50L
@@ -162,6 +179,7 @@ typedef struct gw_config {
     char *responses_db;        /* stored responses: SQLite file or ":memory:" (default) */
     long responses_max;        /* most responses kept (oldest dropped first) */
     long responses_max_age_s;  /* responses older than this are dropped */
+    gw_telemetry_cfg telemetry;
 } gw_config;
 
 int gw_config_defaults(gw_config *c);
@@ -170,6 +188,10 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen);
 int gw_config_set_fallback_url(gw_config *c, const char *url, const char *api_key, char *err,
                                size_t errlen);
 void gw_config_free(gw_config *c);
+/* "production" or "demo": 0, else -1. */
+int gw_trace_profile_parse(const char *s, gw_trace_profile *out);
+/* An OTLP base URL must be http:// or https://: 0, else -1. */
+int gw_otlp_endpoint_check(const char *url);
 /* The shared limit backend's fail mode: "open" (local limits) or "closed" (refuse); -1 else. */
 int gw_config_set_fail_mode(gw_config *c, const char *mode);
 /* The model entry for a request's model name; for unlisted models NULL, or with a
@@ -280,6 +302,16 @@ gw_req *gw_req_tap(gw_req *parent, const gw_tap *tap, void *ud);
 
 void gw_req_ref(gw_req *r);
 void gw_req_unref(gw_req *r);
+/* The context of the request's SERVER span (invalid without a tracer): the parent
+ * of its call's spans. */
+void gw_req_trace_context(const gw_req *r, sonde_span_context *out);
+/* The parent of a tapped request's calls, instead of its client's SERVER span (the agent
+ * loop's invoke_agent span); before the request is handed to a call. */
+void gw_req_set_trace(gw_req *r, const sonde_span_context *ctx);
+/* What the access log says of the request: the model asked for (NULL keeps the one
+ * noted), the key (NULL keeps it), the tokens charged (< 0: unknown). */
+void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
+                 long output_tokens);
 /* 1 once the client is gone (its connection closed before the answer ended). */
 int gw_req_gone(const gw_req *r);
 /* The client is gone (hung up, or dropped for not reading): mark the request
@@ -352,7 +384,9 @@ typedef struct gw_call {
     uint64_t start_ns;
     char finish[32];         /* finish_reason, when known */
     char resp_model[128];    /* the model the upstream says answered */
+    char resp_id[128];       /* the answer's id (gen_ai.response.id), when known */
     sonde_llm_call track;    /* the GenAI call tracker */
+    sonde_span_context trace; /* the parent of the call's upstream attempts */
     atomic_int finished;
 } gw_call;
 
@@ -425,8 +459,9 @@ typedef struct gw_meter {
     sonde_gauge *limit_backend_up;
 } gw_meter;
 
-/* Register the gateway's families on reg (the price table from cfg). */
-int gw_meter_init(gw_meter *m, sonde_registry *reg, const gw_config *cfg);
+/* Register the gateway's families on reg (the price table from cfg); with a tracer (may
+ * be NULL) the middleware opens SERVER spans and the call tracker GenAI spans. */
+int gw_meter_init(gw_meter *m, sonde_registry *reg, const gw_config *cfg, sonde_tracer *tracer);
 void gw_meter_free(gw_meter *m);
 /* list_metrics.c: the metric reference in Markdown (--list-metrics). */
 int gw_list_metrics(const gw_config *cfg, FILE *out);
@@ -460,6 +495,27 @@ const char *gw_label_tool(gw_meter *m, const gw_config *cfg, const char *tool);
 /* The finish-reason label: OpenAI's closed set, else GW_OTHER; NULL for none. */
 const char *gw_label_finish(gw_meter *m, const char *reason);
 
+/* ---- traces and logs (telemetry.c) ---------------------------------------- */
+
+/* The tracer, the access log and their OTLP export; the rules in telemetry.c. */
+typedef struct gw_telemetry {
+    sonde_logger *diag;    /* libsonde's diagnostics (JSON lines, rate-limited, not exported) */
+    sonde_logger *access;  /* one line per request (exported as OTLP logs when configured) */
+    sonde_otlp *otlp;      /* NULL when nothing is exported */
+    sonde_tracer *tracer;  /* NULL when OTEL_SDK_DISABLED=true */
+} gw_telemetry;
+
+#define GW_FLUSH_TIMEOUT_MS 5000L /* at shutdown, for the spans and the log records */
+
+/* Build them from cfg's telemetry section and the environment (reg: the metrics'
+ * registry, for SONDE_SERVICE_NAME and sonde_spans_dropped_total). 0 or -1 (printed). */
+int gw_telemetry_new(const gw_config *cfg, sonde_registry *reg, gw_telemetry *out);
+/* Flush (GW_FLUSH_TIMEOUT_MS each) and free; after the gateway that used them. */
+void gw_telemetry_free(gw_telemetry *t);
+/* The ratio of parentbased_traceidratio before the environment: the file's (or
+ * --trace-ratio's), else the profile's. */
+double gw_telemetry_ratio(const gw_telemetry_cfg *t);
+
 /* ---- the gateway object (gateway.c, service.c) ---------------------------- */
 
 typedef struct gw_service gw_service;
@@ -471,7 +527,11 @@ struct gateway {
     gw_timer *timer;
     gw_proxy *proxy;
     gw_service *svc;       /* NULL until gw_start() */
-    sonde_logger *log;     /* the gateway's structured log (stderr by default) */
+    sonde_tracer *tracer;  /* borrowed, may be NULL (no spans) */
+    sonde_logger *access;  /* borrowed, may be NULL (no access log) */
+    sonde_logger *log;     /* the gateway's structured log (stderr by default): the
+                              telemetry's diagnostic log, else its own */
+    int own_log;           /* log was created here (no telemetry given) */
     gw_limits *limits;     /* per-key limits and budgets, local or shared */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
     pthread_mutex_t agents_mu; /* agent loops running (agent.c), waited for by gw_free */
@@ -481,8 +541,9 @@ struct gateway {
     struct gw_response_store *responses; /* stored responses (response_store.h) */
 };
 
-/* Meter on reg, start the timer and proxy workers; not yet listening. */
-int gw_new(gw_config *cfg, sonde_registry *reg, gateway **out);
+/* Meter on reg, start the timer and proxy workers; not yet listening. tel (may be
+ * NULL: no spans, no access log) is borrowed and outlives the gateway. */
+int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway **out);
 /* Probe the upstreams and start the HTTP service (cfg's address and ports). */
 int gw_start(gateway *gw);
 /* Stop the service (answering what waits), the workers, free everything. */
@@ -499,5 +560,26 @@ typedef struct gw_echo_buf {
     char s[GW_ECHO_MAX + 4];
 } gw_echo_buf;
 const char *gw_echo(const char *field, gw_echo_buf *buf);
+
+/* ---- a request's access-log line (access.c) -------------------------------- */
+
+typedef struct gw_access {
+    uint64_t start_ns;
+    const char *route;          /* a constant (the gateway's routes, or "other") */
+    const char *method;         /* a known method, else "_OTHER" */
+    char model[GW_ECHO_MAX + 4]; /* the model asked for, echo-cut; "" none */
+    const char *key;            /* the key's configured name (config memory), or NULL */
+    long input_tokens, output_tokens; /* as charged; < 0 unknown */
+} gw_access;
+
+/* A request arrived. */
+void gw_access_begin(gw_access *a, const char *method, const char *route);
+/* See gw_req_note. */
+void gw_access_note(gw_access *a, const char *model, const gw_key *key, long input_tokens,
+                    long output_tokens);
+/* The request ended with status (499: the client went away): write its line through lg
+ * (may be NULL) inside span (the request's, may be NULL), so it carries its ids. */
+void gw_access_log(sonde_logger *lg, const gw_access *a, sonde_span *span, unsigned status,
+                   size_t request_bytes, size_t response_bytes);
 
 #endif

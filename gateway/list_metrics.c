@@ -51,7 +51,7 @@ int gw_list_metrics(const gw_config *cfg, FILE *out)
     if (sonde_registry_new(&sc, &reg) != SONDE_OK)
         return -1;
     gw_meter meter;
-    if (gw_meter_init(&meter, reg, cfg) != 0) {
+    if (gw_meter_init(&meter, reg, cfg, NULL) != 0) {
         sonde_registry_free(reg);
         return -1;
     }

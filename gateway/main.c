@@ -1,9 +1,12 @@
 /*
  * main.c - sonde-gateway's command line: defaults, then the config file,
  * then environment variables, then flags (each overrides the one before);
- * create the gateway object on the default registry and start it; probe
- * the upstreams for /ready (and the shared limit backend) every few seconds (and hand freed memory back to
- * the system); stop cleanly on SIGINT or SIGTERM. Signals are blocked in every thread and taken synchronously by
+ * build the telemetry (tracer, access log, OTLP export: telemetry.c), create
+ * the gateway object on the default registry and start it; probe the
+ * upstreams for /ready (and the shared limit backend) every few seconds (and
+ * hand freed memory back to the system); stop cleanly on SIGINT or SIGTERM,
+ * flushing spans and log records after the gateway has ended every request.
+ * Signals are blocked in every thread and taken synchronously by
  * the main thread with sigtimedwait(), so no handler races the service.
  */
 #include <errno.h>
@@ -83,6 +86,16 @@ static void usage(FILE *f)
 "                            limits, closed = refuse with 503 (default open)\n"
 "      --redis-connect-timeout-ms MS  connecting to Redis (default 100)\n"
 "      --redis-command-timeout-ms MS  one limit check or charge (default 50)\n"
+"  Traces and logs (see docs/gateway.md, Tracing; the OTEL_* variables apply):\n"
+"      --otlp-endpoint URL   export spans and access-log records over OTLP/HTTP to this\n"
+"                            base URL (/v1/traces, /v1/logs appended); without it (and\n"
+"                            without OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]ENDPOINT) nothing\n"
+"                            is exported\n"
+"      --trace-profile P     production (parentbased_traceidratio 0.1, the default) or\n"
+"                            demo (ratio 1.0); OTEL_TRACES_SAMPLER(_ARG) override it\n"
+"      --trace-ratio R       the sampler ratio in [0, 1], over OTEL_TRACES_SAMPLER_ARG\n"
+"      --access-log PATH     one JSON line per request appended to PATH (- stderr, the\n"
+"                            default, or SONDE_LOG_FILE; off: none)\n"
 "      --list-metrics        print every metric family (type, labels, buckets, help) in\n"
 "                            Markdown and exit; docs/metrics.md is this output\n"
 "  Push exporters (docs/export.md; the SONDE_REMOTE_WRITE_* / SONDE_PUSHGATEWAY_* / SONDE_PUSH_*\n"
@@ -107,7 +120,7 @@ static void usage(FILE *f)
 
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
        O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLPM, O_OTLPM_IV,
-       O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO,
+       O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS,
        O_RWURL, O_RWINT, O_PGURL, O_PGJOB };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
@@ -160,6 +173,10 @@ int main(int argc, char **argv)
         {"redis-fail-mode", required_argument, NULL, O_REDIS_FAIL},
         {"redis-connect-timeout-ms", required_argument, NULL, O_REDIS_CONNTO},
         {"redis-command-timeout-ms", required_argument, NULL, O_REDIS_CMDTO},
+        {"otlp-endpoint", required_argument, NULL, O_OTLP},
+        {"trace-profile", required_argument, NULL, O_PROFILE},
+        {"trace-ratio", required_argument, NULL, O_RATIO},
+        {"access-log", required_argument, NULL, O_ACCESS},
         {"remote-write-url", required_argument, NULL, O_RWURL},
         {"remote-write-interval", required_argument, NULL, O_RWINT},
         {"pushgateway-url", required_argument, NULL, O_PGURL},
@@ -215,6 +232,7 @@ int main(int argc, char **argv)
         cfg.address = strdup(getenv("SONDE_GATEWAY_ADDRESS"));
     }
     const char *upstream = getenv("SONDE_GATEWAY_UPSTREAM");
+    gw_telemetry_cfg *tel = &cfg.telemetry;
     const char *redis_url = getenv("SONDE_GATEWAY_REDIS_URL");
     if (redis_url && !*redis_url) redis_url = NULL;
     double probe = 5;
@@ -263,6 +281,20 @@ int main(int argc, char **argv)
                              cfg.redis.connect_timeout_ms = (long)d; break;
         case O_REDIS_CMDTO: bad = num("--redis-command-timeout-ms", optarg, 1, 60000, &d);
                             cfg.redis.command_timeout_ms = (long)d; break;
+        case O_OTLP:
+            if ((bad = gw_otlp_endpoint_check(optarg) != 0))
+                fprintf(stderr, "sonde-gateway: --otlp-endpoint wants an http:// or https:// URL\n");
+            free(tel->otlp_endpoint);
+            tel->otlp_endpoint = strdup(optarg);
+            tel->endpoint_from_flag = 1;
+            break;
+        case O_PROFILE:
+            if ((bad = gw_trace_profile_parse(optarg, &tel->profile) != 0))
+                fprintf(stderr, "sonde-gateway: --trace-profile is production or demo\n");
+            break;
+        case O_RATIO: bad = num("--trace-ratio", optarg, 0, 1, &tel->sampler_ratio);
+                      tel->ratio_from_flag = 1; break;
+        case O_ACCESS: free(tel->access_log); tel->access_log = strdup(optarg); break;
         default: break;
         }
         if (bad) return 2;
@@ -335,9 +367,15 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    gw_telemetry telemetry;
+    if (gw_telemetry_new(&cfg, sonde_default_registry(), &telemetry) != 0) {
+        sonde_exporters_free(exporters, 0, 0, 0);
+        return 1;
+    }
     gateway *gw;
-    if (gw_new(&cfg, sonde_default_registry(), &gw) != 0) {
+    if (gw_new(&cfg, sonde_default_registry(), &telemetry, &gw) != 0) {
         fprintf(stderr, "sonde-gateway: cannot start (metrics, limits or worker threads)\n");
+        gw_telemetry_free(&telemetry);
         sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
@@ -345,6 +383,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sonde-gateway: cannot listen on port %d (in use, or a bad address?)\n",
                 cfg.port);
         gw_free(gw);
+        gw_telemetry_free(&telemetry);
         sonde_exporters_free(exporters, 0, 0, 0);
         return 1;
     }
@@ -363,8 +402,7 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
     /* OTLP metrics when configured (flag, JSON, or the OTEL_* environment); diagnostics as
-     * JSON lines on stderr */
-    sonde_logger *diag = NULL;
+     * JSON lines on stderr, through the telemetry's diagnostic logger */
     sonde_otlp_metrics *otlp_metrics = NULL;
     sonde_otlp_metrics_opts mo;
     sonde_otlp_metrics_opts_init(&mo);
@@ -372,7 +410,7 @@ int main(int argc, char **argv)
     mo.config = sonde_registry_config(mo.registry);
     mo.endpoint = cfg.otlp_metrics_endpoint;
     if (cfg.otlp_metrics_interval_ms > 0) mo.interval_ms = cfg.otlp_metrics_interval_ms;
-    if (sonde_logger_new(NULL, &diag) == SONDE_OK) mo.logger = diag;
+    mo.logger = telemetry.diag;
     int orc = sonde_otlp_metrics_start(&mo, &otlp_metrics);
     if (orc != SONDE_OK)
         fprintf(stderr, "sonde-gateway: OTLP metrics not started: %s\n", sonde_strerror(orc));
@@ -403,8 +441,8 @@ int main(int argc, char **argv)
     /* the last remote-write snapshot (5 s to drain); a push to the Pushgateway, if set */
     sonde_exporters_free(exporters, 1, 1, 5000);
     sonde_otlp_metrics_stop(otlp_metrics, -1); /* the last export, within its timeout */
-    sonde_logger_free(diag, 1000);
     gw_free(gw);
+    gw_telemetry_free(&telemetry); /* flushes the spans and log records still queued */
     gw_config_free(&cfg);
     return 0;
 }

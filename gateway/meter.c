@@ -8,13 +8,16 @@
  * table, _streams_in_flight, _calls_in_flight, _rate_limit_rejections_total,
  * _finish_reasons_total). Streamed chunks are reported as they are sent, so
  * time to first token and per output token are what the gateway's client
- * sees. Only what those modules do not know is registered here, the
- * gateway's own families: upstream errors by type, upstream health,
- * readiness, per-key requests and tokens (under the key's configured name,
- * never its secret), the tool calls models ask for, the requests the gateway
- * refused itself (by error code), the values recorded as "_other", each
- * key's cost and configured daily budgets, and the shared limit backend's
- * state and fallbacks (limits.c). All of
+ * sees. With a tracer, the middleware opens each request's SERVER span and
+ * the tracker each call's GenAI CLIENT span ("chat <model>", gen_ai.*
+ * attributes) as the request span's child; the call's upstream attempts
+ * (upstream_proxy.c) are children of that. Only what those modules do not
+ * know is registered here, the gateway's own families: upstream errors by
+ * type, upstream health, readiness, per-key requests and tokens (under the
+ * key's configured name, never its secret), the tool calls models ask for,
+ * the requests the gateway refused itself (by error code), the values
+ * recorded as "_other", each key's cost and configured daily budgets, and
+ * the shared limit backend's state and fallbacks (limits.c). All of
  * it lives in the gateway's gw_meter, registered on the registry the gateway
  * is given. Every label value is bounded: models, tools and finish reasons go
  * through labels.c, the rest are the configuration's names or constants.
@@ -39,11 +42,11 @@ static int reg(sonde_registry *r, sonde_type type, const char *name, const char 
 #define L(...) (const char *const[]){__VA_ARGS__}, \
                sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *)
 
-int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg)
+int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg, sonde_tracer *tracer)
 {
     int rc;
     memset(mt, 0, sizeof *mt);
-    sonde_http_opts ho = {.registry = r};
+    sonde_http_opts ho = {.registry = r, .tracer = tracer};
     if ((rc = sonde_http_new(&ho, &mt->http)) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: HTTP middleware: %s\n", sonde_strerror(rc));
         return -1;
@@ -62,7 +65,8 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg)
     }
     sonde_llm_opts lo = {.prefix = "gateway",
                          .native_histograms = 1, /* native buckets for Prometheus, classic kept */
-                         .prices = sonde_llm_prices_count(prices) ? prices : NULL};
+                         .prices = sonde_llm_prices_count(prices) ? prices : NULL,
+                         .tracer = tracer};
     rc = sonde_llm_new(r, &lo, &mt->llm);
     sonde_llm_prices_free(prices);
     if (rc != SONDE_OK) {
@@ -147,8 +151,12 @@ void gw_meter_call_begin(gw_call *c)
     if (strcmp(c->model->name, GW_OTHER) == 0) gw_meter_unlisted(&c->gw->meter, "model");
     sonde_llm_request rq = {.operation = op_name(c->op), .provider = u->provider,
                             .model = c->model->name, .server_address = u->host,
-                            .server_port = u->port, .streaming = c->stream};
+                            .server_port = u->port, .streaming = c->stream,
+                            .parent = &c->trace};
     sonde_llm_call_begin(c->gw->meter.llm, &c->track, &rq);
+    /* the call's upstream attempts are children of its GenAI span */
+    sonde_span *span = sonde_llm_call_span(&c->track);
+    if (span) sonde_span_get_context(span, &c->trace);
 }
 
 void gw_meter_call_chunk(gw_call *c, unsigned tokens)
@@ -172,7 +180,8 @@ void gw_meter_call_end(gw_call *c, sonde_llm_status status, const char *error_ty
                                                              c->resp_model),
                             .input_tokens = c->input_tokens,
                             .output_tokens = c->op == GW_OP_EMBEDDINGS ? -1 : c->output_tokens,
-                            .finish_reason = gw_label_finish(m, c->finish)};
+                            .finish_reason = gw_label_finish(m, c->finish),
+                            .response_id = c->resp_id[0] ? c->resp_id : NULL};
     int ok = status == SONDE_LLM_OK;
     if (!ok && !c->usage_known) { /* nothing reported: only what was streamed counts */
         res.input_tokens = c->output_tokens > 0 ? c->input_tokens : -1;

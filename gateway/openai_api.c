@@ -163,6 +163,7 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
             return;
         }
         gw_meter_key_request(&gw->meter, key);
+        gw_req_note(r, NULL, key, -1, -1);
     }
     if (is_models) {
         list_models(cfg, r, one);
@@ -205,6 +206,7 @@ int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op
         return -1;
     }
     c->model_name = strdup(json_string_value(json_object_get(b, "model")));
+    gw_req_note(r, json_string_value(json_object_get(b, "model")), NULL, -1, -1);
     c->model = gw_config_model(cfg, c->model_name, &c->model_tmp);
     if (!c->model || !c->model_name) {
         gw_echo_buf e;
@@ -228,6 +230,7 @@ int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op
         return -1;
     }
     c->gw = gw;
+    gw_req_trace_context(r, &c->trace); /* the parent of the call's GenAI span */
     c->op = op;
     c->body = b;
     c->key = key;

@@ -14,7 +14,11 @@
  * later one is dropped, which is how shutdown answers waiting requests.
  *
  * Every request is timed by the HTTP middleware (sonde/http.h) with its
- * route normalised to the known paths. /metrics, /health and /ready are the
+ * route normalised to the known paths; with a tracer the middleware also
+ * opens its SERVER span, continuing the client's traceparent, whose context
+ * the request keeps as the parent of its call's spans. When the request ends
+ * its access-log line is written inside that span (access.c), then the
+ * middleware records it and ends the span. /metrics, /health and /ready are the
  * embedded server's (sonde/server.h): answered through sonde_server_handle()
  * on the API port (/metrics there behind the API keys, when there are keys),
  * or by the server itself on --metrics-port. /ready is true
@@ -76,6 +80,8 @@ struct gw_req {
     gw_req *parent;             /* a tapped request: its answer goes to tap, not to a client */
     const gw_tap *tap;
     void *tap_ud;
+    gw_access access;           /* its access-log line (access.c) */
+    sonde_span_context trace;   /* the context of its SERVER span (the middleware's) */
 };
 
 struct gw_service {
@@ -140,7 +146,10 @@ void gw_req_abort(gw_req *r)
         return;
     }
     pthread_mutex_lock(&r->mu);
-    if (r->gone) {
+    /* a whole answer already handed to MHD is not aborted: a client that read it and closed
+     * its connection before MHD reported the request completed was served (it was counted
+     * 499 under load); one that did not read it all fails MHD's send, which keeps the status */
+    if (r->gone || (r->queued && !r->streaming)) {
         pthread_mutex_unlock(&r->mu);
         return;
     }
@@ -167,6 +176,33 @@ static void watch_hangup(gw_req *r)
     gw_req_ref(r); /* the watch's reference, released by the watcher (req_release) */
     r->watch = gw_hangup_watch(r->gw->svc->hangups, r->fd, r);
     if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
+}
+
+void gw_req_set_trace(gw_req *r, const sonde_span_context *ctx)
+{
+    r->trace = *ctx;
+}
+
+void gw_req_trace_context(const gw_req *r, sonde_span_context *out)
+{
+    if (r->parent && !sonde_span_context_valid(&r->trace)) { /* a tapped request belongs to
+                                                                 its client's request */
+        gw_req_trace_context(r->parent, out);
+        return;
+    }
+    *out = r->trace; /* set before the request is dispatched, never changed after */
+}
+
+void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
+                 long output_tokens)
+{
+    if (r->parent) {
+        gw_req_note(r->parent, model, key, input_tokens, output_tokens);
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    gw_access_note(&r->access, model, key, input_tokens, output_tokens);
+    pthread_mutex_unlock(&r->mu);
 }
 
 int gw_req_gone(const gw_req *r)
@@ -587,7 +623,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
                                                                      MHD_CONNECTION_INFO_CONNECTION_FD);
         r->fd = ci ? ci->connect_fd : -1;
-        r->tok = sonde_http_begin(gw->meter.http, method, route_of(url), SONDE_HTTP_SIZE_UNKNOWN);
+        const char *route = route_of(url);
+        r->tok = sonde_http_begin_traced(gw->meter.http, method, route, SONDE_HTTP_SIZE_UNKNOWN,
+                                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                     "traceparent"),
+                                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                     "tracestate"));
+        sonde_span_get_context(sonde_http_span(&r->tok), &r->trace); /* zeroes without one */
+        gw_access_begin(&r->access, method, route);
         r->retry_after = -1;
         *con_cls = r;
         live_add(sv, r);
@@ -660,6 +703,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_hangup_unwatch(gw->svc->hangups, watch); /* before MHD closes the socket */
     if (gone) gw_proxy_wake(gw->proxy);
     r->tok.request_size = r->len;
+    pthread_mutex_lock(&r->mu); /* a call may still note its tokens (it ends after a hang-up) */
+    gw_access acc = r->access;
+    pthread_mutex_unlock(&r->mu);
+    gw_access_log(gw->access, &acc, sonde_http_span(&r->tok), status, r->len, bytes);
     sonde_http_end(gw->meter.http, &r->tok, (int)status, bytes);
     gw_req_unref(r);
 }

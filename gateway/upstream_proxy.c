@@ -41,6 +41,14 @@
  * the calls it runs after each wakeup and removes theirs, which closes the
  * upstream connection.
  *
+ * Each request sent upstream is one attempt: a CLIENT span "POST" (child of
+ * the call's GenAI span; http.request.method, server.address, server.port,
+ * gateway.upstream, then http.response.status_code, and error.type with
+ * status ERROR when it failed) whose context goes upstream as traceparent
+ * (and tracestate), sampled or not, so an upstream that traces (another
+ * gateway) continues the trace and follows its sampling decision. The
+ * gateway does not retry a call, so a call has one attempt.
+ *
  * gw_probe_all() checks that each upstream accepts TCP connections (for
  * /ready and gateway_upstream_up). The worker, its multi handle and queue
  * are the gateway's gw_proxy.
@@ -79,6 +87,7 @@ typedef struct xfer {
     double retry_after;      /* Retry-After of the answer, seconds; < 0 = none */
     double retry_after_hint; /* retry-after-ms, x-ratelimit-reset-* (the longest); < 0 = none */
     gw_sse_parser sse;  /* the upstream's event stream */
+    sonde_span *span;   /* the attempt's CLIENT span, until attempt_end() */
     char *line;       /* collected body (whole answers, errors) */
     size_t len, cap;
     struct xfer *next;
@@ -151,6 +160,8 @@ static int inspect_event(gw_call *c, json_t *ev)
     if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
     const char *model = json_string_value(json_object_get(ev, "model"));
     if (model && !c->resp_model[0]) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    const char *id = json_string_value(json_object_get(ev, "id"));
+    if (id && !c->resp_id[0]) snprintf(c->resp_id, sizeof c->resp_id, "%s", id);
     if (json_array_size(choices) > 0) gw_meter_call_chunk(c, tokens);
     size_t i;
     json_t *t;
@@ -294,9 +305,29 @@ static char *rewrite_body(gw_call *c)
     return s;
 }
 
+/* End the attempt's span once: its HTTP status, and error.type when it failed (the
+ * gateway's type, or the status code of a 4xx/5xx answer, as the HTTP conventions say). */
+static void attempt_end(xfer *x, const char *error_type)
+{
+    if (!x->span) return;
+    char code[24];
+    if (x->status > 0) sonde_span_set_int(x->span, "http.response.status_code", x->status);
+    if (!error_type && x->status >= 400) {
+        snprintf(code, sizeof code, "%ld", x->status);
+        error_type = code;
+    }
+    if (error_type) {
+        sonde_span_set_str(x->span, "error.type", error_type);
+        sonde_span_set_status(x->span, SONDE_STATUS_ERROR, NULL);
+    }
+    sonde_span_end(x->span);
+    x->span = NULL;
+}
+
 static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st, const char *msg)
 {
     gw_call *c = x->c;
+    attempt_end(x, type);
     gw_meter_upstream_error(&c->gw->meter, c->model->up, type);
     gw_call_finish(c, st, type); /* before the answer leaves (see call.c) */
     if (x->started) { /* the stream has begun: tell the client in-band, then end it */
@@ -331,6 +362,7 @@ static void complete(xfer *x, CURLcode res)
     const char *up_name = c->model->up->name;
     if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
     if (gw_req_gone(c->req)) {
+        attempt_end(x, "cancelled");
         gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
         return;
     }
@@ -362,6 +394,9 @@ static void complete(xfer *x, CURLcode res)
         fail(x, "auth", 502, SONDE_LLM_ERROR, m);
         return;
     }
+    /* the failures above ended the span in fail(); an answer ends it here */
+    attempt_end(x, c->stream && x->status == 200 && !(x->started && x->done_seen) ? "protocol"
+                                                                                    : NULL);
     if (x->status == 429) {
         double ra = x->retry_after >= 0 ? x->retry_after
                     : x->retry_after_hint >= 0 ? x->retry_after_hint : 1;
@@ -404,6 +439,8 @@ static void complete(xfer *x, CURLcode res)
     take_usage(c, json_object_get(j, "usage"));
     const char *model = json_string_value(json_object_get(j, "model"));
     if (model) snprintf(c->resp_model, sizeof c->resp_model, "%s", model);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    if (id) snprintf(c->resp_id, sizeof c->resp_id, "%s", id);
     const char *fin = json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0),
                                                         "finish_reason"));
     if (fin) snprintf(c->finish, sizeof c->finish, "%s", fin);
@@ -426,6 +463,7 @@ static void complete(xfer *x, CURLcode res)
 
 static void xfer_free(xfer *x)
 {
+    attempt_end(x, "cancelled"); /* ended already unless the call was given up */
     if (x->e) {
         curl_multi_remove_handle(x->c->gw->proxy->multi, x->e);
         curl_easy_cleanup(x->e);
@@ -456,6 +494,21 @@ static int add(xfer *x)
         char auth[1024];
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", u->api_key);
         x->hdrs = curl_slist_append(x->hdrs, auth);
+    }
+    x->span = sonde_span_start(c->gw->tracer, "POST", SONDE_SPAN_CLIENT, &c->trace);
+    if (x->span) {
+        sonde_attr a[4] = {SONDE_ATTR_STR("http.request.method", "POST"),
+                           SONDE_ATTR_STR("server.address", u->host),
+                           SONDE_ATTR_INT("server.port", u->port),
+                           SONDE_ATTR_STR("gateway.upstream", u->name)};
+        sonde_span_set_attrs(x->span, a, 4);
+        sonde_span_context sc;
+        sonde_trace_headers h;
+        sonde_span_get_context(x->span, &sc);
+        if (sonde_trace_headers_fill(&sc, &h) == SONDE_OK) { /* also unsampled: flags 00 */
+            x->hdrs = curl_slist_append(x->hdrs, h.traceparent);
+            if (h.tracestate[0]) x->hdrs = curl_slist_append(x->hdrs, h.tracestate);
+        }
     }
     curl_easy_setopt(x->e, CURLOPT_URL, url);
     curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, x->hdrs);
@@ -510,6 +563,7 @@ static void *run(void *arg)
             xfer *x = q;
             q = q->next;
             if (stop || add(x) != 0) {
+                attempt_end(x, stop ? "cancelled" : "_OTHER");
                 gw_call_finish(x->c, stop ? SONDE_LLM_CANCELLED : SONDE_LLM_ERROR, stop ? NULL : "_OTHER");
                 if (!stop) gw_reply_error(x->c->req, 500, "server_error", NULL, -1,
                                           "could not start the upstream call");
@@ -539,6 +593,7 @@ static void *run(void *arg)
                 if (slow && !gw_req_gone(x->c->req)) {
                     fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, slow);
                 } else {
+                    attempt_end(x, "cancelled");
                     if (x->started) gw_stream_finish(x->c->req);
                     gw_call_finish(x->c, SONDE_LLM_CANCELLED, NULL);
                 }

@@ -439,6 +439,8 @@ int gw_sim_start(gw_call *c)
     double u = rnd();
     s->fate = u < s->o->error_rate ? SIM_ERROR
               : u < s->o->error_rate + s->o->timeout_rate ? SIM_STALL : SIM_ANSWER;
+    if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS)
+        snprintf(c->resp_id, sizeof c->resp_id, "%s", s->id); /* gen_ai.response.id */
     uint64_t delay = wait_ns(s->o->ttft_ms, s->o->jitter_ms);
     if (s->fate == SIM_STALL) delay = (uint64_t)c->model->up->timeout_ms * 1000000u;
     else if (s->fate == SIM_ANSWER && c->stream) {

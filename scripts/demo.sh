@@ -37,7 +37,8 @@ trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
 "$GW" --port "$PORT" --address 127.0.0.1 --sim-ttft-ms 200 --sim-inter-token-ms 20 \
-  --sim-jitter-ms 5 --sim-output-tokens 48 --sim-error-rate 0.02 >"$tmp/gateway.log" 2>&1 &
+  --sim-jitter-ms 5 --sim-output-tokens 48 --sim-error-rate 0.02 --trace-profile demo \
+  >"$tmp/gateway.log" 2>&1 &
 gw_pid=$!
 i=0
 until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
@@ -52,6 +53,7 @@ echo "sonde-gateway is running on its simulated model, $CLIENTS sonde-load clien
 echo "  API      http://127.0.0.1:$PORT/v1   (try: curl http://127.0.0.1:$PORT/v1/models)"
 echo "  metrics  http://127.0.0.1:$PORT/metrics"
 echo "  health   http://127.0.0.1:$PORT/health   ready http://127.0.0.1:$PORT/ready"
+echo "  traces   every request sampled (--trace-profile demo); exported when OTEL_EXPORTER_OTLP_ENDPOINT is set"
 [ -z "$SECONDS_LEFT" ] && echo "Ctrl-C stops it all."
 echo
 

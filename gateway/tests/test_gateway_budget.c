@@ -226,7 +226,7 @@ static int harness_start(harness *h, const char *redis_url, int fail_closed)
     lo.path = ""; /* no lines: the ring only */
     lo.read_env = 0;
     if (sonde_registry_new(NULL, &h->reg) != SONDE_OK || sonde_logger_new(&lo, &h->log) != SONDE_OK ||
-        gw_meter_init(&h->meter, h->reg, &h->cfg) != 0)
+        gw_meter_init(&h->meter, h->reg, &h->cfg, NULL) != 0)
         return -1;
     int rc = gw_limits_new(&h->cfg, &h->meter, h->log, err, sizeof err, &h->limits);
     if (rc) printf("limits: %s\n", err);

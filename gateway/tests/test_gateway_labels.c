@@ -39,7 +39,7 @@ TEST(labels_are_configured_names_or_other)
     cfg.tools = tools;
     cfg.ntools = 1;
     gw_meter m;
-    CHECK_EQ_INT(gw_meter_init(&m, reg, &cfg), 0);
+    CHECK_EQ_INT(gw_meter_init(&m, reg, &cfg, NULL), 0);
     const gw_model other = model(GW_OTHER, "whatever-was-asked");
 
     CHECK_EQ_STR(gw_label_model(&m, &cfg, &models[0], NULL), "gpt-4o");

@@ -44,7 +44,7 @@ static int fixture_start(fixture *f, int upstream_port)
     sonde_config_init(&sc);
     sc.process_metrics = 0;
     if (sonde_registry_new(&sc, &f->reg) != SONDE_OK) return -1;
-    if (gw_new(&f->cfg, f->reg, &f->gw) != 0 || gw_start(f->gw) != 0) return -1;
+    if (gw_new(&f->cfg, f->reg, NULL, &f->gw) != 0 || gw_start(f->gw) != 0) return -1;
     f->port = gw_service_port(f->gw);
     return f->port > 0 ? 0 : -1;
 }

@@ -124,6 +124,10 @@ void sonde_span_pool_put_slow(sonde_span *s)
         sonde_span_free(s);
         return;
     }
+    if (!cache_armed) { /* a thread that only ends spans begun elsewhere must free them too */
+        pthread_once(&cache_once, cache_key_create);
+        cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
+    }
     s->next_free = sonde_span_cache.head;
     sonde_span_cache.head = s;
     sonde_span_cache.count++;

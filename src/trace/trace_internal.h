@@ -96,10 +96,13 @@ static inline sonde_span *sonde_span_pool_get(span_pool *p)
 }
 
 /* Reset and keep in this thread's cache (freed when the cache is full). An unsampled span
- * stored nothing: it goes back as the pool gave it. */
+ * stored nothing: it goes back as the pool gave it. An empty cache takes the slow path too
+ * (count - 1 wraps): it arms the thread's exit destructor, for a thread that only ends
+ * spans begun on others (an event loop's timer thread), whose cache never refilled. */
 static inline void sonde_span_pool_put_local(sonde_span *s)
 {
-    if (__builtin_expect(s->recording || sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX, 0)) {
+    if (__builtin_expect(s->recording || sonde_span_cache.count - 1 >= SONDE_SPAN_CACHE_MAX - 1,
+                         0)) {
         sonde_span_pool_put_slow(s);
         return;
     }

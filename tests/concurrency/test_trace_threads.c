@@ -6,7 +6,9 @@
  * {shutdown} == spans ended), the exporter never sees a span twice or a
  * span of a foreign trace, and each thread's parent/child links hold (the
  * thread's current span is per thread). Logs written from the same threads
- * are all counted.
+ * are all counted. Unsampled spans begun on one thread and ended on another
+ * that exits (an event loop's timer thread) are freed with that thread
+ * (LeakSanitizer reports them otherwise).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -134,8 +136,32 @@ TEST(many_threads_account_for_every_span)
     sonde_logger_free(lg, 0);
 }
 
+static void *end_all(void *arg)
+{
+    sonde_span **spans = arg;
+    for (int i = 0; i < 100; i++) sonde_span_end(spans[i]);
+    return NULL;
+}
+
+TEST(unsampled_spans_ended_by_an_exiting_thread)
+{
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    o.sampler = SONDE_SAMPLER_ALWAYS_OFF;
+    sonde_tracer *t;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    sonde_span *spans[100];
+    for (int i = 0; i < 100; i++) spans[i] = sonde_span_start(t, "x", SONDE_SPAN_CLIENT, NULL);
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, end_all, spans), 0); /* it only ends spans */
+    pthread_join(th, NULL);
+    sonde_tracer_free(t, 0);
+}
+
 int main(void)
 {
     RUN(many_threads_account_for_every_span);
+    RUN(unsampled_spans_ended_by_an_exiting_thread);
     return check_report();
 }

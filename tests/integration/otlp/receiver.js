@@ -4,17 +4,20 @@
 // file: the path, the status it answered, the request's Content-Type, Content-Encoding,
 // x-api-key and x-tenant headers, and the decoded message (ids as lowercase hex, 64-bit
 // numbers as strings).
-// Usage: node receiver.js PORT OUT [ANSWERS] [PARTIAL]
+// Usage: node receiver.js PORT OUT [ANSWERS] [PARTIAL] [DELAY_MS]
 //   ANSWERS  comma-separated statuses for the first requests (e.g. 503,200); then 200.
 //            "503r" answers 503 with Retry-After: 1.
 //   PARTIAL  a rejected count: every 200 carries a partial success with that many rejected.
+//   DELAY_MS a slow receiver: each answer leaves that long after its request arrived (the
+//            request is recorded as soon as it has been read).
 'use strict';
 const http = require('http');
 const fs = require('fs');
 const zlib = require('zlib');
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
 
-const [port, out, answersArg, partialArg] = process.argv.slice(2);
+const [port, out, answersArg, partialArg, delayArg] = process.argv.slice(2);
+const delay = Number(delayArg || 0);
 const answers = (answersArg || '').split(',').filter(Boolean);
 const partial = Number(partialArg || 0);
 const proto = root.opentelemetry.proto.collector;
@@ -53,17 +56,23 @@ const server = http.createServer((req, res) => {
     }
     record.status = status;
     fs.appendFileSync(out, JSON.stringify(record, hexBuffers) + '\n');
-    const headers = {'Content-Type': 'application/x-protobuf'};
-    if (planned && planned.endsWith('r')) headers['Retry-After'] = '1';
-    res.writeHead(status, headers);
-    if (status === 200 && kind) {
-      const answer = partial > 0
-        ? {partialSuccess: {[kind[2]]: partial, errorMessage: 'too many attributes'}} : {};
-      res.end(Buffer.from(kind[1].encode(kind[1].fromObject(answer)).finish()));
-    } else {
-      res.end(status === 400 ? 'bad request: malformed export' : 'unavailable');
-    }
+    setTimeout(() => answer(res, status, planned, kind), delay);
   });
 });
+function answer(res, status, planned, kind) {
+  const headers = {'Content-Type': 'application/x-protobuf'};
+  if (planned && planned.endsWith('r')) headers['Retry-After'] = '1';
+  res.writeHead(status, headers);
+  if (status === 200 && kind) {
+    const reply = partial > 0
+      ? {partialSuccess: {[kind[2]]: partial, errorMessage: 'too many attributes'}} : {};
+    res.end(Buffer.from(kind[1].encode(kind[1].fromObject(reply)).finish()));
+  } else {
+    res.end(status === 400 ? 'bad request: malformed export' : 'unavailable');
+  }
+}
 server.listen(Number(port), '127.0.0.1', () => fs.writeFileSync(out + '.ready', 'ok'));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections(); // a slow receiver's pending answers too
+});
