@@ -22,6 +22,7 @@
 void gw_call_finish(gw_call *c, sonde_llm_status status, const char *error_type)
 {
     if (atomic_exchange(&c->finished, 1)) return;
+    gw_route_attempt_end(c, status, error_type);
     gw_meter_call_end(c, status, error_type);
     /* charged as metered: a call that failed or was cancelled before any output and
      * without a usage report used nothing (its input is only an estimate) */

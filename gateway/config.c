@@ -355,12 +355,164 @@ static void model_clear(gw_model *m)
     free(m->name);
     free(m->upstream_model);
     free(m->currency);
+    for (size_t i = 0; i < m->ndeps; i++) {
+        free(m->deps[i].name);
+        free(m->deps[i].upstream_model);
+        gw_breaker_destroy(&m->deps[i].breaker);
+    }
+    free(m->deps);
+    for (size_t i = 0; i < m->nfallbacks; i++) free(m->fallbacks[i]);
+    free(m->fallbacks);
     memset(m, 0, sizeof *m);
+}
+
+/* deployments[i]: {"upstream": NAME, "upstream_model": NAME, "name": LABEL, "weight": W}. */
+static int load_deployment(gw_config *c, gw_model *m, gw_deployment *d, json_t *o,
+                           const char *what, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"upstream", "upstream_model", "name", "weight", NULL};
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "%s must be an object", what);
+        return -1;
+    }
+    char *up = NULL;
+    d->weight = 1;
+    if (check_keys(o, what, allowed, err, errlen) || get_str(o, "upstream", &up, what, err, errlen) ||
+        get_str(o, "upstream_model", &d->upstream_model, what, err, errlen) ||
+        get_str(o, "name", &d->name, what, err, errlen) ||
+        get_num(o, "weight", 0, 1e6, &d->weight, what, err, errlen)) {
+        free(up);
+        return -1;
+    }
+    d->up = up ? find_upstream(c, up) : NULL;
+    if (!d->up) {
+        snprintf(err, errlen, "%s: 'upstream' must name an upstream (got '%s')", what,
+                 up ? up : "nothing");
+        free(up);
+        return -1;
+    }
+    free(up);
+    if (!d->name && !(d->name = strdup(d->up->name))) return -1;
+    if (check_label_name(what, d->name, err, errlen)) return -1;
+    if (!d->upstream_model && !(d->upstream_model = strdup(m->name))) return -1;
+    return 0;
+}
+
+/* The routing of a model: its deployments (or the one "upstream"), choice, retries,
+ * breaker and fallbacks (the fallback names are checked once every model is loaded). */
+static int load_routing(gw_config *c, gw_model *m, json_t *o, const char *what, char *err,
+                        size_t errlen)
+{
+    static const char *const ballowed[] = {"failures", "cooldown_ms", NULL};
+    json_t *deps = json_object_get(o, "deployments");
+    if (deps && (json_object_get(o, "upstream") || json_object_get(o, "upstream_model"))) {
+        snprintf(err, errlen, "%s: give either 'deployments' or 'upstream' (and 'upstream_model'), "
+                 "not both", what);
+        return -1;
+    }
+    if (deps && (!json_is_array(deps) || json_array_size(deps) < 1 ||
+                 json_array_size(deps) > GW_MAX_DEPLOYMENTS)) {
+        snprintf(err, errlen, "%s.deployments must be an array of 1 to %d deployments", what,
+                 GW_MAX_DEPLOYMENTS);
+        return -1;
+    }
+    double failures = 0; /* no breaker unless configured */
+    long cooldown = GW_BREAKER_COOLDOWN_MS;
+    json_t *b = json_object_get(o, "breaker");
+    char bw[320];
+    snprintf(bw, sizeof bw, "%s.breaker", what);
+    if (b && (!json_is_object(b) || check_keys(b, bw, ballowed, err, errlen))) {
+        if (!json_is_object(b)) snprintf(err, errlen, "%s must be an object", bw);
+        return -1;
+    }
+    if (b) failures = GW_BREAKER_FAILURES;
+    if (b && (get_num(b, "failures", 1, 1e6, &failures, bw, err, errlen) ||
+              get_ms(b, "cooldown_ms", &cooldown, bw, err, errlen)))
+        return -1;
+    size_t n = deps ? json_array_size(deps) : 1;
+    if (!(m->deps = calloc(n, sizeof *m->deps))) return -1;
+    for (size_t i = 0; i < n; i++)
+        gw_breaker_init(&m->deps[i].breaker, (int)failures, (uint64_t)cooldown * 1000000u);
+    m->ndeps = n;
+    if (deps) {
+        for (size_t i = 0; i < n; i++) {
+            char dw[340];
+            snprintf(dw, sizeof dw, "%s.deployments[%zu]", what, i);
+            if (load_deployment(c, m, &m->deps[i], json_array_get(deps, i), dw, err, errlen))
+                return -1;
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(m->deps[j].name, m->deps[i].name) == 0) {
+                    snprintf(err, errlen, "%s: deployment name '%s' is used twice (give each a "
+                             "distinct 'name')", dw, m->deps[i].name);
+                    return -1;
+                }
+        }
+    } else {
+        gw_deployment *d = &m->deps[0];
+        d->up = m->up;
+        d->weight = 1;
+        if (!(d->name = strdup(m->up->name)) || !(d->upstream_model = strdup(m->upstream_model)))
+            return -1;
+    }
+    m->up = m->deps[0].up;
+    free(m->upstream_model);
+    if (!(m->upstream_model = strdup(m->deps[0].upstream_model))) return -1;
+    const char *routing = json_string_value(json_object_get(o, "routing"));
+    if (json_object_get(o, "routing") && (!routing || (strcmp(routing, "weighted") != 0 &&
+                                                       strcmp(routing, "least_in_flight") != 0))) {
+        snprintf(err, errlen, "%s: 'routing' must be \"weighted\" or \"least_in_flight\"", what);
+        return -1;
+    }
+    m->routing = routing && strcmp(routing, "least_in_flight") == 0 ? GW_ROUTE_LEAST_IN_FLIGHT
+                                                                    : GW_ROUTE_WEIGHTED;
+    double retries = (double)n - 1;
+    m->backoff_ms = GW_RETRY_BACKOFF_MS;
+    if (get_num(o, "retries", 0, GW_MAX_DEPLOYMENTS, &retries, what, err, errlen) ||
+        get_ms(o, "retry_backoff_ms", &m->backoff_ms, what, err, errlen))
+        return -1;
+    m->retries = (int)retries;
+    json_t *fb = json_object_get(o, "fallbacks");
+    if (fb && (!json_is_array(fb) || json_array_size(fb) > GW_MAX_FALLBACKS)) {
+        snprintf(err, errlen, "%s.fallbacks must be an array of at most %d model names", what,
+                 GW_MAX_FALLBACKS);
+        return -1;
+    }
+    if (fb && json_array_size(fb) && !(m->fallbacks = calloc(json_array_size(fb), sizeof(char *))))
+        return -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(fb, i, v) {
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "%s.fallbacks[%zu] must be a model name", what, i);
+            return -1;
+        }
+        if (!(m->fallbacks[m->nfallbacks++] = strdup(json_string_value(v)))) return -1;
+    }
+    return 0;
+}
+
+/* Each fallback names another configured model. */
+static int check_fallbacks(const gw_config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->nmodels; i++) {
+        const gw_model *m = &c->models[i];
+        for (size_t j = 0; j < m->nfallbacks; j++) {
+            size_t k = 0;
+            while (k < c->nmodels && strcmp(c->models[k].name, m->fallbacks[j]) != 0) k++;
+            if (k == c->nmodels || k == i || c->models[k].ndeps == 0) {
+                snprintf(err, errlen, "models.%s.fallbacks[%zu]: '%s' must name another configured "
+                         "model", m->name, j, m->fallbacks[j]);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 static int load_model(gw_config *c, const char *name, json_t *o, char *err, size_t errlen)
 {
-    static const char *const allowed[] = {"upstream", "upstream_model", "price", NULL};
+    static const char *const allowed[] = {"upstream", "upstream_model", "price", "deployments",
+        "routing", "retries", "retry_backoff_ms", "fallbacks", "breaker", NULL};
     static const char *const pallowed[] = {"input_per_million", "output_per_million", "currency",
                                            NULL};
     char what[300];
@@ -409,7 +561,8 @@ static int load_model(gw_config *c, const char *name, json_t *o, char *err, size
             return -1;
     }
     if (!m->currency) m->currency = strdup("USD");
-    return m->name && m->upstream_model && m->currency ? 0 : -1;
+    if (!m->name || !m->upstream_model || !m->currency) return -1;
+    return load_routing(c, m, o, what, err, errlen);
 }
 
 /* "daily_budget": {"tokens": N, "cost": X, "currency": "USD"} (each optional). */
@@ -766,6 +919,7 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
         }
         json_object_foreach(models, k, v)
             if (load_model(c, k, v, err, errlen)) goto out;
+        if (check_fallbacks(c, err, errlen)) goto out;
     }
     json_t *du = json_object_get(root, "default_upstream");
     if (json_is_null(du)) c->fallback = NULL;

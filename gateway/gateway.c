@@ -77,8 +77,9 @@ void gw_free(gateway *gw)
     if (!gw) return;
     gw_service_stop(gw);
     gw_agents_drain(gw); /* agent loops end once their client is gone; they use the workers */
-    gw_proxy_free(gw->proxy);
+    gw_proxy_stop(gw->proxy); /* the timer's pending retries (route.c) find it stopped */
     gw_timer_free(gw->timer);
+    gw_proxy_free(gw->proxy);
     gw_limits_free(gw->limits);
     gw_response_store_close(gw->responses);
     gw_meter_free(&gw->meter);

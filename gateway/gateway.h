@@ -72,13 +72,53 @@ typedef struct gw_upstream {
 /* The built-in model of the built-in sim upstream. */
 #define GW_SIM_MODEL "sonde-sim"
 
+/* A deployment's circuit breaker (route.c): closed until `threshold` consecutive
+ * failures (0: never), then open for `cooldown_ns`, then half-open: one probe at a time, whose
+ * success closes it and whose failure opens it again. */
+typedef enum { GW_BREAKER_CLOSED = 0, GW_BREAKER_OPEN = 1, GW_BREAKER_HALF_OPEN = 2 } gw_breaker_state;
+typedef enum { GW_ATTEMPT_OK, GW_ATTEMPT_FAILED, GW_ATTEMPT_NEUTRAL } gw_attempt_result;
+typedef struct gw_breaker {
+    pthread_mutex_t mu;
+    gw_breaker_state state;
+    int failures;          /* consecutive failures while closed */
+    int probing;           /* a half-open probe is in flight */
+    uint64_t opened_ns;
+    int threshold;
+    uint64_t cooldown_ns;
+} gw_breaker;
+#define GW_BREAKER_FAILURES 5 /* when "breaker" is given without "failures" */
+#define GW_BREAKER_COOLDOWN_MS 30000L
+#define GW_RETRY_BACKOFF_MS 50L
+#define GW_MAX_DEPLOYMENTS 32
+#define GW_MAX_FALLBACKS 8
+
+/* One place a model is served: an upstream and the name it has there (route.c). */
+typedef struct gw_deployment {
+    char *name;            /* the deployment label (default: the upstream's name) */
+    gw_upstream *up;
+    char *upstream_model;
+    double weight;         /* weighted routing: share of the first attempts */
+    atomic_int in_flight;
+    gw_breaker breaker;
+} gw_deployment;
+
+typedef enum { GW_ROUTE_WEIGHTED = 0, GW_ROUTE_LEAST_IN_FLIGHT } gw_routing;
+
 typedef struct gw_model {
     char *name;            /* the label; GW_OTHER for a model passed by default_upstream */
-    gw_upstream *up;
+    gw_upstream *up;       /* the first deployment's (or the only upstream) */
     char *upstream_model;  /* name sent upstream (default: the same name) */
     double price_input;    /* per million input tokens */
     double price_output;   /* per million output tokens */
     char *currency;
+    /* routing (route.c); ndeps == 0: no routing, one call to `up` (built-in, default_upstream) */
+    gw_deployment *deps;
+    size_t ndeps;
+    gw_routing routing;
+    int retries;           /* further attempts on other deployments of this model */
+    long backoff_ms;       /* before the first retry, doubled for each next one */
+    char **fallbacks;      /* models tried in order once every deployment failed */
+    size_t nfallbacks;
 } gw_model;
 
 typedef struct gw_bucket {
@@ -388,7 +428,43 @@ typedef struct gw_call {
     sonde_llm_call track;    /* the GenAI call tracker */
     sonde_span_context trace; /* the parent of the call's upstream attempts */
     atomic_int finished;
+    /* routing (route.c): model points at route, the routed model with the current
+     * deployment's upstream and upstream_model */
+    const gw_model *requested, *routed;
+    gw_model route;
+    gw_deployment *dep;      /* the attempt in flight (NULL: none, or not routed) */
+    uint32_t tried;          /* deployments of routed tried by this call */
+    int attempts;            /* attempts on routed */
+    size_t next_fallback;    /* next index into requested->fallbacks */
+    uint64_t rng;            /* xorshift state of the weighted choice */
 } gw_call;
+
+/* ---- routing (route.c) ---------------------------------------------------- */
+
+void gw_breaker_init(gw_breaker *b, int threshold, uint64_t cooldown_ns);
+void gw_breaker_destroy(gw_breaker *b);
+/* May an attempt go to this deployment at now_ns? 1 yes (an open breaker whose cooldown
+ * has passed turns half-open and lets this one probe through), 0 no. *changed is set to
+ * the new state on a transition, else -1. */
+int gw_breaker_acquire(gw_breaker *b, uint64_t now_ns, int *changed);
+/* The end of an attempt acquired before; returns the new state on a transition, else -1. */
+int gw_breaker_record(gw_breaker *b, gw_attempt_result r, uint64_t now_ns);
+gw_breaker_state gw_breaker_get(gw_breaker *b);
+const char *gw_breaker_name(int state);
+/* The deployment a first (or next) attempt goes to among those not in `skip` (a bit per
+ * deployment), given u uniform in [0, 1): weighted by weight, or the least in flight
+ * (ties: the first listed); -1 when none is left. */
+int gw_route_choose(const gw_model *m, uint32_t skip, double u);
+/* Start c (its model chosen, metering begun): through its model's deployments when it has
+ * some, else to its upstream. Replies itself when no deployment can take the call;
+ * -1 only when the call could not be started (the caller answers 500). */
+int gw_route_start(gw_call *c);
+/* An attempt of c failed with outcome (a gateway_upstream_errors_total type) before
+ * anything reached the client: 0 when another deployment or a fallback model will take
+ * the call (after a back-off; the caller lets go of c), -1 when none is left. */
+int gw_route_retry(gw_call *c, const char *outcome);
+/* The end of c's current attempt (gw_call_finish calls it). */
+void gw_route_attempt_end(gw_call *c, sonde_llm_status status, const char *error_type);
 
 /* End a call once: meter it and charge the key's token bucket. error_type NULL
  * = the status's default ("timeout", "cancelled", ...), else e.g. "http_5xx". */
@@ -423,7 +499,9 @@ int gw_sim_start(gw_call *c);
 typedef struct gw_proxy gw_proxy;
 /* Start the proxy's curl worker thread for gw; NULL when it cannot. */
 gw_proxy *gw_proxy_new(gateway *gw);
-/* Stop the worker (calls still running end as cancelled) and free. */
+/* Stop the worker (calls still running end as cancelled); later starts are refused. */
+void gw_proxy_stop(gw_proxy *p);
+/* Stop (if not yet) and free. */
 void gw_proxy_free(gw_proxy *p);
 int gw_proxy_start(gw_call *c);
 /* Wake the proxy worker so it notices requests whose client has gone. */
@@ -457,6 +535,7 @@ typedef struct gw_meter {
     sonde_gauge *ready;
     sonde_metric *key_cost, *limit_fallbacks, *key_budget_tokens, *key_budget_cost;
     sonde_gauge *limit_backend_up;
+    sonde_metric *route_attempts, *route_fallbacks, *breaker_state, *breaker_transitions;
 } gw_meter;
 
 /* Register the gateway's families on reg (the price table from cfg); with a tracer (may
@@ -484,6 +563,12 @@ void gw_meter_key_cost(gw_meter *m, const gw_key *k, const char *currency, doubl
 /* The shared limit backend was not used (reason: a gateway constant). */
 void gw_meter_limit_fallback(gw_meter *m, const char *reason);
 void gw_meter_limit_backend_up(gw_meter *m, int up);
+/* Routing: one attempt's outcome on a deployment, a fallback, a breaker's new state. */
+void gw_meter_route_attempt(gw_meter *m, const gw_model *model, const gw_deployment *d,
+                            const char *outcome);
+void gw_meter_route_fallback(gw_meter *m, const gw_model *from, const gw_model *to);
+void gw_meter_breaker(gw_meter *m, const gw_model *model, const gw_deployment *d, int state,
+                      int transition);
 
 /* ---- bounded labels (labels.c) -------------------------------------------- */
 

@@ -109,12 +109,28 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg, sonde_t
               "1 while the shared limit backend (Redis) answers; 0 when it does not or none is "
               "configured.", NULL, 0, &m);
     mt->limit_backend_up = sonde_gauge_of(m);
+    rc |= reg(r, SONDE_COUNTER, "gateway_route_attempts_total",
+              "Attempts of routed calls by model, deployment and outcome (ok, connect, timeout, "
+              "rate_limited, http_5xx, http_4xx, auth, protocol, cancelled, error).",
+              L("model", "deployment", "outcome"), &mt->route_attempts);
+    rc |= reg(r, SONDE_COUNTER, "gateway_route_fallbacks_total",
+              "Calls passed to a fallback model once every deployment of a model failed.",
+              L("from", "to"), &mt->route_fallbacks);
+    rc |= reg(r, SONDE_GAUGE, "gateway_route_breaker_state",
+              "Circuit breaker of each deployment: 0 closed, 1 open, 2 half-open.",
+              L("model", "deployment"), &mt->breaker_state);
+    rc |= reg(r, SONDE_COUNTER, "gateway_route_breaker_transitions_total",
+              "Circuit breaker state changes by the state entered.",
+              L("model", "deployment", "state"), &mt->breaker_transitions);
     if (rc) {
         gw_meter_free(mt);
         return -1;
     }
     for (size_t i = 0; i < cfg->nups; i++)
         gw_meter_upstream_up(mt, cfg->ups[i], atomic_load(&cfg->ups[i]->up));
+    for (size_t i = 0; i < cfg->nmodels; i++)
+        for (size_t j = 0; j < cfg->models[i].ndeps; j++)
+            gw_meter_breaker(mt, &cfg->models[i], &cfg->models[i].deps[j], GW_BREAKER_CLOSED, 0);
     for (size_t i = 0; i < cfg->nkeys; i++) {
         const char *k = cfg->keys[i].name;
         sonde_counter_with(mt->key_requests, &k);
@@ -250,4 +266,28 @@ void gw_meter_limit_fallback(gw_meter *m, const char *reason)
 void gw_meter_limit_backend_up(gw_meter *m, int up)
 {
     sonde_gauge_set(m->limit_backend_up, up);
+}
+
+/* ---- routing (route.c) ----------------------------------------------------- */
+
+void gw_meter_route_attempt(gw_meter *m, const gw_model *model, const gw_deployment *d,
+                            const char *outcome)
+{
+    sonde_counter_inc(sonde_counter_with(m->route_attempts,
+                                         (const char *[]){model->name, d->name, outcome}));
+}
+
+void gw_meter_route_fallback(gw_meter *m, const gw_model *from, const gw_model *to)
+{
+    sonde_counter_inc(sonde_counter_with(m->route_fallbacks, (const char *[]){from->name, to->name}));
+}
+
+void gw_meter_breaker(gw_meter *m, const gw_model *model, const gw_deployment *d, int state,
+                      int transition)
+{
+    sonde_gauge_set(sonde_gauge_with(m->breaker_state, (const char *[]){model->name, d->name}), state);
+    if (transition)
+        sonde_counter_inc(sonde_counter_with(m->breaker_transitions,
+                                             (const char *[]){model->name, d->name,
+                                                              gw_breaker_name(state)}));
 }

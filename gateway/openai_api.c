@@ -254,7 +254,7 @@ int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op
     gw_req_ref(r);
     c->req = r;
     gw_meter_call_begin(c);
-    int rc = c->model->up->kind == GW_UP_SIM ? gw_sim_start(c) : gw_proxy_start(c);
+    int rc = gw_route_start(c);
     if (rc != 0) {
         gw_call_finish(c, SONDE_LLM_ERROR, "_OTHER");
         gw_reply_error(r, 500, "server_error", NULL, -1, "could not start the upstream call");

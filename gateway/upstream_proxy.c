@@ -46,8 +46,9 @@
  * gateway.upstream, then http.response.status_code, and error.type with
  * status ERROR when it failed) whose context goes upstream as traceparent
  * (and tracestate), sampled or not, so an upstream that traces (another
- * gateway) continues the trace and follows its sampling decision. The
- * gateway does not retry a call, so a call has one attempt.
+ * gateway) continues the trace and follows its sampling decision. A
+ * call routed over several deployments (route.c) has one such span per
+ * attempt: a retried attempt's span ends with its failure before the next begins.
  *
  * gw_probe_all() checks that each upstream accepts TCP connections (for
  * /ready and gateway_upstream_up). The worker, its multi handle and queue
@@ -83,6 +84,7 @@ typedef struct xfer {
     int too_big;
     int paused;       /* receiving paused: the client is behind */
     int first_byte;   /* the upstream has begun to answer */
+    int counted;      /* the failure is already in gateway_upstream_errors_total */
     uint64_t start_ns, last_rx_ns;
     double retry_after;      /* Retry-After of the answer, seconds; < 0 = none */
     double retry_after_hint; /* retry-after-ms, x-ratelimit-reset-* (the longest); < 0 = none */
@@ -328,7 +330,7 @@ static void fail(xfer *x, const char *type, unsigned status, sonde_llm_status st
 {
     gw_call *c = x->c;
     attempt_end(x, type);
-    gw_meter_upstream_error(&c->gw->meter, c->model->up, type);
+    if (!x->counted) gw_meter_upstream_error(&c->gw->meter, c->model->up, type);
     gw_call_finish(c, st, type); /* before the answer leaves (see call.c) */
     if (x->started) { /* the stream has begun: tell the client in-band, then end it */
         json_t *e = json_pack("{s:{s:s, s:s, s:s}}", "error", "message", msg, "type",
@@ -356,6 +358,18 @@ static void mark_up(gw_call *c, int up)
     }
 }
 
+/* A failure another deployment may be asked to answer instead (route.c): nothing of
+ * the answer has reached the client yet. Its upstream_errors type, or NULL. */
+static const char *retryable(xfer *x, CURLcode res)
+{
+    if (x->started) return NULL;
+    if (res == CURLE_OPERATION_TIMEDOUT && !x->first_byte) return "timeout";
+    if (res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST) return "connect";
+    if (res != CURLE_OK) return NULL;
+    if (x->status == 429) return "rate_limited";
+    return x->status >= 500 ? "http_5xx" : NULL;
+}
+
 static void complete(xfer *x, CURLcode res)
 {
     gw_call *c = x->c;
@@ -365,6 +379,17 @@ static void complete(xfer *x, CURLcode res)
         attempt_end(x, "cancelled");
         gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
         return;
+    }
+    const char *retry = retryable(x, res);
+    if (retry) {
+        if (strcmp(retry, "connect") == 0 || strcmp(retry, "timeout") == 0) mark_up(c, 0);
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, retry);
+        attempt_end(x, x->status == 429 ? NULL : retry); /* each retry: a span of its own */
+        if (gw_route_retry(c, retry) == 0) {
+            x->c = NULL; /* another deployment has it now */
+            return;
+        }
+        x->counted = 1;
     }
     if (res == CURLE_OPERATION_TIMEDOUT && !x->first_byte) { /* only curl's connect timeout is set */
         mark_up(c, 0);
@@ -402,7 +427,7 @@ static void complete(xfer *x, CURLcode res)
                     : x->retry_after_hint >= 0 ? x->retry_after_hint : 1;
         if (ra > GW_RETRY_AFTER_MAX) ra = GW_RETRY_AFTER_MAX;
         int secs = (int)ceil(ra);
-        gw_meter_upstream_error(&c->gw->meter, c->model->up, "rate_limited");
+        if (!x->counted) gw_meter_upstream_error(&c->gw->meter, c->model->up, "rate_limited");
         gw_call_finish(c, SONDE_LLM_RATE_LIMITED, NULL);
         gw_reply_error(c->req, 429, "rate_limit_exceeded", "upstream_rate_limited", secs,
                        "upstream '%s' is rate limiting the gateway; retry in %d s", up_name, secs);
@@ -461,18 +486,18 @@ static void complete(xfer *x, CURLcode res)
     json_decref(j);
 }
 
-static void xfer_free(xfer *x)
+static void xfer_free(gw_proxy *p, xfer *x)
 {
     attempt_end(x, "cancelled"); /* ended already unless the call was given up */
     if (x->e) {
-        curl_multi_remove_handle(x->c->gw->proxy->multi, x->e);
+        curl_multi_remove_handle(p->multi, x->e);
         curl_easy_cleanup(x->e);
     }
     curl_slist_free_all(x->hdrs);
     gw_sse_parser_free(&x->sse);
     free(x->post);
     free(x->line);
-    gw_call_free(x->c);
+    if (x->c) gw_call_free(x->c);
     free(x);
 }
 
@@ -567,7 +592,7 @@ static void *run(void *arg)
                 gw_call_finish(x->c, stop ? SONDE_LLM_CANCELLED : SONDE_LLM_ERROR, stop ? NULL : "_OTHER");
                 if (!stop) gw_reply_error(x->c->req, 500, "server_error", NULL, -1,
                                           "could not start the upstream call");
-                xfer_free(x);
+                xfer_free(p, x);
                 continue;
             }
             x->next = p->active;
@@ -590,14 +615,18 @@ static void *run(void *arg)
             const char *slow = stop ? NULL : upstream_slow(x, now);
             if (stop || slow || gw_req_gone(x->c->req)) {
                 *pp = x->next;
-                if (slow && !gw_req_gone(x->c->req)) {
+                if (slow && !gw_req_gone(x->c->req) && !x->started &&
+                    (gw_meter_upstream_error(&p->gw->meter, x->c->model->up, "timeout"),
+                     x->counted = 1, attempt_end(x, "timeout"), gw_route_retry(x->c, "timeout") == 0)) {
+                    x->c = NULL; /* another deployment has it now */
+                } else if (slow && !gw_req_gone(x->c->req)) {
                     fail(x, "timeout", 504, SONDE_LLM_TIMEOUT, slow);
                 } else {
                     attempt_end(x, "cancelled");
                     if (x->started) gw_stream_finish(x->c->req);
                     gw_call_finish(x->c, SONDE_LLM_CANCELLED, NULL);
                 }
-                xfer_free(x);
+                xfer_free(p, x);
             } else {
                 pp = &x->next;
             }
@@ -617,7 +646,7 @@ static void *run(void *arg)
                     *pp = x->next;
                     break;
                 }
-            xfer_free(x);
+            xfer_free(p, x);
         }
         curl_multi_poll(p->multi, NULL, 0, any_paused ? 20 : 200, NULL);
     }
@@ -651,9 +680,16 @@ int gw_proxy_start(gw_call *c)
     x->c = c;
     x->retry_after = x->retry_after_hint = -1;
     pthread_mutex_lock(&p->qmu);
-    x->next = p->queue;
-    p->queue = x;
+    int stopping = p->stop_flag;
+    if (!stopping) {
+        x->next = p->queue;
+        p->queue = x;
+    }
     pthread_mutex_unlock(&p->qmu);
+    if (stopping) {
+        free(x);
+        return -1;
+    }
     curl_multi_wakeup(p->multi);
     return 0;
 }
@@ -663,14 +699,22 @@ void gw_proxy_wake(gw_proxy *p)
     if (p) curl_multi_wakeup(p->multi);
 }
 
-void gw_proxy_free(gw_proxy *p)
+void gw_proxy_stop(gw_proxy *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->qmu);
+    int was = p->stop_flag;
     p->stop_flag = 1;
     pthread_mutex_unlock(&p->qmu);
+    if (was) return;
     curl_multi_wakeup(p->multi);
     pthread_join(p->worker, NULL);
+}
+
+void gw_proxy_free(gw_proxy *p)
+{
+    if (!p) return;
+    gw_proxy_stop(p);
     curl_multi_cleanup(p->multi);
     pthread_mutex_destroy(&p->qmu);
     free(p);
