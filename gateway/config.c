@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "mcp_client.h"
 
 static gw_upstream *upstream_new(const char *name, gw_upstream_kind kind)
 {
@@ -86,6 +87,7 @@ int gw_config_defaults(gw_config *c)
     c->responses_max_age_s = GW_RESPONSES_MAX_AGE_S;
     c->max_connections = 4096;
     c->client_idle_timeout_ms = GW_CLIENT_IDLE_TIMEOUT_MS;
+    c->mcp.max_iterations = GW_AGENT_MAX_ITERATIONS;
     c->telemetry.sampler_ratio = -1;
     c->redis.connect_timeout_ms = GW_REDIS_CONNECT_TIMEOUT_MS;
     c->redis.command_timeout_ms = GW_REDIS_COMMAND_TIMEOUT_MS;
@@ -585,6 +587,82 @@ static int load_budget(gw_key *k, json_t *o, const char *what, char *err, size_t
     return 0;
 }
 
+/* "mcp": the MCP servers of the agentic loop (docs/gateway.md). */
+static int load_mcp_server(gw_config *c, size_t i, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"name", "url", "headers", "allowed_tools",
+        "connect_timeout_ms", "timeout_ms", "max_answer_bytes", NULL};
+    char what[48];
+    snprintf(what, sizeof what, "mcp.servers[%zu]", i);
+    if (!json_is_object(o) || check_keys(o, what, allowed, err, errlen)) {
+        if (!*err) snprintf(err, errlen, "%s must be an object", what);
+        return -1;
+    }
+    const char *name = json_string_value(json_object_get(o, "name"));
+    const char *url = json_string_value(json_object_get(o, "url"));
+    json_t *headers = json_object_get(o, "headers"), *tools = json_object_get(o, "allowed_tools");
+    const char *hk;
+    json_t *hv;
+    int bad_headers = headers && !json_is_object(headers);
+    json_object_foreach(headers, hk, hv)
+        if (!json_is_string(hv) || strpbrk(hk, ":\r\n") || strpbrk(json_string_value(hv), "\r\n"))
+            bad_headers = 1;
+    if (!name || !*name || strlen(name) > 64 || bad_headers || (tools && !json_is_array(tools))) {
+        snprintf(err, errlen, "%s: needs a 'name' (1-64 bytes); 'headers' is an object of "
+                 "strings, 'allowed_tools' an array", what);
+        return -1;
+    }
+    for (size_t j = 0; j < c->mcp.nservers; j++)
+        if (strcmp(c->mcp.servers[j]->name, name) == 0) {
+            snprintf(err, errlen, "%s: the name '%s' is taken", what, name);
+            return -1;
+        }
+    gw_mcp_server *s = gw_mcp_server_new(name, url, headers, tools);
+    if (!s) {
+        snprintf(err, errlen, "%s: 'url' must be an http:// or https:// URL", what);
+        return -1;
+    }
+    c->mcp.servers[c->mcp.nservers++] = s;
+    double d = (double)s->max_answer;
+    if (get_ms(o, "connect_timeout_ms", &s->connect_timeout_ms, what, err, errlen) ||
+        get_ms(o, "timeout_ms", &s->timeout_ms, what, err, errlen) ||
+        get_num(o, "max_answer_bytes", 1024, 64 << 20, &d, what, err, errlen))
+        return -1;
+    s->max_answer = (size_t)d;
+    return 0;
+}
+
+static int load_mcp(gw_config *c, json_t *o, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"servers", "max_iterations", "allow_request_urls", NULL};
+    if (!json_is_object(o) || check_keys(o, "mcp", allowed, err, errlen)) {
+        if (!*err) snprintf(err, errlen, "mcp must be an object");
+        return -1;
+    }
+    double d = c->mcp.max_iterations;
+    if (get_num(o, "max_iterations", 1, 64, &d, "mcp", err, errlen)) return -1;
+    c->mcp.max_iterations = (int)d;
+    json_t *allow = json_object_get(o, "allow_request_urls");
+    if (allow && !json_is_boolean(allow)) {
+        snprintf(err, errlen, "mcp: 'allow_request_urls' must be true or false");
+        return -1;
+    }
+    c->mcp.allow_request_urls = json_is_true(allow);
+    json_t *servers = json_object_get(o, "servers");
+    if (servers && (!json_is_array(servers) || json_array_size(servers) > GW_MCP_MAX_SERVERS)) {
+        snprintf(err, errlen, "mcp: 'servers' must be an array of at most %d servers",
+                 GW_MCP_MAX_SERVERS);
+        return -1;
+    }
+    c->mcp.servers = calloc(json_array_size(servers) + 1, sizeof *c->mcp.servers);
+    if (!c->mcp.servers) return -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(servers, i, v)
+        if (load_mcp_server(c, i, v, err, errlen)) return -1;
+    return 0;
+}
+
 /* "redis": where the keys' limits and budgets are shared (docs/gateway.md). */
 static int load_redis(gw_config *c, json_t *o, char *err, size_t errlen)
 {
@@ -726,8 +804,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
 {
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
-        "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "responses", "telemetry",
-        NULL};
+        "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp",
+        "responses", "telemetry", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     static const char *const rwallowed[] = {"url", "interval_s", NULL};
     static const char *const pgallowed[] = {"url", "job", NULL};
@@ -874,6 +952,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     if (tel && load_telemetry(&c->telemetry, tel, err, errlen)) goto out;
     json_t *redis = json_object_get(root, "redis");
     if (redis && load_redis(c, redis, err, errlen)) goto out;
+    json_t *mcp = json_object_get(root, "mcp");
+    if (mcp && load_mcp(c, mcp, err, errlen)) goto out;
     json_t *keys = json_object_get(root, "keys");
     if (keys) {
         if (!json_is_array(keys)) {
@@ -928,6 +1008,8 @@ void gw_config_free(gw_config *c)
         free(c->keys[i].budget_currency);
     }
     free(c->keys);
+    for (size_t i = 0; i < c->mcp.nservers; i++) gw_mcp_server_free(c->mcp.servers[i]);
+    free(c->mcp.servers);
     free(c->telemetry.service_name);
     free(c->telemetry.otlp_endpoint);
     free(c->telemetry.access_log);

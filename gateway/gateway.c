@@ -3,7 +3,8 @@
  * a timer thread (the simulator's clock), a proxy worker (curl), then the
  * HTTP service once started. gw_free() undoes it in the order that lets
  * every call end: the service first (it answers whatever still waits, so
- * every client is gone), then the proxy (its transfers end as cancelled),
+ * every client is gone), then it waits for the agent loops (agent.c: they
+ * stop at their next step, their model calls need the workers), then the proxy (its transfers end as cancelled),
  * then the timer (pending simulator steps run at once and see their client
  * gone), then the limits and the stored responses (the last calls charged
  * them), the meters after the last call was recorded, and the logger last
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "agent.h"
 #include "gateway.h"
 #include "response_store.h"
 #include "service.h"
@@ -26,6 +28,7 @@ int gw_new(gw_config *cfg, sonde_registry *reg, const gw_telemetry *tel, gateway
     if (!gw) return -1;
     gw->cfg = cfg;
     gw->reg = reg;
+    gw_agents_init(gw);
     gw->tracer = tel ? tel->tracer : NULL;
     gw->access = tel ? tel->access : NULL;
     if (gw_meter_init(&gw->meter, reg, cfg, gw->tracer) != 0) {
@@ -73,6 +76,7 @@ void gw_free(gateway *gw)
 {
     if (!gw) return;
     gw_service_stop(gw);
+    gw_agents_drain(gw); /* agent loops end once their client is gone; they use the workers */
     gw_proxy_stop(gw->proxy); /* the timer's pending retries (route.c) find it stopped */
     gw_timer_free(gw->timer);
     gw_proxy_free(gw->proxy);

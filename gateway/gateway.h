@@ -175,6 +175,17 @@ typedef struct gw_redis_opts {
     char *key_prefix;      /* prefix of every Redis key (default GW_REDIS_PREFIX) */
 } gw_redis_opts;
 
+/* The agentic loop's MCP settings (config "mcp", agent.c, mcp_client.c). */
+#define GW_MCP_MAX_SERVERS 64
+#define GW_AGENT_MAX_ITERATIONS 8
+typedef struct gw_mcp_server gw_mcp_server;
+typedef struct gw_mcp_opts {
+    gw_mcp_server **servers; /* named MCP servers: request tools refer to them by label */
+    size_t nservers;
+    int max_iterations;      /* model calls per agent run */
+    int allow_request_urls;  /* request tools may name any server_url (else only labels) */
+} gw_mcp_opts;
+
 typedef struct gw_config {
     char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
@@ -197,6 +208,7 @@ typedef struct gw_config {
                                       NULL: the OTEL_* environment decides */
     long otlp_metrics_interval_ms; /* "otlp_metrics": {"interval_ms"}; 0: environment */
     gw_redis_opts redis;   /* limits and budgets shared by gateways through Redis */
+    gw_mcp_opts mcp;       /* MCP servers of the agentic loop */
     /* push exporters (docs/export.md); NULL / 0: the SONDE_* variables decide */
     char *remote_write_url;
     double remote_write_interval; /* seconds */
@@ -333,6 +345,9 @@ void gw_req_unref(gw_req *r);
 /* The context of the request's SERVER span (invalid without a tracer): the parent
  * of its call's spans. */
 void gw_req_trace_context(const gw_req *r, sonde_span_context *out);
+/* The parent of a tapped request's calls, instead of its client's SERVER span (the agent
+ * loop's invoke_agent span); before the request is handed to a call. */
+void gw_req_set_trace(gw_req *r, const sonde_span_context *ctx);
 /* What the access log says of the request: the model asked for (NULL keeps the one
  * noted), the key (NULL keeps it), the tokens charged (< 0: unknown). */
 void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
@@ -472,6 +487,10 @@ typedef struct gw_invalid {
 /* Check a request body (a JSON object) for operation op: 0 and *f filled, or -1
  * and *e says which field is wrong and why. */
 int gw_validate(const json_t *body, gw_op op, gw_fields *f, gw_invalid *e);
+/* What is wrong with an MCP tool entry ({"type":"mcp", "server_label", "server_url"?,
+ * "allowed_tools"?, "headers"?, "require_approval"?: "never"}), *field naming the key; NULL
+ * when it is well formed (every route that takes tools checks them with it). */
+const char *gw_mcp_tool_invalid(const json_t *t, const char **field);
 /* Generate the chat/completion id for a call. */
 void gw_call_id(const gw_call *c, char *buf, size_t len);
 
@@ -600,6 +619,10 @@ struct gateway {
     int own_log;           /* log was created here (no telemetry given) */
     gw_limits *limits;     /* per-key limits and budgets, local or shared */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
+    pthread_mutex_t agents_mu; /* agent loops running (agent.c), waited for by gw_free */
+    pthread_cond_t agents_cv;
+    int agents_running;
+    atomic_int agents_stop;    /* gw_free: agent loops stop at their next step */
     struct gw_response_store *responses; /* stored responses (response_store.h) */
 };
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "gateway.h"
 
 static int depth_of(const json_t *j, int limit)
@@ -184,6 +185,10 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     if (gw_validate(b, op, &f, &inv) != 0) {
         gw_reply_invalid(r, inv.param, "%s", inv.msg);
         json_decref(b);
+        return;
+    }
+    if (op == GW_OP_CHAT && gw_agent_wanted(b)) { /* MCP tools: the agent loop (agent.c) */
+        gw_agent_chat(gw, r, key, b);
         return;
     }
     gw_call_start(gw, r, key, b, op, &f);

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "response_store.h"
 #include "responses.h"
 #include "sse_parse.h"
@@ -242,6 +243,65 @@ static int model_step(resp_run *run, const json_t *items)
     return rc;
 }
 
+/* ---- MCP tools: the agent loop (agent.c) ----------------------------------- */
+
+/* The loop ended (on its thread): its mcp_call items, then the final answer's items. */
+static void agent_done(void *ud, gw_agent_result *res)
+{
+    resp_run *run = ud;
+    if (res->status != 200) { /* nothing reached the client yet: the error as it is */
+        run->ended = 1;
+        if (res->status == 499 || !res->answer) {
+            gw_reply_error(run->client, res->status == 499 ? 499 : 502, "upstream_error",
+                           "agent_failed", -1, "the agent loop ended without an answer");
+        } else {
+            gw_reply_json(run->client, res->status, json_dumps(res->answer, JSON_COMPACT), -1);
+        }
+        run_unref(run);
+        return;
+    }
+    tap_stream_start(run);
+    size_t i;
+    json_t *item;
+    json_array_foreach(res->items, i, item) {
+        char id[64];
+        gw_resp_new_id("mcp", id, sizeof id);
+        json_t *it = json_deep_copy(item);
+        json_object_set_new(it, "id", json_string(id));
+        json_array_append(run->acc.output, it);
+        int at = (int)json_array_size(run->acc.output) - 1;
+        gw_resp_acc_event(&run->acc, "response.output_item.added",
+                          json_pack("{s:i, s:O}", "output_index", at, "item", it));
+        gw_resp_acc_event(&run->acc, "response.output_item.done",
+                          json_pack("{s:i, s:O}", "output_index", at, "item", it));
+        json_decref(it);
+    }
+    tap_reply(run, 200, json_dumps(res->answer, JSON_COMPACT), -1); /* the last answer, whole */
+    run_unref(run);
+}
+
+/* Run the response's model steps through the agent loop: the chat request for the items
+ * carries the MCP tools (gw_resp_chat_request keeps them); the loop answers whole. */
+static void agent_step(resp_run *run, const json_t *items)
+{
+    json_t *chat = gw_resp_chat_request(run->body, &run->q, items);
+    if (!chat) {
+        gw_reply_error(run->client, 500, "server_error", NULL, -1, "out of memory");
+        run->ended = 1;
+        return;
+    }
+    char err[512];
+    atomic_fetch_add(&run->refs, 1); /* the loop's, released by agent_done */
+    unsigned st = gw_agent_start(run->gw, run->client, run->key, chat, agent_done, run, err,
+                                 sizeof err);
+    if (st) {
+        run->ended = 1;
+        if (st == 400) gw_reply_invalid(run->client, "tools", "%s", err);
+        else gw_reply_error(run->client, st, "server_error", "agent_unavailable", 1, "%s", err);
+        run_unref(run);
+    }
+}
+
 /* ---- routes -------------------------------------------------------------- */
 
 /* Drop the creator's reference to a run whose client was answered before any step. */
@@ -310,7 +370,8 @@ static void create(gateway *gw, gw_req *r, const char *body, size_t len, const g
         return;
     }
     json_array_extend(items, run->q.input);
-    model_step(run, items);
+    if (gw_agent_wanted(b)) agent_step(run, items);
+    else model_step(run, items);
     json_decref(items);
     run_unref(run);
 }

@@ -190,8 +190,13 @@ static int check_tools(const json_t *tools, gw_invalid *e)
     json_array_foreach(tools, i, t) {
         const char *type = json_string_value(json_object_get(t, "type"));
         if (!json_is_object(t) || !type) return bad(e, "a tool must be an object with a type", "tools[%zu]", i);
+        if (strcmp(type, "mcp") == 0) { /* executed by the gateway's agent loop (agent.c) */
+            const char *field, *why = gw_mcp_tool_invalid(t, &field);
+            if (why) return bad(e, why, "tools[%zu].%s", i, field);
+            continue;
+        }
         if (strcmp(type, "function") != 0)
-            return bad(e, "unsupported tool type (the gateway runs 'function' tools)",
+            return bad(e, "unsupported tool type (the gateway runs 'function' and 'mcp' tools)",
                        "tools[%zu].type", i);
         json_t *params = json_object_get(t, "parameters"), *desc = json_object_get(t, "description");
         if (!short_string(json_object_get(t, "name")))
@@ -267,6 +272,7 @@ int gw_resp_parse(const json_t *body, gw_resp_request *q, gw_invalid *e)
         check_bool(body, "parallel_tool_calls", e) || check_bool(body, "background", e) ||
         check_number(body, "temperature", 0, 2, e) || check_number(body, "top_p", 0, 1, e) ||
         check_number(body, "max_output_tokens", 1, 1e9, e) ||
+        check_number(body, "max_tool_calls", 0, 1e6, e) ||
         check_tools(json_object_get(body, "tools"), e) ||
         check_tool_choice(json_object_get(body, "tool_choice"), e) ||
         check_metadata(json_object_get(body, "metadata"), e))
@@ -277,6 +283,9 @@ int gw_resp_parse(const json_t *body, gw_resp_request *q, gw_invalid *e)
     if (mot && !json_is_null(mot) && !json_is_integer(mot))
         return bad(e, "expected an integer", "max_output_tokens");
     q->max_output_tokens = json_is_integer(mot) ? (long)json_integer_value(mot) : 0;
+    json_t *mtc = json_object_get(body, "max_tool_calls");
+    if (mtc && !json_is_null(mtc) && !json_is_integer(mtc))
+        return bad(e, "expected an integer", "max_tool_calls");
     q->stream = json_is_true(json_object_get(body, "stream"));
     json_t *store = json_object_get(body, "store");
     q->store = !json_is_false(store); /* the API's default: stored */
@@ -405,6 +414,11 @@ json_t *gw_resp_chat_request(const json_t *body, const gw_resp_request *q, const
         size_t i;
         json_t *t;
         json_array_foreach(tools, i, t) {
+            const char *type = json_string_value(json_object_get(t, "type"));
+            if (type && strcmp(type, "mcp") == 0) { /* as chat completions take it (agent.c) */
+                json_array_append(ct, t);
+                continue;
+            }
             json_t *fn = json_pack("{s:O}", "name", json_object_get(t, "name"));
             const char *keys[] = {"description", "parameters", "strict"};
             for (size_t k = 0; k < 3; k++) {
@@ -423,6 +437,8 @@ json_t *gw_resp_chat_request(const json_t *body, const gw_resp_request *q, const
         json_t *par = json_object_get(body, "parallel_tool_calls");
         if (json_is_boolean(par)) json_object_set(chat, "parallel_tool_calls", par);
     }
+    json_t *mtc = json_object_get(body, "max_tool_calls");
+    if (json_is_integer(mtc)) json_object_set(chat, "max_tool_calls", mtc);
     const char *nums[] = {"temperature", "top_p"};
     for (size_t k = 0; k < 2; k++) {
         json_t *v = json_object_get(body, nums[k]);
@@ -446,7 +462,8 @@ json_t *gw_resp_object(const json_t *body, const gw_resp_request *q, const char 
     json_object_set_new(r, "instructions", q->instructions ? json_string(q->instructions) : json_null());
     json_object_set_new(r, "max_output_tokens",
                         q->max_output_tokens ? json_integer(q->max_output_tokens) : json_null());
-    json_object_set_new(r, "max_tool_calls", json_null());
+    v = json_object_get(body, "max_tool_calls");
+    json_object_set_new(r, "max_tool_calls", json_is_integer(v) ? json_copy(v) : json_null());
     v = json_object_get(body, "metadata");
     json_object_set_new(r, "metadata", json_is_object(v) ? json_copy(v) : json_object());
     v = json_object_get(body, "parallel_tool_calls");
@@ -461,6 +478,10 @@ json_t *gw_resp_object(const json_t *body, const gw_resp_request *q, const char 
     json_object_set_new(r, "tool_choice", v && !json_is_null(v) ? json_deep_copy(v) : json_string("auto"));
     v = json_object_get(body, "tools");
     json_object_set_new(r, "tools", json_is_array(v) ? json_deep_copy(v) : json_array());
+    size_t ti;
+    json_t *tool;
+    json_array_foreach(json_object_get(r, "tools"), ti, tool) /* an MCP server's headers may */
+        json_object_del(tool, "headers");                        /* hold its credentials */
     json_object_set_new(r, "text", json_pack("{s:{s:s}}", "format", "type", "text"));
     json_object_set_new(r, "truncation", json_string("disabled"));
     json_object_set_new(r, "reasoning", json_pack("{s:n, s:n}", "effort", "summary"));

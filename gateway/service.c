@@ -178,9 +178,15 @@ static void watch_hangup(gw_req *r)
     if (!r->watch) gw_req_unref(r); /* never the last: the caller holds one */
 }
 
+void gw_req_set_trace(gw_req *r, const sonde_span_context *ctx)
+{
+    r->trace = *ctx;
+}
+
 void gw_req_trace_context(const gw_req *r, sonde_span_context *out)
 {
-    if (r->parent) { /* a tapped request belongs to its client's request */
+    if (r->parent && !sonde_span_context_valid(&r->trace)) { /* a tapped request belongs to
+                                                                 its client's request */
         gw_req_trace_context(r->parent, out);
         return;
     }

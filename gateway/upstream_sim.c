@@ -13,8 +13,13 @@
  * max_tokens (finish_reason "length"). prompt_tokens is the estimate of
  * call.c. Requests with tools get a call of the first tool (or the one
  * tool_choice names) whose arguments are streamed in 4-byte fragments, one
- * output token each. At every step the call checks whether the client is
- * gone and, if so, ends as cancelled.
+ * output token each. Tests and the agent loop steer it deterministically
+ * (sim_script): a chat whose last message is a tool result answers text that
+ * quotes every trailing tool result ("Tool results: a | b"); a last user
+ * message with lines "@tool NAME {json arguments}" calls exactly those tools
+ * (several lines: parallel calls in one answer; a streamed answer carries the
+ * first). At every step the call checks whether the client is gone and, if
+ * so, ends as cancelled.
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +39,8 @@ typedef struct sim {
     char id[64];
     long created;
     char *tool_name, *args; /* tool calls only */
+    json_t *calls;          /* "@tool" calls: [{name, arguments}] (whole answers) */
+    char *text;             /* the answer's text when it quotes tool results */
     const char *finish;
 } sim;
 
@@ -62,7 +69,69 @@ static void sim_free(sim *s)
     gw_call_free(s->c);
     free(s->tool_name);
     free(s->args);
+    json_decref(s->calls);
+    free(s->text);
     free(s);
+}
+
+#define SIM_SCRIPT_MAX 16 /* "@tool" lines honoured per message */
+
+/* The trailing tool results as "Tool results: a | b"; NULL when the last message is not one. */
+static char *quote_tool_results(const json_t *msgs)
+{
+    size_t n = json_array_size(msgs), first = n;
+    while (first > 0) {
+        const char *role = json_string_value(json_object_get(json_array_get(msgs, first - 1), "role"));
+        if (!role || strcmp(role, "tool") != 0) break;
+        first--;
+    }
+    if (first == n) return NULL;
+    size_t cap = 16;
+    for (size_t i = first; i < n; i++) {
+        const char *t = json_string_value(json_object_get(json_array_get(msgs, i), "content"));
+        cap += (t ? strlen(t) : 0) + 3;
+    }
+    char *out = malloc(cap), *o = out;
+    if (!out) return NULL;
+    o += sprintf(o, "Tool results: ");
+    for (size_t i = first; i < n; i++) {
+        const char *t = json_string_value(json_object_get(json_array_get(msgs, i), "content"));
+        o += sprintf(o, "%s%s", i > first ? " | " : "", t ? t : "");
+    }
+    return out;
+}
+
+/* The "@tool NAME {json}" lines of the last message when it is the user's: [{name,
+ * arguments}], NULL when there are none. */
+static json_t *script_calls(const json_t *msgs)
+{
+    json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
+    const char *role = json_string_value(json_object_get(last, "role"));
+    const char *text = json_string_value(json_object_get(last, "content"));
+    if (!role || strcmp(role, "user") != 0 || !text) return NULL;
+    json_t *calls = json_array();
+    for (const char *l = text; l && *l && json_array_size(calls) < SIM_SCRIPT_MAX;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        if (len > 6 && strncmp(l, "@tool ", 6) == 0) {
+            const char *name = l + 6, *sp = memchr(name, ' ', len - 6);
+            size_t nl = sp ? (size_t)(sp - name) : len - 6;
+            json_t *args = sp ? json_loadb(sp + 1, len - (size_t)(sp + 1 - l), 0, NULL) : json_object();
+            if (nl > 0 && nl <= 64 && json_is_object(args)) {
+                char *a = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+                json_array_append_new(calls, json_pack("{s:s%, s:s}", "name", name, nl,
+                                                       "arguments", a ? a : "{}"));
+                free(a);
+            }
+            json_decref(args);
+        }
+        l = end ? end + 1 : NULL;
+    }
+    if (json_array_size(calls) == 0) {
+        json_decref(calls);
+        return NULL;
+    }
+    return calls;
 }
 
 static json_t *usage_json(const gw_call *c)
@@ -80,6 +149,19 @@ static int pick_tool(sim *s)
     json_t *choice = json_object_get(b, "tool_choice");
     if (s->c->op != GW_OP_CHAT || json_array_size(tools) == 0) return 0;
     if (json_is_string(choice) && strcmp(json_string_value(choice), "none") == 0) return 0;
+    json_t *msgs = json_object_get(b, "messages");
+    if ((s->text = quote_tool_results(msgs))) {
+        s->n_out = (long)((strlen(s->text) + 3) / 4);
+        return 0;
+    }
+    if ((s->calls = script_calls(msgs))) {
+        json_t *first = json_array_get(s->calls, 0);
+        s->tool_name = strdup(json_string_value(json_object_get(first, "name")));
+        s->args = strdup(json_string_value(json_object_get(first, "arguments")));
+        if (!s->args || !s->tool_name) return 0;
+        s->n_out = (long)((strlen(s->args) + 3) / 4);
+        return 1;
+    }
     json_t *fn = json_object_get(json_array_get(tools, 0), "function");
     const char *want = json_string_value(json_object_get(json_object_get(choice, "function"), "name"));
     size_t i;
@@ -147,6 +229,12 @@ static int send_token(sim *s)
         return send_chunk(s, json_pack("{s:[o]}", "tool_calls", call), NULL, NULL);
     }
     const char *w = words[i % NWORDS];
+    char frag[5] = {0};
+    if (s->text) { /* quoted tool results, in 4-byte fragments */
+        size_t off = (size_t)i * 4, left = strlen(s->text + off);
+        memcpy(frag, s->text + off, left < 4 ? left : 4);
+        w = frag;
+    }
     if (s->c->op == GW_OP_CHAT) return send_chunk(s, json_pack("{s:s}", "content", w), NULL, NULL);
     return send_chunk(s, NULL, w, NULL);
 }
@@ -213,14 +301,27 @@ static void reply_whole(sim *s)
         json_t *choice;
         if (c->op == GW_OP_CHAT) {
             json_t *msg;
-            if (s->tool) {
+            if (s->tool && s->calls) {
+                json_t *tc = json_array();
+                size_t i;
+                json_t *call;
+                json_array_foreach(s->calls, i, call) {
+                    char cid[64];
+                    snprintf(cid, sizeof cid, "call_%s_%zu", s->id + 9, i);
+                    json_array_append_new(tc, json_pack("{s:s, s:s, s:{s:O, s:O}}", "id", cid,
+                                                        "type", "function", "function", "name",
+                                                        json_object_get(call, "name"), "arguments",
+                                                        json_object_get(call, "arguments")));
+                }
+                msg = json_pack("{s:s, s:n, s:o}", "role", "assistant", "content", "tool_calls", tc);
+            } else if (s->tool) {
                 char cid[48];
                 snprintf(cid, sizeof cid, "call_%s", s->id + 9);
                 msg = json_pack("{s:s, s:n, s:[{s:s, s:s, s:{s:s, s:s}}]}", "role", "assistant",
                                 "content", "tool_calls", "id", cid, "type", "function", "function",
                                 "name", s->tool_name, "arguments", s->args);
             } else {
-                char *t = whole_text(s);
+                char *t = s->text ? strdup(s->text) : whole_text(s);
                 msg = json_pack("{s:s, s:s, s:n}", "role", "assistant", "content", t ? t : "",
                                 "refusal");
                 free(t);
@@ -325,7 +426,13 @@ int gw_sim_start(gw_call *c)
     s->tool = pick_tool(s);
     if (s->tool) {
         s->finish = "tool_calls";
-        gw_meter_call_tool(c, s->tool_name);
+        size_t i;
+        json_t *call;
+        if (!s->calls) gw_meter_call_tool(c, s->tool_name);
+        json_array_foreach(s->calls, i, call)
+            gw_meter_call_tool(c, json_string_value(json_object_get(call, "name")));
+    } else if (s->text) {
+        s->finish = "stop"; /* the quote is the whole answer, max_tokens aside */
     }
     if (c->op != GW_OP_EMBEDDINGS) snprintf(c->finish, sizeof c->finish, "%s", s->finish);
     snprintf(c->resp_model, sizeof c->resp_model, "%s", c->model_name);
@@ -348,6 +455,8 @@ int gw_sim_start(gw_call *c)
     if (gw_timer_after(c->gw->timer, delay, step, s) != 0) {
         free(s->tool_name);
         free(s->args);
+        json_decref(s->calls);
+        free(s->text);
         free(s);
         return -1;
     }
