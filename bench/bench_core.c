@@ -19,6 +19,8 @@
 
 #include <sonde/sonde.h>
 
+#include "workload_registry.h"
+
 static double values[1024];
 
 static double now_s(void)
@@ -146,11 +148,7 @@ int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
 #define RUN(name) (!only || strcmp(only, name) == 0)
-    uint32_t x = 12345;
-    for (int i = 0; i < 1024; i++) { /* the same values as the Go peer */
-        x = x * 1664525u + 1013904223u;
-        values[i] = (double)(x % 12000) / 1000.0;
-    }
+    workload_values(values); /* the same values as the Go peer */
     sonde_registry *reg;
     if (sonde_registry_new(NULL, &reg))
         return 1;

@@ -19,6 +19,7 @@
 
 #include <sonde/sonde.h>
 
+#include "workload_registry.h"
 #include "otlp_internal.h"
 
 /* The exporter: gzip the request as the transport does before a POST (or not), keep nothing. */
@@ -56,38 +57,9 @@ int main(int argc, char **argv)
     const char *only = argc > 1 ? argv[1] : NULL;
     if (only && strncmp(only, "otlp_metrics_", 13) != 0)
         return 0;
-    double values[1024];
-    uint32_t x = 12345;
-    for (int i = 0; i < 1024; i++) { /* the same values as the Go peer */
-        x = x * 1664525u + 1013904223u;
-        values[i] = (double)(x % 12000) / 1000.0;
-    }
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    cfg.cardinality_limit = 1000000;
-    sonde_registry *reg;
-    if (sonde_registry_new(&cfg, &reg))
+    sonde_registry *reg = workload_registry_new();
+    if (!reg)
         return 1;
-    static const char *const lnames[] = {"method", "path", "status"};
-    static const char *const hnames[] = {"method", "path"};
-    sonde_metric *ec, *eh;
-    sonde_metric_opts co = {.type = SONDE_COUNTER, .name = "http_requests_total", .help = "Total HTTP requests",
-                            .label_names = lnames, .label_count = 3};
-    sonde_metric_opts ho = {.type = SONDE_HISTOGRAM, .name = "http_request_duration_seconds",
-                            .help = "HTTP request latency", .label_names = hnames, .label_count = 2,
-                            .buckets = SONDE_BUCKETS_DEFAULT};
-    if (sonde_register(reg, &co, &ec) || sonde_register(reg, &ho, &eh))
-        return 1;
-    char path[64];
-    for (int i = 0; i < 100000; i++) {
-        snprintf(path, sizeof path, "/api/v1/items/%d", i);
-        sonde_counter_add(sonde_counter_with(ec, (const char *[]){"GET", path, "200"}), i);
-    }
-    for (int i = 0; i < 10000; i++) {
-        snprintf(path, sizeof path, "/api/v1/items/%d", i);
-        sonde_histogram_observe(sonde_histogram_with(eh, (const char *[]){"GET", path}), values[i & 1023]);
-    }
     sonde_metric_reader_opts ro;
     sonde_metric_reader_opts_init(&ro);
     ro.registry = reg;
