@@ -48,16 +48,28 @@ static int begin(sonde_llm *llm, sonde_llm_call *call, int kind, const char *op,
     return rc ? rc : open_call(llm, call, r, streaming, req);
 }
 
+/*
+ * A NULL request: with a module that is misuse, so the call is left inert and
+ * the caller gets SONDE_EINVAL (returns 1); without a module instrumentation is
+ * off and begin() leaves the call inert with an all-zero request (returns 0).
+ */
+static int refuse_null_request(const sonde_llm *llm, sonde_llm_call *call)
+{
+    if (!llm)
+        return 0;
+    if (call)
+        __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
+    return 1;
+}
+
 int sonde_llm_call_begin(sonde_llm *llm, sonde_llm_call *call, const sonde_llm_request *req)
 {
     static const sonde_llm_request none;
-    if (!req && llm) {
-        if (call)
-            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
-        return SONDE_EINVAL;
+    if (!req) {
+        if (refuse_null_request(llm, call))
+            return SONDE_EINVAL;
+        req = &none;
     }
-    if (!req)
-        req = &none; /* instrumentation off: begin() leaves the call inert */
     return begin(llm, call, KIND_MODEL, req->operation, req->provider, req->model,
                  req->server_address, req->server_port, NULL, req->streaming, req);
 }
@@ -72,13 +84,11 @@ int sonde_llm_tool_begin_ex(sonde_llm *llm, sonde_llm_call *call,
                             const sonde_llm_tool_request *req)
 {
     static const sonde_llm_tool_request off;
-    if (!req && llm) {
-        if (call)
-            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
-        return SONDE_EINVAL;
-    }
-    if (!req)
+    if (!req) {
+        if (refuse_null_request(llm, call))
+            return SONDE_EINVAL;
         req = &off;
+    }
     return begin(llm, call, KIND_TOOL, "execute_tool", req->provider, NULL, NULL, 0, req->name, 0,
                  req);
 }
@@ -93,13 +103,11 @@ int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
                              const sonde_llm_agent_request *req)
 {
     static const sonde_llm_agent_request off;
-    if (!req && llm) {
-        if (call)
-            __atomic_store_n(&call->state_, CALL_INERT, __ATOMIC_RELAXED);
-        return SONDE_EINVAL;
-    }
-    if (!req)
+    if (!req) {
+        if (refuse_null_request(llm, call))
+            return SONDE_EINVAL;
         req = &off;
+    }
     return begin(llm, call, KIND_AGENT, "invoke_agent", req->provider, req->model, NULL, 0,
                  req->name, 0, req);
 }
