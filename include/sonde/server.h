@@ -115,6 +115,7 @@ typedef struct sonde_server_request {
     const char *accept;          /* Accept */
     const char *accept_encoding; /* Accept-Encoding */
     const char *authorization;   /* Authorization */
+    const char *if_none_match;   /* If-None-Match (the console's assets answer 304) */
 } sonde_server_request;
 
 typedef struct sonde_server_header {
@@ -122,7 +123,7 @@ typedef struct sonde_server_header {
     const char *value;
 } sonde_server_header;
 
-#define SONDE_SERVER_MAX_HEADERS 6
+#define SONDE_SERVER_MAX_HEADERS 8
 
 /*
  * A response to send: status, headers (static strings; Content-Length is not
