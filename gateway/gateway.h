@@ -387,6 +387,9 @@ void gw_stream_finish(gw_req *r);
 void gw_stream_end_events(gw_req *r);
 /* A query-string argument of the request; NULL when absent. */
 const char *gw_req_arg(gw_req *r, const char *name);
+/* A request header (NULL when absent, or for a request without a connection); call it
+ * from the request's handler only. */
+const char *gw_req_header(gw_req *r, const char *name);
 /* Bytes written to the stream that the client has not taken yet. */
 size_t gw_stream_backlog(gw_req *r);
 
@@ -437,6 +440,8 @@ typedef struct gw_call {
     int attempts;            /* attempts on routed */
     size_t next_fallback;    /* next index into requested->fallbacks */
     uint64_t rng;            /* xorshift state of the weighted choice */
+    double sim_error_rate;   /* the sim's error rate for this call: X-Sonde-Sim-Error-Rate,
+                              * else < 0 (the configured one) */
 } gw_call;
 
 /* ---- routing (route.c) ---------------------------------------------------- */

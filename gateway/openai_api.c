@@ -194,6 +194,18 @@ void gw_openai_handle(gateway *gw, gw_req *r, const char *method, const char *ur
     gw_call_start(gw, r, key, b, op, &f);
 }
 
+/* The error rate a client asks of the simulated upstream for its call (header
+ * X-Sonde-Sim-Error-Rate, a number in [0, 1]: tests and demos raise and lower the error
+ * rate while the gateway runs); < 0 when absent or not such a number (the configured rate
+ * then). It only steers the sim, never a real upstream. */
+static double sim_error_rate(gw_req *r)
+{
+    const char *h = gw_req_header(r, "X-Sonde-Sim-Error-Rate");
+    char *end;
+    double v = h ? strtod(h, &end) : -1; /* "." in any locale: the gateway never sets one */
+    return h && end != h && !*end && v >= 0 && v <= 1 ? v : -1;
+}
+
 int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op,
                   const gw_fields *fp)
 {
@@ -240,6 +252,7 @@ int gw_call_start(gateway *gw, gw_req *r, const gw_key *key, json_t *b, gw_op op
     c->max_tokens = f.max_tokens;
     c->input_tokens = gw_estimate_tokens(b, op);
     c->start_ns = gw_now_ns();
+    c->sim_error_rate = sim_error_rate(r);
     if (key) {
         double retry = 0;
         gw_admit a = gw_limits_admit(gw->limits, (gw_key *)key, (double)c->input_tokens, &retry);

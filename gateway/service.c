@@ -415,6 +415,11 @@ const char *gw_req_arg(gw_req *r, const char *name)
     return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
+const char *gw_req_header(gw_req *r, const char *name)
+{
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
 /* ---- queueing answers ----------------------------------------------------- */
 
 static enum MHD_Result queue_buffer(struct MHD_Connection *c, unsigned status, const char *type,

@@ -4,7 +4,8 @@
  *
  * Each call is a small state machine driven by timer.c: no thread ever
  * sleeps. A call first draws its fate: an upstream error (after the time to
- * first token, answered 502), a stall (answered 504 after the upstream's
+ * first token, answered 502; the error rate is configured, or the client's
+ * X-Sonde-Sim-Error-Rate header for its call), a stall (answered 504 after the upstream's
  * timeout), or an answer. A streamed answer starts at once with the role
  * chunk, sends its first token after ttft_ms and every further one after
  * inter_token_ms (each wait +- jitter_ms), then the finish chunk, the usage
@@ -436,9 +437,9 @@ int gw_sim_start(gw_call *c)
     }
     if (c->op != GW_OP_EMBEDDINGS) snprintf(c->finish, sizeof c->finish, "%s", s->finish);
     snprintf(c->resp_model, sizeof c->resp_model, "%s", c->model_name);
-    double u = rnd();
-    s->fate = u < s->o->error_rate ? SIM_ERROR
-              : u < s->o->error_rate + s->o->timeout_rate ? SIM_STALL : SIM_ANSWER;
+    double u = rnd(), error_rate = c->sim_error_rate >= 0 ? c->sim_error_rate : s->o->error_rate;
+    s->fate = u < error_rate ? SIM_ERROR
+              : u < error_rate + s->o->timeout_rate ? SIM_STALL : SIM_ANSWER;
     if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS)
         snprintf(c->resp_id, sizeof c->resp_id, "%s", s->id); /* gen_ai.response.id */
     uint64_t delay = wait_ns(s->o->ttft_ms, s->o->jitter_ms);

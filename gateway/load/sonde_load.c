@@ -118,6 +118,8 @@ static void usage(FILE *f)
 "  -m, --model NAME       model (default sonde-sim)\n"
 "  -t, --max-tokens N     max_tokens per request (default: none)\n"
 "  -p, --prompt TEXT      the user message (default: a short sentence)\n"
+"  -H, --header 'K: V'    one more request header (repeatable, up to 16), e.g.\n"
+"                         'X-Sonde-Sim-Error-Rate: 0.5' for the gateway's simulated model\n"
 "  -q, --quiet            no progress line\n"
 "      --progress         a progress line even when stderr is not a terminal\n"
 "  -h, --help\n"
@@ -132,15 +134,17 @@ int main(int argc, char **argv)
     long conc = 10, limit = 0, max_tokens = 0;
     double duration = 0;
     int quiet = 0, progress = isatty(2);
+    const char *extra[16];
+    size_t nextra = 0;
     streaming = 1;
     static const struct option longs[] = {
         {"url", 1, NULL, 'u'}, {"concurrency", 1, NULL, 'c'}, {"duration", 1, NULL, 'd'},
         {"requests", 1, NULL, 'n'}, {"stream", 0, NULL, 's'}, {"no-stream", 0, NULL, 'S'},
         {"endpoint", 1, NULL, 'e'}, {"model", 1, NULL, 'm'}, {"max-tokens", 1, NULL, 't'},
         {"prompt", 1, NULL, 'p'}, {"quiet", 0, NULL, 'q'}, {"progress", 0, NULL, 'P'},
-        {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"header", 1, NULL, 'H'}, {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int o;
-    while ((o = getopt_long(argc, argv, "u:c:d:n:sSe:m:t:p:qh", longs, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "u:c:d:n:sSe:m:t:p:H:qh", longs, NULL)) != -1) {
         switch (o) {
         case 'u': url = optarg; break;
         case 'c': conc = atol(optarg); break;
@@ -154,6 +158,13 @@ int main(int argc, char **argv)
         case 'p': prompt = optarg; break;
         case 'q': quiet = 1; break;
         case 'P': progress = 1; break;
+        case 'H':
+            if (nextra == sizeof extra / sizeof *extra || !strchr(optarg, ':') || strpbrk(optarg, "\r\n")) {
+                fprintf(stderr, "sonde-load: bad or too many --header values\n");
+                return 2;
+            }
+            extra[nextra++] = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -199,6 +210,7 @@ int main(int argc, char **argv)
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
         hdrs = curl_slist_append(hdrs, auth);
     }
+    for (size_t i = 0; i < nextra; i++) hdrs = curl_slist_append(hdrs, extra[i]);
     client *cl = calloc((size_t)conc, sizeof *cl);
     samples ttft = {0}, e2e = {0};
     long started = 0, done = 0, ok = 0, conn_err = 0, status_count[600] = {0};

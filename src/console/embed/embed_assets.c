@@ -35,8 +35,16 @@ static unsigned char *read_all(const char *path, size_t *len)
     return b;
 }
 
-/* Drop a last line that is only a source map reference ("//# sourceMappingURL=..." or
- * "/*# sourceMappingURL=... *" "/"). */
+static int contains(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(s + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+/* Drop a last line that is only a source map reference: "//# sourceMappingURL=..." (scripts)
+ * or its comment-block form (stylesheets). */
 static size_t strip_source_map(const unsigned char *b, size_t n)
 {
     size_t end = n;
@@ -46,7 +54,7 @@ static size_t strip_source_map(const unsigned char *b, size_t n)
     const char *line = (const char *)b + start;
     size_t len = end - start;
     if ((len > 4 && (memcmp(line, "//# ", 4) == 0 || memcmp(line, "/*# ", 4) == 0)) &&
-        memmem(line, len, "sourceMappingURL=", 17))
+        contains(line, len, "sourceMappingURL="))
         return start;
     return n;
 }
