@@ -7,6 +7,10 @@
 // browser tests use to find where a point is drawn.
 import { el, clear, labelText, fmt } from './dom.js';
 
+// dygraphs' legend plugin sets style attributes (setAttribute("style")), which the CSP
+// refuses; the console draws its own legend, so the plugin is left out of every chart.
+Dygraph.PLUGINS = Dygraph.PLUGINS.filter((p) => p !== Dygraph.Plugins.Legend);
+
 const COLORS = ['#2f6fdf', '#e0662b', '#1c9a5a', '#b03ab8', '#c9a227', '#11a3b5', '#d9405a', '#6f7a8a'];
 
 // series: [{name, points: [[t_ms, v|null], ...]}]; exemplars: [{t, value, trace_id}]
@@ -57,7 +61,10 @@ export function drawLines(container, series, opts) {
     connectSeparatedPoints: true,
     includeZero: !!opts.includeZero,
     height: opts.height || 220,
-    axes: { y: { valueFormatter: (v) => fmt(v), axisLabelFormatter: (v) => fmt(v), axisLabelWidth: 60 } },
+    axes: {
+      x: { axisLabelWidth: 80 },
+      y: { valueFormatter: (v) => fmt(v), axisLabelFormatter: (v) => fmt(v), axisLabelWidth: 60 },
+    },
     pointClickCallback: (event, point) => {
       if (point.name !== 'exemplars') return;
       const e = exemplars.find((x) => x.t === point.xval && x.value === point.yval)

@@ -97,7 +97,7 @@ function familyView(root, name) {
       el('label', {}, 'quantile ', select('q', [['0.5', 'p50'], ['0.9', 'p90'], ['0.95', 'p95'], ['0.99', 'p99']], '0.95')),
       el('label', {}, 'sum by ', select('by', [['', '(all series apart)'], ...keys.map((k) => [k, k])], '')),
       el('label', {}, 'range ', select('range', [['300', '5 min'], ['900', '15 min'], ['3600', '1 hour']], '900')),
-      keys.map((k) => {
+      ...keys.map((k) => {
         const values = [...new Set(ans.series.map((s) => s.labels[k]).filter((v) => v !== undefined))].sort();
         return el('label', {}, k + ' ', select('label:' + k, [['', 'any'], ...values.map((v) => [v, v])], ''));
       }));

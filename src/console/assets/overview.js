@@ -7,13 +7,19 @@ import { el, clear, fmt, fmtSeconds, notice } from './dom.js';
 import { drawLines, querySeries } from './chart.js';
 
 const RANGE = 900;
+// Each chart names its family as the overview API does: the GenAI families exactly, the
+// service's by suffix (the host's prefix comes first: "gateway_provider_calls").
 const CHARTS = [
-  { title: 'Requests per second', query: { family: 'http_requests_total', fn: 'rate' } },
-  { title: 'Time to first token', quantiles: 'gen_ai_server_time_to_first_token_seconds' },
-  { title: 'Time per output token', quantiles: 'gen_ai_server_time_per_output_token_seconds' },
-  { title: 'Tokens per second by type', query: { family: 'gateway_tokens_total', fn: 'rate', by: 'type' } },
-  { title: 'Streams in flight', query: { family: 'gateway_streams_in_flight', fn: 'value' } },
+  { title: 'Provider calls per second by status', family: 'provider_calls', query: { fn: 'rate', by: 'status' } },
+  { title: 'Time to first token', family: 'gen_ai_server_time_to_first_token_seconds', quantiles: true },
+  { title: 'Time per output token', family: 'gen_ai_server_time_per_output_token_seconds', quantiles: true },
+  { title: 'Tokens per second by type', family: 'tokens', query: { fn: 'rate', by: 'type' } },
+  { title: 'Streams in flight', family: 'streams_in_flight', query: { fn: 'value' } },
 ];
+
+function familyOf(families, entry) {
+  return (families || []).find((f) => f === entry || f.endsWith('_' + entry));
+}
 
 function card(id, title, value) {
   return el('div', { class: 'card', 'data-metric': id }, el('div', { class: 'card-title' }, title),
@@ -41,10 +47,10 @@ function tokensTable(rows) {
       el('tr', {}, el('td', {}, r.model), el('td', {}, r.type), el('td', { class: 'num' }, fmt(r.value))))));
 }
 
-async function chartData(c) {
-  if (c.query) return querySeries(await get('query', { ...c.query, range: RANGE }));
+async function chartData(c, family) {
+  if (c.query) return querySeries(await get('query', { ...c.query, family, range: RANGE }));
   const all = await Promise.all([0.5, 0.95, 0.99].map((q) =>
-    get('query', { family: c.quantiles, fn: 'quantile', q, range: RANGE })));
+    get('query', { family, fn: 'quantile', q, range: RANGE })));
   return all.flatMap((a, i) => querySeries(a, ['p50', 'p95', 'p99'][i]));
 }
 
@@ -65,7 +71,12 @@ export function render(root) {
       clear(tokens).append(tokensTable(o.tokens_per_second));
       root.dataset.t = String(o.t);
       for (const { c, box } of charts) {
-        const s = await chartData(c);
+        const family = familyOf(o.families, c.family);
+        if (!family) {
+          clear(box).append(el('p', { class: 'muted' }, 'This process has no ' + c.family + ' metric.'));
+          continue;
+        }
+        const s = await chartData(c, family);
         if (!alive) return;
         drawLines(box, s, { includeZero: true, height: 180 });
       }
