@@ -72,12 +72,8 @@ static int serve_page(const sonde_server_request *req, sonde_server_response *re
     return console_asset_respond(a, req->accept_encoding, req->if_none_match, resp);
 }
 
-int sonde_console_handle(sonde_console *c, const sonde_server_request *req,
-                         sonde_server_response *resp)
+static int answer(sonde_console *c, const sonde_server_request *req, sonde_server_response *resp)
 {
-    if (!c || !req || !req->method || !req->path || !resp)
-        return SONDE_EINVAL;
-    memset(resp, 0, sizeof *resp);
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         console_header(resp, "Allow", "GET, HEAD");
         return console_respond_error(resp, 405, "method not allowed");
@@ -87,4 +83,19 @@ int sonde_console_handle(sonde_console *c, const sonde_server_request *req,
     if (path_len >= strlen(API_PREFIX) && memcmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0)
         return serve_api(c, req->path, path_len, q ? q + 1 : NULL, resp);
     return serve_page(req, resp);
+}
+
+int sonde_console_handle(sonde_console *c, const sonde_server_request *req,
+                         sonde_server_response *resp)
+{
+    if (resp)
+        memset(resp, 0, sizeof *resp);
+    if (!c || !req || !req->method || !req->path || !resp)
+        return SONDE_EINVAL;
+    int rc = answer(c, req, resp);
+    if (rc) { /* out of memory: nothing half-filled (headers included) */
+        sonde_server_response_free(resp);
+        memset(resp, 0, sizeof *resp);
+    }
+    return rc;
 }
