@@ -54,17 +54,16 @@ typedef void (*sonde_console_notify_fn)(void *ud, const sonde_alert_notice *noti
 /*
  * POSTs each notice to url as an Alertmanager webhook payload (the JSON
  * Alertmanager itself sends to a webhook receiver, version "4": status
- * firing/resolved, alerts[] with labels, annotations, startsAt, endsAt), or,
- * when alertmanager is set, as the alerts list Alertmanager's API v2 takes
- * (POST url + "/api/v2/alerts"). A thread of its own sends them, in order,
+ * firing/resolved, alerts[] with labels, annotations, startsAt, endsAt;
+ * docs/console.md shows one). A thread of its own sends them, in order,
  * with the exporters' retries (5xx, 429, no answer; backoff with jitter,
  * Retry-After) for at most timeout_ms each; notices beyond queue_max
  * waiting are dropped and counted.
  */
 typedef struct sonde_alert_webhook_opts {
     const char *url;         /* required: http:// or https:// */
-    int alertmanager;        /* 1: url is an Alertmanager; POST url/api/v2/alerts */
-    const char *external_url; /* the payload's externalURL / generatorURL (may be NULL) */
+    const char *external_url; /* the payload's externalURL / generatorURL, e.g. the
+                                console's URL (may be NULL) */
     long timeout_ms;         /* per notice, retries included (10000) */
     long queue_max;          /* notices waiting at most (64) */
 } sonde_alert_webhook_opts;
@@ -86,7 +85,8 @@ SONDE_API void sonde_alert_webhook_notify(void *ud, const sonde_alert_notice *no
 SONDE_API int sonde_alert_webhook_flush(sonde_alert_webhook *w, long timeout_ms);
 SONDE_API void sonde_alert_webhook_stats_get(const sonde_alert_webhook *w,
                                              sonde_alert_webhook_stats *out);
-/* Send what is queued (bounded by the timeout), stop the thread, free. NULL: no-op. */
+/* Send what is queued (each notice bounded by timeout_ms), stop the thread, free.
+ * NULL: no-op. */
 SONDE_API void sonde_alert_webhook_free(sonde_alert_webhook *w);
 
 #ifdef __cplusplus
