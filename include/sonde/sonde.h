@@ -62,6 +62,7 @@
 #include "metrics.h"
 #include "expose.h"
 #include "server.h"
+#include "console.h"
 #include "http.h"
 #include "llm.h"
 #include "util.h"
