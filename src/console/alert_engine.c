@@ -109,6 +109,8 @@ static double rule_value(alert_engine *e, const alert_rule *r)
             v = 0;
         return v / den;
     }
+    case CONSOLE_FN_HEATMAP: /* range queries only: the parser refuses it */
+        break;
     }
     return NAN;
 }

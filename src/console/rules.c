@@ -121,6 +121,8 @@ static char *expr_text(const alert_rule *r)
         put_selector(f, r->family, &r->den_match, r->window_s);
         fputs(")", f);
         break;
+    case CONSOLE_FN_HEATMAP: /* range queries only: the parser refuses it */
+        break;
     }
     if (fclose(f) != 0) {
         free(text);
