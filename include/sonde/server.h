@@ -120,6 +120,8 @@ typedef struct sonde_server_request {
     const char *accept_encoding; /* Accept-Encoding */
     const char *authorization;   /* Authorization */
     const char *if_none_match;   /* If-None-Match (the console's assets answer 304) */
+    const char *last_event_id;   /* Last-Event-ID (an EventSource reconnecting: the
+                                    console's log tail); may be NULL */
 } sonde_server_request;
 
 typedef struct sonde_server_header {

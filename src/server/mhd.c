@@ -135,6 +135,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .accept_encoding = header(c, "Accept-Encoding"),
         .authorization = header(c, "Authorization"),
         .if_none_match = header(c, "If-None-Match"),
+        .last_event_id = header(c, "Last-Event-ID"),
     };
     sonde_server_response resp;
     if (sonde_server_handle(s, &req, &resp) != SONDE_OK)
