@@ -79,12 +79,8 @@ static int serve_page(sonde_console *c, const char *path, size_t path_len,
     return console_respond_error(resp, 404, "no such page");
 }
 
-int sonde_console_handle(sonde_console *c, const sonde_server_request *req,
-                         sonde_server_response *resp)
+static int answer(sonde_console *c, const sonde_server_request *req, sonde_server_response *resp)
 {
-    if (!c || !req || !req->method || !req->path || !resp)
-        return SONDE_EINVAL;
-    memset(resp, 0, sizeof *resp);
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         console_header(resp, "Allow", "GET, HEAD");
         return console_respond_error(resp, 405, "method not allowed");
@@ -94,4 +90,19 @@ int sonde_console_handle(sonde_console *c, const sonde_server_request *req,
     if (path_len >= strlen(API_PREFIX) && memcmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0)
         return serve_api(c, req, path_len, q ? q + 1 : NULL, resp);
     return serve_page(c, req->path, path_len, resp);
+}
+
+int sonde_console_handle(sonde_console *c, const sonde_server_request *req,
+                         sonde_server_response *resp)
+{
+    if (resp)
+        memset(resp, 0, sizeof *resp);
+    if (!c || !req || !req->method || !req->path || !resp)
+        return SONDE_EINVAL;
+    int rc = answer(c, req, resp);
+    if (rc) { /* out of memory: nothing half-filled (headers included) */
+        sonde_server_response_free(resp);
+        memset(resp, 0, sizeof *resp);
+    }
+    return rc;
 }

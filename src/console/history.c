@@ -531,6 +531,8 @@ static int sample_one(void *ud, const sonde_series_sample *ss)
 
 static void family_sample(console_history *h, hfamily *f, int64_t t_ms)
 {
+    if (f->filled && t_ms <= f->t[hfamily_row(h, f, f->filled - 1)])
+        return; /* sampled at that time already (a watch's first sample, a clock step back) */
     f->tick++;
     sample_ctx x = {h, f, f->head, t_ms};
     f->t[f->head] = t_ms;

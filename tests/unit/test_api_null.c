@@ -325,6 +325,37 @@ TEST(server_needs_a_server)
     sonde_registry_free(r);
 }
 
+TEST(console_needs_a_console)
+{
+    sonde_console *c = (sonde_console *)&c;
+    char err[64];
+    sonde_console_opts_init(NULL);
+    CHECK_EQ_INT(sonde_console_new(NULL, &c, err, sizeof err), SONDE_EINVAL);
+    CHECK(c == NULL);
+    sonde_console_opts o;
+    sonde_console_opts_init(&o);
+    CHECK_EQ_INT(sonde_console_new(&o, NULL, err, sizeof err), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_console_start(NULL), SONDE_EINVAL);
+    sonde_console_free(NULL);
+    sonde_server_response resp;
+    memset(&resp, 0x55, sizeof resp);
+    CHECK_EQ_INT(sonde_console_handle(NULL, NULL, &resp), SONDE_EINVAL);
+    CHECK(resp.body == NULL && resp.status == 0); /* emptied */
+    CHECK_EQ_INT(sonde_console_handle(NULL, NULL, NULL), SONDE_EINVAL);
+    /* a real console with NULL request parts */
+    sonde_registry *r = new_reg();
+    o.registry = r;
+    CHECK_EQ_INT(sonde_console_new(&o, &c, NULL, 0), SONDE_OK);
+    sonde_server_request req = {.method = NULL, .path = "/console/api/status"};
+    CHECK_EQ_INT(sonde_console_handle(c, &req, &resp), SONDE_EINVAL);
+    req.method = "GET";
+    req.path = NULL;
+    CHECK_EQ_INT(sonde_console_handle(c, &req, &resp), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_console_handle(c, NULL, &resp), SONDE_EINVAL);
+    sonde_console_free(c);
+    sonde_registry_free(r);
+}
+
 TEST(null_llm_is_a_noop)
 {
     sonde_llm_call call;
@@ -649,6 +680,7 @@ int main(void)
     RUN(other_null_arguments_are_einval);
     RUN(null_http_modules_are_noops);
     RUN(server_needs_a_server);
+    RUN(console_needs_a_console);
     RUN(null_llm_is_a_noop);
     RUN(price_tables_need_a_table);
     RUN(null_tracer_and_span_are_noops);
