@@ -351,7 +351,7 @@ static int logs_stream(sonde_console *c, const console_params *p, const char *la
         cj_raw(&j, "\n\n");
         cursor = f.v[i].e.seq;
     }
-    if (end == f.n && last > cursor) {
+    if (end == f.n && last > cursor && last > after) {
         snprintf(line, sizeof line, "id: %llu\n\n", (unsigned long long)last);
         cj_raw(&j, line);
     }
