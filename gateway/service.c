@@ -489,7 +489,8 @@ static enum MHD_Result serve_ops(sonde_server *ops, struct MHD_Connection *c, co
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .accept_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"),
         .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
-        .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID")};
+        .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID"),
+        .if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match")};
     sonde_server_response rs;
     if (sonde_server_handle(ops, &rq, &rs) != SONDE_OK) return MHD_NO;
     struct MHD_Response *resp = MHD_create_response_from_buffer(rs.body_len, rs.body,
