@@ -43,7 +43,7 @@ cat >"$tmp/rules.json" <<JSON
             "op": ">", "threshold": 0.2, "for_s": 6}]}
 JSON
 cat >"$tmp/gw.json" <<JSON
-{"upstreams": {"sim": {"ttft_ms": 20, "inter_token_ms": 4, "jitter_ms": 2, "output_tokens": 8}},
+{"upstreams": {"sim": {"ttft_ms": 20, "inter_token_ms": 10, "jitter_ms": 2, "output_tokens": 8}},
  "models": {"sonde-sim": {"upstream": "sim",
                           "price": {"input_per_million": 1000, "output_per_million": 2000, "currency": "USD"}},
             "<img src=x onerror=alert(1)>": {"upstream": "sim"},
@@ -52,15 +52,20 @@ cat >"$tmp/gw.json" <<JSON
              "webhook_url": "http://127.0.0.1:$HOOK/hook"}}
 JSON
 PORT=$(free_port) MPORT=$(free_port)
-gw_start gw --port "$PORT" --metrics-port "$MPORT" --config "$tmp/gw.json" --trace-profile demo \
-  || fail "start gateway"
+# every request traced; the tracer keeps its last 512 spans whole (the most it keeps:
+# about 15 s of this traffic) for the waterfall; the access log is the console's logger
+SONDE_TRACE_RECENT=512 gw_start gw --port "$PORT" --metrics-port "$MPORT" --config "$tmp/gw.json" \
+  --trace-profile demo --access-log "$tmp/access.log" || fail "start gateway"
 
 # the X-Sonde-Sim-Error-Rate knob the alert part relies on: 1 fails every call, 0 none
-errs=$("$LOAD" -u "http://127.0.0.1:$PORT/v1" -q -n 4 -c 1 -m "<img src=x onerror=alert(1)>" \
-  -H 'X-Sonde-Sim-Error-Rate: 1' | sed -n 's/.*errors=\([0-9]*\).*/\1/p')
+out=$("$LOAD" -u "http://127.0.0.1:$PORT/v1" -q -n 4 -c 1 -m "<img src=x onerror=alert(1)>" \
+  -H 'X-Sonde-Sim-Error-Rate: 1' || true)   # sonde-load exits non-zero when requests fail
+errs=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")
 [ "$errs" = 4 ] || fail "X-Sonde-Sim-Error-Rate: 1 gave $errs errors of 4"
-"$LOAD" -u "http://127.0.0.1:$PORT/v1" -q -n 3 -c 1 -m "</script>" >/dev/null || fail "load </script>"
-"$LOAD" -u "http://127.0.0.1:$PORT/v1" -q -d 600 -c 2 >"$tmp/load.out" 2>&1 &
+for m in "<img src=x onerror=alert(1)>" "</script>"; do
+  "$LOAD" -u "http://127.0.0.1:$PORT/v1" -q -n 3 -c 1 -m "$m" >/dev/null || fail "load $m"
+done
+"$LOAD" -u "http://127.0.0.1:$PORT/v1" -q -d 600 -c 1 >"$tmp/load.out" 2>&1 &
 pids+=($!)
 
 SHOTS=$SONDE_BUILD/console-screenshots

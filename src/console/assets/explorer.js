@@ -65,8 +65,14 @@ function familyView(root, name) {
     return { family: name, fn: f.get('fn'), q: f.get('q'), by: f.get('by'), range: f.get('range'), match };
   }
 
-  async function draw() {
+  async function draw(ev) {
     clearTimeout(timer);
+    // the periodic refresh waits while the pointer is on the chart (a point being
+    // clicked must not move); a change of the controls redraws at once
+    if (!ev && chart.matches(':hover')) {
+      timer = setTimeout(draw, 1000);
+      return;
+    }
     try {
       const p = params();
       const ans = await get('query', p);
@@ -86,7 +92,7 @@ function familyView(root, name) {
     } catch (e) {
       if (alive) clear(err).append(notice(e.message, 'error'));
     }
-    if (alive) timer = setTimeout(draw, 5000);
+    if (alive) timer = setTimeout(() => draw(), 5000);
   }
 
   get('series', { family: name }).then((ans) => {
@@ -102,8 +108,8 @@ function familyView(root, name) {
         return el('label', {}, k + ' ', select('label:' + k, [['', 'any'], ...values.map((v) => [v, v])], ''));
       }));
     controls.addEventListener('change', draw);
-    controls.addEventListener('submit', (e) => { e.preventDefault(); draw(); });
-    draw();
+    controls.addEventListener('submit', (e) => { e.preventDefault(); draw(e); });
+    draw({});
   }).catch((e) => clear(err).append(notice(e.message, 'error')));
 
   return () => { alive = false; clearTimeout(timer); if (chart.sondeChart) chart.sondeChart.graph.destroy(); };
