@@ -415,22 +415,30 @@ int console_api_query(sonde_console *c, const char *sub, const console_params *p
         cj_key(&j, "points");
         cj_raw(&j, "[");
         for (size_t i = 0; i < r.npoints; i++) {
-            cj_raw(&j, i ? ",[" : "[");
-            cj_num(&j, (double)r.t[i]);
-            cj_raw(&j, ",");
             const double *v = r.v + (l * r.npoints + i) * r.width;
-            if (r.width == 1) {
-                cj_num(&j, v[0]);
-            } else {
-                cj_raw(&j, "[");
-                for (size_t b = 0; b < r.width; b++) {
-                    if (b)
-                        cj_raw(&j, ",");
-                    cj_num(&j, v[b]);
+            if (r.width == 1) { /* the common point in one piece: [t,v] */
+                char pt[80];
+                int n = snprintf(pt, 40, "%s[%lld,", i ? "," : "", (long long)r.t[i]);
+                if (isfinite(v[0])) {
+                    n += (int)sonde_format_double(v[0], pt + n);
+                } else {
+                    memcpy(pt + n, "null", 4);
+                    n += 4;
                 }
-                cj_raw(&j, "]");
+                pt[n++] = ']';
+                pt[n] = '\0';
+                cj_raw(&j, pt);
+                continue;
             }
-            cj_raw(&j, "]");
+            cj_raw(&j, i ? ",[" : "[");
+            cj_i64(&j, r.t[i]);
+            cj_raw(&j, ",[");
+            for (size_t b = 0; b < r.width; b++) {
+                if (b)
+                    cj_raw(&j, ",");
+                cj_num(&j, v[b]);
+            }
+            cj_raw(&j, "]]");
         }
         cj_raw(&j, "]}");
     }

@@ -71,6 +71,7 @@ void cj_raw(console_json *j, const char *s);
 void cj_str(console_json *j, const char *s);   /* quoted and escaped; NULL: null */
 void cj_num(console_json *j, double v);        /* locale-free; NaN and infinities: null */
 void cj_u64(console_json *j, uint64_t v);
+void cj_i64(console_json *j, int64_t v);
 void cj_bool(console_json *j, int v);
 void cj_key(console_json *j, const char *key); /* "key": (with a comma unless after { or [) */
 

@@ -25,7 +25,9 @@
  * push each other out in turn (the newcomer is then simply not recorded).
  * Evictions are counted (evicted_total and the counter
  * sonde_console_history_evicted_total). An evicted series comes back only
- * when it is viewed again. At most HISTORY_MAX_SERIES series per family and
+ * when it is viewed again. At most HISTORY_MAX_SERIES series per family (the
+ * same rule inside the family: a series viewed later replaces the family's
+ * least recently viewed, counted) and
  * HISTORY_MAX_FAMILIES families are recorded (past the latter, the
  * non-pinned family viewed least recently is dropped, its series counted as
  * evicted).
@@ -424,9 +426,19 @@ static int blob_match(const void *entry, const void *key)
 static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_sample *ss,
                              uint64_t hash, uint64_t stamp, int64_t t_ms)
 {
-    if (f->nseries >= HISTORY_MAX_SERIES) {
+    if (f->nseries >= HISTORY_MAX_SERIES) { /* the family's least recently viewed goes */
+        size_t victim = f->nseries;
+        if (stamp > f->none_viewed_before)
+            for (size_t i = 0; i < f->nseries; i++)
+                if (f->list[i]->viewed < stamp &&
+                    (victim == f->nseries || f->list[i]->viewed < f->list[victim]->viewed))
+                    victim = i;
         f->truncated = 1;
-        return NULL;
+        if (victim == f->nseries) {
+            f->none_viewed_before = stamp;
+            return NULL;
+        }
+        series_drop(h, f, victim, 1);
     }
     size_t blob_len = 0;
     for (size_t i = 0; i < ss->label_count; i++)

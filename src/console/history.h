@@ -16,7 +16,8 @@
 #define HISTORY_MAX_MATCH 8        /* label matchers of one watch */
 #define HISTORY_MAX_WATCHES 32     /* watches of one family (the oldest viewed is replaced) */
 #define HISTORY_MAX_FAMILIES 512   /* families recorded at once (the least viewed goes) */
-#define HISTORY_MAX_SERIES 1000    /* series recorded per family */
+#define HISTORY_MAX_SERIES 1000    /* series recorded per family (past it, a series viewed
+                                      later replaces the one viewed least recently) */
 #define HISTORY_EXEMPLARS 16       /* exemplars kept per series (the latest) */
 
 /* What to record of a family: the series matching every label = value pair. */
@@ -68,6 +69,8 @@ typedef struct hfamily {
     size_t nseries;
     size_t bytes;                  /* the family's own (rings of times, names) */
     int truncated;                 /* series past HISTORY_MAX_SERIES were left out */
+    uint64_t none_viewed_before;   /* full: no series was viewed before this stamp at the
+                                      last look (saves rescanning for every refused series) */
 } hfamily;
 
 typedef struct console_history {

@@ -50,6 +50,13 @@ void cj_u64(console_json *j, uint64_t v)
     put(j, num, (size_t)n);
 }
 
+void cj_i64(console_json *j, int64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", (long long)v); /* %lld: no locale */
+    put(j, num, (size_t)n);
+}
+
 void cj_bool(console_json *j, int v) { cj_raw(j, v ? "true" : "false"); }
 
 void cj_key(console_json *j, const char *key)

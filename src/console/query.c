@@ -61,11 +61,13 @@ typedef struct qctx {
     double *col;       /* rows: one column of one series */
     double *adj;       /* rows: prefix increases */
     size_t *prev_valid, *next_valid; /* rows (+1): last valid <= k, first valid >= k */
+    size_t *row;       /* rows: the ring index of row k, times the family's width */
+    int64_t *tk;       /* rows: the time of row k */
 } qctx;
 
 static double cell(const qctx *x, const hseries *s, size_t k, size_t c)
 {
-    return s->data[hfamily_row(x->h, x->f, k) * x->f->width + c];
+    return s->data[x->row[k] + c];
 }
 
 /* Column c of s into x->col (c == SIZE_MAX: a histogram's count, the sum of its buckets). */
@@ -118,8 +120,7 @@ static double rate_at(const qctx *x, size_t i)
     size_t a = x->next_valid[x->lo[i]];
     if (b >= x->rows || a >= x->rows || a >= b)
         return NAN;
-    const hfamily *f = x->f;
-    double dt = (double)(f->t[hfamily_row(x->h, f, b)] - f->t[hfamily_row(x->h, f, a)]) / 1000.0;
+    double dt = (double)(x->tk[b] - x->tk[a]) / 1000.0;
     return dt > 0 ? (x->adj[b] - x->adj[a]) / dt : NAN;
 }
 
@@ -195,7 +196,7 @@ int console_query_range(console_history *h, hfamily *f, const console_query *q, 
         return SONDE_EINVAL;
     r->since_ms = f->since_ms;
     r->truncated = f->truncated;
-    qctx x = {h, f, q, f->filled, 0, NULL, NULL, NULL, NULL, NULL};
+    qctx x = {h, f, q, f->filled, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if (!x.rows)
         return SONDE_OK;
     int64_t t_last = f->t[hfamily_row(h, f, x.rows - 1)];
@@ -214,15 +215,19 @@ int console_query_range(console_history *h, hfamily *f, const console_query *q, 
     x.adj = malloc(x.rows * sizeof(double));
     x.prev_valid = malloc(x.rows * sizeof(size_t));
     x.next_valid = malloc(x.rows * sizeof(size_t));
-    double *acc = malloc(cap * np * acc_w * sizeof(double));
+    x.row = malloc(x.rows * sizeof(size_t));
+    x.tk = malloc(x.rows * sizeof(int64_t));
+    double **acc = calloc(cap, sizeof *acc); /* per line, allocated with the line */
     r->line_label_values = calloc(cap, sizeof(char *));
     r->line_series = calloc(cap, sizeof(hseries *));
     int rc = SONDE_ENOMEM;
-    if (!t || !x.lo || !x.col || !x.adj || !x.prev_valid || !x.next_valid || !acc ||
+    if (!t || !x.lo || !x.col || !x.adj || !x.prev_valid || !x.next_valid || !x.row || !x.tk || !acc ||
         !r->line_label_values || !r->line_series)
         goto done;
-    for (size_t i = 0; i < cap * np * acc_w; i++)
-        acc[i] = NAN;
+    for (size_t k = 0; k < x.rows; k++) {
+        x.row[k] = hfamily_row(h, f, k) * f->width;
+        x.tk[k] = f->t[hfamily_row(h, f, k)];
+    }
     size_t lo = 0;
     for (size_t i = 0; i < np; i++) {
         t[i] = f->t[hfamily_row(h, f, x.p0 + i)];
@@ -241,7 +246,13 @@ int console_query_range(console_history *h, hfamily *f, const console_query *q, 
             goto done;
         if (line == SIZE_MAX)
             continue;
-        double *a = acc + line * np * acc_w;
+        if (!acc[line]) {
+            if (!(acc[line] = malloc(np * acc_w * sizeof(double))))
+                goto done;
+            for (size_t i = 0; i < np * acc_w; i++)
+                acc[line][i] = NAN;
+        }
+        double *a = acc[line];
         if (q->fn == CONSOLE_FN_VALUE) {
             load_column(&x, s, f->type == SONDE_HISTOGRAM ? SIZE_MAX : 0);
             for (size_t i = 0; i < np; i++)
@@ -277,7 +288,7 @@ int console_query_range(console_history *h, hfamily *f, const console_query *q, 
     if (!cum)
         goto done;
     for (size_t l = 0; l < r->nlines; l++) {
-        const double *a = acc + l * np * acc_w;
+        const double *a = acc[l];
         double *out = r->v + l * np * w;
         for (size_t i = 0; i < np; i++) {
             if (q->fn == CONSOLE_FN_QUANTILE) {
@@ -311,6 +322,10 @@ done:
     free(x.adj);
     free(x.prev_valid);
     free(x.next_valid);
+    free(x.row);
+    free(x.tk);
+    for (size_t l = 0; acc && l < cap; l++)
+        free(acc[l]);
     free(acc);
     if (rc)
         console_range_free(r);

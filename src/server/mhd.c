@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "server_internal.h"
+#include "sonde/http_mhd.h"
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
@@ -46,46 +47,6 @@ static enum MHD_Result refuse(struct MHD_Connection *c, void **ctx, unsigned sta
 static const char *header(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
-/* libmicrohttpd hands the path without its query string and the arguments decoded: for the
- * console (whose API reads them), the path with the arguments encoded again, in order, into
- * buf (bounded: a query too long for it is cut, and the console refuses a cut one). */
-typedef struct query_buf {
-    char *p;
-    size_t len, cap;
-} query_buf;
-
-static void query_put(query_buf *q, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n && q->len + 4 < q->cap; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-            q->p[q->len++] = (char)ch;
-        } else {
-            q->p[q->len++] = '%';
-            q->p[q->len++] = hex[ch >> 4];
-            q->p[q->len++] = hex[ch & 15];
-        }
-    }
-    q->p[q->len] = '\0';
-}
-
-static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    (void)kind;
-    query_buf *q = cls;
-    if (q->p[q->len - 1] != '?' && q->len + 2 < q->cap)
-        q->p[q->len++] = '&';
-    query_put(q, key, strlen(key));
-    if (value && q->len + 2 < q->cap) {
-        q->p[q->len++] = '=';
-        query_put(q, value, strlen(value));
-    }
-    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -119,14 +80,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO; /* MHD cannot answer in the middle of a body: close */
         return MHD_YES;
     }
-    char full[8192];
-    if (s->console && strncmp(url, "/console/", 9) == 0 && strlen(url) < 1024) {
-        query_buf q = {full, strlen(url), sizeof full};
-        memcpy(full, url, q.len);
-        full[q.len++] = '?';
-        full[q.len] = '\0';
-        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
-        url = full;
+    char target[8192]; /* the console reads the query string */
+    if (s->console && strncmp(url, "/console/", 9) == 0) {
+        if (!sonde_http_mhd_request_target(c, url, target, sizeof target))
+            return send_text(c, 414, "request target too long\n");
+        url = target;
     }
     sonde_server_request req = {
         .method = method,

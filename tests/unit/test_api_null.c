@@ -282,6 +282,13 @@ TEST(null_http_modules_are_noops)
     CHECK_EQ_INT(sonde_http_mhd_start(NULL, 0, 0, NULL, NULL, NULL, &a), SONDE_EINVAL); /* no dh */
     CHECK(a == NULL);
     CHECK(sonde_http_mhd_daemon(NULL) == NULL);
+    char target[16] = "x";
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, NULL, target, sizeof target), 0);
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/a", NULL, 0), 0);
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/console/", target, sizeof target), 9);
+    CHECK_EQ_STR(target, "/console/");
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/a/very/long/path/indeed", target, sizeof target), 0);
+    CHECK_EQ_STR(target, "");
     sonde_http_mhd_stop(NULL);
     sonde_http_mhd_stream_begin(NULL, NULL);
     /* sonde_http_mhd_respond(NULL, c, ...) only queues on c: it needs a live connection,

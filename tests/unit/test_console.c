@@ -14,6 +14,7 @@
 #include "../../src/console/console_internal.h"
 #include "../../src/console/query.h"
 #include "check.h"
+#include "http_test_client.h"
 #include "sonde/sonde.h"
 
 #define T0 1700000000000LL /* ms */
@@ -418,6 +419,41 @@ TEST(mounted_in_the_server_with_the_metrics_auth)
     sonde_registry_free(reg);
 }
 
+TEST(served_over_http_with_its_query_string)
+{
+    sonde_registry *reg = new_reg();
+    static const char *const lbl[] = {"k"};
+    sonde_metric *m = family(reg, SONDE_COUNTER, "jobs", lbl, 1, NULL, 0);
+    const char *v[] = {"<v> &x"};
+    sonde_counter_inc(sonde_counter_with(m, v));
+    sonde_console *c = new_console(reg);
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.listen_addr = "127.0.0.1";
+    cfg.port = 0;
+    sonde_server_opts so;
+    sonde_server_opts_init(&so);
+    so.registry = reg;
+    so.config = &cfg;
+    so.console = c;
+    sonde_server *s = NULL;
+    CHECK_EQ_INT(sonde_server_new(&so, NULL, 0, &s), SONDE_OK);
+    CHECK_EQ_INT(sonde_server_start(s), SONDE_OK);
+    http_answer a;
+    CHECK_EQ_INT(tc_request(sonde_server_port(s), "GET",
+                            "/console/api/query?family=jobs&fn=value&match=k%3D%3Cv%3E+%26x&by=k",
+                            NULL, &a), 0);
+    CHECK_EQ_INT(a.status, 200);
+    CHECK_CONTAINS(a.body, "{\"labels\":{\"k\":\"<v> &x\"},\"points\":[[");
+    tc_free(&a);
+    CHECK_EQ_INT(tc_request(sonde_server_port(s), "GET", "/console/api/query?fn=rate", NULL, &a), 0);
+    CHECK_EQ_INT(a.status, 400);
+    tc_free(&a);
+    sonde_server_free(s);
+    sonde_console_free(c);
+    sonde_registry_free(reg);
+}
+
 TEST(options_validated_and_sampler_runs)
 {
     sonde_registry *reg = new_reg();
@@ -459,6 +495,7 @@ int main(void)
     RUN(bad_parameters_are_400);
     RUN(status_overview_and_exemplars);
     RUN(mounted_in_the_server_with_the_metrics_auth);
+    RUN(served_over_http_with_its_query_string);
     RUN(options_validated_and_sampler_runs);
     return check_report();
 }
