@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: start sonde-gateway on its simulated model, drive it with
 # sonde-load, and show every 2 s a summary computed from the gateway's own
-# /metrics (requests/s, TTFT p50/p95, tokens/s, errors, streams in flight).
+# /metrics (requests/s, TTFT p50/p95, tokens/s, errors, streams in flight), and
+# print the URL of its console (/console/, docs/console.md), live while it runs.
 # TTFT comes from the native histogram (a protobuf scrape decoded by
 # scripts/native_quantile.py) when the gateway has one, else from the classic
 # buckets of the text scrape; the line says which. The sim answers its first
@@ -51,6 +52,7 @@ load_pid=$!
 
 echo "sonde-gateway is running on its simulated model, $CLIENTS sonde-load clients streaming."
 echo "  API      http://127.0.0.1:$PORT/v1   (try: curl http://127.0.0.1:$PORT/v1/models)"
+echo "  console  http://127.0.0.1:$PORT/console/   (live overview, metrics explorer, traces, logs, alerts)"
 echo "  metrics  http://127.0.0.1:$PORT/metrics"
 echo "  health   http://127.0.0.1:$PORT/health   ready http://127.0.0.1:$PORT/ready"
 echo "  traces   every request sampled (--trace-profile demo); exported when OTEL_EXPORTER_OTLP_ENDPOINT is set"

@@ -46,6 +46,10 @@ static int check_opts(const sonde_console_opts *o, char *err, size_t errlen)
         return config_error(err, errlen, "console retention_s / interval covers over 1e6 points");
     if (o->max_bytes < ((size_t)64 << 10))
         return config_error(err, errlen, "console max_bytes must be at least 65536");
+    double points = (double)o->retention_s * 1000.0 / (double)o->interval_ms;
+    if ((double)o->max_bytes < points * 8.0 * 32.0)
+        return config_error(err, errlen, "console max_bytes must hold at least 32 series "
+                                         "(retention_s * 1000 / interval_ms samples of 8 bytes)");
     if (o->family_count > 256 || (o->family_count && !o->families))
         return config_error(err, errlen, "console families: at most 256, array required");
     for (size_t i = 0; i < o->family_count; i++)

@@ -471,7 +471,10 @@ TEST(options_validated_and_sampler_runs)
     o.interval_ms = 100;
     o.max_bytes = 1000;
     CHECK_EQ_INT(sonde_console_new(&o, &c, err, sizeof err), SONDE_ECONFIG);
-    o.max_bytes = 1 << 20;
+    o.max_bytes = 1 << 20; /* 36,000 samples per series do not fit 32 series */
+    CHECK_EQ_INT(sonde_console_new(&o, &c, err, sizeof err), SONDE_ECONFIG);
+    CHECK(strstr(err, "at least 32 series") != NULL);
+    o.retention_s = 60;
     static const char *const fams[] = {"host_jobs"};
     o.families = fams;
     o.family_count = 1;
