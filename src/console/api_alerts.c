@@ -2,7 +2,8 @@
  * api_alerts.c - the alert engine's place in the console: created with it
  * from the rules file (or the built-in defaults), evaluated by the sampler
  * thread right after each sample through console_query_instant, the families
- * of the rules recorded from the start (pinned, like the overview's), and
+ * of the rules recorded from their first tick (pinned, like the overview's;
+ * "foo_total" read as the counter family "foo"), and
  * /console/api/alerts:
  *
  *   {"alertmanager_url": str|null, "rules": [{"name", "severity", "summary",
@@ -38,6 +39,27 @@ int console_alerts_new(sonde_console *c, const sonde_console_opts *o, char *err,
     return SONDE_OK;
 }
 
+/* Record rule r's family from now on. The registry names a counter without "_total"
+ * while rules (like PromQL) may use the exposition's name: a "foo_total" that is no family
+ * is tried as "foo", and the rule reads that family from then on. Sampler thread only (the
+ * API does not read family). */
+static void watch_family(console_history *h, alert_rule *r)
+{
+    if (console_history_find(h, r->family) ||
+        console_history_watch(h, r->family, NULL, 0, 1, NULL) != SONDE_ENOENT)
+        return;
+    size_t n = strlen(r->family);
+    if (n <= 6 || strcmp(r->family + n - 6, "_total") != 0)
+        return;
+    char *base = strndup(r->family, n - 6);
+    if (base && console_history_watch(h, base, NULL, 0, 1, NULL) == SONDE_OK) {
+        free(r->family);
+        r->family = base;
+    } else {
+        free(base);
+    }
+}
+
 void console_alerts_tick(sonde_console *c, int64_t now_ms)
 {
     alert_engine *e = c->alerts;
@@ -45,8 +67,7 @@ void console_alerts_tick(sonde_console *c, int64_t now_ms)
         return;
     console_history_lock(c->history);
     for (size_t i = 0; i < e->rules.n; i++)
-        if (!console_history_find(c->history, e->rules.v[i].family))
-            console_history_watch(c->history, e->rules.v[i].family, NULL, 0, 1, NULL);
+        watch_family(c->history, &e->rules.v[i]);
     console_history_unlock(c->history);
     alert_engine_tick(e, (uint64_t)now_ms);
 }
