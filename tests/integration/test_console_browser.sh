@@ -48,8 +48,9 @@ cat >"$tmp/gw.json" <<JSON
                           "price": {"input_per_million": 1000, "output_per_million": 2000, "currency": "USD"}},
             "<img src=x onerror=alert(1)>": {"upstream": "sim"},
             "</script>": {"upstream": "sim"}},
- "console": {"interval_ms": 1000, "rules": "$tmp/rules.json",
-             "webhook_url": "http://127.0.0.1:$HOOK/hook"}}
+ "console": {"interval_ms": 1000},
+ "alerts": {"rules": "$tmp/rules.json", "webhook": "http://127.0.0.1:$HOOK/hook",
+            "alertmanager_url": "http://alertmanager.invalid:9093/"}}
 JSON
 PORT=$(free_port) MPORT=$(free_port)
 # every request traced; the tracer keeps its last 512 spans whole (the most it keeps:
@@ -72,4 +73,5 @@ SHOTS=$SONDE_BUILD/console-screenshots
 rm -rf "$SHOTS"
 CONSOLE="http://127.0.0.1:$MPORT/console/" METRICS="http://127.0.0.1:$MPORT/metrics" \
   API="http://127.0.0.1:$PORT/v1" LOAD="$LOAD" SHOTS="$SHOTS" WEBHOOK="$tmp/webhook.jsonl" RULE="$RULE" \
+  ALERTMANAGER="http://alertmanager.invalid:9093/" \
   node "$DIR/console_test.mjs" || { tail -20 "$tmp/gw.log"; fail "browser checks"; }

@@ -6,6 +6,7 @@
 //   LOAD     the sonde-load binary            SHOTS  directory for the screenshots
 //   WEBHOOK  file the webhook receiver appends each notification to (one JSON a line)
 //   RULE     the name of the alert rule on the error ratio (test rules file)
+//   ALERTMANAGER  the Alertmanager URL the gateway was given (the Alerts page links it)
 // Every check could fail: each page loads without console errors, failed requests or
 // dialogs; charts have data points and paint pixels; the overview agrees with /metrics;
 // an exemplar point and a trace id open the right waterfall; the log filter narrows to
@@ -17,8 +18,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
-const { CONSOLE, METRICS, API, LOAD, SHOTS, WEBHOOK, RULE } = process.env;
-for (const [k, v] of Object.entries({ CONSOLE, METRICS, API, LOAD, SHOTS, WEBHOOK, RULE }))
+const { CONSOLE, METRICS, API, LOAD, SHOTS, WEBHOOK, RULE, ALERTMANAGER } = process.env;
+for (const [k, v] of Object.entries({ CONSOLE, METRICS, API, LOAD, SHOTS, WEBHOOK, RULE, ALERTMANAGER }))
   assert.ok(v, k + ' is not set');
 mkdirSync(SHOTS, { recursive: true });
 const HOSTILE_LABEL = '<img src=x onerror=alert(1)>';
@@ -253,6 +254,7 @@ try {
   const state = () => page.$eval(rowSel, (r) => r.dataset.state);
   await page.waitForSelector(rowSel);
   assert.equal(await state(), 'inactive', 'the rule starts inactive');
+  assert.equal(await page.getAttribute('a.alertmanager', 'href'), ALERTMANAGER, 'the Alertmanager link');
   const seen = ['inactive'];
   const bad = load(['-c', '4', '-d', '300', '-H', 'X-Sonde-Sim-Error-Rate: 1']);
   try {
