@@ -85,12 +85,16 @@ void console_watch_pinned(sonde_console *c)
 }
 
 /* The recorded family of overview entry idx (the first found), or NULL. */
+/* The family of overview entry idx: of the names matching it, the shortest (the host's
+ * prefix + the entry: "gateway_tokens", not "gateway_key_tokens", its per-key cousin). */
 static hfamily *entry_family(console_history *h, size_t idx)
 {
+    hfamily *best = NULL;
     for (size_t i = 0; i < h->nfams; i++)
-        if (overview_index(h->fams[i]->name) == (int)idx)
-            return h->fams[i];
-    return NULL;
+        if (overview_index(h->fams[i]->name) == (int)idx &&
+            (!best || strlen(h->fams[i]->name) < strlen(best->name)))
+            best = h->fams[i];
+    return best;
 }
 
 enum { E_CALLS, E_TOKENS, E_COST, E_STREAMS, E_IN_FLIGHT, E_RATE_LIMIT, E_TTFT, E_TPOT,

@@ -333,7 +333,7 @@ TEST(bad_parameters_are_400)
     sonde_server_response_free(&resp);
     CHECK_EQ_INT(get(c, "/console/api/nope", &resp), 404);
     sonde_server_response_free(&resp);
-    CHECK_EQ_INT(get(c, "/console/", &resp), 404); /* no pages in this build yet */
+    CHECK_EQ_INT(get(c, "/console/nope.html", &resp), 404); /* not an embedded page */
     sonde_server_response_free(&resp);
     sonde_server_request post = {.method = "POST", .path = "/console/api/status"};
     CHECK_EQ_INT(sonde_console_handle(c, &post, &resp), SONDE_OK);

@@ -1,12 +1,13 @@
 // api.js - the console's JSON API (/console/api/, docs/console.md). get() returns the
 // parsed answer or throws an Error carrying the API's message; params are encoded
-// with URLSearchParams (an array value repeats the parameter, as "match" needs).
+// with URLSearchParams (an array value repeats the parameter, as "match" needs; an
+// undefined or null value is left out, an empty string is sent: "by=" means "sum all").
 const BASE = '/console/api/';
 
 export async function get(path, params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) {
-    if (v === undefined || v === null || v === '') continue;
+    if (v === undefined || v === null) continue;
     if (Array.isArray(v)) v.forEach((x) => q.append(k, x));
     else q.append(k, String(v));
   }

@@ -19,7 +19,7 @@ function select(name, options, value) {
 }
 
 function familyList(box, q) {
-  get('families', { q }).then((a) => {
+  get('families', { q: q || undefined }).then((a) => {
     clear(box).append(el('ul', { class: 'families' }, a.families.map((f) =>
       el('li', {}, el('a', { href: '#/explorer/' + encodeURIComponent(f.name), class: 'family' }, f.name),
         el('span', { class: 'muted' }, ' ' + f.type + ' \u00b7 ' + f.series + ' series'
@@ -62,7 +62,9 @@ function familyView(root, name) {
     const f = new FormData(controls);
     const match = [];
     for (const [k, v] of f.entries()) if (k.startsWith('label:') && v !== '') match.push(k.slice(6) + '=' + v);
-    return { family: name, fn: f.get('fn'), q: f.get('q'), by: f.get('by'), range: f.get('range'), match };
+    const fn = f.get('fn');
+    return { family: name, fn, q: fn === 'quantile' ? f.get('q') : undefined, by: f.get('by') || undefined,
+      range: f.get('range'), match };
   }
 
   async function draw(ev) {

@@ -46,7 +46,8 @@ export function render(root, ctx) {
 
   function filters() {
     const f = new FormData(form);
-    return { level: f.get('level'), q: f.get('q'), trace_id: f.get('trace_id').trim() };
+    const v = (x) => (x ? x : undefined);
+    return { level: v(f.get('level')), q: v(f.get('q')), trace_id: v(f.get('trace_id').trim()) };
   }
   function add(records) {
     for (const r of records) body.insertBefore(row(r), body.firstChild);

@@ -11,8 +11,8 @@ const RANGE = 900;
 // service's by suffix (the host's prefix comes first: "gateway_provider_calls").
 const CHARTS = [
   { title: 'Provider calls per second by status', family: 'provider_calls', query: { fn: 'rate', by: 'status' } },
-  { title: 'Time to first token', family: 'gen_ai_server_time_to_first_token_seconds', quantiles: true },
-  { title: 'Time per output token', family: 'gen_ai_server_time_per_output_token_seconds', quantiles: true },
+  { title: 'Time to first token (all models)', family: 'gen_ai_server_time_to_first_token_seconds', quantiles: true },
+  { title: 'Time per output token (all models)', family: 'gen_ai_server_time_per_output_token_seconds', quantiles: true },
   { title: 'Tokens per second by type', family: 'tokens', query: { fn: 'rate', by: 'type' } },
   { title: 'Streams in flight', family: 'streams_in_flight', query: { fn: 'value' } },
 ];
@@ -50,8 +50,8 @@ function tokensTable(rows) {
 async function chartData(c, family) {
   if (c.query) return querySeries(await get('query', { ...c.query, family, range: RANGE }));
   const all = await Promise.all([0.5, 0.95, 0.99].map((q) =>
-    get('query', { family, fn: 'quantile', q, range: RANGE })));
-  return all.flatMap((a, i) => querySeries(a, ['p50', 'p95', 'p99'][i]));
+    get('query', { family, fn: 'quantile', q, by: '', range: RANGE }))); // by='': all series summed
+  return all.flatMap((a, i) => querySeries(a).map((s) => ({ ...s, name: ['p50', 'p95', 'p99'][i] })));
 }
 
 export function render(root) {

@@ -32,7 +32,7 @@ function list(root) {
   async function load() {
     clearTimeout(timer);
     try {
-      const a = await get('traces', { kind, name: name.value });
+      const a = await get('traces', { kind, name: name.value || undefined });
       if (!alive) return;
       clear(table);
       if (a.tracing === false) return tracingOff(table);
