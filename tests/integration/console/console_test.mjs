@@ -136,9 +136,11 @@ try {
   const o = await api('overview');
   const cardText = await page.textContent('[data-metric=requests_per_second] .card-value');
   assert.ok(rate > 0.5, 'sonde-load drives traffic (' + rate + ' req/s)');
-  assert.ok(Math.abs(o.requests_per_second - rate) <= 0.35 * rate,
+  // 50 %: the page averages the last minute, the scrapes 15 s of it (the load may vary under
+  // sanitizers and a busy machine); a wrong family or unit is off by far more
+  assert.ok(Math.abs(o.requests_per_second - rate) <= 0.5 * rate,
     'overview requests/s ' + o.requests_per_second + ' vs /metrics ' + rate);
-  assert.ok(Math.abs(Number(cardText) - o.requests_per_second) <= 0.35 * rate, 'card ' + cardText + ' vs API');
+  assert.ok(Math.abs(Number(cardText) - o.requests_per_second) <= 0.5 * rate, 'card ' + cardText + ' vs API');
   // TTFT p95: the page's quantile lies in the /metrics bucket holding the 95th percentile
   const b = (s2.gen_ai_server_time_to_first_token_seconds_bucket || []).reduce((m, x) => {
     m.set(x.labels.le, (m.get(x.labels.le) || 0) + x.value); return m; }, new Map());
