@@ -94,9 +94,9 @@ export function drawHeatmap(container, times, buckets, cells) {
     container.append(el('p', { class: 'muted' }, 'no data yet'));
     return;
   }
-  const canvas = el('canvas', { class: 'heatmap', width: 900, height: 240 });
+  const canvas = el('canvas', { class: 'heatmap', width: 900, height: 240, 'data-cells': times.length * buckets.length });
   const axis = el('p', { class: 'muted' },
-    'rows: bucket upper bounds ' + buckets.map((b) => fmt(b)).join(' | ') + ' (bottom to top); columns: time; darker = more');
+    'rows: bucket upper bounds ' + buckets.map((b) => (typeof b === 'number' ? fmt(b) : String(b))).join(' | ') + ' (bottom to top); columns: time; darker = more');
   container.append(canvas, axis);
   const ctx = canvas.getContext('2d');
   let max = 0;

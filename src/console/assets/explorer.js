@@ -63,8 +63,9 @@ function familyView(root, name) {
     const match = [];
     for (const [k, v] of f.entries()) if (k.startsWith('label:') && v !== '') match.push(k.slice(6) + '=' + v);
     const fn = f.get('fn');
-    return { family: name, fn, q: fn === 'quantile' ? f.get('q') : undefined, by: f.get('by') || undefined,
-      range: f.get('range'), match };
+    // a heatmap is one grid: without a "sum by" it sums every series (by=)
+    return { family: name, fn, q: fn === 'quantile' ? f.get('q') : undefined,
+      by: f.get('by') || (fn === 'heatmap' ? '' : undefined), range: f.get('range'), match };
   }
 
   async function draw(ev) {

@@ -87,7 +87,10 @@ function noProblems(where) {
   assert.deepEqual(problems, [], where + ': ' + problems.join('; '));
 }
 
+// A fresh load of the console at hash (a goto that only changes the hash would keep the
+// page, and the old view, in place).
 async function open(hash) {
+  await page.goto('about:blank');
   await page.goto(CONSOLE + hash);
   await page.waitForSelector('section.view');
 }
@@ -229,6 +232,16 @@ try {
   const narrowed = await page.$$eval('table.logs tbody tr', (rs) => rs.length);
   assert.ok(narrowed < all, 'the filter left ' + narrowed + ' of ' + all + ' records');
   ok('the log filter narrows to the records of one trace (' + narrowed + ' of ' + all + ')');
+
+  // ---- the histogram as a heatmap: the canvas has cells and paints them ----
+  await open('#/explorer/gen_ai_server_time_to_first_token_seconds');
+  await page.waitForSelector('select[name=fn]');
+  await page.selectOption('select[name=fn]', 'heatmap');
+  await page.waitForSelector('.chart canvas.heatmap');
+  assert.ok(Number(await page.getAttribute('.chart canvas.heatmap', 'data-cells')) > 0, 'heatmap cells');
+  assert.ok(await painted('.chart') > 100, 'the heatmap painted pixels');
+  noProblems('heatmap');
+  ok('a histogram shows as a heatmap');
 
   // ---- hostile label values and log fields are text ----
   await open('#/explorer/gen_ai_server_time_to_first_token_seconds');
