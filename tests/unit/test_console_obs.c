@@ -346,6 +346,7 @@ TEST(traces_lists_and_waterfall)
     sonde_span_set_str(child, "hostile", HOSTILE);
     sonde_span_set_str(child, "bad.utf8", "a\xff\xfe" "b");
     sonde_span_set_int(child, "gen_ai.usage.output_tokens", 42);
+    sonde_span_set_str(child, "empty", "");
     sonde_span_set_bool(child, "stream", 1);
     sonde_attr ev[] = {SONDE_ATTR_STR("exception.message", "<b>boom</b>")};
     sonde_span_add_event(child, "exception", ev, 1);
@@ -398,6 +399,7 @@ TEST(traces_lists_and_waterfall)
         CHECK_EQ_STR(str(attrs, "bad.utf8"), "a\xef\xbf\xbd\xef\xbf\xbd" "b"); /* U+FFFD each */
         CHECK_EQ_INT(json_integer_value(json_object_get(attrs, "gen_ai.usage.output_tokens")), 42);
         CHECK(json_is_true(json_object_get(attrs, "stream")));
+        CHECK_EQ_STR(str(attrs, "empty"), "");
         json_t *events = json_object_get(child_j, "events");
         CHECK_EQ_INT(json_array_size(events), 1);
         CHECK_EQ_STR(str(json_array_get(events, 0), "name"), "exception");
