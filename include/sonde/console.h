@@ -69,8 +69,10 @@ SONDE_API void sonde_console_opts_init(sonde_console_opts *o);
 
 /*
  * Create a console in *out (the sampler is not running yet). SONDE_ECONFIG with a
- * message in err (may be NULL) for an option out of range or a bad family name,
- * SONDE_EINVAL for a NULL o or out, SONDE_ENOMEM. *out is NULL on error.
+ * message in err (may be NULL) for an option out of range, a bad family name or a bad
+ * alert rules file (the rule and field named), SONDE_EIO (with a message) when the rules
+ * file cannot be read, SONDE_EINVAL for a NULL o or out, SONDE_ENOMEM. *out is NULL on
+ * error.
  */
 SONDE_API int sonde_console_new(const sonde_console_opts *o, sonde_console **out, char *err,
                                 size_t errlen);

@@ -123,10 +123,14 @@ static void json_value(console_json *j, json_t *v)
 {
     if (json_is_string(v)) {
         cj_str(j, json_string_value(v));
-    } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v) || json_is_null(v)) {
-        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        cj_raw(j, s ? s : "null");
-        free(s);
+    } else if (json_is_real(v)) {
+        cj_num(j, json_real_value(v)); /* the shortest text that reads back the same */
+    } else if (json_is_integer(v)) {
+        char num[24];
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        cj_raw(j, num);
+    } else if (json_is_boolean(v) || json_is_null(v)) {
+        cj_raw(j, json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null");
     } else {
         char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         cj_str(j, s ? s : ""); /* nested values (none today) as their JSON text */

@@ -12,7 +12,8 @@
  * RECENT_DETAIL_ATTRS attributes, RECENT_DETAIL_EVENTS events with
  * RECENT_DETAIL_EVENT_ATTRS attributes between them and RECENT_DETAIL_ARENA
  * bytes of strings (values cut at RECENT_DETAIL_VALUE bytes); what does not
- * fit is counted as dropped. About 2 KiB a slot, 512 slots at most.
+ * fit is counted as dropped. About 2.6 KiB a slot (the span object and its
+ * arrays), 512 slots at most: 1.3 MiB, 670 KiB with the default 256 spans.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -102,10 +103,13 @@ static int attr_copy(arena_writer *w, const sonde_span *s, const span_attr *a, s
     if (!(out->key = arena_put(w, span_str(s, a->key), RECENT_DETAIL_VALUE)))
         return 0;
     out->key_len = w->len - out->key - 1;
-    if (a->type == SONDE_ATTR_STRING && span_str(s, a->v.s)[0] &&
-        !(out->v.s = arena_put(w, span_str(s, a->v.s), RECENT_DETAIL_VALUE))) {
-        w->len = mark;
-        return 0;
+    if (a->type == SONDE_ATTR_STRING) {
+        const char *v = span_str(s, a->v.s);
+        out->v.s = 0; /* "" */
+        if (v[0] && !(out->v.s = arena_put(w, v, RECENT_DETAIL_VALUE))) {
+            w->len = mark;
+            return 0;
+        }
     }
     return 1;
 }

@@ -117,8 +117,9 @@ static sonde_tracer *new_tracer(void)
 /* Five records: seq 1 info, 2 debug, 3 warn, 4 error inside a span, 5 info. */
 static void write_logs(sonde_logger *lg, sonde_tracer *t, char trace_hex[33])
 {
-    sonde_attr f1[] = {SONDE_ATTR_STR("user", HOSTILE), SONDE_ATTR_INT("n", 7)};
-    sonde_log(lg, SONDE_LOG_INFO, "hello", f1, 2);
+    sonde_attr f1[] = {SONDE_ATTR_STR("user", HOSTILE), SONDE_ATTR_INT("n", 7),
+                       SONDE_ATTR_DBL("ms", 0.068678), SONDE_ATTR_BOOL("ok", 1)};
+    sonde_log(lg, SONDE_LOG_INFO, "hello", f1, 4);
     sonde_log(lg, SONDE_LOG_DEBUG, "details", NULL, 0);
     sonde_log(lg, SONDE_LOG_WARN, "disk low", NULL, 0);
     sonde_span *s = sonde_span_start(t, "work", SONDE_SPAN_INTERNAL, NULL);
@@ -138,7 +139,8 @@ TEST(logs_filter)
     sonde_registry *reg = new_reg();
     sonde_logger *lg = new_logger();
     sonde_tracer *t = new_tracer();
-    char trace[33], path[160];
+    char trace[33], path[160], *body;
+    const char *type;
     write_logs(lg, t, trace);
     sonde_console *c = new_console(reg, NULL, lg, NULL);
     json_t *j = get_json(c, "/console/api/logs", 200);
@@ -153,6 +155,11 @@ TEST(logs_filter)
     json_t *fields = json_object_get(record(j, 0), "fields");
     CHECK_EQ_STR(str(fields, "user"), HOSTILE); /* the same string, through valid JSON */
     CHECK_EQ_INT(json_integer_value(json_object_get(fields, "n")), 7);
+    CHECK(json_is_true(json_object_get(fields, "ok")));
+    CHECK_EQ_DBL(json_real_value(json_object_get(fields, "ms")), 0.068678);
+    CHECK_EQ_INT(get(c, "/console/api/logs?limit=5", NULL, &body, &type), 200);
+    CHECK_CONTAINS(body, "\"ms\":0.068678,"); /* as the logger wrote it, not 0.06867800000000001 */
+    free(body);
     CHECK_EQ_STR(str(record(j, 3), "trace_id"), trace);
     CHECK_EQ_STR(str(record(j, 3), "msg"), "Upstream failed");
     json_decref(j);
@@ -346,6 +353,7 @@ TEST(traces_lists_and_waterfall)
     sonde_span_set_str(child, "hostile", HOSTILE);
     sonde_span_set_str(child, "bad.utf8", "a\xff\xfe" "b");
     sonde_span_set_int(child, "gen_ai.usage.output_tokens", 42);
+    sonde_span_set_str(child, "empty", "");
     sonde_span_set_bool(child, "stream", 1);
     sonde_attr ev[] = {SONDE_ATTR_STR("exception.message", "<b>boom</b>")};
     sonde_span_add_event(child, "exception", ev, 1);
@@ -398,6 +406,7 @@ TEST(traces_lists_and_waterfall)
         CHECK_EQ_STR(str(attrs, "bad.utf8"), "a\xef\xbf\xbd\xef\xbf\xbd" "b"); /* U+FFFD each */
         CHECK_EQ_INT(json_integer_value(json_object_get(attrs, "gen_ai.usage.output_tokens")), 42);
         CHECK(json_is_true(json_object_get(attrs, "stream")));
+        CHECK_EQ_STR(str(attrs, "empty"), "");
         json_t *events = json_object_get(child_j, "events");
         CHECK_EQ_INT(json_array_size(events), 1);
         CHECK_EQ_STR(str(json_array_get(events, 0), "name"), "exception");
