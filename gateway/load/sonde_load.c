@@ -290,8 +290,8 @@ int main(int argc, char **argv)
     }
     double elapsed = now() - t0;
     if (progress) fputc('\n', stderr);
-    qsort(ttft.v, ttft.n, sizeof *ttft.v, cmp);
-    qsort(e2e.v, e2e.n, sizeof *e2e.v, cmp);
+    if (ttft.n) qsort(ttft.v, ttft.n, sizeof *ttft.v, cmp); /* none when every request failed */
+    if (e2e.n) qsort(e2e.v, e2e.n, sizeof *e2e.v, cmp);
     printf("sonde-load: %ld requests in %.2f s: %.1f req/s, %ld ok\n", done, elapsed,
            (double)done / elapsed, ok);
     printf("errors:");
