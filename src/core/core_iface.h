@@ -48,6 +48,14 @@ int sonde_buf_reserve(sonde_buf *b, size_t more);
 SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt,
                                          ...) __attribute__((format(printf, 4, 5)));
 
+/* time.c: wall_ns (ns since the epoch) as RFC 3339 in UTC, "2026-11-30T23:10:26.123Z" with
+ * frac_digits (0..9) digits of the second, into out (SONDE_RFC3339_MAX bytes); returns the
+ * length. Independent of the locale and the TZ environment. */
+#define SONDE_RFC3339_MAX 40
+SONDE_INTERNAL size_t sonde_internal_rfc3339(uint64_t wall_ns, int frac_digits, char *out);
+/* sonde_wall_ns() (the wall clock sonde_set_clock() may fake) for libsonde-http. */
+SONDE_INTERNAL uint64_t sonde_internal_wall_ns(void);
+
 /* Numbers and protocol tokens whatever the host's locale (c_locale.c, negotiate.c): an
  * HTTP qvalue (RFC 9110: "0", "0.5", "1.000") of len bytes, 1 if valid; strncasecmp
  * folding ASCII letters only (SIZE_MAX: whole strings); strtod in the C locale. */
