@@ -85,6 +85,26 @@ SONDE_INTERNAL void sonde_internal_map_destroy(sonde_map *m, void (*free_entry)(
 SONDE_INTERNAL void sonde_internal_metric_own(sonde_metric *m);
 SONDE_INTERNAL void sonde_internal_metric_disown(sonde_metric *m);
 
+/* family.c: count a label value refused before it reached family m (a value outside a
+ * closed set the host registered: reason "unregistered") in
+ * sonde_label_rejections_total{metric=<m's name>,reason}. NULL m is ignored. */
+SONDE_INTERNAL void sonde_internal_label_rejected(sonde_metric *m, const char *reason);
+
+/*
+ * shared_family.c: register a family named "<prefix>_<name>" (or "<name>"), or take the one
+ * registered under that name when its type and label count match (SONDE_ETYPE /
+ * SONDE_ELABELS otherwise). Either way the family is owned from then on
+ * (sonde_internal_metric_own): the helper caches its handles. So two middlewares (HTTP, RPC,
+ * WebSocket, storage) with the same prefix on one registry share their families, and a
+ * service that recreates one (a reload) keeps counting into the same series. SONDE_ENAME
+ * for a name too long.
+ */
+SONDE_INTERNAL int sonde_internal_family_shared(sonde_registry *reg, const char *prefix,
+                                                sonde_type type, const char *name,
+                                                const char *help, const char *const *labels,
+                                                size_t label_count, sonde_buckets buckets,
+                                                sonde_metric **out);
+
 /* src/trace/env.c, for libsonde-otlp's OTEL_EXPORTER_OTLP_HEADERS: parse "k=v,k=v" with
  * percent-decoded keys and values into an attribute list (appended to, later keys replace)
  * or leave it unchanged and return SONDE_EINVAL; free such a list. */

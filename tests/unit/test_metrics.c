@@ -1327,7 +1327,7 @@ TEST(family_accessors_and_foreach)
 TEST(strerror_and_version)
 {
     const char *seen[18];
-    for (int code = 0; code >= -17; code--) {
+    for (int code = 0; code >= -18; code--) {
         const char *s = sonde_strerror(code);
         CHECK(s != NULL && *s);
         CHECK(strcmp(s, "unknown error") != 0);
