@@ -1326,7 +1326,7 @@ TEST(family_accessors_and_foreach)
 
 TEST(strerror_and_version)
 {
-    const char *seen[18];
+    const char *seen[19];
     for (int code = 0; code >= -18; code--) {
         const char *s = sonde_strerror(code);
         CHECK(s != NULL && *s);
