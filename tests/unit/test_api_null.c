@@ -337,6 +337,9 @@ TEST(null_llm_is_a_noop)
     CHECK_EQ_INT(sonde_llm_tool_begin(NULL, &call, "t", NULL), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_call_abandon(&call), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_agent_begin(NULL, &call, "a", NULL, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(NULL, &call, "p"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* inert */
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(NULL, NULL, "p"), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
     sonde_llm_tool_request tq = {.name = "t"};
     sonde_llm_agent_request aq = {.name = "a"};
