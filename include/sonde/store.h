@@ -104,7 +104,8 @@ typedef struct sonde_store_opts {
  * without tables or the reverse, an empty, duplicate or non-printable name -
  * names are printable ASCII or UTF-8 without control characters - or more
  * than SONDE_STORE_NAMES_MAX names in a list), SONDE_EUTF8, SONDE_ETOOLONG (a
- * name longer than SONDE_STORE_NAME_MAX bytes), SONDE_ENAME (bad prefix),
+ * name longer than SONDE_STORE_NAME_MAX bytes, or than the registry's
+ * label_value_max), SONDE_ENAME (bad prefix),
  * SONDE_ETYPE / SONDE_ELABELS (a family of that name exists with another
  * shape), SONDE_ENOMEM. On error no store is made (families registered before
  * the failure stay, as with sonde_http_new()).

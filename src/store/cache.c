@@ -18,9 +18,13 @@ int store_caches_init(sonde_store *s)
         const char *v[1] = {s->cache_names.v[i]};
         c->store = s;
         c->name = v[0];
-        c->hits = sonde_counter_with(s->hits, v);
-        c->misses = sonde_counter_with(s->misses, v);
-        c->evictions = sonde_counter_with(s->evictions, v);
+        int rc = store_child(s->hits, v, (void **)&c->hits);
+        if (!rc)
+            rc = store_child(s->misses, v, (void **)&c->misses);
+        if (!rc)
+            rc = store_child(s->evictions, v, (void **)&c->evictions);
+        if (rc)
+            return rc;
     }
     return SONDE_OK;
 }

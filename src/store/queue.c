@@ -21,8 +21,11 @@ int store_queues_init(sonde_store *s)
         const char *v[1] = {s->queue_names.v[i]};
         q->store = s;
         q->name = v[0];
-        q->depth = sonde_gauge_with(s->depth, v);
-        q->wait = sonde_histogram_with(s->wait, v);
+        int rc = store_child(s->depth, v, (void **)&q->depth);
+        if (!rc)
+            rc = store_child(s->wait, v, (void **)&q->wait);
+        if (rc)
+            return rc;
     }
     return SONDE_OK;
 }

@@ -40,6 +40,15 @@ sonde_counter *store_status_counter(_Atomic(sonde_counter *) *slots, sonde_metri
     return c;
 }
 
+int store_child(sonde_metric *m, const char *const *values, void **out)
+{
+    *out = NULL;
+    if (!m)
+        return SONDE_OK;
+    int rc = sonde_metric_child(m, values, out);
+    return rc == SONDE_ELIMIT ? SONDE_OK : rc;
+}
+
 long store_name_index(const store_names *l, const char *name)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -221,17 +230,22 @@ void sonde_store_free(sonde_store *s)
     free(s);
 }
 
-static sonde_db_query *query_new(sonde_store *s, size_t op, size_t table)
+static int query_new(sonde_store *s, size_t op, size_t table, sonde_db_query **out)
 {
     sonde_db_query *q = calloc(1, sizeof *q);
     if (!q)
-        return NULL;
+        return SONDE_ENOMEM;
     q->store = s;
     q->operation = s->operations.v[op];
     q->table = s->tables.v[table];
     const char *values[2] = {q->operation, q->table};
-    q->duration = sonde_histogram_with(s->query_duration, values);
-    return q;
+    int rc = store_child(s->query_duration, values, (void **)&q->duration);
+    if (rc) {
+        free(q);
+        q = NULL;
+    }
+    *out = q;
+    return rc;
 }
 
 int sonde_store_query(sonde_store *s, const char *operation, const char *table,
@@ -250,15 +264,16 @@ int sonde_store_query(sonde_store *s, const char *operation, const char *table,
     }
     _Atomic(sonde_db_query *) *slot = &s->queries_by_pair[(size_t)op * s->tables.n + (size_t)tb];
     sonde_db_query *q = atomic_load_explicit(slot, memory_order_acquire);
+    int rc = SONDE_OK;
     if (!q) {
         pthread_mutex_lock(&s->lock);
         if (!(q = atomic_load_explicit(slot, memory_order_relaxed)) &&
-            (q = query_new(s, (size_t)op, (size_t)tb)))
+            !(rc = query_new(s, (size_t)op, (size_t)tb, &q)))
             atomic_store_explicit(slot, q, memory_order_release);
         pthread_mutex_unlock(&s->lock);
     }
     *out = q;
-    return q ? SONDE_OK : SONDE_ENOMEM;
+    return rc;
 }
 
 int sonde_store_cache(sonde_store *s, const char *name, sonde_cache **out)

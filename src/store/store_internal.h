@@ -71,6 +71,12 @@ sonde_counter *store_status_counter(_Atomic(sonde_counter *) *slots, sonde_metri
                                     const char *const *leading, size_t leading_count,
                                     int status);
 
+/* The child of values in m, made now: SONDE_OK (a NULL m, as a disabled registry hands out,
+ * gives NULL; past the cardinality limit, the no-op child), or the core's error (SONDE_ENOMEM,
+ * SONDE_ETOOLONG past the registry's label-value limit), so that a handle is never made with
+ * a child missing. */
+int store_child(sonde_metric *m, const char *const *values, void **out);
+
 /* cache.c, queue.c: resolve the children of every listed cache / queue (at new). */
 int store_caches_init(sonde_store *s);
 int store_queues_init(sonde_store *s);
