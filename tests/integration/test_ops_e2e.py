@@ -126,6 +126,7 @@ def wait_for(what, cond):
 
 notifications = []
 slack_posts = []
+exports = {}
 notif_lock = threading.Lock()
 SLACK_PATH = "/slack/services/T0000/B0000/sonde-e2e"
 
@@ -133,6 +134,16 @@ SLACK_PATH = "/slack/services/T0000/B0000/sonde-e2e"
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.startswith("/v1/") or self.path == "/api/v1/write":
+            # the gateway's exporters (OTLP traces, logs, metrics; remote write): accepted
+            # unread, so their own metrics (the infrastructure dashboard's) count deliveries
+            with notif_lock:
+                exports[self.path] = exports.get(self.path, 0) + 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with notif_lock:
             if self.path.startswith("/slack/"):
                 slack_posts.append({"path": self.path, "type": self.headers.get("Content-Type"),
@@ -154,6 +165,51 @@ def find_notification(status, **labels):
                 if a["status"] == status and all(a["labels"].get(k) == v for k, v in labels.items()):
                     return n, a
     return None
+
+
+# ---- an MCP server for the agent runs ----------------------------------------
+
+class McpServer(BaseHTTPRequestHandler):
+    """Streamable HTTP, JSON answers: tool "add" works, tool "lookup" fails (isError),
+    so the agent dashboard has tool executions of both outcomes."""
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, body, extra=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        msg = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        method, rid = msg.get("method"), msg.get("id")
+        if method == "initialize":
+            res = {"protocolVersion": "2025-03-26", "capabilities": {"tools": {}},
+                   "serverInfo": {"name": "ops-e2e", "version": "1"}}
+            return self.answer(200, {"jsonrpc": "2.0", "id": rid, "result": res},
+                               {"Mcp-Session-Id": "ops-e2e"})
+        if method == "notifications/initialized":
+            return self.answer(202, None)
+        if method == "tools/list":
+            obj = {"type": "object"}
+            tools = [{"name": "add", "inputSchema": obj}, {"name": "lookup", "inputSchema": obj}]
+            return self.answer(200, {"jsonrpc": "2.0", "id": rid, "result": {"tools": tools}})
+        if method == "tools/call":
+            a = msg["params"].get("arguments", {})
+            if msg["params"]["name"] == "add":
+                res = {"content": [{"type": "text", "text": f"sum={a.get('a', 0) + a.get('b', 0)}"}]}
+            else:
+                res = {"content": [{"type": "text", "text": "no such key"}], "isError": True}
+            return self.answer(200, {"jsonrpc": "2.0", "id": rid, "result": res})
+        return self.answer(200, {"jsonrpc": "2.0", "id": rid,
+                                 "error": {"code": -32601, "message": "no such method"}})
+
+    def log_message(self, *args):
+        pass
 
 
 # ---- the SMTP sink ---------------------------------------------------------------
@@ -246,9 +302,12 @@ def write_overlays(ports):
     gw = {
         "models": {"llama": {"price": {"input_per_million": 1000, "output_per_million": 2000,
                                        "currency": "USD"}}},
+        "tools": ["add", "lookup"],
+        "mcp": {"servers": [{"name": "tools", "url": f"http://127.0.0.1:{ports['mcp']}/mcp"}]},
         "keys": [
             {"name": "team-a", "key": "sk-team-a", "requests_per_minute": 1000000,
-             "tokens_per_minute": 1000000000},
+             "tokens_per_minute": 1000000000,
+             "daily_budget": {"tokens": 1000000000, "cost": 1000000, "currency": "USD"}},
             {"name": "tiny", "key": "sk-tiny", "requests_per_minute": 1},
         ],
     }
@@ -261,7 +320,15 @@ def start_gateway(ports, error_rate):
                           "--config", os.path.join(tmp, "gateway.json"),
                           "--sim-error-rate", str(error_rate), "--sim-ttft-ms", "10",
                           "--sim-inter-token-ms", "2", "--sim-jitter-ms", "0",
-                          "--sim-output-tokens", "8"])
+                          "--sim-output-tokens", "8",
+                          # every exporter on, to this test's receiver: their own metrics
+                          # feed the infrastructure dashboard
+                          "--otlp-endpoint", f"http://127.0.0.1:{ports['hook']}",
+                          "--trace-profile", "demo",
+                          "--otlp-metrics-endpoint", f"http://127.0.0.1:{ports['hook']}/v1/metrics",
+                          "--otlp-metrics-interval-ms", "1000",
+                          "--remote-write-url", f"http://127.0.0.1:{ports['hook']}/api/v1/write",
+                          "--remote-write-interval", "1"])
     wait_for("the gateway's /ready", lambda: http(f"http://127.0.0.1:{ports['metrics']}/ready")[0] == 200)
     return p
 
@@ -270,7 +337,8 @@ def start_gateway(ports, error_rate):
 
 class Traffic:
     """Clients calling the gateway until stopped: streamed and plain chat,
-    completions, embeddings and the model list, with the team-a key."""
+    completions, embeddings and the model list, and agent runs (chat with MCP
+    tools: one that works, one that fails), with the team-a key."""
 
     def __init__(self, port, clients=3):
         self.port, self.stop_ev, self.statuses = port, threading.Event(), {}
@@ -289,8 +357,14 @@ class Traffic:
         n = 0
         while not self.stop_ev.is_set():
             try:
-                k = (n + i) % 6
-                if k in (0, 1, 2):
+                k = (n + i) % 7
+                if k == 6:
+                    self.call("/v1/chat/completions", {
+                        "model": "llama", "tools": [{"type": "mcp", "server_label": "tools",
+                                                     "require_approval": "never"}],
+                        "messages": [{"role": "user", "content":
+                                      '@tool add {"a": 2, "b": 40}\n@tool lookup {"key": "k"}'}]})
+                elif k in (0, 1, 2):
                     self.call("/v1/chat/completions", dict(chat, stream=True,
                                                            stream_options={"include_usage": True}))
                 elif k == 3:
@@ -341,12 +415,12 @@ def grafana_vars(expr):
     # What Grafana substitutes: every variable set to All (.*), the rate
     # interval to a window that holds several 1 s scrapes.
     expr = expr.replace("$__rate_interval", "1m")
-    return re.sub(r"\$(job|environment|model|route)\b", ".*", expr)
+    return re.sub(r"\$\w+", ".*", expr)
 
 
 def check_dashboards(port):
     exprs, variables = dashboard_queries()
-    assert len(exprs) >= 30, f"only {len(exprs)} dashboard queries found"
+    assert len(exprs) >= 90, f"only {len(exprs)} dashboard queries found"
 
     def all_have_data():
         bad = []
@@ -420,6 +494,10 @@ def main():
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     p["hook"] = hook.server_address[1]
     threading.Thread(target=hook.serve_forever, daemon=True).start()
+    mcp = ThreadingHTTPServer(("127.0.0.1", 0), McpServer)
+    mcp.daemon_threads = True
+    p["mcp"] = mcp.server_address[1]
+    threading.Thread(target=mcp.serve_forever, daemon=True).start()
     p["smtp"] = free_ports(1)[0]
     smtp = Controller(MailSink(), hostname="127.0.0.1", port=p["smtp"], authenticator=smtp_login,
                       auth_required=True, auth_require_tls=False,

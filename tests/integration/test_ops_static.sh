@@ -60,8 +60,8 @@ PY
 import glob, json, sys, yaml
 d = sys.argv[1] + "/grafana"
 dash = sorted(glob.glob(d + "/dashboards/*.json"))
-if len(dash) < 2:
-    sys.exit("expected two dashboards")
+if len(dash) < 5:
+    sys.exit("expected five dashboards (HTTP, LLM overview, agents, infrastructure, business)")
 uids = set()
 for f in dash:
     j = json.load(open(f))
