@@ -7,6 +7,7 @@
 # from every answer into gateway_upstream_ratelimit_{limit,remaining,
 # reset_seconds}{upstream,kind} and counts the 429 in
 # gateway_upstream_rate_limited_total{upstream}, as the back does for its own sim.
+# A second sim of the back (model t) has a token limit only, spent by one call.
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
 
@@ -16,7 +17,10 @@ cat >"$tmp/back.json" <<JSON
 {"listen": {"address": "127.0.0.1"},
  "upstreams": {"sim": {"ttft_ms": 0, "inter_token_ms": 0, "jitter_ms": 0, "output_tokens": 4,
                        "ratelimit_requests": 5, "ratelimit_tokens": 1000,
-                       "ratelimit_window_ms": 3600000}},
+                       "ratelimit_window_ms": 3600000},
+               "tiny": {"type": "sim", "ttft_ms": 0, "inter_token_ms": 0, "jitter_ms": 0,
+                        "output_tokens": 4, "ratelimit_tokens": 12, "ratelimit_window_ms": 3600000}},
+ "models": {"t": {"upstream": "tiny"}},
  "default_upstream": "sim"}
 JSON
 cat >"$tmp/front.json" <<JSON
@@ -38,8 +42,8 @@ def metric(port, name, **labels):
              if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
     return found[0] if len(found) == 1 else found
 
-def call(port, stream=False):
-    body = {"model": "m", "messages": [{"role": "user", "content": "count my tokens"}]}
+def call(port, stream=False, model="m"):
+    body = {"model": model, "messages": [{"role": "user", "content": "count my tokens"}]}
     if stream:
         body.update(stream=True, stream_options={"include_usage": True})
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -114,6 +118,19 @@ assert status == 429 and err["error"]["type"] == "requests", (status, err)
 assert err["error"]["code"] == "rate_limit_exceeded", err
 assert h.get("x-ratelimit-remaining-requests") == "0", dict(h)
 assert metric(back, "gateway_upstream_rate_limited_total", upstream="sim") == 2
+
+# 4. a token limit: the first call takes 4 prompt + 4 output of 12 tokens, the second
+# (8 more) does not fit; only the tokens headers are sent, no requests series is made
+status, h, usage = call(back, model="t")
+assert status == 200, (status, usage)
+tiny_used = usage["prompt_tokens"] + usage["completion_tokens"]
+assert tiny_used == 8, usage
+assert h.get("x-ratelimit-remaining-tokens") == "4" and h.get("x-ratelimit-limit-requests") is None, dict(h)
+status, h, err = call(back, model="t")
+assert status == 429 and err["error"]["type"] == "tokens", (status, err)
+assert metric(back, "gateway_upstream_ratelimit_remaining", upstream="tiny", kind="tokens") == 4
+assert metric(back, "gateway_upstream_ratelimit_remaining", upstream="tiny", kind="requests") == []
+assert metric(back, "gateway_upstream_rate_limited_total", upstream="tiny") == 1
 print("rate-limit headers: back and front agree; 429 counted on both")
 PY
 echo "PASS"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Static checks of the operations kit in deploy/, with the real engines:
 # promtool check config / check rules / test rules, amtool check-config and
-# route tests, plus three checks of our own: every recording and alerting rule
+# route tests (critical alerts to email, Slack and the webhook, the rest to the
+# webhook; the receivers' secrets read from files, none inline), plus three
+# checks of our own: every recording and alerting rule
 # is exercised by a promtool unit test, the Grafana files are well formed
 # (every panel has a query, provisioning points at the dashboards folder), and
 # the checkers really reject a broken rule and a broken Alertmanager file.
