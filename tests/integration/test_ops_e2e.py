@@ -302,6 +302,8 @@ def write_overlays(ports):
     gw = {
         "models": {"llama": {"price": {"input_per_million": 1000, "output_per_million": 2000,
                                        "currency": "USD"}}},
+        # the sim reports rate limits it never reaches (the upstream rate-limit panels)
+        "upstreams": {"sim": {"ratelimit_requests": 1000000000, "ratelimit_tokens": 1000000000000}},
         "tools": ["add", "lookup"],
         "mcp": {"servers": [{"name": "tools", "url": f"http://127.0.0.1:{ports['mcp']}/mcp"}]},
         "keys": [
