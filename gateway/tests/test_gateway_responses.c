@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "response_store.h"
@@ -249,12 +250,39 @@ TEST(store_memory)
     CHECK_EQ_INT(gw_response_store_get(s, "a", &got), 0);
     CHECK_EQ_INT(gw_response_store_get(s, "b", &got), 1);
     gw_stored_response_clear(&got);
+    /* replacing a response keeps one row: nothing older is dropped for it */
+    CHECK_EQ_INT(gw_response_store_put(s, "c", 103, r, in, ctx), 0);
+    CHECK_EQ_INT(gw_response_store_get(s, "b", &got), 1);
+    gw_stored_response_clear(&got);
     CHECK_EQ_INT(gw_response_store_delete(s, "b"), 1);
     CHECK_EQ_INT(gw_response_store_delete(s, "b"), 0);
     CHECK_EQ_INT(gw_response_store_get(s, "b", &got), 0);
+    /* a deleted row frees its place: one more fits beside c */
+    CHECK_EQ_INT(gw_response_store_put(s, "d", 104, r, in, ctx), 0);
     CHECK_EQ_INT(gw_response_store_get(s, "c", &got), 1);
     gw_stored_response_clear(&got);
     gw_response_store_close(s);
+    /* a file store counts the rows it finds at open */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/sonde-store-test-%ld.db", (long)getpid());
+    remove(path);
+    s = gw_response_store_open(path, 2, 0, err, sizeof err);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_INT(gw_response_store_put(s, "x", 100, r, in, ctx), 0);
+        CHECK_EQ_INT(gw_response_store_put(s, "y", 101, r, in, ctx), 0);
+        gw_response_store_close(s);
+    }
+    s = gw_response_store_open(path, 2, 0, err, sizeof err);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_INT(gw_response_store_put(s, "z", 102, r, in, ctx), 0);
+        CHECK_EQ_INT(gw_response_store_get(s, "x", &got), 0);
+        CHECK_EQ_INT(gw_response_store_get(s, "y", &got), 1);
+        gw_stored_response_clear(&got);
+        gw_response_store_close(s);
+    }
+    remove(path);
     /* the age limit: a response created long ago is gone (get and put both honour it) */
     s = gw_response_store_open(":memory:", 0, 60, err, sizeof err);
     CHECK(s != NULL);
