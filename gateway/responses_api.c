@@ -17,9 +17,10 @@
  * append their outputs and call model_step again with the longer items.
  *
  * The upstream call answers a tapped request (gw_req_tap, service.c) whose
- * callbacks below receive the chat answer: always a stream (the chat request
- * asks for one, with usage), parsed by the gateway's SSE parser chunk by
- * chunk. An upstream refusal before any output (404 model, 429, 502) is the
+ * callbacks below receive the chat answer: for a streamed response a stream
+ * (the chat request asks for one, with usage), parsed by the gateway's SSE
+ * parser chunk by chunk; for a whole response a whole chat completion, taken
+ * as one chunk (one upstream answer to build and parse, not one per token). An upstream refusal before any output (404 model, 429, 502) is the
  * client's answer unchanged (the OpenAI error shape); a failure after a
  * client stream started ends it with response.failed. A streamed response
  * starts with response.created and response.in_progress when the upstream's
@@ -149,7 +150,7 @@ static void step_done(resp_run *run)
 static void tap_reply(void *ud, unsigned status, char *body, int retry_after)
 {
     resp_run *run = ud;
-    if (status == 200) { /* an upstream that answered whole although asked to stream */
+    if (status == 200) { /* a whole answer (asked for, or an upstream that would not stream) */
         json_t *j = json_loads(body, 0, NULL);
         json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
         json_t *chunk = json_pack("{s:O*, s:O*, s:[{s:O*, s:O*}]}", "model",

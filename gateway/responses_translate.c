@@ -405,9 +405,10 @@ json_t *gw_resp_chat_request(const json_t *body, const gw_resp_request *q, const
     if (q->instructions)
         json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", q->instructions));
     add_messages(msgs, items);
-    json_t *chat = json_pack("{s:s, s:o, s:b, s:{s:b}}", "model", q->model, "messages", msgs,
-                             "stream", 1, "stream_options", "include_usage", 1);
+    json_t *chat = json_pack("{s:s, s:o, s:b}", "model", q->model, "messages", msgs,
+                             "stream", q->stream);
     if (!chat) return NULL;
+    if (q->stream) json_object_set_new(chat, "stream_options", json_pack("{s:b}", "include_usage", 1));
     json_t *tools = json_object_get(body, "tools");
     if (json_array_size(tools) > 0) {
         json_t *ct = json_array();

@@ -132,11 +132,18 @@ TEST(items_to_chat)
                       "\"role\":\"user\"}]");
     CHECK_CONTAINS(s, "\"max_tokens\":9");
     CHECK_CONTAINS(s, "\"parallel_tool_calls\":false");
-    CHECK_CONTAINS(s, "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    CHECK_CONTAINS(s, "\"stream\":false"); /* a whole response: a whole chat answer */
+    CHECK(strstr(s, "stream_options") == NULL);
     CHECK_CONTAINS(s, "\"temperature\":0.5");
     CHECK_CONTAINS(s, "\"tool_choice\":{\"function\":{\"name\":\"f\"},\"type\":\"function\"}");
     CHECK_CONTAINS(s, "\"tools\":[{\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\"}},"
                       "\"type\":\"function\"}]");
+    free(s);
+    json_decref(chat);
+    q.stream = 1; /* a streamed response streams the chat call, with usage */
+    chat = gw_resp_chat_request(b, &q, q.input);
+    s = json_dumps(chat, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_CONTAINS(s, "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
     free(s);
     json_decref(chat);
     gw_resp_request_clear(&q);
