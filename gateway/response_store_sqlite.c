@@ -8,7 +8,9 @@
  * once at open, then kept by every insert and delete), deletes the oldest
  * beyond max_count through the creation-time index, and deletes rows older
  * than max_age_s at most once a second; get() also ignores an expired row, so
- * the age limit holds between those passes.
+ * the age limit holds between those passes. Holds are a list of the
+ * callers' nodes under the same mutex; get() and delete() wait on a condition
+ * variable while their id is held.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -43,6 +45,8 @@ struct gw_response_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     pthread_mutex_t mu;
+    pthread_cond_t released;  /* a hold went away */
+    gw_response_hold *holds;
     long max_count, max_age_s;
     int64_t rows;       /* the table's rows */
     time_t expired_at;  /* the last age pass */
@@ -108,6 +112,7 @@ gw_response_store *gw_response_store_open(const char *path, long max_count, long
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->released, NULL);
     return s;
 }
 
@@ -117,7 +122,41 @@ void gw_response_store_close(gw_response_store *s)
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->released);
     free(s);
+}
+
+void gw_response_store_hold(gw_response_store *s, gw_response_hold *h, const char *id)
+{
+    h->id = id;
+    pthread_mutex_lock(&s->mu);
+    h->next = s->holds;
+    s->holds = h;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void gw_response_store_release(gw_response_store *s, gw_response_hold *h)
+{
+    pthread_mutex_lock(&s->mu);
+    for (gw_response_hold **p = &s->holds; *p; p = &(*p)->next)
+        if (*p == h) {
+            *p = h->next;
+            break;
+        }
+    pthread_cond_broadcast(&s->released);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Lock the store once id is held by nobody. */
+static void lock_unheld(gw_response_store *s, const char *id)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        gw_response_hold *h = s->holds;
+        while (h && strcmp(h->id, id) != 0) h = h->next;
+        if (!h) return;
+        pthread_cond_wait(&s->released, &s->mu);
+    }
 }
 
 static void retain(gw_response_store *s)
@@ -172,7 +211,7 @@ int gw_response_store_get(gw_response_store *s, const char *id, gw_stored_respon
 {
     memset(out, 0, sizeof *out);
     int rc = -1;
-    pthread_mutex_lock(&s->mu);
+    lock_unheld(s, id);
     sqlite3_stmt *st = stmt(s, ST_GET);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, s->max_age_s > 0 ? (int64_t)time(NULL) - s->max_age_s : INT64_MIN);
@@ -194,7 +233,7 @@ int gw_response_store_get(gw_response_store *s, const char *id, gw_stored_respon
 int gw_response_store_delete(gw_response_store *s, const char *id)
 {
     int rc = -1;
-    pthread_mutex_lock(&s->mu);
+    lock_unheld(s, id);
     sqlite3_stmt *st = stmt(s, ST_DELETE);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_DONE) {

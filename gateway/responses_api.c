@@ -12,7 +12,8 @@
  * run's accumulator turns the upstream's chat chunks into output items (and
  * stream events); when the upstream is done, step_done(run) runs on the
  * upstream's thread with run->acc holding the output items (or run->error
- * set). Today step_done finishes the response (store, answer); a tool loop
+ * set). Today step_done finishes the response (answer, then store under a
+ * hold, response_store.h); a tool loop
  * would instead execute the function calls it finds in run->acc.output,
  * append their outputs and call model_step again with the longer items.
  *
@@ -122,18 +123,11 @@ static void step_done(resp_run *run)
         return;
     }
     gw_resp_acc_result(&run->acc, run->resp, now);
-    if (run->q.store && run->gw->responses) {
-        json_t *ctx = json_copy(run->context);
-        json_array_extend(ctx, run->q.input);
-        json_array_extend(ctx, run->acc.output);
-        if (gw_response_store_put(run->gw->responses, run->id, run->created_at, run->resp,
-                                  run->q.input, ctx) != 0)
-        {
-            sonde_attr f[] = {SONDE_ATTR_STR("response_id", run->id)};
-            sonde_log(run->gw->log, SONDE_LOG_WARN, "response not stored", f, 1);
-        }
-        json_decref(ctx);
-    }
+    /* answer first, then store under a hold: a client continuing the response at once
+     * waits for the write instead of the answer waiting for it */
+    gw_response_hold hold;
+    gw_response_store *store = run->q.store ? run->gw->responses : NULL;
+    if (store) gw_response_store_hold(store, &hold, run->id);
     if (run->started) {
         const char *st = json_string_value(json_object_get(run->resp, "status"));
         char type[48];
@@ -143,6 +137,16 @@ static void step_done(resp_run *run)
     } else {
         gw_reply_json(run->client, 200, json_dumps(run->resp, JSON_COMPACT), -1);
     }
+    if (!store) return;
+    json_t *ctx = json_copy(run->context);
+    json_array_extend(ctx, run->q.input);
+    json_array_extend(ctx, run->acc.output);
+    if (gw_response_store_put(store, run->id, run->created_at, run->resp, run->q.input, ctx) != 0) {
+        sonde_attr f[] = {SONDE_ATTR_STR("response_id", run->id)};
+        sonde_log(run->gw->log, SONDE_LOG_WARN, "response not stored", f, 1);
+    }
+    json_decref(ctx);
+    gw_response_store_release(store, &hold);
 }
 
 /* ---- the tapped chat call's answer -------------------------------------- */

@@ -3,9 +3,10 @@
  * the request parser (normalised items, defaults, every refusal naming its
  * field), the translation of conversation items into a chat request, the
  * accumulator turning chat chunks into output items and numbered typed events,
- * and the SQLite response store (:memory:): put, get, replace, delete, and the
- * count and age retention limits. Runs under ASan with the unit tests.
+ * and the SQLite response store (:memory:): put, get, replace, delete, the
+ * count and age retention limits, and holds (a get waits for a held id). Runs under ASan with the unit tests.
  */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,6 +238,50 @@ TEST(chunks_length_and_bad_index)
     gw_resp_acc_free(&a);
 }
 
+typedef struct getter {
+    gw_response_store *s;
+    int rc;
+} getter;
+
+static void *get_held(void *ud)
+{
+    getter *g = ud;
+    gw_stored_response got;
+    g->rc = gw_response_store_get(g->s, "held", &got);
+    if (g->rc == 1) gw_stored_response_clear(&got);
+    return NULL;
+}
+
+TEST(store_hold)
+{
+    char err[128];
+    gw_response_store *s = gw_response_store_open(":memory:", 10, 0, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s) return;
+    json_t *r = J("{\"id\":\"held\"}"), *in = J("[]"), *ctx = J("[]");
+    /* a get of a held id waits for the put and the release, so it finds the response */
+    gw_response_hold h;
+    gw_response_store_hold(s, &h, "held");
+    getter g = {s, -2};
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, get_held, &g), 0);
+    usleep(20000); /* let the getter reach the store first (the check holds either way) */
+    CHECK_EQ_INT(gw_response_store_put(s, "held", (int64_t)time(NULL), r, in, ctx), 0);
+    gw_response_store_release(s, &h);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(g.rc, 1);
+    /* other ids never wait: a hold of one does not block a get of another */
+    gw_response_store_hold(s, &h, "other");
+    gw_stored_response got;
+    CHECK_EQ_INT(gw_response_store_get(s, "held", &got), 1);
+    gw_stored_response_clear(&got);
+    gw_response_store_release(s, &h);
+    gw_response_store_close(s);
+    json_decref(r);
+    json_decref(in);
+    json_decref(ctx);
+}
+
 TEST(store_memory)
 {
     char err[128];
@@ -316,5 +361,6 @@ int main(void)
     RUN(chunks_to_items_and_events);
     RUN(chunks_length_and_bad_index);
     RUN(store_memory);
+    RUN(store_hold);
     return check_report();
 }
