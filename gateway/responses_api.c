@@ -250,7 +250,55 @@ static int model_step(resp_run *run, const json_t *items)
 
 /* ---- MCP tools: the agent loop (agent.c) ----------------------------------- */
 
-/* The loop ended (on its thread): its mcp_call items, then the final answer's items. */
+/* Whether the conversation before this response holds the tools of server_label. */
+static int listed_before(const json_t *context, const char *server_label)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(context, i, it) {
+        const char *type = json_string_value(json_object_get(it, "type"));
+        const char *label = json_string_value(json_object_get(it, "server_label"));
+        if (type && label && strcmp(type, "mcp_list_tools") == 0 && strcmp(label, server_label) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One mcp_list_tools item: the server's tools as the Responses API names their fields. */
+static json_t *list_tools_item(const json_t *listed)
+{
+    json_t *tools = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(listed, "tools"), i, t) {
+        json_t *schema = json_object_get(t, "inputSchema");
+        json_t *desc = json_object_get(t, "description");
+        json_t *ann = json_object_get(t, "annotations");
+        json_array_append_new(tools, json_pack("{s:O, s:O, s:o, s:O}", "name", json_object_get(t, "name"),
+                                               "description", json_is_string(desc) ? desc : json_null(),
+                                               "input_schema", json_is_object(schema) ? json_incref(schema)
+                                                                                      : json_object(),
+                                               "annotations", json_is_object(ann) ? ann : json_null()));
+    }
+    char id[64];
+    gw_resp_new_id("mcpl", id, sizeof id);
+    return json_pack("{s:s, s:s, s:O, s:o}", "id", id, "type", "mcp_list_tools", "server_label",
+                     json_object_get(listed, "server_label"), "tools", tools);
+}
+
+/* Append an output item, announced to a streaming client. */
+static void add_output_item(resp_run *run, json_t *it)
+{
+    json_array_append(run->acc.output, it);
+    int at = (int)json_array_size(run->acc.output) - 1;
+    gw_resp_acc_event(&run->acc, "response.output_item.added",
+                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+    gw_resp_acc_event(&run->acc, "response.output_item.done",
+                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+}
+
+/* The loop ended (on its thread): an mcp_list_tools item per server whose tools the
+ * conversation did not hold yet, its mcp_call items, then the final answer's items. */
 static void agent_done(void *ud, gw_agent_result *res)
 {
     resp_run *run = ud;
@@ -268,17 +316,19 @@ static void agent_done(void *ud, gw_agent_result *res)
     tap_stream_start(run);
     size_t i;
     json_t *item;
+    json_array_foreach(res->listed, i, item) {
+        const char *label = json_string_value(json_object_get(item, "server_label"));
+        if (!label || listed_before(run->context, label)) continue;
+        json_t *it = list_tools_item(item);
+        if (it) add_output_item(run, it);
+        json_decref(it);
+    }
     json_array_foreach(res->items, i, item) {
         char id[64];
         gw_resp_new_id("mcp", id, sizeof id);
         json_t *it = json_deep_copy(item);
         json_object_set_new(it, "id", json_string(id));
-        json_array_append(run->acc.output, it);
-        int at = (int)json_array_size(run->acc.output) - 1;
-        gw_resp_acc_event(&run->acc, "response.output_item.added",
-                          json_pack("{s:i, s:O}", "output_index", at, "item", it));
-        gw_resp_acc_event(&run->acc, "response.output_item.done",
-                          json_pack("{s:i, s:O}", "output_index", at, "item", it));
+        add_output_item(run, it);
         json_decref(it);
     }
     tap_reply(run, 200, json_dumps(res->answer, JSON_COMPACT), -1); /* the last answer, whole */

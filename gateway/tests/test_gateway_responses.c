@@ -151,6 +151,37 @@ TEST(items_to_chat)
     json_decref(b);
 }
 
+/* The gateway's own mcp_call items (a stored run continued) become the loop's call and the
+ * tool's answer; mcp_list_tools items become nothing. */
+TEST(mcp_items_to_chat)
+{
+    json_t *b = J("{\"model\":\"m\",\"input\":\"x\"}");
+    gw_resp_request q;
+    gw_invalid inv;
+    CHECK_EQ_INT(gw_resp_parse(b, &q, &inv), 0);
+    json_t *items = J("[{\"type\":\"mcp_list_tools\",\"id\":\"mcpl_1\",\"server_label\":\"s\",\"tools\":[]},"
+                      "{\"type\":\"mcp_call\",\"id\":\"mcp_1\",\"server_label\":\"s\",\"name\":\"add\","
+                      "\"arguments\":\"{\\\"a\\\":1}\",\"output\":\"sum=1\"},"
+                      "{\"type\":\"mcp_call\",\"id\":\"mcp_2\",\"server_label\":\"s\",\"name\":\"get\","
+                      "\"arguments\":\"{}\",\"output\":null,\"error\":\"no such key\"},"
+                      "{\"type\":\"message\",\"role\":\"user\",\"content\":"
+                      "[{\"type\":\"input_text\",\"text\":\"next\"}]}]");
+    json_t *chat = gw_resp_chat_request(b, &q, items);
+    char *s = json_dumps(json_object_get(chat, "messages"), JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_EQ_STR(s, "[{\"content\":null,\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
+                    "{\"arguments\":\"{\\\"a\\\":1}\",\"name\":\"add\"},\"id\":\"mcp_1\",\"type\":\"function\"}]},"
+                    "{\"content\":\"sum=1\",\"role\":\"tool\",\"tool_call_id\":\"mcp_1\"},"
+                    "{\"content\":null,\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
+                    "{\"arguments\":\"{}\",\"name\":\"get\"},\"id\":\"mcp_2\",\"type\":\"function\"}]},"
+                    "{\"content\":\"error: no such key\",\"role\":\"tool\",\"tool_call_id\":\"mcp_2\"},"
+                    "{\"content\":\"next\",\"role\":\"user\"}]");
+    free(s);
+    json_decref(chat);
+    json_decref(items);
+    gw_resp_request_clear(&q);
+    json_decref(b);
+}
+
 typedef struct events {
     char types[64][48];
     long seq[64];
@@ -360,6 +391,7 @@ int main(void)
     RUN(items_to_chat);
     RUN(chunks_to_items_and_events);
     RUN(chunks_length_and_bad_index);
+    RUN(mcp_items_to_chat);
     RUN(store_memory);
     RUN(store_hold);
     return check_report();

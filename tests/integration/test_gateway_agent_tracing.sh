@@ -155,11 +155,13 @@ assert [s["name"] for s in t if s is not srv] == ["chat sonde-sim"], [s["name"] 
 assert t[[s["name"] for s in t].index("chat sonde-sim")]["parentSpanId"] == srv["spanId"]
 # the answers agree: the failing run carries an mcp_call item with its error
 items = answers["failing"]["output"]
-assert [i["type"] for i in items] == ["mcp_call", "message"], items
-assert "no such key" in items[0]["error"], items[0]
+assert [i["type"] for i in items] == ["mcp_list_tools", "mcp_call", "message"], items
+assert "no such key" in items[1]["error"], items[1]
 items = answers["garbage"]["output"]
-assert [(i["type"], i["name"]) for i in items[:2]] == [("mcp_call", "add"), ("mcp_call", "broken")]
-assert items[0]["output"] == "sum=7" and items[1]["error"], items
+assert [(i["type"], i["server_label"]) for i in items[:2]] == [("mcp_list_tools", "tools"),
+                                                             ("mcp_list_tools", "bad")], items
+assert [(i["type"], i["name"]) for i in items[2:4]] == [("mcp_call", "add"), ("mcp_call", "broken")]
+assert items[2]["output"] == "sum=7" and items[3]["error"], items
 print("ok")
 PY
 echo "PASS test_gateway_agent_tracing"
