@@ -12,16 +12,16 @@
  * run's accumulator turns the upstream's chat chunks into output items (and
  * stream events); when the upstream is done, step_done(run) runs on the
  * upstream's thread with run->acc holding the output items (or run->error
- * set). Today step_done finishes the response (answer, then store under a
- * hold, response_store.h); a tool loop
- * would instead execute the function calls it finds in run->acc.output,
- * append their outputs and call model_step again with the longer items.
+ * set). step_done finishes the response: the answer, then the store's write
+ * under a hold (response_store.h). MCP tools run through the agent loop
+ * (agent.c), whose end (agent_done) adds its items and finishes the same way.
  *
  * The upstream call answers a tapped request (gw_req_tap, service.c) whose
  * callbacks below receive the chat answer: for a streamed response a stream
  * (the chat request asks for one, with usage), parsed by the gateway's SSE
  * parser chunk by chunk; for a whole response a whole chat completion, taken
- * as one chunk (one upstream answer to build and parse, not one per token). An upstream refusal before any output (404 model, 429, 502) is the
+ * as one chunk (one upstream answer to build and parse, not one per token).
+ * An upstream refusal before any output (404 model, 429, 502) is the
  * client's answer unchanged (the OpenAI error shape); a failure after a
  * client stream started ends it with response.failed. A streamed response
  * starts with response.created and response.in_progress when the upstream's
