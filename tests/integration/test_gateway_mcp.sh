@@ -325,8 +325,8 @@ PY
 before=$(curl -s "http://127.0.0.1:$SSE/calls" | grep -o '"args":{"a":7,"b":8}' | wc -l)
 out=$(SONDE_LOAD_KEY=sk-agent "$LOAD" -u "http://127.0.0.1:$PORT/v1" -e responses -c 2 -n 6 -s -q \
   -m sim-chat --tools '[{"type": "mcp", "server_label": "tools", "require_approval": "never"}]' \
-  -p "$(printf 'load\n@tool add {"a": 7, "b": 8}')" | tail -1)
-echo "$out" | grep -q ' ok=6 errors=0 ' || fail "sonde-load's agent workload: $out"
+  -p "$(printf 'load\n@tool add {"a": 7, "b": 8}')")
+echo "$out" | grep -q ' ok=6 errors=0 ' || { tail -20 "$tmp/gw.log"; fail "sonde-load's agent workload: $out"; }
 after=$(curl -s "http://127.0.0.1:$SSE/calls" | grep -o '"args":{"a":7,"b":8}' | wc -l)
 [ $((after - before)) = 6 ] || fail "sonde-load's runs called add $((after - before)) times, not 6"
 # a clean stop: every run ended, nothing leaked (under ASan, LeakSanitizer reports in the log)
