@@ -139,9 +139,6 @@ int console_api_families(sonde_console *c, const char *sub, const console_params
 
 typedef struct series_list {
     console_json *j;
-    sonde_metric *m;
-    sonde_type type;
-    sonde_buckets bounds;
     size_t n;
     int truncated;
 } series_list;
@@ -157,23 +154,28 @@ static void write_labels(console_json *j, const char *const *names, const char *
     cj_raw(j, "}");
 }
 
+/* One series; the first one also opens the answer with the family's name and type. */
 static int list_series(void *ud, const sonde_series_sample *s)
 {
     series_list *l = ud;
+    console_json *j = l->j;
+    if (l->n == 0) {
+        cj_raw(j, "{");
+        cj_key(j, "family");
+        cj_str(j, s->family);
+        cj_key(j, "type");
+        cj_str(j, type_name(s->type));
+        cj_key(j, "series");
+        cj_raw(j, "[");
+    }
     if (l->n == SERIES_CAP) {
         l->truncated = 1;
         return 1;
     }
-    console_json *j = l->j;
     cj_raw(j, l->n++ ? ",{" : "{");
     cj_key(j, "labels");
-    cj_raw(j, "{");
-    for (size_t i = 0; i < s->label_count; i++) {
-        cj_key(j, sonde_metric_label_name(l->m, i));
-        cj_str(j, s->label_values[i]);
-    }
-    cj_raw(j, "}");
-    if (l->type == SONDE_HISTOGRAM || l->type == SONDE_SUMMARY) {
+    write_labels(j, s->label_names, s->label_values, s->label_count);
+    if (s->type == SONDE_HISTOGRAM || s->type == SONDE_SUMMARY) {
         cj_key(j, "count");
         cj_num(j, s->count);
         cj_key(j, "sum");
@@ -185,8 +187,8 @@ static int list_series(void *ud, const sonde_series_sample *s)
             for (size_t b = 0; b < s->bucket_count; b++) {
                 cum += s->buckets[b];
                 cj_raw(j, b ? ",[" : "[");
-                if (b < l->bounds.count && b + 1 < s->bucket_count)
-                    cj_num(j, l->bounds.bounds[b]);
+                if (b + 1 < s->bucket_count)
+                    cj_num(j, s->bounds[b]);
                 else
                     cj_str(j, "+Inf");
                 cj_raw(j, ",");
@@ -203,6 +205,30 @@ static int list_series(void *ud, const sonde_series_sample *s)
     return 0;
 }
 
+/* The name and type of a family without series (for the answer's head), under the
+ * registry's lock. */
+typedef struct fam_head {
+    const char *want;
+    console_json *j;
+    int found;
+} fam_head;
+
+static int head_of(const sonde_metric *m, void *ud)
+{
+    fam_head *h = ud;
+    if (strcmp(sonde_metric_name(m), h->want) != 0)
+        return 0;
+    cj_raw(h->j, "{");
+    cj_key(h->j, "family");
+    cj_str(h->j, sonde_metric_name(m));
+    cj_key(h->j, "type");
+    cj_str(h->j, type_name(sonde_metric_type(m)));
+    cj_key(h->j, "series");
+    cj_raw(h->j, "[");
+    h->found = 1;
+    return 1;
+}
+
 int console_api_series(sonde_console *c, const char *sub, const console_params *p,
                        sonde_server_response *resp)
 {
@@ -211,31 +237,30 @@ int console_api_series(sonde_console *c, const char *sub, const console_params *
     const char *family = console_param(p, "family");
     if (!family || !*family)
         return console_respond_error(resp, 400, "parameter family is required");
-    sonde_metric *m = sonde_registry_find(c->reg, family);
-    if (!m)
-        return console_respond_error(resp, 404, "no such family");
     console_json j = {0};
-    series_list l = {&j, m, sonde_metric_type(m), sonde_metric_buckets(m), 0, 0};
-    cj_raw(&j, "{");
-    cj_key(&j, "family");
-    cj_str(&j, sonde_metric_name(m));
-    cj_key(&j, "type");
-    cj_str(&j, type_name(l.type));
-    cj_key(&j, "series");
-    cj_raw(&j, "[");
+    series_list l = {&j, 0, 0};
     int rc = sonde_internal_family_series(c->reg, family, 0, list_series, &l);
+    if (rc == SONDE_OK && l.n == 0) { /* no series: the head from the family itself */
+        fam_head h = {family, &j, 0};
+        size_t n = strlen(family);
+        char base[256];
+        if (n > 6 && n < sizeof base && strcmp(family + n - 6, "_total") == 0) {
+            memcpy(base, family, n - 6); /* "foo_total" finds counter "foo" */
+            base[n - 6] = '\0';
+            h.want = base;
+        }
+        sonde_registry_foreach(c->reg, head_of, &h);
+        if (!h.found)
+            rc = SONDE_ENOENT;
+    }
+    if (rc) {
+        free(j.p);
+        return rc == SONDE_ENOENT ? console_respond_error(resp, 404, "no such family") : rc;
+    }
     cj_raw(&j, "]");
     cj_key(&j, "truncated");
     cj_bool(&j, l.truncated);
     cj_raw(&j, "}");
-    if (rc == SONDE_ENOENT) {
-        free(j.p);
-        return console_respond_error(resp, 404, "no such family");
-    }
-    if (rc) {
-        free(j.p);
-        return rc;
-    }
     return console_respond_json(resp, 200, &j);
 }
 

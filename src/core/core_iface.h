@@ -110,6 +110,10 @@ typedef struct sonde_series_exemplar { /* a copy of one bucket's exemplar (exemp
     unsigned long long unix_ns;
 } sonde_series_exemplar;
 typedef struct sonde_series_sample {
+    const char *family;          /* the family's name (counters without "_total") */
+    sonde_type type;
+    const char *const *label_names; /* label_count names */
+    const double *bounds;        /* histograms: bucket_count - 1 upper bounds */
     const void *id;              /* the series' identity while it exists */
     const char *const *label_values; /* label_count values (names: the family's) */
     size_t label_count;

@@ -40,6 +40,10 @@ static void copy_exemplar(uint32_t cell, sonde_series_exemplar *out, unsigned ch
 static void read_child(series_reader *r, const sonde_family *f, sonde_child *c, int want_ex)
 {
     sonde_series_sample *s = &r->s;
+    s->family = f->name;
+    s->type = f->type;
+    s->label_names = (const char *const *)f->label_names;
+    s->bounds = f->bounds;
     s->id = c;
     s->label_count = f->label_count;
     const char *p = c->blob;
