@@ -171,19 +171,29 @@ try {
   // the tracer's ring); the chart stops refreshing under the pointer, but a refresh
   // between reading the position and hovering moves it: then try again
   let ex = [], target = null;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    ex = await exemplars();
+  for (let attempt = 0; attempt < 12; attempt++) {
+    ex = (await exemplars()) || [];
     target = null;
     for (const e of [...ex].sort((a, b) => b.t - a.t))
       if ((await fetch(CONSOLE + 'api/traces/' + e.trace_id)).status === 200) { target = e; break; }
     if (!target) { await sleep(1000); continue; }
-    const xy = await page.$eval('.chart', (c, e) => {
+    const where = () => page.$eval('.chart', (c, e) => {
+      if (!c.sondeChart) return null;
       const [x, y] = c.sondeChart.graph.toDomCoords(new Date(e.t), e.value);
       const r = c.querySelector('.plot').getBoundingClientRect();
       return [r.left + x, r.top + y];
     }, target);
+    // the pointer on the point, and still on it after a moment (a redraw already under
+    // way when the pointer arrived rescales the time axis): then click
+    let xy = await where();
+    if (!xy) continue;
     await page.mouse.move(xy[0], xy[1]);
-    await sleep(300);
+    await sleep(500);
+    const again = await where();
+    if (!again || Math.abs(again[0] - xy[0]) > 1 || Math.abs(again[1] - xy[1]) > 1) continue;
+    xy = again;
+    await page.mouse.move(xy[0] + 1, xy[1]);
+    await page.mouse.move(xy[0], xy[1]);
     await page.mouse.click(xy[0], xy[1]);
     await sleep(300);
     if ((await page.evaluate(() => location.hash)).startsWith('#/traces/')) break;
