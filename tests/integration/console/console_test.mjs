@@ -78,8 +78,10 @@ const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
 page.on('pageerror', (e) => problems.push('page error: ' + e.message));
 page.on('requestfailed', (r) => {
-  // EventSource closes its stream on navigation and reconnects: not a failure
-  if (!/logs\/stream/.test(r.url())) problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText);
+  // a request the page's leaving cancelled (net::ERR_ABORTED: the test moves on while a
+  // refresh is in flight) and the EventSource's stream closed on navigation are no failures
+  const why = (r.failure() || {}).errorText || '';
+  if (!/logs\/stream/.test(r.url()) && why !== 'net::ERR_ABORTED') problems.push('request failed: ' + r.url() + ' ' + why);
 });
 page.on('response', (r) => { if (r.status() >= 400) problems.push('HTTP ' + r.status() + ' for ' + r.url()); });
 page.on('dialog', async (d) => { problems.push('dialog opened: ' + d.message()); await d.dismiss(); });
@@ -174,8 +176,23 @@ try {
   for (let attempt = 0; attempt < 12; attempt++) {
     ex = (await exemplars()) || [];
     target = null;
+    // dygraphs picks the row nearest the pointer in x, then a point of that row: the target
+    // must have no other row (exemplar or sample) within 4 px of it
+    const isolated = await page.$eval('.chart', (c) => {
+      const g = c.sondeChart && c.sondeChart.graph;
+      if (!g) return [];
+      const xs = [];
+      for (let i = 0; i < g.numRows(); i++) xs.push(g.toDomXCoord(g.getValue(i, 0)));
+      return c.sondeChart.exemplars.filter((e) => {
+        const x = g.toDomXCoord(e.t);
+        return xs.filter((v) => Math.abs(v - x) < 4).length === 1;
+      }).map((e) => e.trace_id);
+    });
     for (const e of [...ex].sort((a, b) => b.t - a.t))
-      if ((await fetch(CONSOLE + 'api/traces/' + e.trace_id)).status === 200) { target = e; break; }
+      if (isolated.includes(e.trace_id) && (await fetch(CONSOLE + 'api/traces/' + e.trace_id)).status === 200) {
+        target = e;
+        break;
+      }
     if (!target) { await sleep(1000); continue; }
     const where = () => page.$eval('.chart', (c, e) => {
       if (!c.sondeChart) return null;
