@@ -270,7 +270,7 @@ cmake -S "$tmp/cmg" -B "$tmp/cmg/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/
 cmake --build "$tmp/cmg/build" >/dev/null
 run grpc-cmake "$tmp/cmg/build/grpc-cmake"
 exports=$(nm -D --defined-only -C "$libdir/libsonde-grpc.so.0" | awk '$2 != "A" {$1=""; $2=""; print}' |
-  sed 's/^ *//' | sort)
+  sed 's/^ *//; s/@.*//' | sort)
 want=$(printf '%s\n' \
   'sonde_grpc_client_interceptor_factory(sonde_grpc_opts const&)' \
   'sonde_grpc_server_interceptor_factory(sonde_grpc_opts const&)')
