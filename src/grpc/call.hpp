@@ -20,7 +20,7 @@
 namespace sonde_grpc_internal {
 
 struct Shared {
-    Shared(const sonde_grpc_opts &opts)
+    explicit Shared(const sonde_grpc_opts &opts)
         : methods(opts.rpc, opts.methods, opts.method_limit), tracer(opts.tracer)
     {
     }

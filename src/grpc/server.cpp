@@ -23,8 +23,9 @@ std::string first_value(const std::multimap<grpc::string_ref, grpc::string_ref> 
 {
     if (!md)
         return {};
-    auto it = md->find(grpc::string_ref(key));
-    if (it == md->end() || it->second.size() > kMaxHeader)
+    grpc::string_ref name(key);
+    auto it = md->lower_bound(name); /* the first of equal keys, in arrival order */
+    if (it == md->end() || it->first != name || it->second.size() > kMaxHeader)
         return {};
     return std::string(it->second.data(), it->second.size());
 }
