@@ -10,7 +10,8 @@ namespace sonde_grpc_internal {
 
 CallRecord::CallRecord(std::shared_ptr<Shared> shared, const Method &method,
                        sonde_span_kind kind)
-    : shared_(std::move(shared)), method_(method), kind_(kind), call_(sonde_rpc_begin(method.handle))
+    : shared_(std::move(shared)), method_(method), kind_(kind),
+      call_(sonde_rpc_begin(method.handle))
 {
 }
 

@@ -9,7 +9,8 @@
  * garbage traceparent. The server and the client record into registries of
  * their own and one tracer whose spans an in-memory exporter keeps. Then:
  *   - each side's exposition holds exactly the counts of the calls made, by
- *     method and code, and the histograms' counts by method;
+ *     method and code (a call past its deadline: DEADLINE_EXCEEDED for the
+ *     client, CANCELLED for the server), and the histograms' counts by method;
  *   - paths past each side's method limit are "OTHER", and no series exists
  *     for them;
  *   - every client span is the child of the test's root span (the trace and
@@ -25,6 +26,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check.h"
@@ -38,6 +40,8 @@ using sonde::test::EchoRequest;
 
 /* ---- the service ---------------------------------------------------------- */
 
+static const int kWaitForCancel = -1;
+
 static grpc::Status answer(int code)
 {
     return code ? grpc::Status(static_cast<grpc::StatusCode>(code), "asked for")
@@ -45,8 +49,13 @@ static grpc::Status answer(int code)
 }
 
 class EchoService final : public Echo::Service {
-    grpc::Status Unary(grpc::ServerContext *, const EchoRequest *req, EchoReply *rep) override
+    grpc::Status Unary(grpc::ServerContext *ctx, const EchoRequest *req, EchoReply *rep) override
     {
+        if (req->code() == kWaitForCancel) { /* until the caller's deadline cancels the call */
+            while (!ctx->IsCancelled())
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+        }
         rep->set_text(req->text());
         return answer(req->code());
     }
@@ -177,6 +186,16 @@ static void unary(World &w, Echo::Stub &stub, grpc::StatusCode code)
     grpc::ClientContext ctx;
     EchoReply rep;
     expect(w, stub.Unary(&ctx, request("u", code), &rep), code, "Unary");
+}
+
+/* A unary call past its deadline: the client sees DEADLINE_EXCEEDED, the server CANCELLED. */
+static void unary_deadline(World &w, Echo::Stub &stub)
+{
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    EchoReply rep;
+    expect(w, stub.Unary(&ctx, request("d", kWaitForCancel), &rep),
+           grpc::StatusCode::DEADLINE_EXCEEDED, "Unary past its deadline");
 }
 
 static void server_stream(World &w, Echo::Stub &stub, int count, grpc::StatusCode code)
@@ -312,6 +331,7 @@ static int run_calls(World &w)
         unary(w, *stub, grpc::StatusCode::NOT_FOUND);
         unary(w, *stub, grpc::StatusCode::NOT_FOUND);
         unary(w, *stub, grpc::StatusCode::INVALID_ARGUMENT);
+        unary_deadline(w, *stub);
         server_stream(w, *stub, 3, grpc::StatusCode::OK);
         server_stream(w, *stub, 2, grpc::StatusCode::NOT_FOUND);
         client_stream(w, *stub, 3, grpc::StatusCode::OK);
@@ -386,12 +406,13 @@ TEST(grpc_server_metrics_exact)
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "OK"), 4);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "NOT_FOUND"), 2);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "INVALID_ARGUMENT"), 1);
+    CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "CANCELLED"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ServerStream", "OK"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ServerStream", "NOT_FOUND"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ClientStream", "OK"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ClientStream", "INVALID_ARGUMENT"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Bidi", "OK"), 1);
-    CHECK_EQ_INT(durations(t, "sonde.test.Echo/Unary"), 7);
+    CHECK_EQ_INT(durations(t, "sonde.test.Echo/Unary"), 8);
     CHECK_EQ_INT(durations(t, "sonde.test.Echo/ServerStream"), 2);
     CHECK_EQ_INT(durations(t, "sonde.test.Echo/ClientStream"), 2);
     CHECK_EQ_INT(durations(t, "sonde.test.Echo/Bidi"), 1);
@@ -407,7 +428,7 @@ TEST(grpc_server_hostile_paths_bounded)
     CHECK_EQ_INT(durations(t, "OTHER"), 4);
     CHECK(t.find("evil.Svc/m3") == std::string::npos);
     CHECK(t.find("noslash") == std::string::npos);
-    CHECK_EQ_INT(series_count(t), 11);
+    CHECK_EQ_INT(series_count(t), 12);
 }
 
 TEST(grpc_client_metrics_exact)
@@ -416,12 +437,13 @@ TEST(grpc_client_metrics_exact)
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "OK"), 3);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "NOT_FOUND"), 2);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "INVALID_ARGUMENT"), 1);
+    CHECK_EQ_INT(requests(t, "sonde.test.Echo/Unary", "DEADLINE_EXCEEDED"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ServerStream", "OK"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ServerStream", "NOT_FOUND"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ClientStream", "OK"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/ClientStream", "INVALID_ARGUMENT"), 1);
     CHECK_EQ_INT(requests(t, "sonde.test.Echo/Bidi", "OK"), 1);
-    CHECK_EQ_INT(durations(t, "sonde.test.Echo/Unary"), 6);
+    CHECK_EQ_INT(durations(t, "sonde.test.Echo/Unary"), 7);
     CHECK_EQ_INT(durations(t, "sonde.test.Echo/ServerStream"), 2);
     CHECK_EQ_INT(durations(t, "sonde.test.Echo/ClientStream"), 2);
     CHECK_EQ_INT(durations(t, "sonde.test.Echo/Bidi"), 1);
@@ -429,7 +451,7 @@ TEST(grpc_client_metrics_exact)
         CHECK_EQ_INT(requests(t, m, "UNIMPLEMENTED"), 1);
     CHECK_EQ_INT(requests(t, "OTHER", "UNIMPLEMENTED"), 3); /* m4, m5, /noslash */
     CHECK(t.find("evil.Svc/m4") == std::string::npos);
-    CHECK_EQ_INT(series_count(t), 12);
+    CHECK_EQ_INT(series_count(t), 13);
 }
 
 static std::vector<const SunkSpan *> spans_of(int kind)
@@ -444,7 +466,7 @@ static std::vector<const SunkSpan *> spans_of(int kind)
 TEST(grpc_client_spans_continue_the_caller)
 {
     auto client = spans_of(SONDE_SPAN_CLIENT);
-    CHECK_EQ_INT(client.size(), 17);
+    CHECK_EQ_INT(client.size(), 18);
     for (const SunkSpan *s : client) {
         CHECK_EQ_STR(s->trace_id.c_str(), kRootTrace);
         CHECK_EQ_STR(s->parent.c_str(), world->root_span_id.c_str());
@@ -460,8 +482,8 @@ TEST(grpc_server_spans_are_children_of_client_spans)
 {
     auto server = spans_of(SONDE_SPAN_SERVER);
     auto client = spans_of(SONDE_SPAN_CLIENT);
-    CHECK_EQ_INT(server.size(), 18);
-    int linked = 0, roots = 0;
+    CHECK_EQ_INT(server.size(), 19);
+    int linked = 0, roots = 0, deadline = 0;
     for (const SunkSpan *s : server) {
         if (!s->has_parent) {
             roots++; /* the garbage traceparent: a new trace, the call measured all the same */
@@ -477,11 +499,20 @@ TEST(grpc_server_spans_are_children_of_client_spans)
             CHECK_EQ_STR(s->tracestate.c_str(), "vendor=abc");
             if (s->name != "OTHER")
                 CHECK_EQ_STR(s->name.c_str(), c->name.c_str());
-            CHECK(s->ints.count("rpc.grpc.status_code") && c->ints.count("rpc.grpc.status_code") &&
-                  s->ints.at("rpc.grpc.status_code") == c->ints.at("rpc.grpc.status_code"));
+            CHECK(s->ints.count("rpc.grpc.status_code") && c->ints.count("rpc.grpc.status_code"));
+            auto code_of = [](const SunkSpan *x) {
+                auto it = x->ints.find("rpc.grpc.status_code");
+                return it == x->ints.end() ? int64_t{-1} : it->second;
+            };
+            int64_t sc = code_of(s), cc = code_of(c);
+            if (sc == SONDE_RPC_CANCELLED && cc == SONDE_RPC_DEADLINE_EXCEEDED)
+                deadline++; /* each side's view of the call past its deadline */
+            else
+                CHECK_EQ_INT(sc, cc);
         }
     }
-    CHECK_EQ_INT(linked, 17);
+    CHECK_EQ_INT(linked, 18);
+    CHECK_EQ_INT(deadline, 1);
     CHECK_EQ_INT(roots, 1);
 }
 

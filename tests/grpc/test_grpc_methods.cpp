@@ -154,7 +154,8 @@ TEST(grpc_call_finished_once_under_race)
     } /* each destructor finishes again: a no-op */
     std::string text = expose(reg);
     long ok = sample(text, "rpc_requests_total{method=\"race.Svc/Call\",code=\"OK\"}");
-    long cancelled = sample(text, "rpc_requests_total{method=\"race.Svc/Call\",code=\"CANCELLED\"}");
+    long cancelled =
+        sample(text, "rpc_requests_total{method=\"race.Svc/Call\",code=\"CANCELLED\"}");
     CHECK_EQ_INT((ok < 0 ? 0 : ok) + (cancelled < 0 ? 0 : cancelled), kRounds);
     CHECK_EQ_INT(sample(text, "rpc_request_duration_seconds_count{method=\"race.Svc/Call\"}"),
                  kRounds);
