@@ -393,7 +393,9 @@ static int offer_tools(run *r, char *err, size_t errlen)
             if (!g[r->ntools].fn) return -1;
             r->ntools++;
             json_t *schema = json_object_get(t, "inputSchema");
-            json_t *params = json_is_object(schema) ? json_incref(schema)
+            /* a copy: the server's list is shared by concurrent runs, and taking a reference
+             * would write its refcount from every run's thread */
+            json_t *params = json_is_object(schema) ? json_deep_copy(schema)
                                                     : json_pack("{s:s}", "type", "object");
             json_t *fn = json_pack("{s:s, s:o}", "name", name, "parameters", params);
             const char *desc = json_string_value(json_object_get(t, "description"));
