@@ -226,6 +226,11 @@ typedef struct gw_config {
     char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
     int metrics_port;      /* 0 = same port as the API */
+    int console;           /* the console under /console/ (sonde/console.h): 1 (default),
+                              0 with --no-console or "console": {"enabled": false} */
+    long console_interval_ms;  /* its history: sample interval (default 5000) */
+    long console_retention_s;  /* kept (default 3600) */
+    double console_max_bytes;  /* memory bound (default 32 MiB) */
     int threads;           /* MHD thread pool size */
     size_t max_body;       /* bytes */
     int max_depth;         /* JSON nesting limit */

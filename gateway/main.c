@@ -32,12 +32,16 @@ static void usage(FILE *f)
 "An OpenAI-compatible gateway that meters every call with libsonde.\n"
 "Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses;\n"
 "        GET, DELETE /v1/responses/{id}; GET /v1/models;\n"
-"        GET /metrics, /health, /ready (on --metrics-port when given).\n"
+"        GET /metrics, /health, /ready and the console /console/ (on --metrics-port\n"
+"        when given).\n"
 "\n"
 "Options (environment variable in brackets; flags override it, it overrides the file):\n"
 "  -p, --port N              API port, 0 = any free one (default 8080) [SONDE_GATEWAY_PORT]\n"
 "  -m, --metrics-port N      serve /metrics /health /ready on this port instead of the\n"
 "                            API port (default: the API port) [SONDE_GATEWAY_METRICS_PORT]\n"
+"      --no-console          no console under /console/ (on by default: pages and JSON API\n"
+"                            with the in-process history, same auth as /metrics;\n"
+"                            docs/console.md); --console turns it back on\n"
 "  -a, --address ADDR        bind address, IPv4 or IPv6 literal (default: loopback only,\n"
 "                            127.0.0.1 and ::1; 0.0.0.0 or :: for every interface)\n"
 "                            [SONDE_GATEWAY_ADDRESS]\n"
@@ -121,7 +125,7 @@ static void usage(FILE *f)
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
        O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLPM, O_OTLPM_IV,
        O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS,
-       O_RWURL, O_RWINT, O_PGURL, O_PGJOB };
+       O_RWURL, O_RWINT, O_PGURL, O_PGJOB, O_CONSOLE, O_NO_CONSOLE };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -181,6 +185,8 @@ int main(int argc, char **argv)
         {"remote-write-interval", required_argument, NULL, O_RWINT},
         {"pushgateway-url", required_argument, NULL, O_PGURL},
         {"pushgateway-job", required_argument, NULL, O_PGJOB},
+        {"console", no_argument, NULL, O_CONSOLE},
+        {"no-console", no_argument, NULL, O_NO_CONSOLE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -245,6 +251,8 @@ int main(int argc, char **argv)
         switch (o) {
         case 'p': bad = num("--port", optarg, 0, 65535, &d); cfg.port = (int)d; break;
         case 'm': bad = num("--metrics-port", optarg, 0, 65535, &d); cfg.metrics_port = (int)d; break;
+        case O_CONSOLE: cfg.console = 1; break;
+        case O_NO_CONSOLE: cfg.console = 0; break;
         case 'a': free(cfg.address); cfg.address = strdup(optarg); break;
         case 'u': upstream = optarg; break;
         case 't': bad = num("--threads", optarg, 1, 256, &d); cfg.threads = (int)d; break;

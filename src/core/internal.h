@@ -133,6 +133,8 @@ sonde_family *sonde_families_lookup(sonde_family *const *fams, size_t n, const c
  * renders them without the registry lock and hands them back to sonde_families_release. */
 int sonde_registry_snapshot(sonde_registry *reg, sonde_family ***fams, size_t *n);
 void sonde_families_release(sonde_family **fams, size_t n);
+/* Drop the reference on one family taken like the snapshot's (series_read.c). */
+void sonde_family_release(sonde_family *f);
 
 /* family.c */
 int sonde_family_init_children(sonde_family *f);

@@ -76,6 +76,8 @@ static void family_unref(sonde_family *f)
     sonde_defer(family_free_deferred, f);
 }
 
+void sonde_family_release(sonde_family *f) { family_unref(f); }
+
 void sonde_families_release(sonde_family **fams, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -282,6 +282,13 @@ TEST(null_http_modules_are_noops)
     CHECK_EQ_INT(sonde_http_mhd_start(NULL, 0, 0, NULL, NULL, NULL, &a), SONDE_EINVAL); /* no dh */
     CHECK(a == NULL);
     CHECK(sonde_http_mhd_daemon(NULL) == NULL);
+    char target[16] = "x";
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, NULL, target, sizeof target), 0);
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/a", NULL, 0), 0);
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/console/", target, sizeof target), 9);
+    CHECK_EQ_STR(target, "/console/");
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/a/very/long/path/indeed", target, sizeof target), 0);
+    CHECK_EQ_STR(target, "");
     sonde_http_mhd_stop(NULL);
     sonde_http_mhd_stream_begin(NULL, NULL);
     /* sonde_http_mhd_respond(NULL, c, ...) only queues on c: it needs a live connection,
@@ -322,6 +329,37 @@ TEST(server_needs_a_server)
     CHECK_EQ_INT(sonde_server_handle(s, &req, &resp), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_server_ready_add(s, NULL, NULL, NULL), SONDE_EINVAL);
     sonde_server_free(s);
+    sonde_registry_free(r);
+}
+
+TEST(console_needs_a_console)
+{
+    sonde_console *c = (sonde_console *)&c;
+    char err[64];
+    sonde_console_opts_init(NULL);
+    CHECK_EQ_INT(sonde_console_new(NULL, &c, err, sizeof err), SONDE_EINVAL);
+    CHECK(c == NULL);
+    sonde_console_opts o;
+    sonde_console_opts_init(&o);
+    CHECK_EQ_INT(sonde_console_new(&o, NULL, err, sizeof err), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_console_start(NULL), SONDE_EINVAL);
+    sonde_console_free(NULL);
+    sonde_server_response resp;
+    memset(&resp, 0x55, sizeof resp);
+    CHECK_EQ_INT(sonde_console_handle(NULL, NULL, &resp), SONDE_EINVAL);
+    CHECK(resp.body == NULL && resp.status == 0); /* emptied */
+    CHECK_EQ_INT(sonde_console_handle(NULL, NULL, NULL), SONDE_EINVAL);
+    /* a real console with NULL request parts */
+    sonde_registry *r = new_reg();
+    o.registry = r;
+    CHECK_EQ_INT(sonde_console_new(&o, &c, NULL, 0), SONDE_OK);
+    sonde_server_request req = {.method = NULL, .path = "/console/api/status"};
+    CHECK_EQ_INT(sonde_console_handle(c, &req, &resp), SONDE_EINVAL);
+    req.method = "GET";
+    req.path = NULL;
+    CHECK_EQ_INT(sonde_console_handle(c, &req, &resp), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_console_handle(c, NULL, &resp), SONDE_EINVAL);
+    sonde_console_free(c);
     sonde_registry_free(r);
 }
 
@@ -679,6 +717,7 @@ int main(void)
     RUN(other_null_arguments_are_einval);
     RUN(null_http_modules_are_noops);
     RUN(server_needs_a_server);
+    RUN(console_needs_a_console);
     RUN(null_llm_is_a_noop);
     RUN(null_store_and_handles_are_noops);
     RUN(price_tables_need_a_table);
