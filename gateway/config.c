@@ -824,7 +824,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
         "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp",
-        "responses", "telemetry", "console", NULL};
+        "responses", "telemetry", "console", "alerts", NULL};
+    static const char *const alallowed[] = {"rules", "webhook", "alertmanager_url", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     static const char *const rwallowed[] = {"url", "interval_s", NULL};
     static const char *const pgallowed[] = {"url", "job", NULL};
@@ -917,6 +918,23 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
             get_num(rw, "interval_s", 0.001, 86400, &c->remote_write_interval, "remote_write", err,
                     errlen))
             goto out;
+    }
+    json_t *al = json_object_get(root, "alerts");
+    if (al) {
+        if (!json_is_object(al)) {
+            snprintf(err, errlen, "alerts must be an object");
+            goto out;
+        }
+        if (check_keys(al, "alerts", alallowed, err, errlen) ||
+            get_str(al, "rules", &c->alert_rules, "alerts", err, errlen) ||
+            get_str(al, "webhook", &c->alert_webhook, "alerts", err, errlen) ||
+            get_str(al, "alertmanager_url", &c->alertmanager_url, "alerts", err, errlen))
+            goto out;
+        if ((c->alert_webhook && gw_otlp_endpoint_check(c->alert_webhook) != 0) ||
+            (c->alertmanager_url && gw_otlp_endpoint_check(c->alertmanager_url) != 0)) {
+            snprintf(err, errlen, "alerts: 'webhook' and 'alertmanager_url' must be http:// or https:// URLs");
+            goto out;
+        }
     }
     json_t *pg = json_object_get(root, "pushgateway");
     if (pg) {
@@ -1035,6 +1053,9 @@ void gw_config_free(gw_config *c)
     free(c->remote_write_url);
     free(c->pushgateway_url);
     free(c->pushgateway_job);
+    free(c->alert_rules);
+    free(c->alert_webhook);
+    free(c->alertmanager_url);
     for (size_t i = 0; i < c->nups; i++) upstream_free(c->ups[i]);
     free(c->ups);
     for (size_t i = 0; i < c->nmodels; i++) model_clear(&c->models[i]);

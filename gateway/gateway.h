@@ -261,6 +261,11 @@ typedef struct gw_config {
     long responses_max;        /* most responses kept (oldest dropped first) */
     long responses_max_age_s;  /* responses older than this are dropped */
     gw_telemetry_cfg telemetry;
+    /* the console's alerts (docs/console.md): "alerts": {"rules", "webhook",
+     * "alertmanager_url"}, --alert-rules, --alert-webhook, --alertmanager-url */
+    char *alert_rules;      /* rules file (JSON); NULL: the built-in defaults */
+    char *alert_webhook;    /* notices POSTed there (Alertmanager webhook payload) */
+    char *alertmanager_url; /* linked from the Alerts page */
 } gw_config;
 
 int gw_config_defaults(gw_config *c);

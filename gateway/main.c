@@ -111,6 +111,11 @@ static void usage(FILE *f)
 "      --pushgateway-url URL        push the metrics there when shutting down\n"
 "                                   [SONDE_PUSHGATEWAY_URL]\n"
 "      --pushgateway-job JOB        its job (default sonde-gateway) [SONDE_PUSHGATEWAY_JOB]\n"
+"  Alerts of the console (docs/console.md):\n"
+"      --alert-rules FILE           the rules (JSON; default: deploy/rules' thresholds)\n"
+"      --alert-webhook URL          POST firing and resolved alerts there (Alertmanager's\n"
+"                                   webhook payload)\n"
+"      --alertmanager-url URL       link the Alerts page to this Alertmanager\n"
 "  -h, --help                this text\n"
 "  -V, --version             the version\n"
 "\n"
@@ -125,7 +130,8 @@ static void usage(FILE *f)
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
        O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLPM, O_OTLPM_IV,
        O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS,
-       O_RWURL, O_RWINT, O_PGURL, O_PGJOB, O_CONSOLE, O_NO_CONSOLE };
+       O_RWURL, O_RWINT, O_PGURL, O_PGJOB, O_CONSOLE, O_NO_CONSOLE, O_ALRULES, O_ALHOOK,
+       O_AMURL };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -187,6 +193,9 @@ int main(int argc, char **argv)
         {"pushgateway-job", required_argument, NULL, O_PGJOB},
         {"console", no_argument, NULL, O_CONSOLE},
         {"no-console", no_argument, NULL, O_NO_CONSOLE},
+        {"alert-rules", required_argument, NULL, O_ALRULES},
+        {"alert-webhook", required_argument, NULL, O_ALHOOK},
+        {"alertmanager-url", required_argument, NULL, O_AMURL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -275,6 +284,19 @@ int main(int argc, char **argv)
         case O_RWINT: bad = num("--remote-write-interval", optarg, 0.001, 86400, &cfg.remote_write_interval); break;
         case O_PGURL: free(cfg.pushgateway_url); cfg.pushgateway_url = strdup(optarg); break;
         case O_PGJOB: free(cfg.pushgateway_job); cfg.pushgateway_job = strdup(optarg); break;
+        case O_ALRULES: free(cfg.alert_rules); cfg.alert_rules = strdup(optarg); break;
+        case O_ALHOOK:
+            bad = gw_otlp_endpoint_check(optarg) != 0;
+            if (bad) fprintf(stderr, "sonde-gateway: --alert-webhook must be an http(s):// URL\n");
+            free(cfg.alert_webhook);
+            cfg.alert_webhook = strdup(optarg);
+            break;
+        case O_AMURL:
+            bad = gw_otlp_endpoint_check(optarg) != 0;
+            if (bad) fprintf(stderr, "sonde-gateway: --alertmanager-url must be an http(s):// URL\n");
+            free(cfg.alertmanager_url);
+            cfg.alertmanager_url = strdup(optarg);
+            break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
         case O_OTLPM: free(cfg.otlp_metrics_endpoint); cfg.otlp_metrics_endpoint = strdup(optarg); break;

@@ -93,6 +93,7 @@ struct gw_service {
     int napi;
     sonde_server *ops;
     sonde_console *console;    /* /console/ (NULL with --no-console), served through ops */
+    sonde_alert_webhook *alert_webhook; /* the console's alert notices (--alert-webhook) */
     int ops_separate;
     pthread_mutex_t live_mu;
     gw_req *live;
@@ -507,7 +508,8 @@ static enum MHD_Result serve_ops(sonde_server *ops, struct MHD_Connection *c, co
         .method = method, .path = url,
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .accept_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"),
-        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")};
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+        .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID")};
     sonde_server_response rs;
     if (sonde_server_handle(ops, &rq, &rs) != SONDE_OK) return MHD_NO;
     struct MHD_Response *resp = MHD_create_response_from_buffer(rs.body_len, rs.body,
@@ -823,6 +825,20 @@ int gw_service_start(gateway *gw)
         co.interval_ms = cfg->console_interval_ms;
         co.retention_s = cfg->console_retention_s;
         co.max_bytes = (size_t)cfg->console_max_bytes;
+        co.rules_path = cfg->alert_rules;
+        co.alertmanager_url = cfg->alertmanager_url;
+        if (cfg->alert_webhook) {
+            sonde_alert_webhook_opts wo;
+            sonde_alert_webhook_opts_init(&wo);
+            wo.url = cfg->alert_webhook;
+            if (sonde_alert_webhook_new(&wo, &sv->alert_webhook) != SONDE_OK) {
+                fprintf(stderr, "sonde-gateway: --alert-webhook %s: cannot start the sender\n",
+                        cfg->alert_webhook);
+                return -1;
+            }
+            co.notify = sonde_alert_webhook_notify;
+            co.notify_ud = sv->alert_webhook;
+        }
         if (sonde_console_new(&co, &sv->console, err, sizeof err) != SONDE_OK ||
             sonde_console_start(sv->console) != SONDE_OK) {
             fprintf(stderr, "sonde-gateway: console: %s\n", *err ? err : "cannot start");
@@ -938,6 +954,7 @@ void gw_service_stop(gateway *gw)
     gw_hangup_free(sv->hangups); /* every request has ended: nothing is watched */
     sonde_server_free(sv->ops);
     sonde_console_free(sv->console); /* after the server that answered with it */
+    sonde_alert_webhook_free(sv->alert_webhook); /* after the console that notified it */
     pthread_mutex_destroy(&sv->live_mu);
     free(sv);
     gw->svc = NULL;

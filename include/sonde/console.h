@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 
+#include "alert.h"
 #include "export.h"
 #include "log.h"
 #include "metrics.h"
@@ -39,10 +40,6 @@ extern "C" {
 #endif
 
 typedef struct sonde_console sonde_console;
-
-/* An alert changed state (h-cobs documents the arguments with the alert options below). */
-struct sonde_console_alert_event;
-typedef void (*sonde_console_notify_fn)(void *ud, const struct sonde_console_alert_event *ev);
 
 /* Options of sonde_console_new(); fill with sonde_console_opts_init(). Strings and the
  * families array are copied. */
@@ -56,11 +53,15 @@ typedef struct sonde_console_opts {
     const char *const *families; /* families recorded from the start besides the GenAI
                                     overview's (at most 256) */
     size_t family_count;
-    /* --- alerts (h-cobs) --- */
-    const char *rules_path;       /* alert rules file (JSON); NULL = built-in defaults */
-    sonde_console_notify_fn notify; /* called on alert state changes; may be NULL */
+    /* --- alerts: rules evaluated on the history by the sampler thread (docs/console.md) --- */
+    const char *rules_path;       /* alert rules file (JSON, read by sonde_console_new: a bad
+                                     file is SONDE_ECONFIG with the rule and field in err);
+                                     NULL = the built-in defaults (deploy/rules' thresholds) */
+    sonde_console_notify_fn notify; /* called (sonde/alert.h) when a rule starts firing and
+                                     when it resolves, on the sampler thread; may be NULL.
+                                     sonde_alert_webhook_notify (libsonde-otlp) posts it */
     void *notify_ud;
-    const char *alertmanager_url; /* shown as a link when set */
+    const char *alertmanager_url; /* shown as a link on the Alerts page when set */
 } sonde_console_opts;
 
 /* Fill *o with the defaults above (everything else NULL / 0). */
@@ -68,8 +69,10 @@ SONDE_API void sonde_console_opts_init(sonde_console_opts *o);
 
 /*
  * Create a console in *out (the sampler is not running yet). SONDE_ECONFIG with a
- * message in err (may be NULL) for an option out of range or a bad family name,
- * SONDE_EINVAL for a NULL o or out, SONDE_ENOMEM. *out is NULL on error.
+ * message in err (may be NULL) for an option out of range, a bad family name or a bad
+ * alert rules file (the rule and field named), SONDE_EIO (with a message) when the rules
+ * file cannot be read, SONDE_EINVAL for a NULL o or out, SONDE_ENOMEM. *out is NULL on
+ * error.
  */
 SONDE_API int sonde_console_new(const sonde_console_opts *o, sonde_console **out, char *err,
                                 size_t errlen);

@@ -119,6 +119,8 @@ typedef struct sonde_server_request {
     const char *accept;          /* Accept */
     const char *accept_encoding; /* Accept-Encoding */
     const char *authorization;   /* Authorization */
+    const char *last_event_id;   /* Last-Event-ID (an EventSource reconnecting: the
+                                    console's log tail); may be NULL */
 } sonde_server_request;
 
 typedef struct sonde_server_header {

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "console_internal.h"
+#include "console_obs.h"
 #include "history.h"
 
 void sonde_console_opts_init(sonde_console_opts *o)
@@ -62,7 +63,9 @@ static int64_t wall_ms(void) { return (int64_t)(sonde_wall_seconds() * 1000.0); 
 static void sample_now(sonde_console *c)
 {
     console_watch_pinned(c);
-    console_history_sample(c->history, wall_ms());
+    int64_t now = wall_ms();
+    console_history_sample(c->history, now);
+    console_alerts_tick(c, now);
 }
 
 static void *sampler_main(void *arg)
@@ -132,6 +135,8 @@ int sonde_console_new(const sonde_console_opts *o, sonde_console **out, char *er
                              sonde_counter_of(m), &c->history);
     if (rc)
         goto fail;
+    if ((rc = console_alerts_new(c, o, err, errlen)) != SONDE_OK)
+        goto fail;
     console_watch_pinned(c);
     *out = c;
     return SONDE_OK;
@@ -167,6 +172,7 @@ void sonde_console_free(sonde_console *c)
     pthread_mutex_unlock(&c->lock);
     if (running)
         pthread_join(c->thread, NULL);
+    console_alerts_free(c);
     console_history_free(c->history);
     if (c->evicted_metric)
         sonde_unregister(c->evicted_metric);

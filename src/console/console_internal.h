@@ -16,6 +16,7 @@
 #include "sonde/console.h"
 
 struct console_history;
+struct alert_engine;
 
 struct sonde_console {
     sonde_registry *reg;
@@ -27,6 +28,7 @@ struct sonde_console {
     char **families; /* the host's, recorded from the start */
     size_t family_count;
     struct console_history *history;
+    struct alert_engine *alerts; /* api_alerts.c */
     sonde_metric *evicted_metric; /* sonde_console_history_evicted_total */
     pthread_t thread;
     int running;

@@ -13,24 +13,32 @@
 #include <string.h>
 
 #include "console_internal.h"
+#include "console_obs.h"
 
 #define API_PREFIX "/console/api/"
 
-/* The API endpoints by name; a name matches "name" exactly or "name/<rest>". */
+/* The API endpoints by name; a name matches "name" exactly or "name/<rest>". fn_req: an
+ * endpoint that also reads the request's Last-Event-ID (the log tail's reconnects). */
 static const struct {
     const char *name;
     console_api_fn fn;
+    int (*fn_req)(sonde_console *c, const char *sub, const console_params *p,
+                  const char *last_event_id, sonde_server_response *resp);
 } api_table[] = {
-    {"status", console_api_status},
-    {"families", console_api_families},
-    {"series", console_api_series},
-    {"query", console_api_query},
-    {"overview", console_api_overview},
+    {"status", console_api_status, NULL},
+    {"families", console_api_families, NULL},
+    {"series", console_api_series, NULL},
+    {"query", console_api_query, NULL},
+    {"overview", console_api_overview, NULL},
+    {"traces", console_api_traces, NULL},
+    {"logs", NULL, console_api_logs},
+    {"alerts", console_api_alerts, NULL},
 };
 
-static int serve_api(sonde_console *c, const char *path, size_t path_len, const char *query,
-                     sonde_server_response *resp)
+static int serve_api(sonde_console *c, const sonde_server_request *req, size_t path_len,
+                     const char *query, sonde_server_response *resp)
 {
+    const char *path = req->path;
     const char *name = path + strlen(API_PREFIX);
     size_t name_len = path_len - strlen(API_PREFIX);
     for (size_t i = 0; i < sizeof api_table / sizeof api_table[0]; i++) {
@@ -51,7 +59,8 @@ static int serve_api(sonde_console *c, const char *path, size_t path_len, const 
             } else {
                 memcpy(sub, name + n, sub_len);
                 sub[sub_len] = '\0';
-                rc = api_table[i].fn(c, sub, p, resp);
+                rc = api_table[i].fn ? api_table[i].fn(c, sub, p, resp)
+                                     : api_table[i].fn_req(c, sub, p, req->last_event_id, resp);
             }
         } else {
             rc = console_respond_error(resp, 400, err);
@@ -79,7 +88,7 @@ static int answer(sonde_console *c, const sonde_server_request *req, sonde_serve
     const char *q = strchr(req->path, '?');
     size_t path_len = q ? (size_t)(q - req->path) : strlen(req->path);
     if (path_len >= strlen(API_PREFIX) && memcmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0)
-        return serve_api(c, req->path, path_len, q ? q + 1 : NULL, resp);
+        return serve_api(c, req, path_len, q ? q + 1 : NULL, resp);
     return serve_page(c, req->path, path_len, resp);
 }
 

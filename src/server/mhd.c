@@ -92,6 +92,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .accept = header(c, "Accept"),
         .accept_encoding = header(c, "Accept-Encoding"),
         .authorization = header(c, "Authorization"),
+        .last_event_id = header(c, "Last-Event-ID"),
     };
     sonde_server_response resp;
     if (sonde_server_handle(s, &req, &resp) != SONDE_OK)

@@ -474,6 +474,41 @@ int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
 
 size_t sonde_span_event_count(const sonde_span *s) { return s && s->recording ? s->event_count : 0; }
 
+int sonde_span_event(const sonde_span *s, size_t i, const char **name, uint64_t *unix_ns,
+                     size_t *attr_count)
+{
+    if (!s || !s->recording || i >= s->event_count)
+        return SONDE_ENOENT;
+    const span_event *e = &s->events[i];
+    if (name)
+        *name = span_str(s, e->name);
+    if (unix_ns)
+        *unix_ns = e->unix_ns;
+    if (attr_count)
+        *attr_count = e->attr_count;
+    return SONDE_OK;
+}
+
+int sonde_span_event_attr(const sonde_span *s, size_t i, size_t k, sonde_attr *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    if (!s || !s->recording || i >= s->event_count || k >= s->events[i].attr_count)
+        return SONDE_ENOENT;
+    const span_attr *a = &s->ev_attrs[s->events[i].first_attr + k];
+    out->key = span_str(s, a->key);
+    out->type = (sonde_attr_type)a->type;
+    if (a->type == SONDE_ATTR_STRING)
+        out->v.s = span_str(s, a->v.s);
+    else if (a->type == SONDE_ATTR_INT)
+        out->v.i = a->v.i;
+    else if (a->type == SONDE_ATTR_DOUBLE)
+        out->v.d = a->v.d;
+    else
+        out->v.b = a->v.b;
+    return SONDE_OK;
+}
+
 void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events)
 {
     if (attrs)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sonde/alert.h"
 #include "sonde/http_mhd.h"
 #include "sonde/otlp.h"
 #include "sonde/push.h"
@@ -546,6 +547,11 @@ TEST(null_tracer_and_span_are_noops)
     CHECK_EQ_INT(sonde_span_attr(NULL, 0, &a), SONDE_ENOENT);
     CHECK_EQ_INT(sonde_span_attr(NULL, 0, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_span_event_count(NULL), 0);
+    sonde_attr ea;
+    CHECK_EQ_INT(sonde_span_event(NULL, 0, NULL, NULL, NULL), SONDE_ENOENT);
+    CHECK_EQ_INT(sonde_span_event_attr(NULL, 0, 0, &ea), SONDE_ENOENT);
+    CHECK_EQ_INT(sonde_span_event_attr(NULL, 0, 0, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_tracer_trace(NULL, tid, NULL, NULL), 0);
     sonde_span_dropped(NULL, &da, &de);
     CHECK(da == 0 && de == 0);
 }
@@ -593,6 +599,7 @@ TEST(null_logger_is_a_noop)
     sonde_log(NULL, SONDE_LOG_ERROR, "m", NULL, 0);
     CHECK_EQ_INT(sonde_log_enabled(NULL, SONDE_LOG_ERROR), 0);
     CHECK_EQ_INT(sonde_log_recent(NULL, lines, sizeof buf, 1), 0);
+    CHECK_EQ_INT(sonde_log_scan(NULL, 0, NULL, NULL), 0);
     sonde_logger_stats_get(NULL, &st);
     CHECK_EQ_INT(st.written, 0);
     sonde_logger_free(NULL, 0);
@@ -603,6 +610,28 @@ TEST(null_logger_is_a_noop)
     CHECK_EQ_INT(sonde_log_level_parse("info", NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_log_encode_otlp(NULL, 1, &out, &len), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_log_encode_otlp(NULL, 0, NULL, NULL), SONDE_EINVAL);
+}
+
+/* alert.h's webhook sender (libsonde-otlp): a URL is needed; the rest accepts NULL. */
+TEST(alert_webhook_needs_a_url)
+{
+    sonde_alert_webhook_opts o;
+    sonde_alert_webhook *w = (sonde_alert_webhook *)&o;
+    sonde_alert_webhook_stats st = {1, 1, 1};
+    sonde_alert_webhook_opts_init(NULL);
+    CHECK_EQ_INT(sonde_alert_webhook_new(NULL, &w), SONDE_EINVAL);
+    CHECK(w == NULL);
+    CHECK_EQ_INT(sonde_alert_webhook_new(NULL, NULL), SONDE_EINVAL);
+    sonde_alert_webhook_opts_init(&o);
+    CHECK_EQ_INT(sonde_alert_webhook_new(&o, &w), SONDE_EINVAL); /* no url */
+    o.url = "ftp://nowhere";
+    CHECK_EQ_INT(sonde_alert_webhook_new(&o, &w), SONDE_EINVAL);
+    sonde_alert_webhook_notify(NULL, NULL);
+    CHECK_EQ_INT(sonde_alert_webhook_flush(NULL, 0), SONDE_EINVAL);
+    sonde_alert_webhook_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.sent + st.failed + st.dropped, 0);
+    sonde_alert_webhook_stats_get(NULL, NULL);
+    sonde_alert_webhook_free(NULL);
 }
 
 /* otlp.h (libsonde-otlp): the transport is needed; free accepts NULL. */
@@ -725,6 +754,7 @@ int main(void)
     RUN(trace_functions_need_their_arguments);
     RUN(null_logger_is_a_noop);
     RUN(otlp_needs_a_transport);
+    RUN(alert_webhook_needs_a_url);
     RUN(metric_reader_needs_a_registry);
     RUN(push_needs_its_objects);
     return check_report();
