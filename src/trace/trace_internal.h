@@ -60,16 +60,20 @@ struct sonde_span {
     span_attr *ev_attrs;
     uint32_t ev_attr_count, ev_attr_cap;
     sonde_span *prev_current; /* restored when this current span ends */
-    sonde_span *next_free;    /* pool links */
+    sonde_span *next_free;    /* pool links: the next span of a free list or chain */
+    sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
+    uint32_t chain_len;       /* the tracer's pool: spans in the chain this one heads */
 };
 
 static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
 
-/* span_pool.c: spans from the thread's cache, refilled from the tracer's pool or malloc. */
+/* span_pool.c: spans from the thread's cache, refilled from the tracer's pool or malloc. The
+ * pool holds chains of spans (span_pool.c) linked by the export thread, so that a
+ * refill takes one chain whole. */
 typedef struct span_pool {
     pthread_mutex_t mu;
-    sonde_span *head;
-    size_t count, max;
+    sonde_span *chains; /* linked through next_chain */
+    size_t count, max;  /* spans in all chains */
 } span_pool;
 void sonde_span_pool_init(span_pool *p, size_t max);
 void sonde_span_pool_destroy(span_pool *p);
