@@ -139,6 +139,8 @@ typedef struct sonde_registry {
     sonde_collector *collectors;
     sonde_family *rejections; /* sonde_cardinality_rejections_total */
     sonde_family *label_rejections; /* sonde_label_rejections_total{metric,reason} */
+    atomic_size_t remote_write_bytes; /* the last remote write encoding's size: the next
+                                       * one reserves that much at once (encode_remote_write.c) */
 } sonde_registry;
 
 /* registry.c */

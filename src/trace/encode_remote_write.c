@@ -485,6 +485,12 @@ int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, siz
     pb_buf b = {0};
     size_t n = 0;
     int rc = SONDE_OK;
+    /* As large as the last encoding, and a little more: a registry keeps its size from one
+     * send to the next, and growing a buffer of megabytes by doubling copies it and touches
+     * twice its pages. */
+    size_t last = atomic_load_explicit(&reg->remote_write_bytes, memory_order_relaxed);
+    if (last && sonde_buf_reserve(&b, last + last / 16))
+        return SONDE_ENOMEM;
     if (reg->enabled) {
         sonde_family **fams;
         size_t count;
@@ -500,6 +506,7 @@ int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, siz
         free(b.p);
         return rc;
     }
+    atomic_store_explicit(&reg->remote_write_bytes, b.len, memory_order_relaxed);
     rc = sonde_pb_finish(&b, out, len);
     if (rc == SONDE_OK && samples)
         *samples = n;
