@@ -4,9 +4,13 @@
  * start (with the configuration given, so a price table adds the cost
  * family) on a private registry and prints every family in Markdown: name as
  * scraped, type, labels, buckets and help. docs/metrics.md is this output,
- * kept true by tests/integration/test_metrics_reference.sh.
+ * kept true by tests/integration/test_metrics_reference.sh. A second table
+ * lists the families of libsonde's storage, cache and queue helpers
+ * (sonde/store.h), which the gateway does not register, made the same way
+ * from a store with every part on a scratch registry.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "gateway.h"
 
@@ -42,6 +46,48 @@ static int print_family(const sonde_metric *m, void *ud)
     return 0;
 }
 
+/* The helper families only: the registry's own sonde_* families are in the first table. */
+static int print_helper_family(const sonde_metric *m, void *ud)
+{
+    return strncmp(sonde_metric_name(m), "sonde_", 6) ? print_family(m, ud) : 0;
+}
+
+static int list_store_families(FILE *out)
+{
+    sonde_config sc;
+    sonde_config_init(&sc);
+    sc.process_metrics = 0;
+    sonde_registry *reg;
+    if (sonde_registry_new(&sc, &reg) != SONDE_OK)
+        return -1;
+    static const char *const one[] = {"x"};
+    sonde_store_opts o = {.registry = reg, .operations = one, .operation_count = 1,
+                          .tables = one, .table_count = 1, .caches = one, .cache_count = 1,
+                          .queues = one, .queue_count = 1};
+    sonde_store *store;
+    if (sonde_store_new(&o, &store) != SONDE_OK) {
+        sonde_registry_free(reg);
+        return -1;
+    }
+    fputs("\n## Storage, cache and queue helpers (libsonde, `sonde/store.h`)\n\n"
+          "Not registered by the gateway: `sonde_store_new()` registers them, with an optional\n"
+          "prefix, for the parts a host names (database operations and tables, caches, queues).\n"
+          "`operation`, `table`, `cache` and `queue` take only the values the host listed up\n"
+          "front: any other is refused (`SONDE_EUNLISTED`), stores nothing and counts in\n"
+          "`sonde_label_rejections_total{reason=\"unregistered\"}`. `status` is ok, error, timeout\n"
+          "or cancelled; `state` is idle, in_use or max. A cache's size is two families, items\n"
+          "and bytes, because a Prometheus name carries one unit: under one name with a unit\n"
+          "label, `sum()` would add entries to bytes. README \"Storage, cache and queue\n"
+          "helpers\" has the API.\n\n"
+          "| family | type | labels | buckets | help |\n"
+          "| --- | --- | --- | --- | --- |\n",
+          out);
+    sonde_registry_foreach(reg, print_helper_family, out);
+    sonde_store_free(store);
+    sonde_registry_free(reg);
+    return 0;
+}
+
 int gw_list_metrics(const gw_config *cfg, FILE *out)
 {
     sonde_config sc;
@@ -69,5 +115,5 @@ int gw_list_metrics(const gw_config *cfg, FILE *out)
     sonde_registry_foreach(reg, print_family, out);
     gw_meter_free(&meter);
     sonde_registry_free(reg);
-    return 0;
+    return list_store_families(out);
 }

@@ -35,6 +35,7 @@ extern "C" {
 #define SONDE_EIO (-15)       /* an operating-system call failed (socket, file) */
 #define SONDE_EBUSY (-16)     /* the resource is in use (port taken, server running) */
 #define SONDE_ETOOLONG (-17)  /* a label value is longer than the registry's label_value_max */
+#define SONDE_EUNLISTED (-18) /* a label value is not in the closed set the host registered */
 
 /* A static, never-NULL description of an error code (unknown codes included). */
 SONDE_API const char *sonde_strerror(int err);

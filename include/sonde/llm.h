@@ -13,7 +13,9 @@
  * (P_provider_calls_total, P_provider_latency_seconds, P_tokens_total,
  * P_streams_in_flight, P_calls_in_flight, P_tool_executions_total,
  * P_tool_duration_seconds, P_agent_executions_total,
- * P_agent_duration_seconds, P_rate_limit_rejections_total, P_cost_total,
+ * P_agent_duration_seconds, P_agent_runs_in_flight,
+ * P_pipeline_executions_total, P_pipeline_duration_seconds,
+ * P_pipeline_runs_in_flight, P_rate_limit_rejections_total, P_cost_total,
  * P_finish_reasons_total). docs/llm.md is the full metric reference.
  *
  * Around every model call the service runs a call tracker:
@@ -29,8 +31,9 @@
  *                           .finish_reason = "stop"};
  *   sonde_llm_call_end(&call, &res);
  *
- * Tools and agents use the same tracker (sonde_llm_tool_begin,
- * sonde_llm_agent_begin) and end with sonde_llm_call_end.
+ * Tools, agents and pipelines use the same tracker (sonde_llm_tool_begin,
+ * sonde_llm_agent_begin, sonde_llm_pipeline_begin) and end with
+ * sonde_llm_call_end.
  *
  * Cost. Once the label tuples of a call have been seen, begin and end only
  * look cached series up (no lock, no allocation) and update them; the first
@@ -55,6 +58,8 @@
  *       gen_ai.tool.call.id, gen_ai.tool.type, gen_ai.tool.description;
  *   "invoke_agent {gen_ai.agent.name}" (INTERNAL) with gen_ai.agent.name,
  *       gen_ai.agent.id, gen_ai.agent.description, gen_ai.request.model;
+ *   "invoke_workflow {name}" (INTERNAL) with gen_ai.workflow.name for a
+ *       pipeline run;
  * a failed one with error.type and status ERROR. Parent: the request's
  * parent context when given, else the thread's current span (else a new
  * trace). Message content (gen_ai.input.messages, gen_ai.system_instructions,
@@ -119,7 +124,10 @@ typedef enum sonde_llm_status {
     SONDE_LLM_ERROR,        /* "error", error_type "_OTHER" unless given */
     SONDE_LLM_CANCELLED,    /* "cancelled", error_type "cancelled" unless given */
     SONDE_LLM_TIMEOUT,      /* "timeout", error_type "timeout" unless given */
-    SONDE_LLM_RATE_LIMITED  /* "rate_limited", error_type "rate_limited" unless given */
+    SONDE_LLM_RATE_LIMITED, /* "rate_limited", error_type "rate_limited" unless given */
+    SONDE_LLM_TERMINATED    /* "terminated", error_type "terminated" unless given: stopped by
+                               the host or a policy (step or budget limit, guardrail, operator,
+                               shutdown), where cancelled is the caller giving up */
 } sonde_llm_status;
 
 /* What a model call asks for. */
@@ -242,12 +250,25 @@ SONDE_API int sonde_llm_tool_begin(sonde_llm *llm, sonde_llm_call *call, const c
                                    const char *provider);
 
 /*
- * Begin an agent or pipeline run (operation invoke_agent): on end,
- * P_agent_executions_total{name,status}, P_agent_duration_seconds{name} and
- * the GenAI operation duration. provider and model may be NULL.
+ * Begin an agent run (operation invoke_agent): P_agent_runs_in_flight{name}
+ * rises until the end, which records P_agent_executions_total{name,status},
+ * P_agent_duration_seconds{name} and the GenAI operation duration. provider
+ * and model may be NULL.
  */
 SONDE_API int sonde_llm_agent_begin(sonde_llm *llm, sonde_llm_call *call, const char *name,
                                     const char *provider, const char *model);
+
+/*
+ * Begin a pipeline (workflow) run: a fixed sequence of steps (model calls, tools, agents)
+ * that the host drives, where an agent run decides its own steps. Counted apart from agents:
+ * P_pipeline_runs_in_flight{name} rises until the end, which records
+ * P_pipeline_executions_total{name,status}, P_pipeline_duration_seconds{name} and the GenAI
+ * operation duration under operation "invoke_workflow" (the conventions name no pipeline
+ * operation yet); with a tracer an INTERNAL span "invoke_workflow {name}" with
+ * gen_ai.workflow.name, the parent of the calls inside when made current. Errors as
+ * sonde_llm_agent_begin (name must be non-empty).
+ */
+SONDE_API int sonde_llm_pipeline_begin(sonde_llm *llm, sonde_llm_call *call, const char *name);
 
 /* A tool execution, for sonde_llm_tool_begin_ex(). */
 typedef struct sonde_llm_tool_request {

@@ -310,6 +310,10 @@ extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_TOKENS;    /* GenAI token
 extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_DURATION;  /* GenAI operation duration 0.01 .. 81.92 */
 extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_TTFT;      /* GenAI time to first token 0.001 .. 10 */
 extern SONDE_API const sonde_buckets SONDE_BUCKETS_LLM_TPOT;      /* GenAI time per output token 0.01 .. 2.5 */
+/* Workflows, agent runs, batch jobs: 0.1 0.25 0.5 1 2.5 5 10 30 60 120 300 600 1200 1800 3600 s */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_LONG_DURATION;
+/* Throughput (tokens or items per second): 1 2.5 5 10 25 50 100 250 500 1000 2500 5000 10000 */
+extern SONDE_API const sonde_buckets SONDE_BUCKETS_THROUGHPUT;
 
 /* Fill out[0..count) with start, start+width, ...; SONDE_EINVAL unless count >= 1, width > 0. */
 SONDE_API int sonde_buckets_linear(double start, double width, size_t count, double *out);

@@ -8,7 +8,7 @@
  *
  * Two libraries install these headers. libsonde (pkg-config sonde, CMake
  * sonde::sonde; libc, libm and pthreads only): error.h, config.h, metrics.h,
- * expose.h, llm.h, trace.h, log.h. libsonde-http (pkg-config sonde-http, CMake sonde::http;
+ * expose.h, llm.h, store.h, trace.h, log.h. libsonde-http (pkg-config sonde-http, CMake sonde::http;
  * libmicrohttpd and zlib, on top of libsonde): server.h, http.h and
  * http_mhd.h (not included here: it needs <microhttpd.h>). A program that
  * calls only libsonde's functions links only libsonde.
@@ -31,7 +31,8 @@
  * NULL instruments are no-ops. The handles a disabled registry hands out
  * are NULL (families, series, collectors), and a service turns a module off
  * by not creating it (sonde_http, sonde_http_mhd, sonde_rpc,
- * sonde_rpc_method, sonde_ws, sonde_llm). So a NULL one of these is never
+ * sonde_rpc_method, sonde_ws, sonde_llm, sonde_store and its handles
+ * sonde_db_query, sonde_cache, sonde_queue). So a NULL one of these is never
  * an error: every call on it does nothing and
  *   - returns SONDE_OK where the function returns a code,
  *   - reads as zero: 0, 0.0, NULL, SONDE_UNTYPED, empty buckets, NaN for a
@@ -64,6 +65,7 @@
 #include "server.h"
 #include "http.h"
 #include "llm.h"
+#include "store.h"
 #include "util.h"
 #include "trace.h"
 #include "log.h"

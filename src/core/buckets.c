@@ -2,6 +2,11 @@
  * buckets.c - histogram bucket presets and generators, and the lookup table
  * of a family's bounds (internal.h, sonde_bucket_table). The GenAI presets are
  * the advised boundaries of the OpenTelemetry GenAI semantic conventions.
+ * The long-duration preset reaches an hour for workflows and agent runs
+ * (roughly 1-2.5-5 steps up to a minute, then the minute marks an operator
+ * reads alerts in: 2, 5, 10, 20, 30, 60 minutes); the throughput preset
+ * covers 1 to 10000 units (tokens, items) per second in 1-2.5-5 steps, from a
+ * slow local model to a batched embedding job.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,6 +24,11 @@ static const double ttft_bounds[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08,
 static const double tpot_bounds[] = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
                                      0.3, 0.4, 0.5, 0.75, 1, 2.5};
 
+static const double long_duration_bounds[] = {0.1, 0.25, 0.5, 1,   2.5, 5,    10,   30,
+                                              60,  120,  300, 600, 1200, 1800, 3600};
+static const double throughput_bounds[] = {1,   2.5,  5,    10,   25,   50,   100,
+                                           250, 500, 1000, 2500, 5000, 10000};
+
 #define PRESET(arr) {arr, sizeof arr / sizeof arr[0]}
 const sonde_buckets SONDE_BUCKETS_DEFAULT = PRESET(default_bounds);
 const sonde_buckets SONDE_BUCKETS_SIZE = PRESET(size_bounds);
@@ -26,6 +36,8 @@ const sonde_buckets SONDE_BUCKETS_LLM_TOKENS = PRESET(token_bounds);
 const sonde_buckets SONDE_BUCKETS_LLM_DURATION = PRESET(duration_bounds);
 const sonde_buckets SONDE_BUCKETS_LLM_TTFT = PRESET(ttft_bounds);
 const sonde_buckets SONDE_BUCKETS_LLM_TPOT = PRESET(tpot_bounds);
+const sonde_buckets SONDE_BUCKETS_LONG_DURATION = PRESET(long_duration_bounds);
+const sonde_buckets SONDE_BUCKETS_THROUGHPUT = PRESET(throughput_bounds);
 
 int sonde_buckets_linear(double start, double width, size_t count, double *out)
 {

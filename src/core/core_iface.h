@@ -48,6 +48,14 @@ int sonde_buf_reserve(sonde_buf *b, size_t more);
 SONDE_INTERNAL int sonde_internal_errorf(char *errbuf, size_t errlen, int rc, const char *fmt,
                                          ...) __attribute__((format(printf, 4, 5)));
 
+/* time.c: wall_ns (ns since the epoch) as RFC 3339 in UTC, "2026-11-30T23:10:26.123Z" with
+ * frac_digits (0..9) digits of the second, into out (SONDE_RFC3339_MAX bytes); returns the
+ * length. Independent of the locale and the TZ environment. */
+#define SONDE_RFC3339_MAX 40
+SONDE_INTERNAL size_t sonde_internal_rfc3339(uint64_t wall_ns, int frac_digits, char *out);
+/* sonde_wall_ns() (the wall clock sonde_set_clock() may fake) for libsonde-http. */
+SONDE_INTERNAL uint64_t sonde_internal_wall_ns(void);
+
 /* Numbers and protocol tokens whatever the host's locale (c_locale.c, negotiate.c): an
  * HTTP qvalue (RFC 9110: "0", "0.5", "1.000") of len bytes, 1 if valid; strncasecmp
  * folding ASCII letters only (SIZE_MAX: whole strings); strtod in the C locale. */
@@ -76,6 +84,26 @@ SONDE_INTERNAL void sonde_internal_map_destroy(sonde_map *m, void (*free_entry)(
  * modules may own one family. NULL is ignored. */
 SONDE_INTERNAL void sonde_internal_metric_own(sonde_metric *m);
 SONDE_INTERNAL void sonde_internal_metric_disown(sonde_metric *m);
+
+/* family.c: count a label value refused before it reached family m (a value outside a
+ * closed set the host registered: reason "unregistered") in
+ * sonde_label_rejections_total{metric=<m's name>,reason}. NULL m is ignored. */
+SONDE_INTERNAL void sonde_internal_label_rejected(sonde_metric *m, const char *reason);
+
+/*
+ * shared_family.c: register a family named "<prefix>_<name>" (or "<name>"), or take the one
+ * registered under that name when its type and label count match (SONDE_ETYPE /
+ * SONDE_ELABELS otherwise). Either way the family is owned from then on
+ * (sonde_internal_metric_own): the helper caches its handles. So two middlewares (HTTP, RPC,
+ * WebSocket, storage) with the same prefix on one registry share their families, and a
+ * service that recreates one (a reload) keeps counting into the same series. SONDE_ENAME
+ * for a name too long.
+ */
+SONDE_INTERNAL int sonde_internal_family_shared(sonde_registry *reg, const char *prefix,
+                                                sonde_type type, const char *name,
+                                                const char *help, const char *const *labels,
+                                                size_t label_count, sonde_buckets buckets,
+                                                sonde_metric **out);
 
 /* src/trace/env.c, for libsonde-otlp's OTEL_EXPORTER_OTLP_HEADERS: parse "k=v,k=v" with
  * percent-decoded keys and values into an attribute list (appended to, later keys replace)

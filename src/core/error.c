@@ -29,6 +29,7 @@ const char *sonde_strerror(int err)
     case SONDE_EIO: return "an operating-system call failed";
     case SONDE_EBUSY: return "resource busy or already initialised";
     case SONDE_ETOOLONG: return "label value longer than the registry's label-value limit";
+    case SONDE_EUNLISTED: return "label value not in the closed set registered up front";
     default: return "unknown error";
     }
 }

@@ -247,6 +247,12 @@ static void count_label_rejection(sonde_family *f, const char *reason)
         sonde_counter_inc((sonde_counter *)c);
 }
 
+void sonde_internal_label_rejected(sonde_metric *m, const char *reason)
+{
+    if (m && reason)
+        count_label_rejection((sonde_family *)m, reason);
+}
+
 /* A tuple that no lookup found: refuse a value that is too long or not UTF-8 (counted in
  * sonde_label_rejections_total), else create the child under the family lock, or hand out
  * the overflow child past the limit. */

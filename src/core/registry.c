@@ -484,7 +484,8 @@ int sonde_registry_new(const sonde_config *cfg, sonde_registry **out)
     sonde_metric_opts lrej = {.type = SONDE_COUNTER,
                               .name = "sonde_label_rejections_total",
                               .help = "Label values refused (too_long: past the label-value limit; "
-                                      "invalid_utf8), by family. Nothing was stored.",
+                                      "invalid_utf8; unregistered: not in the closed set a "
+                                      "helper was given), by family. Nothing was stored.",
                               .label_names = metric_reason,
                               .label_count = 2};
     if ((rc = register_locked(reg, &lrej, &reg->label_rejections)))

@@ -1,9 +1,9 @@
 /*
- * http_internal.h - private parts shared by the files of src/http:
- * families.c (register-or-reuse of prefixed families), route.c (path
- * normalisation and templates), routes.c (the interned route table),
+ * http_internal.h - private parts shared by the files of src/http: route.c
+ * (path normalisation and templates), routes.c (the interned route table),
  * middleware.c (begin/end), span.c (the request's span), rpc.c, websocket.c
- * and mhd_adapter.c.
+ * and mhd_adapter.c. Their families are registered through the core's
+ * sonde_internal_family_shared() (core_iface.h), shared with the storage helpers.
  */
 #ifndef SONDE_HTTP_INTERNAL_H
 #define SONDE_HTTP_INTERNAL_H
@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core_iface.h"
 #include "map.h"
 #include "sonde/http.h"
 #include "sonde/sonde.h"
@@ -25,16 +26,6 @@ enum {
     HTTP_OPTIONS, HTTP_CONNECT, HTTP_TRACE, HTTP_OTHER, HTTP_METHODS
 };
 extern const char *const http_method_names[HTTP_METHODS];
-
-/*
- * Register a family named "<prefix>_<name>" (or "<name>"), or take the one
- * registered under that name when its type and label count match. Either way
- * the family is owned from then on (sonde_internal_metric_own): the middleware caches
- * its handles, so it cannot be cleared or unregistered behind its back.
- */
-int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
-                const char *help, const char *const *labels, size_t label_count,
-                sonde_buckets buckets, sonde_metric **out);
 
 /* The children of one (route, method): created on the first request, kept. */
 typedef struct route_method {

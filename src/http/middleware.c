@@ -46,7 +46,8 @@ static int gauge_family(sonde_registry *reg, const char *prefix, const char *nam
                         const char *help, sonde_gauge **out)
 {
     sonde_metric *m;
-    int rc = http_family(reg, prefix, SONDE_GAUGE, name, help, NULL, 0, (sonde_buckets){0}, &m);
+    int rc = sonde_internal_family_shared(reg, prefix, SONDE_GAUGE, name, help, NULL, 0,
+                                          (sonde_buckets){0}, &m);
     if (!rc)
         *out = sonde_gauge_of(m);
     return rc;
@@ -76,20 +77,23 @@ int sonde_http_new(const sonde_http_opts *opts, sonde_http **out)
     pthread_mutex_init(&h->lock, NULL);
     static const char *const mrs[] = {"method", "route", "status"};
     const char *p = opts->prefix;
-    int rc = http_family(reg, p, SONDE_COUNTER, "http_requests_total",
-                         "HTTP requests by method, route and status.", mrs, 3,
-                         (sonde_buckets){0}, &h->requests);
+    int rc = sonde_internal_family_shared(reg, p, SONDE_COUNTER, "http_requests_total",
+                                          "HTTP requests by method, route and status.", mrs, 3,
+                                          (sonde_buckets){0}, &h->requests);
     if (!rc)
-        rc = http_family(reg, p, SONDE_HISTOGRAM, "http_request_duration_seconds",
-                         "HTTP request duration in seconds, from request start to the end of "
-                         "the response.",
-                         mrs, 2, opts->duration_buckets, &h->duration);
+        rc = sonde_internal_family_shared(
+            reg, p, SONDE_HISTOGRAM, "http_request_duration_seconds",
+            "HTTP request duration in seconds, from request start to the end of "
+            "the response.",
+            mrs, 2, opts->duration_buckets, &h->duration);
     if (!rc)
-        rc = http_family(reg, p, SONDE_HISTOGRAM, "http_request_size_bytes",
-                         "HTTP request body size in bytes.", mrs, 2, sizes, &h->req_size);
+        rc = sonde_internal_family_shared(reg, p, SONDE_HISTOGRAM, "http_request_size_bytes",
+                                          "HTTP request body size in bytes.", mrs, 2, sizes,
+                                          &h->req_size);
     if (!rc)
-        rc = http_family(reg, p, SONDE_HISTOGRAM, "http_response_size_bytes",
-                         "HTTP response body size in bytes.", mrs, 2, sizes, &h->resp_size);
+        rc = sonde_internal_family_shared(reg, p, SONDE_HISTOGRAM, "http_response_size_bytes",
+                                          "HTTP response body size in bytes.", mrs, 2, sizes,
+                                          &h->resp_size);
     if (!rc)
         rc = gauge_family(reg, p, "http_requests_in_flight", "HTTP requests being served.",
                           &h->in_flight);

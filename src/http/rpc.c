@@ -63,13 +63,14 @@ int sonde_rpc_new(const sonde_rpc_opts *opts, sonde_rpc **out)
     if (!r)
         return SONDE_ENOMEM;
     static const char *const labels[] = {"method", "code"};
-    int rc = http_family(reg, opts->prefix, SONDE_COUNTER, "rpc_requests_total",
-                         "RPC calls by method and status code.", labels, 2, (sonde_buckets){0},
-                         &r->requests);
+    int rc = sonde_internal_family_shared(reg, opts->prefix, SONDE_COUNTER, "rpc_requests_total",
+                                          "RPC calls by method and status code.", labels, 2,
+                                          (sonde_buckets){0}, &r->requests);
     if (!rc)
-        rc = http_family(reg, opts->prefix, SONDE_HISTOGRAM, "rpc_request_duration_seconds",
-                         "RPC call duration in seconds (whole stream for streaming calls).",
-                         labels, 1, opts->duration_buckets, &r->duration);
+        rc = sonde_internal_family_shared(
+            reg, opts->prefix, SONDE_HISTOGRAM, "rpc_request_duration_seconds",
+            "RPC call duration in seconds (whole stream for streaming calls).", labels, 1,
+            opts->duration_buckets, &r->duration);
     if (rc) {
         free(r);
         return rc;

@@ -32,18 +32,21 @@ int sonde_ws_new(sonde_registry *reg, const char *prefix, sonde_ws **out)
         return SONDE_ENOMEM;
     static const char *const type[] = {"type"};
     sonde_metric *opened, *open, *rx, *tx;
-    int rc = http_family(reg, prefix, SONDE_COUNTER, "websocket_connections_total",
-                         "WebSocket connections opened.", NULL, 0, (sonde_buckets){0}, &opened);
+    int rc = sonde_internal_family_shared(reg, prefix, SONDE_COUNTER, "websocket_connections_total",
+                                          "WebSocket connections opened.", NULL, 0,
+                                          (sonde_buckets){0}, &opened);
     if (!rc)
-        rc = http_family(reg, prefix, SONDE_GAUGE, "websocket_connections_active",
-                         "WebSocket connections open now.", NULL, 0, (sonde_buckets){0}, &open);
+        rc = sonde_internal_family_shared(reg, prefix, SONDE_GAUGE, "websocket_connections_active",
+                                          "WebSocket connections open now.", NULL, 0,
+                                          (sonde_buckets){0}, &open);
     if (!rc)
-        rc = http_family(reg, prefix, SONDE_COUNTER, "websocket_messages_received_total",
-                         "WebSocket messages received by type.", type, 1, (sonde_buckets){0},
-                         &rx);
+        rc = sonde_internal_family_shared(
+            reg, prefix, SONDE_COUNTER, "websocket_messages_received_total",
+            "WebSocket messages received by type.", type, 1, (sonde_buckets){0}, &rx);
     if (!rc)
-        rc = http_family(reg, prefix, SONDE_COUNTER, "websocket_messages_sent_total",
-                         "WebSocket messages sent by type.", type, 1, (sonde_buckets){0}, &tx);
+        rc = sonde_internal_family_shared(
+            reg, prefix, SONDE_COUNTER, "websocket_messages_sent_total",
+            "WebSocket messages sent by type.", type, 1, (sonde_buckets){0}, &tx);
     if (rc) {
         free(w);
         return rc;

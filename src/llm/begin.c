@@ -112,6 +112,12 @@ int sonde_llm_agent_begin_ex(sonde_llm *llm, sonde_llm_call *call,
                  req->name, 0, req);
 }
 
+int sonde_llm_pipeline_begin(sonde_llm *llm, sonde_llm_call *call, const char *name)
+{
+    return begin(llm, call, KIND_PIPELINE, LLM_PIPELINE_OPERATION, NULL, NULL, NULL, 0, name, 0,
+                 NULL);
+}
+
 void sonde_llm_call_first_token(sonde_llm_call *call)
 {
     if (!call || __atomic_load_n(&call->state_, __ATOMIC_RELAXED) != CALL_OPEN ||

@@ -80,7 +80,7 @@ int sonde_llm_call_end(sonde_llm_call *call, const sonde_llm_result *res)
     static const sonde_llm_result ok = {.input_tokens = -1, .output_tokens = -1};
     if (!res)
         res = &ok;
-    if ((unsigned)res->status > SONDE_LLM_RATE_LIMITED)
+    if ((unsigned)res->status > SONDE_LLM_TERMINATED)
         return SONDE_EINVAL;
 
     llm_route *r = call->route_;

@@ -52,7 +52,7 @@ static const struct {
     [L_R] = {l_pmr + 2, 1}, [L_PMC] = {l_pmc, 3}, [L_PMR] = {l_pmr, 3},
 };
 
-enum { B_NONE, B_DURATION, B_TOKENS, B_TTFT, B_TPOT, B_LATENCY };
+enum { B_NONE, B_DURATION, B_TOKENS, B_TTFT, B_TPOT, B_LATENCY, B_LONG };
 
 static const struct {
     int prefixed;
@@ -93,9 +93,17 @@ static const struct {
     [F_TOOL_DURATION] = {1, "tool_duration_seconds", SONDE_HISTOGRAM, L_T, B_LATENCY, NEED_ALL,
                          "Duration of tool executions."},
     [F_AGENT_TOTAL] = {1, "agent_executions_total", SONDE_COUNTER, L_NS, B_NONE, NEED_ALL,
-                       "Agent and pipeline runs (invoke_agent) by outcome."},
-    [F_AGENT_DURATION] = {1, "agent_duration_seconds", SONDE_HISTOGRAM, L_N, B_DURATION, NEED_ALL,
-                          "Duration of agent and pipeline runs."},
+                       "Agent runs (invoke_agent) by outcome."},
+    [F_AGENT_DURATION] = {1, "agent_duration_seconds", SONDE_HISTOGRAM, L_N, B_LONG, NEED_ALL,
+                          "Duration of agent runs."},
+    [F_AGENT_IN_FLIGHT] = {1, "agent_runs_in_flight", SONDE_GAUGE, L_N, B_NONE, NEED_ALL,
+                           "Agent runs in progress."},
+    [F_PIPELINE_TOTAL] = {1, "pipeline_executions_total", SONDE_COUNTER, L_NS, B_NONE, NEED_ALL,
+                          "Pipeline (workflow) runs by outcome."},
+    [F_PIPELINE_DURATION] = {1, "pipeline_duration_seconds", SONDE_HISTOGRAM, L_N, B_LONG,
+                             NEED_ALL, "Duration of pipeline (workflow) runs."},
+    [F_PIPELINE_IN_FLIGHT] = {1, "pipeline_runs_in_flight", SONDE_GAUGE, L_N, B_NONE, NEED_ALL,
+                              "Pipeline (workflow) runs in progress."},
     [F_RATE_LIMIT] = {1, "rate_limit_rejections_total", SONDE_COUNTER, L_R, B_NONE, NEED_ALL,
                       "Requests refused by a rate limit, by reason."},
     [F_COST] = {1, "cost_total", SONDE_COUNTER, L_PMC, B_NONE, NEED_PRICES,
@@ -111,6 +119,7 @@ static sonde_buckets buckets_of(int b)
     case B_TOKENS: return SONDE_BUCKETS_LLM_TOKENS;
     case B_TTFT: return SONDE_BUCKETS_LLM_TTFT;
     case B_TPOT: return SONDE_BUCKETS_LLM_TPOT;
+    case B_LONG: return SONDE_BUCKETS_LONG_DURATION;
     default: return (sonde_buckets){NULL, 0}; /* the registry's latency buckets */
     }
 }

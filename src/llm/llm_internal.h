@@ -49,8 +49,12 @@ static inline int llm_str_eq(const char *a, const char *b)
  * clock reading of 0 (a test's fake clock) still counts as a mark. */
 #define LLM_MARKED (1ull << 63)
 
+/* The operation of a pipeline run: the GenAI conventions name none for pipelines or
+ * workflows yet, so this is sonde's value (gen_ai_operation_name, span name). */
+#define LLM_PIPELINE_OPERATION "invoke_workflow"
+
 /* What a route measures. */
-enum { KIND_MODEL = 0, KIND_TOOL, KIND_AGENT };
+enum { KIND_MODEL = 0, KIND_TOOL, KIND_AGENT, KIND_PIPELINE };
 
 /* The families a module registers; the order of the registration table (families.c). */
 enum {
@@ -70,6 +74,10 @@ enum {
     F_TOOL_DURATION,
     F_AGENT_TOTAL,
     F_AGENT_DURATION,
+    F_AGENT_IN_FLIGHT,
+    F_PIPELINE_TOTAL,
+    F_PIPELINE_DURATION,
+    F_PIPELINE_IN_FLIGHT,
     F_RATE_LIMIT,
     F_COST,
     F_FINISH,

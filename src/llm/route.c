@@ -5,7 +5,8 @@
  * the same configured strings again and again), then hashes them as given
  * and probes the lock-free route map; only a tuple never seen before validates
  * its strings, normalises the provider, copies everything into one block
- * and looks up the calls-in-flight gauge, under the module lock
+ * and looks up its in-flight gauge (calls per provider, agent and pipeline
+ * runs per name; tools have none), under the module lock
  * (double-checked, so concurrent first calls of one tuple create one route).
  * With a tracer, the route also keeps its calls' span name (span.c).
  * The streams-in-flight gauge is looked up by the route's first streamed
@@ -103,9 +104,13 @@ static llm_route *route_new(struct sonde_llm *llm, const route_key *k, uint64_t 
         *p = '\0';
     if (k->port)
         snprintf(r->port_text, sizeof r->port_text, "%d", k->port);
-    if (k->kind == KIND_MODEL) {
-        const char *v[1] = {r->norm};
-        r->in_flight = llm->fam[F_IN_FLIGHT] ? sonde_gauge_with(llm->fam[F_IN_FLIGHT], v) : NULL;
+    int gauge = k->kind == KIND_MODEL      ? F_IN_FLIGHT
+                : k->kind == KIND_AGENT    ? F_AGENT_IN_FLIGHT
+                : k->kind == KIND_PIPELINE ? F_PIPELINE_IN_FLIGHT
+                                           : -1; /* tools: none */
+    if (gauge >= 0 && llm->fam[gauge]) {
+        const char *v[1] = {k->kind == KIND_MODEL ? r->norm : r->name};
+        r->in_flight = sonde_gauge_with(llm->fam[gauge], v);
     }
     return r;
 }

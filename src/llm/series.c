@@ -67,6 +67,8 @@ static int slot_labels(const llm_series *s, int slot, const char **v)
         v[1] = llm_status_name(s->key.status);
         if (r->kind == KIND_TOOL)
             return slot == S_NAME_TOTAL ? F_TOOL_TOTAL : F_TOOL_DURATION;
+        if (r->kind == KIND_PIPELINE)
+            return slot == S_NAME_TOTAL ? F_PIPELINE_TOTAL : F_PIPELINE_DURATION;
         return slot == S_NAME_TOTAL ? F_AGENT_TOTAL : F_AGENT_DURATION;
     }
     v[0] = r->norm;

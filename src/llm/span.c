@@ -33,7 +33,10 @@ int llm_capture_from_env(void)
 
 static const char *span_op(int kind, const char *op)
 {
-    return kind == KIND_TOOL ? "execute_tool" : kind == KIND_AGENT ? "invoke_agent" : op;
+    return kind == KIND_TOOL       ? "execute_tool"
+           : kind == KIND_AGENT    ? "invoke_agent"
+           : kind == KIND_PIPELINE ? LLM_PIPELINE_OPERATION
+                                   : op;
 }
 
 static const char *span_subject(int kind, const char *model, const char *name)
@@ -127,6 +130,9 @@ sonde_span *llm_span_begin(const struct sonde_llm *llm, const llm_route *r, cons
             set_bounded(span, "gen_ai.tool.description", tool->description, LLM_SPAN_TEXT_MAX);
             set_content(llm, span, "gen_ai.tool.call.arguments", tool->arguments);
         }
+        break;
+    case KIND_PIPELINE:
+        sonde_span_set_str(span, "gen_ai.workflow.name", r->name);
         break;
     default:
         sonde_span_set_str(span, "gen_ai.agent.name", r->name);

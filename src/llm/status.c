@@ -12,6 +12,7 @@ const char *llm_status_name(int status)
     case SONDE_LLM_CANCELLED: return "cancelled";
     case SONDE_LLM_TIMEOUT: return "timeout";
     case SONDE_LLM_RATE_LIMITED: return "rate_limited";
+    case SONDE_LLM_TERMINATED: return "terminated";
     default: return "error";
     }
 }
@@ -23,6 +24,7 @@ const char *llm_status_error_type(int status)
     case SONDE_LLM_CANCELLED: return "cancelled";
     case SONDE_LLM_TIMEOUT: return "timeout";
     case SONDE_LLM_RATE_LIMITED: return "rate_limited";
+    case SONDE_LLM_TERMINATED: return "terminated";
     default: return "_OTHER";
     }
 }

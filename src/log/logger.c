@@ -321,14 +321,10 @@ static int site_admit(sonde_logger *lg, const char *msg, uint64_t now, uint64_t 
 
 static void format_time(sonde_json_buf *b, uint64_t ns)
 {
-    time_t secs = (time_t)(ns / 1000000000ull);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char t[48];
-    int n = snprintf(t, sizeof t, "\"%04d-%02d-%02dT%02d:%02d:%02d.%09uZ\"", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (unsigned)(ns % 1000000000ull));
-    sonde_json_raw(b, t, (size_t)n);
+    char t[SONDE_RFC3339_MAX + 2] = "\"";
+    size_t n = 1 + sonde_internal_rfc3339(ns, 9, t + 1);
+    t[n++] = '"';
+    sonde_json_raw(b, t, n);
 }
 
 static void ring_put(sonde_logger *lg, const char *line, size_t n)

@@ -3,8 +3,10 @@
  *
  * /health answers 200 as long as the server can answer at all, with a small
  * JSON body: {"status":"ok","uptime":<seconds since the server was
- * created, three decimals>,"version":"<libsonde version>"}. The uptime is
- * written from integer milliseconds, so no locale can make it "1,250".
+ * created, three decimals>,"version":"<libsonde version>","timestamp":"<now,
+ * RFC 3339 UTC with milliseconds>"}. The uptime is written from integer
+ * milliseconds and the timestamp from gmtime_r's integers, so no locale can
+ * make either "1,250".
  *
  * /ready runs every registered check in registration order and answers 200
  * {"status":"ready","checks":{"<name>":"ok",...}} when all pass, else 503 with
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_iface.h"
 #include "server_internal.h"
 
 static const char json_type[] = "application/json";
@@ -24,11 +27,14 @@ static const char json_type[] = "application/json";
 int server_health(sonde_server *s, sonde_server_response *resp)
 {
     unsigned long long up_ms = (sonde_now_ns() - s->started_ns) / 1000000u;
-    char *body = malloc(128);
+    char now[SONDE_RFC3339_MAX];
+    sonde_internal_rfc3339(sonde_internal_wall_ns(), 3, now);
+    char *body = malloc(192);
     if (!body)
         return SONDE_ENOMEM;
-    int n = snprintf(body, 128, "{\"status\":\"ok\",\"uptime\":%llu.%03u,\"version\":\"%s\"}\n",
-                     up_ms / 1000, (unsigned)(up_ms % 1000), sonde_version());
+    int n = snprintf(body, 192,
+                     "{\"status\":\"ok\",\"uptime\":%llu.%03u,\"version\":\"%s\",\"timestamp\":\"%s\"}\n",
+                     up_ms / 1000, (unsigned)(up_ms % 1000), sonde_version(), now);
     resp->status = 200;
     resp->body = body;
     resp->body_len = (size_t)n;

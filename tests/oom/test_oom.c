@@ -1,8 +1,8 @@
 /*
  * test_oom.c - out-of-memory injection, as SQLite tests it: each scenario
  * (registration, series creation, exposition, the OTLP metrics encoding,
- * server answers, the HTTP middleware, the LLM module without and with a
- * tracer) runs again
+ * server answers, the HTTP middleware, the storage helpers, the LLM module
+ * without and with a tracer) runs again
  * and again with its 1st, 2nd, ... n-th allocation failing, once with only
  * that allocation failing and once with every allocation after it failing
  * too, until a run completes without reaching n. Every run must:
@@ -654,6 +654,95 @@ TEST(http_middleware)
     CHECK(runs > 10);
 }
 
+/* ---- storage helpers (families, name lists, handles, lazily made children) -- */
+
+typedef struct store_state {
+    sonde_registry *reg;
+    sonde_store *store;
+} store_state;
+
+static const char *const store_ops[] = {"select", "insert"};
+static const char *const store_tables[] = {"users", "orders"};
+static const char *const store_caches[] = {"pages"};
+static const char *const store_queues[] = {"email"};
+
+static void store_setup(void *p)
+{
+    store_state *s = p;
+    memset(s, 0, sizeof *s);
+    s->reg = empty_registry();
+}
+
+/* One of everything; lookups may fail with SONDE_ENOMEM (the handle is then NULL). */
+static int store_work(sonde_store *store)
+{
+    sonde_db_query *q = NULL;
+    EXPECT(ok_or_nomem(sonde_store_query(store, "insert", "orders", &q)));
+    sonde_db_call c = sonde_db_begin(q);
+    sonde_db_end(&c, SONDE_STORE_ERROR);
+    EXPECT(sonde_store_query(store, "drop", "orders", &q) == SONDE_EUNLISTED);
+    sonde_store_connections_set(store, 1, 2, 3);
+    sonde_cache *cache = NULL;
+    EXPECT(ok_or_nomem(sonde_store_cache(store, "pages", &cache)));
+    sonde_cache_hit(cache);
+    sonde_cache_size_set(cache, 5, 500);
+    sonde_queue *queue = NULL;
+    EXPECT(ok_or_nomem(sonde_store_queue(store, "email", &queue)));
+    sonde_queue_job j = sonde_queue_enqueue(queue);
+    sonde_queue_start(&j);
+    sonde_queue_end(&j, SONDE_STORE_TIMEOUT);
+    return 1;
+}
+
+static int store_run(void *p)
+{
+    store_state *s = p;
+    EXPECT(s->reg);
+    sonde_store_opts o = {.registry = s->reg, .operations = store_ops, .operation_count = 2,
+                          .tables = store_tables, .table_count = 2, .caches = store_caches,
+                          .cache_count = 1, .queues = store_queues, .queue_count = 1};
+    int rc = sonde_store_new(&o, &s->store);
+    EXPECT(ok_or_nomem(rc) && (rc == SONDE_OK) == (s->store != NULL));
+    return s->store ? store_work(s->store) : 1;
+}
+
+static int store_verify(void *p)
+{
+    store_state *s = p;
+    EXPECT(s->reg);
+    EXPECT(scrapeable(s->reg));
+    if (!s->store)
+        return 1;
+    /* with allocations working, what failed before is made now and shows */
+    EXPECT(store_work(s->store));
+    char *text = render(s->reg, SONDE_FORMAT_TEXT);
+    EXPECT(text);
+    int ok = strstr(text, "db_queries_total{operation=\"insert\",table=\"orders\",status=\"error\"}") &&
+             strstr(text, "db_connections_current{state=\"max\"} 3\n") &&
+             strstr(text, "cache_size_bytes{cache=\"pages\"} 500\n") &&
+             strstr(text, "queue_jobs_total{queue=\"email\",status=\"timeout\"}") &&
+             strstr(text, "queue_depth{queue=\"email\"} 0\n");
+    free(text);
+    EXPECT(ok);
+    return 1;
+}
+
+static void store_teardown(void *p)
+{
+    store_state *s = p;
+    sonde_store_free(s->store);
+    sonde_registry_free(s->reg);
+}
+
+TEST(store_helpers)
+{
+    store_state s;
+    scenario sc = {"store helpers", store_setup, store_run, store_verify, store_teardown};
+    long runs = step_through(&sc, &s);
+    printf("store helpers: %ld runs\n", runs);
+    CHECK(runs > 10);
+}
+
 /* ---- LLM module (its families, call trackers, cached tuples) ------------- */
 
 typedef struct llm_state {
@@ -791,6 +880,7 @@ int main(void)
     RUN(otlp_metrics_encoding);
     RUN(server_answers);
     RUN(http_middleware);
+    RUN(store_helpers);
     RUN(llm_module);
     RUN(llm_module_traced);
     return check_report();

@@ -4,7 +4,8 @@
  * checks that each SONDE_API function is named here).
  *
  *   - A NULL instrument (family, series, collector, or module: sonde_http,
- *     sonde_http_mhd, sonde_rpc, sonde_rpc_method, sonde_ws, sonde_llm) is a
+ *     sonde_http_mhd, sonde_rpc, sonde_rpc_method, sonde_ws, sonde_llm, sonde_store,
+ *     sonde_db_query, sonde_cache, sonde_queue) is a
  *     no-op: SONDE_OK where a code is returned, zero values from reads, inert
  *     tokens, NULL from lookups; freeing it does nothing.
  *   - Any other NULL that a function needs (registry, server, price table,
@@ -336,6 +337,9 @@ TEST(null_llm_is_a_noop)
     CHECK_EQ_INT(sonde_llm_tool_begin(NULL, &call, "t", NULL), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_call_abandon(&call), SONDE_OK);
     CHECK_EQ_INT(sonde_llm_agent_begin(NULL, &call, "a", NULL, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(NULL, &call, "p"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK); /* inert */
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(NULL, NULL, "p"), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_llm_call_end(&call, NULL), SONDE_OK);
     sonde_llm_tool_request tq = {.name = "t"};
     sonde_llm_agent_request aq = {.name = "a"};
@@ -376,6 +380,61 @@ TEST(null_llm_is_a_noop)
     sonde_registry_free(r);
     char out[32];
     CHECK_EQ_INT(sonde_llm_provider_normalize(NULL, out, sizeof out), SONDE_EINVAL);
+}
+
+TEST(null_store_and_handles_are_noops)
+{
+    CHECK_EQ_INT(sonde_store_new(NULL, NULL), SONDE_EINVAL);
+    sonde_store *s = (sonde_store *)&s;
+    CHECK_EQ_INT(sonde_store_new(NULL, &s), SONDE_EINVAL); /* opts are required */
+    CHECK(s == NULL);
+    sonde_store_free(NULL);
+    sonde_db_query *q = (sonde_db_query *)&q;
+    CHECK_EQ_INT(sonde_store_query(NULL, "select", "users", &q), SONDE_OK);
+    CHECK(q == NULL);
+    CHECK_EQ_INT(sonde_store_query(NULL, "select", "users", NULL), SONDE_EINVAL);
+    sonde_cache *c = (sonde_cache *)&c;
+    CHECK_EQ_INT(sonde_store_cache(NULL, "pages", &c), SONDE_OK);
+    CHECK(c == NULL);
+    CHECK_EQ_INT(sonde_store_cache(NULL, NULL, &c), SONDE_EINVAL);
+    sonde_queue *wq = (sonde_queue *)&wq;
+    CHECK_EQ_INT(sonde_store_queue(NULL, "email", &wq), SONDE_OK);
+    CHECK(wq == NULL);
+    CHECK_EQ_INT(sonde_store_queue(NULL, "email", NULL), SONDE_EINVAL);
+    sonde_store_connections_set(NULL, 1, 2, 3);
+    sonde_db_call call = sonde_db_begin(NULL);
+    CHECK(call.query_ == NULL);
+    sonde_db_end(&call, SONDE_STORE_OK);
+    sonde_db_end(NULL, SONDE_STORE_OK);
+    sonde_db_observe(NULL, SONDE_STORE_ERROR, 0.1);
+    sonde_cache_hit(NULL);
+    sonde_cache_miss(NULL);
+    sonde_cache_evicted(NULL, 3);
+    sonde_cache_size_set(NULL, 1, 2);
+    sonde_queue_job job = sonde_queue_enqueue(NULL);
+    CHECK(job.queue_ == NULL);
+    sonde_queue_start(&job);
+    sonde_queue_start(NULL);
+    sonde_queue_end(&job, SONDE_STORE_OK);
+    sonde_queue_end(NULL, SONDE_STORE_OK);
+    sonde_queue_observe(NULL, SONDE_STORE_OK, 0.1);
+    sonde_queue_depth_set(NULL, 4);
+    CHECK_EQ_STR(sonde_store_status_name(-1), "error");
+    /* a disabled registry: the store is made, its families and handles are no-ops */
+    sonde_config cfg;
+    sonde_config_init(&cfg);
+    cfg.enabled = 0;
+    sonde_registry *r = NULL;
+    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
+    static const char *const names[] = {"pages"};
+    sonde_store_opts o = {.registry = r, .caches = names, .cache_count = 1};
+    CHECK_EQ_INT(sonde_store_new(&o, &s), SONDE_OK);
+    CHECK_EQ_INT(sonde_store_cache(s, "pages", &c), SONDE_OK);
+    sonde_cache_hit(c);
+    sonde_cache_size_set(c, 1, 2);
+    sonde_store_free(s);
+    CHECK(exposes_nothing(r));
+    sonde_registry_free(r);
 }
 
 TEST(price_tables_need_a_table)
@@ -621,6 +680,7 @@ int main(void)
     RUN(null_http_modules_are_noops);
     RUN(server_needs_a_server);
     RUN(null_llm_is_a_noop);
+    RUN(null_store_and_handles_are_noops);
     RUN(price_tables_need_a_table);
     RUN(null_tracer_and_span_are_noops);
     RUN(trace_functions_need_their_arguments);

@@ -1,7 +1,8 @@
 /*
  * test_llm_services.c - the LLM module beyond single model calls, with a
- * fake clock: tool executions and agent runs (their counters, durations
- * and the GenAI execute_tool / invoke_agent durations), cost from a price
+ * fake clock: tool executions, agent and pipeline runs (their counters,
+ * durations, in-flight gauges, the terminated status and the GenAI
+ * execute_tool / invoke_agent / invoke_workflow durations), cost from a price
  * table, the rate-limit counter, the legacy gen_ai_system label, roles,
  * the cardinality limit, a disabled registry, and the families the module
  * owns (a user cannot clear them while it caches their children).
@@ -57,13 +58,81 @@ TEST(tools_and_agents)
     const char *const a_ok[] = {"triage", "ok"};
     const char *const a_name[] = {"triage"};
     CHECK_EQ_DBL(counter_at(reg, "svc_agent_executions_total", a_ok), 1);
-    CHECK_HIST(reg, "svc_agent_duration_seconds", a_name, 1, 12.0, 11, 1); /* le=20.48 */
+    /* agent runs have the long-duration buckets 0.1 .. 3600: 12 s -> le=30 (7) */
+    CHECK_HIST(reg, "svc_agent_duration_seconds", a_name, 1, 12.0, 7, 1);
     const char *const g_agent[] = {"invoke_agent", "openai", "gpt-4o", "", "", "", ""};
     CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", g_agent, 1, 12.0, 11, 1);
     /* tools and agents are no provider calls */
     CHECK_EQ_INT(sonde_metric_child_count(sonde_registry_find(reg, "svc_provider_calls_total")), 0);
     const char *const provider[] = {"openai"};
     CHECK(series(reg, "svc_calls_in_flight", provider) == NULL);
+    CHECK_EQ_INT(sonde_llm_free(llm), 0);
+    sonde_registry_free(reg);
+    sonde_set_clock(NULL, NULL, NULL);
+}
+
+/* Agent runs in progress by name, the terminated status, and pipelines counted apart. */
+TEST(agents_in_flight_terminated_and_pipelines)
+{
+    fake_clock_start();
+    sonde_registry *reg;
+    sonde_llm *llm;
+    CHECK_EQ_INT(sonde_registry_new(NULL, &reg), SONDE_OK);
+    sonde_llm_opts opts = {.prefix = "svc"};
+    CHECK_EQ_INT(sonde_llm_new(reg, &opts, &llm), SONDE_OK);
+    const char *const triage[] = {"triage"}, *const coder[] = {"coder"}, *const etl[] = {"etl"};
+    sonde_llm_call a1, a2, a3, p1, p2;
+    at_ms(0);
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(llm, &p1, "etl"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin(llm, &a1, "triage", "openai", "gpt-4o"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin(llm, &a2, "triage", "openai", "gpt-4o"), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_agent_begin(llm, &a3, "coder", NULL, NULL), SONDE_OK);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_agent_runs_in_flight", triage), 2);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_agent_runs_in_flight", coder), 1);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_pipeline_runs_in_flight", etl), 1);
+    CHECK(series(reg, "svc_agent_runs_in_flight", etl) == NULL); /* a pipeline is no agent */
+    CHECK_EQ_INT(sonde_llm_open_calls(llm), 4);
+
+    at_ms(1500);
+    sonde_llm_result terminated = {.status = SONDE_LLM_TERMINATED};
+    CHECK_EQ_INT(sonde_llm_call_end(&a1, &terminated), SONDE_OK); /* e.g. its step limit */
+    CHECK_EQ_INT(sonde_llm_call_end(&a3, NULL), SONDE_OK);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_agent_runs_in_flight", triage), 1);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_agent_runs_in_flight", coder), 0);
+    CHECK_EQ_INT(sonde_llm_call_abandon(&a2), SONDE_OK);
+    at_ms(1200000); /* the pipeline ran 20 minutes */
+    sonde_llm_result killed = {.status = SONDE_LLM_TERMINATED, .error_type = "shutdown"};
+    CHECK_EQ_INT(sonde_llm_call_end(&p1, &killed), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(llm, &p2, "etl"), SONDE_OK);
+    at_ms(1200000 + 45000);
+    CHECK_EQ_INT(sonde_llm_call_end(&p2, NULL), SONDE_OK);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_agent_runs_in_flight", triage), 0);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_pipeline_runs_in_flight", etl), 0);
+    CHECK_EQ_INT(sonde_llm_open_calls(llm), 0);
+
+    const char *const a_term[] = {"triage", "terminated"}, *const a_canc[] = {"triage", "cancelled"};
+    const char *const c_ok[] = {"coder", "ok"};
+    CHECK_EQ_DBL(counter_at(reg, "svc_agent_executions_total", a_term), 1);
+    CHECK_EQ_DBL(counter_at(reg, "svc_agent_executions_total", a_canc), 1);
+    CHECK_EQ_DBL(counter_at(reg, "svc_agent_executions_total", c_ok), 1);
+    const char *const g_term[] = {"invoke_agent", "openai", "gpt-4o", "", "", "", "terminated"};
+    CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", g_term, 1, 1.5, 8, 1);
+    /* pipelines: their own families, long-duration buckets (1200 -> le=1200 (12), 45 -> 60 (8)) */
+    const char *const p_term[] = {"etl", "terminated"}, *const p_ok[] = {"etl", "ok"};
+    CHECK_EQ_DBL(counter_at(reg, "svc_pipeline_executions_total", p_term), 1);
+    CHECK_EQ_DBL(counter_at(reg, "svc_pipeline_executions_total", p_ok), 1);
+    CHECK_HIST(reg, "svc_pipeline_duration_seconds", etl, 2, 1245.0, 8, 1, 12, 1);
+    CHECK(series(reg, "svc_agent_executions_total", p_ok) == NULL);
+    const char *const g_pipe[] = {"invoke_workflow", "", "", "", "", "", "shutdown"};
+    /* the GenAI duration keeps the conventions' buckets (to 81.92): 1200 s is past them */
+    CHECK_HIST(reg, "gen_ai_client_operation_duration_seconds", g_pipe, 1, 1200.0, 14, 1);
+    /* a status past the last is refused, the call stays open */
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(llm, &p1, "etl"), SONDE_OK);
+    sonde_llm_result bad = {.status = (sonde_llm_status)(SONDE_LLM_TERMINATED + 1)};
+    CHECK_EQ_INT(sonde_llm_call_end(&p1, &bad), SONDE_EINVAL);
+    CHECK_EQ_DBL(gauge_at(reg, "svc_pipeline_runs_in_flight", etl), 1);
+    CHECK_EQ_INT(sonde_llm_call_end(&p1, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(llm, &p1, ""), SONDE_EINVAL); /* a name is needed */
     CHECK_EQ_INT(sonde_llm_free(llm), 0);
     sonde_registry_free(reg);
     sonde_set_clock(NULL, NULL, NULL);
@@ -330,6 +399,7 @@ TEST(module_families_are_owned)
 int main(void)
 {
     RUN(tools_and_agents);
+    RUN(agents_in_flight_terminated_and_pipelines);
     RUN(cost_from_the_price_table);
     RUN(rate_limit_rejections);
     RUN(legacy_system_label_and_roles);

@@ -283,6 +283,37 @@ TEST(ending_a_current_call_restores_the_previous_span)
     teardown(&f);
 }
 
+/* A pipeline run is an INTERNAL "invoke_workflow {name}" span, the parent of the agent run
+ * inside it while current; terminated ends it with status ERROR and error.type. */
+TEST(pipeline_span_contains_its_agents)
+{
+    fixture f;
+    setup(&f, 0);
+    sonde_llm_call pipe, agent;
+    CHECK_EQ_INT(sonde_llm_pipeline_begin(f.llm, &pipe, "nightly-etl"), SONDE_OK);
+    sonde_span *prev = sonde_span_enter(sonde_llm_call_span(&pipe));
+    CHECK_EQ_INT(sonde_llm_agent_begin(f.llm, &agent, "summarizer", NULL, NULL), SONDE_OK);
+    CHECK_EQ_INT(sonde_llm_call_end(&agent, NULL), SONDE_OK);
+    sonde_span_exit(prev);
+    sonde_llm_result stopped = {.status = SONDE_LLM_TERMINATED};
+    CHECK_EQ_INT(sonde_llm_call_end(&pipe, &stopped), SONDE_OK);
+    flush(&f, 2);
+    const sunk_span *p = span_sink_find(&f.k, "invoke_workflow nightly-etl");
+    const sunk_span *a = span_sink_find(&f.k, "invoke_agent summarizer");
+    CHECK(p && a);
+    if (p && a) {
+        CHECK(a->has_parent && !memcmp(a->parent, p->span_id, 8));
+        CHECK_EQ_INT(p->kind, SONDE_SPAN_INTERNAL);
+        CHECK_EQ_INT(p->status, SONDE_STATUS_ERROR);
+        CHECK_EQ_STR(sunk_str(p, "gen_ai.operation.name"), "invoke_workflow");
+        CHECK_EQ_STR(sunk_str(p, "gen_ai.workflow.name"), "nightly-etl");
+        CHECK_EQ_STR(sunk_str(p, "error.type"), "terminated");
+        CHECK(sunk_get(p, "gen_ai.agent.name") == NULL);
+        CHECK(has_exemplar(&f, "gw_pipeline_duration_seconds_bucket{", p));
+    }
+    teardown(&f);
+}
+
 /* Content with capture on, by option or environment; a long value cut. */
 static void content_case(int option, const char *env, int want)
 {
@@ -376,6 +407,7 @@ int main(void)
     RUN(model_call_span);
     RUN(failed_calls_are_errors);
     RUN(agent_tool_and_model_spans_chain);
+    RUN(pipeline_span_contains_its_agents);
     RUN(ending_a_current_call_restores_the_previous_span);
     RUN(message_content_capture);
     RUN(no_tracer_or_inert_no_span);

@@ -329,6 +329,7 @@ TEST(same_bytes_under_de_DE)
     CHECK_CONTAINS(c.p, "cost_dollars_total{path=\"/a\"} 0.25\n");
     CHECK_CONTAINS(c.p, "quantile=\"0.99\"");
     CHECK_CONTAINS(c.p, "\"uptime\":1.250,");
+    CHECK_CONTAINS(c.p, "\"timestamp\":\"2023-11-14T22:13:20.123Z\"}");
     CHECK_CONTAINS(c.p, "http_request_duration_seconds_sum{method=\"GET\",route=\"/v1/items/:id\"} 0.0375\n");
     CHECK_CONTAINS(c.p, "0.008755"); /* the call's cost: 1234 * 2.5e-6 + 567 * 1e-5 */
     CHECK_CONTAINS(c.p, "accept 1\naccept 1\naccept 0\naccept 0\naccept 0\n");

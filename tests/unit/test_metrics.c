@@ -499,6 +499,11 @@ TEST(bucket_presets)
     CHECK(bounds_equal(SONDE_BUCKETS_LLM_DURATION, dur, 14));
     CHECK(bounds_equal(SONDE_BUCKETS_LLM_TTFT, ttft, 16));
     CHECK(bounds_equal(SONDE_BUCKETS_LLM_TPOT, tpot, 13));
+    static const double longd[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200,
+                                   1800, 3600};
+    static const double tput[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+    CHECK(bounds_equal(SONDE_BUCKETS_LONG_DURATION, longd, 15));
+    CHECK(bounds_equal(SONDE_BUCKETS_THROUGHPUT, tput, 13));
     /* the rendered le values are exact */
     sonde_registry *r = new_reg();
     sonde_histogram *d;
@@ -506,6 +511,18 @@ TEST(bucket_presets)
     char *t = text(r);
     CHECK_CONTAINS(t, "d_bucket{le=\"0.16\"} 0\nd_bucket{le=\"0.32\"} 0\n");
     CHECK_CONTAINS(t, "d_bucket{le=\"81.92\"} 0\nd_bucket{le=\"+Inf\"} 0\n");
+    free(t);
+    /* an agent run of 25 minutes lands in the 1800 s bucket, 40 tokens/s in 50 */
+    sonde_histogram *run, *tps;
+    CHECK_EQ_INT(sonde_histogram_new(r, "run_seconds", NULL, SONDE_BUCKETS_LONG_DURATION, &run),
+                 SONDE_OK);
+    CHECK_EQ_INT(sonde_histogram_new(r, "tps", NULL, SONDE_BUCKETS_THROUGHPUT, &tps), SONDE_OK);
+    sonde_histogram_observe(run, 1500);
+    sonde_histogram_observe(tps, 40);
+    t = text(r);
+    CHECK_CONTAINS(t, "run_seconds_bucket{le=\"1200\"} 0\nrun_seconds_bucket{le=\"1800\"} 1\n"
+                      "run_seconds_bucket{le=\"3600\"} 1\n");
+    CHECK_CONTAINS(t, "tps_bucket{le=\"25\"} 0\ntps_bucket{le=\"50\"} 1\n");
     free(t);
     sonde_registry_free(r);
 }
@@ -1423,8 +1440,8 @@ TEST(family_accessors_and_foreach)
 
 TEST(strerror_and_version)
 {
-    const char *seen[18];
-    for (int code = 0; code >= -17; code--) {
+    const char *seen[19];
+    for (int code = 0; code >= -18; code--) {
         const char *s = sonde_strerror(code);
         CHECK(s != NULL && *s);
         CHECK(strcmp(s, "unknown error") != 0);

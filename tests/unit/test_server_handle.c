@@ -204,6 +204,12 @@ TEST(not_found_and_method_not_allowed)
     sonde_server_free(s);
 }
 
+static uint64_t health_wall_ns;
+static uint64_t fake_wall(void *ud)
+{
+    return health_wall_ns;
+}
+
 TEST(health_body)
 {
     sonde_server *s = make(NULL, NULL, NULL);
@@ -211,8 +217,29 @@ TEST(health_body)
     CHECK_EQ_INT(call(s, "GET", "/health", NULL, NULL, NULL, &r), 200);
     CHECK_EQ_STR(hdr(&r, "Content-Type"), "application/json");
     CHECK_CONTAINS(r.body, "{\"status\":\"ok\",\"uptime\":");
-    CHECK_CONTAINS(r.body, "\"version\":\"" SONDE_VERSION_STRING "\"}");
+    CHECK_CONTAINS(r.body, "\"version\":\"" SONDE_VERSION_STRING "\",\"timestamp\":\"");
+    /* the real clock: RFC 3339 UTC with milliseconds, "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+    const char *ts = r.body ? strstr(r.body, "\"timestamp\":\"") : NULL;
+    CHECK(ts != NULL);
+    if (ts) {
+        ts += strlen("\"timestamp\":\"");
+        static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ\"}\n";
+        for (size_t i = 0; i < sizeof shape - 1; i++)
+            CHECK(shape[i] == 'd' ? (ts[i] >= '0' && ts[i] <= '9') : ts[i] == shape[i]);
+        CHECK(strncmp(ts, "2026", 2) == 0); /* this century */
+    }
     sonde_server_response_free(&r);
+    /* a fake wall clock gives the exact text, across a day, month and year boundary */
+    health_wall_ns = 1798761599999000000ull; /* 2026-12-31T23:59:59.999Z */
+    sonde_set_clock(NULL, fake_wall, NULL);
+    CHECK_EQ_INT(call(s, "GET", "/health", NULL, NULL, NULL, &r), 200);
+    CHECK_CONTAINS(r.body, "\"timestamp\":\"2026-12-31T23:59:59.999Z\"}\n");
+    sonde_server_response_free(&r);
+    health_wall_ns = 1798761600000000000ull;
+    CHECK_EQ_INT(call(s, "GET", "/health", NULL, NULL, NULL, &r), 200);
+    CHECK_CONTAINS(r.body, "\"timestamp\":\"2027-01-01T00:00:00.000Z\"}\n");
+    sonde_server_response_free(&r);
+    sonde_set_clock(NULL, NULL, NULL);
     sonde_server_free(s);
 }
 

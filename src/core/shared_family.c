@@ -1,8 +1,9 @@
 /*
- * families.c - registering the instrumentation families under an optional
- * prefix.
+ * shared_family.c - registering the families of the instrumentation helpers
+ * (HTTP, RPC, WebSocket in libsonde-http; storage, caches, queues in
+ * libsonde) under an optional prefix.
  *
- * Two middlewares with the same prefix on one registry share their families:
+ * Two helpers with the same prefix on one registry share their families:
  * when the name is taken, the existing family is used if its type and label
  * count match (SONDE_ETYPE / SONDE_ELABELS otherwise), so a service that
  * recreates its middleware (a reload) keeps counting into the same series.
@@ -11,11 +12,10 @@
 #include <string.h>
 
 #include "core_iface.h"
-#include "http_internal.h"
 
-int http_family(sonde_registry *reg, const char *prefix, sonde_type type, const char *name,
-                const char *help, const char *const *labels, size_t label_count,
-                sonde_buckets buckets, sonde_metric **out)
+int sonde_internal_family_shared(sonde_registry *reg, const char *prefix, sonde_type type,
+                                 const char *name, const char *help, const char *const *labels,
+                                 size_t label_count, sonde_buckets buckets, sonde_metric **out)
 {
     char full[256];
     int n = prefix && prefix[0] ? snprintf(full, sizeof full, "%s_%s", prefix, name)
