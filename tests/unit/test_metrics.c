@@ -340,7 +340,8 @@ TEST(histogram_bucket_table)
 {
     sonde_registry *r = new_reg();
     const sonde_buckets presets[] = {SONDE_BUCKETS_DEFAULT, SONDE_BUCKETS_SIZE, SONDE_BUCKETS_LLM_TOKENS,
-                                     SONDE_BUCKETS_LLM_DURATION, SONDE_BUCKETS_LLM_TTFT, SONDE_BUCKETS_LLM_TPOT};
+                                     SONDE_BUCKETS_LLM_DURATION, SONDE_BUCKETS_LLM_TTFT, SONDE_BUCKETS_LLM_TPOT,
+                                     SONDE_BUCKETS_LONG_DURATION, SONDE_BUCKETS_THROUGHPUT};
     for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
         check_buckets_against_definition(r, presets[i].bounds, presets[i].count, 1);
     static const double small[] = {1, 2, 5}, zero[] = {0.0, 1e-308, 3e-308}, one[] = {7};
