@@ -369,8 +369,9 @@ static json_t *error_body(const char *type, const char *code, const char *msg)
                      code, "param");
 }
 
-/* Offer every MCP tool of the run's servers as a function tool; 0, or -1 and err. */
-static int offer_tools(run *r, char *err, size_t errlen)
+/* Offer every MCP tool of the run's servers as a function tool, each server's list noted
+ * in listed; 0, or -1 and err. */
+static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
 {
     json_t *tools = json_object_get(r->body, "tools");
     for (size_t i = 0; i < r->nservers; i++) {
@@ -381,6 +382,8 @@ static int offer_tools(run *r, char *err, size_t errlen)
                      r->servers[i]->name, why);
             return -1;
         }
+        json_array_append_new(listed, json_pack("{s:s, s:o}", "server_label", r->servers[i]->name,
+                                                "tools", json_deep_copy(list)));
         size_t k;
         json_t *t;
         json_array_foreach(list, k, t) {
@@ -393,7 +396,9 @@ static int offer_tools(run *r, char *err, size_t errlen)
             if (!g[r->ntools].fn) return -1;
             r->ntools++;
             json_t *schema = json_object_get(t, "inputSchema");
-            json_t *params = json_is_object(schema) ? json_incref(schema)
+            /* a copy: the cache is shared by concurrent runs, and jansson's reference
+             * counts are no place to meet (its incref reads the count unsynchronised) */
+            json_t *params = json_is_object(schema) ? json_deep_copy(schema)
                                                     : json_pack("{s:s}", "type", "object");
             json_t *fn = json_pack("{s:s, s:o}", "name", name, "parameters", params);
             const char *desc = json_string_value(json_object_get(t, "description"));
@@ -414,7 +419,7 @@ static void add_usage(gw_agent_result *res, const json_t *answer)
 static void loop(run *r, gw_agent_result *res)
 {
     char err[512];
-    if (offer_tools(r, err, sizeof err) != 0) {
+    if (offer_tools(r, res->listed, err, sizeof err) != 0) {
         res->status = 424;
         res->answer = error_body("external_connector_error", "mcp_list_tools_failed", err);
         res->stop = "error";
@@ -478,7 +483,7 @@ static void *run_main(void *arg)
 {
     run *r = arg;
     gateway *gw = r->gw;
-    gw_agent_result res = {.items = json_array()};
+    gw_agent_result res = {.items = json_array(), .listed = json_array()};
     sonde_llm_call track;
     gw_model tmp;
     const gw_model *m = gw_config_model(gw->cfg, json_string_value(json_object_get(r->body, "model")), &tmp);
@@ -510,6 +515,7 @@ static void *run_main(void *arg)
     r->done(r->done_arg, &res);
     json_decref(res.answer);
     json_decref(res.items);
+    json_decref(res.listed);
     run_free(r);
     pthread_mutex_lock(&gw->agents_mu);
     gw->agents_running--;

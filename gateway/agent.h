@@ -38,6 +38,8 @@ typedef struct gw_agent_result {
                              else the error body ({"error": {...}}) */
     json_t *items;        /* [{"type":"mcp_call","id","server_label","name","arguments",
                              "output" | "error"}] in execution order */
+    json_t *listed;       /* [{"server_label", "tools": the server's tools/list tools}]: the
+                             servers whose tools the run offered, in the request's order */
     long input_tokens, output_tokens;
     int iterations;       /* model calls made */
     const char *stop;     /* "answered", "max_tool_calls", "max_iterations", "error",

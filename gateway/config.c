@@ -32,7 +32,9 @@ static gw_upstream *upstream_new(const char *name, gw_upstream_kind kind)
     u->kind = kind;
     u->provider = strdup(kind == GW_UP_SIM ? "sonde.sim" : "openai");
     u->sim = (gw_sim_opts){.ttft_ms = 200, .itl_ms = 20, .jitter_ms = 5, .output_tokens = 64,
-                           .error_rate = 0, .timeout_rate = 0, .embedding_dims = 8};
+                           .error_rate = 0, .timeout_rate = 0, .embedding_dims = 8,
+                           .ratelimit_window_ms = 60000};
+    pthread_mutex_init(&u->sim_window.mu, NULL);
     u->connect_timeout_ms = GW_CONNECT_TIMEOUT_MS;
     u->first_byte_timeout_ms = GW_FIRST_BYTE_TIMEOUT_MS;
     u->idle_timeout_ms = GW_IDLE_TIMEOUT_MS;
@@ -43,6 +45,7 @@ static gw_upstream *upstream_new(const char *name, gw_upstream_kind kind)
         free(u->name);
         free(u->provider);
         free(u->host);
+        pthread_mutex_destroy(&u->sim_window.mu);
         free(u);
         return NULL;
     }
@@ -57,6 +60,7 @@ static void upstream_free(gw_upstream *u)
     free(u->url);
     free(u->api_key);
     free(u->host);
+    pthread_mutex_destroy(&u->sim_window.mu);
     free(u);
 }
 
@@ -260,7 +264,8 @@ static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, s
 {
     static const char *const allowed[] = {"type", "provider", "url", "api_key", "api_key_env",
         "connect_timeout_ms", "first_byte_timeout_ms", "idle_timeout_ms", "timeout_ms", "ttft_ms", "inter_token_ms", "jitter_ms",
-        "output_tokens", "error_rate", "timeout_rate", "embedding_dims", NULL};
+        "output_tokens", "error_rate", "timeout_rate", "embedding_dims", "ratelimit_requests",
+        "ratelimit_tokens", "ratelimit_window_ms", NULL};
     char what[300];
     snprintf(what, sizeof what, "upstreams.%s", name);
     if (!json_is_object(o)) {
@@ -313,6 +318,16 @@ static int load_upstream(gw_config *c, const char *name, json_t *o, char *err, s
         d = s->embedding_dims;
         if (get_num(o, "embedding_dims", 1, 65536, &d, what, err, errlen)) return -1;
         s->embedding_dims = (int)d;
+        d = (double)s->ratelimit_requests;
+        if (get_num(o, "ratelimit_requests", 0, 1e9, &d, what, err, errlen)) return -1;
+        s->ratelimit_requests = (long)d;
+        d = (double)s->ratelimit_tokens;
+        if (get_num(o, "ratelimit_tokens", 0, 1e12, &d, what, err, errlen)) return -1;
+        s->ratelimit_tokens = (long)d;
+        d = (double)s->ratelimit_window_ms;
+        if (get_num(o, "ratelimit_window_ms", 1, GW_RL_RESET_MAX * 1000, &d, what, err, errlen))
+            return -1;
+        s->ratelimit_window_ms = (long)d;
         if (json_object_get(o, "url")) {
             snprintf(err, errlen, "%s: a sim upstream has no url", what);
             return -1;

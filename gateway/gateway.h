@@ -43,7 +43,20 @@ typedef struct gw_sim_opts {
     double error_rate;     /* share of calls answered with an upstream error (0..1) */
     double timeout_rate;   /* share of calls that never answer (0..1) */
     int embedding_dims;    /* length of embedding vectors */
+    /* Rate limits the sim enforces and reports as OpenAI does (x-ratelimit-* headers,
+     * 429 once spent), per fixed window of ratelimit_window_ms; 0 = none. */
+    long ratelimit_requests;
+    long ratelimit_tokens;
+    long ratelimit_window_ms;
 } gw_sim_opts;
+
+/* The sim's current rate-limit window (upstream_sim.c). */
+typedef struct gw_sim_window {
+    pthread_mutex_t mu;
+    uint64_t start_ns;
+    long requests;
+    double tokens;
+} gw_sim_window;
 
 #define GW_CONNECT_TIMEOUT_MS 2000L
 #define GW_FIRST_BYTE_TIMEOUT_MS 60000L
@@ -65,7 +78,30 @@ typedef struct gw_upstream {
                                    not counting time paused for a slow client */
     long timeout_ms;            /* sim: how long a stalled call waits before its 504 */
     atomic_int up;         /* last probe result (sim: always 1) */
+    gw_sim_window sim_window;   /* sim with rate limits: what the window has used */
 } gw_upstream;
+
+/* ---- upstream rate-limit headers (upstream_ratelimit.c) ----------------- */
+
+/* x-ratelimit-{limit,remaining,reset}-{requests,tokens} as an upstream reported them. */
+enum { GW_RL_REQUESTS = 0, GW_RL_TOKENS, GW_RL_KINDS };
+enum { GW_RL_LIMIT = 0, GW_RL_REMAINING, GW_RL_RESET, GW_RL_FIELDS };
+#define GW_RL_RESET_MAX (31.0 * 86400) /* seconds; a longer reset is not believed */
+typedef struct gw_ratelimit {
+    double value[GW_RL_KINDS][GW_RL_FIELDS]; /* counts; reset in seconds */
+    unsigned seen;                           /* bit kind * GW_RL_FIELDS + field */
+} gw_ratelimit;
+/* Read one header line ("Name: value", CR LF allowed): 1 when it is one of the six and
+ * its value is valid (stored in rl), -1 when it is one of them but invalid, 0 otherwise. */
+int gw_ratelimit_header(gw_ratelimit *rl, const char *line, size_t len);
+int gw_ratelimit_has(const gw_ratelimit *rl, int kind, int field);
+/* "requests" or "tokens" (the kind label); NULL for another number. */
+const char *gw_ratelimit_kind_name(int kind);
+/* A Go-style duration ("6m0s", "1.5s", "20ms") in seconds; -1 when invalid or longer
+ * than GW_RL_RESET_MAX. */
+double gw_parse_duration(const char *s, size_t len);
+/* Seconds (0..GW_RL_RESET_MAX) as such a duration, rounded to ms; -1 when it does not fit. */
+int gw_format_duration(double seconds, char *buf, size_t len);
 
 /* The label of every value not in the configuration or a closed set (labels.c). */
 #define GW_OTHER "_other"
@@ -385,6 +421,10 @@ uint64_t gw_stream_unread_ns(gw_req *r, uint64_t now_ns);
 void gw_stream_finish(gw_req *r);
 /* End the stream without the "data: [DONE]" sentinel (typed event streams). */
 void gw_stream_end_events(gw_req *r);
+/* Add a header to the answer (whole or stream) before it is queued; at most
+ * GW_REPLY_HEADERS of them, longer names or values are dropped. Tapped requests ignore it. */
+#define GW_REPLY_HEADERS 8
+void gw_reply_header(gw_req *r, const char *name, const char *value);
 /* A query-string argument of the request; NULL when absent. */
 const char *gw_req_arg(gw_req *r, const char *name);
 /* Bytes written to the stream that the client has not taken yet. */
@@ -532,6 +572,7 @@ typedef struct gw_meter {
     sonde_llm *llm;        /* the GenAI instrumentation */
     sonde_metric *tool_calls, *up_errors, *up_up, *key_requests, *key_tokens;
     sonde_metric *unlisted, *refusals;
+    sonde_metric *up_rl[GW_RL_FIELDS], *up_rate_limited; /* limit, remaining, reset; 429s */
     sonde_gauge *ready;
     sonde_metric *key_cost, *limit_fallbacks, *key_budget_tokens, *key_budget_cost;
     sonde_gauge *limit_backend_up;
@@ -553,6 +594,10 @@ void gw_meter_rate_limited(gw_call *c, const char *reason);
 void gw_meter_key_request(gw_meter *m, const gw_key *k);
 void gw_meter_upstream_error(gw_meter *m, const gw_upstream *u, const char *type);
 void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up);
+/* What the upstream's last answer said of its rate limits (the values it carried). */
+void gw_meter_upstream_ratelimit(gw_meter *m, const gw_upstream *u, const gw_ratelimit *rl);
+/* The upstream answered 429. */
+void gw_meter_upstream_rate_limited(gw_meter *m, const gw_upstream *u);
 void gw_meter_ready(gw_meter *m, int ready);
 /* A value recorded as GW_OTHER under label ("model", "response_model", "tool", ...). */
 void gw_meter_unlisted(gw_meter *m, const char *label);

@@ -21,6 +21,21 @@
 #include "mcp_client.h"
 #include "sse_parse.h"
 
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)h;
+    (void)access;
+    gw_mcp_server *s = ud;
+    pthread_mutex_lock(&s->share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    gw_mcp_server *s = ud;
+    pthread_mutex_unlock(&s->share_mu[data]);
+}
+
 gw_mcp_server *gw_mcp_server_new(const char *name, const char *url, const json_t *headers,
                                  const json_t *allowed_tools)
 {
@@ -37,7 +52,18 @@ gw_mcp_server *gw_mcp_server_new(const char *name, const char *url, const json_t
     s->max_answer = GW_MCP_MAX_ANSWER;
     s->next_id = 1;
     pthread_mutex_init(&s->mu, NULL);
-    if (!s->name || !s->url || !s->headers || (allowed_tools && !s->allowed_tools)) {
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&s->share_mu[i], NULL);
+    s->connections = curl_share_init();
+    if (s->connections &&
+        (curl_share_setopt(s->connections, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+         curl_share_setopt(s->connections, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+         curl_share_setopt(s->connections, CURLSHOPT_USERDATA, s) != CURLSHE_OK ||
+         curl_share_setopt(s->connections, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK)) {
+        curl_share_cleanup(s->connections);
+        s->connections = NULL;
+    }
+    if (!s->name || !s->url || !s->headers || (allowed_tools && !s->allowed_tools) ||
+        !s->connections) {
         gw_mcp_server_free(s);
         return NULL;
     }
@@ -47,6 +73,8 @@ gw_mcp_server *gw_mcp_server_new(const char *name, const char *url, const json_t
 void gw_mcp_server_free(gw_mcp_server *s)
 {
     if (!s) return;
+    curl_share_cleanup(s->connections); /* after the last transfer: the caller's promise */
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&s->share_mu[i]);
     pthread_mutex_destroy(&s->mu);
     free(s->name);
     free(s->url);
@@ -276,6 +304,7 @@ static int post(gw_mcp_server *s, const char *session, int initialized, const ch
         }
     }
     curl_easy_setopt(h, CURLOPT_URL, s->url);
+    curl_easy_setopt(h, CURLOPT_SHARE, s->connections);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);

@@ -13,11 +13,14 @@
  * Every request is a blocking libcurl transfer bounded by a connect timeout,
  * a total timeout and a maximum answer size, so callers run it on a worker
  * thread (agent.c), never on an HTTP thread. A server's state (session, tool
- * cache) is guarded by its mutex; tool calls themselves run concurrently.
+ * cache) is guarded by its mutex; tool calls themselves run concurrently, and
+ * share the server's connection cache (a libcurl share object), so a call
+ * reuses an idle kept-alive connection instead of connecting again.
  */
 #ifndef GW_MCP_CLIENT_H
 #define GW_MCP_CLIENT_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -36,6 +39,8 @@ typedef struct gw_mcp_server {
     json_t *allowed_tools;    /* array of names, NULL = all */
     long connect_timeout_ms, timeout_ms;
     size_t max_answer;
+    CURLSH *connections;      /* the connection cache of the server's transfers */
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST]; /* its locks, one per kind of data */
     pthread_mutex_t mu;       /* guards what follows */
     char session[GW_MCP_SESSION_MAX + 1];
     int initialized;

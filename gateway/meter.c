@@ -13,7 +13,8 @@
  * attributes) as the request span's child; the call's upstream attempts
  * (upstream_proxy.c) are children of that. Only what those modules do not
  * know is registered here, the gateway's own families: upstream errors by
- * type, upstream health, readiness, per-key requests and tokens (under the
+ * type, upstream health, the rate limits upstreams report (x-ratelimit-* headers:
+ * limit, remaining and reset per kind, and their 429s), readiness, per-key requests and tokens (under the
  * key's configured name, never its secret), the tool calls models ask for,
  * the requests the gateway refused itself (by error code), the values
  * recorded as "_other", each key's cost and configured daily budgets, and
@@ -91,6 +92,20 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg, sonde_t
     rc |= reg(r, SONDE_COUNTER, "gateway_refusals_total",
               "Requests the gateway refused itself (4xx), by OpenAI error code.", L("code"),
               &mt->refusals);
+    rc |= reg(r, SONDE_GAUGE, "gateway_upstream_ratelimit_limit",
+              "Rate limit the upstream last reported (x-ratelimit-limit-*), by kind (requests, "
+              "tokens).", L("upstream", "kind"), &mt->up_rl[GW_RL_LIMIT]);
+    rc |= reg(r, SONDE_GAUGE, "gateway_upstream_ratelimit_remaining",
+              "What the upstream last reported left of its rate limit "
+              "(x-ratelimit-remaining-*), by kind (requests, tokens).", L("upstream", "kind"),
+              &mt->up_rl[GW_RL_REMAINING]);
+    rc |= reg(r, SONDE_GAUGE, "gateway_upstream_ratelimit_reset_seconds",
+              "Seconds until the upstream's rate limit resets, as last reported "
+              "(x-ratelimit-reset-*), by kind (requests, tokens).", L("upstream", "kind"),
+              &mt->up_rl[GW_RL_RESET]);
+    rc |= reg(r, SONDE_COUNTER, "gateway_upstream_rate_limited_total",
+              "Answers 429 (rate limited) from the upstream, retried ones included.",
+              L("upstream"), &mt->up_rate_limited);
     rc |= reg(r, SONDE_GAUGE, "gateway_ready", "1 when every upstream is reachable.", NULL, 0, &m);
     mt->ready = sonde_gauge_of(m);
     rc |= reg(r, SONDE_COUNTER, "gateway_key_cost_total",
@@ -126,8 +141,10 @@ int gw_meter_init(gw_meter *mt, sonde_registry *r, const gw_config *cfg, sonde_t
         gw_meter_free(mt);
         return -1;
     }
-    for (size_t i = 0; i < cfg->nups; i++)
+    for (size_t i = 0; i < cfg->nups; i++) {
         gw_meter_upstream_up(mt, cfg->ups[i], atomic_load(&cfg->ups[i]->up));
+        sonde_counter_with(mt->up_rate_limited, (const char *const *)&cfg->ups[i]->name);
+    }
     for (size_t i = 0; i < cfg->nmodels; i++)
         for (size_t j = 0; j < cfg->models[i].ndeps; j++)
             gw_meter_breaker(mt, &cfg->models[i], &cfg->models[i].deps[j], GW_BREAKER_CLOSED, 0);
@@ -236,6 +253,21 @@ void gw_meter_upstream_error(gw_meter *m, const gw_upstream *u, const char *type
 void gw_meter_upstream_up(gw_meter *m, const gw_upstream *u, int up)
 {
     sonde_gauge_set(sonde_gauge_with(m->up_up, (const char *const *)&u->name), up);
+}
+
+void gw_meter_upstream_ratelimit(gw_meter *m, const gw_upstream *u, const gw_ratelimit *rl)
+{
+    for (int k = 0; k < GW_RL_KINDS; k++)
+        for (int f = 0; f < GW_RL_FIELDS; f++)
+            if (gw_ratelimit_has(rl, k, f))
+                sonde_gauge_set(sonde_gauge_with(m->up_rl[f], (const char *[]){
+                                                     u->name, gw_ratelimit_kind_name(k)}),
+                                rl->value[k][f]);
+}
+
+void gw_meter_upstream_rate_limited(gw_meter *m, const gw_upstream *u)
+{
+    sonde_counter_inc(sonde_counter_with(m->up_rate_limited, (const char *const *)&u->name));
 }
 
 void gw_meter_ready(gw_meter *m, int ready)

@@ -9,6 +9,11 @@
  * response's context, this input, this output), which previous_response_id
  * continues. Retention: at most max_count responses, none older than
  * max_age_s (0 = no limit); put() enforces both. Every call is thread-safe.
+ *
+ * A hold lets the gateway answer before the write: gw_response_store_hold(id)
+ * (cheap: no I/O) before the client learns the id, then put(), then release;
+ * meanwhile a get() or delete() of that id waits for the release, so a client
+ * that continues the response at once still finds it.
  */
 #ifndef GW_RESPONSE_STORE_H
 #define GW_RESPONSE_STORE_H
@@ -31,6 +36,14 @@ void gw_response_store_close(gw_response_store *s);
 int gw_response_store_put(gw_response_store *s, const char *id, int64_t created_at,
                           const json_t *response, const json_t *input_items,
                           const json_t *context);
+/* A hold of one id (caller-owned, e.g. on the stack; linked into the store). */
+typedef struct gw_response_hold {
+    const char *id;
+    struct gw_response_hold *next;
+} gw_response_hold;
+/* get() and delete() of id wait until the hold is released. */
+void gw_response_store_hold(gw_response_store *s, gw_response_hold *h, const char *id);
+void gw_response_store_release(gw_response_store *s, gw_response_hold *h);
 /* 1 and *out filled (the caller frees it with gw_stored_response_clear), 0 when there
  * is no such response (or it expired), -1 on error. */
 int gw_response_store_get(gw_response_store *s, const char *id, gw_stored_response *out);

@@ -12,14 +12,16 @@
  * run's accumulator turns the upstream's chat chunks into output items (and
  * stream events); when the upstream is done, step_done(run) runs on the
  * upstream's thread with run->acc holding the output items (or run->error
- * set). Today step_done finishes the response (store, answer); a tool loop
- * would instead execute the function calls it finds in run->acc.output,
- * append their outputs and call model_step again with the longer items.
+ * set). step_done finishes the response: the answer, then the store's write
+ * under a hold (response_store.h). MCP tools run through the agent loop
+ * (agent.c), whose end (agent_done) adds its items and finishes the same way.
  *
  * The upstream call answers a tapped request (gw_req_tap, service.c) whose
- * callbacks below receive the chat answer: always a stream (the chat request
- * asks for one, with usage), parsed by the gateway's SSE parser chunk by
- * chunk. An upstream refusal before any output (404 model, 429, 502) is the
+ * callbacks below receive the chat answer: for a streamed response a stream
+ * (the chat request asks for one, with usage), parsed by the gateway's SSE
+ * parser chunk by chunk; for a whole response a whole chat completion, taken
+ * as one chunk (one upstream answer to build and parse, not one per token).
+ * An upstream refusal before any output (404 model, 429, 502) is the
  * client's answer unchanged (the OpenAI error shape); a failure after a
  * client stream started ends it with response.failed. A streamed response
  * starts with response.created and response.in_progress when the upstream's
@@ -121,18 +123,11 @@ static void step_done(resp_run *run)
         return;
     }
     gw_resp_acc_result(&run->acc, run->resp, now);
-    if (run->q.store && run->gw->responses) {
-        json_t *ctx = json_copy(run->context);
-        json_array_extend(ctx, run->q.input);
-        json_array_extend(ctx, run->acc.output);
-        if (gw_response_store_put(run->gw->responses, run->id, run->created_at, run->resp,
-                                  run->q.input, ctx) != 0)
-        {
-            sonde_attr f[] = {SONDE_ATTR_STR("response_id", run->id)};
-            sonde_log(run->gw->log, SONDE_LOG_WARN, "response not stored", f, 1);
-        }
-        json_decref(ctx);
-    }
+    /* answer first, then store under a hold: a client continuing the response at once
+     * waits for the write instead of the answer waiting for it */
+    gw_response_hold hold;
+    gw_response_store *store = run->q.store ? run->gw->responses : NULL;
+    if (store) gw_response_store_hold(store, &hold, run->id);
     if (run->started) {
         const char *st = json_string_value(json_object_get(run->resp, "status"));
         char type[48];
@@ -142,6 +137,16 @@ static void step_done(resp_run *run)
     } else {
         gw_reply_json(run->client, 200, json_dumps(run->resp, JSON_COMPACT), -1);
     }
+    if (!store) return;
+    json_t *ctx = json_copy(run->context);
+    json_array_extend(ctx, run->q.input);
+    json_array_extend(ctx, run->acc.output);
+    if (gw_response_store_put(store, run->id, run->created_at, run->resp, run->q.input, ctx) != 0) {
+        sonde_attr f[] = {SONDE_ATTR_STR("response_id", run->id)};
+        sonde_log(run->gw->log, SONDE_LOG_WARN, "response not stored", f, 1);
+    }
+    json_decref(ctx);
+    gw_response_store_release(store, &hold);
 }
 
 /* ---- the tapped chat call's answer -------------------------------------- */
@@ -149,7 +154,7 @@ static void step_done(resp_run *run)
 static void tap_reply(void *ud, unsigned status, char *body, int retry_after)
 {
     resp_run *run = ud;
-    if (status == 200) { /* an upstream that answered whole although asked to stream */
+    if (status == 200) { /* a whole answer (asked for, or an upstream that would not stream) */
         json_t *j = json_loads(body, 0, NULL);
         json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
         json_t *chunk = json_pack("{s:O*, s:O*, s:[{s:O*, s:O*}]}", "model",
@@ -245,7 +250,55 @@ static int model_step(resp_run *run, const json_t *items)
 
 /* ---- MCP tools: the agent loop (agent.c) ----------------------------------- */
 
-/* The loop ended (on its thread): its mcp_call items, then the final answer's items. */
+/* Whether the conversation before this response holds the tools of server_label. */
+static int listed_before(const json_t *context, const char *server_label)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(context, i, it) {
+        const char *type = json_string_value(json_object_get(it, "type"));
+        const char *label = json_string_value(json_object_get(it, "server_label"));
+        if (type && label && strcmp(type, "mcp_list_tools") == 0 && strcmp(label, server_label) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One mcp_list_tools item: the server's tools as the Responses API names their fields. */
+static json_t *list_tools_item(const json_t *listed)
+{
+    json_t *tools = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(listed, "tools"), i, t) {
+        json_t *schema = json_object_get(t, "inputSchema");
+        json_t *desc = json_object_get(t, "description");
+        json_t *ann = json_object_get(t, "annotations");
+        json_array_append_new(tools, json_pack("{s:O, s:O, s:o, s:O}", "name", json_object_get(t, "name"),
+                                               "description", json_is_string(desc) ? desc : json_null(),
+                                               "input_schema", json_is_object(schema) ? json_incref(schema)
+                                                                                      : json_object(),
+                                               "annotations", json_is_object(ann) ? ann : json_null()));
+    }
+    char id[64];
+    gw_resp_new_id("mcpl", id, sizeof id);
+    return json_pack("{s:s, s:s, s:O, s:o}", "id", id, "type", "mcp_list_tools", "server_label",
+                     json_object_get(listed, "server_label"), "tools", tools);
+}
+
+/* Append an output item, announced to a streaming client. */
+static void add_output_item(resp_run *run, json_t *it)
+{
+    json_array_append(run->acc.output, it);
+    int at = (int)json_array_size(run->acc.output) - 1;
+    gw_resp_acc_event(&run->acc, "response.output_item.added",
+                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+    gw_resp_acc_event(&run->acc, "response.output_item.done",
+                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+}
+
+/* The loop ended (on its thread): an mcp_list_tools item per server whose tools the
+ * conversation did not hold yet, its mcp_call items, then the final answer's items. */
 static void agent_done(void *ud, gw_agent_result *res)
 {
     resp_run *run = ud;
@@ -263,17 +316,19 @@ static void agent_done(void *ud, gw_agent_result *res)
     tap_stream_start(run);
     size_t i;
     json_t *item;
+    json_array_foreach(res->listed, i, item) {
+        const char *label = json_string_value(json_object_get(item, "server_label"));
+        if (!label || listed_before(run->context, label)) continue;
+        json_t *it = list_tools_item(item);
+        if (it) add_output_item(run, it);
+        json_decref(it);
+    }
     json_array_foreach(res->items, i, item) {
         char id[64];
         gw_resp_new_id("mcp", id, sizeof id);
         json_t *it = json_deep_copy(item);
         json_object_set_new(it, "id", json_string(id));
-        json_array_append(run->acc.output, it);
-        int at = (int)json_array_size(run->acc.output) - 1;
-        gw_resp_acc_event(&run->acc, "response.output_item.added",
-                          json_pack("{s:i, s:O}", "output_index", at, "item", it));
-        gw_resp_acc_event(&run->acc, "response.output_item.done",
-                          json_pack("{s:i, s:O}", "output_index", at, "item", it));
+        add_output_item(run, it);
         json_decref(it);
     }
     tap_reply(run, 200, json_dumps(res->answer, JSON_COMPACT), -1); /* the last answer, whole */

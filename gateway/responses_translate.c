@@ -9,7 +9,11 @@
  * system message, developer as system (what chat backends know), message
  * parts joined into one text (image parts kept as image_url parts), a run of
  * function_call items into one assistant message's tool_calls (after the
- * assistant text they follow), function_call_output into a tool message.
+ * assistant text they follow), function_call_output into a tool message; the
+ * gateway's own mcp_call items (stored output continued by
+ * previous_response_id) into the assistant call and the tool answer the agent
+ * loop gave the model; mcp_list_tools items carry no conversation and map to
+ * nothing.
  *
  * The accumulator takes chunks one by one: text deltas open a message item
  * (output_item.added, content_part.added, then output_text.delta), a new
@@ -361,6 +365,35 @@ static json_t *chat_content(const json_t *parts)
     return out;
 }
 
+/* An mcp_call item of a stored response (the gateway's own output, context of a
+ * previous_response_id): the assistant's call and the tool's answer, as the agent loop
+ * gave them to the model ("error: ..." for a failed call). */
+static void add_mcp_call(json_t *msgs, const json_t *it)
+{
+    json_t *id = json_object_get(it, "id"), *name = json_object_get(it, "name");
+    const char *args = json_string_value(json_object_get(it, "arguments"));
+    json_t *out = json_object_get(it, "output");
+    const char *err = json_string_value(json_object_get(it, "error"));
+    if (!json_is_string(id) || !json_is_string(name)) return;
+    json_array_append_new(msgs, json_pack("{s:s, s:n, s:[{s:O, s:s, s:{s:O, s:s}}]}", "role",
+                                          "assistant", "content", "tool_calls", "id", id, "type",
+                                          "function", "function", "name", name, "arguments",
+                                          args ? args : "{}"));
+    json_t *content;
+    if (json_is_string(out)) {
+        content = json_incref(out);
+    } else {
+        size_t n = (err ? strlen(err) : 0) + 8;
+        char *s = malloc(n);
+        if (s) snprintf(s, n, "error: %s", err ? err : "");
+        content = s ? json_string(s) : NULL;
+        free(s);
+    }
+    if (content)
+        json_array_append_new(msgs, json_pack("{s:s, s:O, s:o}", "role", "tool", "tool_call_id", id,
+                                              "content", content));
+}
+
 static void add_messages(json_t *msgs, const json_t *items)
 {
     size_t i;
@@ -395,6 +428,8 @@ static void add_messages(json_t *msgs, const json_t *items)
             json_array_append_new(msgs, json_pack("{s:s, s:O, s:O}", "role", "tool", "tool_call_id",
                                                   json_object_get(it, "call_id"), "content",
                                                   json_object_get(it, "output")));
+        } else if (strcmp(type, "mcp_call") == 0) { /* a stored run's call: as the loop sent it */
+            add_mcp_call(msgs, it);
         }
     }
 }
@@ -405,9 +440,10 @@ json_t *gw_resp_chat_request(const json_t *body, const gw_resp_request *q, const
     if (q->instructions)
         json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", q->instructions));
     add_messages(msgs, items);
-    json_t *chat = json_pack("{s:s, s:o, s:b, s:{s:b}}", "model", q->model, "messages", msgs,
-                             "stream", 1, "stream_options", "include_usage", 1);
+    json_t *chat = json_pack("{s:s, s:o, s:b}", "model", q->model, "messages", msgs,
+                             "stream", q->stream);
     if (!chat) return NULL;
+    if (q->stream) json_object_set_new(chat, "stream_options", json_pack("{s:b}", "include_usage", 1));
     json_t *tools = json_object_get(body, "tools");
     if (json_array_size(tools) > 0) {
         json_t *ct = json_array();

@@ -81,6 +81,9 @@ struct gw_req {
     const gw_tap *tap;
     void *tap_ud;
     gw_access access;           /* its access-log line (access.c) */
+    char hdr_name[GW_REPLY_HEADERS][48]; /* gw_reply_header(): added to the answer */
+    char hdr_value[GW_REPLY_HEADERS][64];
+    int nhdrs;
     sonde_span_context trace;   /* the context of its SERVER span (the middleware's) */
 };
 
@@ -417,7 +420,26 @@ const char *gw_req_arg(gw_req *r, const char *name)
 
 /* ---- queueing answers ----------------------------------------------------- */
 
-static enum MHD_Result queue_buffer(struct MHD_Connection *c, unsigned status, const char *type,
+void gw_reply_header(gw_req *r, const char *name, const char *value)
+{
+    if (r->tap || strlen(name) >= sizeof r->hdr_name[0] || strlen(value) >= sizeof r->hdr_value[0])
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (!r->ready && r->nhdrs < GW_REPLY_HEADERS) {
+        snprintf(r->hdr_name[r->nhdrs], sizeof r->hdr_name[0], "%s", name);
+        snprintf(r->hdr_value[r->nhdrs], sizeof r->hdr_value[0], "%s", value);
+        r->nhdrs++;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The headers gw_reply_header() added; r->mu held. */
+static void add_headers(struct MHD_Response *resp, const gw_req *r)
+{
+    for (int i = 0; i < r->nhdrs; i++) MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+}
+
+static enum MHD_Result queue_buffer(gw_req *r, unsigned status, const char *type,
                                     char *body, size_t len, int retry_after)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -426,12 +448,13 @@ static enum MHD_Result queue_buffer(struct MHD_Connection *c, unsigned status, c
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", type);
+    add_headers(resp, r);
     if (retry_after >= 0) {
         char ra[24];
         snprintf(ra, sizeof ra, "%d", retry_after);
         MHD_add_response_header(resp, "Retry-After", ra);
     }
-    enum MHD_Result rc = MHD_queue_response(c, status, resp);
+    enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return rc;
 }
@@ -443,6 +466,7 @@ static enum MHD_Result queue_ready(gw_req *r)
     if (r->streaming) {
         struct MHD_Response *resp = gw_stream_response(r->stream, r->conn);
         if (!resp) return MHD_NO;
+        add_headers(resp, r);
         watch_hangup(r); /* the stream parks the connection whenever it runs dry */
         enum MHD_Result rc = MHD_queue_response(r->conn, 200, resp);
         MHD_destroy_response(resp);
@@ -453,7 +477,7 @@ static enum MHD_Result queue_ready(gw_req *r)
     r->resp = NULL;
     if (!body) return MHD_NO; /* json_dumps() ran out of memory: close the connection */
     r->resp_bytes = strlen(body);
-    return queue_buffer(r->conn, r->status, "application/json", body, r->resp_bytes,
+    return queue_buffer(r, r->status, "application/json", body, r->resp_bytes,
                         r->retry_after);
 }
 

@@ -34,7 +34,8 @@
  * timeout; 401 and 403 (the upstream refused the gateway's own key) 502 /
  * error / auth; 429 429 with the upstream's Retry-After (else computed from
  * retry-after-ms or x-ratelimit-reset-*, else 1 s) / rate_limited /
- * rate_limited; other 4xx the upstream's own status and body / error /
+ * rate_limited (each 429 also in gateway_upstream_rate_limited_total); other 4xx
+ * the upstream's own status and body / error /
  * http_4xx; 5xx 502 / error / http_5xx; a broken answer 502 / error /
  * protocol. After a stream has begun, failures are sent as an SSE error
  * event. A client that goes away marks its request gone; the worker checks
@@ -49,6 +50,10 @@
  * gateway) continues the trace and follows its sampling decision. A
  * call routed over several deployments (route.c) has one such span per
  * attempt: a retried attempt's span ends with its failure before the next begins.
+ *
+ * Every answer's x-ratelimit-{limit,remaining,reset}-{requests,tokens} headers
+ * (upstream_ratelimit.c parses them strictly) set the upstream's
+ * gateway_upstream_ratelimit_* gauges once the header block has ended.
  *
  * gw_probe_all() checks that each upstream accepts TCP connections (for
  * /ready and gateway_upstream_up). The worker, its multi handle and queue
@@ -87,7 +92,8 @@ typedef struct xfer {
     int counted;      /* the failure is already in gateway_upstream_errors_total */
     uint64_t start_ns, last_rx_ns;
     double retry_after;      /* Retry-After of the answer, seconds; < 0 = none */
-    double retry_after_hint; /* retry-after-ms, x-ratelimit-reset-* (the longest); < 0 = none */
+    double retry_after_hint; /* retry-after-ms; < 0 = none */
+    gw_ratelimit rl;         /* the x-ratelimit-* headers of the answer */
     gw_sse_parser sse;  /* the upstream's event stream */
     sonde_span *span;   /* the attempt's CLIENT span, until attempt_end() */
     char *line;       /* collected body (whole answers, errors) */
@@ -233,39 +239,27 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
     return grow(x, d, n) == 0 ? n : 0;
 }
 
-/* A duration as OpenAI writes x-ratelimit-reset-*: "1s", "6m0s", "20ms", "1h2m3.5s". */
-static double reset_seconds(const char *v)
-{
-    double total = 0;
-    int any = 0;
-    while (*v && *v != '\r' && *v != '\n') {
-        char *end;
-        double n = strtod(v, &end); /* "." in any locale the gateway runs in: it never sets one */
-        if (end == v || n < 0) return -1;
-        v = end;
-        if (strncmp(v, "ms", 2) == 0) total += n / 1000, v += 2;
-        else if (*v == 'h') total += n * 3600, v++;
-        else if (*v == 'm') total += n * 60, v++;
-        else if (*v == 's') total += n, v++;
-        else return -1;
-        any = 1;
-    }
-    return any ? total : -1;
-}
-
-/* Headers of the answer: the first byte, and on a 429 how long to wait. */
+/* Headers of the answer: the first byte, the rate limits the upstream reports
+ * (gateway_upstream_ratelimit_*, once the header block is complete), and on a 429 how
+ * long to wait. */
 static size_t on_header(char *d, size_t sz, size_t nm, void *ud)
 {
     xfer *x = ud;
     size_t n = sz * nm;
     received(x);
+    if (gw_ratelimit_header(&x->rl, d, n) != 0) return n;
     char h[256];
     size_t hl = n < sizeof h - 1 ? n : sizeof h - 1;
     memcpy(h, d, hl);
     h[hl] = 0;
     char *colon = strchr(h, ':');
     if (!colon) {
-        if (strncmp(h, "HTTP/", 5) == 0) x->retry_after = x->retry_after_hint = -1; /* (after 100) */
+        if (strncmp(h, "HTTP/", 5) == 0) { /* (again after a 100) */
+            x->retry_after = x->retry_after_hint = -1;
+            memset(&x->rl, 0, sizeof x->rl);
+        } else if (h[strspn(h, "\r\n")] == 0 && x->rl.seen) { /* the end of the block */
+            gw_meter_upstream_ratelimit(&x->c->gw->meter, x->c->model->up, &x->rl);
+        }
         return n;
     }
     *colon = 0;
@@ -284,9 +278,19 @@ static size_t on_header(char *d, size_t sz, size_t nm, void *ud)
         return n;
     }
     if (strcasecmp(h, "retry-after-ms") == 0 && isdigit((unsigned char)*v)) secs = strtod(v, NULL) / 1000;
-    else if (strncasecmp(h, "x-ratelimit-reset-", 18) == 0) secs = reset_seconds(v);
     if (secs > x->retry_after_hint) x->retry_after_hint = secs;
     return n;
+}
+
+/* How long a 429 asks to wait when it has no Retry-After: retry-after-ms or the longest
+ * x-ratelimit-reset-*; < 0 = none. */
+static double retry_hint(const xfer *x)
+{
+    double hint = x->retry_after_hint;
+    for (int k = 0; k < GW_RL_KINDS; k++)
+        if (gw_ratelimit_has(&x->rl, k, GW_RL_RESET) && x->rl.value[k][GW_RL_RESET] > hint)
+            hint = x->rl.value[k][GW_RL_RESET];
+    return hint;
 }
 
 static char *rewrite_body(gw_call *c)
@@ -375,6 +379,7 @@ static void complete(xfer *x, CURLcode res)
     gw_call *c = x->c;
     const char *up_name = c->model->up->name;
     if (!x->status) curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->status == 429) gw_meter_upstream_rate_limited(&c->gw->meter, c->model->up);
     if (gw_req_gone(c->req)) {
         attempt_end(x, "cancelled");
         gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
@@ -423,8 +428,8 @@ static void complete(xfer *x, CURLcode res)
     attempt_end(x, c->stream && x->status == 200 && !(x->started && x->done_seen) ? "protocol"
                                                                                     : NULL);
     if (x->status == 429) {
-        double ra = x->retry_after >= 0 ? x->retry_after
-                    : x->retry_after_hint >= 0 ? x->retry_after_hint : 1;
+        double hint = retry_hint(x);
+        double ra = x->retry_after >= 0 ? x->retry_after : hint >= 0 ? hint : 1;
         if (ra > GW_RETRY_AFTER_MAX) ra = GW_RETRY_AFTER_MAX;
         int secs = (int)ceil(ra);
         if (!x->counted) gw_meter_upstream_error(&c->gw->meter, c->model->up, "rate_limited");

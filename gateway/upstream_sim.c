@@ -20,6 +20,17 @@
  * (several lines: parallel calls in one answer; a streamed answer carries the
  * first). At every step the call checks whether the client is gone and, if
  * so, ends as cancelled.
+ *
+ * With ratelimit_requests and/or ratelimit_tokens the sim is rate limited as
+ * OpenAI is, in fixed windows of ratelimit_window_ms: each call takes one
+ * request and its tokens (prompt estimate plus the answer's length) from the
+ * upstream's window (gw_sim_window), and every answer carries
+ * x-ratelimit-{limit,remaining,reset}-{requests,tokens}; a call the window
+ * cannot admit is answered 429 at once with the same headers and a
+ * Retry-After. The gateway records what its sim reported exactly as the proxy
+ * does for a real upstream (gateway_upstream_ratelimit_*,
+ * gateway_upstream_rate_limited_total), so a gateway in front of a sim
+ * gateway sees the same numbers as the sim gateway itself.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,7 +40,7 @@
 
 #include "gateway.h"
 
-enum { SIM_ANSWER, SIM_ERROR, SIM_STALL };
+enum { SIM_ANSWER, SIM_ERROR, SIM_STALL, SIM_LIMITED };
 
 typedef struct sim {
     gw_call *c;
@@ -42,6 +53,8 @@ typedef struct sim {
     json_t *calls;          /* "@tool" calls: [{name, arguments}] (whole answers) */
     char *text;             /* the answer's text when it quotes tool results */
     const char *finish;
+    double reset_s;         /* SIM_LIMITED: until the window ends */
+    const char *limited;    /* SIM_LIMITED: the kind spent ("requests", "tokens") */
 } sim;
 
 static const char *const words[] = {"sonde ", "measures ", "every ", "token ", "that ",
@@ -344,12 +357,81 @@ static void reply_whole(sim *s)
     json_decref(resp);
 }
 
+static void add_count_header(gw_req *r, const char *name, double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.0f", v);
+    gw_reply_header(r, name, b);
+}
+
+/* Take the call from the sim's rate-limit window: 1 when the window cannot admit it
+ * (s->reset_s says for how long), 0 when admitted or the sim has no limits. The answer
+ * carries the headers either way, and the gateway's meters record them. */
+static int take_window(sim *s)
+{
+    gw_call *c = s->c;
+    gw_upstream *u = c->model->up;
+    const gw_sim_opts *o = s->o;
+    if (o->ratelimit_requests <= 0 && o->ratelimit_tokens <= 0) return 0;
+    double need = (double)c->input_tokens + (c->op == GW_OP_EMBEDDINGS ? 0 : (double)s->n_out);
+    uint64_t now = gw_now_ns(), window = (uint64_t)o->ratelimit_window_ms * 1000000u;
+    gw_sim_window *w = &u->sim_window;
+    gw_ratelimit rl = {0};
+    pthread_mutex_lock(&w->mu);
+    if (!w->start_ns || now - w->start_ns >= window) {
+        w->start_ns = now;
+        w->requests = 0;
+        w->tokens = 0;
+    }
+    int limited = (o->ratelimit_requests > 0 && w->requests >= o->ratelimit_requests) ||
+                  (o->ratelimit_tokens > 0 && w->tokens + need > (double)o->ratelimit_tokens);
+    if (limited)
+        s->limited = o->ratelimit_requests > 0 && w->requests >= o->ratelimit_requests ? "requests"
+                                                                                       : "tokens";
+    else {
+        w->requests++;
+        w->tokens += need;
+    }
+    s->reset_s = (double)(w->start_ns + window - now) / 1e9;
+    const double used[GW_RL_KINDS] = {(double)w->requests, w->tokens};
+    pthread_mutex_unlock(&w->mu);
+    const long limit[GW_RL_KINDS] = {o->ratelimit_requests, o->ratelimit_tokens};
+    for (int k = 0; k < GW_RL_KINDS; k++) {
+        if (limit[k] <= 0) continue;
+        rl.value[k][GW_RL_LIMIT] = (double)limit[k];
+        rl.value[k][GW_RL_REMAINING] = used[k] < limit[k] ? (double)limit[k] - used[k] : 0;
+        rl.value[k][GW_RL_RESET] = s->reset_s;
+        rl.seen |= 7u << (k * GW_RL_FIELDS);
+        char name[40], reset[48];
+        const char *kind = gw_ratelimit_kind_name(k);
+        snprintf(name, sizeof name, "x-ratelimit-limit-%s", kind);
+        add_count_header(c->req, name, rl.value[k][GW_RL_LIMIT]);
+        snprintf(name, sizeof name, "x-ratelimit-remaining-%s", kind);
+        add_count_header(c->req, name, rl.value[k][GW_RL_REMAINING]);
+        snprintf(name, sizeof name, "x-ratelimit-reset-%s", kind);
+        if (gw_format_duration(s->reset_s, reset, sizeof reset) == 0) gw_reply_header(c->req, name, reset);
+    }
+    gw_meter_upstream_ratelimit(&c->gw->meter, u, &rl);
+    if (limited) gw_meter_upstream_rate_limited(&c->gw->meter, u);
+    return limited;
+}
+
 static void step(void *arg)
 {
     sim *s = arg;
     gw_call *c = s->c;
     if (gw_req_gone(c->req)) {
         gw_call_finish(c, SONDE_LLM_CANCELLED, NULL);
+        sim_free(s);
+        return;
+    }
+    if (s->fate == SIM_LIMITED) {
+        int secs = (int)ceil(s->reset_s);
+        gw_meter_upstream_error(&c->gw->meter, c->model->up, "rate_limited");
+        gw_call_finish(c, SONDE_LLM_RATE_LIMITED, NULL);
+        gw_reply_error(c->req, 429, s->limited, "rate_limit_exceeded", secs > 0 ? secs : 1,
+                       "Rate limit reached for %s of the upstream '%s' (simulated); retry in %d s",
+                       s->limited, c->model->up->name, secs > 0 ? secs : 1);
         sim_free(s);
         return;
     }
@@ -439,10 +521,12 @@ int gw_sim_start(gw_call *c)
     double u = rnd();
     s->fate = u < s->o->error_rate ? SIM_ERROR
               : u < s->o->error_rate + s->o->timeout_rate ? SIM_STALL : SIM_ANSWER;
+    if (take_window(s)) s->fate = SIM_LIMITED;
     if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS)
         snprintf(c->resp_id, sizeof c->resp_id, "%s", s->id); /* gen_ai.response.id */
     uint64_t delay = wait_ns(s->o->ttft_ms, s->o->jitter_ms);
-    if (s->fate == SIM_STALL) delay = (uint64_t)c->model->up->timeout_ms * 1000000u;
+    if (s->fate == SIM_LIMITED) delay = 0;
+    else if (s->fate == SIM_STALL) delay = (uint64_t)c->model->up->timeout_ms * 1000000u;
     else if (s->fate == SIM_ANSWER && c->stream) {
         gw_reply_stream(c->req);
         json_t *role = json_pack("{s:s, s:s}", "role", "assistant", "content", "");

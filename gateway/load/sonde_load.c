@@ -8,10 +8,13 @@
  * end to end, and prints a progress line while it runs and a summary at the
  * end: requests/s, errors by status, TTFT and end-to-end p50/p95/p99, plus
  * the peak number of streams receiving tokens at the same time. The last line
- * ("SUMMARY k=v ...") is meant for scripts.
+ * ("SUMMARY k=v ...") is meant for scripts. The request body is built once with
+ * jansson (so prompts may hold any text, "@tool" lines for the sim included);
+ * --tools adds a JSON array as its "tools" (function or MCP tools).
  */
 #include <curl/curl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,7 +75,9 @@ static int streaming, streams_now, streams_peak;
 /* Does this chunk carry the first content token? */
 static int has_token(client *c, const char *d, size_t n)
 {
-    static const char *const marks[] = {"\"content\":\"", "\"text\":\"", "\"tool_calls\":[", NULL};
+    /* chat and completions chunks; a Responses stream's output_text.delta */
+    static const char *const marks[] = {"\"content\":\"", "\"text\":\"", "\"tool_calls\":[",
+                                        "\"delta\":\"", NULL};
     char buf[16 + 4096];
     size_t tl = strlen(c->tail), m = n < 4096 ? n : 4096;
     memcpy(buf, c->tail, tl);
@@ -104,6 +109,27 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
     return n;
 }
 
+/* The request body of ENDPOINT (a string to free): the prompt as the user's message. */
+static char *request_body(const char *endpoint, const char *model, const char *prompt,
+                          long max_tokens, json_t *tools)
+{
+    json_t *b = json_pack("{s:s}", "model", model);
+    if (strcmp(endpoint, "chat") == 0)
+        json_object_set_new(b, "messages", json_pack("[{s:s, s:s}]", "role", "user", "content", prompt));
+    else if (strcmp(endpoint, "completions") == 0)
+        json_object_set_new(b, "prompt", json_string(prompt));
+    else
+        json_object_set_new(b, "input", json_string(prompt));
+    if (strcmp(endpoint, "embeddings") != 0) json_object_set_new(b, "stream", json_boolean(streaming));
+    if (max_tokens)
+        json_object_set_new(b, strcmp(endpoint, "responses") == 0 ? "max_output_tokens" : "max_tokens",
+                            json_integer(max_tokens));
+    if (tools) json_object_set(b, "tools", tools);
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return s;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -114,10 +140,11 @@ static void usage(FILE *f)
 "  -n, --requests N       stop after N requests\n"
 "  -s, --stream           streamed chat completions (default)\n"
 "  -S, --no-stream        whole answers\n"
-"  -e, --endpoint E       chat | completions | embeddings (default chat)\n"
+"  -e, --endpoint E       chat | completions | responses | embeddings (default chat)\n"
 "  -m, --model NAME       model (default sonde-sim)\n"
 "  -t, --max-tokens N     max_tokens per request (default: none)\n"
 "  -p, --prompt TEXT      the user message (default: a short sentence)\n"
+"      --tools JSON       a JSON array sent as the request's \"tools\" (chat, responses)\n"
 "  -q, --quiet            no progress line\n"
 "      --progress         a progress line even when stderr is not a terminal\n"
 "  -h, --help\n"
@@ -128,7 +155,7 @@ int main(int argc, char **argv)
 {
     const char *url = getenv("SONDE_LOAD_URL") ? getenv("SONDE_LOAD_URL") : "http://127.0.0.1:8080/v1";
     const char *endpoint = "chat", *model = "sonde-sim";
-    const char *prompt = "Say something about metrics.";
+    const char *prompt = "Say something about metrics.", *tools_text = NULL;
     long conc = 10, limit = 0, max_tokens = 0;
     double duration = 0;
     int quiet = 0, progress = isatty(2);
@@ -137,7 +164,8 @@ int main(int argc, char **argv)
         {"url", 1, NULL, 'u'}, {"concurrency", 1, NULL, 'c'}, {"duration", 1, NULL, 'd'},
         {"requests", 1, NULL, 'n'}, {"stream", 0, NULL, 's'}, {"no-stream", 0, NULL, 'S'},
         {"endpoint", 1, NULL, 'e'}, {"model", 1, NULL, 'm'}, {"max-tokens", 1, NULL, 't'},
-        {"prompt", 1, NULL, 'p'}, {"quiet", 0, NULL, 'q'}, {"progress", 0, NULL, 'P'},
+        {"prompt", 1, NULL, 'p'}, {"tools", 1, NULL, 'T'}, {"quiet", 0, NULL, 'q'},
+        {"progress", 0, NULL, 'P'},
         {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "u:c:d:n:sSe:m:t:p:qh", longs, NULL)) != -1) {
@@ -152,6 +180,7 @@ int main(int argc, char **argv)
         case 'm': model = optarg; break;
         case 't': max_tokens = atol(optarg); break;
         case 'p': prompt = optarg; break;
+        case 'T': tools_text = optarg; break;
         case 'q': quiet = 1; break;
         case 'P': progress = 1; break;
         case 'h': usage(stdout); return 0;
@@ -159,7 +188,8 @@ int main(int argc, char **argv)
         }
     }
     if (conc < 1 || conc > 100000 || limit < 0 || duration < 0 || max_tokens < 0 ||
-        (strcmp(endpoint, "chat") && strcmp(endpoint, "completions") && strcmp(endpoint, "embeddings"))) {
+        (strcmp(endpoint, "chat") && strcmp(endpoint, "completions") && strcmp(endpoint, "responses") &&
+         strcmp(endpoint, "embeddings"))) {
         fprintf(stderr, "sonde-load: bad option value\n");
         usage(stderr);
         return 2;
@@ -169,21 +199,19 @@ int main(int argc, char **argv)
     int is_embed = strcmp(endpoint, "embeddings") == 0;
     if (is_embed) streaming = 0;
 
-    /* the request body: prompt and model are escaped by refusing quotes/backslashes */
-    if (strpbrk(prompt, "\"\\") || strpbrk(model, "\"\\")) {
-        fprintf(stderr, "sonde-load: prompt and model may not contain quotes or backslashes\n");
-        return 2;
+    json_t *tools = NULL;
+    if (tools_text) {
+        tools = json_loads(tools_text, 0, NULL);
+        if (!json_is_array(tools) || (strcmp(endpoint, "chat") && strcmp(endpoint, "responses"))) {
+            fprintf(stderr, "sonde-load: --tools takes a JSON array, with -e chat or responses\n");
+            json_decref(tools);
+            return 2;
+        }
     }
-    char body[8192], target[2048], mt[48] = "";
-    if (max_tokens) snprintf(mt, sizeof mt, ",\"max_tokens\":%ld", max_tokens);
-    if (strcmp(endpoint, "chat") == 0)
-        snprintf(body, sizeof body, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],"
-                 "\"stream\":%s%s}", model, prompt, streaming ? "true" : "false", mt);
-    else if (strcmp(endpoint, "completions") == 0)
-        snprintf(body, sizeof body, "{\"model\":\"%s\",\"prompt\":\"%s\",\"stream\":%s%s}", model,
-                 prompt, streaming ? "true" : "false", mt);
-    else
-        snprintf(body, sizeof body, "{\"model\":\"%s\",\"input\":\"%s\"}", model, prompt);
+    char *body = request_body(endpoint, model, prompt, max_tokens, tools);
+    json_decref(tools);
+    if (!body) return 1;
+    char target[2048];
     snprintf(target, sizeof target, "%s/%s", url, strcmp(endpoint, "chat") == 0 ? "chat/completions" : endpoint);
 
     signal(SIGINT, on_signal);
@@ -307,6 +335,7 @@ int main(int argc, char **argv)
     free(ttft.v);
     free(e2e.v);
     curl_slist_free_all(hdrs);
+    free(body);
     curl_multi_cleanup(multi);
     curl_global_cleanup();
     return ok > 0 || done == 0 ? 0 : 1;

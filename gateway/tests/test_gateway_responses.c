@@ -3,11 +3,13 @@
  * the request parser (normalised items, defaults, every refusal naming its
  * field), the translation of conversation items into a chat request, the
  * accumulator turning chat chunks into output items and numbered typed events,
- * and the SQLite response store (:memory:): put, get, replace, delete, and the
- * count and age retention limits. Runs under ASan with the unit tests.
+ * and the SQLite response store (:memory:): put, get, replace, delete, the
+ * count and age retention limits, and holds (a get waits for a held id). Runs under ASan with the unit tests.
  */
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "response_store.h"
@@ -131,13 +133,51 @@ TEST(items_to_chat)
                       "\"role\":\"user\"}]");
     CHECK_CONTAINS(s, "\"max_tokens\":9");
     CHECK_CONTAINS(s, "\"parallel_tool_calls\":false");
-    CHECK_CONTAINS(s, "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    CHECK_CONTAINS(s, "\"stream\":false"); /* a whole response: a whole chat answer */
+    CHECK(strstr(s, "stream_options") == NULL);
     CHECK_CONTAINS(s, "\"temperature\":0.5");
     CHECK_CONTAINS(s, "\"tool_choice\":{\"function\":{\"name\":\"f\"},\"type\":\"function\"}");
     CHECK_CONTAINS(s, "\"tools\":[{\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\"}},"
                       "\"type\":\"function\"}]");
     free(s);
     json_decref(chat);
+    q.stream = 1; /* a streamed response streams the chat call, with usage */
+    chat = gw_resp_chat_request(b, &q, q.input);
+    s = json_dumps(chat, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_CONTAINS(s, "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    free(s);
+    json_decref(chat);
+    gw_resp_request_clear(&q);
+    json_decref(b);
+}
+
+/* The gateway's own mcp_call items (a stored run continued) become the loop's call and the
+ * tool's answer; mcp_list_tools items become nothing. */
+TEST(mcp_items_to_chat)
+{
+    json_t *b = J("{\"model\":\"m\",\"input\":\"x\"}");
+    gw_resp_request q;
+    gw_invalid inv;
+    CHECK_EQ_INT(gw_resp_parse(b, &q, &inv), 0);
+    json_t *items = J("[{\"type\":\"mcp_list_tools\",\"id\":\"mcpl_1\",\"server_label\":\"s\",\"tools\":[]},"
+                      "{\"type\":\"mcp_call\",\"id\":\"mcp_1\",\"server_label\":\"s\",\"name\":\"add\","
+                      "\"arguments\":\"{\\\"a\\\":1}\",\"output\":\"sum=1\"},"
+                      "{\"type\":\"mcp_call\",\"id\":\"mcp_2\",\"server_label\":\"s\",\"name\":\"get\","
+                      "\"arguments\":\"{}\",\"output\":null,\"error\":\"no such key\"},"
+                      "{\"type\":\"message\",\"role\":\"user\",\"content\":"
+                      "[{\"type\":\"input_text\",\"text\":\"next\"}]}]");
+    json_t *chat = gw_resp_chat_request(b, &q, items);
+    char *s = json_dumps(json_object_get(chat, "messages"), JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_EQ_STR(s, "[{\"content\":null,\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
+                    "{\"arguments\":\"{\\\"a\\\":1}\",\"name\":\"add\"},\"id\":\"mcp_1\",\"type\":\"function\"}]},"
+                    "{\"content\":\"sum=1\",\"role\":\"tool\",\"tool_call_id\":\"mcp_1\"},"
+                    "{\"content\":null,\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
+                    "{\"arguments\":\"{}\",\"name\":\"get\"},\"id\":\"mcp_2\",\"type\":\"function\"}]},"
+                    "{\"content\":\"error: no such key\",\"role\":\"tool\",\"tool_call_id\":\"mcp_2\"},"
+                    "{\"content\":\"next\",\"role\":\"user\"}]");
+    free(s);
+    json_decref(chat);
+    json_decref(items);
     gw_resp_request_clear(&q);
     json_decref(b);
 }
@@ -229,6 +269,50 @@ TEST(chunks_length_and_bad_index)
     gw_resp_acc_free(&a);
 }
 
+typedef struct getter {
+    gw_response_store *s;
+    int rc;
+} getter;
+
+static void *get_held(void *ud)
+{
+    getter *g = ud;
+    gw_stored_response got;
+    g->rc = gw_response_store_get(g->s, "held", &got);
+    if (g->rc == 1) gw_stored_response_clear(&got);
+    return NULL;
+}
+
+TEST(store_hold)
+{
+    char err[128];
+    gw_response_store *s = gw_response_store_open(":memory:", 10, 0, err, sizeof err);
+    CHECK(s != NULL);
+    if (!s) return;
+    json_t *r = J("{\"id\":\"held\"}"), *in = J("[]"), *ctx = J("[]");
+    /* a get of a held id waits for the put and the release, so it finds the response */
+    gw_response_hold h;
+    gw_response_store_hold(s, &h, "held");
+    getter g = {s, -2};
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, get_held, &g), 0);
+    usleep(20000); /* let the getter reach the store first (the check holds either way) */
+    CHECK_EQ_INT(gw_response_store_put(s, "held", (int64_t)time(NULL), r, in, ctx), 0);
+    gw_response_store_release(s, &h);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(g.rc, 1);
+    /* other ids never wait: a hold of one does not block a get of another */
+    gw_response_store_hold(s, &h, "other");
+    gw_stored_response got;
+    CHECK_EQ_INT(gw_response_store_get(s, "held", &got), 1);
+    gw_stored_response_clear(&got);
+    gw_response_store_release(s, &h);
+    gw_response_store_close(s);
+    json_decref(r);
+    json_decref(in);
+    json_decref(ctx);
+}
+
 TEST(store_memory)
 {
     char err[128];
@@ -249,12 +333,39 @@ TEST(store_memory)
     CHECK_EQ_INT(gw_response_store_get(s, "a", &got), 0);
     CHECK_EQ_INT(gw_response_store_get(s, "b", &got), 1);
     gw_stored_response_clear(&got);
+    /* replacing a response keeps one row: nothing older is dropped for it */
+    CHECK_EQ_INT(gw_response_store_put(s, "c", 103, r, in, ctx), 0);
+    CHECK_EQ_INT(gw_response_store_get(s, "b", &got), 1);
+    gw_stored_response_clear(&got);
     CHECK_EQ_INT(gw_response_store_delete(s, "b"), 1);
     CHECK_EQ_INT(gw_response_store_delete(s, "b"), 0);
     CHECK_EQ_INT(gw_response_store_get(s, "b", &got), 0);
+    /* a deleted row frees its place: one more fits beside c */
+    CHECK_EQ_INT(gw_response_store_put(s, "d", 104, r, in, ctx), 0);
     CHECK_EQ_INT(gw_response_store_get(s, "c", &got), 1);
     gw_stored_response_clear(&got);
     gw_response_store_close(s);
+    /* a file store counts the rows it finds at open */
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/sonde-store-test-%ld.db", (long)getpid());
+    remove(path);
+    s = gw_response_store_open(path, 2, 0, err, sizeof err);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_INT(gw_response_store_put(s, "x", 100, r, in, ctx), 0);
+        CHECK_EQ_INT(gw_response_store_put(s, "y", 101, r, in, ctx), 0);
+        gw_response_store_close(s);
+    }
+    s = gw_response_store_open(path, 2, 0, err, sizeof err);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_INT(gw_response_store_put(s, "z", 102, r, in, ctx), 0);
+        CHECK_EQ_INT(gw_response_store_get(s, "x", &got), 0);
+        CHECK_EQ_INT(gw_response_store_get(s, "y", &got), 1);
+        gw_stored_response_clear(&got);
+        gw_response_store_close(s);
+    }
+    remove(path);
     /* the age limit: a response created long ago is gone (get and put both honour it) */
     s = gw_response_store_open(":memory:", 0, 60, err, sizeof err);
     CHECK(s != NULL);
@@ -280,6 +391,8 @@ int main(void)
     RUN(items_to_chat);
     RUN(chunks_to_items_and_events);
     RUN(chunks_length_and_bad_index);
+    RUN(mcp_items_to_chat);
     RUN(store_memory);
+    RUN(store_hold);
     return check_report();
 }

@@ -161,7 +161,11 @@ resp = responses({"model": "sim-chat", "input": '@tool add {"a": 20, "b": 22}\n@
                   "tools": rtools})
 out = resp["output"]
 check("responses status", resp["status"] == "completed", resp)
-check("responses items", [(o["type"], o.get("name"), o.get("output")) for o in out[:2]] ==
+check("responses list_tools item", out[0]["type"] == "mcp_list_tools" and
+      out[0]["server_label"] == "tools" and out[0]["id"].startswith("mcpl_") and
+      sorted(t["name"] for t in out[0]["tools"]) == ["add", "lookup"] and
+      all(t["input_schema"]["type"] == "object" for t in out[0]["tools"]), out[0])
+check("responses items", [(o["type"], o.get("name"), o.get("output")) for o in out[1:3]] ==
       [("mcp_call", "add", "sum=42"), ("mcp_call", "lookup", "value of r")], out)
 check("responses message", out[-1]["type"] == "message" and
       "sum=42 | value of r" in out[-1]["content"][0]["text"], out)
@@ -171,16 +175,48 @@ usage["output"] += resp["usage"]["output_tokens"]
 check("responses server record", [c["args"] for c in calls(os.environ["SSE"])[n_before:]] ==
       [{"a": 20, "b": 22}, {"key": "r"}] or [c["args"] for c in calls(os.environ["SSE"])[n_before:]] ==
       [{"key": "r"}, {"a": 20, "b": 22}], calls(os.environ["SSE"])[n_before:])
+# continued by previous_response_id: the model sees the stored mcp_call items (the loop's calls
+# and their results: "sum=42" and "value of r", 2 + 3 more prompt tokens than the same
+# conversation without them)
+cont = responses({"model": "sim-chat", "input": "and now?", "previous_response_id": resp["id"]})
+same = responses({"model": "sim-chat", "store": False, "input": [
+    {"role": "user", "content": '@tool add {"a": 20, "b": 22}\n@tool lookup {"key": "r"}'},
+    {"role": "assistant", "content": out[-1]["content"][0]["text"]},
+    {"role": "user", "content": "and now?"}]})
+check("continued status", cont["status"] == "completed", cont)
+check("continued sees the mcp_call items",
+      cont["usage"]["input_tokens"] - same["usage"]["input_tokens"] == 5, (cont["usage"], same["usage"]))
+# continued with the same MCP tools: they were listed in the conversation, not listed again
+# (the sim calls the first tool, add, with "sim" arguments: the server refuses them, an error)
+again = responses({"model": "sim-chat", "input": "again", "previous_response_id": resp["id"],
+                   "tools": rtools})
+check("continued lists no tools again", [o["type"] for o in again["output"]] == ["mcp_call", "message"]
+      and again["output"][0]["error"], again["output"])
+# approvals are not run by the gateway: any require_approval but "never" is refused, naming it
+for approval in ("always", {"never": {"tool_names": ["add"]}}):
+    try:
+        responses({"model": "sim-chat", "input": "x", "tools": [
+            {"type": "mcp", "server_label": "tools", "require_approval": approval}]})
+        bad.append("require_approval %r was accepted" % (approval,))
+    except urllib.error.HTTPError as e:
+        err = json.load(e)["error"]
+        check("require_approval %r refused" % (approval,), e.code == 400 and
+              err["type"] == "invalid_request_error" and err["param"] == "tools[0].require_approval"
+              and "never" in err["message"], err)
+for r in (cont, same, again):
+    usage["input"] += r["usage"]["input_tokens"]
+    usage["output"] += r["usage"]["output_tokens"]
 text = responses({"model": "sim-chat", "input": '@tool add {"a": 1, "b": 2}', "tools": rtools}, stream=True)
 events = [json.loads(l[6:]) for l in text.splitlines() if l.startswith("data: ")]
 types = [e["type"] for e in events]
-check("streamed event order", types[:4] == ["response.created", "response.in_progress",
-      "response.output_item.added", "response.output_item.done"] and types[-1] == "response.completed",
-      types)
+check("streamed event order", types[:6] == ["response.created", "response.in_progress",
+      "response.output_item.added", "response.output_item.done", "response.output_item.added",
+      "response.output_item.done"] and types[-1] == "response.completed", types)
 check("streamed sequence numbers", [e["sequence_number"] for e in events] == list(range(len(events))),
       [e.get("sequence_number") for e in events])
-check("streamed mcp_call item", events[3]["item"]["type"] == "mcp_call" and
-      events[3]["item"]["output"] == "sum=3", events[3])
+check("streamed mcp_list_tools item", events[3]["item"]["type"] == "mcp_list_tools", events[3])
+check("streamed mcp_call item", events[5]["item"]["type"] == "mcp_call" and
+      events[5]["item"]["output"] == "sum=3", events[5])
 done = events[-1]["response"]
 usage["input"] += done["usage"]["input_tokens"]
 usage["output"] += done["usage"]["output_tokens"]
@@ -272,8 +308,8 @@ for attempt in range(150):  # at most 15 s: a run left hanging would take 10 min
         "key input": get(s, "gateway_key_tokens_total", key="agent", type="input"),
         "key output": get(s, "gateway_key_tokens_total", key="agent", type="output"),
     }
-    expected = {"add ok": 5, "add error": 1, "lookup ok": 2, "lookup error": 1, "broken error": 1,
-                "hang error": 2, "add durations": 6, "execute_tool ops": 12, "agent ok": 10,
+    expected = {"add ok": 5, "add error": 2, "lookup ok": 2, "lookup error": 1, "broken error": 1,
+                "hang error": 2, "add durations": 7, "execute_tool ops": 13, "agent ok": 11,
                 "agent error": 2, "agent cancelled": 1, "key input": usage["input"], "key output": usage["output"]}
     if got == expected:
         break
@@ -284,6 +320,15 @@ for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
 PY
+# sonde-load's agent workload (what make demo runs): streamed responses with the MCP tools,
+# each run calling add once; the SDK server records every call with its arguments
+before=$(curl -s "http://127.0.0.1:$SSE/calls" | grep -o '"args":{"a":7,"b":8}' | wc -l)
+out=$(SONDE_LOAD_KEY=sk-agent "$LOAD" -u "http://127.0.0.1:$PORT/v1" -e responses -c 2 -n 6 -s -q \
+  -m sim-chat --tools '[{"type": "mcp", "server_label": "tools", "require_approval": "never"}]' \
+  -p "$(printf 'load\n@tool add {"a": 7, "b": 8}')")
+echo "$out" | grep -q ' ok=6 errors=0 ' || { tail -20 "$tmp/gw.log"; fail "sonde-load's agent workload: $out"; }
+after=$(curl -s "http://127.0.0.1:$SSE/calls" | grep -o '"args":{"a":7,"b":8}' | wc -l)
+[ $((after - before)) = 6 ] || fail "sonde-load's runs called add $((after - before)) times, not 6"
 # a clean stop: every run ended, nothing leaked (under ASan, LeakSanitizer reports in the log)
 kill -TERM "$GW_LAST_PID"
 wait "$GW_LAST_PID" || { tail -40 "$tmp/gw.log"; fail "the gateway did not stop cleanly"; }

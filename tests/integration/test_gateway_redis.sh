@@ -21,6 +21,8 @@
 #   5. Redis back on the same port: every gateway reports the backend up
 #      again (its prober reconnects) and the shared limit holds again: 60
 #      served over three gateways, the 61st refused by the fourth.
+# Commands get 2 s instead of the default 50 ms: under TSan on a loaded CI
+# machine a command can take longer, and this test counts, it does not time.
 set -euo pipefail
 . "$(dirname "$0")/lib/gateway.sh"
 command -v redis-server >/dev/null || fail "redis-server is missing (scripts/deps.sh test installs it)"
@@ -48,7 +50,7 @@ start_redis
 cat >"$tmp/gw.json" <<JSON
 {"models": {"paid": {"upstream": "sim",
                      "price": {"input_per_million": 1000, "output_per_million": 2000, "currency": "USD"}}},
- "redis": {"url": "redis://127.0.0.1:$rport/0", "key_prefix": "test:"},
+ "redis": {"url": "redis://127.0.0.1:$rport/0", "key_prefix": "test:", "command_timeout_ms": 2000},
  "keys": [{"name": "limited", "key": "sk-limited", "requests_per_minute": 60},
           {"name": "tokens", "key": "sk-tokens", "daily_budget": {"tokens": 100}},
           {"name": "spender", "key": "sk-spender", "daily_budget": {"cost": 0.1, "currency": "USD"}},

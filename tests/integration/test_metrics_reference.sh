@@ -23,7 +23,8 @@ diff -u "$SRC/docs/metrics.md" "$tmp/metrics.md" ||
   fail "docs/metrics.md drifted from --list-metrics (refresh: build/sonde-gateway --list-metrics --config deploy/gateway.json > docs/metrics.md)"
 
 # Every metric the rules and dashboards read is exported (recorded series and
-# Prometheus' own `up` excepted).
+# the series Prometheus makes of every scrape, `up`, `scrape_duration_seconds` and
+# `scrape_samples_scraped`, excepted).
 /usr/bin/python3 - "$SRC/deploy" "$tmp/metrics.md" <<'PY'
 import glob, json, re, sys, yaml
 deploy, listing = sys.argv[1], open(sys.argv[2]).read()
@@ -42,7 +43,7 @@ for e in exprs:
     words |= set(re.findall(r"(?<![\w:$])[a-zA-Z_][a-zA-Z0-9_]*(?=\s*[{\[)]|\s*$|\s*[-+*/<>=])", e))
 missing = []
 for w in sorted(words):
-    if w in ("up", "vector", "scalar", "sum", "rate", "increase", "histogram_quantile", "count",
+    if w in ("up", "scrape_duration_seconds", "scrape_samples_scraped", "time", "vector", "scalar", "sum", "rate", "increase", "histogram_quantile", "count",
              "max", "absent", "label_replace", "or", "and", "unless") or ":" in w:
         continue
     base = re.sub(r"_(bucket|sum|count)$", "", w)

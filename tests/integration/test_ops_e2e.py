@@ -2,15 +2,21 @@
 
 Starts, on free loopback ports: sonde-gateway with a sim upstream that fails
 most calls, Prometheus (scrape and rule evaluation every second) with the
-kit's rules, and Alertmanager with the kit's routing, whose webhook receiver
-points at a small HTTP server of this test that records every notification.
-The Prometheus, rule and Alertmanager files are generated from deploy/ with
-only what a test needs changed: 1 s intervals, 10 s instead of 5 m windows,
-`for` durations of 1 s, loopback addresses, short group waits.
+kit's rules, Alertmanager with the kit's routing, whose webhook receiver
+points at a small HTTP server of this test that records every notification,
+whose email receiver sends to an SMTP sink of this test (aiosmtpd, requiring
+the login whose password Alertmanager reads from its secrets file), and whose
+Slack receiver posts to the same HTTP server (the URL read from its secrets
+file). The Prometheus, rule and Alertmanager files are generated from deploy/
+with only what a test needs changed: 1 s intervals, 10 s instead of 5 m
+windows, `for` durations of 1 s, loopback addresses, short group waits, no
+TLS to the SMTP sink; the secrets files are written where the kit names them.
 
 Then, while traffic flows through the gateway:
   1. the SondeHighErrorRatio notification reaches the webhook with the labels
-     the rules and the scrape configuration give it (and the annotations);
+     the rules and the scrape configuration give it (and the annotations), the
+     SMTP sink as an email with the kit's subject and every label in its text,
+     and the Slack endpoint as a message of Slack's shape;
   2. every query of the two Grafana dashboards, and every template variable
      query, runs against that Prometheus without error and returns data;
   3. Alertmanager's inhibition: SondeUpstreamDown suppresses SondeTTFTHigh of
@@ -19,6 +25,8 @@ Then, while traffic flows through the gateway:
      "resolved" notification arrives.
 Every process is stopped at the end, pass or fail.
 """
+import email
+import email.policy
 import json
 import os
 import re
@@ -36,6 +44,14 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
+import logging
+import warnings
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+# AUTH without TLS is what the sink does on purpose (loopback): keep its warnings quiet.
+warnings.filterwarnings("ignore", module="aiosmtpd")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 SRC = os.environ.get("SONDE_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("SONDE_BUILD") or os.path.join(SRC, "build")
@@ -44,6 +60,7 @@ GATEWAY = os.path.join(BUILD, "sonde-gateway")
 WAIT = 60  # seconds any single condition may take before the test gives up
 
 procs = []
+sinks = []
 tmp = tempfile.mkdtemp(prefix="sonde-ops-e2e-")
 
 
@@ -108,14 +125,31 @@ def wait_for(what, cond):
 # ---- the webhook receiver --------------------------------------------------
 
 notifications = []
+slack_posts = []
+exports = {}
 notif_lock = threading.Lock()
+SLACK_PATH = "/slack/services/T0000/B0000/sonde-e2e"
 
 
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.startswith("/v1/") or self.path == "/api/v1/write":
+            # the gateway's exporters (OTLP traces, logs, metrics; remote write): accepted
+            # unread, so their own metrics (the infrastructure dashboard's) count deliveries
+            with notif_lock:
+                exports[self.path] = exports.get(self.path, 0) + 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with notif_lock:
-            notifications.append({"path": self.path, "body": json.loads(body)})
+            if self.path.startswith("/slack/"):
+                slack_posts.append({"path": self.path, "type": self.headers.get("Content-Type"),
+                                    "body": json.loads(body)})
+            else:
+                notifications.append({"path": self.path, "body": json.loads(body)})
         self.send_response(200)
         self.end_headers()
 
@@ -130,6 +164,80 @@ def find_notification(status, **labels):
             for a in b["alerts"]:
                 if a["status"] == status and all(a["labels"].get(k) == v for k, v in labels.items()):
                     return n, a
+    return None
+
+
+# ---- an MCP server for the agent runs ----------------------------------------
+
+class McpServer(BaseHTTPRequestHandler):
+    """Streamable HTTP, JSON answers: tool "add" works, tool "lookup" fails (isError),
+    so the agent dashboard has tool executions of both outcomes."""
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, body, extra=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        msg = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        method, rid = msg.get("method"), msg.get("id")
+        if method == "initialize":
+            res = {"protocolVersion": "2025-03-26", "capabilities": {"tools": {}},
+                   "serverInfo": {"name": "ops-e2e", "version": "1"}}
+            return self.answer(200, {"jsonrpc": "2.0", "id": rid, "result": res},
+                               {"Mcp-Session-Id": "ops-e2e"})
+        if method == "notifications/initialized":
+            return self.answer(202, None)
+        if method == "tools/list":
+            obj = {"type": "object"}
+            tools = [{"name": "add", "inputSchema": obj}, {"name": "lookup", "inputSchema": obj}]
+            return self.answer(200, {"jsonrpc": "2.0", "id": rid, "result": {"tools": tools}})
+        if method == "tools/call":
+            a = msg["params"].get("arguments", {})
+            if msg["params"]["name"] == "add":
+                res = {"content": [{"type": "text", "text": f"sum={a.get('a', 0) + a.get('b', 0)}"}]}
+            else:
+                res = {"content": [{"type": "text", "text": "no such key"}], "isError": True}
+            return self.answer(200, {"jsonrpc": "2.0", "id": rid, "result": res})
+        return self.answer(200, {"jsonrpc": "2.0", "id": rid,
+                                 "error": {"code": -32601, "message": "no such method"}})
+
+    def log_message(self, *args):
+        pass
+
+
+# ---- the SMTP sink ---------------------------------------------------------------
+
+SMTP_USER = "sonde-alerts@example.com"  # the kit's smtp_auth_username
+SMTP_PASSWORD = "e2e-secret-from-file"  # only in the secrets file the kit names
+mails = []
+
+
+class MailSink:
+    async def handle_DATA(self, server, session, envelope):
+        with notif_lock:
+            mails.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                          "login": session.auth_data, "authenticated": session.authenticated, "data": envelope.content})
+        return "250 OK"
+
+
+def smtp_login(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
+    return AuthResult(success=ok, auth_data=auth_data)
+
+
+def find_mail(subject):
+    with notif_lock:
+        for m in mails:
+            msg = email.message_from_bytes(m["data"], policy=email.policy.default)
+            if msg["Subject"] == subject:
+                return m, msg
     return None
 
 
@@ -173,17 +281,35 @@ def write_overlays(ports):
             fast(r)
     fast(am["route"])
     am["global"]["resolve_timeout"] = "10s"
+    am["global"]["smtp_smarthost"] = f"127.0.0.1:{ports['smtp']}"
+    am["global"]["smtp_require_tls"] = False  # the sink speaks plain SMTP on loopback
     for rc in am["receivers"]:
         for w in rc.get("webhook_configs", []):
             w["url"] = f"http://127.0.0.1:{ports['hook']}/alerts"
+    # The secrets, where the kit's *_file settings name them (relative to the
+    # directory Alertmanager starts in, as the kit says).
+    secrets = {am["global"]["smtp_auth_password_file"]: SMTP_PASSWORD}
+    for rc in am["receivers"]:
+        for sc in rc.get("slack_configs", []):
+            secrets[sc["api_url_file"]] = f"http://127.0.0.1:{ports['hook']}{SLACK_PATH}\n"
+    for path, value in secrets.items():
+        assert not os.path.isabs(path), f"the kit's secrets path {path} is absolute"
+        os.makedirs(os.path.dirname(os.path.join(tmp, path)), exist_ok=True)
+        with open(os.path.join(tmp, path), "w") as f:
+            f.write(value)
     yaml.safe_dump(am, open(os.path.join(tmp, "alertmanager.yml"), "w"))
 
     gw = {
         "models": {"llama": {"price": {"input_per_million": 1000, "output_per_million": 2000,
                                        "currency": "USD"}}},
+        # the sim reports rate limits it never reaches (the upstream rate-limit panels)
+        "upstreams": {"sim": {"ratelimit_requests": 1000000000, "ratelimit_tokens": 1000000000000}},
+        "tools": ["add", "lookup"],
+        "mcp": {"servers": [{"name": "tools", "url": f"http://127.0.0.1:{ports['mcp']}/mcp"}]},
         "keys": [
             {"name": "team-a", "key": "sk-team-a", "requests_per_minute": 1000000,
-             "tokens_per_minute": 1000000000},
+             "tokens_per_minute": 1000000000,
+             "daily_budget": {"tokens": 1000000000, "cost": 1000000, "currency": "USD"}},
             {"name": "tiny", "key": "sk-tiny", "requests_per_minute": 1},
         ],
     }
@@ -196,7 +322,15 @@ def start_gateway(ports, error_rate):
                           "--config", os.path.join(tmp, "gateway.json"),
                           "--sim-error-rate", str(error_rate), "--sim-ttft-ms", "10",
                           "--sim-inter-token-ms", "2", "--sim-jitter-ms", "0",
-                          "--sim-output-tokens", "8"])
+                          "--sim-output-tokens", "8",
+                          # every exporter on, to this test's receiver: their own metrics
+                          # feed the infrastructure dashboard
+                          "--otlp-endpoint", f"http://127.0.0.1:{ports['hook']}",
+                          "--trace-profile", "demo",
+                          "--otlp-metrics-endpoint", f"http://127.0.0.1:{ports['hook']}/v1/metrics",
+                          "--otlp-metrics-interval-ms", "1000",
+                          "--remote-write-url", f"http://127.0.0.1:{ports['hook']}/api/v1/write",
+                          "--remote-write-interval", "1"])
     wait_for("the gateway's /ready", lambda: http(f"http://127.0.0.1:{ports['metrics']}/ready")[0] == 200)
     return p
 
@@ -205,7 +339,8 @@ def start_gateway(ports, error_rate):
 
 class Traffic:
     """Clients calling the gateway until stopped: streamed and plain chat,
-    completions, embeddings and the model list, with the team-a key."""
+    completions, embeddings and the model list, and agent runs (chat with MCP
+    tools: one that works, one that fails), with the team-a key."""
 
     def __init__(self, port, clients=3):
         self.port, self.stop_ev, self.statuses = port, threading.Event(), {}
@@ -224,8 +359,14 @@ class Traffic:
         n = 0
         while not self.stop_ev.is_set():
             try:
-                k = (n + i) % 6
-                if k in (0, 1, 2):
+                k = (n + i) % 7
+                if k == 6:
+                    self.call("/v1/chat/completions", {
+                        "model": "llama", "tools": [{"type": "mcp", "server_label": "tools",
+                                                     "require_approval": "never"}],
+                        "messages": [{"role": "user", "content":
+                                      '@tool add {"a": 2, "b": 40}\n@tool lookup {"key": "k"}'}]})
+                elif k in (0, 1, 2):
                     self.call("/v1/chat/completions", dict(chat, stream=True,
                                                            stream_options={"include_usage": True}))
                 elif k == 3:
@@ -276,12 +417,12 @@ def grafana_vars(expr):
     # What Grafana substitutes: every variable set to All (.*), the rate
     # interval to a window that holds several 1 s scrapes.
     expr = expr.replace("$__rate_interval", "1m")
-    return re.sub(r"\$(job|environment|model|route)\b", ".*", expr)
+    return re.sub(r"\$\w+", ".*", expr)
 
 
 def check_dashboards(port):
     exprs, variables = dashboard_queries()
-    assert len(exprs) >= 30, f"only {len(exprs)} dashboard queries found"
+    assert len(exprs) >= 90, f"only {len(exprs)} dashboard queries found"
 
     def all_have_data():
         bad = []
@@ -355,6 +496,18 @@ def main():
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     p["hook"] = hook.server_address[1]
     threading.Thread(target=hook.serve_forever, daemon=True).start()
+    mcp = ThreadingHTTPServer(("127.0.0.1", 0), McpServer)
+    mcp.daemon_threads = True
+    p["mcp"] = mcp.server_address[1]
+    threading.Thread(target=mcp.serve_forever, daemon=True).start()
+    p["smtp"] = free_ports(1)[0]
+    smtp = Controller(MailSink(), hostname="127.0.0.1", port=p["smtp"], authenticator=smtp_login,
+                      auth_required=True, auth_require_tls=False,
+                      # aiosmtpd's LOGIN challenge ("User Name") is not the "Username:"
+                      # Alertmanager's LOGIN expects; real relays offer PLAIN as well
+                      auth_exclude_mechanism=["LOGIN"])
+    smtp.start()
+    sinks.append(smtp)
 
     write_overlays(p)
     start("alertmanager", ["prometheus-alertmanager", "--config.file=" + os.path.join(tmp, "alertmanager.yml"),
@@ -389,6 +542,36 @@ def main():
                         a["annotations"]["description"]), a["annotations"]["description"]
     log(f"ok: firing notification {a['labels']}")
 
+    # 1b. the same alert by email: the kit's subject, every label in the text, sent
+    # after logging in with the password of the secrets file
+    subject = "[FIRING] SondeHighErrorRatio (sonde-gateway, production)"
+    m, msg = wait_for("the SondeHighErrorRatio email", lambda: find_mail(subject))
+    assert m["to"] == ["oncall@example.com"] and m["from"] == "sonde-alerts@example.com", m
+    assert m["authenticated"] and m["login"].login == SMTP_USER.encode(), m["login"]
+    text = msg.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    for k, v in want.items():
+        assert f"  {k} = {v}\n" in text, f"label {k}={v} missing from the email text:\n{text}"
+    assert "sonde-gateway (production) answers too many requests with 5xx" in text, text
+    log(f"ok: email '{subject}' with labels {sorted(want)}")
+
+    # 1c. and to Slack: the URL from its secrets file, Slack's message shape
+    def slack_post():
+        with notif_lock:
+            return next((p for p in slack_posts if p["body"].get("attachments") and
+                         p["body"]["attachments"][0].get("title", "").startswith(
+                             "FIRING: SondeHighErrorRatio")), None)
+    sp = wait_for("the SondeHighErrorRatio Slack message", slack_post)
+    b = sp["body"]
+    assert sp["path"] == SLACK_PATH and sp["type"].startswith("application/json"), sp
+    assert b["channel"] == "#sonde-alerts", b
+    assert len(b["attachments"]) == 1, b
+    att = b["attachments"][0]
+    assert {"title", "text", "color", "fallback"} <= set(att), att
+    assert att["title"] == "FIRING: SondeHighErrorRatio (sonde-gateway, production)", att["title"]
+    assert att["color"] == "danger", att["color"]
+    assert att["text"].startswith("sonde-gateway (production) answers too many requests with 5xx\n"), att["text"]
+    log("ok: Slack message " + att["title"])
+
     # 2. dashboards, 3. inhibition (while the failing traffic flows)
     check_dashboards(p["prom"])
     check_inhibition(p["am"])
@@ -419,6 +602,8 @@ if __name__ == "__main__":
     finally:
         for proc in list(procs):
             stop(proc)
+        for sink in sinks:
+            sink.stop()
         if not ok:
             for f in sorted(os.listdir(tmp)):
                 if f.endswith(".log"):

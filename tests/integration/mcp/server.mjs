@@ -1,6 +1,7 @@
 // server.mjs - an MCP server built with the official MCP TypeScript SDK
 // (@modelcontextprotocol/sdk, streamable HTTP transport, stateful sessions) for
-// tests/integration/test_gateway_mcp.sh. Two tools, each recording its calls:
+// tests/integration/test_gateway_mcp.sh and the agent workload of scripts/demo.sh.
+// Two tools, each recording its calls (the last 1000, so a long demo stays small):
 //   add {a, b}      -> "sum=<a+b>"
 //   lookup {key}    -> "value of <key>"; key "missing" is a tool error (isError)
 // GET /calls answers the record [{tool, args, session, xtest (the X-Test header)}] as JSON.
@@ -15,6 +16,11 @@ import { z } from 'zod';
 const port = Number(process.argv[2]);
 const jsonAnswers = process.argv[3] === 'json';
 const calls = [];
+const CALLS_KEPT = 1000;
+function record(call) {
+  if (calls.length === CALLS_KEPT) calls.shift();
+  calls.push(call);
+}
 const transports = {};
 
 function newServer() {
@@ -23,14 +29,14 @@ function newServer() {
     description: 'Add two numbers',
     inputSchema: { a: z.number(), b: z.number() },
   }, async ({ a, b }, extra) => {
-    calls.push({ tool: 'add', args: { a, b }, session: extra.sessionId, xtest: extra.requestInfo?.headers?.['x-test'] ?? null });
+    record({ tool: 'add', args: { a, b }, session: extra.sessionId, xtest: extra.requestInfo?.headers?.['x-test'] ?? null });
     return { content: [{ type: 'text', text: `sum=${a + b}` }] };
   });
   server.registerTool('lookup', {
     description: 'Look a key up',
     inputSchema: { key: z.string() },
   }, async ({ key }, extra) => {
-    calls.push({ tool: 'lookup', args: { key }, session: extra.sessionId, xtest: extra.requestInfo?.headers?.['x-test'] ?? null });
+    record({ tool: 'lookup', args: { key }, session: extra.sessionId, xtest: extra.requestInfo?.headers?.['x-test'] ?? null });
     if (key === 'missing') return { isError: true, content: [{ type: 'text', text: `no such key: ${key}` }] };
     return { content: [{ type: 'text', text: `value of ${key}` }] };
   });
