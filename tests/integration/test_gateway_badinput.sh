@@ -247,7 +247,12 @@ while time.time() < deadline:
 code, payload = post(json.dumps(ok_msg))
 if code != 200:
     bad.append(f"after all that, a normal request got {code}")
+# the server records that request's end after the client has its answer: wait for it
+deadline = time.time() + 5
 m = metrics()
+while val(m, "http_requests_in_flight") != 1 and time.time() < deadline:
+    time.sleep(0.05)
+    m = metrics()
 route = "/v1/chat/completions"
 checks = [
     ("400s", val(m, "http_requests_total", route=route, status="400"), n400[CHAT]),
