@@ -43,8 +43,9 @@ test-tsan:
 FUZZ_SECONDS ?= 60
 fuzz-build:
 	@scripts/deps.sh test
-	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=address,undefined \
-		-DSONDE_FUZZ=ON -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DSONDE_BUILD_BENCH=OFF >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSONDE_SANITIZE=address,undefined \
+		-DSONDE_FUZZ=ON -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link \
+		-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DSONDE_BUILD_BENCH=OFF >/dev/null
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 
 fuzz: fuzz-build

@@ -85,6 +85,10 @@ int gw_config_defaults(gw_config *c)
     memset(c, 0, sizeof *c);
     c->port = 8080;
     c->threads = 4;
+    c->console = 1;
+    c->console_interval_ms = 5000;
+    c->console_retention_s = 3600;
+    c->console_max_bytes = 32 << 20;
     c->max_body = 1 << 20;
     c->max_depth = 64;
     c->responses_max = GW_RESPONSES_MAX;
@@ -820,7 +824,8 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
     static const char *const allowed[] = {"listen", "threads", "max_body_bytes", "max_json_depth",
         "max_connections", "client_idle_timeout_ms", "upstreams", "models", "default_upstream",
         "keys", "tools", "otlp_metrics", "redis", "remote_write", "pushgateway", "mcp",
-        "responses", "telemetry", NULL};
+        "responses", "telemetry", "console", "alerts", NULL};
+    static const char *const alallowed[] = {"rules", "webhook", "alertmanager_url", NULL};
     static const char *const lallowed[] = {"address", "port", "metrics_port", NULL};
     static const char *const rwallowed[] = {"url", "interval_s", NULL};
     static const char *const pgallowed[] = {"url", "job", NULL};
@@ -879,6 +884,29 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
             get_ms(om, "interval_ms", &c->otlp_metrics_interval_ms, "otlp_metrics", err, errlen))
             goto out;
     }
+    json_t *con = json_object_get(root, "console");
+    if (con) {
+        static const char *const callowed[] = {"enabled", "interval_ms", "retention_s",
+                                               "max_bytes", NULL};
+        if (!json_is_object(con) || check_keys(con, "console", callowed, err, errlen)) {
+            if (!json_is_object(con)) snprintf(err, errlen, "console must be an object");
+            goto out;
+        }
+        json_t *en = json_object_get(con, "enabled");
+        if (en && !json_is_boolean(en)) {
+            snprintf(err, errlen, "console: 'enabled' must be true or false");
+            goto out;
+        }
+        if (en) c->console = json_is_true(en);
+        d = (double)c->console_interval_ms;
+        if (get_num(con, "interval_ms", 100, 3600e3, &d, "console", err, errlen)) goto out;
+        c->console_interval_ms = (long)d;
+        d = (double)c->console_retention_s;
+        if (get_num(con, "retention_s", 1, 31 * 86400, &d, "console", err, errlen)) goto out;
+        c->console_retention_s = (long)d;
+        if (get_num(con, "max_bytes", 65536, 1e12, &c->console_max_bytes, "console", err, errlen))
+            goto out;
+    }
     json_t *rw = json_object_get(root, "remote_write");
     if (rw) {
         if (!json_is_object(rw)) {
@@ -890,6 +918,23 @@ int gw_config_load(gw_config *c, const char *path, char *err, size_t errlen)
             get_num(rw, "interval_s", 0.001, 86400, &c->remote_write_interval, "remote_write", err,
                     errlen))
             goto out;
+    }
+    json_t *al = json_object_get(root, "alerts");
+    if (al) {
+        if (!json_is_object(al)) {
+            snprintf(err, errlen, "alerts must be an object");
+            goto out;
+        }
+        if (check_keys(al, "alerts", alallowed, err, errlen) ||
+            get_str(al, "rules", &c->alert_rules, "alerts", err, errlen) ||
+            get_str(al, "webhook", &c->alert_webhook, "alerts", err, errlen) ||
+            get_str(al, "alertmanager_url", &c->alertmanager_url, "alerts", err, errlen))
+            goto out;
+        if ((c->alert_webhook && gw_otlp_endpoint_check(c->alert_webhook) != 0) ||
+            (c->alertmanager_url && gw_otlp_endpoint_check(c->alertmanager_url) != 0)) {
+            snprintf(err, errlen, "alerts: 'webhook' and 'alertmanager_url' must be http:// or https:// URLs");
+            goto out;
+        }
     }
     json_t *pg = json_object_get(root, "pushgateway");
     if (pg) {
@@ -1008,6 +1053,9 @@ void gw_config_free(gw_config *c)
     free(c->remote_write_url);
     free(c->pushgateway_url);
     free(c->pushgateway_job);
+    free(c->alert_rules);
+    free(c->alert_webhook);
+    free(c->alertmanager_url);
     for (size_t i = 0; i < c->nups; i++) upstream_free(c->ups[i]);
     free(c->ups);
     for (size_t i = 0; i < c->nmodels; i++) model_clear(&c->models[i]);

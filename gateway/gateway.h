@@ -226,6 +226,11 @@ typedef struct gw_config {
     char *address;         /* bind address, NULL = loopback (127.0.0.1 and ::1) */
     int port;
     int metrics_port;      /* 0 = same port as the API */
+    int console;           /* the console under /console/ (sonde/console.h): 1 (default),
+                              0 with --no-console or "console": {"enabled": false} */
+    long console_interval_ms;  /* its history: sample interval (default 5000) */
+    long console_retention_s;  /* kept (default 3600) */
+    double console_max_bytes;  /* memory bound (default 32 MiB) */
     int threads;           /* MHD thread pool size */
     size_t max_body;       /* bytes */
     int max_depth;         /* JSON nesting limit */
@@ -256,6 +261,11 @@ typedef struct gw_config {
     long responses_max;        /* most responses kept (oldest dropped first) */
     long responses_max_age_s;  /* responses older than this are dropped */
     gw_telemetry_cfg telemetry;
+    /* the console's alerts (docs/console.md): "alerts": {"rules", "webhook",
+     * "alertmanager_url"}, --alert-rules, --alert-webhook, --alertmanager-url */
+    char *alert_rules;      /* rules file (JSON); NULL: the built-in defaults */
+    char *alert_webhook;    /* notices POSTed there (Alertmanager webhook payload) */
+    char *alertmanager_url; /* linked from the Alerts page */
 } gw_config;
 
 int gw_config_defaults(gw_config *c);

@@ -32,12 +32,16 @@ static void usage(FILE *f)
 "An OpenAI-compatible gateway that meters every call with libsonde.\n"
 "Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses;\n"
 "        GET, DELETE /v1/responses/{id}; GET /v1/models;\n"
-"        GET /metrics, /health, /ready (on --metrics-port when given).\n"
+"        GET /metrics, /health, /ready and the console /console/ (on --metrics-port\n"
+"        when given).\n"
 "\n"
 "Options (environment variable in brackets; flags override it, it overrides the file):\n"
 "  -p, --port N              API port, 0 = any free one (default 8080) [SONDE_GATEWAY_PORT]\n"
 "  -m, --metrics-port N      serve /metrics /health /ready on this port instead of the\n"
 "                            API port (default: the API port) [SONDE_GATEWAY_METRICS_PORT]\n"
+"      --no-console          no console under /console/ (on by default: pages and JSON API\n"
+"                            with the in-process history, same auth as /metrics;\n"
+"                            docs/console.md); --console turns it back on\n"
 "  -a, --address ADDR        bind address, IPv4 or IPv6 literal (default: loopback only,\n"
 "                            127.0.0.1 and ::1; 0.0.0.0 or :: for every interface)\n"
 "                            [SONDE_GATEWAY_ADDRESS]\n"
@@ -107,6 +111,11 @@ static void usage(FILE *f)
 "      --pushgateway-url URL        push the metrics there when shutting down\n"
 "                                   [SONDE_PUSHGATEWAY_URL]\n"
 "      --pushgateway-job JOB        its job (default sonde-gateway) [SONDE_PUSHGATEWAY_JOB]\n"
+"  Alerts of the console (docs/console.md):\n"
+"      --alert-rules FILE           the rules (JSON; default: deploy/rules' thresholds)\n"
+"      --alert-webhook URL          POST firing and resolved alerts there (Alertmanager's\n"
+"                                   webhook payload)\n"
+"      --alertmanager-url URL       link the Alerts page to this Alertmanager\n"
 "  -h, --help                this text\n"
 "  -V, --version             the version\n"
 "\n"
@@ -121,7 +130,8 @@ static void usage(FILE *f)
 enum { O_MAXBODY = 256, O_MAXCONN, O_PROBE, O_TTFT, O_ITL, O_JITTER, O_TOKENS, O_ERR, O_TO, O_TOMS,
        O_LIST, O_ALLOW, O_CONNTO, O_FBTO, O_IDLETO, O_CLIENTTO, O_OTLPM, O_OTLPM_IV,
        O_REDIS, O_REDIS_FAIL, O_REDIS_CONNTO, O_REDIS_CMDTO, O_OTLP, O_PROFILE, O_RATIO, O_ACCESS,
-       O_RWURL, O_RWINT, O_PGURL, O_PGJOB };
+       O_RWURL, O_RWINT, O_PGURL, O_PGJOB, O_CONSOLE, O_NO_CONSOLE, O_ALRULES, O_ALHOOK,
+       O_AMURL };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out)
 {
@@ -181,6 +191,11 @@ int main(int argc, char **argv)
         {"remote-write-interval", required_argument, NULL, O_RWINT},
         {"pushgateway-url", required_argument, NULL, O_PGURL},
         {"pushgateway-job", required_argument, NULL, O_PGJOB},
+        {"console", no_argument, NULL, O_CONSOLE},
+        {"no-console", no_argument, NULL, O_NO_CONSOLE},
+        {"alert-rules", required_argument, NULL, O_ALRULES},
+        {"alert-webhook", required_argument, NULL, O_ALHOOK},
+        {"alertmanager-url", required_argument, NULL, O_AMURL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -245,6 +260,8 @@ int main(int argc, char **argv)
         switch (o) {
         case 'p': bad = num("--port", optarg, 0, 65535, &d); cfg.port = (int)d; break;
         case 'm': bad = num("--metrics-port", optarg, 0, 65535, &d); cfg.metrics_port = (int)d; break;
+        case O_CONSOLE: cfg.console = 1; break;
+        case O_NO_CONSOLE: cfg.console = 0; break;
         case 'a': free(cfg.address); cfg.address = strdup(optarg); break;
         case 'u': upstream = optarg; break;
         case 't': bad = num("--threads", optarg, 1, 256, &d); cfg.threads = (int)d; break;
@@ -267,6 +284,19 @@ int main(int argc, char **argv)
         case O_RWINT: bad = num("--remote-write-interval", optarg, 0.001, 86400, &cfg.remote_write_interval); break;
         case O_PGURL: free(cfg.pushgateway_url); cfg.pushgateway_url = strdup(optarg); break;
         case O_PGJOB: free(cfg.pushgateway_job); cfg.pushgateway_job = strdup(optarg); break;
+        case O_ALRULES: free(cfg.alert_rules); cfg.alert_rules = strdup(optarg); break;
+        case O_ALHOOK:
+            bad = gw_otlp_endpoint_check(optarg) != 0;
+            if (bad) fprintf(stderr, "sonde-gateway: --alert-webhook must be an http(s):// URL\n");
+            free(cfg.alert_webhook);
+            cfg.alert_webhook = strdup(optarg);
+            break;
+        case O_AMURL:
+            bad = gw_otlp_endpoint_check(optarg) != 0;
+            if (bad) fprintf(stderr, "sonde-gateway: --alertmanager-url must be an http(s):// URL\n");
+            free(cfg.alertmanager_url);
+            cfg.alertmanager_url = strdup(optarg);
+            break;
         case O_CLIENTTO: bad = num("--client-idle-timeout-ms", optarg, 1, 3.6e6, &d);
                          cfg.client_idle_timeout_ms = (long)d; break;
         case O_OTLPM: free(cfg.otlp_metrics_endpoint); cfg.otlp_metrics_endpoint = strdup(optarg); break;

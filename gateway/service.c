@@ -55,6 +55,7 @@
 #include <sys/socket.h>
 
 #include "gateway.h"
+#include "sonde/http_mhd.h"
 #include "hangup.h"
 #include "service.h"
 
@@ -91,6 +92,8 @@ struct gw_service {
     struct MHD_Daemon *api[2]; /* the API daemons: one per address */
     int napi;
     sonde_server *ops;
+    sonde_console *console;    /* /console/ (NULL with --no-console), served through ops */
+    sonde_alert_webhook *alert_webhook; /* the console's alert notices (--alert-webhook) */
     int ops_separate;
     pthread_mutex_t live_mu;
     gw_req *live;
@@ -486,15 +489,32 @@ static enum MHD_Result queue_ready(gw_req *r)
                         r->retry_after);
 }
 
-/* /metrics, /health, /ready: answered on the spot by the embedded server's handler. */
+/* /metrics, /health, /ready, /console/...: answered on the spot by the embedded server's
+ * handler (the console's API reads the query string, which MHD strips from url). */
 static enum MHD_Result serve_ops(sonde_server *ops, struct MHD_Connection *c, const char *method,
                                  const char *url, unsigned *status, size_t *bytes)
 {
+    char target[8192];
+    if (strncmp(url, "/console", 8) == 0) {
+        if (!sonde_http_mhd_request_target(c, url, target, sizeof target)) {
+            static const char too_long[] = "request target too long\n";
+            struct MHD_Response *r = MHD_create_response_from_buffer(
+                sizeof too_long - 1, (void *)too_long, MHD_RESPMEM_PERSISTENT);
+            if (!r) return MHD_NO;
+            *status = 414;
+            *bytes = sizeof too_long - 1;
+            enum MHD_Result rc = MHD_queue_response(c, 414, r);
+            MHD_destroy_response(r);
+            return rc;
+        }
+        url = target;
+    }
     sonde_server_request rq = {
         .method = method, .path = url,
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .accept_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"),
-        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")};
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+        .last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID")};
     sonde_server_response rs;
     if (sonde_server_handle(ops, &rq, &rs) != SONDE_OK) return MHD_NO;
     struct MHD_Response *resp = MHD_create_response_from_buffer(rs.body_len, rs.body,
@@ -514,9 +534,10 @@ static enum MHD_Result serve_ops(sonde_server *ops, struct MHD_Connection *c, co
     return rc;
 }
 
-static int is_ops(const char *url)
+static int is_ops(const gw_service *sv, const char *url)
 {
-    return !strcmp(url, "/metrics") || !strcmp(url, "/health") || !strcmp(url, "/ready");
+    return !strcmp(url, "/metrics") || !strcmp(url, "/health") || !strcmp(url, "/ready") ||
+           (sv->console && strncmp(url, "/console", 8) == 0 && (!url[8] || url[8] == '/'));
 }
 
 static const char *route_of(const char *url)
@@ -526,6 +547,7 @@ static const char *route_of(const char *url)
     for (const char *const *p = routes; *p; p++)
         if (strcmp(url, *p) == 0) return *p;
     if (strncmp(url, "/v1/models/", 11) == 0) return "/v1/models/{model}";
+    if (strncmp(url, "/console", 8) == 0 && (!url[8] || url[8] == '/')) return "/console";
     if (strncmp(url, "/v1/responses/", 14) == 0)
         return strchr(url + 14, '/') ? "/v1/responses/{id}/{action}" : "/v1/responses/{id}";
     return "other";
@@ -608,14 +630,16 @@ static enum MHD_Result dispatch(gateway *gw, gw_req *r, struct MHD_Connection *c
 {
     gw_service *sv = gw->svc;
     const char *key = bearer_of(conn);
-    if (!sv->ops_separate && is_ops(url)) {
+    if (!sv->ops_separate && is_ops(sv, url)) {
         if (r->too_large) {
             gw_reply_error(r, 413, "invalid_request_error", "request_too_large", -1,
                            "The request body exceeds %zu bytes", gw->cfg->max_body);
             return MHD_YES;
         }
-        /* /metrics on the API port is behind the API's keys, when there are keys */
-        if (strcmp(url, "/metrics") == 0 && gw->cfg->nkeys > 0 && !gw_key_find(gw->cfg, key)) {
+        /* /metrics and the console on the API port are behind the API's keys, when there
+         * are keys */
+        if ((strcmp(url, "/metrics") == 0 || strncmp(url, "/console", 8) == 0) &&
+            gw->cfg->nkeys > 0 && !gw_key_find(gw->cfg, key)) {
             gw_reply_error(r, 401, "invalid_request_error", key ? "invalid_api_key" : "missing_api_key",
                            -1, "/metrics on the API port needs an API key (or use --metrics-port)");
             return MHD_YES;
@@ -797,6 +821,36 @@ int gw_service_start(gateway *gw)
     so.config = &sc;
     so.max_connections = 256;
     char err[256] = "";
+    if (cfg->console) {
+        sonde_console_opts co;
+        sonde_console_opts_init(&co);
+        co.registry = gw->reg;
+        co.tracer = gw->tracer;
+        co.logger = gw->access;
+        co.interval_ms = cfg->console_interval_ms;
+        co.retention_s = cfg->console_retention_s;
+        co.max_bytes = (size_t)cfg->console_max_bytes;
+        co.rules_path = cfg->alert_rules;
+        co.alertmanager_url = cfg->alertmanager_url;
+        if (cfg->alert_webhook) {
+            sonde_alert_webhook_opts wo;
+            sonde_alert_webhook_opts_init(&wo);
+            wo.url = cfg->alert_webhook;
+            if (sonde_alert_webhook_new(&wo, &sv->alert_webhook) != SONDE_OK) {
+                fprintf(stderr, "sonde-gateway: --alert-webhook %s: cannot start the sender\n",
+                        cfg->alert_webhook);
+                return -1;
+            }
+            co.notify = sonde_alert_webhook_notify;
+            co.notify_ud = sv->alert_webhook;
+        }
+        if (sonde_console_new(&co, &sv->console, err, sizeof err) != SONDE_OK ||
+            sonde_console_start(sv->console) != SONDE_OK) {
+            fprintf(stderr, "sonde-gateway: console: %s\n", *err ? err : "cannot start");
+            return -1;
+        }
+        so.console = sv->console;
+    }
     if (sonde_server_new(&so, err, sizeof err, &sv->ops) != SONDE_OK ||
         sonde_server_ready_add(sv->ops, "upstreams", ready_check, gw) != SONDE_OK) {
         fprintf(stderr, "sonde-gateway: metrics server: %s\n", err);
@@ -904,6 +958,8 @@ void gw_service_stop(gateway *gw)
     }
     gw_hangup_free(sv->hangups); /* every request has ended: nothing is watched */
     sonde_server_free(sv->ops);
+    sonde_console_free(sv->console); /* after the server that answered with it */
+    sonde_alert_webhook_free(sv->alert_webhook); /* after the console that notified it */
     pthread_mutex_destroy(&sv->live_mu);
     free(sv);
     gw->svc = NULL;

@@ -9,6 +9,8 @@
 # whose MCP tools the sim is told to call ("@tool" lines): the gateway runs the
 # loop, and the summary adds agent runs, tool executions, tool errors (one
 # client asks for a key the server does not have) and the tools' p50 duration.
+# It prints the URL of the gateway's console (/console/, docs/console.md), live while
+# it runs.
 # TTFT comes from the native histogram (a protobuf scrape decoded by
 # scripts/native_quantile.py) when the gateway has one, else from the classic
 # buckets of the text scrape; the line says which. The sim answers its first
@@ -104,6 +106,7 @@ echo "sonde-gateway is running on its simulated model, $CLIENTS sonde-load clien
 [ "$AGENT_CLIENTS" -gt 0 ] &&
   echo "  agents   $((AGENT_CLIENTS + 1)) clients streaming /v1/responses with the MCP tools of http://127.0.0.1:$MCP_PORT/mcp"
 echo "  API      http://127.0.0.1:$PORT/v1   (try: curl http://127.0.0.1:$PORT/v1/models)"
+echo "  console  http://127.0.0.1:$PORT/console/   (live overview, metrics explorer, traces, logs, alerts)"
 echo "  metrics  http://127.0.0.1:$PORT/metrics"
 echo "  health   http://127.0.0.1:$PORT/health   ready http://127.0.0.1:$PORT/ready"
 echo "  traces   every request sampled (--trace-profile demo); exported when OTEL_EXPORTER_OTLP_ENDPOINT is set"

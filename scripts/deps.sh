@@ -7,7 +7,7 @@
 # package bundles npm; installing Debian's npm over it would conflict).
 set -e
 build="gcc make cmake pkg-config libmicrohttpd-dev zlib1g-dev libunistring-dev libcurl4-openssl-dev libdeflate-dev libjansson-dev libhiredis-dev libsnappy-dev libsqlite3-dev"
-test="$build locales clang libclang-rt-14-dev prometheus prometheus-alertmanager prometheus-pushgateway python3 python3-prometheus-client python3-yaml python3-aiosmtpd npm:nodejs npm:npm curl openssl redis-server"
+test="$build libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc locales clang libclang-rt-14-dev prometheus prometheus-alertmanager prometheus-pushgateway python3 python3-prometheus-client python3-yaml python3-aiosmtpd npm:nodejs npm:npm curl openssl redis-server"
 bench="$build wrk curl python3 npm:nodejs npm:npm redis-server golang-go golang-github-prometheus-client-golang-dev golang-opentelemetry-otel-dev"
 demo="$build curl python3 npm:nodejs npm:npm"  # python3: scripts/native_quantile.py reads the protobuf scrape; node: the MCP server of the agent workload
 case "${1:-build}" in

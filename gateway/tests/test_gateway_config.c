@@ -49,7 +49,26 @@ TEST(defaults)
     CHECK(c.responses_db == NULL); /* :memory: */
     CHECK_EQ_INT(c.responses_max, GW_RESPONSES_MAX);
     CHECK_EQ_INT(c.responses_max_age_s, GW_RESPONSES_MAX_AGE_S);
+    CHECK_EQ_INT(c.console, 1); /* the console is on by default */
+    CHECK_EQ_INT(c.console_interval_ms, 5000);
+    CHECK_EQ_INT(c.console_retention_s, 3600);
+    CHECK_EQ_DBL(c.console_max_bytes, 32.0 * 1024 * 1024);
     char err[256];
+    gw_config_free(&c);
+    CHECK_EQ_INT(load(&c, "{\"console\": {\"enabled\": false, \"interval_ms\": 1000, "
+                          "\"retention_s\": 600, \"max_bytes\": 1048576}}", err, sizeof err), 0);
+    CHECK_EQ_INT(c.console, 0);
+    CHECK_EQ_INT(c.console_interval_ms, 1000);
+    CHECK_EQ_INT(c.console_retention_s, 600);
+    CHECK_EQ_DBL(c.console_max_bytes, 1048576.0);
+    CHECK(c.alert_rules == NULL && c.alert_webhook == NULL && c.alertmanager_url == NULL);
+    gw_config_free(&c);
+    CHECK_EQ_INT(load(&c, "{\"alerts\": {\"rules\": \"/etc/rules.json\", \"webhook\": "
+                          "\"http://h:5001/hook\", \"alertmanager_url\": \"https://am\"}}",
+                      err, sizeof err), 0);
+    CHECK_EQ_STR(c.alert_rules, "/etc/rules.json");
+    CHECK_EQ_STR(c.alert_webhook, "http://h:5001/hook");
+    CHECK_EQ_STR(c.alertmanager_url, "https://am");
     gw_config_free(&c);
     CHECK_EQ_INT(load(&c, "{\"responses\": {\"store\": \"/tmp/r.db\", \"max_count\": 5, "
                           "\"max_age_s\": 60}}", err, sizeof err), 0);
@@ -169,6 +188,16 @@ TEST(mistakes)
         const char *text, *want;
     } cases[] = {
         {"{\"bogus\": 1}", "unknown key 'bogus'"},
+        {"{\"console\": true}", "console must be an object"},
+        {"{\"console\": {\"enabled\": 1}}", "'enabled' must be true or false"},
+        {"{\"console\": {\"interval_ms\": 10}}", "'interval_ms' must be a number in [100"},
+        {"{\"console\": {\"max_bytes\": 100}}", "'max_bytes' must be a number"},
+        {"{\"console\": {\"path\": \"/x\"}}", "console: unknown key 'path'"},
+        {"{\"alerts\": []}", "alerts must be an object"},
+        {"{\"alerts\": {\"rules\": \"\"}}", "alerts: 'rules' must be a non-empty string"},
+        {"{\"alerts\": {\"webhook\": \"ftp://h\"}}", "must be http:// or https:// URLs"},
+        {"{\"alerts\": {\"alertmanager_url\": 5}}", "'alertmanager_url' must be a non-empty"},
+        {"{\"alerts\": {\"email\": \"x\"}}", "alerts: unknown key 'email'"},
         {"{\"responses\": {\"max_count\": 0}}", "'max_count' must be a number"},
         {"{\"responses\": {\"store\": 5}}", "store"},
         {"{\"responses\": {\"keep\": 5}}", "unknown key 'keep'"},

@@ -73,6 +73,16 @@ SONDE_API enum MHD_Result sonde_http_mhd_respond(sonde_http_mhd *a, struct MHD_C
 /* The current response of c streams (SSE, chunked) until its request completes. */
 SONDE_API void sonde_http_mhd_stream_begin(sonde_http_mhd *a, struct MHD_Connection *c);
 
+/*
+ * The request target of c as the client sent it, for handlers that read the query string
+ * (libmicrohttpd hands the path without it, the arguments decoded): url, then "?" and
+ * c's GET arguments percent-encoded again in their order (nothing when there are none),
+ * into buf, NUL-terminated. Returns the length, or 0 when it does not fit in cap bytes
+ * (buf then holds ""), or when url or buf is NULL. A NULL c gives url alone.
+ */
+SONDE_API size_t sonde_http_mhd_request_target(struct MHD_Connection *c, const char *url,
+                                               char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,6 +102,27 @@ SONDE_API int sonde_log_level_parse(const char *s, sonde_log_level *out);
  * out[i] of cap bytes (longer lines are cut); returns how many. NULL lg: 0. */
 SONDE_API size_t sonde_log_recent(sonde_logger *lg, char **out, size_t cap, size_t max);
 
+/* A record kept in the ring, as sonde_log_scan shows it. */
+typedef struct sonde_log_entry {
+    uint64_t seq;          /* 1, 2, ... per logger, in the order records were written */
+    uint64_t unix_ns;
+    sonde_log_level level;
+    uint8_t trace_id[16];  /* zero outside a span */
+    uint8_t span_id[8];
+    const char *json;      /* the line without its newline (cut to 4095 bytes) */
+} sonde_log_entry;
+
+/* Return nonzero to stop the scan. Runs under the ring's lock: copy what you
+ * keep, and do not log from it. */
+typedef int (*sonde_log_scan_fn)(void *ud, const sonde_log_entry *e);
+
+/* Call fn for each record still in the ring whose seq is above after_seq,
+ * oldest first, until it returns nonzero. Returns the seq of the newest
+ * record written so far (0: none), so a reader that tails the log asks again
+ * with after_seq = what it last saw. NULL lg or fn: 0. */
+SONDE_API uint64_t sonde_log_scan(sonde_logger *lg, uint64_t after_seq, sonde_log_scan_fn fn,
+                                  void *ud);
+
 typedef struct sonde_log_stats {
     uint64_t written;          /* records written (line, ring, queue) */
     uint64_t below_level;      /* skipped by the level */

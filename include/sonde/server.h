@@ -39,6 +39,7 @@ extern "C" {
 #endif
 
 typedef struct sonde_server sonde_server;
+typedef struct sonde_console sonde_console; /* sonde/console.h */
 
 /* A readiness check: return non-zero when ready, 0 when not. Called on every
  * GET /ready, from a server thread; keep it quick. */
@@ -63,6 +64,9 @@ typedef struct sonde_server_opts {
     const char *bearer_token;      /* "Authorization: Bearer <token>" on the metrics path */
     const char *tls_cert_pem;      /* PEM text (not a file name) of the certificate chain */
     const char *tls_key_pem;       /* PEM text of the private key; both or neither */
+    sonde_console *console;        /* answers /console/... (sonde/console.h) with the metrics
+                                      path's auth; NULL = no console. Not owned: free it
+                                      after the server */
 } sonde_server_opts;
 
 /* Fill *opts with the defaults above (everything else NULL / off). */
@@ -115,6 +119,8 @@ typedef struct sonde_server_request {
     const char *accept;          /* Accept */
     const char *accept_encoding; /* Accept-Encoding */
     const char *authorization;   /* Authorization */
+    const char *last_event_id;   /* Last-Event-ID (an EventSource reconnecting: the
+                                    console's log tail); may be NULL */
 } sonde_server_request;
 
 typedef struct sonde_server_header {

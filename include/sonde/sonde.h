@@ -63,6 +63,7 @@
 #include "metrics.h"
 #include "expose.h"
 #include "server.h"
+#include "console.h"
 #include "http.h"
 #include "llm.h"
 #include "store.h"

@@ -341,6 +341,12 @@ SONDE_API sonde_status_code sonde_span_status(const sonde_span *s, const char **
 SONDE_API size_t sonde_span_attr_count(const sonde_span *s);
 SONDE_API int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out);
 SONDE_API size_t sonde_span_event_count(const sonde_span *s);
+/* Event i: its name, time and attribute count (any pointer may be NULL);
+ * SONDE_OK, or SONDE_ENOENT past the events. */
+SONDE_API int sonde_span_event(const sonde_span *s, size_t i, const char **name,
+                               uint64_t *unix_ns, size_t *attr_count);
+/* Attribute k of event i: SONDE_OK, SONDE_ENOENT, SONDE_EINVAL (NULL out). */
+SONDE_API int sonde_span_event_attr(const sonde_span *s, size_t i, size_t k, sonde_attr *out);
 /* What the limits dropped: attributes and events (either pointer may be NULL). */
 SONDE_API void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events);
 
@@ -378,6 +384,18 @@ typedef enum sonde_recent_kind {
  * reach the ring when the processor takes them from the queue. NULL t: 0. */
 SONDE_API size_t sonde_tracer_recent(sonde_tracer *t, sonde_recent_kind kind,
                                      sonde_span_summary *out, size_t max);
+
+/* Called with a read-only span (the accessors above work on it) during
+ * sonde_tracer_trace only, under the ring's lock: copy what you keep. */
+typedef void (*sonde_span_visit_fn)(void *ud, const sonde_span *span);
+
+/* Call fn for each span of trace_id among the tracer's latest finished spans
+ * kept whole (the last min(recent_spans, 512), newest first), each with at
+ * most 16 attributes, 8 events with 16 attributes between them and 1 KiB of
+ * strings (values cut at 256 bytes; the rest counted by sonde_span_dropped).
+ * Returns how many. NULL t, trace_id or fn: 0. */
+SONDE_API size_t sonde_tracer_trace(sonde_tracer *t, const uint8_t trace_id[16],
+                                    sonde_span_visit_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /*
- * buckets.c - histogram bucket presets and generators. The GenAI presets are
+ * buckets.c - histogram bucket presets and generators, and the lookup table
+ * of a family's bounds (internal.h, sonde_bucket_table). The GenAI presets are
  * the advised boundaries of the OpenTelemetry GenAI semantic conventions.
  * The long-duration preset reaches an hour for workflows and agent runs
  * (roughly 1-2.5-5 steps up to a minute, then the minute marks an operator
@@ -8,6 +9,7 @@
  * slow local model to a batched embedding job.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -70,5 +72,40 @@ int sonde_buckets_check(const double *bounds, size_t count)
         if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1])))
             return SONDE_EINVAL;
     }
+    return SONDE_OK;
+}
+
+/* The cells are monotonic in v for non-negative doubles (their bits order as integers), so
+ * with bounds[0] >= +0 the bounds fill the cells in order. index[k] counts the bounds in the
+ * cells before k: a value in cell k is above all of those (a lower cell holds only lower
+ * doubles, and -0 < +0 never occurs as no bound is -0), below those of later cells, and
+ * the one bound its cell may hold, bounds[index[k]], is compared. Values of the end cells
+ * (clamped) compare with bounds[0] (index 0) and bounds[n - 1] (the only bound of the top
+ * cell), so no index reads past the last bound. One bound per cell and at most
+ * SONDE_BUCKET_TABLE_MAX (256) cells: an index (at most n - 1) fits a byte. */
+int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table *t)
+{
+    t->index = NULL;
+    if (n == 0 || signbit(bounds[0]))
+        return SONDE_OK;
+    int64_t lo = sonde_bucket_cell(bounds[0]), top = sonde_bucket_cell(bounds[n - 1]);
+    if (top - lo >= SONDE_BUCKET_TABLE_MAX)
+        return SONDE_OK;
+    size_t cells = (size_t)(top - lo) + 1; /* bounds increase: top >= lo */
+    for (size_t i = 1; i < n; i++)
+        if (sonde_bucket_cell(bounds[i]) == sonde_bucket_cell(bounds[i - 1]))
+            return SONDE_OK;
+    uint8_t *index = malloc(cells);
+    if (!index)
+        return SONDE_ENOMEM;
+    size_t below = 0;
+    for (size_t k = 0; k < cells; k++) {
+        while (below < n && sonde_bucket_cell(bounds[below]) < lo + (int64_t)k)
+            below++;
+        index[k] = (uint8_t)below;
+    }
+    t->index = index;
+    t->lo = lo;
+    t->last = (int64_t)cells - 1;
     return SONDE_OK;
 }

@@ -123,6 +123,43 @@ SONDE_INTERNAL int sonde_internal_valid_label_name(const char *s);
 SONDE_INTERNAL int sonde_internal_valid_utf8(const char *s, size_t len);
 SONDE_INTERNAL double sonde_internal_strtod(const char *s, char **end);
 
+/* For the console (libsonde-http, src/console): the one growable buffer and the JSON string
+ * escaping of the log lines (src/log/json.c: control characters as \u00XX, invalid UTF-8
+ * as U+FFFD), exported. */
+SONDE_INTERNAL int sonde_internal_buf_reserve(sonde_buf *b, size_t more);
+SONDE_INTERNAL void sonde_internal_json_string(sonde_buf *b, const char *s);
+
+/* series_read.c, for the console's history: the series of one registered family as the
+ * exposition reads them (its children walked without the family lock, cells summed). */
+typedef struct sonde_series_exemplar { /* a copy of one bucket's exemplar (exemplar.h) */
+    unsigned char trace_id[16];
+    unsigned char span_id[8];
+    double value;
+    unsigned long long unix_ns;
+} sonde_series_exemplar;
+typedef struct sonde_series_sample {
+    const char *family;          /* the family's name (counters without "_total") */
+    sonde_type type;
+    const char *const *label_names; /* label_count names */
+    const double *bounds;        /* histograms: bucket_count - 1 upper bounds */
+    const void *id;              /* the series' identity while it exists */
+    const char *const *label_values; /* label_count values (names: the family's) */
+    size_t label_count;
+    double value;                /* counters, gauges (infos 1, statesets the bits) */
+    const double *buckets;       /* histograms: bucket_count per-bucket (not cumulative)
+                                    counts, the last one +Inf; else NULL */
+    size_t bucket_count;
+    double count, sum;           /* histograms and summaries */
+    const sonde_series_exemplar *exemplars; /* with want_exemplars, else NULL: one per bucket
+                                    (counters: one); present[i] non-zero where one is held */
+    const unsigned char *present;
+} sonde_series_sample;
+/* Call fn for each series of family name (max at most; 0: all) and stop early when fn
+ * returns non-zero. SONDE_OK, SONDE_ENOENT (no such family), SONDE_ENOMEM. */
+typedef int (*sonde_series_fn)(void *ud, const sonde_series_sample *s);
+SONDE_INTERNAL int sonde_internal_family_series(sonde_registry *reg, const char *name,
+                                                int want_exemplars, sonde_series_fn fn, void *ud);
+
 /* names.c: whether s is a valid metric name, label name; whether s[0..len) is UTF-8. */
 int sonde_valid_metric_name(const char *s);
 int sonde_valid_label_name(const char *s);

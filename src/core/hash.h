@@ -34,6 +34,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <emmintrin.h>
+#endif
 
 #include "words.h"
 
@@ -109,7 +112,30 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
 static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
 {
     size_t n;
-#if SONDE_WORDS_OVERREAD
+#if SONDE_WORDS_OVERREAD && defined(__x86_64__)
+    /* Up to 16 bytes (label values mostly are), whatever the length, in one path: the first
+     * zero of 32 bytes found with two compares, the bytes past it masked off. */
+    if (__builtin_expect(sonde_words_page_safe(s, 32), 1)) {
+        const char *p = s;
+        __asm__("" : "+r"(p)); /* the loads may pass the string's end (words.h) */
+        __m128i lo = _mm_loadu_si128((const __m128i *)p), hi = _mm_loadu_si128((const __m128i *)(p + 16));
+        __m128i zero = _mm_setzero_si128();
+        unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, zero)) |
+                     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
+        if (__builtin_expect(z != 0, 1)) {
+            n = (size_t)__builtin_ctz(z);
+            if (__builtin_expect(n <= 16, 1)) {
+                const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                __m128i kept = _mm_and_si128(lo, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), index));
+                sonde_hasher_fold(h, (uint64_t)_mm_cvtsi128_si64(kept),
+                                  (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(kept, kept)), n);
+            } else {
+                sonde_hasher_str(h, s, n);
+            }
+            return n;
+        }
+    }
+#elif SONDE_WORDS_OVERREAD
     if (__builtin_expect(sonde_words_page_safe(s, 32), 1)) {
         uint64_t a = sonde_read64_past(s), z = sonde_zero_bytes(a);
         if (z) {

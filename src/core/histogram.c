@@ -2,11 +2,14 @@
  * histogram.c - the histogram hot path. A child owns bound_count + 2 cells:
  * one non-cumulative integer count per bucket (the last is +Inf), then the
  * sum (a double).
- * Observing finds the bucket (a branch-free count for short lists, binary
- * search beyond) and adds to the calling thread's own cells. The count is not
- * stored: it is the sum of the buckets, so a scrape always sees +Inf equal
- * to _count and cumulative buckets that never decrease; the sum never
- * decreases either (cells.h). Exemplars (exemplar.h) belong to the bucket's
+ * Observing finds the bucket (a table lookup and one compare when the bounds
+ * fit the family's table, internal.h; else a branch-free count for short
+ * lists, binary search beyond) and adds to the calling thread's own cells.
+ * The common case (classic buckets with a table, the thread's private cells
+ * present, no sampled span) is a straight leaf path; everything else goes
+ * out of line. The count is not stored: it is the sum of the buckets, so a
+ * scrape always sees +Inf equal to _count and cumulative buckets that never
+ * decrease; the sum never decreases either (cells.h). Exemplars (exemplar.h) belong to the bucket's
  * cell: an observation reads the thread's exemplar context once, and only
  * when its current span is sampled takes the out-of-line path that stores
  * one.
@@ -21,7 +24,18 @@
 #include "exemplar.h"
 #include "internal.h"
 
-/* The bucket of v: the number of bounds below it. A short list (internal.h: padded with +Inf to
+/* The bucket of v by the family's table (internal.h): one load, one compare. */
+static inline size_t bucket_by_table(const sonde_family *f, double v)
+{
+    int64_t k = sonde_bucket_cell(v) - f->buckets.lo;
+    k = k < 0 ? 0 : k;
+    k = k > f->buckets.last ? f->buckets.last : k;
+    size_t i = f->buckets.index[k];
+    return i + (v > f->bounds[i]);
+}
+
+/* The bucket of v: the number of bounds below it. By the table when the family has one;
+ * else a short list (internal.h: padded with +Inf to
  * SONDE_BOUNDS_SCAN bounds) is counted with no branch: random values make the exit of a
  * linear scan a mispredicted branch on nearly every observation. With SSE2 (every x86-64),
  * two-wide compares whose all-ones lanes are subtracted from a counter (six for up to 11
@@ -31,6 +45,8 @@
  * bounds). Longer lists take an ordinary binary search. */
 static inline size_t bucket_index(const sonde_family *f, double v)
 {
+    if (f->buckets.index)
+        return bucket_by_table(f, v);
     const double *b = f->bounds;
     size_t n = f->bound_count;
     if (n < SONDE_BOUNDS_SCAN) {
@@ -78,28 +94,38 @@ static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
     return b;
 }
 
-/* Out of line, so that the plain observation is the same code as without exemplars. */
-static __attribute__((noinline)) void observe_with_exemplar(const sonde_child *c, double v, uint64_t n)
+/* Every observation the straight path of sonde_histogram_observe does not take: native
+ * buckets, a thread's first update of the series (no private cell yet), an exemplar to
+ * attach, bounds without a table. Out of line, so that the straight path stays a leaf. */
+static __attribute__((noinline)) void observe_general(sonde_child *c, double v, uint64_t n)
 {
+    const sonde_native_cfg *nc = c->fam->native;
+    if (nc != NULL) {
+        sonde_native_observe(c, c->v.native, nc, v, n);
+        if (nc->only)
+            return;
+    }
     size_t b = observe_cells(c, v, n);
     sonde_exemplar_auto(c->cell + (uint32_t)b, v);
 }
 
+/* The straight path: a classic-only histogram (its table set), the thread's private cells
+ * there, no sampled span on the thread: the table lookup, then two plain adds. */
 void sonde_histogram_observe(sonde_histogram *hist, double v)
 {
     sonde_child *c = (sonde_child *)hist;
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
-    const sonde_native_cfg *nc = c->fam->native;
-    if (__builtin_expect(nc != NULL, 0)) {
-        sonde_native_observe(c, c->v.native, nc, v, 1);
-        if (nc->only)
-            return;
+    const sonde_family *f = c->fam;
+    sonde_cell *cells;
+    if (__builtin_expect(f->buckets.index == NULL || (cells = sonde_cell_private(c->cell)) == NULL ||
+                             sonde_exemplar_ctx != NULL,
+                         0)) {
+        observe_general(c, v, 1);
+        return;
     }
-    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
-        observe_with_exemplar(c, v, 1);
-    else
-        observe_cells(c, v, 1);
+    sonde_cell_add_u64(&cells[bucket_by_table(f, v)], 1);
+    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -107,16 +133,7 @@ void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
     sonde_child *c = (sonde_child *)hist;
     if (c == NULL || n == 0 || isnan(v))
         return;
-    const sonde_native_cfg *nc = c->fam->native;
-    if (__builtin_expect(nc != NULL, 0)) {
-        sonde_native_observe(c, c->v.native, nc, v, n);
-        if (nc->only)
-            return;
-    }
-    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
-        observe_with_exemplar(c, v, n);
-    else
-        observe_cells(c, v, n);
+    observe_general(c, v, n);
 }
 
 void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *sum, uint64_t *counts)

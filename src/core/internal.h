@@ -47,6 +47,21 @@
 
 struct summary_state; /* summary.c */
 
+/* The bucket of an observation in one table lookup and one compare (buckets.c). The cells
+ * of the table cut the doubles at SONDE_BUCKET_CELL_SHIFT of their bits: four cells per
+ * power of two. Cell k of the table is cell lo + k of that cut, and below k = 0 or above
+ * k = last the end cells stretch to -Inf and +Inf. Every cell holds at most one bound, so
+ * the bucket of v in cell k is index[k] (the bounds in the cells before it) plus one when v
+ * is above bounds[index[k]]. index is NULL when the bounds do not fit (a negative bound, two
+ * bounds in one cell, more than SONDE_BUCKET_TABLE_MAX cells) or the histogram has native
+ * buckets: histogram.c then searches the bounds. */
+#define SONDE_BUCKET_CELL_SHIFT 50
+#define SONDE_BUCKET_TABLE_MAX 256
+typedef struct sonde_bucket_table {
+    uint8_t *index;
+    int64_t lo, last;
+} sonde_bucket_table;
+
 /* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
 typedef struct sonde_child {
     uint64_t hash; /* first: map.h compares it before anything else */
@@ -77,6 +92,7 @@ typedef struct sonde_family {
     double *bounds;  /* histograms: bound_count bounds, padded to SONDE_BOUNDS_SCAN with +Inf */
     char **bound_text;
     size_t bound_count;
+    sonde_bucket_table buckets; /* classic-only histograms: the bucket lookup of buckets.c */
     sonde_native_cfg *native; /* histograms with native buckets, else NULL */
     sonde_quantile *quantiles; /* summaries */
     size_t quantile_count;
@@ -123,6 +139,8 @@ typedef struct sonde_registry {
     sonde_collector *collectors;
     sonde_family *rejections; /* sonde_cardinality_rejections_total */
     sonde_family *label_rejections; /* sonde_label_rejections_total{metric,reason} */
+    atomic_size_t remote_write_bytes; /* the last remote write encoding's size: the next
+                                       * one reserves that much at once (encode_remote_write.c) */
 } sonde_registry;
 
 /* registry.c */
@@ -133,6 +151,8 @@ sonde_family *sonde_families_lookup(sonde_family *const *fams, size_t n, const c
  * renders them without the registry lock and hands them back to sonde_families_release. */
 int sonde_registry_snapshot(sonde_registry *reg, sonde_family ***fams, size_t *n);
 void sonde_families_release(sonde_family **fams, size_t n);
+/* Drop the reference on one family taken like the snapshot's (series_read.c). */
+void sonde_family_release(sonde_family *f);
 
 /* family.c */
 int sonde_family_init_children(sonde_family *f);
@@ -190,6 +210,14 @@ locale_t sonde_c_locale(void);
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);
+/* The lookup table of n sorted bounds into *t; t->index stays NULL when they do not fit
+ * one (see sonde_bucket_table). SONDE_ENOMEM, or 0. */
+int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table *t);
+/* The cell of v in the table's cut of the doubles (not yet offset by lo). */
+static inline int64_t sonde_bucket_cell(double v)
+{
+    return (int64_t)sonde_double_to_bits(v) >> SONDE_BUCKET_CELL_SHIFT; /* arithmetic shift */
+}
 
 /* process.c */
 int sonde_process_collect(sonde_emitter *e, void *ud);

@@ -54,6 +54,7 @@ static void family_free(sonde_family *f)
         free(f->bound_text[i]);
     free(f->bound_text);
     free(f->bounds);
+    free(f->buckets.index);
     free(f->native);
     free(f->quantiles);
     for (size_t i = 0; i < f->state_count && f->states; i++)
@@ -75,6 +76,8 @@ static void family_unref(sonde_family *f)
     sonde_family_destroy_children(f);
     sonde_defer(family_free_deferred, f);
 }
+
+void sonde_family_release(sonde_family *f) { family_unref(f); }
 
 void sonde_families_release(sonde_family **fams, size_t n)
 {
@@ -226,7 +229,7 @@ static int copy_buckets(sonde_family *f, const sonde_registry *reg, const sonde_
             return SONDE_ENOMEM;
     }
     f->cells_per_child = (uint32_t)n + 2;
-    return SONDE_OK;
+    return f->native ? SONDE_OK : sonde_bucket_table_build(f->bounds, n, &f->buckets);
 }
 
 static int build_family(sonde_registry *reg, const sonde_metric_opts *o, sonde_family **out)

@@ -237,3 +237,70 @@ void sonde_http_mhd_stream_begin(sonde_http_mhd *a, struct MHD_Connection *c)
     if (x)
         sonde_http_stream_begin(a->h, &x->tok);
 }
+
+/* ---- the request target, query string included ----------------------- */
+
+typedef struct target_buf {
+    char *p;
+    size_t len, cap;
+    int overflow;
+} target_buf;
+
+static void target_put(target_buf *t, const char *s, int encode)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s && !t->overflow; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int plain = !encode || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' || ch == '~';
+        size_t need = plain ? 1 : 3;
+        if (t->len + need >= t->cap) {
+            t->overflow = 1;
+            return;
+        }
+        if (plain) {
+            t->p[t->len++] = (char)ch;
+        } else {
+            t->p[t->len++] = '%';
+            t->p[t->len++] = hex[ch >> 4];
+            t->p[t->len++] = hex[ch & 15];
+        }
+    }
+}
+
+static enum MHD_Result target_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    target_buf *t = cls;
+    target_put(t, t->p[t->len - 1] == '?' ? "" : "&", 0);
+    target_put(t, key ? key : "", 1);
+    if (value) {
+        target_put(t, "=", 0);
+        target_put(t, value, 1);
+    }
+    return t->overflow ? MHD_NO : MHD_YES;
+}
+
+size_t sonde_http_mhd_request_target(struct MHD_Connection *c, const char *url, char *buf,
+                                     size_t cap)
+{
+    if (!url || !buf || !cap)
+        return 0;
+    target_buf t = {buf, 0, cap, 0};
+    target_put(&t, url, 0);
+    if (c && !t.overflow) {
+        target_put(&t, "?", 0);
+        if (!t.overflow) {
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, target_arg, &t);
+            if (t.p[t.len - 1] == '?')
+                t.len--; /* no arguments */
+        }
+    }
+    if (t.overflow) {
+        buf[0] = '\0';
+        return 0;
+    }
+    buf[t.len] = '\0';
+    return t.len;
+}

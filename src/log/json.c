@@ -88,3 +88,5 @@ void sonde_json_attr_value(sonde_json_buf *b, const sonde_attr *a)
         break;
     }
 }
+
+void sonde_internal_json_string(sonde_buf *b, const char *s) { sonde_json_string(b, s); }

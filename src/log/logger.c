@@ -3,7 +3,9 @@
  * token bucket (sites are the msg pointers, hashed into a fixed table, so a
  * plain function call needs no macro and no registration), writes one JSON
  * line with a single write(2) (O_APPEND for files, so lines of several
- * processes do not interleave), keeps a copy in a ring of recent lines, and,
+ * processes do not interleave), keeps a copy in a ring of recent lines (each
+ * numbered by a per-logger sequence, with its level and ids, so that a console
+ * filters and tails without parsing every line), and,
  * when an exporter is set, queues a deep copy on a batch processor (batch.c)
  * whose thread hands batches to the exporter. A full queue drops and counts.
  */
@@ -34,8 +36,9 @@ struct sonde_logger {
     double rate;
     pthread_mutex_t mu; /* sites and ring */
     log_site sites[SITES];
-    char **ring;
+    sonde_log_entry *ring; /* json: a malloc'd copy of the line */
     size_t ring_cap, ring_next, ring_count;
+    uint64_t last_seq;     /* of the newest record in the ring */
     int exporting;
     sonde_log_exporter exporter;
     sonde_batch batch;
@@ -267,8 +270,8 @@ void sonde_logger_free(sonde_logger *lg, long timeout_ms)
     }
     if (lg->own_fd)
         close(lg->fd);
-    for (size_t i = 0; i < lg->ring_cap; i++)
-        free(lg->ring[i]);
+    for (size_t i = 0; lg->ring && i < lg->ring_cap; i++)
+        free((char *)lg->ring[i].json);
     free(lg->ring);
     pthread_mutex_destroy(&lg->mu);
     free(lg->service);
@@ -327,7 +330,7 @@ static void format_time(sonde_json_buf *b, uint64_t ns)
     sonde_json_raw(b, t, n);
 }
 
-static void ring_put(sonde_logger *lg, const char *line, size_t n)
+static void ring_put(sonde_logger *lg, const sonde_log_record *rec, const char *line, size_t n)
 {
     if (!lg->ring_cap)
         return;
@@ -339,8 +342,12 @@ static void ring_put(sonde_logger *lg, const char *line, size_t n)
     memcpy(copy, line, n);
     copy[n] = '\0';
     pthread_mutex_lock(&lg->mu);
-    free(lg->ring[lg->ring_next]);
-    lg->ring[lg->ring_next] = copy;
+    sonde_log_entry *e = &lg->ring[lg->ring_next];
+    free((char *)e->json);
+    *e = (sonde_log_entry){.seq = ++lg->last_seq, .unix_ns = rec->unix_ns, .level = rec->level,
+                           .json = copy};
+    memcpy(e->trace_id, rec->trace_id, 16);
+    memcpy(e->span_id, rec->span_id, 8);
     lg->ring_next = (lg->ring_next + 1) % lg->ring_cap;
     if (lg->ring_count < lg->ring_cap)
         lg->ring_count++;
@@ -415,7 +422,7 @@ void sonde_log(sonde_logger *lg, sonde_log_level level, const char *msg, const s
         ssize_t w = write(lg->fd, b.p, b.len);
         (void)w; /* a log line that cannot be written is not an error of the caller */
     }
-    ring_put(lg, b.p, b.len - 1);
+    ring_put(lg, &rec, b.p, b.len - 1);
     atomic_fetch_add_explicit(&lg->written, 1, memory_order_relaxed);
     if (lg->exporting && !exporting_logs) {
         for (size_t i = 0; i < n; i++)
@@ -435,7 +442,7 @@ size_t sonde_log_recent(sonde_logger *lg, char **out, size_t cap, size_t max)
     size_t w = 0;
     pthread_mutex_lock(&lg->mu);
     for (size_t i = 0; i < lg->ring_count && w < max; i++) {
-        const char *line = lg->ring[(lg->ring_next + lg->ring_cap - 1 - i) % lg->ring_cap];
+        const char *line = lg->ring[(lg->ring_next + lg->ring_cap - 1 - i) % lg->ring_cap].json;
         if (!out[w])
             break;
         size_t n = strlen(line);
@@ -447,6 +454,28 @@ size_t sonde_log_recent(sonde_logger *lg, char **out, size_t cap, size_t max)
     }
     pthread_mutex_unlock(&lg->mu);
     return w;
+}
+
+uint64_t sonde_log_scan(sonde_logger *lg, uint64_t after_seq, sonde_log_scan_fn fn, void *ud)
+{
+    if (!lg || !fn)
+        return 0;
+    pthread_mutex_lock(&lg->mu);
+    uint64_t last = lg->last_seq;
+    /* The ring holds seqs last - count + 1 .. last, oldest at ring_next - count. */
+    size_t skip = 0;
+    if (after_seq >= last)
+        skip = lg->ring_count;
+    else if (last - after_seq < lg->ring_count)
+        skip = lg->ring_count - (size_t)(last - after_seq);
+    for (size_t i = skip; i < lg->ring_count; i++) {
+        const sonde_log_entry *e =
+            &lg->ring[(lg->ring_next + lg->ring_cap - lg->ring_count + i) % lg->ring_cap];
+        if (fn(ud, e))
+            break;
+    }
+    pthread_mutex_unlock(&lg->mu);
+    return last;
 }
 
 void sonde_logger_stats_get(const sonde_logger *lg, sonde_log_stats *out)

@@ -8,7 +8,9 @@
  * on scrapes in flight (503 with Retry-After), then the render: format from
  * Accept, gzip from Accept-Encoding, the whole body in memory so that the
  * Content-Length is exact. A failed render is a 500 with a short text body,
- * never a partial exposition.
+ * never a partial exposition. With a console (sonde_server_opts.console), paths
+ * under /console/ pass the metrics path's credentials check and go to
+ * sonde_console_handle().
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,15 +44,19 @@ static int respond_text(sonde_server_response *resp, int status, const char *con
     return SONDE_OK;
 }
 
+static int unauthorized(sonde_server *s, sonde_server_response *resp)
+{
+    server_header(resp, "WWW-Authenticate",
+                  s->basic_expected ? "Basic realm=\"metrics\", charset=\"UTF-8\""
+                                    : "Bearer realm=\"metrics\"");
+    return respond_text(resp, 401, text_type, "unauthorized\n");
+}
+
 static int serve_metrics(sonde_server *s, const sonde_server_request *req,
                          sonde_server_response *resp)
 {
-    if (!server_auth_ok(s, req->authorization)) {
-        server_header(resp, "WWW-Authenticate",
-                      s->basic_expected ? "Basic realm=\"metrics\", charset=\"UTF-8\""
-                                        : "Bearer realm=\"metrics\"");
-        return respond_text(resp, 401, text_type, "unauthorized\n");
-    }
+    if (!server_auth_ok(s, req->authorization))
+        return unauthorized(s, resp);
     if (atomic_fetch_add(&s->scrapes, 1) >= s->max_scrapes) {
         atomic_fetch_sub(&s->scrapes, 1);
         server_header(resp, "Retry-After", "1");
@@ -92,6 +98,16 @@ static int answer(sonde_server *s, const sonde_server_request *req, sonde_server
         ep = EP_HEALTH;
     else if (plen == 6 && !memcmp(req->path, "/ready", 6))
         ep = EP_READY;
+    if (ep == EP_NONE && s->console && plen >= 8 && !memcmp(req->path, "/console", 8) &&
+        (plen == 8 || req->path[8] == '/')) {
+        if (!server_auth_ok(s, req->authorization)) /* the metrics path's rules */
+            return unauthorized(s, resp);
+        if (plen == 8) { /* "/console": the pages live under "/console/" */
+            server_header(resp, "Location", "/console/");
+            return respond_text(resp, 308, text_type, "/console/\n");
+        }
+        return sonde_console_handle(s->console, req, resp);
+    }
     if (ep == EP_NONE)
         return respond_text(resp, 404, text_type, "not found\n");
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "server_internal.h"
+#include "sonde/http_mhd.h"
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
@@ -79,12 +80,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO; /* MHD cannot answer in the middle of a body: close */
         return MHD_YES;
     }
+    char target[8192]; /* the console reads the query string */
+    if (s->console && strncmp(url, "/console/", 9) == 0) {
+        if (!sonde_http_mhd_request_target(c, url, target, sizeof target))
+            return send_text(c, 414, "request target too long\n");
+        url = target;
+    }
     sonde_server_request req = {
         .method = method,
         .path = url,
         .accept = header(c, "Accept"),
         .accept_encoding = header(c, "Accept-Encoding"),
         .authorization = header(c, "Authorization"),
+        .last_event_id = header(c, "Last-Event-ID"),
     };
     sonde_server_response resp;
     if (sonde_server_handle(s, &req, &resp) != SONDE_OK)

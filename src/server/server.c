@@ -118,6 +118,7 @@ int sonde_server_new(const sonde_server_opts *opts, char *errbuf, size_t errlen,
     s->max_scrapes = opts->max_scrapes ? opts->max_scrapes : 4;
     s->threads = opts->threads ? opts->threads : 2;
     s->gzip = opts->gzip;
+    s->console = opts->console;
     if (opts->basic_user) {
         size_t ul = strlen(opts->basic_user), pl = strlen(opts->basic_password);
         char *pair = malloc(ul + pl + 2);

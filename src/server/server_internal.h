@@ -34,6 +34,7 @@ struct sonde_server {
     char *basic_expected;  /* base64("user:password"), or NULL */
     char *bearer_expected; /* the token, or NULL */
     char *tls_cert, *tls_key;
+    sonde_console *console; /* /console/..., not owned; NULL: none */
     uint64_t started_ns;   /* creation time, for /health uptime */
 
     atomic_uint scrapes;   /* renders in flight */

@@ -35,6 +35,12 @@ static uint64_t queued(sonde_batch *b)
     return h > t ? h - t : 0;
 }
 
+/* The cell of a position: a mask, not a division, for a queue of a power of two. */
+static inline batch_cell *cell_at(sonde_batch *b, uint64_t pos)
+{
+    return &b->cells[b->mask ? pos & b->mask : pos % b->cap];
+}
+
 int sonde_batch_push(sonde_batch *b, void *item)
 {
     if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
@@ -44,7 +50,7 @@ int sonde_batch_push(sonde_batch *b, void *item)
     uint64_t pos = atomic_load_explicit(&b->head, memory_order_relaxed);
     batch_cell *c;
     for (;;) {
-        c = &b->cells[pos % b->cap];
+        c = cell_at(b, pos);
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - pos);
         if (dif == 0) {
@@ -76,7 +82,7 @@ static size_t take(sonde_batch *b, void **items, size_t max)
     size_t n = 0;
     uint64_t pos = atomic_load_explicit(&b->tail, memory_order_relaxed);
     while (n < max) {
-        batch_cell *c = &b->cells[pos % b->cap];
+        batch_cell *c = cell_at(b, pos);
         uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
         if (seq != pos + 1)
             break; /* empty, or the cell is still being written */
@@ -135,6 +141,7 @@ int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t d
                       uint64_t timeout_ns, batch_ops ops)
 {
     b->cap = queue ? queue : 1;
+    b->mask = (b->cap & (b->cap - 1)) == 0 ? b->cap - 1 : 0;
     b->batch_max = batch_max ? (batch_max < b->cap ? batch_max : b->cap) : 1;
     b->delay_ns = delay_ns;
     b->timeout_ns = timeout_ns;

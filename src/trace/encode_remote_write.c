@@ -56,6 +56,7 @@ typedef struct rw_family {
     pb_buf *b;
     size_t samples;
     sonde_native_snap snap; /* a native histogram's buckets, reused across its children */
+    size_t *bound_lens;     /* a histogram's bound texts, measured once */
 } rw_family;
 
 static int by_name(const void *a, const void *b)
@@ -108,13 +109,12 @@ static int family_slots(rw_family *w, const sonde_family *f, const sonde_config 
 /* A length-delimited field of n bytes: its size with the tag (field numbers below 16). */
 static size_t field_size(size_t n) { return 1 + sonde_pb_varint_size(n) + n; }
 
-/* The current series' labels (the family's name + suffix, xvalue for the extra label
- * slot) into the slots; returns the size of their Label fields. */
-static size_t fill_labels(rw_family *w, const char *suffix, const char *xvalue)
+/* The current series' labels (the family's name + suffix of sl bytes, xvalue of xlen bytes
+ * for the extra label slot) into the slots; returns the size of their Label fields. */
+static size_t fill_labels(rw_family *w, const char *suffix, size_t sl, const char *xvalue, size_t xlen)
 {
-    size_t sl = strlen(suffix);
     memcpy(w->series_name + w->base_len, suffix, sl + 1);
-    size_t name_len = w->base_len + sl, xlen = xvalue ? strlen(xvalue) : 0, size = 0;
+    size_t name_len = w->base_len + sl, size = 0;
     for (size_t i = 0; i < w->n; i++) {
         slot *s = &w->slots[i];
         switch (s->from) {
@@ -139,18 +139,19 @@ static char *put_labels(const rw_family *w, char *p)
             continue;
         *p++ = 1 << 3 | 2;
         p = sonde_pb_put_varint(p, s->key_len + field_size(s->value_len));
-        memcpy(p, w->keys.p + s->key_at, s->key_len);
-        p = sonde_pb_put_bytes(p + s->key_len, 2, s->value, s->value_len);
+        p = sonde_pb_put_raw(p, w->keys.p + s->key_at, s->key_len);
+        p = sonde_pb_put_bytes(p, 2, s->value, s->value_len);
     }
     return p;
 }
 
-/* One TimeSeries: the family's name + suffix, xvalue for the extra label slot. Sizes are
- * added up first, so every message is written with its length at once. */
-static void series(rw_family *w, const char *suffix, const char *xvalue, double v)
+/* One TimeSeries: the family's name + suffix (sl bytes), xvalue (xlen bytes) for the extra
+ * label slot. Sizes are added up first, so every message is written with its length at once. */
+static void series_len(rw_family *w, const char *suffix, size_t sl, const char *xvalue, size_t xlen,
+                       double v)
 {
     pb_buf *b = w->b;
-    size_t body = field_size(w->sample_body) + fill_labels(w, suffix, xvalue);
+    size_t body = field_size(w->sample_body) + fill_labels(w, suffix, sl, xvalue, xlen);
     /* the whole TimeSeries in one reservation */
     if (sonde_buf_reserve(b, field_size(body)))
         return;
@@ -171,6 +172,13 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
     w->samples++;
 }
 
+/* series_len of C strings (xvalue may be NULL); inline, so a literal suffix is measured
+ * at compile time. */
+static inline void series(rw_family *w, const char *suffix, const char *xvalue, double v)
+{
+    series_len(w, suffix, strlen(suffix), xvalue, xvalue ? strlen(xvalue) : 0, v);
+}
+
 /* A native histogram: one TimeSeries named after the family holding a Histogram
  * (TimeSeries.histograms = 4) with integer counts, its buckets as spans and packed deltas
  * (native_pb.c, as the protobuf exposition writes them). The reset hint stays UNKNOWN:
@@ -178,7 +186,7 @@ static void series(rw_family *w, const char *suffix, const char *xvalue, double 
 static void native_series(rw_family *w, const sonde_native_snap *s)
 {
     pb_buf *b = w->b;
-    size_t labels = fill_labels(w, "", NULL);
+    size_t labels = fill_labels(w, "", 0, NULL, 0);
     size_t ts = sonde_pb_open(b, 1);
     if (sonde_buf_reserve(b, labels))
         return;
@@ -225,7 +233,7 @@ static void child_series(rw_family *w, const sonde_family *f, sonde_child *c, do
         double cumulative = 0;
         for (uint32_t i = 0; i < f->bound_count; i++) {
             cumulative += (double)sonde_cells_sum_u64(c->cell + i);
-            series(w, "_bucket", f->bound_text[i], cumulative);
+            series_len(w, "_bucket", 7, f->bound_text[i], w->bound_lens[i], cumulative);
         }
         cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)f->bound_count);
         series(w, "_bucket", "+Inf", cumulative);
@@ -277,6 +285,13 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
     memcpy(w.series_name, f->name, nl);
     w.base_len = nl;
     int rc = family_slots(&w, f, cfg, extra, extra_count, xl);
+    if (rc == SONDE_OK && f->type == SONDE_HISTOGRAM && f->bound_count) {
+        if ((w.bound_lens = malloc(f->bound_count * sizeof *w.bound_lens)))
+            for (size_t i = 0; i < f->bound_count; i++)
+                w.bound_lens[i] = strlen(f->bound_text[i]);
+        else
+            rc = SONDE_ENOMEM;
+    }
     if (rc) {
         free(w.slots);
         free(w.keys.p);
@@ -300,6 +315,7 @@ static int encode_family(pb_buf *b, sonde_family *f, const sonde_config *cfg,
     }
     free(w.slots);
     free(w.keys.p);
+    free(w.bound_lens);
     sonde_native_snap_free(&w.snap);
     *samples += w.samples;
     return SONDE_OK;
@@ -469,6 +485,12 @@ int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, siz
     pb_buf b = {0};
     size_t n = 0;
     int rc = SONDE_OK;
+    /* As large as the last encoding, and a little more: a registry keeps its size from one
+     * send to the next, and growing a buffer of megabytes by doubling copies it and touches
+     * twice its pages. */
+    size_t last = atomic_load_explicit(&reg->remote_write_bytes, memory_order_relaxed);
+    if (last && sonde_buf_reserve(&b, last + last / 16))
+        return SONDE_ENOMEM;
     if (reg->enabled) {
         sonde_family **fams;
         size_t count;
@@ -484,6 +506,7 @@ int sonde_remote_write_encode(sonde_registry *reg, const sonde_label *extra, siz
         free(b.p);
         return rc;
     }
+    atomic_store_explicit(&reg->remote_write_bytes, b.len, memory_order_relaxed);
     rc = sonde_pb_finish(&b, out, len);
     if (rc == SONDE_OK && samples)
         *samples = n;

@@ -86,16 +86,6 @@ void sonde_pb_bytes(pb_buf *b, uint32_t field, const void *p, size_t n)
 
 void sonde_pb_string(pb_buf *b, uint32_t field, const char *s) { sonde_pb_bytes(b, field, s, strlen(s)); }
 
-size_t sonde_pb_varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 void sonde_pb_header(pb_buf *b, uint32_t field, size_t len)
 {
     tag(b, field, 2);

@@ -6,6 +6,14 @@
  * under a mutex that only readers (sonde_tracer_recent) share. A span is
  * summarised only where it stays: the latest ring keeps the end of a batch,
  * a name keeps a span that is slower than its fastest kept one, or erring.
+ *
+ * For a trace view, the latest RECENT_DETAILS_MAX spans (at most the ring's
+ * size) are also kept whole in fixed slots (recent_detail): at most
+ * RECENT_DETAIL_ATTRS attributes, RECENT_DETAIL_EVENTS events with
+ * RECENT_DETAIL_EVENT_ATTRS attributes between them and RECENT_DETAIL_ARENA
+ * bytes of strings (values cut at RECENT_DETAIL_VALUE bytes); what does not
+ * fit is counted as dropped. About 2.6 KiB a slot (the span object and its
+ * arrays), 512 slots at most: 1.3 MiB, 670 KiB with the default 256 spans.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +32,17 @@ static void cut_copy(char *dst, const char *src)
     dst[n] = '\0';
 }
 
+#define RECENT_DETAILS_MAX 512
+
 int sonde_recent_init(recent_spans *r, size_t cap)
 {
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     r->cap = cap;
-    if (cap && !(r->latest = calloc(cap, sizeof *r->latest))) {
+    r->detail_cap = cap < RECENT_DETAILS_MAX ? cap : RECENT_DETAILS_MAX;
+    if (cap && (!(r->latest = calloc(cap, sizeof *r->latest)) ||
+                !(r->details = calloc(r->detail_cap, sizeof *r->details)))) {
+        free(r->latest);
         pthread_mutex_destroy(&r->mu);
         return SONDE_ENOMEM;
     }
@@ -38,6 +51,7 @@ int sonde_recent_init(recent_spans *r, size_t cap)
 
 void sonde_recent_destroy(recent_spans *r)
 {
+    free(r->details);
     free(r->latest);
     pthread_mutex_destroy(&r->mu);
 }
@@ -54,6 +68,122 @@ static void summarize(const sonde_span *s, sonde_span_summary *out)
     out->start_unix_ns = s->start_ns;
     out->end_unix_ns = s->end_ns;
 }
+
+/* ---- whole spans for the trace view ------------------------------------------- */
+
+typedef struct arena_writer {
+    char *arena;
+    uint32_t len;
+} arena_writer;
+
+/* The offset of a copy of src (cut at max bytes on a UTF-8 boundary), 0 when it does not fit
+ * (offset 0 is the empty string). */
+static uint32_t arena_put(arena_writer *w, const char *src, size_t max)
+{
+    size_t n = strnlen(src, max + 1);
+    if (n > max) {
+        n = max;
+        while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--;
+    }
+    if (n == 0 || w->len + n + 1 > RECENT_DETAIL_ARENA)
+        return 0;
+    uint32_t off = w->len;
+    memcpy(w->arena + off, src, n);
+    w->arena[off + n] = '\0';
+    w->len += (uint32_t)n + 1;
+    return off;
+}
+
+/* Copy attribute a of s into *out; 0 when its strings do not fit. */
+static int attr_copy(arena_writer *w, const sonde_span *s, const span_attr *a, span_attr *out)
+{
+    *out = *a;
+    uint32_t mark = w->len;
+    if (!(out->key = arena_put(w, span_str(s, a->key), RECENT_DETAIL_VALUE)))
+        return 0;
+    out->key_len = w->len - out->key - 1;
+    if (a->type == SONDE_ATTR_STRING) {
+        const char *v = span_str(s, a->v.s);
+        out->v.s = 0; /* "" */
+        if (v[0] && !(out->v.s = arena_put(w, v, RECENT_DETAIL_VALUE))) {
+            w->len = mark;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void detail_copy(recent_detail *d, const sonde_span *s)
+{
+    sonde_span *c = &d->span;
+    memset(c, 0, sizeof *c);
+    c->ctx = s->ctx;
+    memcpy(c->parent_id, s->parent_id, 8);
+    c->has_parent = s->has_parent;
+    c->recording = 1;
+    c->kind = s->kind;
+    c->status = s->status;
+    c->start_ns = s->start_ns;
+    c->end_ns = s->end_ns;
+    c->arena = d->arena;
+    c->attrs = d->attrs;
+    c->events = d->events;
+    c->ev_attrs = d->ev_attrs;
+    d->arena[0] = '\0';
+    arena_writer w = {d->arena, 1};
+    c->name = arena_put(&w, span_str(s, s->name), SONDE_SPAN_SUMMARY_NAME - 1);
+    c->status_msg = arena_put(&w, span_str(s, s->status_msg), RECENT_DETAIL_VALUE);
+    c->dropped_attrs = s->dropped_attrs;
+    for (uint32_t i = 0; i < s->attr_count; i++) {
+        if (c->attr_count < RECENT_DETAIL_ATTRS && attr_copy(&w, s, &s->attrs[i], &d->attrs[c->attr_count]))
+            c->attr_count++;
+        else
+            c->dropped_attrs++;
+    }
+    c->dropped_events = s->dropped_events;
+    for (uint32_t i = 0; i < s->event_count; i++) {
+        const span_event *e = &s->events[i];
+        span_event *o = &d->events[c->event_count];
+        if (c->event_count == RECENT_DETAIL_EVENTS || !(o->name = arena_put(&w, span_str(s, e->name), RECENT_DETAIL_VALUE))) {
+            c->dropped_events++;
+            continue;
+        }
+        c->event_count++;
+        o->unix_ns = e->unix_ns;
+        o->first_attr = c->ev_attr_count;
+        o->attr_count = 0;
+        o->dropped_attrs = e->dropped_attrs;
+        for (uint32_t k = 0; k < e->attr_count; k++) {
+            if (c->ev_attr_count < RECENT_DETAIL_EVENT_ATTRS &&
+                attr_copy(&w, s, &s->ev_attrs[e->first_attr + k], &d->ev_attrs[c->ev_attr_count])) {
+                c->ev_attr_count++;
+                o->attr_count++;
+            } else {
+                o->dropped_attrs++;
+            }
+        }
+    }
+    c->arena_len = c->arena_cap = w.len;
+}
+
+size_t sonde_recent_trace(recent_spans *r, const uint8_t trace_id[16], sonde_span_visit_fn fn,
+                          void *ud)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->detail_count; i++) {
+        const recent_detail *d = &r->details[(r->detail_next + r->detail_cap - 1 - i) % r->detail_cap];
+        if (memcmp(d->span.ctx.trace_id, trace_id, 16) == 0) {
+            fn(ud, &d->span);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* ---- summaries ------------------------------------------------------------------ */
 
 /* The slot of a span name (names longer than a summary's are compared by their cut). */
 static recent_name *name_slot(recent_spans *r, const char *full)
@@ -99,6 +229,7 @@ void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
     /* Of a batch longer than the ring only its last cap spans can stay in it: the others
      * are only weighed against the per-name slots, and summarised only when they stay. */
     size_t first_latest = n > r->cap ? n - r->cap : 0;
+    size_t first_detail = n > r->detail_cap ? n - r->detail_cap : 0;
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < n; i++) {
         const sonde_span *sp = spans[i];
@@ -107,6 +238,12 @@ void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
             r->next = (r->next + 1) % r->cap;
             if (r->count < r->cap)
                 r->count++;
+        }
+        if (i >= first_detail) {
+            detail_copy(&r->details[r->detail_next], sp);
+            r->detail_next = (r->detail_next + 1) % r->detail_cap;
+            if (r->detail_count < r->detail_cap)
+                r->detail_count++;
         }
         recent_name *slot = name_slot(r, span_str(sp, sp->name));
         if (!slot)

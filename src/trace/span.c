@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "trace_internal.h"
 #include "words.h"
@@ -68,13 +71,15 @@ static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t m
 }
 
 /* A C string into the arena, as arena_add_len. The common case, a short ASCII string, in
- * one pass (no strlen, no separate check, no memcpy): eight bytes at a time where the build
- * allows reads past the end within a page (words.h), then byte by byte; anything else by
+ * one pass (no strlen, no separate check, no memcpy) where the build allows reads past the
+ * end within a page (words.h): eight bytes at a time, then byte by byte; anything else by
  * arena_add_len. */
 #define SHORT_STRING 64
-static uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
+#define SHORT_SLACK 32 /* the stores of arena_add_cstr may pass the string by this much */
+static __attribute__((noinline)) uint32_t arena_add_cstr_words(sonde_span *s, const char *str,
+                                                               size_t max_chars, uint32_t *stored)
 {
-    if (arena_reserve(s, SHORT_STRING + 8 + 1)) /* + 8: the word stores may pass the limit */
+    if (arena_reserve(s, SHORT_STRING + SHORT_SLACK + 1))
         return arena_add_len(s, str, strlen(str), max_chars, stored);
     uint32_t off = s->arena_len;
     char *dst = s->arena + off;
@@ -106,6 +111,40 @@ static uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars,
     if (stored)
         *stored = (uint32_t)i;
     return off;
+}
+
+/* arena_add_cstr_words, and before it, inline, the most common case of all: an ASCII string
+ * of fewer than 32 bytes (span names, attribute keys and values mostly are), no limit below
+ * that, its 32 bytes in one page, room in the arena. Two 16-byte moves copy it with its NUL,
+ * and one test (the first byte that is zero or 0x80 and up is a zero) takes it, with no
+ * branch on its length. */
+static inline uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
+{
+#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
+    uint32_t off = s->arena_len;
+    if (__builtin_expect((max_chars == 0 || max_chars >= 32) && sonde_words_page_safe(str, 32) &&
+                             (size_t)off + SHORT_SLACK <= s->arena_cap,
+                         1)) {
+        const char *p = str;
+        __asm__("" : "+r"(p)); /* as sonde_read64_past: the loads may pass the string's end */
+        __m128i lo = _mm_loadu_si128((const __m128i *)p), hi = _mm_loadu_si128((const __m128i *)(p + 16));
+        __m128i zero = _mm_setzero_si128();
+        unsigned zeros = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, zero)) |
+                         (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
+        unsigned stops = zeros | (unsigned)_mm_movemask_epi8(lo) | (unsigned)_mm_movemask_epi8(hi) << 16;
+        if (__builtin_expect(zeros & stops & -stops, 1)) {
+            char *dst = s->arena + off;
+            _mm_storeu_si128((__m128i *)dst, lo);
+            _mm_storeu_si128((__m128i *)(dst + 16), hi);
+            uint32_t n = (uint32_t)__builtin_ctz(stops);
+            s->arena_len = off + n + 1;
+            if (stored)
+                *stored = n;
+            return off;
+        }
+    }
+#endif
+    return arena_add_cstr_words(s, str, max_chars, stored);
 }
 
 sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind kind,
@@ -473,6 +512,41 @@ int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
 }
 
 size_t sonde_span_event_count(const sonde_span *s) { return s && s->recording ? s->event_count : 0; }
+
+int sonde_span_event(const sonde_span *s, size_t i, const char **name, uint64_t *unix_ns,
+                     size_t *attr_count)
+{
+    if (!s || !s->recording || i >= s->event_count)
+        return SONDE_ENOENT;
+    const span_event *e = &s->events[i];
+    if (name)
+        *name = span_str(s, e->name);
+    if (unix_ns)
+        *unix_ns = e->unix_ns;
+    if (attr_count)
+        *attr_count = e->attr_count;
+    return SONDE_OK;
+}
+
+int sonde_span_event_attr(const sonde_span *s, size_t i, size_t k, sonde_attr *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    if (!s || !s->recording || i >= s->event_count || k >= s->events[i].attr_count)
+        return SONDE_ENOENT;
+    const span_attr *a = &s->ev_attrs[s->events[i].first_attr + k];
+    out->key = span_str(s, a->key);
+    out->type = (sonde_attr_type)a->type;
+    if (a->type == SONDE_ATTR_STRING)
+        out->v.s = span_str(s, a->v.s);
+    else if (a->type == SONDE_ATTR_INT)
+        out->v.i = a->v.i;
+    else if (a->type == SONDE_ATTR_DOUBLE)
+        out->v.d = a->v.d;
+    else
+        out->v.b = a->v.b;
+    return SONDE_OK;
+}
 
 void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events)
 {

@@ -3,7 +3,11 @@
  * calls malloc once warm. Each thread keeps a small cache of free spans
  * (the ones its unsampled spans give back at once); it refills from the
  * tracer's pool, where the export thread returns whole batches under one
- * lock, and mallocs only when both are empty. Spans keep their arena and
+ * lock, and mallocs only when both are empty. The export thread links the
+ * spans it returns into chains of REFILL as it resets them, and a refill
+ * takes one chain whole: a thread never walks a list of spans whose memory
+ * the export thread touched last (one cache miss after another, all under
+ * the pool's lock); it reaches each span when it uses it. Spans keep their arena and
  * attribute arrays between uses (up to a size: bigger ones are freed), so a
  * span of the usual shape allocates nothing. Both caches are bounded.
  */
@@ -79,17 +83,21 @@ static void span_reset(sonde_span *s)
 void sonde_span_pool_init(span_pool *p, size_t max)
 {
     pthread_mutex_init(&p->mu, NULL);
-    p->head = NULL;
+    p->chains = NULL;
     p->count = 0;
     p->max = max;
 }
 
 void sonde_span_pool_destroy(span_pool *p)
 {
-    while (p->head) {
-        sonde_span *s = p->head;
-        p->head = s->next_free;
-        sonde_span_free(s);
+    while (p->chains) {
+        sonde_span *s = p->chains;
+        p->chains = s->next_chain;
+        while (s) {
+            sonde_span *next = s->next_free;
+            sonde_span_free(s);
+            s = next;
+        }
     }
     pthread_mutex_destroy(&p->mu);
 }
@@ -102,17 +110,20 @@ sonde_span *sonde_span_pool_refill(span_pool *p)
         cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
     }
     pthread_mutex_lock(&p->mu);
-    for (int i = 0; i < REFILL && p->head; i++) {
-        sonde_span *s = p->head;
-        p->head = s->next_free;
-        p->count--;
-        s->next_free = sonde_span_cache.head;
-        sonde_span_cache.head = s;
-        sonde_span_cache.count++;
+    sonde_span *chain = p->chains;
+    if (chain) {
+        p->chains = chain->next_chain;
+        p->count -= chain->chain_len;
     }
     pthread_mutex_unlock(&p->mu);
-    if (!sonde_span_cache.head)
-        return calloc(1, sizeof(sonde_span));
+    if (!chain) { /* on a cache line's start, so that its first fields share two lines */
+        sonde_span *s = aligned_alloc(64, (sizeof(sonde_span) + 63) / 64 * 64);
+        if (s)
+            memset(s, 0, sizeof *s);
+        return s;
+    }
+    sonde_span_cache.head = chain; /* the cache was empty */
+    sonde_span_cache.count = chain->chain_len;
     return sonde_span_pool_get(p);
 }
 
@@ -135,16 +146,21 @@ void sonde_span_pool_put_slow(sonde_span *s)
 
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
 {
-    size_t i = 0;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) {
         span_reset(spans[k]);
+        if (k % REFILL)
+            spans[k - 1]->next_free = spans[k];
+        else
+            spans[k]->chain_len = (uint32_t)(n - k < REFILL ? n - k : REFILL);
+    }
+    size_t k = 0;
     pthread_mutex_lock(&p->mu);
-    for (; i < n && p->count < p->max; i++) {
-        spans[i]->next_free = p->head;
-        p->head = spans[i];
-        p->count++;
+    for (; k < n && p->count + spans[k]->chain_len <= p->max; k += REFILL) {
+        spans[k]->next_chain = p->chains;
+        p->chains = spans[k];
+        p->count += spans[k]->chain_len;
     }
     pthread_mutex_unlock(&p->mu);
-    for (; i < n; i++)
-        sonde_span_free(spans[i]);
+    for (; k < n; k++) /* the chains past the pool's bound */
+        sonde_span_free(spans[k]);
 }

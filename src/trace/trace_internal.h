@@ -43,33 +43,40 @@ typedef struct span_event {
     uint32_t first_attr, attr_count, dropped_attrs; /* in the span's ev_attrs */
 } span_event;
 
+/* The fields a span's start, attributes, end, export and reset touch come first, on two
+ * cache lines, then the context, whose tracestate (512 bytes) is mostly empty: a span that
+ * went through the export thread costs its next user three cache misses, not five. */
 struct sonde_span {
     sonde_tracer *tracer;
-    sonde_span_context ctx;
-    uint8_t parent_id[8];
-    uint8_t has_parent, recording;
-    uint8_t kind, status;
     uint64_t start_ns, end_ns;  /* Unix ns */
     uint32_t name, status_msg;  /* arena offsets; status_msg 0 = none (offset 0 is "") */
     char *arena;
     uint32_t arena_len, arena_cap;
     span_attr *attrs;
     uint32_t attr_count, attr_cap, dropped_attrs;
-    span_event *events;
+    uint8_t parent_id[8];
+    uint8_t has_parent, recording;
+    uint8_t kind, status;
     uint32_t event_count, event_cap, dropped_events;
-    span_attr *ev_attrs;
     uint32_t ev_attr_count, ev_attr_cap;
+    span_event *events;
+    span_attr *ev_attrs;
     sonde_span *prev_current; /* restored when this current span ends */
-    sonde_span *next_free;    /* pool links */
+    sonde_span *next_free;    /* pool links: the next span of a free list or chain */
+    sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
+    uint32_t chain_len;       /* the tracer's pool: spans in the chain this one heads */
+    sonde_span_context ctx;
 };
 
 static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
 
-/* span_pool.c: spans from the thread's cache, refilled from the tracer's pool or malloc. */
+/* span_pool.c: spans from the thread's cache, refilled from the tracer's pool or malloc. The
+ * pool holds chains of spans (span_pool.c) linked by the export thread, so that a
+ * refill takes one chain whole. */
 typedef struct span_pool {
     pthread_mutex_t mu;
-    sonde_span *head;
-    size_t count, max;
+    sonde_span *chains; /* linked through next_chain */
+    size_t count, max;  /* spans in all chains */
 } span_pool;
 void sonde_span_pool_init(span_pool *p, size_t max);
 void sonde_span_pool_destroy(span_pool *p);
@@ -206,6 +213,7 @@ typedef struct sonde_batch {
     batch_cell *cells;
     void **items; /* the export thread's batch */
     uint64_t cap, batch_max;
+    uint64_t mask; /* cap - 1 when cap is a power of two (the default 2048), else 0 */
     uint64_t delay_ns, timeout_ns;
     _Alignas(64) _Atomic uint64_t head; /* enqueue position */
     _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */

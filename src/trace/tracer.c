@@ -271,6 +271,14 @@ void sonde_tracer_stats_get(const sonde_tracer *t, sonde_tracer_stats *out)
     out->dropped_shutdown = atomic_load(&m->batch.dropped_shutdown);
 }
 
+size_t sonde_tracer_trace(sonde_tracer *t, const uint8_t trace_id[16], sonde_span_visit_fn fn,
+                          void *ud)
+{
+    if (!t || !trace_id || !fn || !t->recent)
+        return 0;
+    return sonde_recent_trace(t->recent, trace_id, fn, ud);
+}
+
 size_t sonde_tracer_recent(sonde_tracer *t, sonde_recent_kind kind, sonde_span_summary *out,
                            size_t max)
 {

@@ -15,7 +15,7 @@ seconds=$2
 shift 2
 src=$(cd "$(dirname "$0")" && pwd)
 if [ $# -eq 0 ]; then
-  set -- $(cd "$src" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
+  set -- $(cd "$src" && ls fuzz_*.c fuzz_*.cpp | sed 's/^fuzz_//; s/\.c$//; s/\.cpp$//')
 fi
 failed=""
 for name in "$@"; do

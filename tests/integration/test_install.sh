@@ -219,4 +219,60 @@ for p in core-shared core-static http-shared http-static otlp-shared otlp-static
                    fail "otlp-shared is not linked to libsonde-otlp.so" ;;
   esac
 done
-echo "16 passed, 0 failed"
+
+# libsonde-grpc (built with gRPC C++, which `make test` installs): its header, sonde-grpc.pc
+# and sonde::grpc; a C++ program on each builds both interceptor factories, the listed
+# method's series is in the exposition, and the shared library exports the two
+# sonde_grpc_* functions and nothing else.
+[ -f "$libdir/libsonde-grpc.so.0" ] && [ -f "$tmp/prefix/include/sonde/grpc.hpp" ] ||
+  fail "libsonde-grpc or sonde/grpc.hpp is not installed"
+command -v c++ >/dev/null || fail "c++ is not installed"
+cat >"$tmp/grpc.cpp" <<'CPP'
+#include <sonde/grpc.hpp>
+#include <sonde/sonde.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+int main()
+{
+    sonde_rpc *rpc;
+    if (sonde_rpc_new(nullptr, &rpc))
+        return 1;
+    sonde_grpc_opts o;
+    o.rpc = rpc;
+    o.methods = {"/items.v1.Items/Get"};
+    auto server = sonde_grpc_server_interceptor_factory(o);
+    auto client = sonde_grpc_client_interceptor_factory(o);
+    char *text = sonde_expose_alloc(sonde_default_registry(), SONDE_FORMAT_TEXT, nullptr);
+    bool ok = server && client && text &&
+              strstr(text, "rpc_request_duration_seconds_count{method=\"items.v1.Items/Get\"} 0");
+    printf("%s %s\n", sonde_version(), ok ? "ok" : "bad");
+    free(text);
+    server.reset();
+    client.reset();
+    sonde_rpc_free(rpc);
+    return ok ? 0 : 1;
+}
+CPP
+c++ -std=c++17 "$tmp/grpc.cpp" -o "$tmp/grpc-pc" $(pkg-config --cflags --libs sonde-grpc)
+readelf -d "$tmp/grpc-pc" | grep NEEDED | grep -q 'libsonde-grpc\.so' || fail "grpc-pc does not need libsonde-grpc.so"
+run grpc-pc "$tmp/grpc-pc"
+mkdir -p "$tmp/cmg"
+cat >"$tmp/cmg/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.16)
+project(app CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(sonde 0.1 REQUIRED)
+add_executable(grpc-cmake ../grpc.cpp)
+target_link_libraries(grpc-cmake PRIVATE sonde::grpc)
+CM
+cmake -S "$tmp/cmg" -B "$tmp/cmg/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/cmg/build" >/dev/null
+run grpc-cmake "$tmp/cmg/build/grpc-cmake"
+exports=$(nm -D --defined-only -C "$libdir/libsonde-grpc.so.0" | awk '$2 != "A" {$1=""; $2=""; print}' |
+  sed 's/^ *//; s/@.*//' | sort)
+want=$(printf '%s\n' \
+  'sonde_grpc_client_interceptor_factory(sonde_grpc_opts const&)' \
+  'sonde_grpc_server_interceptor_factory(sonde_grpc_opts const&)')
+[ "$exports" = "$want" ] || fail "libsonde-grpc.so exports: $exports"
+echo "19 passed, 0 failed"

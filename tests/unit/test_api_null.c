@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "sonde/alert.h"
 #include "sonde/http_mhd.h"
 #include "sonde/otlp.h"
 #include "sonde/push.h"
@@ -282,6 +283,13 @@ TEST(null_http_modules_are_noops)
     CHECK_EQ_INT(sonde_http_mhd_start(NULL, 0, 0, NULL, NULL, NULL, &a), SONDE_EINVAL); /* no dh */
     CHECK(a == NULL);
     CHECK(sonde_http_mhd_daemon(NULL) == NULL);
+    char target[16] = "x";
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, NULL, target, sizeof target), 0);
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/a", NULL, 0), 0);
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/console/", target, sizeof target), 9);
+    CHECK_EQ_STR(target, "/console/");
+    CHECK_EQ_INT(sonde_http_mhd_request_target(NULL, "/a/very/long/path/indeed", target, sizeof target), 0);
+    CHECK_EQ_STR(target, "");
     sonde_http_mhd_stop(NULL);
     sonde_http_mhd_stream_begin(NULL, NULL);
     /* sonde_http_mhd_respond(NULL, c, ...) only queues on c: it needs a live connection,
@@ -322,6 +330,37 @@ TEST(server_needs_a_server)
     CHECK_EQ_INT(sonde_server_handle(s, &req, &resp), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_server_ready_add(s, NULL, NULL, NULL), SONDE_EINVAL);
     sonde_server_free(s);
+    sonde_registry_free(r);
+}
+
+TEST(console_needs_a_console)
+{
+    sonde_console *c = (sonde_console *)&c;
+    char err[64];
+    sonde_console_opts_init(NULL);
+    CHECK_EQ_INT(sonde_console_new(NULL, &c, err, sizeof err), SONDE_EINVAL);
+    CHECK(c == NULL);
+    sonde_console_opts o;
+    sonde_console_opts_init(&o);
+    CHECK_EQ_INT(sonde_console_new(&o, NULL, err, sizeof err), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_console_start(NULL), SONDE_EINVAL);
+    sonde_console_free(NULL);
+    sonde_server_response resp;
+    memset(&resp, 0x55, sizeof resp);
+    CHECK_EQ_INT(sonde_console_handle(NULL, NULL, &resp), SONDE_EINVAL);
+    CHECK(resp.body == NULL && resp.status == 0); /* emptied */
+    CHECK_EQ_INT(sonde_console_handle(NULL, NULL, NULL), SONDE_EINVAL);
+    /* a real console with NULL request parts */
+    sonde_registry *r = new_reg();
+    o.registry = r;
+    CHECK_EQ_INT(sonde_console_new(&o, &c, NULL, 0), SONDE_OK);
+    sonde_server_request req = {.method = NULL, .path = "/console/api/status"};
+    CHECK_EQ_INT(sonde_console_handle(c, &req, &resp), SONDE_EINVAL);
+    req.method = "GET";
+    req.path = NULL;
+    CHECK_EQ_INT(sonde_console_handle(c, &req, &resp), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_console_handle(c, NULL, &resp), SONDE_EINVAL);
+    sonde_console_free(c);
     sonde_registry_free(r);
 }
 
@@ -508,6 +547,11 @@ TEST(null_tracer_and_span_are_noops)
     CHECK_EQ_INT(sonde_span_attr(NULL, 0, &a), SONDE_ENOENT);
     CHECK_EQ_INT(sonde_span_attr(NULL, 0, NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_span_event_count(NULL), 0);
+    sonde_attr ea;
+    CHECK_EQ_INT(sonde_span_event(NULL, 0, NULL, NULL, NULL), SONDE_ENOENT);
+    CHECK_EQ_INT(sonde_span_event_attr(NULL, 0, 0, &ea), SONDE_ENOENT);
+    CHECK_EQ_INT(sonde_span_event_attr(NULL, 0, 0, NULL), SONDE_EINVAL);
+    CHECK_EQ_INT(sonde_tracer_trace(NULL, tid, NULL, NULL), 0);
     sonde_span_dropped(NULL, &da, &de);
     CHECK(da == 0 && de == 0);
 }
@@ -555,6 +599,7 @@ TEST(null_logger_is_a_noop)
     sonde_log(NULL, SONDE_LOG_ERROR, "m", NULL, 0);
     CHECK_EQ_INT(sonde_log_enabled(NULL, SONDE_LOG_ERROR), 0);
     CHECK_EQ_INT(sonde_log_recent(NULL, lines, sizeof buf, 1), 0);
+    CHECK_EQ_INT(sonde_log_scan(NULL, 0, NULL, NULL), 0);
     sonde_logger_stats_get(NULL, &st);
     CHECK_EQ_INT(st.written, 0);
     sonde_logger_free(NULL, 0);
@@ -565,6 +610,28 @@ TEST(null_logger_is_a_noop)
     CHECK_EQ_INT(sonde_log_level_parse("info", NULL), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_log_encode_otlp(NULL, 1, &out, &len), SONDE_EINVAL);
     CHECK_EQ_INT(sonde_log_encode_otlp(NULL, 0, NULL, NULL), SONDE_EINVAL);
+}
+
+/* alert.h's webhook sender (libsonde-otlp): a URL is needed; the rest accepts NULL. */
+TEST(alert_webhook_needs_a_url)
+{
+    sonde_alert_webhook_opts o;
+    sonde_alert_webhook *w = (sonde_alert_webhook *)&o;
+    sonde_alert_webhook_stats st = {1, 1, 1};
+    sonde_alert_webhook_opts_init(NULL);
+    CHECK_EQ_INT(sonde_alert_webhook_new(NULL, &w), SONDE_EINVAL);
+    CHECK(w == NULL);
+    CHECK_EQ_INT(sonde_alert_webhook_new(NULL, NULL), SONDE_EINVAL);
+    sonde_alert_webhook_opts_init(&o);
+    CHECK_EQ_INT(sonde_alert_webhook_new(&o, &w), SONDE_EINVAL); /* no url */
+    o.url = "ftp://nowhere";
+    CHECK_EQ_INT(sonde_alert_webhook_new(&o, &w), SONDE_EINVAL);
+    sonde_alert_webhook_notify(NULL, NULL);
+    CHECK_EQ_INT(sonde_alert_webhook_flush(NULL, 0), SONDE_EINVAL);
+    sonde_alert_webhook_stats_get(NULL, &st);
+    CHECK_EQ_INT(st.sent + st.failed + st.dropped, 0);
+    sonde_alert_webhook_stats_get(NULL, NULL);
+    sonde_alert_webhook_free(NULL);
 }
 
 /* otlp.h (libsonde-otlp): the transport is needed; free accepts NULL. */
@@ -679,6 +746,7 @@ int main(void)
     RUN(other_null_arguments_are_einval);
     RUN(null_http_modules_are_noops);
     RUN(server_needs_a_server);
+    RUN(console_needs_a_console);
     RUN(null_llm_is_a_noop);
     RUN(null_store_and_handles_are_noops);
     RUN(price_tables_need_a_table);
@@ -686,6 +754,7 @@ int main(void)
     RUN(trace_functions_need_their_arguments);
     RUN(null_logger_is_a_noop);
     RUN(otlp_needs_a_transport);
+    RUN(alert_webhook_needs_a_url);
     RUN(metric_reader_needs_a_registry);
     RUN(push_needs_its_objects);
     return check_report();

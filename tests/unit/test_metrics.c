@@ -9,14 +9,18 @@
  * functions and, where the exposition is the only observer, through
  * sonde_expose_alloc().
  */
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "ebr.h"
+#include "internal.h"
 #include "sonde/sonde.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -261,6 +265,117 @@ TEST(histogram_observe_and_boundaries)
     sonde_histogram_read(NULL, &count, &sum, NULL);
     CHECK_EQ_INT(count, 0);
     CHECK_EQ_DBL(sum, 0);
+    sonde_registry_free(r);
+}
+
+/* The bucket lookup table (buckets.c) against the definition, the bounds below a value: bound
+ * lists that fit a table (the presets, a full 256-cell table, a +0 bound, random spacings
+ * that fit) and lists that fall back to the search (a negative or -0 bound, two bounds in
+ * one cell, too wide a range), each probed on, just beside and between its bounds, at the
+ * special values and at random values of every magnitude. */
+static int bucket_of(const double *b, size_t n, double v)
+{
+    int k = 0;
+    while ((size_t)k < n && v > b[k])
+        k++;
+    return k;
+}
+
+static uint64_t lcg_next(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 11;
+}
+
+static void check_buckets_against_definition(sonde_registry *r, const double *b, size_t n, int table)
+{
+    static int id;
+    char name[32];
+    snprintf(name, sizeof name, "bt%d", id++);
+    sonde_bucket_table t;
+    CHECK_EQ_INT(sonde_bucket_table_build(b, n, &t), SONDE_OK);
+    CHECK_EQ_INT(t.index != NULL, table);
+    free(t.index);
+    sonde_histogram *h;
+    CHECK_EQ_INT(sonde_histogram_new(r, name, NULL, (sonde_buckets){b, n}, &h), SONDE_OK);
+    uint64_t *want = calloc(n + 1, sizeof *want), *got = calloc(n + 1, sizeof *got);
+    static const double special[] = {0.0, -0.0, 1, -1, INFINITY, -INFINITY, DBL_MAX, -DBL_MAX, 5e-324,
+                                     -5e-324, DBL_MIN, 1e-300, 1e300, 0.5, 3};
+    uint64_t seed = 42 + n, count = 0;
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++, count++) {
+        sonde_histogram_observe(h, special[i]);
+        want[bucket_of(b, n, special[i])]++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double probes[] = {b[i], nextafter(b[i], INFINITY), nextafter(b[i], -INFINITY), b[i] * 1.1,
+                                 b[i] / 1.1, -b[i], i + 1 < n ? (b[i] + b[i + 1]) / 2 : b[i] * 2};
+        for (size_t p = 0; p < sizeof probes / sizeof *probes; p++, count++) {
+            sonde_histogram_observe(h, probes[p]);
+            want[bucket_of(b, n, probes[p])]++;
+        }
+    }
+    for (int i = 0; i < 2000; i++, count++) { /* random bits: every exponent and sign */
+        uint64_t bits = lcg_next(&seed) << 11 ^ lcg_next(&seed);
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (isnan(v))
+            v = 1.0 / (i + 1);
+        sonde_histogram_observe(h, v);
+        want[bucket_of(b, n, v)]++;
+    }
+    uint64_t total = 0;
+    sonde_histogram_read(h, &total, NULL, got);
+    CHECK_EQ_INT(total, count);
+    for (size_t i = 0; i <= n; i++)
+        if (got[i] != want[i]) {
+            fprintf(stderr, "%s: bucket %zu of %zu: %llu, want %llu\n", name, i, n, (unsigned long long)got[i],
+                    (unsigned long long)want[i]);
+            CHECK(got[i] == want[i]);
+        }
+    free(want);
+    free(got);
+}
+
+TEST(histogram_bucket_table)
+{
+    sonde_registry *r = new_reg();
+    const sonde_buckets presets[] = {SONDE_BUCKETS_DEFAULT, SONDE_BUCKETS_SIZE, SONDE_BUCKETS_LLM_TOKENS,
+                                     SONDE_BUCKETS_LLM_DURATION, SONDE_BUCKETS_LLM_TTFT, SONDE_BUCKETS_LLM_TPOT,
+                                     SONDE_BUCKETS_LONG_DURATION, SONDE_BUCKETS_THROUGHPUT};
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
+        check_buckets_against_definition(r, presets[i].bounds, presets[i].count, 1);
+    static const double small[] = {1, 2, 5}, zero[] = {0.0, 1e-308, 3e-308}, one[] = {7};
+    check_buckets_against_definition(r, small, 3, 1);
+    check_buckets_against_definition(r, zero, 3, 1);
+    check_buckets_against_definition(r, one, 1, 1);
+    double full[257]; /* one bound in each of 256 consecutive cells (four per power of two) */
+    for (int i = 0; i < 257; i++)
+        full[i] = 1.1 * pow(2, i / 4.0);
+    check_buckets_against_definition(r, full, 256, 1);
+    check_buckets_against_definition(r, full, 257, 0); /* 257 cells */
+    static const double negative[] = {-1, 0, 1}, neg_zero[] = {-0.0, 1}, close[] = {8, 9, 10},
+                        wide[] = {1e-10, 1e10};
+    check_buckets_against_definition(r, negative, 3, 0);
+    check_buckets_against_definition(r, neg_zero, 2, 0);
+    check_buckets_against_definition(r, close, 3, 0);
+    check_buckets_against_definition(r, wide, 2, 0);
+    uint64_t seed = 7;
+    int fits = 0, falls_back = 0;
+    for (int l = 0; l < 40; l++) { /* random ratios between 1.05 and 3 */
+        double rnd[24];
+        size_t n = 1 + lcg_next(&seed) % 24;
+        rnd[0] = ldexp(1 + (double)(lcg_next(&seed) % 1000) / 1000, (int)(lcg_next(&seed) % 80) - 40);
+        for (size_t i = 1; i < n; i++)
+            rnd[i] = rnd[i - 1] * (1.05 + (double)(lcg_next(&seed) % 1950) / 1000);
+        sonde_bucket_table t;
+        CHECK_EQ_INT(sonde_bucket_table_build(rnd, n, &t), SONDE_OK);
+        int table = t.index != NULL;
+        free(t.index);
+        fits += table;
+        falls_back += !table;
+        check_buckets_against_definition(r, rnd, n, table);
+    }
+    CHECK(fits > 5 && falls_back > 5); /* both paths taken */
     sonde_registry_free(r);
 }
 
@@ -1347,6 +1462,7 @@ int main(void)
     RUN(counter_fraction_cells);
     RUN(gauge_operations);
     RUN(histogram_observe_and_boundaries);
+    RUN(histogram_bucket_table);
     RUN(histogram_bucket_options);
     RUN(bucket_generators);
     RUN(bucket_presets);

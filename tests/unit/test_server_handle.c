@@ -40,7 +40,7 @@ static const char *hdr(const sonde_server_response *r, const char *name)
 static int call(sonde_server *s, const char *method, const char *path, const char *accept,
                 const char *ae, const char *auth, sonde_server_response *r)
 {
-    sonde_server_request q = {method, path, accept, ae, auth};
+    sonde_server_request q = {method, path, accept, ae, auth, NULL};
     CHECK_EQ_INT(sonde_server_handle(s, &q, r), SONDE_OK);
     return r->status;
 }
@@ -197,7 +197,7 @@ TEST(not_found_and_method_not_allowed)
             sonde_server_response_free(&r);
         }
     sonde_server_response r;
-    sonde_server_request bad = {NULL, "/metrics", NULL, NULL, NULL};
+    sonde_server_request bad = {NULL, "/metrics", NULL, NULL, NULL, NULL};
     CHECK_EQ_INT(sonde_server_handle(s, &bad, &r), SONDE_EINVAL);
     CHECK(r.body == NULL);
     CHECK_EQ_INT(sonde_server_handle(NULL, &bad, &r), SONDE_EINVAL);
@@ -368,7 +368,7 @@ static int slow_collect(sonde_emitter *e, void *ud)
 static void *scrape_thread(void *ud)
 {
     sonde_server_response *r = ud;
-    sonde_server_request q = {"GET", "/metrics", NULL, NULL, NULL};
+    sonde_server_request q = {"GET", "/metrics", NULL, NULL, NULL, NULL};
     sonde_server_handle(*(sonde_server **)((char *)ud + sizeof *r), &q, r);
     return NULL;
 }

@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sonde/sonde.h"
@@ -240,6 +242,60 @@ TEST(string_lengths)
         CHECK_EQ_STR(x->attr[1].v.s, "second");
     }
     sonde_tracer_free(t, 5000);
+}
+
+/* Names, keys and values of every length around the 32-byte copy of short strings, ending at
+ * many distances from the end of a page that is followed by an unreadable one, all ASCII or
+ * with a byte that is not (stored as U+FFFD): each stored whole, nothing read past the page. */
+TEST(short_strings_at_page_end)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    CHECK_EQ_INT(mprotect(map + page, (size_t)page, PROT_NONE), 0); /* a read past the page faults */
+    sink k;
+    sink_init(&k);
+    sonde_tracer *t = new_tracer(&k, NULL);
+    for (size_t len = 0; len <= 40; len++) {
+        char want[24][48];
+        int spans = 0;
+        for (size_t gap = 0; gap < 34; gap += 3) { /* bytes between the terminator and the page end */
+            for (int bad = 0; bad < 2; bad++, spans++) {
+                char *str = map + page - 1 - gap - len;
+                char *w = want[spans];
+                for (size_t i = 0; i < len; i++) {
+                    str[i] = (char)('a' + (i * 7 + len + gap) % 26);
+                    if (bad && i == len / 2) {
+                        str[i] = (char)0xff;
+                        memcpy(w, "\xef\xbf\xbd", 3);
+                        w += 3;
+                    } else {
+                        *w++ = str[i];
+                    }
+                }
+                str[len] = '\0';
+                *w = '\0';
+                sonde_span *sp = sonde_span_start(t, str, SONDE_SPAN_INTERNAL, NULL);
+                sonde_span_set_str(sp, str, str); /* the empty key is refused */
+                sonde_span_end(sp);
+            }
+        }
+        CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+        pthread_mutex_lock(&k.mu);
+        CHECK_EQ_INT(k.count, spans);
+        for (int i = 0; i < spans && i < (int)k.count; i++) {
+            CHECK_EQ_STR(k.spans[i].name, want[i]);
+            CHECK_EQ_INT(k.spans[i].attrs, len ? 1 : 0);
+            if (len && k.spans[i].attrs) {
+                CHECK_EQ_STR(k.spans[i].attr[0].key, want[i]);
+                CHECK_EQ_STR(k.spans[i].attr[0].v.s, want[i]);
+            }
+        }
+        k.count = 0;
+        pthread_mutex_unlock(&k.mu);
+    }
+    sonde_tracer_free(t, 5000);
+    munmap(map, (size_t)page * 2);
 }
 
 TEST(status_rules)
@@ -597,6 +653,7 @@ int main(void)
     RUN(attributes_and_flush);
     RUN(span_limits);
     RUN(string_lengths);
+    RUN(short_strings_at_page_end);
     RUN(status_rules);
     RUN(parents_and_current_span);
     RUN(unsampled_spans);
