@@ -203,7 +203,7 @@ static void tap_release(void *ud)
 }
 
 static const gw_tap model_tap = {tap_reply, tap_stream_start, tap_stream_data, tap_stream_end,
-                                 tap_release};
+                                 tap_release, .caller_waits = 1};
 
 /* Call the model with r->body through the gateway's chat path (gw_call_start: model,
  * admission, metering, charges, sim or proxy); the answer's status and body come back. */

@@ -374,13 +374,16 @@ typedef struct gw_req gw_req;
 /* Where a tapped request's answer goes (service.c; each called at most once but
  * stream_data, from the upstream's thread): a whole reply (takes body), the start of
  * a stream, its bytes (event-stream format; non-zero = stop), its end; release when
- * the tapped request is freed. */
+ * the tapped request is freed. caller_waits: the thread that starts the call only
+ * sleeps until the answer (the agent loop), so an upstream with nothing to wait for
+ * answers on that thread (gw_req_answer_here) rather than hand the answer over. */
 typedef struct gw_tap {
     void (*reply)(void *ud, unsigned status, char *body, int retry_after);
     void (*stream_start)(void *ud);
     int (*stream_data)(void *ud, const char *data, size_t len);
     void (*stream_end)(void *ud);
     void (*release)(void *ud);
+    int caller_waits;
 } gw_tap;
 /* A request without a connection whose answer goes to tap (holds a reference to parent:
  * gone when parent is gone). NULL when out of memory. */
@@ -398,6 +401,10 @@ void gw_req_set_trace(gw_req *r, const sonde_span_context *ctx);
  * noted), the key (NULL keeps it), the tokens charged (< 0: unknown). */
 void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tokens,
                  long output_tokens);
+/* 1 when a ready answer costs the request's caller nothing: a tapped request whose
+ * caller waits for it (gw_tap.caller_waits), so answering on the calling thread saves
+ * two thread hand-offs. */
+int gw_req_answer_here(const gw_req *r);
 /* 1 once the client is gone (its connection closed before the answer ended). */
 int gw_req_gone(const gw_req *r);
 /* The client is gone (hung up, or dropped for not reading): mark the request

@@ -226,7 +226,7 @@ static void tap_stream_end(void *ud)
 }
 
 static const gw_tap resp_tap = {tap_reply, tap_stream_start, tap_stream_data, tap_stream_end,
-                                run_unref};
+                                run_unref, .caller_waits = 0};
 
 /* THE MODEL STEP: call the model with the conversation items; step_done(run) follows
  * (on the upstream's thread) with the output in run->acc. 0 when the call started; -1

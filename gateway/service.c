@@ -211,6 +211,11 @@ void gw_req_note(gw_req *r, const char *model, const gw_key *key, long input_tok
     pthread_mutex_unlock(&r->mu);
 }
 
+int gw_req_answer_here(const gw_req *r)
+{
+    return r->tap && r->tap->caller_waits;
+}
+
 int gw_req_gone(const gw_req *r)
 {
     if (r->parent) return gw_req_gone(r->parent);

@@ -20,7 +20,13 @@
  * message with lines "@tool NAME {json arguments}" calls exactly those tools
  * (several lines: parallel calls in one answer; a streamed answer carries the
  * first). At every step the call checks whether the client is gone and, if
- * so, ends as cancelled.
+ * so, ends as cancelled. A whole answer (or a refusal) with nothing to wait
+ * for (ttft, inter-token and jitter 0) to a caller that only waits for it
+ * (the agent loop's model calls, gw_req_answer_here) is answered on the
+ * calling thread: the timer's hand-off there and back would be most of its
+ * cost. Other callers keep the timer thread, which lets a client's thread
+ * answer at once while the answering thread goes on (the Responses API
+ * stores the response after answering).
  *
  * With ratelimit_requests and/or ratelimit_tokens the sim is rate limited as
  * OpenAI is, in fixed windows of ratelimit_window_ms: each call takes one
@@ -536,6 +542,10 @@ int gw_sim_start(gw_call *c)
         /* a client gone already is noticed at the first step */
     } else if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS) {
         for (long i = 1; i < s->n_out; i++) delay += wait_ns(s->o->itl_ms, s->o->jitter_ms);
+    }
+    if (delay == 0 && !c->stream && gw_req_answer_here(c->req)) {
+        step(s);
+        return 0;
     }
     if (gw_timer_after(c->gw->timer, delay, step, s) != 0) {
         free(s->tool_name);
