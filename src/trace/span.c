@@ -491,13 +491,9 @@ sonde_status_code sonde_span_status(const sonde_span *s, const char **message)
 
 size_t sonde_span_attr_count(const sonde_span *s) { return s && s->recording ? s->attr_count : 0; }
 
-int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
+/* A stored attribute (of the span or of one of its events) as the public sonde_attr. */
+static int attr_out(const sonde_span *s, const span_attr *a, sonde_attr *out)
 {
-    if (!out)
-        return SONDE_EINVAL;
-    if (!s || !s->recording || i >= s->attr_count)
-        return SONDE_ENOENT;
-    const span_attr *a = &s->attrs[i];
     out->key = span_str(s, a->key);
     out->type = (sonde_attr_type)a->type;
     if (a->type == SONDE_ATTR_STRING)
@@ -509,6 +505,15 @@ int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
     else
         out->v.b = a->v.b;
     return SONDE_OK;
+}
+
+int sonde_span_attr(const sonde_span *s, size_t i, sonde_attr *out)
+{
+    if (!out)
+        return SONDE_EINVAL;
+    if (!s || !s->recording || i >= s->attr_count)
+        return SONDE_ENOENT;
+    return attr_out(s, &s->attrs[i], out);
 }
 
 size_t sonde_span_event_count(const sonde_span *s) { return s && s->recording ? s->event_count : 0; }
@@ -534,18 +539,7 @@ int sonde_span_event_attr(const sonde_span *s, size_t i, size_t k, sonde_attr *o
         return SONDE_EINVAL;
     if (!s || !s->recording || i >= s->event_count || k >= s->events[i].attr_count)
         return SONDE_ENOENT;
-    const span_attr *a = &s->ev_attrs[s->events[i].first_attr + k];
-    out->key = span_str(s, a->key);
-    out->type = (sonde_attr_type)a->type;
-    if (a->type == SONDE_ATTR_STRING)
-        out->v.s = span_str(s, a->v.s);
-    else if (a->type == SONDE_ATTR_INT)
-        out->v.i = a->v.i;
-    else if (a->type == SONDE_ATTR_DOUBLE)
-        out->v.d = a->v.d;
-    else
-        out->v.b = a->v.b;
-    return SONDE_OK;
+    return attr_out(s, &s->ev_attrs[s->events[i].first_attr + k], out);
 }
 
 void sonde_span_dropped(const sonde_span *s, size_t *attrs, size_t *events)
