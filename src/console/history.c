@@ -17,15 +17,37 @@
  * h->clock, bumped by every view). A series takes the newest stamp of the
  * watches it matches when admitted, and every later view refreshes it.
  *
+ * Memory in chunks. A ring of R = nchunks x chunk_rows rows is cut in
+ * nchunks chunks (HISTORY_CHUNKS of the retention, plus one); a series holds
+ * an array of chunk pointers, and a chunk (chunk_rows rows of its width) is
+ * allocated when the series first has a sample in its rows. The family's
+ * ring of times is one array of R rows. Row r lies in chunk r / chunk_rows,
+ * so the spare chunk is the one being written while the oldest still holds
+ * the retention's first samples: when the head enters a chunk, the rows it
+ * held are older than the retention. A series present then reuses the chunk
+ * as it is (every row of an allocated chunk is written, value or NaN, before
+ * a query can read it); a series absent then gives it back. So a series
+ * costs its chunks in use: one when young, about retention / HISTORY_CHUNKS
+ * per chunk of samples held, and fewer when sparse (a chunk it was absent
+ * from at its start, and after, is never allocated). A NULL chunk reads as
+ * NaN rows, what the rows of an absent series hold, so queries read the
+ * same values as over one flat ring.
+ *
  * Memory bound. Every allocation of the history is counted in h->bytes
- * (rows, labels, exemplar rings, the families' time rings) and h->bytes never
- * passes max_bytes: admitting a series (or a family) that would pass it
- * first evicts the series viewed least recently - only series viewed
- * strictly before the one coming in, so two series of the same view never
- * push each other out in turn (the newcomer is then simply not recorded).
- * Evictions are counted (evicted_total and the counter
+ * (chunks, labels, exemplar rings, the families' time rings) and h->bytes
+ * never passes max_bytes: admitting a series (or a family), or a series'
+ * next chunk or first exemplar, that would pass it first evicts the series
+ * viewed least recently - only series viewed strictly before the one that
+ * needs the room, so two series of the same view never push each other out
+ * in turn. When there is none, a newcomer is simply not recorded, and a
+ * series that needs a chunk reuses its own oldest one (its history then
+ * reaches less far back than the retention; one with no chunk to reuse is
+ * evicted). Evictions are counted (evicted_total and the counter
  * sonde_console_history_evicted_total). An evicted series comes back only
- * when it is viewed again. At most HISTORY_MAX_SERIES series per family (the
+ * when it is viewed again: a series viewed no later than the latest one
+ * evicted for room is not admitted (h->evicted_stamp), otherwise the room a
+ * young series needs would let it back in, only to be evicted again as the
+ * others grow. At most HISTORY_MAX_SERIES series per family (the
  * same rule inside the family: a series viewed later replaces the family's
  * least recently viewed, counted) and
  * HISTORY_MAX_FAMILIES families are recorded (past the latter, the
@@ -34,8 +56,8 @@
  *
  * Exemplars: at each sample the latest exemplar of every bucket (counters:
  * of the series), when it is new since the previous sample, goes into the
- * series' ring of the HISTORY_EXEMPLARS latest (allocated with the series,
- * so counted in the bound).
+ * series' ring of the HISTORY_EXEMPLARS latest (allocated with the series'
+ * first exemplar, counted in the bound; none kept when there is no room).
  *
  * Locking: one mutex for everything; the sampler holds it while it samples
  * (reading the registry as a scrape does) and the API while it answers.
@@ -46,25 +68,46 @@
 
 #include "history.h"
 
-static size_t series_bytes(const console_history *h, const hfamily *f, size_t blob_len)
+/* A series without its chunks and exemplars: itself, its label values, its chunk array. */
+static size_t series_base_bytes(const console_history *h, const hfamily *f, size_t blob_len)
 {
-    size_t b = sizeof(hseries) + blob_len + f->label_count * sizeof(char *) +
-               h->points * f->width * sizeof(double);
-    if (f->type == SONDE_COUNTER || f->type == SONDE_HISTOGRAM)
-        b += HISTORY_EXEMPLARS * sizeof(hexemplar) + (f->nb ? f->nb : 1) * sizeof(uint64_t);
-    return b;
+    return sizeof(hseries) + blob_len + f->label_count * sizeof(char *) +
+           h->nchunks * sizeof(double *);
 }
 
-static void series_free(hseries *s)
+static size_t chunk_bytes(const console_history *h, const hfamily *f)
+{
+    return h->chunk_rows * f->width * sizeof(double);
+}
+
+/* The exemplar ring and the per-bucket times of the last exemplar kept. */
+static size_t exemplar_bytes(const hfamily *f)
+{
+    return HISTORY_EXEMPLARS * sizeof(hexemplar) + (f->nb ? f->nb : 1) * sizeof(uint64_t);
+}
+
+static void series_free(const console_history *h, hseries *s)
 {
     if (!s)
         return;
+    for (size_t k = 0; s->chunk && k < h->nchunks; k++)
+        free(s->chunk[k]);
+    free(s->chunk);
     free(s->blob);
     free(s->values);
-    free(s->data);
     free(s->ex);
     free(s->ex_seen);
     free(s);
+}
+
+/* Give back chunk k of s (allocated). */
+static void chunk_free(console_history *h, const hfamily *f, hseries *s, size_t k)
+{
+    free(s->chunk[k]);
+    s->chunk[k] = NULL;
+    s->nchunk--;
+    s->bytes -= chunk_bytes(h, f);
+    h->bytes -= chunk_bytes(h, f);
 }
 
 /* Remove series i of f (the map entry and the list slot), counted as evicted or not. */
@@ -74,7 +117,7 @@ static void series_drop(console_history *h, hfamily *f, size_t i, int evicted)
     sonde_internal_map_remove(&f->series, s);
     f->list[i] = f->list[--f->nseries];
     h->bytes -= s->bytes;
-    series_free(s);
+    series_free(h, s);
     if (evicted) {
         h->evicted_total++;
         if (h->evicted_counter)
@@ -120,6 +163,8 @@ static int evict_one(console_history *h, uint64_t stamp)
     }
     if (!vf)
         return 0;
+    if (best > h->evicted_stamp)
+        h->evicted_stamp = best;
     series_drop(h, vf, vi, 1);
     return 1;
 }
@@ -147,6 +192,9 @@ int console_history_new(sonde_registry *reg, long interval_ms, long retention_s,
     h->points = (size_t)((double)retention_s * 1000.0 / (double)interval_ms);
     if (h->points < 2)
         h->points = 2;
+    h->chunk_rows = (h->points + HISTORY_CHUNKS - 1) / HISTORY_CHUNKS;
+    h->nchunks = (h->points + h->chunk_rows - 1) / h->chunk_rows + 1;
+    h->rows = h->nchunks * h->chunk_rows;
     h->max_bytes = max_bytes;
     h->bytes = sizeof *h;
     h->evicted_counter = evicted;
@@ -300,7 +348,7 @@ static int family_add(console_history *h, const char *name, int pinned, uint64_t
     if (rc == SONDE_OK && h->nfams == HISTORY_MAX_FAMILIES && !drop_family(h))
         rc = SONDE_ELIMIT;
     if (rc == SONDE_OK) {
-        f->bytes = sizeof *f + strlen(name) + 1 + h->points * sizeof(int64_t);
+        f->bytes = sizeof *f + strlen(name) + 1 + h->rows * sizeof(int64_t);
         for (size_t i = 0; i < f->label_count; i++)
             f->bytes += strlen(f->label_names[i]) + 1 + sizeof(char *);
         f->bytes += f->nb * sizeof(double);
@@ -311,7 +359,7 @@ static int family_add(console_history *h, const char *name, int pinned, uint64_t
     if (rc == SONDE_OK) {
         h->bytes += f->bytes; /* from here family_free() gives it back */
         f->pinned = pinned;
-        f->t = malloc(h->points * sizeof(int64_t));
+        f->t = malloc(h->rows * sizeof(int64_t));
         fams = realloc(h->fams, (h->nfams + 1) * sizeof *fams);
         if (fams)
             h->fams = fams;
@@ -423,9 +471,20 @@ static int blob_match(const void *entry, const void *key)
     return 1;
 }
 
-static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_sample *ss,
-                             uint64_t hash, uint64_t stamp, int64_t t_ms)
+/* A chunk of f's width, every row NaN (no sample yet). */
+static double *chunk_fill_nan(const console_history *h, const hfamily *f, double *c)
 {
+    for (size_t i = 0; i < h->chunk_rows * f->width; i++)
+        c[i] = NAN;
+    return c;
+}
+
+/* Admit the series of ss, with the chunk of ring row `row` (its first sample goes there). */
+static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_sample *ss,
+                             uint64_t hash, uint64_t stamp, int64_t t_ms, size_t row)
+{
+    if (stamp <= h->evicted_stamp)
+        return NULL; /* no fresher than a series evicted for room: back when viewed again */
     if (f->nseries >= HISTORY_MAX_SERIES) { /* the family's least recently viewed goes */
         size_t victim = f->nseries;
         if (stamp > f->none_viewed_before)
@@ -443,7 +502,7 @@ static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_
     size_t blob_len = 0;
     for (size_t i = 0; i < ss->label_count; i++)
         blob_len += strlen(ss->label_values[i]) + 1;
-    size_t need = series_bytes(h, f, blob_len);
+    size_t need = series_base_bytes(h, f, blob_len) + chunk_bytes(h, f);
     if (!make_room(h, need, stamp))
         return NULL;
     hseries *s = calloc(1, sizeof *s);
@@ -456,15 +515,14 @@ static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_
     s->blob_len = blob_len;
     s->blob = malloc(blob_len ? blob_len : 1);
     s->values = calloc(f->label_count ? f->label_count : 1, sizeof(char *));
-    s->data = malloc(h->points * f->width * sizeof(double));
-    if (!s->blob || !s->values || !s->data)
+    s->chunk = calloc(h->nchunks, sizeof *s->chunk);
+    if (!s->blob || !s->values || !s->chunk)
         goto fail;
-    if (f->type == SONDE_COUNTER || f->type == SONDE_HISTOGRAM) {
-        s->ex = calloc(HISTORY_EXEMPLARS, sizeof *s->ex);
-        s->ex_seen = calloc(f->nb ? f->nb : 1, sizeof *s->ex_seen);
-        if (!s->ex || !s->ex_seen)
-            goto fail;
-    }
+    size_t k = row / h->chunk_rows;
+    if (!(s->chunk[k] = malloc(chunk_bytes(h, f))))
+        goto fail;
+    chunk_fill_nan(h, f, s->chunk[k]);
+    s->nchunk = 1;
     char *p = s->blob;
     for (size_t i = 0; i < ss->label_count; i++) {
         size_t n = strlen(ss->label_values[i]) + 1;
@@ -472,8 +530,6 @@ static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_
         s->values[i] = p;
         p += n;
     }
-    for (size_t i = 0; i < h->points * f->width; i++)
-        s->data[i] = NAN;
     s->viewed = stamp;
     s->since_ms = t_ms;
     s->bytes = need;
@@ -483,15 +539,68 @@ static hseries *series_admit(console_history *h, hfamily *f, const sonde_series_
     h->bytes += need;
     return s;
 fail:
-    series_free(s);
+    series_free(h, s);
     return NULL;
 }
 
-static void keep_exemplars(hfamily *f, hseries *s, const sonde_series_sample *ss, int64_t t_ms)
+/* Take s's oldest chunk other than k (the one after k in ring order): it goes to k. */
+static double *chunk_take_oldest(const console_history *h, hseries *s, size_t k)
+{
+    for (size_t d = 1; d < h->nchunks; d++) {
+        size_t j = (k + d) % h->nchunks;
+        if (s->chunk[j]) {
+            double *c = s->chunk[j];
+            s->chunk[j] = NULL;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* The values of s at ring row, its chunk allocated first if need be (within the bound,
+ * see the top); NULL when s has no chunk and there is no room for one. */
+static double *row_for_write(console_history *h, const hfamily *f, hseries *s, size_t row)
+{
+    size_t k = row / h->chunk_rows;
+    double *c = s->chunk[k];
+    if (!c) {
+        size_t cb = chunk_bytes(h, f);
+        if (make_room(h, cb, s->viewed) && (c = malloc(cb)) != NULL) {
+            s->nchunk++;
+            s->bytes += cb;
+            h->bytes += cb;
+        } else if (!(c = chunk_take_oldest(h, s, k))) {
+            return NULL;
+        }
+        s->chunk[k] = chunk_fill_nan(h, f, c);
+    }
+    return c + (row % h->chunk_rows) * f->width;
+}
+
+static void keep_exemplars(console_history *h, hfamily *f, hseries *s,
+                           const sonde_series_sample *ss, int64_t t_ms)
 {
     size_t n = f->type == SONDE_HISTOGRAM ? ss->bucket_count : 1;
     if (n > (f->nb ? f->nb : 1))
         n = f->nb ? f->nb : 1;
+    if (!s->ex) { /* the first exemplar of the series: its ring, if there is room */
+        size_t i = 0;
+        while (i < n && !(ss->present[i] && ss->exemplars[i].unix_ns))
+            i++;
+        if (i == n || !make_room(h, exemplar_bytes(f), s->viewed))
+            return;
+        s->ex = calloc(HISTORY_EXEMPLARS, sizeof *s->ex);
+        s->ex_seen = calloc(f->nb ? f->nb : 1, sizeof *s->ex_seen);
+        if (!s->ex || !s->ex_seen) {
+            free(s->ex);
+            free(s->ex_seen);
+            s->ex = NULL;
+            s->ex_seen = NULL;
+            return;
+        }
+        s->bytes += exemplar_bytes(f);
+        h->bytes += exemplar_bytes(f);
+    }
     for (size_t i = 0; i < n; i++) {
         if (!ss->present[i] || ss->exemplars[i].unix_ns == s->ex_seen[i])
             continue;
@@ -521,10 +630,18 @@ static int sample_one(void *ud, const sonde_series_sample *ss)
     hseries *s = sonde_map_find(&f->series, hash, blob_match, ss);
     if (!s) {
         uint64_t stamp = watch_stamp(f, ss->label_values);
-        if (!stamp || !(s = series_admit(h, f, ss, hash, stamp, x->t_ms)))
+        if (!stamp || !(s = series_admit(h, f, ss, hash, stamp, x->t_ms, x->row)))
             return 0;
     }
-    double *row = s->data + x->row * f->width;
+    double *row = row_for_write(h, f, s, x->row);
+    if (!row) { /* no chunk to write in and no room for one: not recorded */
+        for (size_t i = 0; i < f->nseries; i++)
+            if (f->list[i] == s) {
+                series_drop(h, f, i, 1);
+                break;
+            }
+        return 0;
+    }
     if (f->type == SONDE_HISTOGRAM) {
         if (ss->bucket_count != f->nb) /* a native-only histogram: its count in +Inf */
             for (size_t i = 0; i < f->nb; i++)
@@ -535,8 +652,8 @@ static int sample_one(void *ud, const sonde_series_sample *ss)
     } else {
         row[0] = ss->value;
     }
-    if (ss->exemplars && s->ex)
-        keep_exemplars(f, s, ss, x->t_ms);
+    if (ss->exemplars && (f->type == SONDE_COUNTER || f->type == SONDE_HISTOGRAM))
+        keep_exemplars(h, f, s, ss, x->t_ms);
     s->last_tick = f->tick;
     return 0;
 }
@@ -550,12 +667,18 @@ static void family_sample(console_history *h, hfamily *f, int64_t t_ms)
     f->t[f->head] = t_ms;
     int rc = sonde_internal_family_series(h->reg, f->name, f->type != SONDE_GAUGE, sample_one, &x);
     (void)rc; /* a family unregistered meanwhile: its series get NaN rows and age out */
+    size_t k = f->head / h->chunk_rows;
+    int chunk_start = f->head % h->chunk_rows == 0; /* chunk k's rows are past the retention */
     for (size_t i = 0; i < f->nseries;) {
         hseries *s = f->list[i];
         if (s->last_tick != f->tick) {
-            double *row = s->data + f->head * f->width;
-            for (size_t k = 0; k < f->width; k++)
-                row[k] = NAN;
+            if (s->chunk[k] && chunk_start) {
+                chunk_free(h, f, s, k);
+            } else if (s->chunk[k]) {
+                double *row = s->chunk[k] + (f->head % h->chunk_rows) * f->width;
+                for (size_t c = 0; c < f->width; c++)
+                    row[c] = NAN;
+            }
             if (f->tick - s->last_tick >= h->points) { /* gone for a whole ring */
                 series_drop(h, f, i, 0);
                 continue;
@@ -563,7 +686,7 @@ static void family_sample(console_history *h, hfamily *f, int64_t t_ms)
         }
         i++;
     }
-    f->head = (f->head + 1) % h->points;
+    f->head = (f->head + 1) % h->rows;
     if (f->filled < h->points)
         f->filled++;
 }

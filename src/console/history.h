@@ -19,6 +19,8 @@
 #define HISTORY_MAX_SERIES 1000    /* series recorded per family (past it, a series viewed
                                       later replaces the one viewed least recently) */
 #define HISTORY_EXEMPLARS 16       /* exemplars kept per series (the latest) */
+#define HISTORY_CHUNKS 16          /* a retention is cut in this many chunks of rows (the ring
+                                      has one more, so that whole chunks age out) */
 
 /* What to record of a family: the series matching every label = value pair. */
 typedef struct hwatch {
@@ -38,11 +40,15 @@ typedef struct hseries {
     char *blob;                    /* label values, NUL-terminated, back to back */
     size_t blob_len;
     const char **values;           /* into blob, label_count of them */
-    double *data;                  /* points x width: row i belongs to the family's t[i] */
+    double **chunk;                /* h->nchunks of them: chunk k holds rows
+                                      [k * chunk_rows, (k + 1) * chunk_rows) of the ring,
+                                      chunk_rows x width doubles; NULL (every row NaN)
+                                      until the series has a sample there */
+    size_t nchunk;                 /* chunks allocated */
     uint64_t viewed;               /* view stamp: eviction takes the lowest first */
     int64_t since_ms;              /* its first sample */
     uint64_t last_tick;            /* the family tick that last saw it */
-    hexemplar *ex;                 /* ring of HISTORY_EXEMPLARS, or NULL */
+    hexemplar *ex;                 /* ring of HISTORY_EXEMPLARS, or NULL until the first */
     size_t ex_count, ex_head;
     uint64_t *ex_seen;             /* per bucket: unix_ns of the last exemplar kept */
     size_t bytes;                  /* all of the above */
@@ -59,8 +65,8 @@ typedef struct hfamily {
     int pinned;                    /* the overview's or the host's: never dropped as a family */
     hwatch watches[HISTORY_MAX_WATCHES];
     size_t nwatch;
-    int64_t *t;                    /* ring of sample times (unix ms) */
-    size_t head;                   /* the next row written */
+    int64_t *t;                    /* ring of sample times (unix ms), h->rows of them */
+    size_t head;                   /* the next row written (of h->rows) */
     size_t filled;                 /* rows holding a sample */
     uint64_t tick;                 /* samples taken */
     int64_t since_ms;              /* recorded since */
@@ -77,11 +83,16 @@ typedef struct console_history {
     pthread_mutex_t lock;
     sonde_registry *reg;
     long interval_ms;
-    size_t points;                 /* retention_s * 1000 / interval_ms */
+    size_t points;                 /* retention_s * 1000 / interval_ms: samples kept */
+    size_t chunk_rows;             /* rows of a chunk: points / HISTORY_CHUNKS rounded up */
+    size_t nchunks;                /* chunks of a ring: enough for points, plus one */
+    size_t rows;                   /* rows of a ring: nchunks x chunk_rows */
     size_t max_bytes;
     size_t bytes;
     uint64_t evicted_total;
     uint64_t clock;                /* view stamps */
+    uint64_t evicted_stamp;        /* the latest view stamp of a series evicted for room: a
+                                      series viewed no later is not admitted */
     hfamily **fams;
     size_t nfams;
     sonde_counter *evicted_counter; /* sonde_console_history_evicted_total, or NULL */
@@ -119,7 +130,7 @@ int console_series_matches(const hfamily *f, const hseries *s, const char *const
 /* The row index of the i-th oldest sample of f (i < f->filled). */
 static inline size_t hfamily_row(const console_history *h, const hfamily *f, size_t i)
 {
-    return (f->head + h->points - f->filled + i) % h->points;
+    return (f->head + h->rows - f->filled + i) % h->rows;
 }
 
 #endif

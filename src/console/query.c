@@ -61,13 +61,16 @@ typedef struct qctx {
     double *col;       /* rows: one column of one series */
     double *adj;       /* rows: prefix increases */
     size_t *prev_valid, *next_valid; /* rows (+1): last valid <= k, first valid >= k */
-    size_t *row;       /* rows: the ring index of row k, times the family's width */
+    size_t *chunk;     /* rows: the chunk of row k */
+    size_t *off;       /* rows: row k's offset in its chunk, times the family's width */
     int64_t *tk;       /* rows: the time of row k */
 } qctx;
 
+/* Row k, column c of s (a chunk the series never had reads as NaN rows). */
 static double cell(const qctx *x, const hseries *s, size_t k, size_t c)
 {
-    return s->data[x->row[k] + c];
+    const double *ch = s->chunk[x->chunk[k]];
+    return ch ? ch[x->off[k] + c] : NAN;
 }
 
 /* Column c of s into x->col (c == SIZE_MAX: a histogram's count, the sum of its buckets). */
@@ -196,7 +199,7 @@ int console_query_range(console_history *h, hfamily *f, const console_query *q, 
         return SONDE_EINVAL;
     r->since_ms = f->since_ms;
     r->truncated = f->truncated;
-    qctx x = {h, f, q, f->filled, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    qctx x = {h, f, q, f->filled, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if (!x.rows)
         return SONDE_OK;
     int64_t t_last = f->t[hfamily_row(h, f, x.rows - 1)];
@@ -215,17 +218,20 @@ int console_query_range(console_history *h, hfamily *f, const console_query *q, 
     x.adj = malloc(x.rows * sizeof(double));
     x.prev_valid = malloc(x.rows * sizeof(size_t));
     x.next_valid = malloc(x.rows * sizeof(size_t));
-    x.row = malloc(x.rows * sizeof(size_t));
+    x.chunk = malloc(x.rows * sizeof(size_t));
+    x.off = malloc(x.rows * sizeof(size_t));
     x.tk = malloc(x.rows * sizeof(int64_t));
     double **acc = calloc(cap, sizeof *acc); /* per line, allocated with the line */
     r->line_label_values = calloc(cap, sizeof(char *));
     r->line_series = calloc(cap, sizeof(hseries *));
     int rc = SONDE_ENOMEM;
-    if (!t || !x.lo || !x.col || !x.adj || !x.prev_valid || !x.next_valid || !x.row || !x.tk || !acc ||
+    if (!t || !x.lo || !x.col || !x.adj || !x.prev_valid || !x.next_valid || !x.chunk || !x.off || !x.tk || !acc ||
         !r->line_label_values || !r->line_series)
         goto done;
     for (size_t k = 0; k < x.rows; k++) {
-        x.row[k] = hfamily_row(h, f, k) * f->width;
+        size_t row = hfamily_row(h, f, k);
+        x.chunk[k] = row / h->chunk_rows;
+        x.off[k] = (row % h->chunk_rows) * f->width;
         x.tk[k] = f->t[hfamily_row(h, f, k)];
     }
     size_t lo = 0;
@@ -322,7 +328,8 @@ done:
     free(x.adj);
     free(x.prev_valid);
     free(x.next_valid);
-    free(x.row);
+    free(x.chunk);
+    free(x.off);
     free(x.tk);
     for (size_t l = 0; acc && l < cap; l++)
         free(acc[l]);

@@ -1,7 +1,7 @@
 /*
  * test_console.c - the console's history and metrics API (src/console):
- * ring wrap-around, the memory bound with least-recently-viewed eviction
- * (counted), rate across a counter reset, quantiles against known buckets,
+ * ring wrap-around (the memory bound and its eviction: test_console_history.c),
+ * rate across a counter reset, quantiles against known buckets,
  * exemplars kept with the samples, hostile label values escaped in the JSON,
  * bad parameters answered 400, and the mounting in the embedded server
  * (same auth as the metrics path). Samples are taken with explicit times
@@ -100,60 +100,6 @@ TEST(ring_wraps_and_keeps_the_latest)
     r = range_of(h, "temp", CONSOLE_FN_VALUE, 0, 2); /* the last 2 s: 3 points */
     CHECK_EQ_INT((long)r.npoints, 3);
     console_range_free(&r);
-    console_history_unlock(h);
-    console_history_free(h);
-    sonde_registry_free(reg);
-    sonde_set_clock(NULL, NULL, NULL);
-}
-
-TEST(memory_bound_evicts_least_recently_viewed)
-{
-    sonde_set_clock(NULL, fake_wall, NULL);
-    sonde_registry *reg = new_reg();
-    static const char *const lbl[] = {"k"};
-    const char *names[3] = {"fam_a", "fam_b", "fam_c"};
-    for (int i = 0; i < 3; i++) {
-        sonde_metric *m = family(reg, SONDE_GAUGE, names[i], lbl, 1, NULL, 0);
-        for (int k = 0; k < 3; k++) {
-            const char *v[] = {k == 0 ? "x" : k == 1 ? "y" : "z"};
-            sonde_gauge_set(sonde_gauge_with(m, v), k);
-        }
-    }
-    sonde_counter *evicted = NULL;
-    CHECK_EQ_INT(sonde_counter_new(reg, "evicted", "Test.", &evicted), SONDE_OK);
-    console_history *h = NULL;
-    size_t max = 64 << 10;
-    /* 1000 points of 8 bytes per series: about 8 KiB each, 7 of them fit */
-    CHECK_EQ_INT(console_history_new(reg, 100, 100, max, evicted, &h), SONDE_OK);
-    console_history_lock(h);
-    for (int i = 0; i < 3; i++)
-        CHECK_EQ_INT(console_history_watch(h, names[i], NULL, 0, 0, NULL), SONDE_OK);
-    CHECK(h->bytes <= max);
-    hfamily *a = console_history_find(h, "fam_a"), *b = console_history_find(h, "fam_b"),
-            *c = console_history_find(h, "fam_c");
-    CHECK(a && b && c);
-    CHECK_EQ_INT((long)c->nseries, 3); /* viewed last: all kept */
-    CHECK(a->nseries < 3);            /* viewed first: evicted first */
-    size_t kept = a->nseries + b->nseries + c->nseries;
-    CHECK(kept < 9);
-    CHECK(h->evicted_total >= 9 - kept);
-    CHECK_EQ_DBL(sonde_counter_value(evicted), (double)h->evicted_total);
-    /* an evicted series does not come back unviewed: samples do not thrash */
-    uint64_t before = h->evicted_total;
-    console_history_unlock(h);
-    for (int i = 1; i <= 3; i++)
-        console_history_sample(h, T0 + 100 * i);
-    console_history_lock(h);
-    CHECK_EQ_INT((long)h->evicted_total, (long)before);
-    CHECK(h->bytes <= max);
-    /* viewing fam_a again brings its series back, evicting the least recently viewed (b) */
-    CHECK_EQ_INT(console_history_watch(h, "fam_a", NULL, 0, 0, NULL), SONDE_OK);
-    console_history_unlock(h);
-    console_history_sample(h, T0 + 500);
-    console_history_lock(h);
-    CHECK_EQ_INT((long)a->nseries, 3);
-    CHECK(h->evicted_total > before);
-    CHECK(h->bytes <= max);
     console_history_unlock(h);
     console_history_free(h);
     sonde_registry_free(reg);
@@ -491,7 +437,6 @@ TEST(options_validated_and_sampler_runs)
 int main(void)
 {
     RUN(ring_wraps_and_keeps_the_latest);
-    RUN(memory_bound_evicts_least_recently_viewed);
     RUN(rate_across_a_counter_reset);
     RUN(histogram_quantile_known_buckets);
     RUN(hostile_label_values_are_escaped);
