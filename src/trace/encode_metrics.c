@@ -35,10 +35,21 @@
  *   untyped   Gauge (collectors only)
  * Global labels and then the series' labels become the point's attributes.
  * Series of collectors have no creation time: their start is the reader's.
+ *
+ * Exemplars: the latest exemplar the core keeps per counter and per classic
+ * bucket (exemplar.h), read through sonde_exemplar_load as both expositions
+ * read it, goes on the point as an Exemplar {time_unix_nano, as_double,
+ * span_id, trace_id; no filtered_attributes: the core keeps none}: a
+ * counter's on its NumberDataPoint, a histogram's (one per bucket holding
+ * one, lowest bucket first) on its HistogramDataPoint, or on the
+ * ExponentialHistogramDataPoint of a histogram with classic and native
+ * buckets (a native-only one keeps no exemplars). Function counters have no
+ * cells, so no exemplars, nor do gauges, infos, statesets and summaries.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "exemplar.h"
 #include "internal.h"
 #include "render.h"
 #include "trace_internal.h"
@@ -49,15 +60,20 @@ enum {
     M_NAME = 1, M_DESCRIPTION = 2, M_UNIT = 3, M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9,
     M_EXP_HISTOGRAM = 10, M_SUMMARY = 11, M_METADATA = 12,
     DATA_POINTS = 1, TEMPORALITY = 2, MONOTONIC = 3, CUMULATIVE = 2,
-    NDP_START = 2, NDP_TIME = 3, NDP_DOUBLE = 4, NDP_ATTRS = 7,
+    NDP_START = 2, NDP_TIME = 3, NDP_DOUBLE = 4, NDP_EXEMPLARS = 5, NDP_ATTRS = 7,
     HDP_START = 2, HDP_TIME = 3, HDP_COUNT = 4, HDP_SUM = 5, HDP_BUCKETS = 6, HDP_BOUNDS = 7,
-    HDP_ATTRS = 9,
+    HDP_EXEMPLARS = 8, HDP_ATTRS = 9,
     SDP_START = 2, SDP_TIME = 3, SDP_COUNT = 4, SDP_SUM = 5, SDP_QUANTILES = 6, SDP_ATTRS = 7,
     Q_QUANTILE = 1, Q_VALUE = 2,
     EDP_ATTRS = 1, EDP_START = 2, EDP_TIME = 3, EDP_COUNT = 4, EDP_SUM = 5, EDP_SCALE = 6,
-    EDP_ZERO_COUNT = 7, EDP_POSITIVE = 8, EDP_NEGATIVE = 9, EDP_ZERO_THRESHOLD = 14,
-    B_OFFSET = 1, B_COUNTS = 2
+    EDP_ZERO_COUNT = 7, EDP_POSITIVE = 8, EDP_NEGATIVE = 9, EDP_EXEMPLARS = 11,
+    EDP_ZERO_THRESHOLD = 14,
+    B_OFFSET = 1, B_COUNTS = 2,
+    EX_TIME = 2, EX_DOUBLE = 3, EX_SPAN_ID = 4, EX_TRACE_ID = 5
 };
+
+/* An Exemplar's body: time (1 + 8), as_double (1 + 8), span_id (2 + 8), trace_id (2 + 16). */
+#define EXEMPLAR_BODY 46
 
 #define EXP_DENSE_MAX 4096 /* dense bucket counts per side */
 
@@ -212,14 +228,35 @@ static uint64_t created_ns(const encoder *e, const sonde_child *c)
     return c && c->created > 0 ? (uint64_t)(c->created * 1e9) : e->start_ns;
 }
 
-/* A NumberDataPoint; a state's attribute (name=state) after the labels when state is set. */
+static void exemplar_msg(pb_buf *b, uint32_t field, const sonde_exemplar *ex)
+{
+    sonde_pb_header(b, field, EXEMPLAR_BODY);
+    sonde_pb_fixed64(b, EX_TIME, ex->unix_ns);
+    sonde_pb_double(b, EX_DOUBLE, ex->value);
+    sonde_pb_bytes(b, EX_SPAN_ID, ex->span_id, 8);
+    sonde_pb_bytes(b, EX_TRACE_ID, ex->trace_id, 16);
+}
+
+/* The exemplars of classic buckets 0..bound_count of child c, as field of the open point. */
+static void bucket_exemplars(pb_buf *b, uint32_t field, const sonde_family *f, const sonde_child *c)
+{
+    sonde_exemplar ex;
+    for (uint32_t i = 0; i <= f->bound_count; i++)
+        if (sonde_exemplar_load(c->cell + i, &ex))
+            exemplar_msg(b, field, &ex);
+}
+
+/* A NumberDataPoint; a state's attribute (name=state) after the labels when state is set;
+ * ex (or NULL) its exemplar. */
 static void number_point(encoder *e, const sonde_family *f, const size_t *name_len,
-                         const sonde_child *c, const char *state, double v, int with_start)
+                         const sonde_child *c, const char *state, double v, int with_start,
+                         const sonde_exemplar *ex)
 {
     pb_buf *b = &e->b;
     size_t vlen[SONDE_MAX_LABELS];
     size_t fn = 0, sn = 0;
-    size_t size = (with_start ? 9 : 0) + 9 + 9 + attrs_size(e, f, name_len, c, vlen);
+    size_t size = (with_start ? 9 : 0) + 9 + 9 + attrs_size(e, f, name_len, c, vlen) +
+                  (ex ? field_size(EXEMPLAR_BODY) : 0);
     if (state) {
         fn = strlen(f->name);
         sn = strlen(state);
@@ -230,6 +267,8 @@ static void number_point(encoder *e, const sonde_family *f, const size_t *name_l
         sonde_pb_fixed64(b, NDP_START, created_ns(e, c));
     sonde_pb_fixed64(b, NDP_TIME, e->now_ns);
     sonde_pb_double(b, NDP_DOUBLE, v);
+    if (ex)
+        exemplar_msg(b, NDP_EXEMPLARS, ex);
     child_attrs(e, NDP_ATTRS, f, name_len, c, vlen);
     if (state)
         str_attr(b, NDP_ATTRS, f->name, fn, state, sn);
@@ -254,6 +293,7 @@ static void histogram_point(encoder *e, const sonde_family *f, const size_t *nam
     size_t vlen[SONDE_MAX_LABELS];
     attrs_size(e, f, name_len, c, vlen);
     child_attrs(e, HDP_ATTRS, f, name_len, c, vlen);
+    bucket_exemplars(b, HDP_EXEMPLARS, f, c);
     sonde_pb_close(b, m);
     e->points++;
 }
@@ -320,6 +360,8 @@ static void exp_histogram_point(encoder *e, const sonde_family *f, const size_t 
     size_t vlen[SONDE_MAX_LABELS];
     attrs_size(e, f, name_len, c, vlen);
     child_attrs(e, EDP_ATTRS, f, name_len, c, vlen);
+    if (!f->native->only) /* the classic buckets' exemplars */
+        bucket_exemplars(b, EDP_EXEMPLARS, f, c);
     sonde_pb_close(b, m);
     e->points++;
 }
@@ -354,13 +396,17 @@ static void encode_child(encoder *e, const sonde_family *f, const size_t *name_l
                          const double *fn_value, uint64_t *counts)
 {
     switch (f->type) {
-    case SONDE_COUNTER:
+    case SONDE_COUNTER: {
+        sonde_exemplar ex;
+        int has_ex = !fn_value && sonde_exemplar_load(c->cell, &ex);
         number_point(e, f, name_len, c, NULL,
-                     fn_value ? *fn_value : sonde_counter_cells_value(c->cell), 1);
+                     fn_value ? *fn_value : sonde_counter_cells_value(c->cell), 1,
+                     has_ex ? &ex : NULL);
         break;
+    }
     case SONDE_GAUGE:
         number_point(e, f, name_len, c, NULL,
-                     fn_value ? *fn_value : sonde_gauge_value((sonde_gauge *)c), 0);
+                     fn_value ? *fn_value : sonde_gauge_value((sonde_gauge *)c), 0, NULL);
         break;
     case SONDE_HISTOGRAM:
         if (f->native)
@@ -372,12 +418,12 @@ static void encode_child(encoder *e, const sonde_family *f, const size_t *name_l
         summary_point(e, f, name_len, c);
         break;
     case SONDE_INFO:
-        number_point(e, f, name_len, c, NULL, 1, 1);
+        number_point(e, f, name_len, c, NULL, 1, 1, NULL);
         break;
     case SONDE_STATESET: {
         uint64_t bits = atomic_load_explicit(&c->v.states, memory_order_relaxed);
         for (size_t i = 0; i < f->state_count; i++)
-            number_point(e, f, name_len, c, f->states[i], (double)((bits >> i) & 1), 1);
+            number_point(e, f, name_len, c, f->states[i], (double)((bits >> i) & 1), 1, NULL);
         break;
     }
     default:

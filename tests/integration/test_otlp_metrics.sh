@@ -9,7 +9,8 @@
 #     (explicit bounds, per-bucket counts, sum, count), a native histogram (an
 #     ExponentialHistogram: scale, zero count, positive and negative buckets), a summary
 #     (quantiles, sum, count), an
-#     info and a stateset (non-monotonic Sums), units, descriptions, global and series labels
+#     info and a stateset (non-monotonic Sums), exemplars (trace and span ids, value, time)
+#     on a counter's and a histogram's points, units, descriptions, global and series labels
 #     (hostile UTF-8 included) as attributes, the resource (OTEL_SERVICE_NAME,
 #     OTEL_RESOURCE_ATTRIBUTES), the scope, the reader's own counters, periodic exports
 #     (OTEL_METRIC_EXPORT_INTERVAL) and the last one at stop.
@@ -87,6 +88,17 @@ assert attrs(pts["gpt-4o"]) == dict(GLOBAL, model="gpt-4o", status="200")
 assert pts["gpt-4o"]["asDouble"] == 41 and pts[H]["asDouble"] == 2.5
 assert attrs(pts[H]) == dict(GLOBAL, model=H, status="500")
 for p in pts.values(): check_times(p)
+EX, recorded = made["exemplars"], int(made["recorded_ns"])
+def check_exemplar(got, want):
+    assert got["traceId"] == want["trace_id"] and got["spanId"] == want["span_id"], (got, want)
+    assert got["asDouble"] == want["value"] and "asInt" not in got, (got, want)
+    t = int(got["timeUnixNano"])        # the (coarse) wall clock at the recording
+    assert recorded - 10**9 <= t <= start + 10**9, (t, recorded, start)
+    assert "filteredAttributes" not in got, got
+ex = pts["gpt-4o"].get("exemplars", [])
+assert len(ex) == 1, pts["gpt-4o"]
+check_exemplar(ex[0], EX["counter"])
+assert "exemplars" not in pts[H], pts[H]  # recorded without a span
 
 g = metrics["queue_depth"]["gauge"]["dataPoints"]
 assert len(g) == 1 and g[0]["asDouble"] == -3 and attrs(g[0]) == GLOBAL
@@ -108,6 +120,10 @@ want = [sum(1 for v in obs if (i == 0 or v > bounds[i - 1]) and (i == len(bounds
 assert [int(c) for c in p["bucketCounts"]] == want, (p["bucketCounts"], want)   # not cumulative
 assert int(p["count"]) == len(obs) and abs(p["sum"] - sum(obs)) < 1e-9, p
 check_times(p)
+hx = p.get("exemplars", [])
+assert len(hx) == 1, p                    # only bucket le=1 got one
+check_exemplar(hx[0], EX["bucket"])
+assert "exemplars" not in hp[H], hp[H]
 assert [int(c) for c in hp[H]["bucketCounts"]] == [0, 1, 0, 0, 0] and hp[H]["sum"] == 0.2
 
 x = metrics["ttft_seconds"]

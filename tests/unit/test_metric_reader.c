@@ -1,7 +1,8 @@
 /*
  * test_metric_reader.c - the OTLP metrics encoding read back field by field
  * with a small protobuf reader written here against metrics.proto's numbers
- * (the integration test decodes it with the official definitions), and the
+ * (the integration test decodes it with the official definitions), exemplars
+ * included, and the
  * metric reader's counters and options with an in-process exporter.
  */
 #include <stdlib.h>
@@ -318,6 +319,122 @@ TEST(sparse_native_buckets_merge_to_fit)
     sonde_registry_free(reg);
 }
 
+/* Exemplar fields: time 2 (fixed64), as_double 3, span_id 4, trace_id 5; checks one. */
+static void check_exemplar(const pb_field *ex, double value, uint8_t id_byte, uint64_t after_ns)
+{
+    CHECK_EQ_DBL(as_double(one(ex, 3).v), value);
+    pb_field span = one(ex, 4), trace = one(ex, 5);
+    CHECK_EQ_INT(span.n, 8);
+    CHECK_EQ_INT(trace.n, 16);
+    for (size_t i = 0; i < span.n; i++)
+        CHECK_EQ_INT(span.p[i], (uint8_t)(id_byte + 0x80));
+    for (size_t i = 0; i < trace.n; i++)
+        CHECK_EQ_INT(trace.p[i], id_byte);
+    CHECK(one(ex, 2).v >= after_ns && one(ex, 2).v < after_ns + 3600ull * 1000000000ull);
+    pb_field none[1];
+    CHECK_EQ_INT(fields(ex->p, ex->n, 7, none, 1), 0); /* no filtered attributes */
+}
+
+static sonde_span_context span_ctx(uint8_t id_byte)
+{
+    sonde_span_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    memset(ctx.trace_id, id_byte, 16);
+    memset(ctx.span_id, id_byte + 0x80, 8);
+    ctx.flags = SONDE_TRACE_FLAG_SAMPLED;
+    return ctx;
+}
+
+static double answer(void *ud) { return *(double *)ud; }
+
+/* The latest exemplar of a counter and of each classic bucket rides on its point: counters'
+ * NumberDataPoint (5), histograms' HistogramDataPoint (8), a mixed native histogram's
+ * ExponentialHistogramDataPoint (11); none where the core keeps none. */
+TEST(exemplars_on_their_points)
+{
+    sonde_registry *reg = new_registry();
+    static const char *const ln[] = {"route"};
+    static const double bounds[] = {1, 5};
+    static const sonde_native_opts mixed = {.bucket_factor = 2};
+    static const sonde_native_opts only = {.bucket_factor = 2, .native_only = 1};
+    sonde_metric *c, *h, *mx, *no;
+    sonde_metric_opts co = {.type = SONDE_COUNTER, .name = "hits_total", .label_names = ln,
+                            .label_count = 1};
+    sonde_metric_opts ho = {.type = SONDE_HISTOGRAM, .name = "wait_seconds", .buckets = {bounds, 2}};
+    sonde_metric_opts mo = {.type = SONDE_HISTOGRAM, .name = "mixed_seconds", .buckets = {bounds, 2},
+                            .native = &mixed};
+    sonde_metric_opts oo = {.type = SONDE_HISTOGRAM, .name = "native_seconds", .native = &only};
+    CHECK_EQ_INT(sonde_register(reg, &co, &c), SONDE_OK);
+    CHECK_EQ_INT(sonde_register(reg, &ho, &h), SONDE_OK);
+    CHECK_EQ_INT(sonde_register(reg, &mo, &mx), SONDE_OK);
+    CHECK_EQ_INT(sonde_register(reg, &oo, &no), SONDE_OK);
+    double fn_value = 7;
+    sonde_metric_opts fo = {.type = SONDE_COUNTER, .name = "ticks_total"};
+    sonde_metric *fc;
+    CHECK_EQ_INT(sonde_register_func(reg, &fo, answer, &fn_value, &fc), SONDE_OK);
+    uint64_t before = (uint64_t)(sonde_wall_seconds() * 1e9) - 1000000000ull;
+    sonde_span_context x1 = span_ctx(1), x2 = span_ctx(2), x3 = span_ctx(3), x4 = span_ctx(4);
+    sonde_counter_add(sonde_counter_with(c, (const char *[]){"/plain"}), 1);
+    sonde_counter_add(sonde_counter_with(c, (const char *[]){"/x"}), 2);
+    sonde_counter_add_exemplar(sonde_counter_with(c, (const char *[]){"/x"}), 3, &x1);
+    sonde_histogram *hh = sonde_histogram_of(h);
+    sonde_histogram_observe_exemplar(hh, 0.5, &x2); /* bucket le=1 */
+    sonde_histogram_observe(hh, 3);                 /* le=5: none */
+    sonde_histogram_observe_exemplar(hh, 9, &x3);   /* +Inf */
+    sonde_histogram_observe_exemplar(sonde_histogram_of(mx), 4, &x4);
+    sonde_histogram_observe_exemplar(sonde_histogram_of(no), 4, &x4);
+
+    sonde_metric_reader_opts ro;
+    sonde_metric_reader_opts_init(&ro);
+    ro.registry = reg;
+    ro.read_env = 0;
+    sonde_metric_reader *r;
+    CHECK_EQ_INT(sonde_metric_reader_new(&ro, &r), SONDE_OK);
+    char *req;
+    size_t len;
+    CHECK_EQ_INT(sonde_metric_reader_encode(r, &req, &len, NULL), SONDE_OK);
+
+    pb_field m = metric(req, len, "hits_total"), sum = one(&m, 7), pts[4], ex[4];
+    CHECK_EQ_INT(fields(sum.p, sum.n, 1, pts, 4), 2);
+    for (int i = 0; i < 2; i++) {
+        const char *route = attr(&pts[i], 7, "route");
+        int n = fields(pts[i].p, pts[i].n, 5, ex, 4);
+        if (route && strcmp(route, "/x") == 0) {
+            CHECK_EQ_DBL(as_double(one(&pts[i], 4).v), 5);
+            CHECK_EQ_INT(n, 1);
+            if (n == 1)
+                check_exemplar(&ex[0], 3, 1, before);
+        } else {
+            CHECK_EQ_INT(n, 0);
+        }
+    }
+    m = metric(req, len, "wait_seconds");
+    pb_field hist = one(&m, 9), dp = one(&hist, 1);
+    CHECK_EQ_INT(one(&dp, 4).v, 3);
+    CHECK_EQ_INT(fields(dp.p, dp.n, 8, ex, 4), 2); /* lowest bucket first */
+    check_exemplar(&ex[0], 0.5, 2, before);
+    check_exemplar(&ex[1], 9, 3, before);
+    m = metric(req, len, "mixed_seconds");
+    pb_field eh = one(&m, 10);
+    dp = one(&eh, 1);
+    CHECK_EQ_INT(one(&dp, 4).v, 1);
+    CHECK_EQ_INT(fields(dp.p, dp.n, 11, ex, 4), 1);
+    check_exemplar(&ex[0], 4, 4, before);
+    m = metric(req, len, "native_seconds");
+    eh = one(&m, 10);
+    dp = one(&eh, 1);
+    CHECK_EQ_INT(one(&dp, 4).v, 1);
+    CHECK_EQ_INT(fields(dp.p, dp.n, 11, ex, 4), 0); /* a native-only histogram keeps none */
+    m = metric(req, len, "ticks_total");
+    sum = one(&m, 7);
+    dp = one(&sum, 1);
+    CHECK_EQ_DBL(as_double(one(&dp, 4).v), 7);
+    CHECK_EQ_INT(fields(dp.p, dp.n, 5, ex, 4), 0);
+    free(req);
+    sonde_metric_reader_free(r, 0);
+    sonde_registry_free(reg);
+}
+
 /* An exporter that fails, then succeeds with a partial success. */
 typedef struct fake {
     int calls;
@@ -418,6 +535,7 @@ TEST(reader_honours_disabling)
 int main(void)
 {
     RUN(encoding_follows_metrics_proto);
+    RUN(exemplars_on_their_points);
     RUN(sparse_native_buckets_merge_to_fit);
     RUN(reader_counts_failures_and_rejections);
     RUN(reader_honours_disabling);

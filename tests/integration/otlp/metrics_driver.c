@@ -1,7 +1,8 @@
 /*
  * metrics_driver.c - the program test_otlp_metrics.sh runs against its OTLP
  * receiver: a registry holding every instrument kind (labels with hostile
- * UTF-8 values included, a global label, a native histogram), exported by
+ * UTF-8 values included, a global label, a native histogram, exemplars on a
+ * counter and on a histogram bucket), exported by
  * sonde_otlp_metrics_start() exactly as the OTEL_* environment the test sets
  * configures it. It records everything first, waits for WAIT exports
  * (delivered or failed) of the periodic reader, stops it (one last export)
@@ -34,6 +35,18 @@ static void json_str(const char *s)
             putchar(c);
     }
     putchar('"');
+}
+
+/* {"value": v, "trace_id": hex, "span_id": hex} */
+static void json_exemplar(const sonde_span_context *ctx, double v)
+{
+    printf("{\"value\": %g, \"trace_id\": \"", v);
+    for (int i = 0; i < 16; i++)
+        printf("%02x", ctx->trace_id[i]);
+    printf("\", \"span_id\": \"");
+    for (int i = 0; i < 8; i++)
+        printf("%02x", ctx->span_id[i]);
+    printf("\"}");
 }
 
 int main(int argc, char **argv)
@@ -90,13 +103,29 @@ int main(int argc, char **argv)
             fprintf(stderr, "register %s failed\n", o[i].name);
             return 1;
         }
-    sonde_counter_add(sonde_counter_with(requests, (const char *[]){"gpt-4o", "200"}), 41);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long recorded_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+    sonde_span_context ctx_counter = {.flags = SONDE_TRACE_FLAG_SAMPLED};
+    sonde_span_context ctx_bucket = {.flags = SONDE_TRACE_FLAG_SAMPLED};
+    for (int i = 0; i < 16; i++) {
+        ctx_counter.trace_id[i] = (uint8_t)(0x10 + i);
+        ctx_bucket.trace_id[i] = (uint8_t)(0xf0 - i);
+    }
+    for (int i = 0; i < 8; i++) {
+        ctx_counter.span_id[i] = (uint8_t)(0xa0 + i);
+        ctx_bucket.span_id[i] = (uint8_t)(0x01 + i);
+    }
+    sonde_counter_add(sonde_counter_with(requests, (const char *[]){"gpt-4o", "200"}), 40);
+    sonde_counter_add_exemplar(sonde_counter_with(requests, (const char *[]){"gpt-4o", "200"}), 1,
+                               &ctx_counter);
     sonde_counter_add(sonde_counter_with(requests, (const char *[]){hostile, "500"}), 2.5);
     sonde_gauge_set(sonde_gauge_of(queue), -3);
     sonde_gauge_set(sonde_gauge_of(temp), 71.25);
     static const double obs[] = {0.05, 0.1, 0.3, 0.7, 0.9, 2, 3, 7.5};
-    for (size_t i = 0; i < 8; i++)
-        sonde_histogram_observe(sonde_histogram_with(duration, (const char *[]){"/v1/chat"}), obs[i]);
+    for (size_t i = 0; i < 8; i++) /* 0.7 with an exemplar, in bucket le=1 */
+        sonde_histogram_observe_exemplar(sonde_histogram_with(duration, (const char *[]){"/v1/chat"}),
+                                         obs[i], obs[i] == 0.7 ? &ctx_bucket : NULL);
     sonde_histogram_observe(sonde_histogram_with(duration, (const char *[]){hostile}), 0.2);
     for (int i = 1; i <= 100; i++)
         sonde_summary_observe(sonde_summary_of(size), i * 10.0);
@@ -106,7 +135,6 @@ int main(int argc, char **argv)
     sonde_info_set(build, (const char *[]){"1.4.2", hostile});
     sonde_stateset_set(sonde_stateset_with(feature, NULL), "canary");
 
-    struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     unsigned long long start_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
     sonde_otlp_metrics_opts mo;
@@ -131,7 +159,8 @@ int main(int argc, char **argv)
         sonde_otlp_metrics_stop(om, -1); /* the last export */
         /* the reader's counters as they stood before that last export */
     }
-    printf("{\"started\": %s, \"start_ns\": \"%llu\", \"hostile\": ", om ? "true" : "false", start_ns);
+    printf("{\"started\": %s, \"start_ns\": \"%llu\", \"recorded_ns\": \"%llu\", \"hostile\": ",
+           om ? "true" : "false", start_ns, recorded_ns);
     json_str(hostile);
     printf(", \"histogram_obs\": [");
     for (size_t i = 0; i < 8; i++)
@@ -139,7 +168,12 @@ int main(int argc, char **argv)
     printf("], \"native_obs\": [");
     for (size_t i = 0; i < 8; i++)
         printf("%s%g", i ? ", " : "", native_obs[i]);
-    printf("], \"bounds\": [0.1, 0.5, 1, 2.5], \"exports\": %llu, \"export_failures\": %llu, "
+    printf("], \"exemplars\": {\"counter\": ");
+    json_exemplar(&ctx_counter, 1);
+    printf(", \"bucket\": ");
+    json_exemplar(&ctx_bucket, 0.7);
+    printf("}");
+    printf(", \"bounds\": [0.1, 0.5, 1, 2.5], \"exports\": %llu, \"export_failures\": %llu, "
            "\"points_exported\": %llu}\n",
            (unsigned long long)st.exports, (unsigned long long)st.export_failures,
            (unsigned long long)st.points_exported);
