@@ -151,23 +151,30 @@ static void step_done(resp_run *run)
 
 /* ---- the tapped chat call's answer -------------------------------------- */
 
+/* A whole chat completion j (borrowed; NULL: not JSON), taken as one chunk; the
+ * response is done. */
+static void whole_answer(resp_run *run, json_t *j)
+{
+    json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
+    json_t *chunk = json_pack("{s:O*, s:O*, s:[{s:O*, s:O*}]}", "model",
+                              json_object_get(j, "model"), "usage", json_object_get(j, "usage"),
+                              "choices", "delta", json_object_get(ch, "message"),
+                              "finish_reason", json_object_get(ch, "finish_reason"));
+    const char *why = "the upstream's answer is not a chat completion";
+    if (!ch || !chunk || gw_resp_acc_chunk(&run->acc, chunk, &why) != 0)
+        fail_step(run, "upstream_protocol", why);
+    json_decref(chunk);
+    step_done(run);
+}
+
 static void tap_reply(void *ud, unsigned status, char *body, int retry_after)
 {
     resp_run *run = ud;
     if (status == 200) { /* a whole answer (asked for, or an upstream that would not stream) */
         json_t *j = json_loads(body, 0, NULL);
-        json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
-        json_t *chunk = json_pack("{s:O*, s:O*, s:[{s:O*, s:O*}]}", "model",
-                                  json_object_get(j, "model"), "usage", json_object_get(j, "usage"),
-                                  "choices", "delta", json_object_get(ch, "message"),
-                                  "finish_reason", json_object_get(ch, "finish_reason"));
-        const char *why = "the upstream's answer is not a chat completion";
-        if (!ch || !chunk || gw_resp_acc_chunk(&run->acc, chunk, &why) != 0)
-            fail_step(run, "upstream_protocol", why);
-        json_decref(chunk);
-        json_decref(j);
         free(body);
-        step_done(run);
+        whole_answer(run, j);
+        json_decref(j);
         return;
     }
     if (run->started) {
@@ -225,8 +232,9 @@ static void tap_stream_end(void *ud)
     step_done(ud);
 }
 
-static const gw_tap resp_tap = {tap_reply, tap_stream_start, tap_stream_data, tap_stream_end,
-                                run_unref, .caller_waits = 0};
+static const gw_tap resp_tap = {.reply = tap_reply, .stream_start = tap_stream_start,
+                                .stream_data = tap_stream_data, .stream_end = tap_stream_end,
+                                .release = run_unref, .caller_waits = 0};
 
 /* THE MODEL STEP: call the model with the conversation items; step_done(run) follows
  * (on the upstream's thread) with the output in run->acc. 0 when the call started; -1
@@ -326,12 +334,12 @@ static void agent_done(void *ud, gw_agent_result *res)
     json_array_foreach(res->items, i, item) {
         char id[64];
         gw_resp_new_id("mcp", id, sizeof id);
-        json_t *it = json_deep_copy(item);
+        json_t *it = json_copy(item); /* the run's, on this thread: only its id changes */
         json_object_set_new(it, "id", json_string(id));
         add_output_item(run, it);
         json_decref(it);
     }
-    tap_reply(run, 200, json_dumps(res->answer, JSON_COMPACT), -1); /* the last answer, whole */
+    whole_answer(run, res->answer); /* the last answer, whole (the run's, on this thread) */
     run_unref(run);
 }
 

@@ -257,6 +257,21 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
     pthread_mutex_unlock(&r->mu);
 }
 
+void gw_reply_value(gw_req *r, unsigned status, json_t *body)
+{
+    if (r->tap && r->tap->reply_value) {
+        pthread_mutex_lock(&r->mu);
+        int first = !r->ready;
+        r->ready = 1;
+        pthread_mutex_unlock(&r->mu);
+        if (first) r->tap->reply_value(r->tap_ud, status, body);
+        else json_decref(body);
+        return;
+    }
+    gw_reply_json(r, status, body ? json_dumps(body, JSON_COMPACT) : NULL, -1);
+    json_decref(body);
+}
+
 static void reply_error_v(gw_req *r, unsigned status, const char *type, const char *code,
                           const char *param, int retry_after, const char *fmt, va_list ap)
 {
