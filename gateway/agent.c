@@ -318,7 +318,7 @@ static unsigned call_model(run *r, json_t **body)
     *body = NULL;
     gw_fields f;
     gw_invalid inv;
-    json_t *b = json_deep_copy(r->body);
+    json_t *b = gw_json_clone(r->body);
     if (!b) return 500;
     if (gw_validate(b, GW_OP_CHAT, &f, &inv) != 0) { /* what the loop appended is at fault */
         json_decref(b);
@@ -487,7 +487,7 @@ static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
             return -1;
         }
         json_array_append_new(listed, json_pack("{s:s, s:o}", "server_label", r->servers[i]->name,
-                                                "tools", json_deep_copy(list)));
+                                                "tools", gw_json_clone(list)));
         size_t k;
         json_t *t;
         json_array_foreach(list, k, t) {
@@ -502,7 +502,7 @@ static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
             json_t *schema = json_object_get(t, "inputSchema");
             /* a copy: the cache is shared by concurrent runs, and jansson's reference
              * counts are no place to meet (its incref reads the count unsynchronised) */
-            json_t *params = json_is_object(schema) ? json_deep_copy(schema)
+            json_t *params = json_is_object(schema) ? gw_json_clone(schema)
                                                     : json_pack("{s:s}", "type", "object");
             json_t *fn = json_pack("{s:s, s:o}", "name", name, "parameters", params);
             const char *desc = json_string_value(json_object_get(t, "description"));

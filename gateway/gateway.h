@@ -716,6 +716,10 @@ uint64_t gw_now_ns(void);
 
 /* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
 void gw_utf8_fix(char *s);
+/* json_clone.c: a deep copy of v (a tree: no value contains itself) sharing no reference
+ * with it, key order kept; NULL when v is NULL or out of memory. Cheaper than
+ * json_deep_copy(), which checks every container for loops. */
+json_t *gw_json_clone(const json_t *v);
 /* A request field as it may be echoed in an error or logged: at most GW_ECHO_MAX bytes of
  * it, cut on a character boundary and marked "..." when cut, bad bytes as '?'. */
 #define GW_ECHO_MAX 64

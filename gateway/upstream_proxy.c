@@ -295,7 +295,7 @@ static double retry_hint(const xfer *x)
 
 static char *rewrite_body(gw_call *c)
 {
-    json_t *b = json_deep_copy(c->body);
+    json_t *b = gw_json_clone(c->body);
     if (!b) return NULL;
     json_object_set_new(b, "model", json_string(c->model->upstream_model));
     if (c->stream) {

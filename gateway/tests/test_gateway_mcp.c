@@ -5,7 +5,8 @@
  * event, JSON-RPC errors, garbage, answers to another id, a result that is
  * no object), the text of a tool result (text parts joined, other parts as
  * JSON, the bound), the "mcp" configuration (servers, headers, limits and
- * its mistakes), and the request validation of {"type":"mcp"} tools.
+ * its mistakes), the request validation of {"type":"mcp"} tools, and the
+ * copy the agent loop hands to each model call (gw_json_clone).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,34 @@ TEST(validation)
     json_decref(b);
 }
 
+/* A copy equal to the original, in the same key order, with values of its own. */
+TEST(json_clone)
+{
+    const char *text = "{\"model\":\"m\",\"n\":3,\"t\":0.5,\"ok\":true,\"no\":false,\"z\":null,"
+                       "\"s\":\"a\\u0000b\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                       "\"text\",\"text\":\"hi\"}]}],\"tools\":[],\"o\":{}}";
+    json_t *v = json_loads(text, JSON_ALLOW_NUL, NULL);
+    CHECK(v != NULL);
+    json_t *c = gw_json_clone(v);
+    CHECK(c != NULL && c != v);
+    CHECK(json_equal(v, c));
+    char *a = json_dumps(v, JSON_COMPACT), *b = json_dumps(c, JSON_COMPACT);
+    CHECK_EQ_STR(a, b); /* the key order too */
+    CHECK_EQ_INT((long)json_string_length(json_object_get(c, "s")), 3); /* the NUL kept */
+    json_t *m = json_object_get(c, "messages"), *vm = json_object_get(v, "messages");
+    CHECK(m != vm && json_array_get(m, 0) != json_array_get(vm, 0));
+    json_array_append_new(m, json_string("more")); /* the copy changes alone */
+    json_object_set_new(json_array_get(m, 0), "role", json_string("assistant"));
+    CHECK_EQ_INT((long)json_array_size(vm), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(vm, 0), "role")), "user");
+    CHECK(!json_equal(v, c));
+    CHECK(gw_json_clone(NULL) == NULL);
+    free(a);
+    free(b);
+    json_decref(c);
+    json_decref(v);
+}
+
 int main(void)
 {
     RUN(json_answers);
@@ -183,5 +212,6 @@ int main(void)
     RUN(result_text);
     RUN(config);
     RUN(validation);
+    RUN(json_clone);
     return check_report();
 }
