@@ -680,7 +680,7 @@ static void chat_done(void *arg, gw_agent_result *res)
         json_object_set_new(res->answer, "mcp_stop", json_string(res->stop));
     }
     if (res->status != 499 && res->answer)
-        gw_reply_json(r, res->status, json_dumps(res->answer, JSON_COMPACT), -1);
+        gw_reply_json(r, res->status, gw_json_dumps(res->answer), -1);
     else
         gw_reply_error(r, 499, "invalid_request_error", "cancelled", -1, "the client is gone");
     gw_req_unref(r);

@@ -716,10 +716,13 @@ uint64_t gw_now_ns(void);
 
 /* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
 void gw_utf8_fix(char *s);
-/* json_clone.c: a deep copy of v (a tree: no value contains itself) sharing no reference
- * with it, key order kept; NULL when v is NULL or out of memory. Cheaper than
- * json_deep_copy(), which checks every container for loops. */
+/* json_tree.c, for values that are trees (no value contains itself), cheaper than
+ * jansson's own, which check every container for loops: a deep copy of v sharing no
+ * reference with it, key order kept (NULL when v is NULL or out of memory); and the text
+ * json_dumps(v, JSON_COMPACT) gives, malloc'd (NULL when v is not an object or an array,
+ * or out of memory). */
 json_t *gw_json_clone(const json_t *v);
+char *gw_json_dumps(const json_t *v);
 /* A request field as it may be echoed in an error or logged: at most GW_ECHO_MAX bytes of
  * it, cut on a character boundary and marked "..." when cut, bad bytes as '?'. */
 #define GW_ECHO_MAX 64

@@ -86,7 +86,7 @@ static void run_unref(void *ud)
 static int emit(void *ud, json_t *ev)
 {
     resp_run *run = ud;
-    char *s = json_dumps(ev, JSON_COMPACT);
+    char *s = gw_json_dumps(ev);
     int rc = s ? gw_stream_sse(run->client, json_string_value(json_object_get(ev, "type")), s,
                                strlen(s)) : -1;
     free(s);
@@ -135,7 +135,7 @@ static void step_done(resp_run *run)
         gw_resp_acc_event(&run->acc, type, json_pack("{s:O}", "response", run->resp));
         gw_stream_end_events(run->client);
     } else {
-        gw_reply_json(run->client, 200, json_dumps(run->resp, JSON_COMPACT), -1);
+        gw_reply_json(run->client, 200, gw_json_dumps(run->resp), -1);
     }
     if (!store) return;
     json_t *ctx = json_copy(run->context);
@@ -316,7 +316,7 @@ static void agent_done(void *ud, gw_agent_result *res)
             gw_reply_error(run->client, res->status == 499 ? 499 : 502, "upstream_error",
                            "agent_failed", -1, "the agent loop ended without an answer");
         } else {
-            gw_reply_json(run->client, res->status, json_dumps(res->answer, JSON_COMPACT), -1);
+            gw_reply_json(run->client, res->status, gw_json_dumps(res->answer), -1);
         }
         run_unref(run);
         return;
@@ -479,7 +479,7 @@ static void input_items(gw_req *r, const char *id, json_t *items)
                              "last_id", got ? json_copy(json_object_get(json_array_get(data, got - 1), "id")) : json_null(),
                              "has_more", start + got < n);
     (void)id;
-    gw_reply_json(r, 200, json_dumps(list, JSON_COMPACT), -1);
+    gw_reply_json(r, 200, gw_json_dumps(list), -1);
     json_decref(list);
 }
 
@@ -522,7 +522,7 @@ static void by_id(gateway *gw, gw_req *r, const char *method, const char *rest)
         else {
             json_t *j = json_pack("{s:s, s:s, s:b}", "id", id, "object", "response.deleted",
                                   "deleted", 1);
-            gw_reply_json(r, 200, json_dumps(j, JSON_COMPACT), -1);
+            gw_reply_json(r, 200, gw_json_dumps(j), -1);
             json_decref(j);
         }
         return;
@@ -543,7 +543,7 @@ static void by_id(gateway *gw, gw_req *r, const char *method, const char *rest)
                              "Only responses created with background=true can be cancelled; "
                              "response '%s' is %s", id,
                              json_string_value(json_object_get(s.response, "status")));
-    else gw_reply_json(r, 200, json_dumps(s.response, JSON_COMPACT), -1);
+    else gw_reply_json(r, 200, gw_json_dumps(s.response), -1);
     gw_stored_response_clear(&s);
 }
 

@@ -366,7 +366,7 @@ static void reply_whole(sim *s)
         gw_reply_value(c->req, 200, resp);
         return;
     }
-    gw_reply_json(c->req, 200, json_dumps(resp, JSON_COMPACT), -1);
+    gw_reply_json(c->req, 200, gw_json_dumps(resp), -1);
     json_decref(resp);
 }
 

@@ -6,7 +6,8 @@
  * no object), the text of a tool result (text parts joined, other parts as
  * JSON, the bound), the "mcp" configuration (servers, headers, limits and
  * its mistakes), the request validation of {"type":"mcp"} tools, and the
- * copy the agent loop hands to each model call (gw_json_clone).
+ * copy the agent loop hands to each model call and the dump of every answer
+ * (gw_json_clone, gw_json_dumps: byte for byte what jansson writes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,40 @@ TEST(json_clone)
     json_decref(v);
 }
 
+/* gw_json_dumps writes what json_dumps(v, JSON_COMPACT) writes. */
+static void same_dump(json_t *v)
+{
+    char *want = json_dumps(v, JSON_COMPACT), *got = gw_json_dumps(v);
+    CHECK(want != NULL && got != NULL);
+    if (want && got) CHECK_EQ_STR(got, want);
+    free(want);
+    free(got);
+    json_decref(v);
+}
+
+TEST(compact_dump)
+{
+    same_dump(json_loads("{\"id\":\"resp_1\",\"object\":\"response\",\"created_at\":1796091357,"
+                         "\"n\":-9223372036854775808,\"m\":9223372036854775807,\"zero\":0,\"t\":1.0,"
+                         "\"p\":0.7,\"big\":1e300,\"small\":-2.5e-7,\"ok\":true,\"no\":false,\"z\":null,"
+                         "\"output\":[{\"type\":\"message\",\"content\":[{\"text\":\"h\\u00e9llo \\u2603 "
+                         "\\ud83d\\ude00 / <tag> & \\\\ \\\"q\\\"\"}],\"annotations\":[]}],\"metadata\":{},"
+                         "\"nested\":[[],[{}],[[1,2],{\"a\":[null]}]]}", 0, NULL));
+    /* every control character, DEL and a NUL in a string and in a key's neighbour */
+    char ctl[40];
+    for (int i = 0; i < 32; i++) ctl[i] = (char)(i + 1 == 32 ? 0x7f : i + 1);
+    json_t *o = json_object();
+    json_object_set_new(o, "ctl", json_stringn(ctl, 32));
+    json_object_set_new(o, "nul", json_stringn("a\0b", 3));
+    json_object_set_new(o, "key \"with\" \\ and \n", json_string("v"));
+    same_dump(o);
+    same_dump(json_array());
+    same_dump(json_object());
+    json_t *s = json_string("x");
+    CHECK(gw_json_dumps(s) == NULL); /* not a container: as json_dumps() without ENCODE_ANY */
+    json_decref(s);
+}
+
 int main(void)
 {
     RUN(json_answers);
@@ -213,5 +248,6 @@ int main(void)
     RUN(config);
     RUN(validation);
     RUN(json_clone);
+    RUN(compact_dump);
     return check_report();
 }
