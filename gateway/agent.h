@@ -49,7 +49,8 @@ typedef struct gw_agent_result {
                              "cancelled" */
 } gw_agent_result;
 
-/* Called once, on the run's worker, when the run ends; res is freed after it returns. */
+/* Called once, on the run's worker, when the run ends; res is freed after it returns (done
+ * may take res->answer, items and listed: it sets them NULL). */
 typedef void (*gw_agent_done_fn)(void *arg, gw_agent_result *res);
 
 /* Set up the gateway's run accounting / wait for its runs to end (gateway.c). */

@@ -340,6 +340,13 @@ static void agent_done(void *ud, gw_agent_result *res)
         json_decref(it);
     }
     whole_answer(run, res->answer); /* the last answer, whole (the run's, on this thread) */
+    /* the output shares values with res: res goes first, so that this thread is done with
+     * their reference counts before it lets the response go (the client's thread may free
+     * it) */
+    json_decref(res->answer);
+    json_decref(res->items);
+    json_decref(res->listed);
+    res->answer = res->items = res->listed = NULL;
     run_unref(run);
 }
 
