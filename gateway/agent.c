@@ -242,7 +242,6 @@ static json_t *error_body(const char *type, const char *code, const char *msg)
                      code, "param");
 }
 
-
 static void waiter_unref(waiter *w)
 {
     if (atomic_fetch_sub(&w->refs, 1) != 1) return;
