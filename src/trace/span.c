@@ -65,6 +65,8 @@ static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t m
     size_t w = sonde_utf8_sanitize(str, n, max_chars, s->arena + off);
     s->arena[off + w] = '\0';
     s->arena_len += (uint32_t)w + 1;
+    if (w > s->longest)
+        s->longest = (uint32_t)w; /* the recent ring holds a span whole only when short */
     if (stored)
         *stored = (uint32_t)w;
     return off;
@@ -195,6 +197,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     }
     s->arena[0] = '\0';
     s->arena_len = 1;
+    s->longest = 0;
     s->name = arena_add_cstr(s, name, 0, NULL);
     return s;
 }

@@ -36,6 +36,15 @@ void sonde_span_free(sonde_span *s)
     free(s);
 }
 
+/* On a cache line's start, so that its first fields share two lines. */
+sonde_span *sonde_span_alloc(void)
+{
+    sonde_span *s = aligned_alloc(64, (sizeof(sonde_span) + 63) / 64 * 64);
+    if (s)
+        memset(s, 0, sizeof *s);
+    return s;
+}
+
 /* At thread exit the cache goes back to malloc. */
 static void cache_release(void *unused)
 {
@@ -116,12 +125,8 @@ sonde_span *sonde_span_pool_refill(span_pool *p)
         p->count -= chain->chain_len;
     }
     pthread_mutex_unlock(&p->mu);
-    if (!chain) { /* on a cache line's start, so that its first fields share two lines */
-        sonde_span *s = aligned_alloc(64, (sizeof(sonde_span) + 63) / 64 * 64);
-        if (s)
-            memset(s, 0, sizeof *s);
-        return s;
-    }
+    if (!chain)
+        return sonde_span_alloc();
     sonde_span_cache.head = chain; /* the cache was empty */
     sonde_span_cache.count = chain->chain_len;
     return sonde_span_pool_get(p);

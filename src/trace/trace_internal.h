@@ -59,6 +59,7 @@ struct sonde_span {
     uint8_t kind, status;
     uint32_t event_count, event_cap, dropped_events;
     uint32_t ev_attr_count, ev_attr_cap;
+    uint32_t longest;         /* bytes of the longest string stored past the short paths */
     span_event *events;
     span_attr *ev_attrs;
     sonde_span *prev_current; /* restored when this current span ends */
@@ -120,6 +121,8 @@ static inline void sonde_span_pool_put_local(sonde_span *s)
 /* Reset and return a batch to the tracer's pool (export thread). */
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
 void sonde_span_free(sonde_span *s);
+/* A zeroed span object on a cache line's start (NULL when out of memory). */
+sonde_span *sonde_span_alloc(void);
 
 /* ids.c: the thread's xoshiro256** generator, seeded once per thread from getrandom()
  * (sonde_trace_seed); the draws are inline, for the span's hot path. */
@@ -249,6 +252,7 @@ struct sonde_tracer {
     span_pool pool;
     sonde_batch batch;
     struct recent_spans *recent; /* recent.h */
+    sonde_span **release;        /* the export thread's: the spans a batch gives back */
     sonde_span_exporter exporter;
     sonde_logger *logger;
     sonde_registry *registry;

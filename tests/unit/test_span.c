@@ -534,6 +534,91 @@ TEST(recent_ring)
     sonde_tracer_free(t, 5000);
 }
 
+/* More latest spans than are held whole (cap > 512): the older ones are summarised as they
+ * leave the held ring, a batch longer than the held ring included; the latest read is the
+ * same, newest first, however the export thread cut the batches. */
+TEST(recent_ring_past_held)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.recent_spans = 600;
+    o.max_queue_size = 2048;
+    o.max_export_batch_size = 1024;
+    sonde_tracer *t = new_tracer(&k, &o);
+    int next = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < (round ? 700 : 300); i++) {
+            char name[16];
+            snprintf(name, sizeof name, "s%d", next++);
+            sonde_span_end(sonde_span_start(t, name, SONDE_SPAN_INTERNAL, NULL));
+        }
+        CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    }
+    static sonde_span_summary out[700];
+    size_t n = sonde_tracer_recent(t, SONDE_RECENT_LATEST, out, 700);
+    CHECK_EQ_INT(n, 600);
+    int in_order = 1;
+    for (size_t i = 0; i < n; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "s%d", next - 1 - (int)i);
+        in_order &= strcmp(out[i].name, want) == 0;
+    }
+    CHECK(in_order);
+    sonde_tracer_free(t, 5000);
+}
+
+typedef struct visited {
+    size_t spans, attrs;
+    char model[64];
+} visited;
+
+static void visit(void *ud, const sonde_span *s)
+{
+    visited *v = ud;
+    v->spans++;
+    v->attrs = sonde_span_attr_count(s);
+    sonde_attr a;
+    if (sonde_span_attr(s, 1, &a) == SONDE_OK && a.type == SONDE_ATTR_STRING)
+        snprintf(v->model, sizeof v->model, "%s", a.v.s);
+}
+
+/* A span held whole for the trace view reads as it was ended, until newer spans push it
+ * out of the held ring (its object then goes back to the pool and is reused). */
+TEST(recent_trace_held_whole)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.recent_spans = 4;
+    sonde_tracer *t = new_tracer(&k, &o);
+    sonde_span *s = sonde_span_start(t, "chat", SONDE_SPAN_CLIENT, NULL);
+    sonde_span_set_str(s, "gen_ai.operation.name", "chat");
+    sonde_span_set_str(s, "gen_ai.request.model", "gpt-4o-mini");
+    sonde_span_set_int(s, "gen_ai.usage.output_tokens", 128);
+    sonde_span_context ctx;
+    sonde_span_get_context(s, &ctx);
+    sonde_span_end(s);
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    visited v = {0};
+    CHECK_EQ_INT(sonde_tracer_trace(t, ctx.trace_id, visit, &v), 1);
+    CHECK_EQ_INT(v.attrs, 3);
+    CHECK_EQ_STR(v.model, "gpt-4o-mini");
+    for (int i = 0; i < 20; i++) {
+        sonde_span *x = sonde_span_start(t, "other", SONDE_SPAN_INTERNAL, NULL);
+        sonde_span_set_str(x, "gen_ai.request.model", "another-model");
+        sonde_span_end(x);
+        if (i % 5 == 4)
+            CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    }
+    memset(&v, 0, sizeof v);
+    CHECK_EQ_INT(sonde_tracer_trace(t, ctx.trace_id, visit, &v), 0);
+    CHECK_EQ_INT(v.spans, 0);
+    sonde_tracer_free(t, 5000);
+}
+
 /* An exporter that keeps the OTLP encoding of its last batch. */
 typedef struct encoded {
     char *body;
@@ -661,6 +746,8 @@ int main(void)
     RUN(export_failures_and_partial_success);
     RUN(shutdown_flushes);
     RUN(recent_ring);
+    RUN(recent_ring_past_held);
+    RUN(recent_trace_held_whole);
     RUN(environment);
     return check_report();
 }
