@@ -4,11 +4,11 @@
  * in one arena (offsets, so the arena may grow) and its attributes and
  * events in arrays, all reused through span_pool.c. Limits are the tracer's
  * (OTEL_SPAN_*): what passes them is dropped and counted, never stored.
- * An unsampled span only carries its context: no clock read, no arena.
+ * Times come from the span clock (clock.c). An unsampled span only carries
+ * its context: no clock read, no arena.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -24,13 +24,6 @@ static inline void set_current(sonde_span *s)
 {
     sonde_trace_current_span = s;
     sonde_exemplar_ctx = s && s->recording ? &s->ctx : NULL;
-}
-
-static uint64_t unix_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int arena_reserve(sonde_span *s, size_t more)
@@ -189,7 +182,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
                             ? kind : SONDE_SPAN_INTERNAL);
     s->status = SONDE_STATUS_UNSET;
     s->status_msg = 0;
-    s->start_ns = unix_ns();
+    s->start_ns = sonde_span_clock_ns();
     s->end_ns = 0;
     if (arena_reserve(s, 1)) {
         sonde_span_pool_put_local(s);
@@ -212,7 +205,7 @@ void sonde_span_end(sonde_span *s)
         sonde_span_pool_put_local(s);
         return;
     }
-    s->end_ns = unix_ns();
+    s->end_ns = sonde_span_clock_ns();
     if (s->end_ns < s->start_ns)
         s->end_ns = s->start_ns; /* the wall clock stepped back */
     sonde_tracer_submit(s->tracer, s);
@@ -350,7 +343,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
         s->event_cap = cap;
     }
     span_event *e = &s->events[s->event_count++];
-    e->unix_ns = unix_ns();
+    e->unix_ns = sonde_span_clock_ns();
     e->name = arena_add_cstr(s, name, 0, NULL);
     e->first_attr = s->ev_attr_count;
     e->attr_count = e->dropped_attrs = 0;

@@ -168,6 +168,30 @@ static inline void sonde_trace_new_span_id(uint8_t id[8])
     __builtin_memcpy(id, &a, 8);
 }
 
+/* clock.c: the span clock, Unix ns. On x86-64 with the kernel keeping time by the TSC, a
+ * read is one rdtsc extrapolated from the thread's anchor (a wall clock read at most 1 ms
+ * old); otherwise, and when the anchor is due, sonde_span_clock_anchor reads the wall clock. */
+typedef struct span_clock {
+    uint64_t tsc, ns;  /* the anchor */
+    uint64_t mult;     /* ns per tick * 2^32 */
+    uint64_t max_ticks; /* the anchor's reach; 0: every read anchors */
+} span_clock;
+extern TRACE_TLS span_clock sonde_span_clock;
+uint64_t sonde_span_clock_anchor(void);
+
+static inline uint64_t sonde_span_clock_ns(void)
+{
+#if defined(__x86_64__)
+    const span_clock *c = &sonde_span_clock;
+    if (__builtin_expect(c->max_ticks != 0, 1)) {
+        uint64_t d = __builtin_ia32_rdtsc() - c->tsc; /* a TSC behind the anchor wraps: anchors */
+        if (__builtin_expect(d <= c->max_ticks, 1))
+            return c->ns + ((d * c->mult) >> 32);
+    }
+#endif
+    return sonde_span_clock_anchor();
+}
+
 /* span.c: the thread's current span. */
 extern TRACE_TLS sonde_span *sonde_trace_current_span;
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -619,6 +620,69 @@ TEST(recent_trace_held_whole)
     sonde_tracer_free(t, 5000);
 }
 
+typedef struct times_sink {
+    pthread_mutex_t mu;
+    uint64_t start[256], end[256], event[256];
+    size_t count;
+} times_sink;
+
+static int times_export(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                        size_t *rejected)
+{
+    (void)deadline_ns, (void)rejected;
+    times_sink *k = ud;
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < n && k->count < 256; i++, k->count++) {
+        k->start[k->count] = sonde_span_start_unix_ns(spans[i]);
+        k->end[k->count] = sonde_span_end_unix_ns(spans[i]);
+        sonde_span_event(spans[i], 0, NULL, &k->event[k->count], NULL);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return SONDE_OK;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Span and event times are Unix ns of the wall clock, whatever reads them (the span clock
+ * extrapolates the TSC between wall clock reads where it can): each lies between wall clock
+ * reads taken before and after it, within 0.2 ms, over spans spread across more than the
+ * clock's first rate measure and many of its anchors. */
+TEST(span_times_follow_the_wall_clock)
+{
+    times_sink k = {.count = 0};
+    pthread_mutex_init(&k.mu, NULL);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    o.exporter = (sonde_span_exporter){times_export, NULL, &k};
+    sonde_tracer *t = NULL;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    static uint64_t before[200], after[200];
+    for (int i = 0; i < 200; i++) {
+        before[i] = wall_ns();
+        sonde_span *s = sonde_span_start(t, "timed", SONDE_SPAN_INTERNAL, NULL);
+        sonde_span_add_event(s, "tick", NULL, 0);
+        sonde_span_end(s);
+        after[i] = wall_ns();
+        while (wall_ns() - before[i] < 250000) /* spread across the clock's anchors */
+            ;
+    }
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(k.count, 200);
+    int within = 1;
+    const uint64_t tol = 200000;
+    for (int i = 0; i < 200; i++)
+        within &= k.start[i] + tol >= before[i] && k.start[i] <= k.event[i] + tol &&
+                  k.event[i] <= k.end[i] + tol && k.end[i] >= k.start[i] && k.end[i] <= after[i] + tol;
+    CHECK(within);
+    sonde_tracer_free(t, 5000);
+}
+
 /* An exporter that keeps the OTLP encoding of its last batch. */
 typedef struct encoded {
     char *body;
@@ -748,6 +812,7 @@ int main(void)
     RUN(recent_ring);
     RUN(recent_ring_past_held);
     RUN(recent_trace_held_whole);
+    RUN(span_times_follow_the_wall_clock);
     RUN(environment);
     return check_report();
 }
