@@ -184,6 +184,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     s->status_msg = 0;
     s->start_ns = sonde_span_clock_ns();
     s->end_ns = 0;
+    s->arena_len = 0;
     if (arena_reserve(s, 1)) {
         sonde_span_pool_put_local(s);
         return NULL;
@@ -191,6 +192,8 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     s->arena[0] = '\0';
     s->arena_len = 1;
     s->longest = 0;
+    s->attr_count = s->dropped_attrs = 0; /* here, not where the span was given back */
+    s->event_count = s->dropped_events = s->ev_attr_count = 0;
     s->name = arena_add_cstr(s, name, 0, NULL);
     return s;
 }

@@ -242,12 +242,15 @@ typedef struct sonde_batch {
     uint64_t cap, batch_max;
     uint64_t mask; /* cap - 1 when cap is a power of two (the default 2048), else 0 */
     uint64_t delay_ns, timeout_ns;
+    /* Each on its own cache line: what every push writes (head), what only the thread
+     * writes (tail), what every push reads and is seldom written (the flags), and the
+     * counters of refused items, so that no push's read shares a line with another's write. */
     _Alignas(64) _Atomic uint64_t head; /* enqueue position */
     _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */
-    _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
-    _Atomic int stopping;
+    _Alignas(64) _Atomic int stopping;
     _Atomic int sleeping; /* the thread waits for a full batch or its timer */
-    pthread_mutex_t mu;
+    _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
+    _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
     uint64_t flush_asked, flush_done; /* under mu */
     int running;
