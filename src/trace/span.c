@@ -193,6 +193,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     s->arena_len = 1;
     s->longest = 0;
     s->attr_count = s->dropped_attrs = 0; /* here, not where the span was given back */
+    s->key_lens = 0;
     s->event_count = s->dropped_events = s->ev_attr_count = 0;
     s->name = arena_add_cstr(s, name, 0, NULL);
     return s;
@@ -224,16 +225,19 @@ static void arena_take_back(sonde_span *s, uint32_t off)
         s->arena_len = off;
 }
 
-/* The attribute whose stored key is the len bytes at key, or UINT32_MAX. */
+/* The attribute whose stored key is the len bytes at key, or UINT32_MAX. Keys of a length
+ * no stored key has (the usual case) are not compared at all. */
 static uint32_t find_attr(const sonde_span *s, const char *key, size_t len)
 {
+    if (!(s->key_lens & 1ull << (len % 64)))
+        return UINT32_MAX;
     for (uint32_t i = 0; i < s->attr_count; i++)
         if (s->attrs[i].key_len == len && memcmp(span_str(s, s->attrs[i].key), key, len) == 0)
             return i;
     return UINT32_MAX;
 }
 
-static void set_attr(sonde_span *s, const sonde_attr *a)
+static inline __attribute__((always_inline)) void set_attr(sonde_span *s, const sonde_attr *a)
 {
     if (!s || !s->recording || !a || !a->key || !a->key[0])
         return;
@@ -267,6 +271,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
         i = s->attr_count++;
         s->attrs[i].key = key;
         s->attrs[i].key_len = key_len;
+        s->key_lens |= 1ull << (key_len % 64);
     }
     span_attr *dst = &s->attrs[i];
     dst->type = (uint8_t)a->type;

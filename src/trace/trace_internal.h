@@ -62,6 +62,7 @@ struct sonde_span {
     uint32_t longest;         /* bytes of the longest string stored past the short paths */
     span_event *events;
     span_attr *ev_attrs;
+    uint64_t key_lens;        /* bit (length % 64) set for the stored length of each key */
     sonde_span *prev_current; /* restored when this current span ends */
     sonde_span *next_free;    /* pool links: the next span of a free list or chain */
     sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
