@@ -16,10 +16,12 @@
  * the rate's error over ANCHOR_NS (nanoseconds) plus any slewing of
  * CLOCK_REALTIME over it, and follows a step of the wall clock within
  * ANCHOR_NS. Anywhere else (other architectures, another clocksource, /sys
- * unreadable, the first CALIBRATE_NS) every timestamp is a clock_gettime.
+ * unreadable, rdtsc disabled by prctl, the first CALIBRATE_NS) every
+ * timestamp is a clock_gettime.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "trace_internal.h"
@@ -47,9 +49,13 @@ static uint64_t read_ns(clockid_t id)
 #if defined(__x86_64__)
 static uint64_t ticks(void) { return __builtin_ia32_rdtsc(); }
 
-/* The kernel's clocksource is the TSC. */
+/* The kernel's clocksource is the TSC, and this process may read it (PR_SET_TSC can make
+ * rdtsc fault). */
 static int kernel_uses_tsc(void)
 {
+    int tsc_mode = PR_TSC_ENABLE;
+    if (prctl(PR_GET_TSC, &tsc_mode, 0, 0, 0) == 0 && tsc_mode != PR_TSC_ENABLE)
+        return 0;
     FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
     char name[32] = "";
     if (!f)
