@@ -2,7 +2,8 @@
  * tracer.c - the tracer: its options resolved (code, then OTEL_*, then the
  * OpenTelemetry defaults), its resource, sampler and span limits, and the
  * glue between the spans and the batch processor: finished spans go to the
- * recent ring and the exporter on the export thread, then back to the pool.
+ * recent ring and the exporter on the export thread, then back to the pool
+ * (those the ring holds on to later, when newer ones push them out).
  * Counters are atomics read by sonde_tracer_stats_get() and, when a registry
  * is given, exposed as sonde_spans_dropped_total{reason} and
  * sonde_spans_exported_total by a collector.
