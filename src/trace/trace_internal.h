@@ -1,9 +1,8 @@
 /*
  * trace_internal.h - what the files of src/trace and src/log share: the span
  * object, the per-thread state (random generator, span clock, current span,
- * span cache),
- * the generic batch processor, the protobuf writer and the environment
- * helpers. Not installed; libsonde-otlp never sees it (it uses the public
+ * span cache), the generic batch processor, the protobuf writer and the
+ * environment helpers. Not installed; libsonde-otlp never sees it (it uses the public
  * exporter interface and the encoders of sonde/trace.h and sonde/log.h).
  */
 #ifndef SONDE_TRACE_INTERNAL_H
