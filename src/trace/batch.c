@@ -6,9 +6,10 @@
  * batch_push never blocks and never allocates: one compare-and-swap claims a
  * cell, a full queue returns -1 at once (the caller drops and counts). When
  * the queue holds a batch's worth and the thread sleeps (a flag it sets
- * before waiting and checks the queue after), the pusher wakes it, but only
- * with pthread_mutex_trylock: a busy mutex means the thread is awake anyway
- * or another pusher is waking it. The thread otherwise wakes every
+ * before waiting and checks the queue after), the pusher that clears the
+ * flag wakes it, but only with pthread_mutex_trylock: a busy mutex means the
+ * thread is awake anyway or not yet waiting, and the flag goes back up for
+ * the next push. The thread otherwise wakes every
  * schedule delay (OTEL_BSP_SCHEDULE_DELAY), and on flush requests: it takes
  * up to batch_max items at a time and hands them to deliver() with a
  * deadline of now + the export timeout.
@@ -66,12 +67,19 @@ int sonde_batch_push(sonde_batch *b, void *item)
     }
     c->item = item;
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    /* Wake the thread for a full batch, only when it sleeps: no shared writes otherwise. */
+    /* Wake the thread for a full batch, only when it sleeps: no shared writes otherwise.
+     * One pusher takes the flag (the others, until the thread has woken, see it clear and
+     * do not pile on the mutex); one that cannot take the mutex puts the flag back for the
+     * next push to try again. */
     if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) &&
         pos + 1 - atomic_load_explicit(&b->tail, memory_order_relaxed) >= b->batch_max &&
-        pthread_mutex_trylock(&b->mu) == 0) {
-        pthread_cond_signal(&b->wake);
-        pthread_mutex_unlock(&b->mu);
+        atomic_exchange_explicit(&b->sleeping, 0, memory_order_relaxed)) {
+        if (pthread_mutex_trylock(&b->mu) == 0) {
+            pthread_cond_signal(&b->wake);
+            pthread_mutex_unlock(&b->mu);
+        } else {
+            atomic_store_explicit(&b->sleeping, 1, memory_order_relaxed);
+        }
     }
     return 0;
 }
@@ -107,8 +115,8 @@ static void *run(void *arg)
             atomic_store(&b->sleeping, 1);
             if (queued(b) < b->batch_max) /* a push between the check and the flag */
                 pthread_cond_timedwait(&b->wake, &b->mu, &ts);
-            atomic_store(&b->sleeping, 0);
         }
+        atomic_store(&b->sleeping, 0); /* also one a pusher put back while this was awake */
         if (atomic_load(&b->stopping))
             break; /* batch_stop flushed first; what is left is dropped there */
         uint64_t asked = b->flush_asked;

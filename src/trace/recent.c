@@ -1,24 +1,37 @@
 /*
  * recent.c - finished spans kept in memory for a console, as OpenCensus'
- * tracez did: a ring of the latest spans, and per span name (the first
+ * tracez did: the latest spans, and per span name (the first
  * SONDE_RECENT_NAMES names seen) its slowest and its latest erroring spans.
- * Fixed-size summaries only, allocated once: filled by the export thread
- * under a mutex that only readers (sonde_tracer_recent) share. A span is
- * summarised only where it stays: the latest ring keeps the end of a batch,
- * a name keeps a span that is slower than its fastest kept one, or erring.
+ * Filled by the export thread under a mutex that only readers
+ * (sonde_tracer_recent, sonde_tracer_trace) share.
  *
- * For a trace view, the latest RECENT_DETAILS_MAX spans (at most the ring's
- * size) are also kept whole in fixed slots (recent_detail): at most
- * RECENT_DETAIL_ATTRS attributes, RECENT_DETAIL_EVENTS events with
- * RECENT_DETAIL_EVENT_ATTRS attributes between them and RECENT_DETAIL_ARENA
- * bytes of strings (values cut at RECENT_DETAIL_VALUE bytes); what does not
- * fit is counted as dropped. About 2.6 KiB a slot (the span object and its
- * arrays), 512 slots at most: 1.3 MiB, 670 KiB with the default 256 spans.
+ * The latest held_cap = min(cap, RECENT_HELD_MAX) spans are held whole, for
+ * a trace view, by reference: the ring keeps the span object the batch
+ * processor handed over instead of giving it back to the pool, and gives
+ * back the one it pushes out. A span of the usual shape costs the export
+ * thread no copy: one within the detail bounds (at most RECENT_DETAIL_ATTRS
+ * attributes, RECENT_DETAIL_EVENTS events with RECENT_DETAIL_EVENT_ATTRS
+ * attributes between them, RECENT_DETAIL_ARENA bytes of strings, no string
+ * longer than a summary's name, and buffers no larger than that). A larger
+ * span is held as a bounded copy written into the object it pushes out
+ * (string values cut at RECENT_DETAIL_VALUE bytes, names at a summary's
+ * length, what does not fit counted as dropped), and goes back itself.
+ * Either way a held span takes at most about 2.6 KiB (the object and those
+ * buffers): 670 KiB for the default 256, 1.3 MiB at most, and only once
+ * spans have passed.
+ *
+ * Summaries (sonde_span_summary) of the held spans are made when read. With
+ * cap > RECENT_HELD_MAX, the summaries of the spans before the held ones
+ * are kept in a ring of their own, written as spans leave the held ring.
+ * A per-name slot keeps summaries, written only for a span that stays in it
+ * (slower than the name's fastest kept one, or erring).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "recent.h"
+
+#define RECENT_HELD_MAX 512
 
 static void cut_copy(char *dst, const char *src)
 {
@@ -32,17 +45,16 @@ static void cut_copy(char *dst, const char *src)
     dst[n] = '\0';
 }
 
-#define RECENT_DETAILS_MAX 512
-
 int sonde_recent_init(recent_spans *r, size_t cap)
 {
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     r->cap = cap;
-    r->detail_cap = cap < RECENT_DETAILS_MAX ? cap : RECENT_DETAILS_MAX;
-    if (cap && (!(r->latest = calloc(cap, sizeof *r->latest)) ||
-                !(r->details = calloc(r->detail_cap, sizeof *r->details)))) {
-        free(r->latest);
+    r->held_cap = cap < RECENT_HELD_MAX ? cap : RECENT_HELD_MAX;
+    r->older_cap = cap - r->held_cap;
+    if ((r->held_cap && !(r->held = calloc(r->held_cap, sizeof *r->held))) ||
+        (r->older_cap && !(r->older = calloc(r->older_cap, sizeof *r->older)))) {
+        free(r->held);
         pthread_mutex_destroy(&r->mu);
         return SONDE_ENOMEM;
     }
@@ -51,8 +63,10 @@ int sonde_recent_init(recent_spans *r, size_t cap)
 
 void sonde_recent_destroy(recent_spans *r)
 {
-    free(r->details);
-    free(r->latest);
+    for (size_t i = 0; i < r->held_cap; i++)
+        sonde_span_free(r->held[i]); /* NULL where the ring never filled */
+    free(r->held);
+    free(r->older);
     pthread_mutex_destroy(&r->mu);
 }
 
@@ -69,7 +83,36 @@ static void summarize(const sonde_span *s, sonde_span_summary *out)
     out->end_unix_ns = s->end_ns;
 }
 
-/* ---- whole spans for the trace view ------------------------------------------- */
+/* ---- the held spans ------------------------------------------------------------ */
+
+/* A span a bounded copy would keep unchanged, in buffers no larger than the copy's. */
+static int fits_whole(const sonde_span *s)
+{
+    return s->arena_cap <= RECENT_DETAIL_ARENA && s->longest < SONDE_SPAN_SUMMARY_NAME &&
+           s->attr_cap <= RECENT_DETAIL_ATTRS && s->event_cap <= RECENT_DETAIL_EVENTS &&
+           s->ev_attr_cap <= RECENT_DETAIL_EVENT_ATTRS;
+}
+
+#define GROW(ptr, cap, want)                                                                       \
+    do {                                                                                           \
+        if ((cap) < (want)) {                                                                      \
+            void *grown_ = realloc((ptr), (size_t)(want) * sizeof *(ptr));                         \
+            if (!grown_)                                                                           \
+                return -1;                                                                         \
+            (ptr) = grown_;                                                                        \
+            (cap) = (want);                                                                        \
+        }                                                                                          \
+    } while (0)
+
+/* Give c (a span object the ring holds or a new one) the buffers of a bounded copy. */
+static int copy_reserve(sonde_span *c)
+{
+    GROW(c->arena, c->arena_cap, RECENT_DETAIL_ARENA);
+    GROW(c->attrs, c->attr_cap, RECENT_DETAIL_ATTRS);
+    GROW(c->events, c->event_cap, RECENT_DETAIL_EVENTS);
+    GROW(c->ev_attrs, c->ev_attr_cap, RECENT_DETAIL_EVENT_ATTRS);
+    return 0;
+}
 
 typedef struct arena_writer {
     char *arena;
@@ -114,10 +157,10 @@ static int attr_copy(arena_writer *w, const sonde_span *s, const span_attr *a, s
     return 1;
 }
 
-static void detail_copy(recent_detail *d, const sonde_span *s)
+/* The bounded copy of s into c, whose buffers copy_reserve sized. */
+static void bounded_copy(sonde_span *c, const sonde_span *s)
 {
-    sonde_span *c = &d->span;
-    memset(c, 0, sizeof *c);
+    c->tracer = s->tracer;
     c->ctx = s->ctx;
     memcpy(c->parent_id, s->parent_id, 8);
     c->has_parent = s->has_parent;
@@ -126,17 +169,15 @@ static void detail_copy(recent_detail *d, const sonde_span *s)
     c->status = s->status;
     c->start_ns = s->start_ns;
     c->end_ns = s->end_ns;
-    c->arena = d->arena;
-    c->attrs = d->attrs;
-    c->events = d->events;
-    c->ev_attrs = d->ev_attrs;
-    d->arena[0] = '\0';
-    arena_writer w = {d->arena, 1};
+    c->longest = 0;
+    c->attr_count = c->event_count = c->ev_attr_count = 0;
+    c->arena[0] = '\0';
+    arena_writer w = {c->arena, 1};
     c->name = arena_put(&w, span_str(s, s->name), SONDE_SPAN_SUMMARY_NAME - 1);
     c->status_msg = arena_put(&w, span_str(s, s->status_msg), RECENT_DETAIL_VALUE);
     c->dropped_attrs = s->dropped_attrs;
     for (uint32_t i = 0; i < s->attr_count; i++) {
-        if (c->attr_count < RECENT_DETAIL_ATTRS && attr_copy(&w, s, &s->attrs[i], &d->attrs[c->attr_count]))
+        if (c->attr_count < RECENT_DETAIL_ATTRS && attr_copy(&w, s, &s->attrs[i], &c->attrs[c->attr_count]))
             c->attr_count++;
         else
             c->dropped_attrs++;
@@ -144,7 +185,7 @@ static void detail_copy(recent_detail *d, const sonde_span *s)
     c->dropped_events = s->dropped_events;
     for (uint32_t i = 0; i < s->event_count; i++) {
         const span_event *e = &s->events[i];
-        span_event *o = &d->events[c->event_count];
+        span_event *o = &c->events[c->event_count];
         if (c->event_count == RECENT_DETAIL_EVENTS || !(o->name = arena_put(&w, span_str(s, e->name), RECENT_DETAIL_VALUE))) {
             c->dropped_events++;
             continue;
@@ -156,7 +197,7 @@ static void detail_copy(recent_detail *d, const sonde_span *s)
         o->dropped_attrs = e->dropped_attrs;
         for (uint32_t k = 0; k < e->attr_count; k++) {
             if (c->ev_attr_count < RECENT_DETAIL_EVENT_ATTRS &&
-                attr_copy(&w, s, &s->ev_attrs[e->first_attr + k], &d->ev_attrs[c->ev_attr_count])) {
+                attr_copy(&w, s, &s->ev_attrs[e->first_attr + k], &c->ev_attrs[c->ev_attr_count])) {
                 c->ev_attr_count++;
                 o->attr_count++;
             } else {
@@ -164,7 +205,34 @@ static void detail_copy(recent_detail *d, const sonde_span *s)
             }
         }
     }
-    c->arena_len = c->arena_cap = w.len;
+    c->arena_len = w.len;
+}
+
+/* The summary ring of the spans before the held ones (none when cap <= RECENT_HELD_MAX). */
+static void older_push(recent_spans *r, const sonde_span *s)
+{
+    if (!r->older_cap)
+        return;
+    summarize(s, &r->older[r->older_next]);
+    r->older_next = r->older_next + 1 == r->older_cap ? 0 : r->older_next + 1;
+    if (r->older_count < r->older_cap)
+        r->older_count++;
+}
+
+static sonde_span *held_at(const recent_spans *r, size_t newest_first)
+{
+    return r->held[(r->held_next + r->held_cap - 1 - newest_first) % r->held_cap];
+}
+
+/* Hold s in the next slot; the span that held it, or NULL while the ring fills. */
+static sonde_span *held_put(recent_spans *r, sonde_span *s)
+{
+    sonde_span *out = r->held[r->held_next];
+    r->held[r->held_next] = s;
+    r->held_next = r->held_next + 1 == r->held_cap ? 0 : r->held_next + 1;
+    if (r->held_count < r->held_cap)
+        r->held_count++;
+    return out;
 }
 
 size_t sonde_recent_trace(recent_spans *r, const uint8_t trace_id[16], sonde_span_visit_fn fn,
@@ -172,10 +240,10 @@ size_t sonde_recent_trace(recent_spans *r, const uint8_t trace_id[16], sonde_spa
 {
     size_t n = 0;
     pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->detail_count; i++) {
-        const recent_detail *d = &r->details[(r->detail_next + r->detail_cap - 1 - i) % r->detail_cap];
-        if (memcmp(d->span.ctx.trace_id, trace_id, 16) == 0) {
-            fn(ud, &d->span);
+    for (size_t i = 0; i < r->held_count; i++) {
+        const sonde_span *s = held_at(r, i);
+        if (memcmp(s->ctx.trace_id, trace_id, 16) == 0) {
+            fn(ud, s);
             n++;
         }
     }
@@ -183,7 +251,7 @@ size_t sonde_recent_trace(recent_spans *r, const uint8_t trace_id[16], sonde_spa
     return n;
 }
 
-/* ---- summaries ------------------------------------------------------------------ */
+/* ---- the per-name slots ----------------------------------------------------------- */
 
 /* The slot of a span name (names longer than a summary's are compared by their cut). */
 static recent_name *name_slot(recent_spans *r, const char *full)
@@ -222,48 +290,81 @@ static size_t fastest(const recent_name *slot)
     return min;
 }
 
-void sonde_recent_add(recent_spans *r, const sonde_span *const *spans, size_t n)
+static void name_add(recent_spans *r, const sonde_span *sp)
 {
-    if (!r->cap)
+    recent_name *slot = name_slot(r, span_str(sp, sp->name));
+    if (!slot)
         return;
-    /* Of a batch longer than the ring only its last cap spans can stay in it: the others
-     * are only weighed against the per-name slots, and summarised only when they stay. */
-    size_t first_latest = n > r->cap ? n - r->cap : 0;
-    size_t first_detail = n > r->detail_cap ? n - r->detail_cap : 0;
+    uint64_t d = sp->end_ns - sp->start_ns;
+    if (slot->slow_count < SONDE_RECENT_PER_NAME) {
+        summarize(sp, &slot->slow[slot->slow_count++]);
+        slot->slow_min = fastest(slot);
+    } else if (d > duration(&slot->slow[slot->slow_min])) {
+        summarize(sp, &slot->slow[slot->slow_min]);
+        slot->slow_min = fastest(slot);
+    }
+    if (sp->status == SONDE_STATUS_ERROR) {
+        summarize(sp, &slot->err[slot->err_next]);
+        slot->err_next = (slot->err_next + 1) % SONDE_RECENT_PER_NAME;
+        if (slot->err_count < SONDE_RECENT_PER_NAME)
+            slot->err_count++;
+    }
+}
+
+/* ---- a batch ------------------------------------------------------------------------ */
+
+size_t sonde_recent_add(recent_spans *r, sonde_span *const *spans, size_t n, sonde_span **release)
+{
+    if (!r->cap) {
+        memcpy(release, spans, n * sizeof *spans);
+        return n;
+    }
+    size_t m = 0;
+    /* Of a batch longer than the held ring only its last held_cap spans are held, and only
+     * its last cap spans are among the latest; the held ones all leave, summarised first
+     * (they are older than the batch). */
+    size_t first_held = n > r->held_cap ? n - r->held_cap : 0;
+    size_t first_older = n > r->cap ? n - r->cap : 0;
+    int left_summarised = 0;
     pthread_mutex_lock(&r->mu);
+    if (first_held && r->older_cap) {
+        for (size_t i = r->held_count; i-- > 0;)
+            older_push(r, held_at(r, i));
+        left_summarised = 1;
+    }
     for (size_t i = 0; i < n; i++) {
-        const sonde_span *sp = spans[i];
-        if (i >= first_latest) {
-            summarize(sp, &r->latest[r->next]);
-            r->next = (r->next + 1) % r->cap;
-            if (r->count < r->cap)
-                r->count++;
-        }
-        if (i >= first_detail) {
-            detail_copy(&r->details[r->detail_next], sp);
-            r->detail_next = (r->detail_next + 1) % r->detail_cap;
-            if (r->detail_count < r->detail_cap)
-                r->detail_count++;
-        }
-        recent_name *slot = name_slot(r, span_str(sp, sp->name));
-        if (!slot)
+        sonde_span *sp = spans[i];
+        name_add(r, sp);
+        if (i < first_held) {
+            if (i >= first_older)
+                older_push(r, sp);
+            release[m++] = sp;
             continue;
-        uint64_t d = sp->end_ns - sp->start_ns;
-        if (slot->slow_count < SONDE_RECENT_PER_NAME) {
-            summarize(sp, &slot->slow[slot->slow_count++]);
-            slot->slow_min = fastest(slot);
-        } else if (d > duration(&slot->slow[slot->slow_min])) {
-            summarize(sp, &slot->slow[slot->slow_min]);
-            slot->slow_min = fastest(slot);
         }
-        if (sp->status == SONDE_STATUS_ERROR) {
-            summarize(sp, &slot->err[slot->err_next]);
-            slot->err_next = (slot->err_next + 1) % SONDE_RECENT_PER_NAME;
-            if (slot->err_count < SONDE_RECENT_PER_NAME)
-                slot->err_count++;
+        /* When the ring is full, the span in the next slot leaves it (summarised first). */
+        int full = r->held_count == r->held_cap, summarise_out = full && !left_summarised;
+        if (fits_whole(sp)) {
+            if (summarise_out)
+                older_push(r, r->held[r->held_next]);
+            sonde_span *out = held_put(r, sp);
+            if (out)
+                release[m++] = out;
+            continue;
+        }
+        /* Too large to hold whole: a bounded copy, into the span object that leaves. */
+        release[m++] = sp;
+        sonde_span *c = full ? r->held[r->held_next] : sonde_span_alloc();
+        if (c && copy_reserve(c) == 0) {
+            if (summarise_out)
+                older_push(r, c);
+            bounded_copy(c, sp);
+            held_put(r, c);
+        } else if (c && !full) {
+            sonde_span_free(c); /* out of memory: the span is not held */
         }
     }
     pthread_mutex_unlock(&r->mu);
+    return m;
 }
 
 size_t sonde_recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_summary *out, size_t max)
@@ -271,8 +372,10 @@ size_t sonde_recent_read(recent_spans *r, sonde_recent_kind kind, sonde_span_sum
     size_t w = 0;
     pthread_mutex_lock(&r->mu);
     if (kind == SONDE_RECENT_LATEST) {
-        for (size_t i = 0; i < r->count && w < max; i++)
-            out[w++] = r->latest[(r->next + r->cap - 1 - i) % r->cap];
+        for (size_t i = 0; i < r->held_count && w < max; i++)
+            summarize(held_at(r, i), &out[w++]);
+        for (size_t i = 0; i < r->older_count && w < max; i++)
+            out[w++] = r->older[(r->older_next + r->older_cap - 1 - i) % r->older_cap];
     } else {
         for (size_t i = 0; i < r->name_count; i++) {
             recent_name *slot = &r->names[i];

@@ -4,11 +4,11 @@
  * in one arena (offsets, so the arena may grow) and its attributes and
  * events in arrays, all reused through span_pool.c. Limits are the tracer's
  * (OTEL_SPAN_*): what passes them is dropped and counted, never stored.
- * An unsampled span only carries its context: no clock read, no arena.
+ * Times come from the span clock (clock.c). An unsampled span only carries
+ * its context: no clock read, no arena.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -24,13 +24,6 @@ static inline void set_current(sonde_span *s)
 {
     sonde_trace_current_span = s;
     sonde_exemplar_ctx = s && s->recording ? &s->ctx : NULL;
-}
-
-static uint64_t unix_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int arena_reserve(sonde_span *s, size_t more)
@@ -65,6 +58,8 @@ static uint32_t arena_add_len(sonde_span *s, const char *str, size_t n, size_t m
     size_t w = sonde_utf8_sanitize(str, n, max_chars, s->arena + off);
     s->arena[off + w] = '\0';
     s->arena_len += (uint32_t)w + 1;
+    if (w > s->longest)
+        s->longest = (uint32_t)w; /* the recent ring holds a span whole only when short */
     if (stored)
         *stored = (uint32_t)w;
     return off;
@@ -187,14 +182,19 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
                             ? kind : SONDE_SPAN_INTERNAL);
     s->status = SONDE_STATUS_UNSET;
     s->status_msg = 0;
-    s->start_ns = unix_ns();
+    s->start_ns = sonde_span_clock_ns();
     s->end_ns = 0;
+    s->arena_len = 0;
     if (arena_reserve(s, 1)) {
         sonde_span_pool_put_local(s);
         return NULL;
     }
     s->arena[0] = '\0';
     s->arena_len = 1;
+    s->longest = 0;
+    s->attr_count = s->dropped_attrs = 0; /* here, not where the span was given back */
+    s->key_lens = 0;
+    s->event_count = s->dropped_events = s->ev_attr_count = 0;
     s->name = arena_add_cstr(s, name, 0, NULL);
     return s;
 }
@@ -209,7 +209,7 @@ void sonde_span_end(sonde_span *s)
         sonde_span_pool_put_local(s);
         return;
     }
-    s->end_ns = unix_ns();
+    s->end_ns = sonde_span_clock_ns();
     if (s->end_ns < s->start_ns)
         s->end_ns = s->start_ns; /* the wall clock stepped back */
     sonde_tracer_submit(s->tracer, s);
@@ -225,16 +225,19 @@ static void arena_take_back(sonde_span *s, uint32_t off)
         s->arena_len = off;
 }
 
-/* The attribute whose stored key is the len bytes at key, or UINT32_MAX. */
+/* The attribute whose stored key is the len bytes at key, or UINT32_MAX. Keys of a length
+ * no stored key has (the usual case) are not compared at all. */
 static uint32_t find_attr(const sonde_span *s, const char *key, size_t len)
 {
+    if (!(s->key_lens & 1ull << (len % 64)))
+        return UINT32_MAX;
     for (uint32_t i = 0; i < s->attr_count; i++)
         if (s->attrs[i].key_len == len && memcmp(span_str(s, s->attrs[i].key), key, len) == 0)
             return i;
     return UINT32_MAX;
 }
 
-static void set_attr(sonde_span *s, const sonde_attr *a)
+static inline __attribute__((always_inline)) void set_attr(sonde_span *s, const sonde_attr *a)
 {
     if (!s || !s->recording || !a || !a->key || !a->key[0])
         return;
@@ -268,6 +271,7 @@ static void set_attr(sonde_span *s, const sonde_attr *a)
         i = s->attr_count++;
         s->attrs[i].key = key;
         s->attrs[i].key_len = key_len;
+        s->key_lens |= 1ull << (key_len % 64);
     }
     span_attr *dst = &s->attrs[i];
     dst->type = (uint8_t)a->type;
@@ -347,7 +351,7 @@ void sonde_span_add_event(sonde_span *s, const char *name, const sonde_attr *att
         s->event_cap = cap;
     }
     span_event *e = &s->events[s->event_count++];
-    e->unix_ns = unix_ns();
+    e->unix_ns = sonde_span_clock_ns();
     e->name = arena_add_cstr(s, name, 0, NULL);
     e->first_attr = s->ev_attr_count;
     e->attr_count = e->dropped_attrs = 0;

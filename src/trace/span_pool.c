@@ -4,12 +4,15 @@
  * (the ones its unsampled spans give back at once); it refills from the
  * tracer's pool, where the export thread returns whole batches under one
  * lock, and mallocs only when both are empty. The export thread links the
- * spans it returns into chains of REFILL as it resets them, and a refill
+ * spans it returns into chains of REFILL, and a refill
  * takes one chain whole: a thread never walks a list of spans whose memory
  * the export thread touched last (one cache miss after another, all under
  * the pool's lock); it reaches each span when it uses it. Spans keep their arena and
  * attribute arrays between uses (up to a size: bigger ones are freed), so a
- * span of the usual shape allocates nothing. Both caches are bounded.
+ * span of the usual shape allocates nothing; its counts are cleared when it
+ * starts again, so the export thread writes only the chain link into a span
+ * it gives back, and the next user's reads of it mostly hit lines its own
+ * cache still holds. Both caches are bounded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,15 @@ void sonde_span_free(sonde_span *s)
     free(s);
 }
 
+/* On a cache line's start, so that its first fields share two lines. */
+sonde_span *sonde_span_alloc(void)
+{
+    sonde_span *s = aligned_alloc(64, (sizeof(sonde_span) + 63) / 64 * 64);
+    if (s)
+        memset(s, 0, sizeof *s);
+    return s;
+}
+
 /* At thread exit the cache goes back to malloc. */
 static void cache_release(void *unused)
 {
@@ -51,8 +63,10 @@ static void cache_release(void *unused)
 
 static void cache_key_create(void) { pthread_key_create(&cache_key, cache_release); }
 
-/* Clear for reuse, keeping the buffers of usual size. */
-static void span_reset(sonde_span *s)
+/* Free the buffers larger than usual. Only reads a span of the usual shape: its counts are
+ * cleared by sonde_span_start, on the thread that uses it next, so that the export thread
+ * does not write to the cache lines of the spans it gives back (only the link). */
+static void span_trim(sonde_span *s)
 {
     if (s->arena_cap > KEEP_ARENA) {
         free(s->arena);
@@ -74,10 +88,6 @@ static void span_reset(sonde_span *s)
         s->ev_attrs = NULL;
         s->ev_attr_cap = 0;
     }
-    s->arena_len = 0;
-    s->attr_count = s->dropped_attrs = 0;
-    s->event_count = s->dropped_events = s->ev_attr_count = 0;
-    s->next_free = NULL;
 }
 
 void sonde_span_pool_init(span_pool *p, size_t max)
@@ -116,12 +126,8 @@ sonde_span *sonde_span_pool_refill(span_pool *p)
         p->count -= chain->chain_len;
     }
     pthread_mutex_unlock(&p->mu);
-    if (!chain) { /* on a cache line's start, so that its first fields share two lines */
-        sonde_span *s = aligned_alloc(64, (sizeof(sonde_span) + 63) / 64 * 64);
-        if (s)
-            memset(s, 0, sizeof *s);
-        return s;
-    }
+    if (!chain)
+        return sonde_span_alloc();
     sonde_span_cache.head = chain; /* the cache was empty */
     sonde_span_cache.count = chain->chain_len;
     return sonde_span_pool_get(p);
@@ -130,7 +136,7 @@ sonde_span *sonde_span_pool_refill(span_pool *p)
 void sonde_span_pool_put_slow(sonde_span *s)
 {
     if (s->recording)
-        span_reset(s);
+        span_trim(s);
     if (sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX) {
         sonde_span_free(s);
         return;
@@ -147,10 +153,9 @@ void sonde_span_pool_put_slow(sonde_span *s)
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
-        span_reset(spans[k]);
-        if (k % REFILL)
-            spans[k - 1]->next_free = spans[k];
-        else
+        span_trim(spans[k]);
+        spans[k]->next_free = k + 1 < n && (k + 1) % REFILL ? spans[k + 1] : NULL;
+        if (k % REFILL == 0)
             spans[k]->chain_len = (uint32_t)(n - k < REFILL ? n - k : REFILL);
     }
     size_t k = 0;

@@ -1,8 +1,8 @@
 /*
  * trace_internal.h - what the files of src/trace and src/log share: the span
- * object, the per-thread state (random generator, current span, span cache),
- * the generic batch processor, the protobuf writer and the environment
- * helpers. Not installed; libsonde-otlp never sees it (it uses the public
+ * object, the per-thread state (random generator, span clock, current span,
+ * span cache), the generic batch processor, the protobuf writer and the
+ * environment helpers. Not installed; libsonde-otlp never sees it (it uses the public
  * exporter interface and the encoders of sonde/trace.h and sonde/log.h).
  */
 #ifndef SONDE_TRACE_INTERNAL_H
@@ -59,8 +59,10 @@ struct sonde_span {
     uint8_t kind, status;
     uint32_t event_count, event_cap, dropped_events;
     uint32_t ev_attr_count, ev_attr_cap;
+    uint32_t longest;         /* bytes of the longest string stored past the short paths */
     span_event *events;
     span_attr *ev_attrs;
+    uint64_t key_lens;        /* bit (length % 64) set for the stored length of each key */
     sonde_span *prev_current; /* restored when this current span ends */
     sonde_span *next_free;    /* pool links: the next span of a free list or chain */
     sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
@@ -120,6 +122,8 @@ static inline void sonde_span_pool_put_local(sonde_span *s)
 /* Reset and return a batch to the tracer's pool (export thread). */
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
 void sonde_span_free(sonde_span *s);
+/* A zeroed span object on a cache line's start (NULL when out of memory). */
+sonde_span *sonde_span_alloc(void);
 
 /* ids.c: the thread's xoshiro256** generator, seeded once per thread from getrandom()
  * (sonde_trace_seed); the draws are inline, for the span's hot path. */
@@ -163,6 +167,30 @@ static inline void sonde_trace_new_span_id(uint8_t id[8])
         a = sonde_trace_random64();
     while (!a);
     __builtin_memcpy(id, &a, 8);
+}
+
+/* clock.c: the span clock, Unix ns. On x86-64 with the kernel keeping time by the TSC, a
+ * read is one rdtsc extrapolated from the thread's anchor (a wall clock read at most 1 ms
+ * old); otherwise, and when the anchor is due, sonde_span_clock_anchor reads the wall clock. */
+typedef struct span_clock {
+    uint64_t tsc, ns;  /* the anchor */
+    uint64_t mult;     /* ns per tick * 2^32 */
+    uint64_t max_ticks; /* the anchor's reach; 0: every read anchors */
+} span_clock;
+extern TRACE_TLS span_clock sonde_span_clock;
+uint64_t sonde_span_clock_anchor(void);
+
+static inline uint64_t sonde_span_clock_ns(void)
+{
+#if defined(__x86_64__)
+    const span_clock *c = &sonde_span_clock;
+    if (__builtin_expect(c->max_ticks != 0, 1)) {
+        uint64_t d = __builtin_ia32_rdtsc() - c->tsc; /* a TSC behind the anchor wraps: anchors */
+        if (__builtin_expect(d <= c->max_ticks, 1))
+            return c->ns + ((d * c->mult) >> 32);
+    }
+#endif
+    return sonde_span_clock_anchor();
 }
 
 /* span.c: the thread's current span. */
@@ -215,12 +243,15 @@ typedef struct sonde_batch {
     uint64_t cap, batch_max;
     uint64_t mask; /* cap - 1 when cap is a power of two (the default 2048), else 0 */
     uint64_t delay_ns, timeout_ns;
+    /* Each on its own cache line: what every push writes (head), what only the thread
+     * writes (tail), what every push reads and is seldom written (the flags), and the
+     * counters of refused items, so that no push's read shares a line with another's write. */
     _Alignas(64) _Atomic uint64_t head; /* enqueue position */
     _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */
-    _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
-    _Atomic int stopping;
+    _Alignas(64) _Atomic int stopping;
     _Atomic int sleeping; /* the thread waits for a full batch or its timer */
-    pthread_mutex_t mu;
+    _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
+    _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
     uint64_t flush_asked, flush_done; /* under mu */
     int running;
@@ -249,6 +280,7 @@ struct sonde_tracer {
     span_pool pool;
     sonde_batch batch;
     struct recent_spans *recent; /* recent.h */
+    sonde_span **release;        /* the export thread's: the spans a batch gives back */
     sonde_span_exporter exporter;
     sonde_logger *logger;
     sonde_registry *registry;

@@ -2,7 +2,8 @@
  * tracer.c - the tracer: its options resolved (code, then OTEL_*, then the
  * OpenTelemetry defaults), its resource, sampler and span limits, and the
  * glue between the spans and the batch processor: finished spans go to the
- * recent ring and the exporter on the export thread, then back to the pool.
+ * recent ring and the exporter on the export thread, then back to the pool
+ * (those the ring holds on to later, when newer ones push them out).
  * Counters are atomics read by sonde_tracer_stats_get() and, when a registry
  * is given, exposed as sonde_spans_dropped_total{reason} and
  * sonde_spans_exported_total by a collector.
@@ -100,7 +101,9 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 {
     sonde_tracer *t = ud;
     const sonde_span *const *spans = (const sonde_span *const *)items;
-    sonde_recent_add(t->recent, spans, n);
+    /* The recent ring keeps some spans (it reads them while the exporter may too: both
+     * only read); the ones it gives back return to the pool after the export. */
+    size_t back = sonde_recent_add(t->recent, (sonde_span *const *)items, n, t->release);
     if (t->exporter.export_fn) {
         size_t rejected = 0;
         int rc = t->exporter.export_fn(t->exporter.ud, spans, n, deadline_ns, &rejected);
@@ -118,7 +121,7 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
             atomic_fetch_add(&t->exported, n - rejected);
         }
     }
-    sonde_span_pool_put_batch(&t->pool, (sonde_span **)items, n);
+    sonde_span_pool_put_batch(&t->pool, t->release, back);
 }
 
 static void drop(void *ud, void **items, size_t n)
@@ -154,6 +157,7 @@ static void tracer_destroy(sonde_tracer *t)
         sonde_recent_destroy(t->recent);
         free(t->recent);
     }
+    free(t->release);
     sonde_span_pool_destroy(&t->pool);
     sonde_resource_free(&t->res);
     free(t);
@@ -212,6 +216,8 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
                         opts->resource_attributes, opts->scope_name, opts->scope_version,
                         opts->config, opts->read_env};
     int rc = sonde_resource_build(&t->res, &ro, t->logger);
+    if (rc == SONDE_OK && !(t->release = malloc((size_t)batch * sizeof *t->release)))
+        rc = SONDE_ENOMEM;
     if (rc == SONDE_OK && !(t->recent = malloc(sizeof *t->recent)))
         rc = SONDE_ENOMEM;
     if (rc == SONDE_OK && (rc = sonde_recent_init(t->recent, (size_t)recent)) != SONDE_OK) {

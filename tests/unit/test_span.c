@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -534,6 +535,154 @@ TEST(recent_ring)
     sonde_tracer_free(t, 5000);
 }
 
+/* More latest spans than are held whole (cap > 512): the older ones are summarised as they
+ * leave the held ring, a batch longer than the held ring included; the latest read is the
+ * same, newest first, however the export thread cut the batches. */
+TEST(recent_ring_past_held)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.recent_spans = 600;
+    o.max_queue_size = 2048;
+    o.max_export_batch_size = 1024;
+    sonde_tracer *t = new_tracer(&k, &o);
+    int next = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < (round ? 700 : 300); i++) {
+            char name[16];
+            snprintf(name, sizeof name, "s%d", next++);
+            sonde_span_end(sonde_span_start(t, name, SONDE_SPAN_INTERNAL, NULL));
+        }
+        CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    }
+    static sonde_span_summary out[700];
+    size_t n = sonde_tracer_recent(t, SONDE_RECENT_LATEST, out, 700);
+    CHECK_EQ_INT(n, 600);
+    int in_order = 1;
+    for (size_t i = 0; i < n; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "s%d", next - 1 - (int)i);
+        in_order &= strcmp(out[i].name, want) == 0;
+    }
+    CHECK(in_order);
+    sonde_tracer_free(t, 5000);
+}
+
+typedef struct visited {
+    size_t spans, attrs;
+    char model[64];
+} visited;
+
+static void visit(void *ud, const sonde_span *s)
+{
+    visited *v = ud;
+    v->spans++;
+    v->attrs = sonde_span_attr_count(s);
+    sonde_attr a;
+    if (sonde_span_attr(s, 1, &a) == SONDE_OK && a.type == SONDE_ATTR_STRING)
+        snprintf(v->model, sizeof v->model, "%s", a.v.s);
+}
+
+/* A span held whole for the trace view reads as it was ended, until newer spans push it
+ * out of the held ring (its object then goes back to the pool and is reused). */
+TEST(recent_trace_held_whole)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.recent_spans = 4;
+    sonde_tracer *t = new_tracer(&k, &o);
+    sonde_span *s = sonde_span_start(t, "chat", SONDE_SPAN_CLIENT, NULL);
+    sonde_span_set_str(s, "gen_ai.operation.name", "chat");
+    sonde_span_set_str(s, "gen_ai.request.model", "gpt-4o-mini");
+    sonde_span_set_int(s, "gen_ai.usage.output_tokens", 128);
+    sonde_span_context ctx;
+    sonde_span_get_context(s, &ctx);
+    sonde_span_end(s);
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    visited v = {0};
+    CHECK_EQ_INT(sonde_tracer_trace(t, ctx.trace_id, visit, &v), 1);
+    CHECK_EQ_INT(v.attrs, 3);
+    CHECK_EQ_STR(v.model, "gpt-4o-mini");
+    for (int i = 0; i < 20; i++) {
+        sonde_span *x = sonde_span_start(t, "other", SONDE_SPAN_INTERNAL, NULL);
+        sonde_span_set_str(x, "gen_ai.request.model", "another-model");
+        sonde_span_end(x);
+        if (i % 5 == 4)
+            CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    }
+    memset(&v, 0, sizeof v);
+    CHECK_EQ_INT(sonde_tracer_trace(t, ctx.trace_id, visit, &v), 0);
+    CHECK_EQ_INT(v.spans, 0);
+    sonde_tracer_free(t, 5000);
+}
+
+typedef struct times_sink {
+    pthread_mutex_t mu;
+    uint64_t start[256], end[256], event[256];
+    size_t count;
+} times_sink;
+
+static int times_export(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                        size_t *rejected)
+{
+    (void)deadline_ns, (void)rejected;
+    times_sink *k = ud;
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < n && k->count < 256; i++, k->count++) {
+        k->start[k->count] = sonde_span_start_unix_ns(spans[i]);
+        k->end[k->count] = sonde_span_end_unix_ns(spans[i]);
+        sonde_span_event(spans[i], 0, NULL, &k->event[k->count], NULL);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return SONDE_OK;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Span and event times are Unix ns of the wall clock, whatever reads them (the span clock
+ * extrapolates the TSC between wall clock reads where it can): each lies between wall clock
+ * reads taken before and after it, within 0.2 ms, over spans spread across more than the
+ * clock's first rate measure and many of its anchors. */
+TEST(span_times_follow_the_wall_clock)
+{
+    times_sink k = {.count = 0};
+    pthread_mutex_init(&k.mu, NULL);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    o.exporter = (sonde_span_exporter){times_export, NULL, &k};
+    sonde_tracer *t = NULL;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    static uint64_t before[200], after[200];
+    for (int i = 0; i < 200; i++) {
+        before[i] = wall_ns();
+        sonde_span *s = sonde_span_start(t, "timed", SONDE_SPAN_INTERNAL, NULL);
+        sonde_span_add_event(s, "tick", NULL, 0);
+        sonde_span_end(s);
+        after[i] = wall_ns();
+        while (wall_ns() - before[i] < 250000) /* spread across the clock's anchors */
+            ;
+    }
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(k.count, 200);
+    int within = 1;
+    const uint64_t tol = 200000;
+    for (int i = 0; i < 200; i++)
+        within &= k.start[i] + tol >= before[i] && k.start[i] <= k.event[i] + tol &&
+                  k.event[i] <= k.end[i] + tol && k.end[i] >= k.start[i] && k.end[i] <= after[i] + tol;
+    CHECK(within);
+    sonde_tracer_free(t, 5000);
+}
+
 /* An exporter that keeps the OTLP encoding of its last batch. */
 typedef struct encoded {
     char *body;
@@ -661,6 +810,9 @@ int main(void)
     RUN(export_failures_and_partial_success);
     RUN(shutdown_flushes);
     RUN(recent_ring);
+    RUN(recent_ring_past_held);
+    RUN(recent_trace_held_whole);
+    RUN(span_times_follow_the_wall_clock);
     RUN(environment);
     return check_report();
 }
