@@ -107,6 +107,22 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
     sonde_hasher_fold(h, a, b, n);
 }
 
+#if SONDE_WORDS_OVERREAD && defined(__x86_64__)
+/* sonde_hasher_str(h, s, n) for a caller that has already loaded the 16 bytes at s (which may
+ * pass its end, words.h) into lo: a string of up to 16 bytes is folded from the register. */
+static inline void sonde_hasher_loaded(sonde_hasher *h, const char *s, size_t n, __m128i lo)
+{
+    if (__builtin_expect(n <= 16, 1)) {
+        const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        __m128i kept = _mm_and_si128(lo, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), index));
+        sonde_hasher_fold(h, (uint64_t)_mm_cvtsi128_si64(kept),
+                          (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(kept, kept)), n);
+    } else {
+        sonde_hasher_str(h, s, n);
+    }
+}
+#endif
+
 /* Feed the NUL-terminated string s (the same as sonde_hasher_str(h, s, strlen(s))) and
  * return its length: a string of up to 31 bytes is measured from the words it is read in. */
 static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
@@ -124,14 +140,7 @@ static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
                      (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
         if (__builtin_expect(z != 0, 1)) {
             n = (size_t)__builtin_ctz(z);
-            if (__builtin_expect(n <= 16, 1)) {
-                const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-                __m128i kept = _mm_and_si128(lo, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), index));
-                sonde_hasher_fold(h, (uint64_t)_mm_cvtsi128_si64(kept),
-                                  (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(kept, kept)), n);
-            } else {
-                sonde_hasher_str(h, s, n);
-            }
+            sonde_hasher_loaded(h, s, n, lo);
             return n;
         }
     }
