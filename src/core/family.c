@@ -33,25 +33,26 @@
 #include "internal.h"
 
 /* A tuple of label values as a lookup compares it with children: packed the way a child
- * stores them (each value and its NUL, back to back), so that it is hashed as one string and
- * compared with a child's blob in one pass. */
-enum { KEY_INLINE = 256 }; /* longer tuples are packed on the heap */
-
+ * stores them (each value and its NUL, back to back), so that it is compared with a child's
+ * blob in one pass. Up to 31 bytes a value, any tuple fits in buf (label_count <=
+ * SONDE_MAX_LABELS); longer tuples are packed on the heap. */
 typedef struct child_key {
     const char *blob; /* buf, or heap */
     size_t total;     /* the blob length */
     uint64_t hash;
     char *heap;
-    char buf[KEY_INLINE];
+    char buf[SONDE_MAX_LABELS * 32];
 } child_key;
 
 #if SONDE_WORDS_OVERREAD && defined(__x86_64__)
-/* Copy a value of up to 31 bytes and its NUL to dst (32 bytes of room) with two 16-byte loads
- * and stores, and feed it to h from the loaded registers (the hash does not read back what
- * was just stored): the loads may pass the value's end within its page (words.h), and the
- * bytes stored past the NUL are overwritten by the next value or lie past the blob. Returns
- * the length, or SIZE_MAX (nothing fed) for a longer value or one near the end of a page. */
-static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v)
+/* Copy a value to dst (32 bytes of room) with two 16-byte loads and stores when its NUL is
+ * among the first 32 bytes at an index that the mask keep marks (bit i: index i; a value
+ * longer than a family's value_max is left to the caller's slow path this way),
+ * and feed it to h from the loaded registers (the hash does not read back what was just
+ * stored): the loads may pass the value's end within its page (words.h), and the bytes stored
+ * past the NUL are overwritten by the next value or lie past the blob. Returns the length, or
+ * SIZE_MAX (nothing fed) for any other value, or one near the end of a page. */
+static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
 {
     if (__builtin_expect(!sonde_words_page_safe(v, 32), 0))
         return SIZE_MAX;
@@ -60,20 +61,21 @@ static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v)
     __m128i zero = _mm_setzero_si128();
     unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, zero)) |
                  (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
-    if (__builtin_expect(z == 0, 0))
+    if (__builtin_expect(!(z & keep), 0)) /* no NUL in the first 32 bytes, or past keep's */
         return SIZE_MAX;
+    size_t n = (size_t)__builtin_ctz(z);
     _mm_storeu_si128((__m128i *)dst, lo);
     _mm_storeu_si128((__m128i *)(dst + 16), hi);
-    size_t n = (size_t)__builtin_ctz(z);
     sonde_hasher_loaded(h, v, n, lo);
     return n;
 }
 #else
-static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v)
+static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
 {
     (void)h;
     (void)dst;
     (void)v;
+    (void)keep;
     return SIZE_MAX;
 }
 #endif
@@ -129,19 +131,21 @@ static __attribute__((noinline)) int key_init_slow(const sonde_family *f, const 
  * SONDE_OK for. */
 static inline int key_init(const sonde_family *f, const char *const *values, child_key *k)
 {
-    size_t n = f->label_count, at = 0, i = 0;
+    size_t n = f->label_count, at = 0;
     k->heap = NULL;
     k->blob = k->buf;
     if (n && !values)
         return SONDE_ELABELS;
+    if (__builtin_expect(n > SONDE_MAX_LABELS, 0)) /* registration refuses more: buf's bound */
+        return key_init_slow(f, values, k);
     sonde_hasher h;
     sonde_map_hasher(&f->children, &h);
-    for (; i < n; i++) {
+    /* the NUL of a value of up to min(value_max, 31) bytes at one of these indexes */
+    unsigned keep = f->value_max >= 31 ? ~0u : (2u << f->value_max) - 1;
+    for (size_t i = 0; i < n; i++) {
         const char *v = values[i];
         size_t len;
-        if (__builtin_expect(!v || at > sizeof k->buf - 32 || (len = pack_short(&h, k->buf + at, v)) == SIZE_MAX ||
-                                 len > f->value_max,
-                             0))
+        if (__builtin_expect(!v || (len = pack_short(&h, k->buf + at, v, keep)) == SIZE_MAX, 0))
             return key_init_slow(f, values, k);
         at += len + 1;
     }
@@ -179,10 +183,11 @@ static inline int same_blob(const char *a, const char *b, size_t n)
 {
 #if defined(__SSE2__)
     if (n >= 16) {
-        for (size_t i = 0; i + 16 < n; i += 16)
-            if (!same_16(a + i, b + i))
-                return 0;
-        return same_16(a + n - 16, b + n - 16);
+        if (__builtin_expect(n > 32, 0))
+            for (size_t i = 16; i + 16 < n; i += 16)
+                if (!same_16(a + i, b + i))
+                    return 0;
+        return same_16(a, b) & same_16(a + n - 16, b + n - 16);
     }
 #endif
     return same_bytes(a, b, n);
@@ -333,7 +338,8 @@ static void count_rejection(sonde_family *f)
         return;
     if (!f->rejections) {
         const char *values[1] = {f->name};
-        sonde_family_child(rej, values, &f->rejections);
+        int rc;
+        f->rejections = sonde_family_child(rej, values, &rc);
     }
     sonde_counter_inc((sonde_counter *)f->rejections);
 }
@@ -343,8 +349,9 @@ static void count_rejection(sonde_family *f)
 static void count_label_rejection(sonde_family *f, const char *reason)
 {
     sonde_family *rej = f->reg->label_rejections;
-    sonde_child *c;
-    if (rej && rej != f && sonde_family_child(rej, (const char *[]){f->name, reason}, &c) == SONDE_OK)
+    int rc;
+    sonde_child *c = rej && rej != f ? sonde_family_child(rej, (const char *[]){f->name, reason}, &rc) : NULL;
+    if (c && rc == SONDE_OK)
         sonde_counter_inc((sonde_counter *)c);
 }
 
@@ -390,29 +397,28 @@ static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
     return rc;
 }
 
-int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
+sonde_child *sonde_family_child(sonde_family *f, const char *const *values, int *rc)
 {
-    *out = NULL;
     child_key k;
-    int rc = key_init(f, values, &k);
-    if (__builtin_expect(rc != SONDE_OK, 0)) {
-        if (rc == SONDE_ETOOLONG)
+    *rc = key_init(f, values, &k);
+    if (__builtin_expect(*rc != SONDE_OK, 0)) {
+        if (*rc == SONDE_ETOOLONG)
             count_label_rejection(f, "too_long");
-        return rc;
+        return NULL;
     }
+    uint64_t hash = k.hash; /* in a register across the enter's compiler fence */
     sonde_ebr_enter();
-    sonde_child *c = table_find(f, &k);
+    sonde_child *c = sonde_map_find(&f->children, hash, child_matches, &k);
     if (__builtin_expect(c != NULL, 1)) {
         sonde_ebr_test_point(c);
         sonde_ebr_leave();
         key_done(&k);
-        *out = c;
-        return SONDE_OK;
+        return c;
     }
     sonde_ebr_leave();
-    rc = child_insert(f, &k, out);
+    *rc = child_insert(f, &k, &c);
     key_done(&k);
-    return rc;
+    return c;
 }
 
 /* Under the lock: out of the map and the list; retired now, or when the last scrape

@@ -55,8 +55,15 @@ typedef struct sonde_hasher {
 
 static inline uint64_t sonde_mum(uint64_t a, uint64_t b)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* one mulq, its halves in registers: GCC may spill a __uint128_t product to the stack */
+    uint64_t lo, hi;
+    __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "a"(a), "rm"(b) : "cc");
+    return lo ^ hi;
+#else
     __uint128_t r = (__uint128_t)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
+#endif
 }
 
 /* The two words of a string of n <= 16 bytes: bytes 0..7 and 8..15, zero past the end. */
@@ -112,9 +119,11 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
  * pass its end, words.h) into lo: a string of up to 16 bytes is folded from the register. */
 static inline void sonde_hasher_loaded(sonde_hasher *h, const char *s, size_t n, __m128i lo)
 {
+    /* 16 - n bytes into this, 16 bytes: n bytes of ones, then zeros */
+    static const unsigned char keep[32] = {255, 255, 255, 255, 255, 255, 255, 255,
+                                           255, 255, 255, 255, 255, 255, 255, 255};
     if (__builtin_expect(n <= 16, 1)) {
-        const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        __m128i kept = _mm_and_si128(lo, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), index));
+        __m128i kept = _mm_and_si128(lo, _mm_loadu_si128((const __m128i *)(keep + 16 - n)));
         sonde_hasher_fold(h, (uint64_t)_mm_cvtsi128_si64(kept),
                           (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(kept, kept)), n);
     } else {

@@ -641,36 +641,36 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
 
 /* ---- children ------------------------------------------------------- */
 
-/* sonde_metric_child() with child known to be there: the typed lookups inline it. */
-static inline int metric_child(sonde_metric *m, const char *const *values, void **child)
+/* The child of m for values (NULL with *rc set when there is none): sonde_metric_child()
+ * and the typed lookups, which inline it; the child comes back in a register. */
+static inline sonde_child *metric_child(sonde_metric *m, const char *const *values, int *rc)
 {
-    *child = NULL;
     sonde_family *f = (sonde_family *)m;
+    *rc = SONDE_OK;
     if (!f)
-        return SONDE_OK; /* a NULL family (disabled registry): its child is NULL too */
-    if (f->fn)
-        return SONDE_ETYPE; /* scrape-time values have no children to update */
-    if (f->label_count == 0) {
-        *child = f->solo;
-        return SONDE_OK;
+        return NULL; /* a NULL family (disabled registry): its child is NULL too */
+    if (f->fn) {
+        *rc = SONDE_ETYPE; /* scrape-time values have no children to update */
+        return NULL;
     }
-    sonde_child *c;
-    int rc = sonde_family_child(f, values, &c);
-    *child = c;
-    return rc;
+    if (f->label_count == 0)
+        return f->solo;
+    return sonde_family_child(f, values, rc);
 }
 
 int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
 {
-    return child ? metric_child(m, values, child) : SONDE_EINVAL;
+    if (!child)
+        return SONDE_EINVAL;
+    int rc;
+    *child = metric_child(m, values, &rc);
+    return rc;
 }
 
 static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
 {
-    void *c = NULL;
-    if (m && ((sonde_family *)m)->type == type)
-        metric_child(m, values, &c);
-    return c;
+    int rc;
+    return m && ((sonde_family *)m)->type == type ? metric_child(m, values, &rc) : NULL;
 }
 
 sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_COUNTER, v); }
