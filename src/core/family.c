@@ -51,10 +51,12 @@ typedef struct child_key {
  * and feed it to h from the loaded registers (the hash does not read back what was just
  * stored): the loads may pass the value's end within its page (words.h), and the bytes stored
  * past the NUL are overwritten by the next value or lie past the blob. Returns the length, or
- * SIZE_MAX (nothing fed) for any other value, or one near the end of a page. */
+ * SIZE_MAX (nothing fed) for any other value, one near the end of a page, or NULL. */
 static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
 {
-    if (__builtin_expect(!sonde_words_page_safe(v, 32), 0))
+    /* one test for a NULL value and for 32 bytes that could cross a page: v - 1 wraps to the
+     * end of a page for NULL (a value that starts a page is sent to the slow path too) */
+    if (__builtin_expect((((uintptr_t)v - 1) & 4095) >= 4096 - 32, 0))
         return SIZE_MAX;
     __asm__("" : "+r"(v));
     __m128i lo = _mm_loadu_si128((const __m128i *)v), hi = _mm_loadu_si128((const __m128i *)(v + 16));
@@ -63,7 +65,7 @@ static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsig
                  (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
     if (__builtin_expect(!(z & keep), 0)) /* no NUL in the first 32 bytes, or past keep's */
         return SIZE_MAX;
-    size_t n = (size_t)__builtin_ctz(z);
+    size_t n = (size_t)__builtin_ctzll(z);
     _mm_storeu_si128((__m128i *)dst, lo);
     _mm_storeu_si128((__m128i *)(dst + 16), hi);
     sonde_hasher_loaded(h, v, n, lo);
@@ -145,7 +147,7 @@ static inline int key_init(const sonde_family *f, const char *const *values, chi
     for (size_t i = 0; i < n; i++) {
         const char *v = values[i];
         size_t len;
-        if (__builtin_expect(!v || (len = pack_short(&h, k->buf + at, v, keep)) == SIZE_MAX, 0))
+        if (__builtin_expect((len = pack_short(&h, k->buf + at, v, keep)) == SIZE_MAX, 0))
             return key_init_slow(f, values, k);
         at += len + 1;
     }
