@@ -98,6 +98,8 @@ static __attribute__((noinline)) int key_init_slow(const sonde_family *f, const 
 {
     size_t n = f->label_count, need = 0;
     int too_long = 0;
+    if (n && !values)
+        return SONDE_ELABELS;
     for (size_t i = 0; i < n; i++) {
         if (!values[i])
             return SONDE_ELABELS;
@@ -136,9 +138,7 @@ static inline int key_init(const sonde_family *f, const char *const *values, chi
     size_t n = f->label_count, at = 0;
     k->heap = NULL;
     k->blob = k->buf;
-    if (n && !values)
-        return SONDE_ELABELS;
-    if (__builtin_expect(n > SONDE_MAX_LABELS, 0)) /* registration refuses more: buf's bound */
+    if (__builtin_expect(!values || n > SONDE_MAX_LABELS, 0)) /* registration refuses more: buf's bound */
         return key_init_slow(f, values, k);
     sonde_hasher h;
     sonde_map_hasher(&f->children, &h);
@@ -340,8 +340,7 @@ static void count_rejection(sonde_family *f)
         return;
     if (!f->rejections) {
         const char *values[1] = {f->name};
-        int rc;
-        f->rejections = sonde_family_child(rej, values, &rc);
+        f->rejections = sonde_family_child(rej, values).child;
     }
     sonde_counter_inc((sonde_counter *)f->rejections);
 }
@@ -351,10 +350,11 @@ static void count_rejection(sonde_family *f)
 static void count_label_rejection(sonde_family *f, const char *reason)
 {
     sonde_family *rej = f->reg->label_rejections;
-    int rc;
-    sonde_child *c = rej && rej != f ? sonde_family_child(rej, (const char *[]){f->name, reason}, &rc) : NULL;
-    if (c && rc == SONDE_OK)
-        sonde_counter_inc((sonde_counter *)c);
+    if (!rej || rej == f)
+        return;
+    sonde_child_rc c = sonde_family_child(rej, (const char *[]){f->name, reason});
+    if (c.rc == SONDE_OK)
+        sonde_counter_inc((sonde_counter *)c.child);
 }
 
 void sonde_internal_label_rejected(sonde_metric *m, const char *reason)
@@ -399,14 +399,14 @@ static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
     return rc;
 }
 
-sonde_child *sonde_family_child(sonde_family *f, const char *const *values, int *rc)
+sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 {
     child_key k;
-    *rc = key_init(f, values, &k);
-    if (__builtin_expect(*rc != SONDE_OK, 0)) {
-        if (*rc == SONDE_ETOOLONG)
+    int rc = key_init(f, values, &k);
+    if (__builtin_expect(rc != SONDE_OK, 0)) {
+        if (rc == SONDE_ETOOLONG)
             count_label_rejection(f, "too_long");
-        return NULL;
+        return (sonde_child_rc){NULL, rc};
     }
     uint64_t hash = k.hash; /* in a register across the enter's compiler fence */
     sonde_ebr_enter();
@@ -415,12 +415,12 @@ sonde_child *sonde_family_child(sonde_family *f, const char *const *values, int 
         sonde_ebr_test_point(c);
         sonde_ebr_leave();
         key_done(&k);
-        return c;
+        return (sonde_child_rc){c, SONDE_OK};
     }
     sonde_ebr_leave();
-    *rc = child_insert(f, &k, &c);
+    rc = child_insert(f, &k, &c);
     key_done(&k);
-    return c;
+    return (sonde_child_rc){c, rc};
 }
 
 /* Under the lock: out of the map and the list; retired now, or when the last scrape

@@ -641,36 +641,32 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
 
 /* ---- children ------------------------------------------------------- */
 
-/* The child of m for values (NULL with *rc set when there is none): sonde_metric_child()
- * and the typed lookups, which inline it; the child comes back in a register. */
-static inline sonde_child *metric_child(sonde_metric *m, const char *const *values, int *rc)
+/* The child of m for values, or NULL and why: sonde_metric_child() and the typed lookups,
+ * which inline it. */
+static inline sonde_child_rc metric_child(sonde_metric *m, const char *const *values)
 {
     sonde_family *f = (sonde_family *)m;
-    *rc = SONDE_OK;
     if (!f)
-        return NULL; /* a NULL family (disabled registry): its child is NULL too */
-    if (f->fn) {
-        *rc = SONDE_ETYPE; /* scrape-time values have no children to update */
-        return NULL;
-    }
+        return (sonde_child_rc){NULL, SONDE_OK}; /* a NULL family (disabled registry): its child is NULL too */
+    if (f->fn)
+        return (sonde_child_rc){NULL, SONDE_ETYPE}; /* scrape-time values have no children to update */
     if (f->label_count == 0)
-        return f->solo;
-    return sonde_family_child(f, values, rc);
+        return (sonde_child_rc){f->solo, SONDE_OK};
+    return sonde_family_child(f, values);
 }
 
 int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
 {
     if (!child)
         return SONDE_EINVAL;
-    int rc;
-    *child = metric_child(m, values, &rc);
-    return rc;
+    sonde_child_rc c = metric_child(m, values);
+    *child = c.child;
+    return c.rc;
 }
 
 static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
 {
-    int rc;
-    return m && ((sonde_family *)m)->type == type ? metric_child(m, values, &rc) : NULL;
+    return m && ((sonde_family *)m)->type == type ? metric_child(m, values).child : NULL;
 }
 
 sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_COUNTER, v); }
