@@ -11,7 +11,10 @@
  * removed children, their cell ids and replaced tables go to the epoch-based
  * reclamation, which frees them once no lookup can hold them. Values are
  * stored in each child as a blob of NUL-terminated strings; the hash covers
- * every value and its length, so "a","bc" and "ab","c" differ.
+ * every value and its length, so "a","bc" and "ab","c" differ. A lookup
+ * packs the values it is given into that same layout while it hashes them
+ * (each short value copied and hashed from the same two 16-byte loads), so
+ * that a match is one compare of two blobs.
  *
  * Children are also kept in a creation-ordered list, the order of the
  * exposition, which scrapes walk without the lock: next pointers are

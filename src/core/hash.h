@@ -21,7 +21,11 @@
  * bytes 0..7 and 8..15, zero past its end, read little-endian; longer ones 16
  * bytes at a time. sonde_hasher_cstr() hashes a NUL-terminated string and
  * measures it in the same pass, so a lookup by C strings (label values) needs
- * no strlen() before it hashes.
+ * no strlen() before it hashes; sonde_hasher_loaded() is its second half, for
+ * a caller that loaded the string's first 16 bytes itself (the child lookup,
+ * which copies them too, family.c). On x86-64 the multiply is one mulq in
+ * inline assembly: GCC may otherwise spill the 128-bit product to the stack,
+ * on the chain of dependent multiplies.
  *
  * The reads of a short string may pass its end within its page (words.h);
  * where the build does not allow that, and when the string sits at the end
