@@ -415,7 +415,10 @@ SONDE_API int sonde_emit_family(sonde_emitter *e, const char *name, const char *
                                 const char *unit);
 /* suffix: NULL for the sample named after the family, or e.g. "_total" / "_bucket" / "_sum".
  * Label values must be UTF-8 (SONDE_EUTF8) and at most the registry's label_value_max
- * bytes long (SONDE_ETOOLONG). */
+ * bytes long (SONDE_ETOOLONG); such a sample is left out and, like a value refused at series
+ * creation, counted in sonde_label_rejections_total{metric=<family>,reason="invalid_utf8"|
+ * "too_long"} (the family's name without a counter's _total), once per collector run that
+ * emits it. */
 SONDE_API int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *labels, size_t n,
                                 double value);
 

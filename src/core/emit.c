@@ -5,7 +5,10 @@
  * invalid family or sample is refused with an error code and left out, so a
  * collector bug can never corrupt the exposition: label names must be valid,
  * distinct and not those of the global labels, and a suffix must belong to
- * the family's type. As at registration, a counter named "foo_total" is the
+ * the family's type. A label value that is not UTF-8 or is longer than the
+ * registry's label_value_max is counted, as one refused at series creation is,
+ * in sonde_label_rejections_total{metric=<family>,reason} (family.c), at each
+ * run that emits it. As at registration, a counter named "foo_total" is the
  * family "foo" and an info named "foo_info" the family "foo". A family name
  * appears once per scrape: one that a registered family or an earlier
  * collector family already wrote is refused (the registered ones are those
@@ -22,6 +25,7 @@
 
 struct sonde_emitter {
     sonde_render *r;
+    sonde_registry *reg;     /* counts refused label values */
     const sonde_config *cfg; /* for the global label names */
     int open;        /* a valid family is open */
     sonde_type type;
@@ -104,8 +108,6 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
         return SONDE_ENAME;
     if (!suffix && !e->r->sink)
         suffix = e->type == SONDE_COUNTER ? "_total" : e->type == SONDE_INFO ? "_info" : "";
-    if (!e->r->openmetrics && strcmp(suffix, "_created") == 0)
-        return SONDE_OK; /* text 0.0.4 has no _created samples */
     for (size_t i = 0; i < n; i++) {
         if (!sonde_valid_label_name(labels[i].name))
             return SONDE_ENAME;
@@ -115,12 +117,21 @@ int sonde_emit_sample(sonde_emitter *e, const char *suffix, const sonde_label *l
         for (size_t j = 0; j < e->cfg->global_label_count; j++)
             if (strcmp(e->cfg->global_labels[j].name, labels[i].name) == 0)
                 return SONDE_ENAME;
-        if (!labels[i].value || !sonde_valid_utf8(labels[i].value, strlen(labels[i].value)))
+        if (!labels[i].value)
             return SONDE_EUTF8;
+        size_t len = strlen(labels[i].value);
+        if (!sonde_valid_utf8(labels[i].value, len)) {
+            sonde_label_rejection_count(e->reg, e->name, "invalid_utf8");
+            return SONDE_EUTF8;
+        }
         size_t max = e->cfg->label_value_max ? e->cfg->label_value_max : SONDE_LABEL_VALUE_MAX;
-        if (strlen(labels[i].value) > max)
+        if (len > max) {
+            sonde_label_rejection_count(e->reg, e->name, "too_long");
             return SONDE_ETOOLONG;
+        }
     }
+    if (!e->r->openmetrics && strcmp(suffix, "_created") == 0)
+        return SONDE_OK; /* text 0.0.4 has no _created samples (validated all the same) */
     if (e->r->sink) {
         e->r->sink->sample(e->r->sink->ud, suffix, labels, n, value);
         return SONDE_OK;
@@ -168,7 +179,7 @@ static void run_collectors(sonde_render *r, sonde_registry *reg)
 {
     pthread_mutex_lock(&reg->collect_lock);
     for (sonde_collector *c = reg->collectors; c && !r->out.err; c = c->next) {
-        sonde_emitter e = {.r = r, .cfg = &reg->cfg};
+        sonde_emitter e = {.r = r, .reg = reg, .cfg = &reg->cfg};
         c->fn(&e, c->ud);
     }
     if (!r->sink) {

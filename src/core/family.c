@@ -348,16 +348,22 @@ static void count_rejection(sonde_family *f)
     sonde_counter_inc((sonde_counter *)f->rejections);
 }
 
-/* Count a refused label value in sonde_label_rejections_total{metric=<family>,reason}, through
- * that family's own lock (never limited); no lock of f is held. */
-static void count_label_rejection(sonde_family *f, const char *reason)
+void sonde_label_rejection_count(sonde_registry *reg, const char *family, const char *reason)
 {
-    sonde_family *rej = f->reg->label_rejections;
-    if (!rej || rej == f)
+    sonde_family *rej = reg->label_rejections;
+    if (!rej)
         return;
-    sonde_child_rc c = sonde_family_child(rej, (const char *[]){f->name, reason});
+    sonde_child_rc c = sonde_family_child(rej, (const char *[]){family, reason});
     if (c.rc == SONDE_OK)
         sonde_counter_inc((sonde_counter *)c.child);
+}
+
+/* A label value refused before it reached family f (the rejections family never refuses
+ * its own, whose values are registered names); no lock of f is held. */
+static void count_label_rejection(sonde_family *f, const char *reason)
+{
+    if (f != f->reg->label_rejections)
+        sonde_label_rejection_count(f->reg, f->name, reason);
 }
 
 void sonde_internal_label_rejected(sonde_metric *m, const char *reason)

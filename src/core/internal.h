@@ -167,6 +167,11 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values);
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
 /* Remove a child even from an owned family (the registry's own bookkeeping). */
 int sonde_family_remove(sonde_family *f, const char *const *values);
+/* Count a label value refused before anything was stored in
+ * sonde_label_rejections_total{metric=family,reason} ("too_long", "invalid_utf8",
+ * "unregistered"), through that family's own lock; family is a family's name (without a
+ * counter's _total), registered or emitted by a collector. A disabled registry counts nothing. */
+void sonde_label_rejection_count(sonde_registry *reg, const char *family, const char *reason);
 
 /* A scrape's walk over a family's children in creation order, without the family lock: the
  * children it had when the walk began (and, for each one removed before the walk reached

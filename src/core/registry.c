@@ -13,7 +13,8 @@
  * on its first refusal, through the rejections family's own lock, so hitting
  * a limit never needs the registry lock (which a scrape may hold). Likewise
  * sonde_label_rejections_total{metric,reason} counts label values refused
- * before anything is stored (longer than label_value_max, or not UTF-8).
+ * before anything is stored (longer than label_value_max, or not UTF-8), also those a custom
+ * collector emits (emit.c).
  *
  * The default registry is created on first use from the environment, or
  * explicitly by sonde_init().

@@ -9,7 +9,12 @@
 # and static, and with CMake's find_package(sonde) through sonde::sonde,
 # sonde::sonde_static, sonde::http, sonde::http_static, sonde::otlp and
 # sonde::otlp_static; every program runs. The core program, however built,
-# never links libmicrohttpd, zlib or libcurl.
+# never links libmicrohttpd, zlib or libcurl. The installed archives define no
+# global name but sonde_* / SONDE_* (libsonde-grpc.a: none outside sonde's C++
+# names but the weak definitions C++ merges): a program with functions named
+# like sonde's internal ones (llm_record, body_write, hc_perform, ...) links
+# them all statically and calls both; linked with --gc-sections, the core
+# program drops the functions it never reaches.
 set -euo pipefail
 build=${SONDE_BUILD:?} src=${SONDE_SRC:?}
 . "$(dirname "$0")/lib/procs.sh"
@@ -176,12 +181,87 @@ for pkg in sonde:core sonde-http:http sonde-otlp:otlp sonde-otlp:push; do
     sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-http.a #; s#-lsonde-otlp( |\$)#$libdir/libsonde-otlp.a #;
             s#-lsonde( |\$)#$libdir/libsonde.a #")
   [ "$name" = sonde-otlp ] &&
-    static_libs="$static_libs $(pkg-config --libs libcurl libdeflate snappy) -lpthread -lm"
+    static_libs="$static_libs $(pkg-config --libs $(pkg-config --print-requires-private sonde-otlp)) -lpthread -lm"
   cc "$tmp/$prog.c" -o "$tmp/$prog-pc-static" $(pkg-config --cflags "$name") $static_libs
   readelf -d "$tmp/$prog-pc-static" | grep NEEDED | grep -q libsonde &&
     fail "$prog-pc-static still needs a shared libsonde"
   run "$prog-pc static" "$tmp/$prog-pc-static"
 done
+
+# The installed archives: only sonde_* functions and SONDE_* objects are global.
+for a in libsonde.a libsonde-http.a libsonde-otlp.a; do
+  nm -g --defined-only "$libdir/$a" | awk 'NF == 3 {print $3}' >"$tmp/$a.syms"
+  [ -s "$tmp/$a.syms" ] || fail "nm listed no global symbol of the installed $a"
+  bad=$(grep -Ev '^(sonde_[a-z0-9_]+|SONDE_[A-Z0-9_]+)$' "$tmp/$a.syms" || true)
+  [ -z "$bad" ] || fail "the installed $a defines globals outside sonde_*/SONDE_*: $(echo $bad)"
+done
+
+# A program whose own functions carry names sonde's internal ones have: linked statically
+# with the three archives (pkg-config --static, the sonde archives in place of -l), it calls
+# its functions and sonde's of all three libraries.
+cat >"$tmp/collide.c" <<'C'
+#include <sonde/otlp.h>
+#include <sonde/sonde.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int llm_record(void) { return 1; }
+int store_child(void) { return 2; }
+int body_write(void) { return 4; }
+int cj_str(void) { return 8; }
+int console_api_status(void) { return 16; }
+int hc_perform(void) { return 32; }
+int hc_start(void) { return 64; }
+int main(void)
+{
+    int mine = llm_record() + store_child() + body_write() + cj_str() + console_api_status() +
+               hc_perform() + hc_start();
+    sonde_registry *reg;
+    sonde_counter *c;
+    sonde_server *srv;
+    sonde_server_opts so;
+    sonde_server_response resp;
+    sonde_otlp_opts oo;
+    sonde_otlp *otlp;
+    if (sonde_registry_new(NULL, &reg) || sonde_counter_new(reg, "collide_total", "Collide.", &c))
+        return 1;
+    sonde_counter_inc(c);
+    sonde_server_opts_init(&so);
+    so.registry = reg;
+    sonde_otlp_opts_init(&oo);
+    oo.read_env = 0;
+    oo.endpoint = "http://127.0.0.1:9";
+    if (sonde_server_new(&so, NULL, 0, &srv) || sonde_otlp_new(&oo, &otlp))
+        return 1;
+    sonde_server_request req = {.method = "GET", .path = "/metrics"};
+    int ok = mine == 127 && sonde_server_handle(srv, &req, &resp) == SONDE_OK && resp.status == 200 &&
+             strstr(resp.body, "collide_total 1\n") != NULL &&
+             strcmp(sonde_otlp_endpoint(otlp, SONDE_OTLP_LOGS), "http://127.0.0.1:9/v1/logs") == 0;
+    printf("%s %s\n", sonde_version(), ok ? "ok" : "bad");
+    sonde_server_response_free(&resp);
+    sonde_server_free(srv);
+    sonde_otlp_free(otlp);
+    sonde_registry_free(reg);
+    return ok ? 0 : 1;
+}
+C
+collide_libs=$(pkg-config --static --libs sonde-http |
+  sed -E "s#-lsonde-http( |\$)#$libdir/libsonde-otlp.a $libdir/libsonde-http.a #; s#-lsonde( |\$)#$libdir/libsonde.a #")
+cc "$tmp/collide.c" -o "$tmp/collide" $(pkg-config --cflags sonde-http sonde-otlp) $collide_libs \
+  $(pkg-config --libs $(pkg-config --print-requires-private sonde-otlp)) -lpthread -lm ||
+  fail "a program with functions named like sonde's internal ones does not link the archives"
+readelf -d "$tmp/collide" | grep NEEDED | grep -q libsonde && fail "collide still needs a shared libsonde"
+run collide "$tmp/collide"
+
+# Each archive is one object, taken whole; --gc-sections drops what the program never
+# reaches (the core program counts and exposes: no LLM tracker, no storage helper).
+static_core=$(pkg-config --static --libs sonde | sed -E "s#-lsonde( |\$)#$libdir/libsonde.a #")
+cc "$tmp/core.c" -o "$tmp/core-gc" $(pkg-config --cflags sonde) -Wl,--gc-sections $static_core
+run "core-gc static" "$tmp/core-gc"
+nm "$tmp/core-gc" >"$tmp/core-gc.nm"
+grep -q ' sonde_counter_add$' "$tmp/core-gc.nm" || fail "core-gc has no sonde_counter_add"
+grep -Eq ' (llm_record|sonde_llm_call_begin|store_child)$' "$tmp/core-gc.nm" &&
+  fail "--gc-sections kept functions the core program never reaches"
 
 # CMake package: the six targets (the push program on the otlp ones).
 mkdir -p "$tmp/cm"
@@ -275,4 +355,13 @@ want=$(printf '%s\n' \
   'sonde_grpc_client_interceptor_factory(sonde_grpc_opts const&)' \
   'sonde_grpc_server_interceptor_factory(sonde_grpc_opts const&)')
 [ "$exports" = "$want" ] || fail "libsonde-grpc.so exports: $exports"
-echo "19 passed, 0 failed"
+# Its archive's strong globals are sonde's C++ names (the two factories, sonde_grpc_internal::);
+# the rest are weak definitions of inline functions and templates (W, V, u), which the linker
+# merges with the program's own copies instead of colliding.
+nm -g --defined-only -C "$libdir/libsonde-grpc.a" | awk 'NF >= 3 && $2 !~ /^[WVu]$/' |
+  cut -d' ' -f3- >"$tmp/grpc.a.strong"
+[ -s "$tmp/grpc.a.strong" ] || fail "nm listed no strong global of libsonde-grpc.a"
+bad=$(grep -Ev '^(sonde_grpc_internal::|sonde_grpc_(server|client)_interceptor_factory\()' \
+  "$tmp/grpc.a.strong" || true)
+[ -z "$bad" ] || fail "libsonde-grpc.a defines strong globals outside sonde's names: $bad"
+echo "22 passed, 0 failed"

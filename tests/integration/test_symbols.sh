@@ -16,6 +16,11 @@
 #    internal function (a server option error is formatted by the core); so
 #    does one on libsonde-otlp (OTEL_EXPORTER_OTLP_HEADERS parsed by the core),
 #    and libsonde-otlp needs libcurl while libsonde-http does not.
+# 6. The static libraries (libsonde.a, libsonde-http.a, libsonde-otlp.a: the
+#    public archives, cmake/public-archive.cmake) define as global symbols
+#    exactly what their shared libraries export: no internal name (llm_record,
+#    body_write, hc_perform) a statically linked program could collide with.
+#    The internal functions are still there, as local symbols, for debuggers.
 # Plain build only (tests/CMakeLists.txt): it links uninstrumented programs.
 set -euo pipefail
 build=${SONDE_BUILD:?SONDE_BUILD must name the build directory}
@@ -180,4 +185,20 @@ C
 cc "$tmp/otlp.c" -o "$tmp/otlp" -I"$src/include" -L"$build" -lsonde-otlp -lsonde -Wl,-rpath,"$build"
 out=$("$tmp/otlp")
 [ "$out" = "0 http://127.0.0.1:4318/v1/traces 1" ] || fail "libsonde-otlp program printed: $out"
-echo "5 passed, 0 failed"
+# 6. The static libraries define globally what the shared ones export, nothing else.
+for pair in core:libsonde http:libsonde-http otlp:libsonde-otlp; do
+  key=${pair%%:*} archive="$build/${pair#*:}.a"
+  [ -f "$archive" ] || fail "the build has no ${pair#*:}.a"
+  nm -g --defined-only "$archive" | awk 'NF == 3 {print $3}' | sort -u >"$tmp/$key.a.syms"
+  [ -s "$tmp/$key.a.syms" ] || fail "nm listed no global symbol of ${pair#*:}.a"
+  bad=$(grep -Ev '^(sonde_[a-z0-9_]+|SONDE_[A-Z0-9_]+)$' "$tmp/$key.a.syms" || true)
+  [ -z "$bad" ] || fail "${pair#*:}.a defines globals outside sonde_*/SONDE_*: $(echo $bad)"
+  differ=$(comm -3 "$tmp/$key.syms" "$tmp/$key.a.syms")
+  [ -z "$differ" ] || fail "${pair#*:}.a and ${pair#*:}.so define different globals: $(echo $differ)"
+done
+# The internal functions are in the archives still, as local symbols.
+for pair in libsonde:llm_record libsonde-http:body_write libsonde-otlp:hc_perform; do
+  nm "$build/${pair%%:*}.a" >"$tmp/archive.nm"
+  grep -q " t ${pair#*:}\$" "$tmp/archive.nm" || fail "${pair#*:} is not local in ${pair%%:*}.a"
+done
+echo "6 passed, 0 failed"
