@@ -20,10 +20,15 @@
  * request's SERVER span, and its model calls (through their tapped request,
  * gw_req_set_trace) and execute_tool spans are children of the run's.
  *
- * Runs are counted on the gateway (agents_mu/cv) so that gw_free() waits for
- * the last one before the workers they use go away; tool calls in flight are
- * aborted (libcurl's progress callback) once the client is gone or the
- * gateway stops (agents_stop), so neither waits for a server's timeout.
+ * Runs wait in the gateway's queue (agents_mu) for a worker: a thread that
+ * takes runs one after another, started when a run finds no idle one (runs
+ * are bounded by GW_AGENT_MAX_RUNS, so workers are too) and kept while fewer
+ * than GW_AGENT_IDLE_WORKERS others are idle, so a run costs no thread start
+ * and its MCP requests reuse the worker's libcurl handle. gw_free() waits for
+ * the last run, then for the workers to exit, before the workers they use go
+ * away; tool calls in flight are aborted (libcurl's progress callback) once
+ * the client is gone or the gateway stops (agents_stop), so neither waits
+ * for a server's timeout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +43,10 @@ typedef struct offered {
     const char *tool;        /* the server's name for it (in server->tools) */
 } offered;
 
-typedef struct run {
+typedef struct gw_agent_run {
+    struct gw_agent_run *next; /* in the gateway's queue */
     gateway *gw;
+    CURL *curl;              /* its worker's handle for MCP requests */
     gw_req *req;
     const gw_key *key;
     json_t *body;            /* the chat request sent upstream (messages grow) */
@@ -54,6 +61,8 @@ typedef struct run {
     sonde_span_context span;  /* the run's invoke_agent span (invalid without tracing) */
 } run;
 
+static void run_main(run *r);
+
 /* One model call's answer, shared by the run (waiting) and the tapped request the call
  * answers (gw_req_tap): freed by the last of the two. */
 typedef struct waiter {
@@ -62,16 +71,17 @@ typedef struct waiter {
     atomic_int refs;
     int answered;
     unsigned status;
-    char *body;
+    char *body;              /* the answer as text (from another thread) */
+    json_t *value;           /* or as a value (made on the run's thread, gw_reply_value) */
 } waiter;
 
-/* ---- run accounting ------------------------------------------------------ */
+/* ---- the workers ----------------------------------------------------------- */
 
 int gw_agents_init(gateway *gw)
 {
     pthread_mutex_init(&gw->agents_mu, NULL);
     pthread_cond_init(&gw->agents_cv, NULL);
-    gw->agents_running = 0;
+    pthread_cond_init(&gw->agents_work_cv, NULL);
     atomic_init(&gw->agents_stop, 0);
     return 0;
 }
@@ -81,9 +91,85 @@ void gw_agents_drain(gateway *gw)
     atomic_store(&gw->agents_stop, 1);
     pthread_mutex_lock(&gw->agents_mu);
     while (gw->agents_running > 0) pthread_cond_wait(&gw->agents_cv, &gw->agents_mu);
+    gw->agents_quit = 1;
+    pthread_cond_broadcast(&gw->agents_work_cv);
+    while (gw->agents_workers > 0) pthread_cond_wait(&gw->agents_cv, &gw->agents_mu);
     pthread_mutex_unlock(&gw->agents_mu);
+    pthread_cond_destroy(&gw->agents_work_cv);
     pthread_cond_destroy(&gw->agents_cv);
     pthread_mutex_destroy(&gw->agents_mu);
+}
+
+/* A worker: runs queued runs one after another with one libcurl handle (its kept
+ * connections and its multi handle serve every MCP request of its runs); it exits when
+ * the gateway stops, or after a run when GW_AGENT_IDLE_WORKERS others wait already. */
+static void *worker(void *arg)
+{
+    gateway *gw = arg;
+    CURL *curl = curl_easy_init(); /* NULL: each request makes its own */
+    pthread_mutex_lock(&gw->agents_mu);
+    for (;;) {
+        gw->agents_idle++;
+        while (!gw->agents_head && !gw->agents_quit)
+            pthread_cond_wait(&gw->agents_work_cv, &gw->agents_mu);
+        gw->agents_idle--;
+        run *r = gw->agents_head;
+        if (!r) break; /* quitting */
+        gw->agents_head = r->next;
+        if (!gw->agents_head) gw->agents_tail = NULL;
+        gw->agents_queued--;
+        pthread_mutex_unlock(&gw->agents_mu);
+        r->curl = curl;
+        run_main(r);
+        pthread_mutex_lock(&gw->agents_mu);
+        gw->agents_running--;
+        pthread_cond_broadcast(&gw->agents_cv);
+        if (!gw->agents_head && gw->agents_idle >= GW_AGENT_IDLE_WORKERS) break;
+    }
+    pthread_mutex_unlock(&gw->agents_mu);
+    if (curl) curl_easy_cleanup(curl);
+    pthread_mutex_lock(&gw->agents_mu);
+    gw->agents_workers--;
+    pthread_cond_broadcast(&gw->agents_cv);
+    pthread_mutex_unlock(&gw->agents_mu);
+    return NULL;
+}
+
+/* Queue r for a worker, starting one unless an idle one will take it: 0, or the HTTP
+ * status to refuse with (503: GW_AGENT_MAX_RUNS runs already, or no worker at all). */
+static unsigned submit(gateway *gw, run *r)
+{
+    unsigned refuse = 0;
+    pthread_mutex_lock(&gw->agents_mu);
+    if (gw->agents_running >= GW_AGENT_MAX_RUNS) {
+        pthread_mutex_unlock(&gw->agents_mu);
+        return 503;
+    }
+    gw->agents_running++;
+    gw->agents_queued++;
+    r->next = NULL;
+    if (gw->agents_tail) gw->agents_tail->next = r;
+    else gw->agents_head = r;
+    gw->agents_tail = r;
+    if (gw->agents_queued > gw->agents_idle) { /* every idle worker has a run already */
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&th, &at, worker, gw) == 0) gw->agents_workers++;
+        else if (gw->agents_workers == 0) refuse = 503; /* else a busy worker takes it later */
+        pthread_attr_destroy(&at);
+    }
+    if (refuse) { /* nobody will take it: out of the queue (it is the only one) */
+        gw->agents_head = gw->agents_tail = NULL;
+        gw->agents_queued--;
+        gw->agents_running--;
+        pthread_cond_broadcast(&gw->agents_cv);
+    } else {
+        pthread_cond_signal(&gw->agents_work_cv);
+    }
+    pthread_mutex_unlock(&gw->agents_mu);
+    return refuse;
 }
 
 /* ---- set-up -------------------------------------------------------------- */
@@ -149,34 +235,50 @@ static int resolve(run *r, const gw_config *cfg, const json_t *t, size_t i, char
 
 /* ---- one model call ------------------------------------------------------- */
 
+/* The OpenAI error shape (code NULL: null). */
+static json_t *error_body(const char *type, const char *code, const char *msg)
+{
+    return json_pack("{s:{s:s, s:s, s:s?, s:n}}", "error", "message", msg, "type", type, "code",
+                     code, "param");
+}
+
 static void waiter_unref(waiter *w)
 {
     if (atomic_fetch_sub(&w->refs, 1) != 1) return;
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w->body);
+    json_decref(w->value);
     free(w);
 }
 
-/* The answer (the first one counts), or the call's end without one (502). */
-static void settle(waiter *w, unsigned status, char *body)
+/* The answer (the first one counts: text or value), or the call's end without one (502). */
+static void settle(waiter *w, unsigned status, char *body, json_t *value)
 {
     pthread_mutex_lock(&w->mu);
     if (!w->answered) {
         w->status = status;
         w->body = body;
+        w->value = value;
         body = NULL;
+        value = NULL;
         w->answered = 1;
         pthread_cond_signal(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     free(body);
+    json_decref(value);
 }
 
 static void tap_reply(void *ud, unsigned status, char *body, int retry_after)
 {
     (void)retry_after;
-    settle(ud, status, body);
+    settle(ud, status, body, NULL);
+}
+
+static void tap_reply_value(void *ud, unsigned status, json_t *body)
+{
+    settle(ud, status, NULL, body);
 }
 
 /* The loop's calls are never streamed: an upstream streaming all the same is refused. */
@@ -198,26 +300,28 @@ static void tap_stream_end(void *ud)
 
 static void tap_release(void *ud)
 {
-    settle(ud, 502, NULL);
+    settle(ud, 502, NULL, NULL);
     waiter_unref(ud);
 }
 
-static const gw_tap model_tap = {tap_reply, tap_stream_start, tap_stream_data, tap_stream_end,
-                                 tap_release, .caller_waits = 1};
+static const gw_tap model_tap = {.reply = tap_reply, .reply_value = tap_reply_value,
+                                 .stream_start = tap_stream_start, .stream_data = tap_stream_data,
+                                 .stream_end = tap_stream_end, .release = tap_release,
+                                 .caller_waits = 1};
 
 /* Call the model with r->body through the gateway's chat path (gw_call_start: model,
- * admission, metering, charges, sim or proxy); the answer's status and body come back. */
-static unsigned call_model(run *r, char **body)
+ * admission, metering, charges, sim or proxy); the answer's status and body (NULL when
+ * it is not JSON) come back. */
+static unsigned call_model(run *r, json_t **body)
 {
     *body = NULL;
     gw_fields f;
     gw_invalid inv;
-    json_t *b = json_deep_copy(r->body);
+    json_t *b = gw_json_clone(r->body);
     if (!b) return 500;
     if (gw_validate(b, GW_OP_CHAT, &f, &inv) != 0) { /* what the loop appended is at fault */
         json_decref(b);
-        *body = strdup("{\"error\":{\"message\":\"the agent loop built an invalid model "
-                       "request\",\"type\":\"server_error\",\"code\":null,\"param\":null}}");
+        *body = error_body("server_error", NULL, "the agent loop built an invalid model request");
         return 500;
     }
     waiter *w = calloc(1, sizeof *w);
@@ -243,8 +347,9 @@ static unsigned call_model(run *r, char **body)
     pthread_mutex_lock(&w->mu);
     while (!w->answered) pthread_cond_wait(&w->cv, &w->mu);
     unsigned status = w->status;
-    *body = w->body;
-    w->body = NULL;
+    if (w->value) *body = w->value;
+    else if (w->body) *body = json_loads(w->body, 0, NULL);
+    w->value = NULL;
     pthread_mutex_unlock(&w->mu);
     waiter_unref(w);
     return status;
@@ -254,6 +359,7 @@ static unsigned call_model(run *r, char **body)
 
 typedef struct exec {
     run *r;
+    CURL *curl;              /* the worker's handle, or NULL (a thread of its own) */
     const offered *o;        /* NULL: not an MCP tool of this run */
     const char *id;
     const char *arguments;
@@ -288,8 +394,8 @@ static void *execute(void *arg)
         snprintf(err, sizeof err, "the arguments are not a JSON object");
         error_type = "invalid_arguments";
     } else {
-        rc = gw_mcp_call_tool(x->o->server, x->o->tool, args, run_cancelled, x->r, &res, err,
-                              sizeof err);
+        rc = gw_mcp_call_tool(x->o->server, x->o->tool, args, x->curl, run_cancelled, x->r,
+                              &res, err, sizeof err);
         if (rc != 0) error_type = "mcp_error";
     }
     char *text = rc == 0 ? gw_mcp_result_text(res, GW_AGENT_TOOL_OUTPUT_MAX) : NULL;
@@ -345,7 +451,10 @@ static void execute_all(run *r, json_t *calls, json_t *items)
                            .arguments = json_string_value(json_object_get(fn, "arguments")),
                            .o = find_offered(r, json_string_value(json_object_get(fn, "name")))};
             started[i] = end - w > 1 && pthread_create(&th[i], NULL, execute, &xs[i]) == 0;
-            if (!started[i]) execute(&xs[i]);
+            if (!started[i]) {
+                xs[i].curl = r->curl;
+                execute(&xs[i]);
+            }
         }
         for (size_t i = w; i < end; i++) {
             if (started[i]) pthread_join(th[i], NULL);
@@ -363,12 +472,6 @@ static void execute_all(run *r, json_t *calls, json_t *items)
 
 /* ---- the loop ------------------------------------------------------------- */
 
-static json_t *error_body(const char *type, const char *code, const char *msg)
-{
-    return json_pack("{s:{s:s, s:s, s:s, s:n}}", "error", "message", msg, "type", type, "code",
-                     code, "param");
-}
-
 /* Offer every MCP tool of the run's servers as a function tool, each server's list noted
  * in listed; 0, or -1 and err. */
 static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
@@ -383,7 +486,7 @@ static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
             return -1;
         }
         json_array_append_new(listed, json_pack("{s:s, s:o}", "server_label", r->servers[i]->name,
-                                                "tools", json_deep_copy(list)));
+                                                "tools", gw_json_clone(list)));
         size_t k;
         json_t *t;
         json_array_foreach(list, k, t) {
@@ -398,7 +501,7 @@ static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
             json_t *schema = json_object_get(t, "inputSchema");
             /* a copy: the cache is shared by concurrent runs, and jansson's reference
              * counts are no place to meet (its incref reads the count unsynchronised) */
-            json_t *params = json_is_object(schema) ? json_deep_copy(schema)
+            json_t *params = json_is_object(schema) ? gw_json_clone(schema)
                                                     : json_pack("{s:s}", "type", "object");
             json_t *fn = json_pack("{s:s, s:o}", "name", name, "parameters", params);
             const char *desc = json_string_value(json_object_get(t, "description"));
@@ -433,11 +536,9 @@ static void loop(run *r, gw_agent_result *res)
             res->stop = "cancelled";
             return;
         }
-        char *text;
-        unsigned status = call_model(r, &text);
+        json_t *answer;
+        unsigned status = call_model(r, &answer);
         res->iterations++;
-        json_t *answer = text ? json_loads(text, 0, NULL) : NULL;
-        free(text);
         json_decref(res->answer);
         res->answer = answer;
         if (status != 200 || !json_is_object(answer)) {
@@ -479,9 +580,8 @@ static void loop(run *r, gw_agent_result *res)
     }
 }
 
-static void *run_main(void *arg)
+static void run_main(run *r)
 {
-    run *r = arg;
     gateway *gw = r->gw;
     gw_agent_result res = {.items = json_array(), .listed = json_array()};
     sonde_llm_call track;
@@ -517,11 +617,6 @@ static void *run_main(void *arg)
     json_decref(res.items);
     json_decref(res.listed);
     run_free(r);
-    pthread_mutex_lock(&gw->agents_mu);
-    gw->agents_running--;
-    pthread_cond_broadcast(&gw->agents_cv);
-    pthread_mutex_unlock(&gw->agents_mu);
-    return NULL;
 }
 
 unsigned gw_agent_start(gateway *gw, gw_req *req, const gw_key *key, json_t *body,
@@ -560,32 +655,15 @@ unsigned gw_agent_start(gateway *gw, gw_req *req, const gw_key *key, json_t *bod
         if (refuse) break;
     }
     json_object_set_new(body, "tools", keep);
-    if (!refuse) {
-        pthread_mutex_lock(&gw->agents_mu);
-        if (gw->agents_running >= GW_AGENT_MAX_RUNS) refuse = 503;
-        else gw->agents_running++;
-        pthread_mutex_unlock(&gw->agents_mu);
-        if (refuse) snprintf(err, errlen, "The gateway runs too many agent loops; retry later");
-    }
     if (refuse) {
         run_free(r);
         return refuse;
     }
     gw_req_ref(req);
     r->req = req;
-    pthread_t th;
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&th, &at, run_main, r);
-    pthread_attr_destroy(&at);
-    if (rc != 0) {
-        pthread_mutex_lock(&gw->agents_mu);
-        gw->agents_running--;
-        pthread_cond_broadcast(&gw->agents_cv);
-        pthread_mutex_unlock(&gw->agents_mu);
+    if (submit(gw, r) != 0) {
         run_free(r);
-        snprintf(err, errlen, "The gateway cannot start an agent loop now");
+        snprintf(err, errlen, "The gateway runs too many agent loops; retry later");
         return 503;
     }
     return 0;
@@ -601,7 +679,7 @@ static void chat_done(void *arg, gw_agent_result *res)
         json_object_set_new(res->answer, "mcp_stop", json_string(res->stop));
     }
     if (res->status != 499 && res->answer)
-        gw_reply_json(r, res->status, json_dumps(res->answer, JSON_COMPACT), -1);
+        gw_reply_json(r, res->status, gw_json_dumps(res->answer), -1);
     else
         gw_reply_error(r, 499, "invalid_request_error", "cancelled", -1, "the client is gone");
     gw_req_unref(r);

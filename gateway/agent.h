@@ -8,8 +8,10 @@
  * to the model as function tools, executes the model's calls of them (the
  * calls of one answer concurrently), appends each result as a tool message,
  * and calls the model again until it answers without MCP tool calls, or
- * max_tool_calls or the configured iteration cap is reached. It runs on a
- * thread of its own (never an HTTP thread); model calls go through the
+ * max_tool_calls or the configured iteration cap is reached. It runs on one
+ * of the gateway's agent workers (never an HTTP thread: a pool of threads
+ * started as runs need them, at most GW_AGENT_MAX_RUNS, of which up to
+ * GW_AGENT_IDLE_WORKERS stay for the next runs); model calls go through the
  * gateway's upstream path (sim or proxy) with a tapped request (gw_req_tap)
  * so that every provider call is metered and charged to the key as any
  * other; each tool execution is an execute_tool record with its status and
@@ -28,6 +30,7 @@
 #include "gateway.h"
 
 #define GW_AGENT_MAX_RUNS 256        /* concurrent runs per gateway */
+#define GW_AGENT_IDLE_WORKERS 4      /* idle workers kept for the next runs */
 #define GW_AGENT_MAX_TOOL_CALLS 64   /* tool calls per run when the request names none */
 #define GW_AGENT_PARALLEL_MAX 16     /* tool calls executed at once */
 #define GW_AGENT_TOOL_OUTPUT_MAX (64u << 10) /* bytes of a tool's text kept */
@@ -46,7 +49,8 @@ typedef struct gw_agent_result {
                              "cancelled" */
 } gw_agent_result;
 
-/* Called once, on the run's thread, when the run ends; res is freed after it returns. */
+/* Called once, on the run's worker, when the run ends; res is freed after it returns (done
+ * may take res->answer, items and listed: it sets them NULL). */
 typedef void (*gw_agent_done_fn)(void *arg, gw_agent_result *res);
 
 /* Set up the gateway's run accounting / wait for its runs to end (gateway.c). */

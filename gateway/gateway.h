@@ -376,9 +376,13 @@ typedef struct gw_req gw_req;
  * a stream, its bytes (event-stream format; non-zero = stop), its end; release when
  * the tapped request is freed. caller_waits: the thread that starts the call only
  * sleeps until the answer (the agent loop), so an upstream with nothing to wait for
- * answers on that thread (gw_req_answer_here) rather than hand the answer over. */
+ * answers on that thread (gw_req_answer_here) rather than hand the answer over.
+ * reply_value (may be NULL): a whole reply given as the JSON value it was made as
+ * (takes body), on the caller's own thread only (gw_reply_value), so the caller
+ * neither parses it nor shares it with another thread. */
 typedef struct gw_tap {
     void (*reply)(void *ud, unsigned status, char *body, int retry_after);
+    void (*reply_value)(void *ud, unsigned status, json_t *body);
     void (*stream_start)(void *ud);
     int (*stream_data)(void *ud, const char *data, size_t len);
     void (*stream_end)(void *ud);
@@ -413,6 +417,9 @@ void gw_req_abort(gw_req *r);
 
 /* Answer with a whole JSON body (takes body, a malloc'd string). retry_after < 0: none. */
 void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after);
+/* The same with the body as a JSON value (taken), from the thread of a request that
+ * gw_req_answer_here() answers: its tap takes the value itself when it can. */
+void gw_reply_value(gw_req *r, unsigned status, json_t *body);
 /* Answer with the OpenAI error shape. */
 void gw_reply_error(gw_req *r, unsigned status, const char *type, const char *code,
                     int retry_after, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -686,9 +693,13 @@ struct gateway {
     int own_log;           /* log was created here (no telemetry given) */
     gw_limits *limits;     /* per-key limits and budgets, local or shared */
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
-    pthread_mutex_t agents_mu; /* agent loops running (agent.c), waited for by gw_free */
-    pthread_cond_t agents_cv;
-    int agents_running;
+    pthread_mutex_t agents_mu; /* agent loops (agent.c): runs and their workers */
+    pthread_cond_t agents_cv;  /* a run or a worker ended (gw_free waits on it) */
+    pthread_cond_t agents_work_cv; /* a run was queued, or the workers should stop */
+    struct gw_agent_run *agents_head, *agents_tail; /* runs queued for a worker */
+    int agents_running;        /* runs queued or running, at most GW_AGENT_MAX_RUNS */
+    int agents_queued, agents_workers, agents_idle;
+    int agents_quit;           /* gw_free: workers exit once the runs are done */
     atomic_int agents_stop;    /* gw_free: agent loops stop at their next step */
     struct gw_response_store *responses; /* stored responses (response_store.h) */
 };
@@ -705,6 +716,13 @@ uint64_t gw_now_ns(void);
 
 /* utf8.c: replace each byte of s that is not well-formed UTF-8 by '?'. */
 void gw_utf8_fix(char *s);
+/* json_tree.c, for values that are trees (no value contains itself), cheaper than
+ * jansson's own, which check every container for loops: a deep copy of v sharing no
+ * reference with it, key order kept (NULL when v is NULL or out of memory); and the text
+ * json_dumps(v, JSON_COMPACT) gives, malloc'd (NULL when v is not an object or an array,
+ * or out of memory). */
+json_t *gw_json_clone(const json_t *v);
+char *gw_json_dumps(const json_t *v);
 /* A request field as it may be echoed in an error or logged: at most GW_ECHO_MAX bytes of
  * it, cut on a character boundary and marked "..." when cut, bad bytes as '?'. */
 #define GW_ECHO_MAX 64

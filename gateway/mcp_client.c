@@ -265,18 +265,20 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return k;
 }
 
-/* POST one JSON-RPC message; *status the HTTP status (0: no answer). The answer's body and
- * session id land in *a (a->buf freed by the caller). 0, or -1 and err. */
-static int post(gw_mcp_server *s, const char *session, int initialized, const char *payload,
-                gw_mcp_cancel_fn cancel, void *cancel_arg, answer *a, long *status, char *err,
-                size_t errlen)
+/* POST one JSON-RPC message with the caller's handle (reset first, its share let go
+ * after) or one of its own (curl NULL); *status the HTTP status (0: no answer). The
+ * answer's body and session id land in *a (a->buf freed by the caller). 0, or -1 and err. */
+static int post(gw_mcp_server *s, CURL *curl, const char *session, int initialized,
+                const char *payload, gw_mcp_cancel_fn cancel, void *cancel_arg, answer *a,
+                long *status, char *err, size_t errlen)
 {
     *status = 0;
     memset(a, 0, sizeof *a);
     a->max = s->max_answer;
     a->cancel = cancel;
     a->cancel_arg = cancel_arg;
-    CURL *h = curl_easy_init();
+    CURL *h = curl ? curl : curl_easy_init();
+    if (curl) curl_easy_reset(curl);
     if (!h) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -344,13 +346,19 @@ static int post(gw_mcp_server *s, const char *session, int initialized, const ch
             a->cap = 2;
         }
     }
+    if (curl) { /* the server's share may go before the handle's next request */
+        curl_easy_setopt(h, CURLOPT_SHARE, NULL);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    } else {
+        curl_easy_cleanup(h);
+    }
     curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
     return out;
 }
 
 /* Send method(params) and return the result; -2 for a 404 with a session (forgotten). */
-static int request(gw_mcp_server *s, const char *session, int initialized, const char *method,
+static int request(gw_mcp_server *s, CURL *curl, const char *session, int initialized,
+                   const char *method,
                    json_t *params, long id, gw_mcp_cancel_fn cancel, void *cancel_arg,
                    json_t **result, char *new_session, char *err, size_t errlen)
 {
@@ -365,7 +373,8 @@ static int request(gw_mcp_server *s, const char *session, int initialized, const
     }
     answer a;
     long status;
-    int rc = post(s, session, initialized, payload, cancel, cancel_arg, &a, &status, err, errlen);
+    int rc = post(s, curl, session, initialized, payload, cancel, cancel_arg, &a, &status, err,
+                  errlen);
     free(payload);
     if (rc == 0 && status == 404 && session && *session) rc = -2;
     else if (rc == 0 && status != 200) {
@@ -389,7 +398,7 @@ static int initialize(gw_mcp_server *s, char *err, size_t errlen)
                                GW_MCP_PROTOCOL_VERSION, "capabilities", "clientInfo", "name",
                                "sonde-gateway", "version", "1");
     json_t *res = NULL;
-    int rc = request(s, NULL, 0, "initialize", params, s->next_id++, NULL, NULL, &res,
+    int rc = request(s, NULL, NULL, 0, "initialize", params, s->next_id++, NULL, NULL, &res,
                      s->session, err, errlen);
     json_decref(params);
     json_decref(res);
@@ -400,7 +409,7 @@ static int initialize(gw_mcp_server *s, char *err, size_t errlen)
     }
     answer a;
     long status;
-    rc = post(s, s->session, 1, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+    rc = post(s, NULL, s->session, 1, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
               NULL, NULL, &a, &status, err, errlen);
     free(a.buf);
     if (rc == 0 && status != 200 && status != 202) {
@@ -429,7 +438,7 @@ int gw_mcp_list_tools(gw_mcp_server *s, json_t **tools, char *err, size_t errlen
     for (int attempt = 0; !s->tools && attempt < 2; attempt++) {
         if (!s->initialized && (rc = initialize(s, err, errlen)) != 0) break;
         json_t *res = NULL;
-        rc = request(s, s->session, 1, "tools/list", NULL, s->next_id++, NULL, NULL, &res, NULL, err,
+        rc = request(s, NULL, s->session, 1, "tools/list", NULL, s->next_id++, NULL, NULL, &res, NULL, err,
                      errlen);
         if (rc == -2) { /* the session was forgotten: once more with a new one */
             s->initialized = 0;
@@ -462,7 +471,7 @@ int gw_mcp_list_tools(gw_mcp_server *s, json_t **tools, char *err, size_t errlen
     return s->tools && rc == 0 ? 0 : -1;
 }
 
-int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments,
+int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments, CURL *curl,
                      gw_mcp_cancel_fn cancel, void *cancel_arg, json_t **result, char *err,
                      size_t errlen)
 {
@@ -482,7 +491,7 @@ int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments,
         long id = s->next_id++;
         pthread_mutex_unlock(&s->mu);
         if (rc != 0) break;
-        rc = request(s, session, 1, "tools/call", params, id, cancel, cancel_arg, result, NULL,
+        rc = request(s, curl, session, 1, "tools/call", params, id, cancel, cancel_arg, result, NULL,
                      err, errlen);
         if (rc != -2) break;
         pthread_mutex_lock(&s->mu);

@@ -12,7 +12,8 @@
  * cached; a server that forgot the session (404) is initialized again once.
  * Every request is a blocking libcurl transfer bounded by a connect timeout,
  * a total timeout and a maximum answer size, so callers run it on a worker
- * thread (agent.c), never on an HTTP thread. A server's state (session, tool
+ * thread (agent.c), never on an HTTP thread; a tool call may bring the
+ * caller's easy handle, kept from one request to the next. A server's state (session, tool
  * cache) is guarded by its mutex; tool calls themselves run concurrently, and
  * share the server's connection cache (a libcurl share object), so a call
  * reuses an idle kept-alive connection instead of connecting again.
@@ -70,8 +71,11 @@ typedef int (*gw_mcp_cancel_fn)(void *arg);
 
 /* Call tool `name` with arguments (an object, may be NULL): 0 and *result (the
  * CallToolResult, a new reference; its isError may be true), or -1 and err when the
- * server could not be asked or answered an error, or cancel (may be NULL) said stop. */
-int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments,
+ * server could not be asked or answered an error, or cancel (may be NULL) said stop.
+ * curl: the caller's easy handle, reused between its requests (reset before each, its
+ * multi handle and caches kept; never used by two threads at once), or NULL for a
+ * handle of the request's own. */
+int gw_mcp_call_tool(gw_mcp_server *s, const char *name, json_t *arguments, CURL *curl,
                      gw_mcp_cancel_fn cancel, void *cancel_arg, json_t **result, char *err,
                      size_t errlen);
 

@@ -58,7 +58,7 @@ static void list_models(const gw_config *cfg, gw_req *r, const char *one)
                               (json_int_t)created, "owned_by", m->up->name);
         if (one) {
             json_decref(data);
-            gw_reply_json(r, 200, json_dumps(o, JSON_COMPACT), -1);
+            gw_reply_json(r, 200, gw_json_dumps(o), -1);
             json_decref(o);
             return;
         }
@@ -72,7 +72,7 @@ static void list_models(const gw_config *cfg, gw_req *r, const char *one)
         return;
     }
     json_t *list = json_pack("{s:s, s:o}", "object", "list", "data", data);
-    gw_reply_json(r, 200, json_dumps(list, JSON_COMPACT), -1);
+    gw_reply_json(r, 200, gw_json_dumps(list), -1);
     json_decref(list);
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gateway.h" /* gw_json_dumps */
 #include "response_store.h"
 
 enum {
@@ -173,8 +174,8 @@ int gw_response_store_put(gw_response_store *s, const char *id, int64_t created_
                           const json_t *response, const json_t *input_items,
                           const json_t *context)
 {
-    char *r = json_dumps(response, JSON_COMPACT), *i = json_dumps(input_items, JSON_COMPACT);
-    char *c = json_dumps(context, JSON_COMPACT);
+    char *r = gw_json_dumps(response), *i = gw_json_dumps(input_items);
+    char *c = gw_json_dumps(context);
     int rc = -1;
     pthread_mutex_lock(&s->mu);
     if (r && i && c) {

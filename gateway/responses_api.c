@@ -86,7 +86,7 @@ static void run_unref(void *ud)
 static int emit(void *ud, json_t *ev)
 {
     resp_run *run = ud;
-    char *s = json_dumps(ev, JSON_COMPACT);
+    char *s = gw_json_dumps(ev);
     int rc = s ? gw_stream_sse(run->client, json_string_value(json_object_get(ev, "type")), s,
                                strlen(s)) : -1;
     free(s);
@@ -135,7 +135,7 @@ static void step_done(resp_run *run)
         gw_resp_acc_event(&run->acc, type, json_pack("{s:O}", "response", run->resp));
         gw_stream_end_events(run->client);
     } else {
-        gw_reply_json(run->client, 200, json_dumps(run->resp, JSON_COMPACT), -1);
+        gw_reply_json(run->client, 200, gw_json_dumps(run->resp), -1);
     }
     if (!store) return;
     json_t *ctx = json_copy(run->context);
@@ -151,23 +151,30 @@ static void step_done(resp_run *run)
 
 /* ---- the tapped chat call's answer -------------------------------------- */
 
+/* A whole chat completion j (borrowed; NULL: not JSON), taken as one chunk; the
+ * response is done. */
+static void whole_answer(resp_run *run, json_t *j)
+{
+    json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
+    json_t *chunk = json_pack("{s:O*, s:O*, s:[{s:O*, s:O*}]}", "model",
+                              json_object_get(j, "model"), "usage", json_object_get(j, "usage"),
+                              "choices", "delta", json_object_get(ch, "message"),
+                              "finish_reason", json_object_get(ch, "finish_reason"));
+    const char *why = "the upstream's answer is not a chat completion";
+    if (!ch || !chunk || gw_resp_acc_chunk(&run->acc, chunk, &why) != 0)
+        fail_step(run, "upstream_protocol", why);
+    json_decref(chunk);
+    step_done(run);
+}
+
 static void tap_reply(void *ud, unsigned status, char *body, int retry_after)
 {
     resp_run *run = ud;
     if (status == 200) { /* a whole answer (asked for, or an upstream that would not stream) */
         json_t *j = json_loads(body, 0, NULL);
-        json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
-        json_t *chunk = json_pack("{s:O*, s:O*, s:[{s:O*, s:O*}]}", "model",
-                                  json_object_get(j, "model"), "usage", json_object_get(j, "usage"),
-                                  "choices", "delta", json_object_get(ch, "message"),
-                                  "finish_reason", json_object_get(ch, "finish_reason"));
-        const char *why = "the upstream's answer is not a chat completion";
-        if (!ch || !chunk || gw_resp_acc_chunk(&run->acc, chunk, &why) != 0)
-            fail_step(run, "upstream_protocol", why);
-        json_decref(chunk);
-        json_decref(j);
         free(body);
-        step_done(run);
+        whole_answer(run, j);
+        json_decref(j);
         return;
     }
     if (run->started) {
@@ -225,8 +232,9 @@ static void tap_stream_end(void *ud)
     step_done(ud);
 }
 
-static const gw_tap resp_tap = {tap_reply, tap_stream_start, tap_stream_data, tap_stream_end,
-                                run_unref, .caller_waits = 0};
+static const gw_tap resp_tap = {.reply = tap_reply, .stream_start = tap_stream_start,
+                                .stream_data = tap_stream_data, .stream_end = tap_stream_end,
+                                .release = run_unref, .caller_waits = 0};
 
 /* THE MODEL STEP: call the model with the conversation items; step_done(run) follows
  * (on the upstream's thread) with the output in run->acc. 0 when the call started; -1
@@ -308,7 +316,7 @@ static void agent_done(void *ud, gw_agent_result *res)
             gw_reply_error(run->client, res->status == 499 ? 499 : 502, "upstream_error",
                            "agent_failed", -1, "the agent loop ended without an answer");
         } else {
-            gw_reply_json(run->client, res->status, json_dumps(res->answer, JSON_COMPACT), -1);
+            gw_reply_json(run->client, res->status, gw_json_dumps(res->answer), -1);
         }
         run_unref(run);
         return;
@@ -326,12 +334,19 @@ static void agent_done(void *ud, gw_agent_result *res)
     json_array_foreach(res->items, i, item) {
         char id[64];
         gw_resp_new_id("mcp", id, sizeof id);
-        json_t *it = json_deep_copy(item);
+        json_t *it = json_copy(item); /* the run's, on this thread: only its id changes */
         json_object_set_new(it, "id", json_string(id));
         add_output_item(run, it);
         json_decref(it);
     }
-    tap_reply(run, 200, json_dumps(res->answer, JSON_COMPACT), -1); /* the last answer, whole */
+    whole_answer(run, res->answer); /* the last answer, whole (the run's, on this thread) */
+    /* the output shares values with res: res goes first, so that this thread is done with
+     * their reference counts before it lets the response go (the client's thread may free
+     * it) */
+    json_decref(res->answer);
+    json_decref(res->items);
+    json_decref(res->listed);
+    res->answer = res->items = res->listed = NULL;
     run_unref(run);
 }
 
@@ -471,7 +486,7 @@ static void input_items(gw_req *r, const char *id, json_t *items)
                              "last_id", got ? json_copy(json_object_get(json_array_get(data, got - 1), "id")) : json_null(),
                              "has_more", start + got < n);
     (void)id;
-    gw_reply_json(r, 200, json_dumps(list, JSON_COMPACT), -1);
+    gw_reply_json(r, 200, gw_json_dumps(list), -1);
     json_decref(list);
 }
 
@@ -514,7 +529,7 @@ static void by_id(gateway *gw, gw_req *r, const char *method, const char *rest)
         else {
             json_t *j = json_pack("{s:s, s:s, s:b}", "id", id, "object", "response.deleted",
                                   "deleted", 1);
-            gw_reply_json(r, 200, json_dumps(j, JSON_COMPACT), -1);
+            gw_reply_json(r, 200, gw_json_dumps(j), -1);
             json_decref(j);
         }
         return;
@@ -535,7 +550,7 @@ static void by_id(gateway *gw, gw_req *r, const char *method, const char *rest)
                              "Only responses created with background=true can be cancelled; "
                              "response '%s' is %s", id,
                              json_string_value(json_object_get(s.response, "status")));
-    else gw_reply_json(r, 200, json_dumps(s.response, JSON_COMPACT), -1);
+    else gw_reply_json(r, 200, gw_json_dumps(s.response), -1);
     gw_stored_response_clear(&s);
 }
 

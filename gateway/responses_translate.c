@@ -511,9 +511,9 @@ json_t *gw_resp_object(const json_t *body, const gw_resp_request *q, const char 
     v = json_object_get(body, "top_p");
     json_object_set_new(r, "top_p", json_is_number(v) ? json_copy(v) : json_real(1.0));
     v = json_object_get(body, "tool_choice");
-    json_object_set_new(r, "tool_choice", v && !json_is_null(v) ? json_deep_copy(v) : json_string("auto"));
+    json_object_set_new(r, "tool_choice", v && !json_is_null(v) ? gw_json_clone(v) : json_string("auto"));
     v = json_object_get(body, "tools");
-    json_object_set_new(r, "tools", json_is_array(v) ? json_deep_copy(v) : json_array());
+    json_object_set_new(r, "tools", json_is_array(v) ? gw_json_clone(v) : json_array());
     size_t ti;
     json_t *tool;
     json_array_foreach(json_object_get(r, "tools"), ti, tool) /* an MCP server's headers may */

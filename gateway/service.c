@@ -257,6 +257,21 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
     pthread_mutex_unlock(&r->mu);
 }
 
+void gw_reply_value(gw_req *r, unsigned status, json_t *body)
+{
+    if (r->tap && r->tap->reply_value) {
+        pthread_mutex_lock(&r->mu);
+        int first = !r->ready;
+        r->ready = 1;
+        pthread_mutex_unlock(&r->mu);
+        if (first) r->tap->reply_value(r->tap_ud, status, body);
+        else json_decref(body);
+        return;
+    }
+    gw_reply_json(r, status, body ? gw_json_dumps(body) : NULL, -1);
+    json_decref(body);
+}
+
 static void reply_error_v(gw_req *r, unsigned status, const char *type, const char *code,
                           const char *param, int retry_after, const char *fmt, va_list ap)
 {
@@ -268,7 +283,7 @@ static void reply_error_v(gw_req *r, unsigned status, const char *type, const ch
     json_t *e = json_pack("{s:{s:s, s:s, s:o, s:o}}", "error", "message", msg, "type", type,
                           "code", code ? json_string(code) : json_null(), "param",
                           param ? json_string(param) : json_null());
-    char *body = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    char *body = e ? gw_json_dumps(e) : NULL;
     json_decref(e);
     if (!body) body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}");
     gw_reply_json(r, status, body, retry_after);
@@ -371,7 +386,7 @@ int gw_stream_sse(gw_req *r, const char *type, const char *data, size_t len)
 
 int gw_stream_event(gw_req *r, json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = gw_json_dumps(j);
     if (!s) return -1;
     int rc = gw_stream_sse(r, NULL, s, strlen(s));
     free(s);
@@ -488,7 +503,7 @@ static enum MHD_Result queue_ready(gw_req *r)
     }
     char *body = r->resp;
     r->resp = NULL;
-    if (!body) return MHD_NO; /* json_dumps() ran out of memory: close the connection */
+    if (!body) return MHD_NO; /* gw_json_dumps() ran out of memory: close the connection */
     r->resp_bytes = strlen(body);
     return queue_buffer(r, r->status, "application/json", body, r->resp_bytes,
                         r->retry_after);

@@ -202,7 +202,7 @@ static int stream_event(void *ud, const gw_sse_event *ev)
     int rc = 0;
     if (inspect_event(c, j) == 0) {
         if (json_object_get(j, "model")) json_object_set_new(j, "model", json_string(c->model_name));
-        char *out = json_dumps(j, JSON_COMPACT);
+        char *out = gw_json_dumps(j);
         rc = out && gw_stream_sse(c->req, ev->type, out, strlen(out)) == 0 ? 0 : -1;
         free(out);
     }
@@ -295,7 +295,7 @@ static double retry_hint(const xfer *x)
 
 static char *rewrite_body(gw_call *c)
 {
-    json_t *b = json_deep_copy(c->body);
+    json_t *b = gw_json_clone(c->body);
     if (!b) return NULL;
     json_object_set_new(b, "model", json_string(c->model->upstream_model));
     if (c->stream) {
@@ -306,7 +306,7 @@ static char *rewrite_body(gw_call *c)
         }
         json_object_set_new(so, "include_usage", json_true());
     }
-    char *s = json_dumps(b, JSON_COMPACT);
+    char *s = gw_json_dumps(b);
     json_decref(b);
     return s;
 }
@@ -442,7 +442,7 @@ static void complete(xfer *x, CURLcode res)
         gw_meter_upstream_error(&c->gw->meter, c->model->up, "http_4xx");
         gw_call_finish(c, SONDE_LLM_ERROR, "http_4xx");
         json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
-        if (j) gw_reply_json(c->req, (unsigned)x->status, json_dumps(j, JSON_COMPACT), -1);
+        if (j) gw_reply_json(c->req, (unsigned)x->status, gw_json_dumps(j), -1);
         else gw_reply_error(c->req, (unsigned)x->status, "upstream_error", "upstream_http_4xx", -1,
                             "upstream '%s' answered HTTP %ld", up_name, x->status);
         json_decref(j);
@@ -487,7 +487,7 @@ static void complete(xfer *x, CURLcode res)
     }
     json_object_set_new(j, "model", json_string(c->model_name));
     gw_call_finish(c, SONDE_LLM_OK, NULL);
-    gw_reply_json(c->req, 200, json_dumps(j, JSON_COMPACT), -1);
+    gw_reply_json(c->req, 200, gw_json_dumps(j), -1);
     json_decref(j);
 }
 

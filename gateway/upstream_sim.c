@@ -23,8 +23,9 @@
  * so, ends as cancelled. A whole answer (or a refusal) with nothing to wait
  * for (ttft, inter-token and jitter 0) to a caller that only waits for it
  * (the agent loop's model calls, gw_req_answer_here) is answered on the
- * calling thread: the timer's hand-off there and back would be most of its
- * cost. Other callers keep the timer thread, which lets a client's thread
+ * calling thread, as the JSON value it was built as (gw_reply_value, never
+ * dumped and parsed again): the timer's hand-off there and back would be
+ * most of its cost. Other callers keep the timer thread, which lets a client's thread
  * answer at once while the answering thread goes on (the Responses API
  * stores the response after answering).
  *
@@ -62,6 +63,7 @@ typedef struct sim {
     const char *finish;
     double reset_s;         /* SIM_LIMITED: until the window ends */
     const char *limited;    /* SIM_LIMITED: the kind spent ("requests", "tokens") */
+    int here;               /* answered on the caller's thread (gw_req_answer_here) */
 } sim;
 
 static const char *const words[] = {"sonde ", "measures ", "every ", "token ", "that ",
@@ -360,7 +362,11 @@ static void reply_whole(sim *s)
         json_object_set_new(resp, "choices", json_pack("[o]", choice));
         json_object_set_new(resp, "usage", usage_json(c));
     }
-    gw_reply_json(c->req, 200, json_dumps(resp, JSON_COMPACT), -1);
+    if (s->here) { /* the caller takes the value as it is: this thread is its own */
+        gw_reply_value(c->req, 200, resp);
+        return;
+    }
+    gw_reply_json(c->req, 200, gw_json_dumps(resp), -1);
     json_decref(resp);
 }
 
@@ -544,6 +550,7 @@ int gw_sim_start(gw_call *c)
         for (long i = 1; i < s->n_out; i++) delay += wait_ns(s->o->itl_ms, s->o->jitter_ms);
     }
     if (delay == 0 && !c->stream && gw_req_answer_here(c->req)) {
+        s->here = 1;
         step(s);
         return 0;
     }

@@ -5,7 +5,9 @@
  * event, JSON-RPC errors, garbage, answers to another id, a result that is
  * no object), the text of a tool result (text parts joined, other parts as
  * JSON, the bound), the "mcp" configuration (servers, headers, limits and
- * its mistakes), and the request validation of {"type":"mcp"} tools.
+ * its mistakes), the request validation of {"type":"mcp"} tools, and the
+ * copy the agent loop hands to each model call and the dump of every answer
+ * (gw_json_clone, gw_json_dumps: byte for byte what jansson writes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,68 @@ TEST(validation)
     json_decref(b);
 }
 
+/* A copy equal to the original, in the same key order, with values of its own. */
+TEST(json_clone)
+{
+    const char *text = "{\"model\":\"m\",\"n\":3,\"t\":0.5,\"ok\":true,\"no\":false,\"z\":null,"
+                       "\"s\":\"a\\u0000b\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                       "\"text\",\"text\":\"hi\"}]}],\"tools\":[],\"o\":{}}";
+    json_t *v = json_loads(text, JSON_ALLOW_NUL, NULL);
+    CHECK(v != NULL);
+    json_t *c = gw_json_clone(v);
+    CHECK(c != NULL && c != v);
+    CHECK(json_equal(v, c));
+    char *a = json_dumps(v, JSON_COMPACT), *b = json_dumps(c, JSON_COMPACT);
+    CHECK_EQ_STR(a, b); /* the key order too */
+    CHECK_EQ_INT((long)json_string_length(json_object_get(c, "s")), 3); /* the NUL kept */
+    json_t *m = json_object_get(c, "messages"), *vm = json_object_get(v, "messages");
+    CHECK(m != vm && json_array_get(m, 0) != json_array_get(vm, 0));
+    json_array_append_new(m, json_string("more")); /* the copy changes alone */
+    json_object_set_new(json_array_get(m, 0), "role", json_string("assistant"));
+    CHECK_EQ_INT((long)json_array_size(vm), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(vm, 0), "role")), "user");
+    CHECK(!json_equal(v, c));
+    CHECK(gw_json_clone(NULL) == NULL);
+    free(a);
+    free(b);
+    json_decref(c);
+    json_decref(v);
+}
+
+/* gw_json_dumps writes what json_dumps(v, JSON_COMPACT) writes. */
+static void same_dump(json_t *v)
+{
+    char *want = json_dumps(v, JSON_COMPACT), *got = gw_json_dumps(v);
+    CHECK(want != NULL && got != NULL);
+    if (want && got) CHECK_EQ_STR(got, want);
+    free(want);
+    free(got);
+    json_decref(v);
+}
+
+TEST(compact_dump)
+{
+    same_dump(json_loads("{\"id\":\"resp_1\",\"object\":\"response\",\"created_at\":1796091357,"
+                         "\"n\":-9223372036854775808,\"m\":9223372036854775807,\"zero\":0,\"t\":1.0,"
+                         "\"p\":0.7,\"big\":1e300,\"small\":-2.5e-7,\"ok\":true,\"no\":false,\"z\":null,"
+                         "\"output\":[{\"type\":\"message\",\"content\":[{\"text\":\"h\\u00e9llo \\u2603 "
+                         "\\ud83d\\ude00 / <tag> & \\\\ \\\"q\\\"\"}],\"annotations\":[]}],\"metadata\":{},"
+                         "\"nested\":[[],[{}],[[1,2],{\"a\":[null]}]]}", 0, NULL));
+    /* every control character, DEL and a NUL in a string and in a key's neighbour */
+    char ctl[40];
+    for (int i = 0; i < 32; i++) ctl[i] = (char)(i + 1 == 32 ? 0x7f : i + 1);
+    json_t *o = json_object();
+    json_object_set_new(o, "ctl", json_stringn(ctl, 32));
+    json_object_set_new(o, "nul", json_stringn("a\0b", 3));
+    json_object_set_new(o, "key \"with\" \\ and \n", json_string("v"));
+    same_dump(o);
+    same_dump(json_array());
+    same_dump(json_object());
+    json_t *s = json_string("x");
+    CHECK(gw_json_dumps(s) == NULL); /* not a container: as json_dumps() without ENCODE_ANY */
+    json_decref(s);
+}
+
 int main(void)
 {
     RUN(json_answers);
@@ -183,5 +247,7 @@ int main(void)
     RUN(result_text);
     RUN(config);
     RUN(validation);
+    RUN(json_clone);
+    RUN(compact_dump);
     return check_report();
 }

@@ -321,14 +321,16 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 # sonde-load's agent workload (what make demo runs): streamed responses with the MCP tools,
-# each run calling add once; the SDK server records every call with its arguments
+# each run calling add once; the SDK server records every call with its arguments. Eight
+# clients at once: more runs than the agent workers kept idle (GW_AGENT_IDLE_WORKERS), so
+# workers start, serve several runs each, and exit again
 before=$(curl -s "http://127.0.0.1:$SSE/calls" | grep -o '"args":{"a":7,"b":8}' | wc -l)
-out=$(SONDE_LOAD_KEY=sk-agent "$LOAD" -u "http://127.0.0.1:$PORT/v1" -e responses -c 2 -n 6 -s -q \
+out=$(SONDE_LOAD_KEY=sk-agent "$LOAD" -u "http://127.0.0.1:$PORT/v1" -e responses -c 8 -n 24 -s -q \
   -m sim-chat --tools '[{"type": "mcp", "server_label": "tools", "require_approval": "never"}]' \
   -p "$(printf 'load\n@tool add {"a": 7, "b": 8}')")
-echo "$out" | grep -q ' ok=6 errors=0 ' || { tail -20 "$tmp/gw.log"; fail "sonde-load's agent workload: $out"; }
+echo "$out" | grep -q ' ok=24 errors=0 ' || { tail -20 "$tmp/gw.log"; fail "sonde-load's agent workload: $out"; }
 after=$(curl -s "http://127.0.0.1:$SSE/calls" | grep -o '"args":{"a":7,"b":8}' | wc -l)
-[ $((after - before)) = 6 ] || fail "sonde-load's runs called add $((after - before)) times, not 6"
+[ $((after - before)) = 24 ] || fail "sonde-load's runs called add $((after - before)) times, not 24"
 # a clean stop: every run ended, nothing leaked (under ASan, LeakSanitizer reports in the log)
 kill -TERM "$GW_LAST_PID"
 wait "$GW_LAST_PID" || { tail -40 "$tmp/gw.log"; fail "the gateway did not stop cleanly"; }
