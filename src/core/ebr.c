@@ -19,7 +19,7 @@
 
 __thread sonde_ebr_thread sonde_ebr_self __attribute__((tls_model("initial-exec")));
 _Atomic(uint64_t) sonde_ebr_epoch = 1; /* 0 means "outside" in a record */
-int sonde_ebr_asymmetric;
+static int sonde_ebr_asymmetric; /* decided once, before any thread is listed */
 void (*sonde_ebr_test_hook)(const void *held);
 
 typedef struct retired {
@@ -84,6 +84,12 @@ static int reclaimer_fence(void)
 
 void sonde_ebr_enter_slow(sonde_ebr_thread *t)
 {
+    if (t->state == SONDE_EBR_FENCED) { /* sonde_ebr_enter() with a fence of its own */
+        atomic_store_explicit(&t->epoch, atomic_load_explicit(&sonde_ebr_epoch, memory_order_acquire),
+                              memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        return;
+    }
     if (t->state == SONDE_EBR_UNREGISTERED) {
         pthread_once(&init_once, ebr_init);
         if (pthread_setspecific(record_key, t) == 0) {
@@ -94,7 +100,7 @@ void sonde_ebr_enter_slow(sonde_ebr_thread *t)
                 records->prev = t;
             records = t;
             pthread_mutex_unlock(&ebr_lock);
-            t->state = SONDE_EBR_REGISTERED;
+            t->state = sonde_ebr_asymmetric ? SONDE_EBR_REGISTERED : SONDE_EBR_FENCED;
             t->depth = 0;
             sonde_ebr_enter();
             return;
@@ -106,8 +112,10 @@ void sonde_ebr_enter_slow(sonde_ebr_thread *t)
 
 void sonde_ebr_leave_slow(sonde_ebr_thread *t)
 {
-    (void)t;
-    atomic_fetch_sub_explicit(&anonymous_readers, 1, memory_order_release);
+    if (t->state == SONDE_EBR_FENCED)
+        atomic_store_explicit(&t->epoch, 0, memory_order_release);
+    else
+        atomic_fetch_sub_explicit(&anonymous_readers, 1, memory_order_release);
 }
 
 /* The oldest epoch a reader in a section announced (the current epoch when none is), or 0

@@ -11,7 +11,8 @@
  * flavour: the reader only stops the compiler from reordering, and the
  * reclaimer, which is rare, makes every running thread of the process
  * execute a full barrier before it reads the records. Elsewhere both sides
- * use a seq_cst fence.
+ * use a seq_cst fence: the thread's record says which (its state), so the
+ * inline path tests one byte and fenced threads take the out-of-line one.
  *
  * A writer first unlinks what it retires (so that no new reader can reach
  * it), then hands it to sonde_defer(): that tags it with the current epoch g
@@ -42,11 +43,12 @@ typedef struct sonde_ebr_thread {
     struct sonde_ebr_thread *next, *prev; /* the list of records, under the EBR lock */
 } sonde_ebr_thread;
 
-enum { SONDE_EBR_UNREGISTERED = 0, SONDE_EBR_REGISTERED = 1, SONDE_EBR_EXITED = 2 };
+/* REGISTERED: listed, sections fenced by the reclaimer's membarrier (the fast path);
+ * FENCED: listed, each section entered with a seq_cst fence (no membarrier here). */
+enum { SONDE_EBR_UNREGISTERED = 0, SONDE_EBR_REGISTERED = 1, SONDE_EBR_EXITED = 2, SONDE_EBR_FENCED = 3 };
 
 extern __thread sonde_ebr_thread sonde_ebr_self __attribute__((tls_model("initial-exec")));
 extern _Atomic(uint64_t) sonde_ebr_epoch;
-extern int sonde_ebr_asymmetric; /* decided once, before any thread's first section */
 
 void sonde_ebr_enter_slow(sonde_ebr_thread *t);
 void sonde_ebr_leave_slow(sonde_ebr_thread *t);
@@ -59,16 +61,14 @@ static inline void sonde_ebr_enter(void)
     if (t->depth++)
         return;
     if (__builtin_expect(t->state != SONDE_EBR_REGISTERED, 0)) {
-        sonde_ebr_enter_slow(t);
+        sonde_ebr_enter_slow(t); /* FENCED, or not listed yet, or anonymous */
         return;
     }
     atomic_store_explicit(&t->epoch, atomic_load_explicit(&sonde_ebr_epoch, memory_order_acquire),
                           memory_order_relaxed);
-    /* the announce is visible before any read: the reclaimer's membarrier, or a fence here */
-    if (__builtin_expect(sonde_ebr_asymmetric, 1))
-        atomic_signal_fence(memory_order_seq_cst);
-    else
-        atomic_thread_fence(memory_order_seq_cst);
+    /* the announce is visible before any read: the reclaimer's membarrier (FENCED threads
+     * have a fence of their own in the slow path) */
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 static inline void sonde_ebr_leave(void)
@@ -79,7 +79,7 @@ static inline void sonde_ebr_leave(void)
     if (__builtin_expect(t->state == SONDE_EBR_REGISTERED, 1))
         atomic_store_explicit(&t->epoch, 0, memory_order_release);
     else
-        sonde_ebr_leave_slow(t);
+        sonde_ebr_leave_slow(t); /* FENCED, or anonymous */
 }
 
 /* Call free_fn(ptr) (free(ptr)) once no reader can hold ptr: the caller has already made it

@@ -11,7 +11,10 @@
  * removed children, their cell ids and replaced tables go to the epoch-based
  * reclamation, which frees them once no lookup can hold them. Values are
  * stored in each child as a blob of NUL-terminated strings; the hash covers
- * every value and its length, so "a","bc" and "ab","c" differ.
+ * every value and its length, so "a","bc" and "ab","c" differ. A lookup
+ * packs the values it is given into that same layout while it hashes them
+ * (each short value copied and hashed from the same two 16-byte loads), so
+ * that a match is one compare of two blobs.
  *
  * Children are also kept in a creation-ordered list, the order of the
  * exposition, which scrapes walk without the lock: next pointers are
@@ -26,38 +29,132 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 
-/* A tuple of label values as a lookup compares it with children. */
+/* A tuple of label values as a lookup compares it with children: packed the way a child
+ * stores them (each value and its NUL, back to back), so that it is compared with a child's
+ * blob in one pass. Up to 31 bytes a value, any tuple fits in buf (label_count <=
+ * SONDE_MAX_LABELS); longer tuples are packed on the heap. */
 typedef struct child_key {
-    const char *const *values;
-    size_t n;
-    size_t total; /* the blob length: each value and its NUL */
+    const char *blob; /* buf, or heap */
+    size_t total;     /* the blob length */
     uint64_t hash;
-    size_t lens[SONDE_MAX_LABELS];
+    char *heap;
+    char buf[SONDE_MAX_LABELS * 32];
 } child_key;
 
-/* Measure and hash (with the family's map key, hash.h) the label values in one pass, each
- * value measured by the hash that reads it: SONDE_ELABELS when values or one of them is
- * missing. Nothing else is checked here: a lookup that finds a child compares the values
- * with ones that were checked when it was stored; a miss checks them (child_insert). */
-static inline int key_init(const sonde_family *f, const char *const *values, child_key *k)
+#if SONDE_WORDS_OVERREAD && defined(__x86_64__)
+/* Copy a value to dst (32 bytes of room) with two 16-byte loads and stores when its NUL is
+ * among the first 32 bytes at an index that the mask keep marks (bit i: index i; a value
+ * longer than a family's value_max is left to the caller's slow path this way),
+ * and feed it to h from the loaded registers (the hash does not read back what was just
+ * stored): the loads may pass the value's end within its page (words.h), and the bytes stored
+ * past the NUL are overwritten by the next value or lie past the blob. Returns the length, or
+ * SIZE_MAX (nothing fed) for any other value, one near the end of a page, or NULL. */
+static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
 {
-    size_t n = f->label_count;
+    /* one test for a NULL value and for 32 bytes that could cross a page: v - 1 wraps to the
+     * end of a page for NULL (a value that starts a page is sent to the slow path too) */
+    if (__builtin_expect((((uintptr_t)v - 1) & 4095) >= 4096 - 32, 0))
+        return SIZE_MAX;
+    __asm__("" : "+r"(v));
+    __m128i lo = _mm_loadu_si128((const __m128i *)v), hi = _mm_loadu_si128((const __m128i *)(v + 16));
+    __m128i zero = _mm_setzero_si128();
+    unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, zero)) |
+                 (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
+    if (__builtin_expect(!(z & keep), 0)) /* no NUL in the first 32 bytes, or past keep's */
+        return SIZE_MAX;
+    size_t n = (size_t)__builtin_ctzll(z);
+    _mm_storeu_si128((__m128i *)dst, lo);
+    _mm_storeu_si128((__m128i *)(dst + 16), hi);
+    sonde_hasher_loaded(h, v, n, lo);
+    return n;
+}
+#else
+static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
+{
+    (void)h;
+    (void)dst;
+    (void)v;
+    (void)keep;
+    return SIZE_MAX;
+}
+#endif
+
+static inline void key_done(child_key *k)
+{
+    if (__builtin_expect(k->heap != NULL, 0))
+        free(k->heap);
+}
+
+/* key_init for what its straight loop does not take, from the start: a missing value, one
+ * longer than value_max, one too long for the loop or near the end of a page (measured,
+ * hashed and copied here), a tuple longer than buf (packed on the heap). SONDE_ELABELS,
+ * SONDE_ETOOLONG (before anything is allocated: hostile lengths cost no memory) or
+ * SONDE_ENOMEM with nothing held, else SONDE_OK. */
+static __attribute__((noinline)) int key_init_slow(const sonde_family *f, const char *const *values,
+                                                   child_key *k)
+{
+    size_t n = f->label_count, need = 0;
+    int too_long = 0;
     if (n && !values)
         return SONDE_ELABELS;
+    for (size_t i = 0; i < n; i++) {
+        if (!values[i])
+            return SONDE_ELABELS;
+        size_t len = strlen(values[i]);
+        too_long |= len > f->value_max;
+        need += len + 1;
+    }
+    if (too_long)
+        return SONDE_ETOOLONG;
+    char *blob = k->buf;
+    if (need > sizeof k->buf && !(blob = k->heap = malloc(need)))
+        return SONDE_ENOMEM;
     sonde_hasher h;
     sonde_map_hasher(&f->children, &h);
-    k->values = values;
-    k->n = n;
-    size_t total = n;
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
-        if (__builtin_expect(!values[i], 0))
-            return SONDE_ELABELS;
-        total += k->lens[i] = sonde_hasher_cstr(&h, values[i]);
+        size_t len = sonde_hasher_cstr(&h, values[i]);
+        memcpy(blob + at, values[i], len + 1);
+        at += len + 1;
     }
-    k->total = total;
+    k->blob = blob;
+    k->total = at;
+    k->hash = sonde_hasher_end(&h);
+    return SONDE_OK;
+}
+
+/* Pack and hash (with the family's map key, hash.h) the label values: SONDE_ELABELS when
+ * values or one of them is missing, SONDE_ETOOLONG when one is longer than the family's
+ * value_max (no child holds such a value), SONDE_ENOMEM. A value of up to 31 bytes is
+ * measured and hashed from the loads that copy it; nothing else is checked here: a lookup
+ * that finds a child compares the values with ones that were checked when it was stored; a
+ * miss checks them (child_insert). key_done() releases a key that key_init() returned
+ * SONDE_OK for. */
+static inline int key_init(const sonde_family *f, const char *const *values, child_key *k)
+{
+    size_t n = f->label_count, at = 0;
+    k->heap = NULL;
+    k->blob = k->buf;
+    if (__builtin_expect(!values || n > SONDE_MAX_LABELS, 0)) /* registration refuses more: buf's bound */
+        return key_init_slow(f, values, k);
+    sonde_hasher h;
+    sonde_map_hasher(&f->children, &h);
+    /* the NUL of a value of up to min(value_max, 31) bytes at one of these indexes */
+    unsigned keep = f->value_max >= 31 ? ~0u : (2u << f->value_max) - 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = values[i];
+        size_t len;
+        if (__builtin_expect((len = pack_short(&h, k->buf + at, v, keep)) == SIZE_MAX, 0))
+            return key_init_slow(f, values, k);
+        at += len + 1;
+    }
+    k->total = at;
     k->hash = sonde_hasher_end(&h);
     return SONDE_OK;
 }
@@ -77,19 +174,35 @@ static inline int same_bytes(const char *a, const char *b, size_t n)
     return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 
+#if defined(__SSE2__)
+static inline int same_16(const char *a, const char *b)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)a), y = _mm_loadu_si128((const __m128i *)b);
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) == 0xffff;
+}
+#endif
+
+/* Equality of a child's blob and a key's, n bytes each: 16 bytes at a time where SSE2 has
+ * the compares (overlapping at the end, as same_bytes does by words). */
+static inline int same_blob(const char *a, const char *b, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= 16) {
+        if (__builtin_expect(n > 32, 0))
+            for (size_t i = 16; i + 16 < n; i += 16)
+                if (!same_16(a + i, b + i))
+                    return 0;
+        return same_16(a, b) & same_16(a + n - 16, b + n - 16);
+    }
+#endif
+    return same_bytes(a, b, n);
+}
+
 static inline int child_matches(const void *entry, const void *key)
 {
     const sonde_child *c = entry;
     const child_key *k = key;
-    if (k->total != c->blob_len) /* equal totals keep every read below inside the blob */
-        return 0;
-    const char *p = c->blob;
-    for (size_t i = 0; i < k->n; i++) {
-        if (p[k->lens[i]] != '\0' || !same_bytes(p, k->values[i], k->lens[i]))
-            return 0;
-        p += k->lens[i] + 1;
-    }
-    return 1;
+    return k->total == c->blob_len && same_blob(c->blob, k->blob, k->total);
 }
 
 static sonde_child *table_find(const sonde_family *f, const child_key *k)
@@ -105,11 +218,7 @@ static sonde_child *child_new(sonde_family *f, const child_key *k)
     c->fam = f;
     c->hash = k->hash;
     c->blob_len = (uint32_t)k->total;
-    char *p = c->blob;
-    for (size_t i = 0; i < k->n; i++) {
-        memcpy(p, k->values[i], k->lens[i] + 1);
-        p += k->lens[i] + 1;
-    }
+    memcpy(c->blob, k->blob, k->total);
     c->created = sonde_wall_seconds();
     if (sonde_child_values_init(c)) {
         free(c);
@@ -167,6 +276,7 @@ int sonde_family_init_children(sonde_family *f)
     child_key none;
     if (f->label_count == 0 && key_init(f, NULL, &none) == SONDE_OK) {
         f->solo = child_new(f, &none);
+        key_done(&none);
         if (!f->solo) { /* undo: the caller frees a family whose children never existed */
             sonde_internal_map_destroy(&f->children, NULL);
             pthread_mutex_destroy(&f->lock);
@@ -212,6 +322,7 @@ sonde_child *sonde_family_find(sonde_family *f, const char *const *values)
     if (c)
         sonde_ebr_test_point(c);
     sonde_ebr_leave();
+    key_done(&k);
     return c;
 }
 
@@ -232,7 +343,7 @@ static void count_rejection(sonde_family *f)
         return;
     if (!f->rejections) {
         const char *values[1] = {f->name};
-        sonde_family_child(rej, values, &f->rejections);
+        f->rejections = sonde_family_child(rej, values).child;
     }
     sonde_counter_inc((sonde_counter *)f->rejections);
 }
@@ -240,9 +351,11 @@ static void count_rejection(sonde_family *f)
 void sonde_label_rejection_count(sonde_registry *reg, const char *family, const char *reason)
 {
     sonde_family *rej = reg->label_rejections;
-    sonde_child *c;
-    if (rej && sonde_family_child(rej, (const char *[]){family, reason}, &c) == SONDE_OK)
-        sonde_counter_inc((sonde_counter *)c);
+    if (!rej)
+        return;
+    sonde_child_rc c = sonde_family_child(rej, (const char *[]){family, reason});
+    if (c.rc == SONDE_OK)
+        sonde_counter_inc((sonde_counter *)c.child);
 }
 
 /* A label value refused before it reached family f (the rejections family never refuses
@@ -259,23 +372,19 @@ void sonde_internal_label_rejected(sonde_metric *m, const char *reason)
         count_label_rejection((sonde_family *)m, reason);
 }
 
-/* A tuple that no lookup found: refuse a value that is too long or not UTF-8 (counted in
- * sonde_label_rejections_total), else create the child under the family lock, or hand out
- * the overflow child past the limit. */
+/* A tuple that no lookup found (its values no longer than value_max, key_init): refuse a
+ * value that is not UTF-8 (counted in sonde_label_rejections_total), else create the child
+ * under the family lock, or hand out the overflow child past the limit. */
 static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
 {
-    size_t longest = 0;
-    for (size_t i = 0; i < k->n; i++)
-        longest = k->lens[i] > longest ? k->lens[i] : longest;
-    if (longest > f->value_max) {
-        count_label_rejection(f, "too_long");
-        return SONDE_ETOOLONG;
-    }
-    for (size_t i = 0; i < k->n; i++)
-        if (!sonde_valid_utf8(k->values[i], k->lens[i])) {
+    for (const char *p = k->blob, *end = k->blob + k->total; p < end;) {
+        size_t len = strlen(p);
+        if (!sonde_valid_utf8(p, len)) {
             count_label_rejection(f, "invalid_utf8");
             return SONDE_EUTF8;
         }
+        p += len + 1;
+    }
 
     int rc;
     pthread_mutex_lock(&f->lock);
@@ -299,23 +408,28 @@ static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
     return rc;
 }
 
-int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out)
+sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 {
-    *out = NULL;
     child_key k;
     int rc = key_init(f, values, &k);
-    if (__builtin_expect(rc != SONDE_OK, 0))
-        return rc;
+    if (__builtin_expect(rc != SONDE_OK, 0)) {
+        if (rc == SONDE_ETOOLONG)
+            count_label_rejection(f, "too_long");
+        return (sonde_child_rc){NULL, rc};
+    }
+    uint64_t hash = k.hash; /* in a register across the enter's compiler fence */
     sonde_ebr_enter();
-    sonde_child *c = table_find(f, &k);
+    sonde_child *c = sonde_map_find(&f->children, hash, child_matches, &k);
     if (__builtin_expect(c != NULL, 1)) {
         sonde_ebr_test_point(c);
         sonde_ebr_leave();
-        *out = c;
-        return SONDE_OK;
+        key_done(&k);
+        return (sonde_child_rc){c, SONDE_OK};
     }
     sonde_ebr_leave();
-    return child_insert(f, &k, out);
+    rc = child_insert(f, &k, &c);
+    key_done(&k);
+    return (sonde_child_rc){c, rc};
 }
 
 /* Under the lock: out of the map and the list; retired now, or when the last scrape
@@ -342,6 +456,8 @@ int sonde_family_remove(sonde_family *f, const char *const *values)
 {
     child_key k;
     int rc = key_init(f, values, &k);
+    if (rc == SONDE_ETOOLONG)
+        return SONDE_ENOENT; /* no child holds such a value */
     if (rc)
         return rc;
     pthread_mutex_lock(&f->lock);
@@ -349,6 +465,7 @@ int sonde_family_remove(sonde_family *f, const char *const *values)
     if (c)
         remove_locked(f, c);
     pthread_mutex_unlock(&f->lock);
+    key_done(&k);
     return c ? SONDE_OK : SONDE_ENOENT;
 }
 

@@ -21,7 +21,11 @@
  * bytes 0..7 and 8..15, zero past its end, read little-endian; longer ones 16
  * bytes at a time. sonde_hasher_cstr() hashes a NUL-terminated string and
  * measures it in the same pass, so a lookup by C strings (label values) needs
- * no strlen() before it hashes.
+ * no strlen() before it hashes; sonde_hasher_loaded() is its second half, for
+ * a caller that loaded the string's first 16 bytes itself (the child lookup,
+ * which copies them too, family.c). On x86-64 the multiply is one mulq in
+ * inline assembly: GCC may otherwise spill the 128-bit product to the stack,
+ * on the chain of dependent multiplies.
  *
  * The reads of a short string may pass its end within its page (words.h);
  * where the build does not allow that, and when the string sits at the end
@@ -55,8 +59,15 @@ typedef struct sonde_hasher {
 
 static inline uint64_t sonde_mum(uint64_t a, uint64_t b)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* one mulq, its halves in registers: GCC may spill a __uint128_t product to the stack */
+    uint64_t lo, hi;
+    __asm__("mulq %3" : "=a"(lo), "=d"(hi) : "a"(a), "rm"(b) : "cc");
+    return lo ^ hi;
+#else
     __uint128_t r = (__uint128_t)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
+#endif
 }
 
 /* The two words of a string of n <= 16 bytes: bytes 0..7 and 8..15, zero past the end. */
@@ -107,6 +118,24 @@ static inline void sonde_hasher_str(sonde_hasher *h, const char *s, size_t n)
     sonde_hasher_fold(h, a, b, n);
 }
 
+#if SONDE_WORDS_OVERREAD && defined(__x86_64__)
+/* sonde_hasher_str(h, s, n) for a caller that has already loaded the 16 bytes at s (which may
+ * pass its end, words.h) into lo: a string of up to 16 bytes is folded from the register. */
+static inline void sonde_hasher_loaded(sonde_hasher *h, const char *s, size_t n, __m128i lo)
+{
+    /* 16 - n bytes into this, 16 bytes: n bytes of ones, then zeros */
+    static const unsigned char keep[32] = {255, 255, 255, 255, 255, 255, 255, 255,
+                                           255, 255, 255, 255, 255, 255, 255, 255};
+    if (__builtin_expect(n <= 16, 1)) {
+        __m128i kept = _mm_and_si128(lo, _mm_loadu_si128((const __m128i *)(keep + 16 - n)));
+        sonde_hasher_fold(h, (uint64_t)_mm_cvtsi128_si64(kept),
+                          (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(kept, kept)), n);
+    } else {
+        sonde_hasher_str(h, s, n);
+    }
+}
+#endif
+
 /* Feed the NUL-terminated string s (the same as sonde_hasher_str(h, s, strlen(s))) and
  * return its length: a string of up to 31 bytes is measured from the words it is read in. */
 static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
@@ -124,14 +153,7 @@ static inline size_t sonde_hasher_cstr(sonde_hasher *h, const char *s)
                      (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
         if (__builtin_expect(z != 0, 1)) {
             n = (size_t)__builtin_ctz(z);
-            if (__builtin_expect(n <= 16, 1)) {
-                const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-                __m128i kept = _mm_and_si128(lo, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), index));
-                sonde_hasher_fold(h, (uint64_t)_mm_cvtsi128_si64(kept),
-                                  (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(kept, kept)), n);
-            } else {
-                sonde_hasher_str(h, s, n);
-            }
+            sonde_hasher_loaded(h, s, n, lo);
             return n;
         }
     }

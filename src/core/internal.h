@@ -157,7 +157,13 @@ void sonde_family_release(sonde_family *f);
 /* family.c */
 int sonde_family_init_children(sonde_family *f);
 void sonde_family_destroy_children(sonde_family *f);
-int sonde_family_child(sonde_family *f, const char *const *values, sonde_child **out);
+/* The child of these label values, created if needed; rc is SONDE_OK, or why child is NULL, or
+ * SONDE_ELIMIT with the family's overflow child. Both come back in registers. */
+typedef struct sonde_child_rc {
+    sonde_child *child;
+    int rc;
+} sonde_child_rc;
+sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values);
 sonde_child *sonde_family_find(sonde_family *f, const char *const *values);
 /* Remove a child even from an owned family (the registry's own bookkeeping). */
 int sonde_family_remove(sonde_family *f, const char *const *values);

@@ -44,7 +44,9 @@ int sonde_internal_map_init(sonde_map *m, size_t max, int flags)
     atomic_store_explicit(&m->table, NULL, memory_order_relaxed); /* destroy is safe on failure */
     m->count = 0;
     m->max = max;
-    sonde_hash_key_init(&m->key);
+    sonde_hash_key key;
+    sonde_hash_key_init(&key);
+    sonde_hasher_init(&m->start, &key);
     size_t slots = MIN_SLOTS;
     if (flags & SONDE_MAP_PRESIZED) {
         if (max >= ((size_t)1 << 28))

@@ -45,7 +45,8 @@ typedef struct sonde_map {
     _Atomic(sonde_map_table *) table;
     size_t count;       /* live entries (writers only) */
     size_t max;         /* entries allowed */
-    sonde_hash_key key; /* the key every hash of this map's entries is made with */
+    sonde_hasher start; /* a hasher fresh from the key every hash of this map's entries is
+                         * made with (drawn at init): a lookup starts from a copy */
 } sonde_map;
 
 #ifdef SONDE_COUNT_PROBES
@@ -61,7 +62,7 @@ extern _Atomic(uint64_t) sonde_map_probes;
 /* Start hashing a key of this map. */
 static inline void sonde_map_hasher(const sonde_map *m, sonde_hasher *h)
 {
-    sonde_hasher_init(h, &m->key);
+    *h = m->start;
 }
 
 /* The entry with this hash for which match(entry, key) is true, or NULL. */

@@ -642,36 +642,32 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
 
 /* ---- children ------------------------------------------------------- */
 
-/* sonde_metric_child() with child known to be there: the typed lookups inline it. */
-static inline int metric_child(sonde_metric *m, const char *const *values, void **child)
+/* The child of m for values, or NULL and why: sonde_metric_child() and the typed lookups,
+ * which inline it. */
+static inline sonde_child_rc metric_child(sonde_metric *m, const char *const *values)
 {
-    *child = NULL;
     sonde_family *f = (sonde_family *)m;
     if (!f)
-        return SONDE_OK; /* a NULL family (disabled registry): its child is NULL too */
+        return (sonde_child_rc){NULL, SONDE_OK}; /* a NULL family (disabled registry): its child is NULL too */
     if (f->fn)
-        return SONDE_ETYPE; /* scrape-time values have no children to update */
-    if (f->label_count == 0) {
-        *child = f->solo;
-        return SONDE_OK;
-    }
-    sonde_child *c;
-    int rc = sonde_family_child(f, values, &c);
-    *child = c;
-    return rc;
+        return (sonde_child_rc){NULL, SONDE_ETYPE}; /* scrape-time values have no children to update */
+    if (f->label_count == 0)
+        return (sonde_child_rc){f->solo, SONDE_OK};
+    return sonde_family_child(f, values);
 }
 
 int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
 {
-    return child ? metric_child(m, values, child) : SONDE_EINVAL;
+    if (!child)
+        return SONDE_EINVAL;
+    sonde_child_rc c = metric_child(m, values);
+    *child = c.child;
+    return c.rc;
 }
 
 static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
 {
-    void *c = NULL;
-    if (m && ((sonde_family *)m)->type == type)
-        metric_child(m, values, &c);
-    return c;
+    return m && ((sonde_family *)m)->type == type ? metric_child(m, values).child : NULL;
 }
 
 sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_COUNTER, v); }

@@ -1,8 +1,8 @@
 /*
  * words.h - reading strings a word (8 bytes) at a time, for the hot paths
  * that measure and read short strings they are handed as C strings (label
- * values in the child lookup's hash, hash.h; span names and attributes,
- * src/trace/span.c).
+ * values in the child lookup, which copies and hashes them, family.c and
+ * hash.h; span names and attributes, src/trace/span.c).
  *
  * Reading past the end. Where the build allows it (SONDE_WORDS_OVERREAD: a
  * x86 target, no sanitizer), a string is read in 8-byte loads

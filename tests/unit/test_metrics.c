@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -838,6 +839,75 @@ TEST(children_lookup)
     sonde_registry_free(r);
 }
 
+/* A lookup packs the label values with loads that may pass their end within a page
+ * (family.c): every length around those loads' widths, at every position, and values that end
+ * just before an unmapped page or start a page, find the same child as a copy elsewhere;
+ * tuples longer than the lookup's inline buffer go through the heap. */
+TEST(children_lookup_packed_keys)
+{
+    sonde_registry *r = new_reg();
+    static const char *const labels[] = {"a", "b", "c"};
+    sonde_metric *m = reg_labelled(r, SONDE_COUNTER, "pk_total", labels, 3);
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    CHECK_EQ_INT(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+    size_t made = 0;
+    for (int pos = 0; pos < 3; pos++)
+        for (size_t len = 0; len <= 40; len++) {
+            char v[48];
+            for (size_t i = 0; i < len; i++)
+                v[i] = (char)('a' + (i + len + (size_t)pos) % 26);
+            v[len] = '\0';
+            const char *t[3] = {"x", "yy", "zzz"};
+            t[pos] = v;
+            sonde_counter *c = sonde_counter_with(m, t);
+            CHECK(c != NULL);
+            made++;
+            char *end = map + page - (len + 1); /* its NUL is the last byte before PROT_NONE */
+            memcpy(end, v, len + 1);
+            t[pos] = end;
+            CHECK(sonde_counter_with(m, t) == c);
+            memcpy(map, v, len + 1); /* at the start of a page */
+            t[pos] = map;
+            CHECK(sonde_counter_with(m, t) == c);
+            sonde_counter_inc(c);
+        }
+    CHECK_EQ_INT(sonde_metric_child_count(m), made);
+    /* a missing value is refused wherever it is */
+    void *child = (void *)1;
+    CHECK_EQ_INT(sonde_metric_child(m, (const char *[]){"x", "yy", NULL}, &child), SONDE_ELABELS);
+    CHECK(child == NULL);
+    CHECK(sonde_counter_with(m, (const char *[]){NULL, "yy", "zzz"}) == NULL);
+    CHECK_EQ_INT(sonde_metric_child_count(m), made);
+    munmap(map, (size_t)page * 2);
+
+    /* twelve values of 200 bytes: a tuple longer than the inline buffer */
+    static const char *const many[] = {"l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9", "l10", "l11"};
+    sonde_metric *w = reg_labelled(r, SONDE_GAUGE, "wide", many, 12);
+    char vals[12][201];
+    const char *tv[12];
+    for (int i = 0; i < 12; i++) {
+        memset(vals[i], 'A' + i, 200);
+        vals[i][200] = '\0';
+        tv[i] = vals[i];
+    }
+    sonde_gauge *g = sonde_gauge_with(w, tv);
+    CHECK(g != NULL);
+    sonde_gauge_set(g, 7);
+    CHECK(sonde_gauge_with(w, tv) == g);
+    vals[11][199] = 'z'; /* differs only in its last byte */
+    sonde_gauge *g2 = sonde_gauge_with(w, tv);
+    CHECK(g2 != NULL && g2 != g);
+    CHECK_EQ_INT(sonde_metric_child_count(w), 2);
+    CHECK_EQ_INT(sonde_metric_remove(w, tv), SONDE_OK);
+    CHECK_EQ_INT(sonde_metric_remove(w, tv), SONDE_ENOENT);
+    vals[11][199] = 'L';
+    CHECK(sonde_gauge_with(w, tv) == g);
+    CHECK_EQ_DBL(sonde_gauge_value(g), 7);
+    sonde_registry_free(r);
+}
+
 TEST(remove_clear_unregister)
 {
     sonde_registry *r = new_reg();
@@ -1535,6 +1605,7 @@ int main(void)
     RUN(info);
     RUN(timers);
     RUN(children_lookup);
+    RUN(children_lookup_packed_keys);
     RUN(remove_clear_unregister);
     RUN(cardinality_limit);
     RUN(callback_metrics);
