@@ -93,14 +93,42 @@ extern TRACE_TLS span_thread_cache sonde_span_cache;
 sonde_span *sonde_span_pool_refill(span_pool *p); /* the cache is empty */
 void sonde_span_pool_put_slow(sonde_span *s);     /* reset, or free when the cache is full */
 
+/* Fetch the line at p into this core's cache, ready to be written (prefetchw: a hint that
+ * never faults; CPUs before it execute it as a no-op). */
+static inline void span_prefetchw(const void *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 static inline sonde_span *sonde_span_pool_get(span_pool *p)
 {
     sonde_span *s = sonde_span_cache.head;
     if (__builtin_expect(s == NULL, 0))
         return sonde_span_pool_refill(p);
-    sonde_span_cache.head = s->next_free;
+    sonde_span *next = s->next_free;
+    sonde_span_cache.head = next;
     sonde_span_cache.count--;
     s->next_free = NULL;
+    /* Spans come back from the export thread, their lines in its core's cache: claim for
+     * writing the lines this span is about to fill (its arena and attributes; its own
+     * lines were claimed when it became the head), and the next span's, while this one is
+     * recorded. Measured on span_ns with the export thread on the other core: 207-293 ->
+     * 150-191 ns. */
+    if (s->arena)
+        span_prefetchw(s->arena);
+    if (s->attrs) {
+        span_prefetchw(s->attrs);
+        span_prefetchw((const char *)s->attrs + 64);
+    }
+    if (next) {
+        span_prefetchw(next);
+        span_prefetchw((const char *)next + 64);
+        span_prefetchw((const char *)next + 128);
+    }
     return s;
 }
 
