@@ -14,25 +14,12 @@
 
 #include "gateway.h"
 
-static const char *type_name(sonde_type t)
-{
-    switch (t) {
-    case SONDE_COUNTER: return "counter";
-    case SONDE_GAUGE: return "gauge";
-    case SONDE_HISTOGRAM: return "histogram";
-    case SONDE_SUMMARY: return "summary";
-    case SONDE_INFO: return "info";
-    case SONDE_STATESET: return "stateset";
-    default: return "unknown";
-    }
-}
-
 static int print_family(const sonde_metric *m, void *ud)
 {
     FILE *out = ud;
     sonde_type t = sonde_metric_type(m);
     fprintf(out, "| `%s%s` | %s | ", sonde_metric_name(m),
-            t == SONDE_COUNTER ? "_total" : t == SONDE_INFO ? "_info" : "", type_name(t));
+            t == SONDE_COUNTER ? "_total" : t == SONDE_INFO ? "_info" : "", sonde_type_name(t));
     for (size_t i = 0; i < sonde_metric_label_count(m); i++)
         fprintf(out, "%s%s", i ? ", " : "", sonde_metric_label_name(m, i));
     fputs(" | ", out);

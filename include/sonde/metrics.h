@@ -172,6 +172,9 @@ SONDE_API sonde_metric *sonde_registry_find(sonde_registry *reg, const char *nam
 
 /* Family accessors. */
 SONDE_API sonde_type sonde_metric_type(const sonde_metric *m);
+/* The OpenMetrics name of a type: "counter", "gauge", "histogram", "summary", "info",
+ * "stateset"; "unknown" for SONDE_UNTYPED and any value outside the enum. Static storage. */
+SONDE_API const char *sonde_type_name(sonde_type t);
 SONDE_API const char *sonde_metric_name(const sonde_metric *m);
 SONDE_API size_t sonde_metric_label_count(const sonde_metric *m);
 SONDE_API size_t sonde_metric_child_count(const sonde_metric *m); /* exposed children */

@@ -17,19 +17,6 @@
 #define EXEMPLARS_CAP 100
 #define RANGE_MAX_S (31L * 86400)
 
-static const char *type_name(sonde_type t)
-{
-    switch (t) {
-    case SONDE_COUNTER: return "counter";
-    case SONDE_GAUGE: return "gauge";
-    case SONDE_HISTOGRAM: return "histogram";
-    case SONDE_SUMMARY: return "summary";
-    case SONDE_INFO: return "info";
-    case SONDE_STATESET: return "stateset";
-    default: return "unknown";
-    }
-}
-
 int console_api_status(sonde_console *c, const char *sub, const console_params *p,
                        sonde_server_response *resp)
 {
@@ -94,7 +81,7 @@ static int list_family(const sonde_metric *m, void *ud)
     cj_key(j, "name");
     cj_str(j, name);
     cj_key(j, "type");
-    cj_str(j, type_name(sonde_metric_type(m)));
+    cj_str(j, sonde_type_name(sonde_metric_type(m)));
     cj_key(j, "help");
     cj_str(j, sonde_metric_help(m));
     cj_key(j, "unit");
@@ -164,7 +151,7 @@ static int list_series(void *ud, const sonde_series_sample *s)
         cj_key(j, "family");
         cj_str(j, s->family);
         cj_key(j, "type");
-        cj_str(j, type_name(s->type));
+        cj_str(j, sonde_type_name(s->type));
         cj_key(j, "series");
         cj_raw(j, "[");
     }
@@ -222,7 +209,7 @@ static int head_of(const sonde_metric *m, void *ud)
     cj_key(h->j, "family");
     cj_str(h->j, sonde_metric_name(m));
     cj_key(h->j, "type");
-    cj_str(h->j, type_name(sonde_metric_type(m)));
+    cj_str(h->j, sonde_type_name(sonde_metric_type(m)));
     cj_key(h->j, "series");
     cj_raw(h->j, "[");
     h->found = 1;

@@ -28,14 +28,16 @@
 
 static const char *type_name(sonde_type t, int openmetrics)
 {
-    switch (t) {
-    case SONDE_COUNTER: return "counter";
-    case SONDE_GAUGE: return "gauge";
-    case SONDE_HISTOGRAM: return "histogram";
-    case SONDE_SUMMARY: return "summary";
-    case SONDE_INFO: return openmetrics ? "info" : "gauge";
-    case SONDE_STATESET: return openmetrics ? "stateset" : "gauge";
-    default: return openmetrics ? "unknown" : "untyped";
+    if (openmetrics)
+        return sonde_type_name(t);
+    switch (t) { /* text 0.0.4 has no info, stateset nor unknown */
+    case SONDE_COUNTER:
+    case SONDE_GAUGE:
+    case SONDE_HISTOGRAM:
+    case SONDE_SUMMARY: return sonde_type_name(t);
+    case SONDE_INFO:
+    case SONDE_STATESET: return "gauge";
+    default: return "untyped";
     }
 }
 

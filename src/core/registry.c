@@ -594,6 +594,19 @@ sonde_type sonde_metric_type(const sonde_metric *m)
     return m ? ((const sonde_family *)m)->type : SONDE_UNTYPED;
 }
 
+const char *sonde_type_name(sonde_type t)
+{
+    switch (t) {
+    case SONDE_COUNTER: return "counter";
+    case SONDE_GAUGE: return "gauge";
+    case SONDE_HISTOGRAM: return "histogram";
+    case SONDE_SUMMARY: return "summary";
+    case SONDE_INFO: return "info";
+    case SONDE_STATESET: return "stateset";
+    default: return "unknown";
+    }
+}
+
 const char *sonde_metric_name(const sonde_metric *m)
 {
     return m ? ((const sonde_family *)m)->name : NULL;

@@ -137,13 +137,6 @@ static size_t attrs_size(const encoder *e, const sonde_family *f, const size_t *
     return n;
 }
 
-static const char *prom_type(sonde_type t)
-{
-    static const char *const names[] = {"counter", "gauge", "histogram", "summary",
-                                        "info", "stateset", "unknown"};
-    return t <= SONDE_UNTYPED ? names[t] : "unknown";
-}
-
 /* OpenTelemetry's unit of a Prometheus unit (the compatibility spec's rules). */
 static void write_unit(pb_buf *b, const char *unit)
 {
@@ -201,7 +194,7 @@ static size_t open_metric(encoder *e, const char *name, const char *suffix, cons
         sonde_pb_string(b, M_DESCRIPTION, help);
     if (unit && *unit)
         write_unit(b, unit);
-    const char *pt = prom_type(type);
+    const char *pt = sonde_type_name(type);
     sonde_pb_key_value(b, M_METADATA, "prometheus.type", SONDE_ATTR_STRING, pt, 0, 0, 0);
     uint32_t field = type == SONDE_GAUGE || type == SONDE_UNTYPED ? M_GAUGE
                      : type == SONDE_HISTOGRAM && native         ? M_EXP_HISTOGRAM

@@ -117,6 +117,9 @@ TEST(null_families_are_noops)
     CHECK_EQ_INT(sonde_unregister(NULL), SONDE_OK);
     CHECK_EQ_INT(sonde_info_set(NULL, (const char *[]){"x"}), SONDE_OK);
     CHECK_EQ_INT(sonde_metric_type(NULL), SONDE_UNTYPED);
+    CHECK_EQ_STR(sonde_type_name(sonde_metric_type(NULL)), "unknown");
+    CHECK_EQ_STR(sonde_type_name((sonde_type)-1), "unknown");
+    CHECK_EQ_STR(sonde_type_name(SONDE_STATESET), "stateset");
     CHECK(sonde_metric_name(NULL) == NULL);
     CHECK(sonde_metric_help(NULL) == NULL);
     CHECK(sonde_metric_unit(NULL) == NULL);
