@@ -118,7 +118,7 @@ static void step_done(resp_run *run)
         json_object_set_new(run->resp, "error", json_pack("{s:s, s:s}", "code", run->error_code,
                                                           "message", run->error_msg));
         json_object_set(run->resp, "output", run->acc.output);
-        gw_resp_acc_event(&run->acc, "response.failed", json_pack("{s:O}", "response", run->resp));
+        gw_resp_acc_event(&run->acc, "response.failed", "{s:O}", "response", run->resp);
         gw_stream_end_events(run->client);
         return;
     }
@@ -132,7 +132,7 @@ static void step_done(resp_run *run)
         const char *st = json_string_value(json_object_get(run->resp, "status"));
         char type[48];
         snprintf(type, sizeof type, "response.%s", st);
-        gw_resp_acc_event(&run->acc, type, json_pack("{s:O}", "response", run->resp));
+        gw_resp_acc_event(&run->acc, type, "{s:O}", "response", run->resp);
         gw_stream_end_events(run->client);
     } else {
         gw_reply_json(run->client, 200, gw_json_dumps(run->resp), -1);
@@ -193,8 +193,8 @@ static void tap_stream_start(void *ud)
     if (!run->q.stream || run->started) return;
     gw_reply_stream(run->client);
     run->started = 1;
-    gw_resp_acc_event(&run->acc, "response.created", json_pack("{s:O}", "response", run->resp));
-    gw_resp_acc_event(&run->acc, "response.in_progress", json_pack("{s:O}", "response", run->resp));
+    gw_resp_acc_event(&run->acc, "response.created", "{s:O}", "response", run->resp);
+    gw_resp_acc_event(&run->acc, "response.in_progress", "{s:O}", "response", run->resp);
 }
 
 static int on_chunk(void *ud, const gw_sse_event *ev)
@@ -300,9 +300,9 @@ static void add_output_item(resp_run *run, json_t *it)
     json_array_append(run->acc.output, it);
     int at = (int)json_array_size(run->acc.output) - 1;
     gw_resp_acc_event(&run->acc, "response.output_item.added",
-                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+                      "{s:i, s:O}", "output_index", at, "item", it);
     gw_resp_acc_event(&run->acc, "response.output_item.done",
-                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+                      "{s:i, s:O}", "output_index", at, "item", it);
 }
 
 /* The loop ended (on its thread): an mcp_list_tools item per server whose tools the
