@@ -128,6 +128,8 @@ static void step_done(resp_run *run)
     gw_response_hold hold;
     gw_response_store *store = run->q.store ? run->gw->responses : NULL;
     if (store) gw_response_store_hold(store, &hold, run->id);
+    /* the response as JSON, made once: the answer and the stored copy */
+    char *text = store || !run->started ? gw_json_dumps(run->resp) : NULL;
     if (run->started) {
         const char *st = json_string_value(json_object_get(run->resp, "status"));
         char type[48];
@@ -135,16 +137,18 @@ static void step_done(resp_run *run)
         gw_resp_acc_event(&run->acc, type, "{s:O}", "response", run->resp);
         gw_stream_end_events(run->client);
     } else {
-        gw_reply_json(run->client, 200, gw_json_dumps(run->resp), -1);
+        gw_reply_json(run->client, 200, store && text ? strdup(text) : text, -1);
+        if (!store) return; /* text went with the answer */
     }
     if (!store) return;
     json_t *ctx = json_copy(run->context);
     json_array_extend(ctx, run->q.input);
     json_array_extend(ctx, run->acc.output);
-    if (gw_response_store_put(store, run->id, run->created_at, run->resp, run->q.input, ctx) != 0) {
+    if (gw_response_store_put(store, run->id, run->created_at, text, run->q.input, ctx) != 0) {
         sonde_attr f[] = {SONDE_ATTR_STR("response_id", run->id)};
         sonde_log(run->gw->log, SONDE_LOG_WARN, "response not stored", f, 1);
     }
+    free(text);
     json_decref(ctx);
     gw_response_store_release(store, &hold);
 }
