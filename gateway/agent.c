@@ -6,7 +6,13 @@
  * iteration makes one model call: a gw_call as openai_api.c builds it,
  * answered through a tapped request (gw_req_tap) whose reply lands in a
  * waiter the run sleeps on; a call that ends without a reply settles it with
- * a 502 when its request is released, and upstream timeouts bound the wait. Its answer decides:
+ * a 502 when its request is released, and upstream timeouts bound the wait.
+ * The request is validated whole once (the client's part and the offered MCP
+ * tools), then only the messages appended since (the model's answer, the
+ * tool results); a call gets a shallow copy of the run's request (its values
+ * shared, not copied), so the run changes none of them (nor their reference
+ * counts, which jansson does not synchronise) until that call's request is
+ * released (await_release). Its answer decides:
  * no tool calls, or a call of a function the client defined (the client runs
  * those), ends the run with that answer; MCP calls are executed, up to
  * GW_AGENT_PARALLEL_MAX at once on threads of their own, each bounded by its
@@ -58,6 +64,9 @@ typedef struct gw_agent_run {
     offered *tools;
     size_t ntools;
     long max_tool_calls;
+    gw_fields fields;        /* of body, as validated */
+    size_t checked;          /* body's messages validated so far (0: none yet) */
+    struct waiter *pending;  /* the last model call's, until its request is released */
     gw_agent_done_fn done;
     void *done_arg;
     sonde_span_context span;  /* the run's invoke_agent span (invalid without tracing) */
@@ -72,6 +81,7 @@ typedef struct waiter {
     pthread_cond_t cv;
     atomic_int refs;
     int answered;
+    int released;            /* the call is done with the run's values it shared */
     unsigned status;
     char *body;              /* the answer as text (from another thread) */
     json_t *value;           /* or as a value (made on the run's thread, gw_reply_value) */
@@ -339,8 +349,13 @@ static void tap_stream_end(void *ud)
 
 static void tap_release(void *ud)
 {
-    settle(ud, 502, NULL, NULL);
-    waiter_unref(ud);
+    waiter *w = ud;
+    settle(w, 502, NULL, NULL);
+    pthread_mutex_lock(&w->mu);
+    w->released = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    waiter_unref(w);
 }
 
 static const gw_tap model_tap = {.reply = tap_reply, .reply_value = tap_reply_value,
@@ -348,21 +363,36 @@ static const gw_tap model_tap = {.reply = tap_reply, .reply_value = tap_reply_va
                                  .stream_end = tap_stream_end, .release = tap_release,
                                  .caller_waits = 1};
 
+/* Wait until the last model call's request is released (its values, shared with
+ * r->body, are the run's alone again). */
+static void await_release(run *r)
+{
+    waiter *w = r->pending;
+    if (!w) return;
+    r->pending = NULL;
+    pthread_mutex_lock(&w->mu);
+    while (!w->released) pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    waiter_unref(w);
+}
+
 /* Call the model with r->body through the gateway's chat path (gw_call_start: model,
  * admission, metering, charges, sim or proxy); the answer's status and body (NULL when
- * it is not JSON) come back. */
+ * it is not JSON) come back. r->pending holds the call until it is released. */
 static unsigned call_model(run *r, json_t **body)
 {
     *body = NULL;
-    gw_fields f;
     gw_invalid inv;
-    json_t *b = gw_json_clone(r->body);
-    if (!b) return 500;
-    if (gw_validate(b, GW_OP_CHAT, &f, &inv) != 0) { /* what the loop appended is at fault */
-        json_decref(b);
+    await_release(r);
+    int invalid = r->checked == 0 ? gw_validate(r->body, GW_OP_CHAT, &r->fields, &inv)
+                                  : gw_validate_messages(r->body, r->checked, &inv);
+    if (invalid) { /* what the model answered is at fault */
         *body = error_body("server_error", NULL, "the agent loop built an invalid model request");
         return 500;
     }
+    r->checked = json_array_size(json_object_get(r->body, "messages"));
+    json_t *b = json_copy(r->body); /* shallow: see await_release */
+    if (!b) return 500;
     waiter *w = calloc(1, sizeof *w);
     gw_req *tap = NULL;
     if (w) {
@@ -381,7 +411,7 @@ static unsigned call_model(run *r, json_t **body)
         json_decref(b);
         return 500;
     }
-    gw_call_start(r->gw, tap, r->key, b, GW_OP_CHAT, &f); /* takes b; answers tap itself */
+    gw_call_start(r->gw, tap, r->key, b, GW_OP_CHAT, &r->fields); /* takes b; answers tap */
     gw_req_unref(tap); /* the call holds its own reference while it runs */
     pthread_mutex_lock(&w->mu);
     while (!w->answered) pthread_cond_wait(&w->cv, &w->mu);
@@ -390,7 +420,7 @@ static unsigned call_model(run *r, json_t **body)
     else if (w->body) *body = json_loads(w->body, 0, NULL);
     w->value = NULL;
     pthread_mutex_unlock(&w->mu);
-    waiter_unref(w);
+    r->pending = w; /* the run's reference */
     return status;
 }
 
@@ -474,14 +504,14 @@ static const offered *find_offered(const run *r, const char *fn)
     return NULL;
 }
 
-/* Execute the calls (all MCP ones) concurrently, in waves; append the tool messages. */
-static void execute_all(run *r, json_t *calls, json_t *items)
+/* Execute the calls (all MCP ones) concurrently, in waves; append the tool messages to
+ * msgs. */
+static void execute_all(run *r, json_t *calls, json_t *items, json_t *msgs)
 {
     size_t n = json_array_size(calls);
     exec *xs = calloc(n, sizeof *xs);
     pthread_t *th = calloc(n, sizeof *th);
     int *started = calloc(n, sizeof *started);
-    json_t *msgs = json_object_get(r->body, "messages");
     for (size_t w = 0; xs && th && started && w < n; w += GW_AGENT_PARALLEL_MAX) {
         size_t end = w + GW_AGENT_PARALLEL_MAX < n ? w + GW_AGENT_PARALLEL_MAX : n;
         for (size_t i = w; i < end; i++) {
@@ -614,8 +644,13 @@ static void loop(run *r, gw_agent_result *res)
             return;
         }
         calls_made += (long)n;
-        json_array_append(json_object_get(r->body, "messages"), msg);
-        execute_all(r, calls, res->items);
+        json_t *replies = json_array();
+        execute_all(r, calls, res->items, replies);
+        await_release(r); /* before the run's values change */
+        json_t *msgs = json_object_get(r->body, "messages");
+        json_array_append(msgs, msg);
+        json_array_extend(msgs, replies);
+        json_decref(replies);
     }
 }
 
@@ -651,6 +686,7 @@ static void run_main(run *r)
                                 .input_tokens = -1, .output_tokens = -1};
         sonde_llm_call_end(&track, &out);
     }
+    await_release(r); /* the client's request may share values with the run's (done frees it) */
     r->done(r->done_arg, &res);
     json_decref(res.answer);
     json_decref(res.items);

@@ -556,6 +556,9 @@ typedef struct gw_invalid {
 /* Check a request body (a JSON object) for operation op: 0 and *f filled, or -1
  * and *e says which field is wrong and why. */
 int gw_validate(const json_t *body, gw_op op, gw_fields *f, gw_invalid *e);
+/* Check a chat request's messages from index first on (a body gw_validate passed
+ * before, grown by appended messages): 0, or -1 and *e as gw_validate. */
+int gw_validate_messages(const json_t *body, size_t first, gw_invalid *e);
 /* What is wrong with an MCP tool entry ({"type":"mcp", "server_label", "server_url"?,
  * "allowed_tools"?, "headers"?, "require_approval"?: "never"}), *field naming the key; NULL
  * when it is well formed (every route that takes tools checks them with it). */

@@ -112,15 +112,15 @@ static int check_content(const json_t *m, const char *role, gw_invalid *e)
     return 0;
 }
 
-static int check_messages(const json_t *b, gw_invalid *e)
+/* messages from index first on (the ones before are known to be valid) */
+static int check_messages_from(const json_t *b, size_t first, gw_invalid *e)
 {
     static const char *roles[] = {"system", "user", "assistant", "tool", "developer", "function"};
     json_t *v = field(b, "messages", e);
     if (!json_is_array(v) || json_array_size(v) == 0)
         return bad(e, "'messages' is required and must be a non-empty array");
-    size_t i;
-    json_t *m;
-    json_array_foreach(v, i, m) {
+    for (size_t i = first; i < json_array_size(v); i++) {
+        json_t *m = json_array_get(v, i);
         snprintf(e->param, sizeof e->param, "messages.[%zu]", i);
         if (!json_is_object(m)) return wrong_type(e, "an object", m);
         snprintf(e->param, sizeof e->param, "messages.[%zu].role", i);
@@ -135,6 +135,11 @@ static int check_messages(const json_t *b, gw_invalid *e)
         if (check_content(m, role, e) != 0) return -1;
     }
     return 0;
+}
+
+int gw_validate_messages(const json_t *body, size_t first, gw_invalid *e)
+{
+    return check_messages_from(body, first, e);
 }
 
 const char *gw_mcp_tool_invalid(const json_t *t, const char **field)
@@ -298,5 +303,5 @@ int gw_validate(const json_t *b, gw_op op, gw_fields *f, gw_invalid *e)
         check_number(b, "top_p", 1, e) != 0)
         return -1;
     if (op == GW_OP_COMPLETION) return check_text(b, "prompt", 0, e);
-    return check_messages(b, e) != 0 || check_tools(b, e) != 0 ? -1 : 0;
+    return check_messages_from(b, 0, e) != 0 || check_tools(b, e) != 0 ? -1 : 0;
 }
