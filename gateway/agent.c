@@ -542,7 +542,10 @@ static void execute_all(run *r, json_t *calls, json_t *items, json_t *msgs)
 /* ---- the loop ------------------------------------------------------------- */
 
 /* Offer every MCP tool of the run's servers as a function tool, each server's list noted
- * in listed; 0, or -1 and err. */
+ * in listed; 0, or -1 and err. The run copies a server's list once (the cache is shared by
+ * concurrent runs, and jansson's reference counts are no place to meet: its incref reads
+ * the count unsynchronised); its tools' schemas are shared by listed and r->body, so
+ * r->body goes before listed is handed over (run_main). */
 static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
 {
     json_t *tools = json_object_get(r->body, "tools");
@@ -554,8 +557,11 @@ static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
                      r->servers[i]->name, why);
             return -1;
         }
-        json_array_append_new(listed, json_pack("{s:s, s:o}", "server_label", r->servers[i]->name,
-                                                "tools", gw_json_clone(list)));
+        json_t *copy = gw_json_clone(list);
+        if (!copy || json_array_append_new(listed, json_pack("{s:s, s:o}", "server_label",
+                                                             r->servers[i]->name, "tools",
+                                                             copy)) != 0)
+            return -1;
         size_t k;
         json_t *t;
         json_array_foreach(list, k, t) {
@@ -567,10 +573,8 @@ static int offer_tools(run *r, json_t *listed, char *err, size_t errlen)
             g[r->ntools] = (offered){.fn = strdup(name), .server = r->servers[i], .tool = name};
             if (!g[r->ntools].fn) return -1;
             r->ntools++;
-            json_t *schema = json_object_get(t, "inputSchema");
-            /* a copy: the cache is shared by concurrent runs, and jansson's reference
-             * counts are no place to meet (its incref reads the count unsynchronised) */
-            json_t *params = json_is_object(schema) ? gw_json_clone(schema)
+            json_t *schema = json_object_get(json_array_get(copy, k), "inputSchema");
+            json_t *params = json_is_object(schema) ? json_incref(schema)
                                                     : json_pack("{s:s}", "type", "object");
             json_t *fn = json_pack("{s:s, s:o}", "name", name, "parameters", params);
             const char *desc = json_string_value(json_object_get(t, "description"));
@@ -687,6 +691,8 @@ static void run_main(run *r)
         sonde_llm_call_end(&track, &out);
     }
     await_release(r); /* the client's request may share values with the run's (done frees it) */
+    json_decref(r->body); /* it shares res.listed's schemas, which done may hand on */
+    r->body = NULL;
     r->done(r->done_arg, &res);
     json_decref(res.answer);
     json_decref(res.items);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gateway.h" /* gw_json_dumps */
 #include "mcp_client.h"
 #include "sse_parse.h"
 
@@ -265,9 +266,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return k;
 }
 
-/* POST one JSON-RPC message with the caller's handle (reset first, its share let go
- * after) or one of its own (curl NULL); *status the HTTP status (0: no answer). The
- * answer's body and session id land in *a (a->buf freed by the caller). 0, or -1 and err. */
+/* POST one JSON-RPC message with the caller's handle (reset first when it last served
+ * another server: every option is set again each time anyway; its share let go after) or
+ * one of its own (curl NULL); *status the HTTP status (0: no answer). The answer's body and
+ * session id land in *a (a->buf freed by the caller). 0, or -1 and err. */
 static int post(gw_mcp_server *s, CURL *curl, const char *session, int initialized,
                 const char *payload, gw_mcp_cancel_fn cancel, void *cancel_arg, answer *a,
                 long *status, char *err, size_t errlen)
@@ -278,7 +280,12 @@ static int post(gw_mcp_server *s, CURL *curl, const char *session, int initializ
     a->cancel = cancel;
     a->cancel_arg = cancel_arg;
     CURL *h = curl ? curl : curl_easy_init();
-    if (curl) curl_easy_reset(curl);
+    if (curl) {
+        char *last = NULL;
+        curl_easy_getinfo(curl, CURLINFO_PRIVATE, &last);
+        if (last != (char *)s) curl_easy_reset(curl);
+        curl_easy_setopt(curl, CURLOPT_PRIVATE, (char *)s);
+    }
     if (!h) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -316,11 +323,9 @@ static int post(gw_mcp_server *s, CURL *curl, const char *session, int initializ
     curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
-    if (cancel) {
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
-    }
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "sonde-gateway");
     CURLcode rc = curl_easy_perform(h);
@@ -365,7 +370,7 @@ static int request(gw_mcp_server *s, CURL *curl, const char *session, int initia
     json_t *msg = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
                             method);
     if (msg && params) json_object_set(msg, "params", params);
-    char *payload = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    char *payload = msg ? gw_json_dumps(msg) : NULL;
     json_decref(msg);
     if (!payload) {
         snprintf(err, errlen, "out of memory");
