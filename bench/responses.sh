@@ -8,9 +8,16 @@
 #                                 whose MCP tool the sim calls once (model call, tools/call,
 #                                 model call) minus the plain response and minus the MCP server's
 #                                 own tools/call round trip, measured by curl on a kept
-#                                 connection against the same server (the official MCP SDK's,
-#                                 tests/integration/mcp/server.mjs, answering JSON at once),
-#                                 target <= 0.5.
+#                                 connection of one session against the same server (the
+#                                 official MCP SDK's, tests/integration/mcp/server.mjs, answering
+#                                 JSON at once), target <= 0.5. The server answers slower when
+#                                 calls are spaced than back to back (node's event loop and the
+#                                 CPU it shares cool down between calls), so the direct calls
+#                                 are paced at the agent run's cadence (curl --rate, one call per
+#                                 agent p50, as the run makes one per response) and measured
+#                                 right before and right after the agent window, the mean of the
+#                                 two p50s subtracted; the back-to-back p50 is printed on the
+#                                 stderr line too, for comparison.
 set -euo pipefail
 build=${1:-build-bench}
 build=$(cd "$build" && pwd)
@@ -39,23 +46,25 @@ pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$gw/health" >/dev/null && break; sleep 0.05; done
 curl -sf "http://127.0.0.1:$gw/health" >/dev/null || { cat "$tmp/gw.log" >&2; exit 1; }
 
-# p50 E2E_ARGS...: the end-to-end p50 (ms) of N calls after 200 to warm up; every call must succeed
-p50() {
-  "$LOAD" -u "http://127.0.0.1:$gw/v1" -c 1 -n 200 -S -q "$@" >/dev/null
-  local out
-  out=$("$LOAD" -u "http://127.0.0.1:$gw/v1" -c 1 -n "$N" -S -q "$@" | tail -1)
-  [ "$(echo "$out" | field ok)" = "$N" ] || { echo "bench/responses.sh: failures: $out" >&2; exit 1; }
+# run COUNT E2E_ARGS...: the end-to-end p50 (ms) of COUNT calls; every call must succeed
+run() {
+  local count=$1 out
+  shift
+  out=$("$LOAD" -u "http://127.0.0.1:$gw/v1" -c 1 -n "$count" -S -q "$@" | tail -1)
+  [ "$(echo "$out" | field ok)" = "$count" ] || { echo "bench/responses.sh: failures: $out" >&2; exit 1; }
   echo "$out" | field e2e_p50_ms
 }
+# p50 E2E_ARGS...: the p50 of N calls after 200 to warm up
+p50() {
+  run 200 "$@" >/dev/null
+  run "$N" "$@"
+}
 tools='[{"type": "mcp", "server_label": "bench", "require_approval": "never"}]'
+agent_args=(-e responses --tools "$tools" -p "$(printf 'step\n@tool add {"a": 1, "b": 2}')")
 chat=$(p50 -e chat)
 responses=$(p50 -e responses)
-agent=$(p50 -e responses --tools "$tools" -p "$(printf 'step\n@tool add {"a": 1, "b": 2}')")
-executed=$(curl -s "http://127.0.0.1:$gw/metrics" |
-  sed -n 's/^gateway_tool_executions_total{tool="add",status="ok"} \([0-9]*\).*/\1/p')
-[ "$executed" = $((N + 200)) ] || { echo "bench/responses.sh: $executed tool executions, not $((N + 200))" >&2; exit 1; }
 
-# the MCP server's own tools/call round trip: one session, N calls on one kept connection
+# the MCP server's own tools/call round trip: one session, calls on one kept connection
 mcp_url="http://127.0.0.1:$mcp/mcp"
 hdr=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
 sid=$(curl -s -D - -o /dev/null "${hdr[@]}" "$mcp_url" -d '{"jsonrpc": "2.0", "id": 1,
@@ -67,15 +76,34 @@ curl -s -o /dev/null "${hdr[@]}" "$mcp_url" -d '{"jsonrpc": "2.0", "method": "no
 call='{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}'
 urls=()
 for _ in $(seq 1 $((N + 200))); do urls+=("$mcp_url" -o /dev/null); done
-curl -s -w '%{http_code} %{time_total}\n' "${hdr[@]}" -d "$call" "${urls[@]}" >"$tmp/direct"
-[ "$(grep -c '^200 ' "$tmp/direct")" = $((N + 200)) ] || { echo "bench/responses.sh: direct tools/call failed" >&2; exit 1; }
-direct=$(tail -n "$N" "$tmp/direct" | awk '{ print $2 * 1000 }' | sort -g | awk -v n="$N" 'NR == int((n + 1) / 2) { print }')
+# direct [RATE]: the p50 (ms) of N tools/call after 200 to warm up, back to back or paced
+# at curl's --rate RATE (e.g. 580/s); every call must succeed
+direct() {
+  local pace=()
+  [ -z "${1:-}" ] || pace=(--rate "$1")
+  curl -s "${pace[@]}" -w '%{http_code} %{time_total}\n' "${hdr[@]}" -d "$call" "${urls[@]}" >"$tmp/direct"
+  [ "$(grep -c '^200 ' "$tmp/direct")" = $((N + 200)) ] || { echo "bench/responses.sh: direct tools/call failed" >&2; exit 1; }
+  tail -n "$N" "$tmp/direct" | awk '{ print $2 * 1000 }' | sort -g | awk -v n="$N" 'NR == int((n + 1) / 2) { print }'
+}
+# calls per second at one per agent response of p50 P ms
+cadence() { awk -v p="$1" 'BEGIN { printf "%d/s\n", 1000 / p + 0.5 }'; }
 
-/usr/bin/python3 - "$chat" "$responses" "$agent" "$direct" <<'PY'
+warm=$(run 200 "${agent_args[@]}")
+before=$(direct "$(cadence "$warm")")
+agent=$(run "$N" "${agent_args[@]}")
+after=$(direct "$(cadence "$agent")")
+b2b=$(direct)
+executed=$(curl -s "http://127.0.0.1:$gw/metrics" |
+  sed -n 's/^gateway_tool_executions_total{tool="add",status="ok"} \([0-9]*\).*/\1/p')
+[ "$executed" = $((N + 200)) ] || { echo "bench/responses.sh: $executed tool executions, not $((N + 200))" >&2; exit 1; }
+
+/usr/bin/python3 - "$chat" "$responses" "$agent" "$before" "$after" "$b2b" "$(cadence "$agent")" <<'PY'
 import sys
-chat, responses, agent, direct = map(float, sys.argv[1:])
+chat, responses, agent, before, after, b2b = map(float, sys.argv[1:7])
+direct = (before + after) / 2
 print("BENCH responses_overhead_ms %.3f" % max(0.0, responses - chat))
 print("BENCH agent_step_overhead_ms %.3f" % max(0.0, agent - responses - direct))
 print(f"bench/responses.sh: p50 ms chat {chat:.3f} responses {responses:.3f} agent (1 step) "
-      f"{agent:.3f} MCP tools/call direct {direct:.3f}", file=sys.stderr)
+      f"{agent:.3f} MCP tools/call direct at {sys.argv[7]} {direct:.3f} (before {before:.3f} "
+      f"after {after:.3f}) back to back {b2b:.3f}", file=sys.stderr)
 PY
