@@ -2,7 +2,9 @@
  * test_gateway_validate.c - request validation without a network: valid
  * bodies of every accepted shape pass and yield max_tokens and n; wrong types
  * and values name the right field (param, OpenAI style), also at the end of
- * long arrays where the param is longest. Runs under ASan with the unit tests.
+ * long arrays where the param is longest; gw_validate_messages checks the
+ * messages appended to a validated body (the agent loop's), and only those.
+ * Runs under ASan with the unit tests.
  */
 #include <string.h>
 
@@ -91,10 +93,37 @@ TEST(long_params)
     CHECK(param_is(body, GW_OP_CHAT, "messages.[3000].content.[1].type"));
 }
 
+/* the agent loop's way: the whole body once, then what it appended */
+TEST(appended_messages)
+{
+    json_t *b = json_loads("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                           "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[]}]}", 0, NULL);
+    CHECK(b != NULL);
+    gw_invalid inv;
+    json_t *msgs = json_object_get(b, "messages");
+    CHECK_EQ_INT(gw_validate_messages(b, 2, &inv), 0); /* nothing appended yet */
+    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "tool", "content", "3"));
+    CHECK_EQ_INT(gw_validate_messages(b, 2, &inv), 0);
+    json_array_append_new(msgs, json_pack("{s:s, s:i}", "role", "assistant", "content", 7));
+    CHECK_EQ_INT(gw_validate_messages(b, 3, &inv), -1);
+    CHECK_EQ_STR(inv.param, "messages.[3].content");
+    json_array_append_new(msgs, json_pack("{s:s}", "content", "no role"));
+    CHECK_EQ_INT(gw_validate_messages(b, 4, &inv), -1);
+    CHECK_EQ_STR(inv.param, "messages.[4].role");
+    /* the ones before first are taken as checked: only from first on */
+    json_array_remove(msgs, 4);
+    CHECK_EQ_INT(gw_validate_messages(b, 4, &inv), 0);
+    json_object_set_new(b, "messages", json_array());
+    CHECK_EQ_INT(gw_validate_messages(b, 0, &inv), -1); /* still no empty conversation */
+    CHECK_EQ_STR(inv.param, "messages");
+    json_decref(b);
+}
+
 int main(void)
 {
     RUN(valid_bodies);
     RUN(wrong_fields_named);
     RUN(long_params);
+    RUN(appended_messages);
     return check_report();
 }
