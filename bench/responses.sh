@@ -16,8 +16,10 @@
 #                                 are paced at the agent run's cadence (curl --rate, one call per
 #                                 agent p50, as the run makes one per response) and measured
 #                                 right before and right after the agent window, the mean of the
-#                                 two p50s subtracted; the back-to-back p50 is printed on the
-#                                 stderr line too, for comparison.
+#                                 two p50s subtracted. The back-to-back p50, printed on the stderr
+#                                 line for comparison, is taken first: the server's first
+#                                 thousands of calls are slower (warming up), which would
+#                                 otherwise weigh on the paced window before the agent's.
 set -euo pipefail
 build=${1:-build-bench}
 build=$(cd "$build" && pwd)
@@ -88,11 +90,11 @@ direct() {
 # calls per second at one per agent response of p50 P ms
 cadence() { awk -v p="$1" 'BEGIN { printf "%d/s\n", 1000 / p + 0.5 }'; }
 
+b2b=$(direct)
 warm=$(run 200 "${agent_args[@]}")
 before=$(direct "$(cadence "$warm")")
 agent=$(run "$N" "${agent_args[@]}")
 after=$(direct "$(cadence "$agent")")
-b2b=$(direct)
 executed=$(curl -s "http://127.0.0.1:$gw/metrics" |
   sed -n 's/^gateway_tool_executions_total{tool="add",status="ok"} \([0-9]*\).*/\1/p')
 [ "$executed" = $((N + 200)) ] || { echo "bench/responses.sh: $executed tool executions, not $((N + 200))" >&2; exit 1; }
