@@ -14,7 +14,11 @@
  * every value and its length, so "a","bc" and "ab","c" differ. A lookup
  * packs the values it is given into that same layout while it hashes them
  * (each short value copied and hashed from the same two 16-byte loads), so
- * that a match is one compare of two blobs.
+ * that a match is one compare of two blobs. Before any of that, the typed
+ * lookups (registry.c) ask the calling thread's memo of the children it last
+ * found (memo.h); a child found here is remembered there with the family's
+ * generation read before the probe, and every child that leaves the map
+ * renews the generation.
  *
  * Children are also kept in a creation-ordered list, the order of the
  * exposition, which scrapes walk without the lock: next pointers are
@@ -34,6 +38,7 @@
 #endif
 
 #include "internal.h"
+#include "memo.h"
 
 /* A tuple of label values as a lookup compares it with children: packed the way a child
  * stores them (each value and its NUL, back to back), so that it is compared with a child's
@@ -267,6 +272,9 @@ static void list_unlink(sonde_family *f, sonde_child *c)
 
 int sonde_family_init_children(sonde_family *f)
 {
+    uint64_t gen = sonde_memo_generation();
+    atomic_store_explicit(&f->gen, gen, memory_order_relaxed);
+    f->memo_at = sonde_memo_at(gen);
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
     if (sonde_internal_map_init(&f->children, SIZE_MAX, 0)) { /* the family enforces its limit */
@@ -296,8 +304,15 @@ static void retire_pending(sonde_child *c)
     }
 }
 
+/* Under the lock, after a child left the map: the lookup memos stop handing it out (memo.h). */
+static void renew_generation(sonde_family *f)
+{
+    atomic_store_explicit(&f->gen, sonde_memo_generation(), memory_order_release);
+}
+
 void sonde_family_destroy_children(sonde_family *f)
 {
+    renew_generation(f);
     for (sonde_child *c = atomic_load_explicit(&f->first, memory_order_relaxed), *next; c; c = next) {
         next = atomic_load_explicit(&c->next, memory_order_relaxed);
         child_retire(c);
@@ -408,6 +423,47 @@ static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
     return rc;
 }
 
+/* Remember c as the calling thread's child of f for the values of k, found at generation
+ * gen (memo.h): not when f has more labels than an entry holds, nor when a value does not
+ * fit its cell. */
+static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, sonde_child *c)
+{
+    size_t n = f->label_count;
+    if (n > SONDE_MEMO_LABELS || k->total > SONDE_MEMO_LABELS * SONDE_MEMO_VALUE)
+        return;
+    sonde_memo_entry *e = sonde_memo_entry_for_fill(f->memo_at);
+    if (!e)
+        return;
+    const char *p = k->blob;
+    for (size_t i = 0; i < n; i++) {
+#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
+        /* k->blob is k->buf here (total is small), room for 32 bytes past any value in it */
+        __m128i lo = _mm_loadu_si128((const __m128i *)p), hi = _mm_loadu_si128((const __m128i *)(p + 16));
+        __m128i zero = _mm_setzero_si128();
+        uint32_t z = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, zero)) |
+                     (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
+        size_t len = z ? (size_t)__builtin_ctz(z) : SONDE_MEMO_VALUE;
+        if (len >= SONDE_MEMO_VALUE) {
+            e->gen = 0;
+            return;
+        }
+        _mm_store_si128((__m128i *)e->value[i], lo);
+        _mm_store_si128((__m128i *)(e->value[i] + 16), hi);
+#else
+        size_t len = strlen(p);
+        if (len >= SONDE_MEMO_VALUE) {
+            e->gen = 0;
+            return;
+        }
+        memcpy(e->value[i], p, len + 1);
+#endif
+        e->skip[i] = (uint32_t)~((2ull << len) - 1);
+        p += len + 1;
+    }
+    e->gen = gen;
+    e->child = c;
+}
+
 sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 {
     child_key k;
@@ -418,16 +474,20 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
         return (sonde_child_rc){NULL, rc};
     }
     uint64_t hash = k.hash; /* in a register across the enter's compiler fence */
+    /* read before the probe: a child found is one that had not left the map at this
+     * generation (memo.h) */
+    uint64_t gen = atomic_load_explicit(&f->gen, memory_order_acquire);
     sonde_ebr_enter();
     sonde_child *c = sonde_map_find(&f->children, hash, child_matches, &k);
     if (__builtin_expect(c != NULL, 1)) {
         sonde_ebr_test_point(c);
         sonde_ebr_leave();
-        key_done(&k);
-        return (sonde_child_rc){c, SONDE_OK};
+    } else {
+        sonde_ebr_leave();
+        rc = child_insert(f, &k, &c);
     }
-    sonde_ebr_leave();
-    rc = child_insert(f, &k, &c);
+    if (rc == SONDE_OK)
+        memo_fill(f, gen, &k, c);
     key_done(&k);
     return (sonde_child_rc){c, rc};
 }
@@ -437,6 +497,7 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 static void remove_locked(sonde_family *f, sonde_child *c)
 {
     sonde_internal_map_remove(&f->children, c);
+    renew_generation(f);
     list_unlink(f, c);
     if (f->readers) {
         c->prev = f->pending;

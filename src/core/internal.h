@@ -89,6 +89,9 @@ typedef struct sonde_family {
     char *unit;
     char **label_names;
     size_t label_count;
+    _Atomic(uint64_t) gen; /* renewed whenever a child leaves the map: the lookup memos' check
+                            * (memo.h) */
+    unsigned memo_at;      /* where this family's entry is in each thread's memo */
     double *bounds;  /* histograms: bound_count bounds, padded to SONDE_BOUNDS_SCAN with +Inf */
     char **bound_text;
     size_t bound_count;

@@ -1,0 +1,120 @@
+/*
+ * memo.h - each thread's memo of the children it last looked up, so that a
+ * thread that asks for the same label values again (a handler counting the
+ * same route and status request after request) finds the child without
+ * hashing the values or probing the family's map.
+ *
+ * A thread has a small direct-mapped table (SONDE_MEMO_SLOTS entries,
+ * allocated at its first lookup, freed at its exit); each family has a
+ * fixed slot in it. An entry holds a family generation, the child found,
+ * and a copy of the label values the child was found by, each in a 32-byte
+ * cell of its own (so up to SONDE_MEMO_LABELS values of up to 31 bytes).
+ * A lookup that finds its family's current generation in the entry compares
+ * the values it is given with the copies, two 16-byte compares a value
+ * where the build may read past a string's end within its page (words.h),
+ * strcmp() elsewhere, and returns the child: no hash, no map, and no read
+ * section either, because it reads nothing but the family and the thread's
+ * own memory.
+ *
+ * Why a child it returns is live: every family takes a generation from one
+ * process-wide counter when it is created, and a new one each time a child
+ * leaves its map (remove, clear, the family's destruction), stored with
+ * release order after the child's tombstone. A lookup that fills an entry
+ * reads the generation (acquire) before it probes the map: when it read the
+ * new value it cannot find the removed child, and when it read an older one
+ * the entry stops matching as soon as the new value is seen. Generations are
+ * never reused, so an entry can never match another family, nor a family
+ * created later at the same address. A removal that races with a lookup is
+ * the caller's bug already (metrics.h: a removed child's handle dies with
+ * it); a removal that happened before the lookup (in the C11 sense) is
+ * always seen. Children handed out past the cardinality limit (the overflow
+ * child) are never memoised: a later lookup must get a real child once
+ * there is room.
+ */
+#ifndef SONDE_MEMO_H
+#define SONDE_MEMO_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "words.h"
+
+#define SONDE_MEMO_SLOTS 8  /* entries per thread, a power of two */
+#define SONDE_MEMO_LABELS 4 /* label values an entry holds */
+#define SONDE_MEMO_VALUE 32 /* bytes of a value's cell: values up to 31 bytes */
+
+struct sonde_child;
+
+typedef struct sonde_memo_entry {
+    uint64_t gen; /* the family's generation it was filled at; 0: empty (never a generation) */
+    struct sonde_child *child;
+    uint32_t skip[SONDE_MEMO_LABELS]; /* per value, the bits of the bytes past its NUL */
+    _Alignas(16) char value[SONDE_MEMO_LABELS][SONDE_MEMO_VALUE];
+} sonde_memo_entry;
+
+typedef struct sonde_memo {
+    sonde_memo_entry entry[SONDE_MEMO_SLOTS];
+} sonde_memo;
+
+/* The calling thread's memo, or NULL before its first lookup (memo.c). */
+extern __thread sonde_memo *sonde_tls_memo __attribute__((tls_model("initial-exec")));
+
+/* A new generation for a family (never 0, never handed out twice). */
+uint64_t sonde_memo_generation(void);
+
+/* Where a family of generation gen has its entry in every thread's memo: the byte offset
+ * of the entry (families in turn get distinct slots). */
+static inline unsigned sonde_memo_at(uint64_t gen)
+{
+    return (unsigned)(gen & (SONDE_MEMO_SLOTS - 1)) * (unsigned)sizeof(sonde_memo_entry);
+}
+
+/* The entry at byte offset at for a thread about to fill it (allocating its memo), or NULL
+ * without memory. */
+sonde_memo_entry *sonde_memo_entry_for_fill(unsigned at);
+
+/* The child the calling thread last found at the entry at byte offset at (sonde_memo_at) for
+ * values, when the entry holds the family's current generation gen (read by the caller from
+ * the family) and the values equal the entry's; else NULL. n is the family's label count:
+ * an entry is only filled for 1 <= n <= SONDE_MEMO_LABELS, so the generation tells that too. */
+static inline struct sonde_child *sonde_memo_find(unsigned at, uint64_t gen, size_t n,
+                                                  const char *const *values)
+{
+    const char *m = (const char *)sonde_tls_memo;
+    if (__builtin_expect(m == NULL, 0))
+        return NULL;
+    const sonde_memo_entry *e = (const sonde_memo_entry *)(m + at);
+    if (e->gen != gen || !values)
+        return NULL;
+#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
+    /* Each value's 32 bytes compared with its copy; the bits of the bytes past the copy's NUL
+     * are set by skip, so the values are equal when every bit is set. The loads may pass a
+     * value's end within its page (words.h); a value whose 32 bytes could cross a page (or
+     * NULL: v - 1 wraps to a page's end, as in family.c) counts as a miss. */
+    uint32_t same = ~0u;
+    size_t i = 0;
+    do {
+        const char *v = values[i];
+        if (__builtin_expect((((uintptr_t)v - 1) & 4095) >= 4096 - SONDE_MEMO_VALUE, 0))
+            return NULL;
+        __asm__("" : "+r"(v));
+        __m128i lo = _mm_loadu_si128((const __m128i *)v), hi = _mm_loadu_si128((const __m128i *)(v + 16));
+        uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_load_si128((const __m128i *)e->value[i]))) |
+                      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_load_si128((const __m128i *)(e->value[i] + 16))))
+                          << 16;
+        same &= eq | e->skip[i];
+    } while (++i < n);
+    return same == ~0u ? e->child : NULL;
+#else
+    for (size_t i = 0; i < n; i++)
+        if (!values[i] || strcmp(values[i], e->value[i]) != 0)
+            return NULL;
+    return e->child;
+#endif
+}
+
+#endif
