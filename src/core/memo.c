@@ -13,6 +13,10 @@
 
 __thread sonde_memo *sonde_tls_memo __attribute__((tls_model("initial-exec")));
 
+const unsigned char sonde_memo_skips[2 * SONDE_MEMO_VALUE] = {
+    [SONDE_MEMO_VALUE ... 2 * SONDE_MEMO_VALUE - 1] = 0xff,
+};
+
 static _Atomic(uint64_t) generations = 1; /* 0 marks an empty entry */
 static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
 static pthread_key_t memo_key;

@@ -8,7 +8,8 @@
  * allocated at its first lookup, freed at its exit); each family has a
  * fixed slot in it. An entry holds a family generation, the child found,
  * and a copy of the label values the child was found by, each in a 32-byte
- * cell of its own (so up to SONDE_MEMO_LABELS values of up to 31 bytes).
+ * cell of its own with a mask of the bytes past its end (so up to
+ * SONDE_MEMO_LABELS values of up to 31 bytes).
  * A lookup that finds its family's current generation in the entry compares
  * the values it is given with the copies, two 16-byte compares a value
  * where the build may read past a string's end within its page (words.h),
@@ -40,6 +41,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <stddef.h>
 
 #include "words.h"
 
@@ -49,11 +51,16 @@
 
 struct sonde_child;
 
+/* One label value: its bytes and NUL (then anything), and 0xff at each byte past the NUL. */
+typedef struct sonde_memo_value {
+    _Alignas(16) char bytes[SONDE_MEMO_VALUE];
+    unsigned char skip[SONDE_MEMO_VALUE];
+} sonde_memo_value;
+
 typedef struct sonde_memo_entry {
     uint64_t gen; /* the family's generation it was filled at; 0: empty (never a generation) */
     struct sonde_child *child;
-    uint32_t skip[SONDE_MEMO_LABELS]; /* per value, the bits of the bytes past its NUL */
-    _Alignas(16) char value[SONDE_MEMO_LABELS][SONDE_MEMO_VALUE];
+    sonde_memo_value value[SONDE_MEMO_LABELS];
 } sonde_memo_entry;
 
 typedef struct sonde_memo {
@@ -66,6 +73,22 @@ extern __thread sonde_memo *sonde_tls_memo __attribute__((tls_model("initial-exe
 /* A new generation for a family (never 0, never handed out twice). */
 uint64_t sonde_memo_generation(void);
 
+/* 32 zero bytes, then 32 bytes 0xff: the skip of a value of n bytes is the 32 bytes at
+ * 31 - n. */
+extern const unsigned char sonde_memo_skips[2 * SONDE_MEMO_VALUE];
+
+#if defined(__SSE2__)
+/* Copy a value of n < 32 bytes, loaded as lo and hi (its NUL among them), into cell. */
+static inline void sonde_memo_set(sonde_memo_value *cell, size_t n, __m128i lo, __m128i hi)
+{
+    const unsigned char *skip = sonde_memo_skips + SONDE_MEMO_VALUE - 1 - n;
+    _mm_store_si128((__m128i *)cell->bytes, lo);
+    _mm_store_si128((__m128i *)(cell->bytes + 16), hi);
+    _mm_store_si128((__m128i *)cell->skip, _mm_loadu_si128((const __m128i *)skip));
+    _mm_store_si128((__m128i *)(cell->skip + 16), _mm_loadu_si128((const __m128i *)(skip + 16)));
+}
+#endif
+
 /* Where a family of generation gen has its entry in every thread's memo: the byte offset
  * of the entry (families in turn get distinct slots). */
 static inline unsigned sonde_memo_at(uint64_t gen)
@@ -77,10 +100,35 @@ static inline unsigned sonde_memo_at(uint64_t gen)
  * without memory. */
 sonde_memo_entry *sonde_memo_entry_for_fill(unsigned at);
 
+#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
+/* Whether value v equals the copy in cell: its 32 bytes compared with the copy's, the bytes
+ * past the copy's NUL set by skip, so that every byte is set when they are equal. The loads
+ * may pass v's end within its page (words.h); a value whose 32 bytes could cross a page (or
+ * NULL: v - 1 wraps to a page's end, as in family.c) counts as different. */
+static inline int sonde_memo_same(const char *v, const sonde_memo_value *cell)
+{
+    if (__builtin_expect((((uintptr_t)v - 1) & 4095) >= 4096 - SONDE_MEMO_VALUE, 0))
+        return 0;
+    __asm__("" : "+r"(v));
+    __m128i lo = _mm_loadu_si128((const __m128i *)v), hi = _mm_loadu_si128((const __m128i *)(v + 16));
+    __m128i eq_lo = _mm_or_si128(_mm_cmpeq_epi8(lo, _mm_load_si128((const __m128i *)cell->bytes)),
+                                 _mm_load_si128((const __m128i *)cell->skip));
+    __m128i eq_hi = _mm_or_si128(_mm_cmpeq_epi8(hi, _mm_load_si128((const __m128i *)(cell->bytes + 16))),
+                                 _mm_load_si128((const __m128i *)(cell->skip + 16)));
+    return _mm_movemask_epi8(_mm_and_si128(eq_lo, eq_hi)) == 0xffff;
+}
+#else
+static inline int sonde_memo_same(const char *v, const sonde_memo_value *cell)
+{
+    return v != NULL && strcmp(v, cell->bytes) == 0;
+}
+#endif
+
 /* The child the calling thread last found at the entry at byte offset at (sonde_memo_at) for
  * values, when the entry holds the family's current generation gen (read by the caller from
  * the family) and the values equal the entry's; else NULL. n is the family's label count:
- * an entry is only filled for 1 <= n <= SONDE_MEMO_LABELS, so the generation tells that too. */
+ * an entry is only filled for 1 <= n <= SONDE_MEMO_LABELS, so the generation tells that too
+ * (the compares are written out for those four counts). */
 static inline struct sonde_child *sonde_memo_find(unsigned at, uint64_t gen, size_t n,
                                                   const char *const *values)
 {
@@ -90,31 +138,20 @@ static inline struct sonde_child *sonde_memo_find(unsigned at, uint64_t gen, siz
     const sonde_memo_entry *e = (const sonde_memo_entry *)(m + at);
     if (e->gen != gen || !values)
         return NULL;
-#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
-    /* Each value's 32 bytes compared with its copy; the bits of the bytes past the copy's NUL
-     * are set by skip, so the values are equal when every bit is set. The loads may pass a
-     * value's end within its page (words.h); a value whose 32 bytes could cross a page (or
-     * NULL: v - 1 wraps to a page's end, as in family.c) counts as a miss. */
-    uint32_t same = ~0u;
-    size_t i = 0;
-    do {
-        const char *v = values[i];
-        if (__builtin_expect((((uintptr_t)v - 1) & 4095) >= 4096 - SONDE_MEMO_VALUE, 0))
+    _Static_assert(SONDE_MEMO_LABELS == 4, "the compares below are written out for 4 values");
+    if (!sonde_memo_same(values[0], &e->value[0]))
+        return NULL;
+    if (n > 1) {
+        if (!sonde_memo_same(values[1], &e->value[1]))
             return NULL;
-        __asm__("" : "+r"(v));
-        __m128i lo = _mm_loadu_si128((const __m128i *)v), hi = _mm_loadu_si128((const __m128i *)(v + 16));
-        uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_load_si128((const __m128i *)e->value[i]))) |
-                      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_load_si128((const __m128i *)(e->value[i] + 16))))
-                          << 16;
-        same &= eq | e->skip[i];
-    } while (++i < n);
-    return same == ~0u ? e->child : NULL;
-#else
-    for (size_t i = 0; i < n; i++)
-        if (!values[i] || strcmp(values[i], e->value[i]) != 0)
-            return NULL;
+        if (n > 2) {
+            if (!sonde_memo_same(values[2], &e->value[2]))
+                return NULL;
+            if (n > 3 && !sonde_memo_same(values[3], &e->value[3]))
+                return NULL;
+        }
+    }
     return e->child;
-#endif
 }
 
 #endif
