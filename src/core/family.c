@@ -444,19 +444,18 @@ static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
     return rc;
 }
 
-/* The calling thread's memo entry for f, emptied, for key_pack() to fill while it packs
- * the values; NULL when f has more labels than an entry holds, when the values cannot be
- * copied that way in this build, or without memory. */
-static inline sonde_memo_entry *memo_entry(const sonde_family *f)
+/* The calling thread's memo entry for f (of generation gen), emptied, for key_pack() to fill
+ * while it packs the values; NULL when f has more labels than an entry holds, when the
+ * values cannot be copied that way in this build, while f rests (memo.h), or without
+ * memory. */
+static inline sonde_memo_entry *memo_entry(const sonde_family *f, uint64_t gen)
 {
     if (!PACK_FILLS_MEMO || f->label_count > SONDE_MEMO_LABELS)
         return NULL;
     sonde_memo *m = sonde_tls_memo;
     sonde_memo_entry *e = __builtin_expect(m != NULL, 1) ? (sonde_memo_entry *)((char *)m + f->memo_at)
                                                         : sonde_memo_entry_for_fill(f->memo_at);
-    if (e)
-        e->gen = 0;
-    return e;
+    return e && sonde_memo_admit(e, gen) ? e : NULL;
 }
 
 /* Where the values were not copied while packed (builds that do not read past a string's
@@ -468,9 +467,8 @@ static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, s
     if (PACK_FILLS_MEMO || n > SONDE_MEMO_LABELS)
         return;
     sonde_memo_entry *e = sonde_memo_entry_for_fill(f->memo_at);
-    if (!e)
+    if (!e || !sonde_memo_admit(e, gen))
         return;
-    e->gen = 0;
     const char *p = k->blob;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(p);
@@ -487,7 +485,10 @@ static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, s
 sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 {
     child_key k;
-    sonde_memo_entry *memo = memo_entry(f);
+    /* read before the probe: a child found is one that had not left the map at this
+     * generation (memo.h) */
+    uint64_t gen = atomic_load_explicit(&f->gen, memory_order_acquire);
+    sonde_memo_entry *memo = memo_entry(f, gen);
     int filled = 0, rc = memo ? key_pack(f, values, &k, memo, &filled) : key_init(f, values, &k);
     if (__builtin_expect(rc != SONDE_OK, 0)) {
         if (rc == SONDE_ETOOLONG)
@@ -495,9 +496,6 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
         return (sonde_child_rc){NULL, rc};
     }
     uint64_t hash = k.hash; /* in a register across the enter's compiler fence */
-    /* read before the probe: a child found is one that had not left the map at this
-     * generation (memo.h) */
-    uint64_t gen = atomic_load_explicit(&f->gen, memory_order_acquire);
     sonde_ebr_enter();
     sonde_child *c = sonde_map_find(&f->children, hash, child_matches, &k);
     if (__builtin_expect(c != NULL, 1)) {

@@ -15,7 +15,11 @@
  * where the build may read past a string's end within its page (words.h),
  * strcmp() elsewhere, and returns the child: no hash, no map, and no read
  * section either, because it reads nothing but the family and the thread's
- * own memory.
+ * own memory. A lookup the memo does not answer fills the entry with what
+ * it finds, except while its family rests: one that keeps missing (a thread
+ * going round several children) skips the copies for a while
+ * (sonde_memo_admit), so that such lookups cost little more than without a
+ * memo.
  *
  * Why a child it returns is live: every family takes a generation from one
  * process-wide counter when it is created, and a new one each time a child
@@ -48,6 +52,8 @@
 #define SONDE_MEMO_SLOTS 8  /* entries per thread, a power of two */
 #define SONDE_MEMO_LABELS 4 /* label values an entry holds */
 #define SONDE_MEMO_VALUE 32 /* bytes of a value's cell: values up to 31 bytes */
+#define SONDE_MEMO_COLD 2   /* fills of a family in a row never hit before it rests */
+#define SONDE_MEMO_QUIET 64 /* misses a resting family makes without a fill */
 
 struct sonde_child;
 
@@ -60,6 +66,10 @@ typedef struct sonde_memo_value {
 typedef struct sonde_memo_entry {
     uint64_t gen; /* the family's generation it was filled at; 0: empty (never a generation) */
     struct sonde_child *child;
+    uint64_t quiet_gen; /* the family resting from fills (sonde_memo_admit) */
+    uint16_t quiet;     /* its misses left without a fill */
+    uint8_t hit;        /* a lookup was answered since the fill */
+    uint8_t cold;       /* the family's fills in a row that no lookup used */
     sonde_memo_value value[SONDE_MEMO_LABELS];
 } sonde_memo_entry;
 
@@ -135,7 +145,7 @@ static inline struct sonde_child *sonde_memo_find(unsigned at, uint64_t gen, siz
     const char *m = (const char *)sonde_tls_memo;
     if (__builtin_expect(m == NULL, 0))
         return NULL;
-    const sonde_memo_entry *e = (const sonde_memo_entry *)(m + at);
+    sonde_memo_entry *e = (sonde_memo_entry *)(m + at);
     if (e->gen != gen || !values)
         return NULL;
     _Static_assert(SONDE_MEMO_LABELS == 4, "the compares below are written out for 4 values");
@@ -151,7 +161,36 @@ static inline struct sonde_child *sonde_memo_find(unsigned at, uint64_t gen, siz
                 return NULL;
         }
     }
+    e->hit = 1;
     return e->child;
+}
+
+/* On a lookup of the family of generation gen that the memo did not answer, e being the
+ * family's entry: whether to fill e with the child the lookup finds (then e is emptied
+ * first). A family whose last SONDE_MEMO_COLD fills in a row were never used before its next
+ * miss (a thread going round several of its children) rests for SONDE_MEMO_QUIET misses with
+ * its entry empty: its lookups then cost one compare of the generation, rather than values
+ * compared and copied each time for nothing. */
+static inline int sonde_memo_admit(sonde_memo_entry *e, uint64_t gen)
+{
+    if (e->gen == gen) { /* the family's own entry: other values came */
+        e->cold = e->hit ? 0 : e->cold + 1;
+        if (e->cold >= SONDE_MEMO_COLD) {
+            e->gen = 0;
+            e->quiet_gen = gen;
+            e->quiet = SONDE_MEMO_QUIET;
+            e->cold = 0;
+            return 0;
+        }
+    } else if (e->quiet_gen == gen && e->quiet) {
+        e->quiet--;
+        return 0;
+    } else { /* empty, rested, or another family's */
+        e->cold = 0;
+    }
+    e->gen = 0;
+    e->hit = 0;
+    return 1;
 }
 
 #endif

@@ -8,8 +8,9 @@
  * map probes, not a timing. The cases: values equal by content but not by
  * pointer, a buffer changed in place, prefixes of one another, lengths
  * around the 32-byte cell, values at the end of a page, more labels than an
- * entry holds, more families than slots, the overflow child past the
- * cardinality limit, and a memo filled before its child was removed, its
+ * entry holds, more families than slots, a thread going round several
+ * children (the family rests from fills, then the memo answers again), the
+ * overflow child past the cardinality limit, and a memo filled before its child was removed, its
  * family cleared, or the family unregistered and registered again (in this
  * thread and, across a barrier, in others).
  */
@@ -187,6 +188,31 @@ TEST(slot_sharing)
     sonde_registry_free(r);
 }
 
+/* A thread going round several children of one family: every lookup right, the family rests
+ * from fills (memo.h), and once one tuple repeats, the memo answers again. */
+TEST(rest_and_return)
+{
+    sonde_registry *r;
+    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_metric *m = family(r, "round_total", 2);
+    const char *keys[] = {"a", "b", "c"};
+    sonde_counter *c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = sonde_counter_with(m, (const char *[]){"k", keys[i]});
+    for (int i = 0; i < 3 * 4 * SONDE_MEMO_QUIET; i++)
+        sonde_counter_inc(sonde_counter_with(m, (const char *[]){"k", keys[i % 3]}));
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_DBL(sonde_counter_value(c[i]), 4 * SONDE_MEMO_QUIET);
+    for (int i = 0; i < SONDE_MEMO_QUIET + SONDE_MEMO_COLD + 1; i++) /* the rest ends */
+        CHECK(sonde_counter_with(m, (const char *[]){"k", "b"}) == c[1]);
+    uint64_t before = probes();
+    for (int i = 0; i < 100; i++)
+        CHECK(sonde_counter_with(m, (const char *[]){"k", "b"}) == c[1]);
+    CHECK_EQ_INT(probes() - before, 0);
+    CHECK_EQ_INT(sonde_metric_child_count(m), 3);
+    sonde_registry_free(r);
+}
+
 /* A memo filled before its child left: the next lookup makes a new child. */
 TEST(after_remove_clear_unregister)
 {
@@ -310,6 +336,7 @@ int main(void)
     RUN(value_lengths);
     RUN(page_ends);
     RUN(slot_sharing);
+    RUN(rest_and_return);
     RUN(after_remove_clear_unregister);
     RUN(overflow_not_remembered);
     RUN(threads_see_removal);
