@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "internal.h"
+#include "registry_fixture.h"
 #include "memo.h"
 
 static sonde_metric *family(sonde_registry *r, const char *name, size_t labels)
@@ -38,8 +39,7 @@ static uint64_t probes(void)
 
 TEST(hit_reads_no_map)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     sonde_metric *m = family(r, "hit_total", 3);
     sonde_counter *c = sonde_counter_with(m, (const char *[]){"GET", "/api/v1/items/42", "200"});
     CHECK(c != NULL);
@@ -78,8 +78,7 @@ TEST(hit_reads_no_map)
 
 TEST(content_not_pointer)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     sonde_metric *m = family(r, "content_total", 1);
     char v[8] = "aaa";
     sonde_counter *a = sonde_counter_with(m, (const char *[]){v});
@@ -141,8 +140,7 @@ TEST(value_lengths)
 /* Values that end a page, or begin one: found, and the right ones. */
 TEST(page_ends)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     sonde_metric *m = family(r, "page_total", 2);
     char *pages = aligned_alloc(4096, 8192);
     CHECK(pages != NULL);
@@ -166,8 +164,7 @@ TEST(page_ends)
 /* More families than a memo has slots, looked up in turn: each gets its own child. */
 TEST(slot_sharing)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     enum { N = 3 * SONDE_MEMO_SLOTS };
     sonde_metric *m[N];
     sonde_counter *c[N];
@@ -192,8 +189,7 @@ TEST(slot_sharing)
  * from fills (memo.h), and once one tuple repeats, the memo answers again. */
 TEST(rest_and_return)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     sonde_metric *m = family(r, "round_total", 2);
     const char *keys[] = {"a", "b", "c"};
     sonde_counter *c[3];
@@ -216,8 +212,7 @@ TEST(rest_and_return)
 /* A memo filled before its child left: the next lookup makes a new child. */
 TEST(after_remove_clear_unregister)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     sonde_metric *m = family(r, "gone_total", 2);
     const char *x[] = {"x", "1"}, *y[] = {"y", "1"};
     sonde_counter_add(sonde_counter_with(m, x), 5);
@@ -301,8 +296,7 @@ static void *worker(void *p)
 
 TEST(threads_see_removal)
 {
-    sonde_registry *r;
-    CHECK_EQ_INT(sonde_registry_new(NULL, &r), SONDE_OK);
+    sonde_registry *r = new_reg();
     shared s = {.m = family(r, "threads_total", 2)};
     pthread_barrier_init(&s.step, NULL, THREADS + 1);
     pthread_t t[THREADS];
