@@ -260,22 +260,34 @@ typedef struct batch_ops {
     void *ud;
 } batch_ops;
 
-typedef struct batch_cell {
-    _Atomic uint64_t seq;
-    void *item;
-} batch_cell;
+/* One producer thread's queue into one batch processor (batch.c): a single-producer
+ * single-consumer ring. The producer's fields share a line the export thread only reads;
+ * the export thread's own (tail, the list link) are on the next. */
+typedef struct batch_ring {
+    _Alignas(64) _Atomic uint64_t head; /* written by the producer only */
+    uint64_t tail_seen;                 /* the producer's last read of tail */
+    uint64_t credit;                    /* room reserved in the batch's bound, not yet used */
+    uint64_t batch_id;                  /* the sonde_batch this ring feeds */
+    uint64_t mask;                      /* capacity - 1 (a power of two) */
+    void **cells;
+    struct batch_ring *thread_next;     /* the producer thread's rings, most recent first */
+    _Alignas(64) _Atomic uint64_t tail; /* written by the export thread only */
+    struct batch_ring *batch_next;      /* the batch's rings, under rings_mu */
+    _Atomic int closed;   /* its thread exited: drained, then unlinked by the export thread */
+    _Atomic int detached; /* its batch stopped: the thread lets go of it */
+    _Atomic int refs;     /* the thread's and the batch's: the last to let go frees it */
+} batch_ring;
 
 typedef struct sonde_batch {
-    batch_cell *cells;
-    void **items; /* the export thread's batch */
-    uint64_t cap, batch_max;
-    uint64_t mask; /* cap - 1 when cap is a power of two (the default 2048), else 0 */
+    uint64_t id; /* unique in the process: what a thread's ring is matched by */
+    uint64_t cap, batch_max; /* cap: OTEL_BSP_MAX_QUEUE_SIZE, the bound of all rings together */
+    uint64_t ring_cap, chunk; /* one ring's capacity; room reserved at a time */
     uint64_t delay_ns, timeout_ns;
-    /* Each on its own cache line: what every push writes (head), what only the thread
-     * writes (tail), what every push reads and is seldom written (the flags), and the
-     * counters of refused items, so that no push's read shares a line with another's write. */
-    _Alignas(64) _Atomic uint64_t head; /* enqueue position */
-    _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */
+    void **items; /* the export thread's batch */
+    /* Each on its own cache line: the room left under the bound (a thread reserves `chunk`
+     * of it at a time), what every push reads and is seldom written (the flags), and the
+     * counters of refused items. */
+    _Alignas(64) _Atomic int64_t room;
     _Alignas(64) _Atomic int stopping;
     _Atomic int sleeping; /* the thread waits for a full batch or its timer */
     _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
@@ -285,6 +297,8 @@ typedef struct sonde_batch {
     int running;
     pthread_t thread;
     batch_ops ops;
+    pthread_mutex_t rings_mu; /* the list of rings: threads add, the export thread removes */
+    batch_ring *rings;
 } sonde_batch;
 
 int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
