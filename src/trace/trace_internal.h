@@ -43,32 +43,38 @@ typedef struct span_event {
     uint32_t first_attr, attr_count, dropped_attrs; /* in the span's ev_attrs */
 } span_event;
 
-/* The fields a span's start, attributes, end, export and reset touch come first, on two
- * cache lines, then the context, whose tracestate (512 bytes) is mostly empty: a span that
- * went through the export thread costs its next user three cache misses, not five. */
+/* The span's first cache line holds all the export thread reads of a span of the usual shape
+ * (the recent ring's name slot and fits-whole test, the pool's trim) and the pool link it
+ * writes, so a span costs the export thread two lines written on another core (this one and
+ * the arena's first, the name), not four; its user writes this line too, and the next ones:
+ * the rest of the recording state, then the context, whose tracestate (512 bytes) is mostly
+ * empty and untouched. */
 struct sonde_span {
-    sonde_tracer *tracer;
+    /* line 0: read by the export thread */
     uint64_t start_ns, end_ns;  /* Unix ns */
-    uint32_t name, status_msg;  /* arena offsets; status_msg 0 = none (offset 0 is "") */
     char *arena;
-    uint32_t arena_len, arena_cap;
+    sonde_span *next_free;      /* pool links: the next span of a free list or chain */
+    uint32_t name, arena_cap;   /* name: arena offset */
+    uint32_t attr_cap, event_cap, ev_attr_cap;
+    uint32_t longest;           /* bytes of the longest string stored past the short paths */
+    uint8_t kind, status, has_parent, recording;
+    uint32_t status_msg;        /* arena offset; 0 = none (offset 0 is "") */
+    /* line 1 and on: the span's own thread */
+    sonde_tracer *tracer;
+    uint32_t arena_len, attr_count;
     span_attr *attrs;
-    uint32_t attr_count, attr_cap, dropped_attrs;
-    uint8_t parent_id[8];
-    uint8_t has_parent, recording;
-    uint8_t kind, status;
-    uint32_t event_count, event_cap, dropped_events;
-    uint32_t ev_attr_count, ev_attr_cap;
-    uint32_t longest;         /* bytes of the longest string stored past the short paths */
+    uint32_t dropped_attrs, event_count, dropped_events, ev_attr_count;
     span_event *events;
     span_attr *ev_attrs;
     uint64_t key_lens;        /* bit (length % 64) set for the stored length of each key */
     sonde_span *prev_current; /* restored when this current span ends */
-    sonde_span *next_free;    /* pool links: the next span of a free list or chain */
+    uint8_t parent_id[8];
     sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
     uint32_t chain_len;       /* the tracer's pool: spans in the chain this one heads */
     sonde_span_context ctx;
 };
+_Static_assert(offsetof(struct sonde_span, status_msg) + sizeof(uint32_t) <= 64,
+               "what the export thread reads of a span fits its first cache line");
 
 static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
 
