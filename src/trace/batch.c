@@ -21,7 +21,8 @@
  * A thread's rings (one per processor it feeds) are listed in a thread-local
  * list, the latest used first; at thread exit each is closed, and the export
  * thread exports what it holds and then unlinks it: no item is lost and no
- * ring leaks. A ring is freed by the last of its thread and its processor to
+ * ring leaks. A thread registering takes over a closed ring found empty
+ * instead of making one, so threads that come and go reuse rings. A ring is freed by the last of its thread and its processor to
  * let go of it (a reference count of two).
  *
  * The thread sleeps until the schedule delay (OTEL_BSP_SCHEDULE_DELAY) has
@@ -103,6 +104,22 @@ static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
         link = &r->thread_next;
     }
     if (!found) {
+        /* An exited thread's ring found empty is taken over as it is (its unused room too),
+         * so threads that come and go (one per connection) do not each leave a ring behind
+         * until the export thread next runs. */
+        pthread_mutex_lock(&b->rings_mu);
+        for (batch_ring *r = b->rings; r && !found; r = r->batch_next) {
+            if (atomic_load_explicit(&r->closed, memory_order_acquire) &&
+                atomic_load_explicit(&r->head, memory_order_relaxed) ==
+                    atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+                atomic_store_explicit(&r->closed, 0, memory_order_relaxed);
+                atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed); /* this thread's */
+                found = r;
+            }
+        }
+        pthread_mutex_unlock(&b->rings_mu);
+    }
+    if (!found) {
         found = sonde_batch_owner_alloc(sizeof *found);
         if (!found)
             return NULL;
@@ -117,10 +134,10 @@ static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
         found->batch_next = b->rings;
         b->rings = found;
         pthread_mutex_unlock(&b->rings_mu);
-        if (!rings_armed) {
-            pthread_once(&rings_once, rings_key_create);
-            rings_armed = pthread_setspecific(rings_key, &thread_rings) == 0;
-        }
+    }
+    if (!rings_armed) {
+        pthread_once(&rings_once, rings_key_create);
+        rings_armed = pthread_setspecific(rings_key, &thread_rings) == 0;
     }
     found->thread_next = thread_rings;
     thread_rings = found;

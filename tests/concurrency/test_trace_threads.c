@@ -11,7 +11,8 @@
  * (LeakSanitizer reports them otherwise). Each thread queues into a ring of
  * its own: short-lived threads that exit with spans still queued hand them
  * over (all exported on the next flush, the room they had reserved under
- * OTEL_BSP_MAX_QUEUE_SIZE given back, so the bound is exact again), and a
+ * OTEL_BSP_MAX_QUEUE_SIZE given back, so the bound is exact again; a thread
+ * that exits with its ring empty leaves it to the next thread), and a
  * thread whose tracer is freed lets go of its ring when it ends spans of
  * another tracer (LeakSanitizer reports a leaked ring otherwise).
  */
@@ -209,6 +210,14 @@ static void *end_burst(void *arg)
     return NULL;
 }
 
+/* Ends its spans and flushes: it exits with its ring empty, for the next thread to take over. */
+static void *end_burst_flushed(void *arg)
+{
+    end_burst(arg);
+    sonde_tracer_flush(((burst *)arg)->t, 10000);
+    return NULL;
+}
+
 TEST(exiting_threads_hand_over_their_queue)
 {
     counts c;
@@ -227,6 +236,16 @@ TEST(exiting_threads_hand_over_their_queue)
     }
     CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
     CHECK_EQ_INT(exported_of(&c), 16);
+    /* threads one after another, each exiting with its ring empty: the next takes it over,
+     * with the room it had reserved */
+    b.n = 3;
+    for (int i = 0; i < 4; i++) {
+        pthread_t th;
+        CHECK_EQ_INT(pthread_create(&th, NULL, i % 2 ? end_burst : end_burst_flushed, &b), 0);
+        pthread_join(th, NULL);
+    }
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(exported_of(&c), 16 + 12);
     /* the exited threads' rings are drained and their room given back: 64 fit again, the
      * 65th (the exporter sleeps: a batch is the whole queue) is dropped */
     b.n = 65;
@@ -235,7 +254,7 @@ TEST(exiting_threads_hand_over_their_queue)
     sonde_tracer_stats_get(t, &st);
     CHECK_EQ_INT(st.dropped_queue_full, 1);
     CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
-    CHECK_EQ_INT(exported_of(&c), 16 + 64);
+    CHECK_EQ_INT(exported_of(&c), 16 + 12 + 64);
     sonde_tracer_free(t, 10000);
 }
 
