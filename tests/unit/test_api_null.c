@@ -21,21 +21,12 @@
 #include <string.h>
 
 #include "check.h"
+#include "registry_fixture.h"
 #include "sonde/alert.h"
 #include "sonde/http_mhd.h"
 #include "sonde/otlp.h"
 #include "sonde/push.h"
 #include "sonde/sonde.h"
-
-static sonde_registry *new_reg(void)
-{
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    sonde_registry *r = NULL;
-    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
-    return r;
-}
 
 /* The registry's text exposition, "" when empty. */
 static int exposes_nothing(sonde_registry *r)

@@ -17,6 +17,7 @@
 #include "../../src/console/history.h"
 #include "../../src/console/query.h"
 #include "check.h"
+#include "registry_fixture.h"
 #include "sonde/sonde.h"
 
 #define T0 1700000000000LL /* ms */
@@ -27,16 +28,6 @@ static uint64_t fake_wall(void *ud)
 {
     (void)ud;
     return (uint64_t)wall_ms * 1000000ULL;
-}
-
-static sonde_registry *new_reg(void)
-{
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    sonde_registry *r = NULL;
-    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
-    return r;
 }
 
 static sonde_metric *family(sonde_registry *r, sonde_type type, const char *name,

@@ -22,18 +22,9 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "registry_fixture.h"
 #include "sonde/console.h"
 #include "sonde/sonde.h"
-
-static sonde_registry *new_reg(void)
-{
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    sonde_registry *r = NULL;
-    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
-    return r;
-}
 
 static sonde_console *new_console(sonde_registry *reg, sonde_tracer *t, sonde_logger *lg,
                                   const char *rules)

@@ -11,22 +11,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "registry_fixture.h"
 #include "sonde/sonde.h"
 #include "span_sink.h"
 
 #define TRACE_HEX "0af7651916cd43dd8448eb211c80319c"
 #define PARENT_HEX "b7ad6b7169203331"
 #define TP_SAMPLED "00-" TRACE_HEX "-" PARENT_HEX "-01"
-
-static sonde_registry *new_reg(void)
-{
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    sonde_registry *r = NULL;
-    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
-    return r;
-}
 
 static sonde_http *new_http(sonde_registry *reg, sonde_tracer *t)
 {

@@ -11,18 +11,8 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "registry_fixture.h"
 #include "sonde/sonde.h"
-
-static sonde_registry *new_reg(void)
-{
-    sonde_registry *r = NULL;
-    sonde_config c;
-    sonde_config_init(&c);
-    c.process_metrics = 0;
-    if (sonde_registry_new(&c, &r) != SONDE_OK)
-        abort();
-    return r;
-}
 
 static char *expose(sonde_registry *r)
 {
