@@ -237,10 +237,40 @@ static size_t take(sonde_batch *b, void **items, size_t max)
             ring_unref(r);
             continue;
         }
+        if (n == max && r->batch_next) {
+            /* full: the next take starts with the next ring (this one goes last), so a
+             * busy thread's ring cannot keep the others waiting */
+            *link = r->batch_next;
+            batch_ring **end = link;
+            while (*end)
+                end = &(*end)->batch_next;
+            *end = r;
+            r->batch_next = NULL;
+            break;
+        }
         link = &r->batch_next;
     }
     pthread_mutex_unlock(&b->rings_mu);
     return n;
+}
+
+/* Mark what every ring holds now; drained() tells when the export thread has taken it all. */
+static void mark(sonde_batch *b)
+{
+    pthread_mutex_lock(&b->rings_mu);
+    for (batch_ring *r = b->rings; r; r = r->batch_next)
+        r->drain_to = atomic_load_explicit(&r->head, memory_order_acquire);
+    pthread_mutex_unlock(&b->rings_mu);
+}
+
+static int drained(sonde_batch *b)
+{
+    int all = 1;
+    pthread_mutex_lock(&b->rings_mu);
+    for (batch_ring *r = b->rings; r && all; r = r->batch_next)
+        all = atomic_load_explicit(&r->tail, memory_order_relaxed) >= r->drain_to;
+    pthread_mutex_unlock(&b->rings_mu);
+    return all;
 }
 
 static void *run(void *arg)
@@ -265,14 +295,13 @@ static void *run(void *arg)
         /* Everything queued now goes, in batches: the delay has passed, a batch is full,
          * or a flush asks for it. What is pushed meanwhile may go too, but does not keep
          * the loop going. */
-        uint64_t target = queued(b), taken = 0;
+        mark(b);
         size_t n;
         do {
             n = take(b, items, b->batch_max);
             if (n)
                 b->ops.deliver(b->ops.ud, items, n, sonde_now_ns() + b->timeout_ns);
-            taken += n;
-        } while (n && taken < target);
+        } while (n && !drained(b));
         pthread_mutex_lock(&b->mu);
         b->flush_done = asked;
         pthread_cond_broadcast(&b->flushed);

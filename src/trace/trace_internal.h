@@ -279,6 +279,7 @@ typedef struct batch_ring {
     struct batch_ring *thread_next;     /* the producer thread's rings, most recent first */
     _Alignas(64) _Atomic uint64_t tail; /* written by the export thread only */
     struct batch_ring *batch_next;      /* the batch's rings, under rings_mu */
+    uint64_t drain_to;                  /* the head when the export thread last looked */
     _Atomic int closed;   /* its thread exited: drained, then unlinked by the export thread */
     _Atomic int detached; /* its batch stopped: the thread lets go of it */
     _Atomic int refs;     /* the thread's and the batch's: the last to let go frees it */

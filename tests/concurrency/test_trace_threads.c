@@ -17,6 +17,7 @@
  * another tracer (LeakSanitizer reports a leaked ring otherwise).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -307,11 +308,75 @@ TEST(a_thread_outlives_its_tracer)
     sonde_tracer_free(w.second, 10000);
 }
 
+typedef struct mine_counts {
+    pthread_mutex_t mu;
+    size_t mine;
+} mine_counts;
+
+static int count_mine(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                      size_t *rejected)
+{
+    (void)deadline_ns, (void)rejected;
+    mine_counts *c = ud;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        c->mine += strcmp(sonde_span_name(spans[i]), "mine") == 0;
+    pthread_mutex_unlock(&c->mu);
+    return SONDE_OK;
+}
+
+typedef struct busy {
+    sonde_tracer *t;
+    _Atomic int stop;
+} busy;
+
+static void *keep_busy(void *arg)
+{
+    busy *b = arg;
+    while (!atomic_load(&b->stop))
+        sonde_span_end(sonde_span_start(b->t, "busy", SONDE_SPAN_INTERNAL, NULL));
+    return NULL;
+}
+
+/* A flush returns once every thread's spans ended before it are exported, even while
+ * another thread keeps its own queue full (only its own spans are then dropped). */
+TEST(flush_is_not_starved_by_a_busy_thread)
+{
+    mine_counts c = {PTHREAD_MUTEX_INITIALIZER, 0};
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    /* room for all: the busy thread's own ring (8192) fills, never the bound */
+    o.max_queue_size = 65536;
+    o.max_export_batch_size = 16;
+    o.exporter = (sonde_span_exporter){count_mine, NULL, &c};
+    sonde_tracer *t;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    for (int i = 0; i < 5; i++) /* this thread's ring is registered first */
+        sonde_span_end(sonde_span_start(t, "mine", SONDE_SPAN_INTERNAL, NULL));
+    busy b = {t, 0};
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, keep_busy, &b), 0);
+    for (int round = 1; round <= 20; round++) {
+        for (int i = 0; i < 5; i++)
+            sonde_span_end(sonde_span_start(t, "mine", SONDE_SPAN_INTERNAL, NULL));
+        CHECK_EQ_INT(sonde_tracer_flush(t, 30000), SONDE_OK);
+        pthread_mutex_lock(&c.mu);
+        size_t mine = c.mine;
+        pthread_mutex_unlock(&c.mu);
+        CHECK_EQ_INT(mine, (size_t)(round + 1) * 5);
+    }
+    atomic_store(&b.stop, 1);
+    pthread_join(th, NULL);
+    sonde_tracer_free(t, 10000);
+}
+
 int main(void)
 {
     RUN(many_threads_account_for_every_span);
     RUN(unsampled_spans_ended_by_an_exiting_thread);
     RUN(exiting_threads_hand_over_their_queue);
     RUN(a_thread_outlives_its_tracer);
+    RUN(flush_is_not_starved_by_a_busy_thread);
     return check_report();
 }
