@@ -20,16 +20,18 @@
  * request's SERVER span, and its model calls (through their tapped request,
  * gw_req_set_trace) and execute_tool spans are children of the run's.
  *
- * Runs wait in the gateway's queue (agents_mu) for a worker: a thread that
- * takes runs one after another, started when a run finds no idle one (runs
- * are bounded by GW_AGENT_MAX_RUNS, so workers are too) and kept while fewer
- * than GW_AGENT_IDLE_WORKERS others are idle, so a run costs no thread start
- * and its MCP requests reuse the worker's libcurl handle. gw_free() waits for
+ * A run goes to the idle worker that went idle last (agent_worker, under
+ * agents_mu), else waits in the gateway's queue for a worker started for it:
+ * a thread that takes runs one after another (runs are bounded by
+ * GW_AGENT_MAX_RUNS, so workers are too), kept while fewer than
+ * GW_AGENT_IDLE_WORKERS others are idle, so a run costs no thread start and
+ * its MCP requests reuse the worker's libcurl handle. gw_free() waits for
  * the last run, then for the workers to exit, before the workers they use go
  * away; tool calls in flight are aborted (libcurl's progress callback) once
  * the client is gone or the gateway stops (agents_stop), so neither waits
  * for a server's timeout.
  */
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,11 +79,21 @@ typedef struct waiter {
 
 /* ---- the workers ----------------------------------------------------------- */
 
+/* An idle worker: it sleeps on its own semaphore until submit() hands it a run (or
+ * gw_agents_drain() none: it exits). Idle workers form a stack, so a run goes to the
+ * worker that went idle last: its stack, heap arena and libcurl handle are the warmest,
+ * and one client's runs one after another keep to one thread. */
+typedef struct gw_agent_worker {
+    struct gw_agent_worker *next; /* the next idle one (gw->agents_idle_top) */
+    sem_t wake;
+    run *given;                   /* handed over before wake is posted; NULL: exit */
+} agent_worker;
+
 int gw_agents_init(gateway *gw)
 {
     pthread_mutex_init(&gw->agents_mu, NULL);
     pthread_cond_init(&gw->agents_cv, NULL);
-    pthread_cond_init(&gw->agents_work_cv, NULL);
+    gw->agents_idle_top = NULL;
     atomic_init(&gw->agents_stop, 0);
     return 0;
 }
@@ -92,42 +104,64 @@ void gw_agents_drain(gateway *gw)
     pthread_mutex_lock(&gw->agents_mu);
     while (gw->agents_running > 0) pthread_cond_wait(&gw->agents_cv, &gw->agents_mu);
     gw->agents_quit = 1;
-    pthread_cond_broadcast(&gw->agents_work_cv);
+    for (agent_worker *w = gw->agents_idle_top, *next; w; w = next) {
+        next = w->next; /* w may be gone once posted */
+        w->given = NULL;
+        sem_post(&w->wake);
+    }
+    gw->agents_idle_top = NULL;
+    gw->agents_idle = 0;
     while (gw->agents_workers > 0) pthread_cond_wait(&gw->agents_cv, &gw->agents_mu);
     pthread_mutex_unlock(&gw->agents_mu);
-    pthread_cond_destroy(&gw->agents_work_cv);
     pthread_cond_destroy(&gw->agents_cv);
     pthread_mutex_destroy(&gw->agents_mu);
 }
 
-/* A worker: runs queued runs one after another with one libcurl handle (its kept
- * connections and its multi handle serve every MCP request of its runs); it exits when
- * the gateway stops, or after a run when GW_AGENT_IDLE_WORKERS others wait already. */
-static void *worker(void *arg)
+/* The next run of worker self (called with agents_mu held): a queued one, else, once
+ * idle, the one submit() hands it; with a run agents_mu is released, without one (the
+ * worker exits: the gateway stops, or GW_AGENT_IDLE_WORKERS others wait already) it
+ * is held. */
+static run *next_run(gateway *gw, agent_worker *self)
 {
-    gateway *gw = arg;
-    CURL *curl = curl_easy_init(); /* NULL: each request makes its own */
-    pthread_mutex_lock(&gw->agents_mu);
-    for (;;) {
-        gw->agents_idle++;
-        while (!gw->agents_head && !gw->agents_quit)
-            pthread_cond_wait(&gw->agents_work_cv, &gw->agents_mu);
-        gw->agents_idle--;
-        run *r = gw->agents_head;
-        if (!r) break; /* quitting */
+    run *r = gw->agents_head;
+    if (r) {
         gw->agents_head = r->next;
         if (!gw->agents_head) gw->agents_tail = NULL;
         gw->agents_queued--;
         pthread_mutex_unlock(&gw->agents_mu);
+        return r;
+    }
+    if (gw->agents_quit || gw->agents_idle >= GW_AGENT_IDLE_WORKERS) return NULL;
+    self->next = gw->agents_idle_top;
+    gw->agents_idle_top = self;
+    gw->agents_idle++;
+    pthread_mutex_unlock(&gw->agents_mu);
+    while (sem_wait(&self->wake) != 0) continue; /* interrupted by a signal */
+    r = self->given; /* off the stack: submit() or gw_agents_drain() took it */
+    if (!r) pthread_mutex_lock(&gw->agents_mu);
+    return r;
+}
+
+/* A worker: runs runs one after another with one libcurl handle (its kept connections
+ * and its multi handle serve every MCP request of its runs). */
+static void *worker(void *arg)
+{
+    gateway *gw = arg;
+    agent_worker self = {0};
+    sem_init(&self.wake, 0, 0);
+    CURL *curl = curl_easy_init(); /* NULL: each request makes its own */
+    pthread_mutex_lock(&gw->agents_mu);
+    run *r;
+    while ((r = next_run(gw, &self))) {
         r->curl = curl;
         run_main(r);
         pthread_mutex_lock(&gw->agents_mu);
         gw->agents_running--;
         pthread_cond_broadcast(&gw->agents_cv);
-        if (!gw->agents_head && gw->agents_idle >= GW_AGENT_IDLE_WORKERS) break;
     }
     pthread_mutex_unlock(&gw->agents_mu);
     if (curl) curl_easy_cleanup(curl);
+    sem_destroy(&self.wake);
     pthread_mutex_lock(&gw->agents_mu);
     gw->agents_workers--;
     pthread_cond_broadcast(&gw->agents_cv);
@@ -135,8 +169,8 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Queue r for a worker, starting one unless an idle one will take it: 0, or the HTTP
- * status to refuse with (503: GW_AGENT_MAX_RUNS runs already, or no worker at all). */
+/* Hand r to the worker that went idle last, else queue it for a new worker: 0, or the
+ * HTTP status to refuse with (503: GW_AGENT_MAX_RUNS runs already, or no worker at all). */
 static unsigned submit(gateway *gw, run *r)
 {
     unsigned refuse = 0;
@@ -146,27 +180,32 @@ static unsigned submit(gateway *gw, run *r)
         return 503;
     }
     gw->agents_running++;
+    agent_worker *w = gw->agents_idle_top;
+    if (w) {
+        gw->agents_idle_top = w->next;
+        gw->agents_idle--;
+        w->given = r;
+        pthread_mutex_unlock(&gw->agents_mu);
+        sem_post(&w->wake); /* after the unlock: the worker runs r without agents_mu */
+        return 0;
+    }
     gw->agents_queued++;
     r->next = NULL;
     if (gw->agents_tail) gw->agents_tail->next = r;
     else gw->agents_head = r;
     gw->agents_tail = r;
-    if (gw->agents_queued > gw->agents_idle) { /* every idle worker has a run already */
-        pthread_t th;
-        pthread_attr_t at;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&th, &at, worker, gw) == 0) gw->agents_workers++;
-        else if (gw->agents_workers == 0) refuse = 503; /* else a busy worker takes it later */
-        pthread_attr_destroy(&at);
-    }
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, worker, gw) == 0) gw->agents_workers++;
+    else if (gw->agents_workers == 0) refuse = 503; /* else a busy worker takes it later */
+    pthread_attr_destroy(&at);
     if (refuse) { /* nobody will take it: out of the queue (it is the only one) */
         gw->agents_head = gw->agents_tail = NULL;
         gw->agents_queued--;
         gw->agents_running--;
         pthread_cond_broadcast(&gw->agents_cv);
-    } else {
-        pthread_cond_signal(&gw->agents_work_cv);
     }
     pthread_mutex_unlock(&gw->agents_mu);
     return refuse;

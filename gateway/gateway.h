@@ -695,7 +695,7 @@ struct gateway {
     atomic_int ready;      /* every upstream reachable at the last probe (/ready) */
     pthread_mutex_t agents_mu; /* agent loops (agent.c): runs and their workers */
     pthread_cond_t agents_cv;  /* a run or a worker ended (gw_free waits on it) */
-    pthread_cond_t agents_work_cv; /* a run was queued, or the workers should stop */
+    struct gw_agent_worker *agents_idle_top; /* idle workers, the last one to go idle first */
     struct gw_agent_run *agents_head, *agents_tail; /* runs queued for a worker */
     int agents_running;        /* runs queued or running, at most GW_AGENT_MAX_RUNS */
     int agents_queued, agents_workers, agents_idle;

@@ -32,9 +32,10 @@ typedef struct gw_stored_response {
 gw_response_store *gw_response_store_open(const char *path, long max_count, long max_age_s,
                                           char *err, size_t errlen);
 void gw_response_store_close(gw_response_store *s);
-/* Keep (or replace) response id created at created_at (Unix seconds); 0 or -1. */
+/* Keep (or replace) response id created at created_at (Unix seconds), the response
+ * given as its JSON text (the one answered; NULL fails); 0 or -1. */
 int gw_response_store_put(gw_response_store *s, const char *id, int64_t created_at,
-                          const json_t *response, const json_t *input_items,
+                          const char *response, const json_t *input_items,
                           const json_t *context);
 /* A hold of one id (caller-owned, e.g. on the stack; linked into the store). */
 typedef struct gw_response_hold {

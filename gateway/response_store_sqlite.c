@@ -171,11 +171,11 @@ static void retain(gw_response_store *s)
 }
 
 int gw_response_store_put(gw_response_store *s, const char *id, int64_t created_at,
-                          const json_t *response, const json_t *input_items,
+                          const char *response, const json_t *input_items,
                           const json_t *context)
 {
-    char *r = gw_json_dumps(response), *i = gw_json_dumps(input_items);
-    char *c = gw_json_dumps(context);
+    const char *r = response;
+    char *i = gw_json_dumps(input_items), *c = gw_json_dumps(context);
     int rc = -1;
     pthread_mutex_lock(&s->mu);
     if (r && i && c) {
@@ -196,7 +196,6 @@ int gw_response_store_put(gw_response_store *s, const char *id, int64_t created_
     }
     if (rc == 0) retain(s);
     pthread_mutex_unlock(&s->mu);
-    free(r);
     free(i);
     free(c);
     return rc;

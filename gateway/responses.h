@@ -84,8 +84,10 @@ typedef struct gw_resp_acc {
 
 void gw_resp_acc_init(gw_resp_acc *a, gw_resp_emit_fn emit, void *ud);
 void gw_resp_acc_free(gw_resp_acc *a);
-/* Emit one event of type with fields (taken; may be NULL), numbering it; 0 or -1. */
-int gw_resp_acc_event(gw_resp_acc *a, const char *type, json_t *fields);
+/* Emit one event of type, numbering it, with the fields json_pack(fmt, ...) makes (only
+ * when the accumulator emits: a whole answer builds none, so fmt must not steal
+ * references ("o")); 0 or -1. */
+int gw_resp_acc_event(gw_resp_acc *a, const char *type, const char *fmt, ...);
 /* Take one chat.completion.chunk; 0, or -1 with *why for a chunk that breaks the bounds. */
 int gw_resp_acc_chunk(gw_resp_acc *a, const json_t *chunk, const char **why);
 /* Close the open items (their done events); then a->output is final. */

@@ -118,7 +118,7 @@ static void step_done(resp_run *run)
         json_object_set_new(run->resp, "error", json_pack("{s:s, s:s}", "code", run->error_code,
                                                           "message", run->error_msg));
         json_object_set(run->resp, "output", run->acc.output);
-        gw_resp_acc_event(&run->acc, "response.failed", json_pack("{s:O}", "response", run->resp));
+        gw_resp_acc_event(&run->acc, "response.failed", "{s:O}", "response", run->resp);
         gw_stream_end_events(run->client);
         return;
     }
@@ -128,23 +128,27 @@ static void step_done(resp_run *run)
     gw_response_hold hold;
     gw_response_store *store = run->q.store ? run->gw->responses : NULL;
     if (store) gw_response_store_hold(store, &hold, run->id);
+    /* the response as JSON, made once: the answer and the stored copy */
+    char *text = store || !run->started ? gw_json_dumps(run->resp) : NULL;
     if (run->started) {
         const char *st = json_string_value(json_object_get(run->resp, "status"));
         char type[48];
         snprintf(type, sizeof type, "response.%s", st);
-        gw_resp_acc_event(&run->acc, type, json_pack("{s:O}", "response", run->resp));
+        gw_resp_acc_event(&run->acc, type, "{s:O}", "response", run->resp);
         gw_stream_end_events(run->client);
     } else {
-        gw_reply_json(run->client, 200, gw_json_dumps(run->resp), -1);
+        gw_reply_json(run->client, 200, store && text ? strdup(text) : text, -1);
+        if (!store) return; /* text went with the answer */
     }
     if (!store) return;
     json_t *ctx = json_copy(run->context);
     json_array_extend(ctx, run->q.input);
     json_array_extend(ctx, run->acc.output);
-    if (gw_response_store_put(store, run->id, run->created_at, run->resp, run->q.input, ctx) != 0) {
+    if (gw_response_store_put(store, run->id, run->created_at, text, run->q.input, ctx) != 0) {
         sonde_attr f[] = {SONDE_ATTR_STR("response_id", run->id)};
         sonde_log(run->gw->log, SONDE_LOG_WARN, "response not stored", f, 1);
     }
+    free(text);
     json_decref(ctx);
     gw_response_store_release(store, &hold);
 }
@@ -193,8 +197,8 @@ static void tap_stream_start(void *ud)
     if (!run->q.stream || run->started) return;
     gw_reply_stream(run->client);
     run->started = 1;
-    gw_resp_acc_event(&run->acc, "response.created", json_pack("{s:O}", "response", run->resp));
-    gw_resp_acc_event(&run->acc, "response.in_progress", json_pack("{s:O}", "response", run->resp));
+    gw_resp_acc_event(&run->acc, "response.created", "{s:O}", "response", run->resp);
+    gw_resp_acc_event(&run->acc, "response.in_progress", "{s:O}", "response", run->resp);
 }
 
 static int on_chunk(void *ud, const gw_sse_event *ev)
@@ -300,9 +304,9 @@ static void add_output_item(resp_run *run, json_t *it)
     json_array_append(run->acc.output, it);
     int at = (int)json_array_size(run->acc.output) - 1;
     gw_resp_acc_event(&run->acc, "response.output_item.added",
-                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+                      "{s:i, s:O}", "output_index", at, "item", it);
     gw_resp_acc_event(&run->acc, "response.output_item.done",
-                      json_pack("{s:i, s:O}", "output_index", at, "item", it));
+                      "{s:i, s:O}", "output_index", at, "item", it);
 }
 
 /* The loop ended (on its thread): an mcp_list_tools item per server whose tools the

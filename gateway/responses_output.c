@@ -11,6 +11,7 @@
  * built. The open item's text and each call's arguments grow in one buffer
  * each, bounded by GW_RESP_MAX_TEXT; calls are bounded by GW_RESP_MAX_CALLS.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,13 @@ void gw_resp_acc_free(gw_resp_acc *a)
     memset(a, 0, sizeof *a);
 }
 
-int gw_resp_acc_event(gw_resp_acc *a, const char *type, json_t *fields)
+int gw_resp_acc_event(gw_resp_acc *a, const char *type, const char *fmt, ...)
 {
-    if (!a->emit) {
-        json_decref(fields);
-        return 0;
-    }
+    if (!a->emit) return 0; /* a whole answer: no event is built */
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *fields = json_vpack_ex(NULL, 0, fmt, ap);
+    va_end(ap);
     json_t *ev = json_pack("{s:s, s:I}", "type", type, "sequence_number", (json_int_t)a->seq++);
     if (fields) json_object_update(ev, fields);
     json_decref(fields);
@@ -85,16 +87,16 @@ static void close_message(gw_resp_acc *a)
     json_t *part = json_pack("{s:s, s:s%, s:[], s:[]}", "type", "output_text", "text",
                              a->text ? a->text : "", a->text_len, "annotations", "logprobs");
     gw_resp_acc_event(a, "response.output_text.done",
-                      json_pack("{s:s, s:i, s:i, s:s%, s:[]}", "item_id", item_id(a, i),
-                                "output_index", i, "content_index", 0, "text",
-                                a->text ? a->text : "", a->text_len, "logprobs"));
+                      "{s:s, s:i, s:i, s:s%, s:[]}", "item_id", item_id(a, i),
+                      "output_index", i, "content_index", 0, "text",
+                      a->text ? a->text : "", a->text_len, "logprobs");
     gw_resp_acc_event(a, "response.content_part.done",
-                      json_pack("{s:s, s:i, s:i, s:O}", "item_id", item_id(a, i), "output_index",
-                                i, "content_index", 0, "part", part));
+                      "{s:s, s:i, s:i, s:O}", "item_id", item_id(a, i), "output_index",
+                      i, "content_index", 0, "part", part);
     json_object_set_new(it, "content", json_pack("[o]", part));
     json_object_set_new(it, "status", json_string("completed"));
     gw_resp_acc_event(a, "response.output_item.done",
-                      json_pack("{s:i, s:O}", "output_index", i, "item", it));
+                      "{s:i, s:O}", "output_index", i, "item", it);
     a->text_len = 0;
 }
 
@@ -107,11 +109,11 @@ static void close_call(gw_resp_acc *a, gw_resp_call_state *c)
     json_object_set_new(it, "arguments", json_stringn(c->args ? c->args : "", c->len));
     json_object_set_new(it, "status", json_string("completed"));
     gw_resp_acc_event(a, "response.function_call_arguments.done",
-                      json_pack("{s:s, s:i, s:O, s:O}", "item_id", item_id(a, i), "output_index", i,
-                                "name", json_object_get(it, "name"), "arguments",
-                                json_object_get(it, "arguments")));
+                      "{s:s, s:i, s:O, s:O}", "item_id", item_id(a, i), "output_index", i,
+                      "name", json_object_get(it, "name"), "arguments",
+                      json_object_get(it, "arguments"));
     gw_resp_acc_event(a, "response.output_item.done",
-                      json_pack("{s:i, s:O}", "output_index", i, "item", it));
+                      "{s:i, s:O}", "output_index", i, "item", it);
 }
 
 static int add_text(gw_resp_acc *a, const char *s, size_t n, const char **why)
@@ -124,20 +126,20 @@ static int add_text(gw_resp_acc *a, const char *s, size_t n, const char **why)
         json_array_append_new(a->output, it);
         a->msg_index = (int)json_array_size(a->output) - 1;
         gw_resp_acc_event(a, "response.output_item.added",
-                          json_pack("{s:i, s:O}", "output_index", a->msg_index, "item", it));
+                          "{s:i, s:O}", "output_index", a->msg_index, "item", it);
         gw_resp_acc_event(a, "response.content_part.added",
-                          json_pack("{s:s, s:i, s:i, s:{s:s, s:s, s:[], s:[]}}", "item_id", id,
-                                    "output_index", a->msg_index, "content_index", 0, "part",
-                                    "type", "output_text", "text", "", "annotations", "logprobs"));
+                          "{s:s, s:i, s:i, s:{s:s, s:s, s:[], s:[]}}", "item_id", id,
+                          "output_index", a->msg_index, "content_index", 0, "part",
+                          "type", "output_text", "text", "", "annotations", "logprobs");
     }
     if (append(&a->text, &a->text_len, &a->text_cap, s, n) != 0) {
         *why = "the upstream's text passed the gateway's limit";
         return -1;
     }
     return gw_resp_acc_event(a, "response.output_text.delta",
-                             json_pack("{s:s, s:i, s:i, s:s%, s:[]}", "item_id",
-                                       item_id(a, a->msg_index), "output_index", a->msg_index,
-                                       "content_index", 0, "delta", s, n, "logprobs"));
+                             "{s:s, s:i, s:i, s:s%, s:[]}", "item_id",
+                             item_id(a, a->msg_index), "output_index", a->msg_index,
+                             "content_index", 0, "delta", s, n, "logprobs");
 }
 
 static int add_call(gw_resp_acc *a, const json_t *tc, const char **why)
@@ -167,7 +169,7 @@ static int add_call(gw_resp_acc *a, const json_t *tc, const char **why)
         gw_resp_call_state *c = &a->calls[a->ncalls++];
         c->out_index = (int)json_array_size(a->output) - 1;
         gw_resp_acc_event(a, "response.output_item.added",
-                          json_pack("{s:i, s:O}", "output_index", c->out_index, "item", it));
+                          "{s:i, s:O}", "output_index", c->out_index, "item", it);
     }
     gw_resp_call_state *c = &a->calls[idx];
     json_t *args = json_object_get(fn, "arguments");
@@ -177,8 +179,8 @@ static int add_call(gw_resp_acc *a, const json_t *tc, const char **why)
         return -1;
     }
     return gw_resp_acc_event(a, "response.function_call_arguments.delta",
-                             json_pack("{s:s, s:i, s:O}", "item_id", item_id(a, c->out_index),
-                                       "output_index", c->out_index, "delta", args));
+                             "{s:s, s:i, s:O}", "item_id", item_id(a, c->out_index),
+                             "output_index", c->out_index, "delta", args);
 }
 
 int gw_resp_acc_chunk(gw_resp_acc *a, const json_t *chunk, const char **why)

@@ -57,9 +57,13 @@ void gw_resp_new_id(const char *prefix, char *buf, size_t len)
         uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)buf;
         memcpy(r, &t, sizeof t);
     }
+    static const char hex[] = "0123456789abcdef";
     int n = snprintf(buf, len, "%s_", prefix);
-    for (size_t i = 0; i < sizeof r && n > 0 && (size_t)n + 2 < len; i++)
-        n += snprintf(buf + n, len - (size_t)n, "%02x", r[i]);
+    for (size_t i = 0; i < sizeof r && n > 0 && (size_t)n + 2 < len; i++) {
+        buf[n++] = hex[r[i] >> 4];
+        buf[n++] = hex[r[i] & 15];
+        buf[n] = 0;
+    }
 }
 
 static json_t *text_part(const char *type, const char *text)

@@ -44,6 +44,7 @@
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -227,13 +228,15 @@ int gw_req_gone(const gw_req *r)
 }
 
 /* Mark the answer ready and resume the connection if it waits; r->mu held. */
-static void set_ready(gw_req *r)
+/* The answer is ready; 1 when it resumed a parked connection (the caller is not the
+ * service thread, which sends it once it runs). */
+static int set_ready(gw_req *r)
 {
     r->ready = 1;
-    if (r->waiting) {
-        r->waiting = 0;
-        MHD_resume_connection(r->conn);
-    }
+    if (!r->waiting) return 0;
+    r->waiting = 0;
+    MHD_resume_connection(r->conn);
+    return 1;
 }
 
 void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
@@ -253,8 +256,11 @@ void gw_reply_json(gw_req *r, unsigned status, char *body, int retry_after)
     r->status = status;
     r->resp = body;
     r->retry_after = retry_after;
-    set_ready(r);
+    int resumed = set_ready(r);
     pthread_mutex_unlock(&r->mu);
+    /* the service thread sends it: let it have this core before the caller goes on
+     * (an agent run stores its response next, a proxy worker takes its next call) */
+    if (resumed) sched_yield();
 }
 
 void gw_reply_value(gw_req *r, unsigned status, json_t *body)

@@ -289,7 +289,8 @@ TEST(store_hold)
     gw_response_store *s = gw_response_store_open(":memory:", 10, 0, err, sizeof err);
     CHECK(s != NULL);
     if (!s) return;
-    json_t *r = J("{\"id\":\"held\"}"), *in = J("[]"), *ctx = J("[]");
+    const char *r = "{\"id\":\"held\"}"; /* a response is stored as the text answered */
+    json_t *in = J("[]"), *ctx = J("[]");
     /* a get of a held id waits for the put and the release, so it finds the response */
     gw_response_hold h;
     gw_response_store_hold(s, &h, "held");
@@ -308,7 +309,6 @@ TEST(store_hold)
     gw_stored_response_clear(&got);
     gw_response_store_release(s, &h);
     gw_response_store_close(s);
-    json_decref(r);
     json_decref(in);
     json_decref(ctx);
 }
@@ -319,12 +319,18 @@ TEST(store_memory)
     gw_response_store *s = gw_response_store_open(":memory:", 2, 0, err, sizeof err);
     CHECK(s != NULL);
     if (!s) return;
-    json_t *r = J("{\"id\":\"a\",\"status\":\"completed\"}"), *in = J("[{\"type\":\"message\"}]");
+    const char *r = "{\"id\":\"a\",\"status\":\"completed\"}"; /* the text answered */
+    json_t *resp = J(r), *in = J("[{\"type\":\"message\"}]");
     json_t *ctx = J("[1,2,3]");
     CHECK_EQ_INT(gw_response_store_put(s, "a", 100, r, in, ctx), 0);
     gw_stored_response got;
     CHECK_EQ_INT(gw_response_store_get(s, "a", &got), 1);
-    CHECK(json_equal(got.response, r) && json_equal(got.input_items, in) && json_equal(got.context, ctx));
+    CHECK(json_equal(got.response, resp) && json_equal(got.input_items, in) &&
+          json_equal(got.context, ctx));
+    gw_stored_response_clear(&got);
+    /* no text (the dump failed): nothing is stored */
+    CHECK_EQ_INT(gw_response_store_put(s, "none", 100, NULL, in, ctx), -1);
+    CHECK_EQ_INT(gw_response_store_get(s, "none", &got), 0);
     gw_stored_response_clear(&got);
     CHECK_EQ_INT(gw_response_store_get(s, "nope", &got), 0);
     /* the count limit drops the oldest */
@@ -379,7 +385,7 @@ TEST(store_memory)
     }
     CHECK(gw_response_store_open("/nonexistent-dir/x.db", 1, 1, err, sizeof err) == NULL);
     CHECK(err[0] != 0);
-    json_decref(r);
+    json_decref(resp);
     json_decref(in);
     json_decref(ctx);
 }
