@@ -79,9 +79,10 @@ int sonde_buckets_check(const double *bounds, size_t count)
  * with bounds[0] >= +0 the bounds fill the cells in order. index[k] counts the bounds in the
  * cells before k: a value in cell k is above all of those (a lower cell holds only lower
  * doubles, and -0 < +0 never occurs as no bound is -0), below those of later cells, and
- * the one bound its cell may hold, bounds[index[k]], is compared. Values of the end cells
- * (clamped) compare with bounds[0] (index 0) and bounds[n - 1] (the only bound of the top
- * cell), so no index reads past the last bound. One bound per cell and at most
+ * the one bound its cell may hold, bounds[index[k]], is compared. Values clamped to the end
+ * cells (min and max: values below bounds[0] or above bounds[n - 1], the infinities, -0)
+ * compare with bounds[0] (index 0) and bounds[n - 1] (the only bound of the top cell), so
+ * no index reads past the last bound. One bound per cell and at most
  * SONDE_BUCKET_TABLE_MAX (256) cells: an index (at most n - 1) fits a byte. */
 int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table *t)
 {
@@ -105,7 +106,10 @@ int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table 
         index[k] = (uint8_t)below;
     }
     t->index = index;
-    t->lo = lo;
-    t->last = (int64_t)cells - 1;
+    t->at = (uintptr_t)index - (uintptr_t)lo;
+    /* the first double of cell lo and the last of cell top (both non-negative) */
+    t->min = sonde_bits_to_double((uint64_t)lo << SONDE_BUCKET_CELL_SHIFT);
+    t->max = sonde_bits_to_double(((uint64_t)top << SONDE_BUCKET_CELL_SHIFT) |
+                                  (((uint64_t)1 << SONDE_BUCKET_CELL_SHIFT) - 1));
     return SONDE_OK;
 }

@@ -14,7 +14,11 @@
  * every value and its length, so "a","bc" and "ab","c" differ. A lookup
  * packs the values it is given into that same layout while it hashes them
  * (each short value copied and hashed from the same two 16-byte loads), so
- * that a match is one compare of two blobs.
+ * that a match is one compare of two blobs. Before any of that, the typed
+ * lookups (registry.c) ask the calling thread's memo of the children it last
+ * found (memo.h); a child found here is remembered there with the family's
+ * generation read before the probe, and every child that leaves the map
+ * renews the generation.
  *
  * Children are also kept in a creation-ordered list, the order of the
  * exposition, which scrapes walk without the lock: next pointers are
@@ -34,6 +38,7 @@
 #endif
 
 #include "internal.h"
+#include "memo.h"
 
 /* A tuple of label values as a lookup compares it with children: packed the way a child
  * stores them (each value and its NUL, back to back), so that it is compared with a child's
@@ -55,7 +60,8 @@ typedef struct child_key {
  * stored): the loads may pass the value's end within its page (words.h), and the bytes stored
  * past the NUL are overwritten by the next value or lie past the blob. Returns the length, or
  * SIZE_MAX (nothing fed) for any other value, one near the end of a page, or NULL. */
-static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
+static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep,
+                                sonde_memo_value *copy)
 {
     /* one test for a NULL value and for 32 bytes that could cross a page: v - 1 wraps to the
      * end of a page for NULL (a value that starts a page is sent to the slow path too) */
@@ -71,18 +77,24 @@ static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsig
     size_t n = (size_t)__builtin_ctzll(z);
     _mm_storeu_si128((__m128i *)dst, lo);
     _mm_storeu_si128((__m128i *)(dst + 16), hi);
+    if (copy)
+        sonde_memo_set(copy, n, lo, hi);
     sonde_hasher_loaded(h, v, n, lo);
     return n;
 }
+#define PACK_FILLS_MEMO 1
 #else
-static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep)
+static inline size_t pack_short(sonde_hasher *h, char *dst, const char *v, unsigned keep,
+                                sonde_memo_value *copy)
 {
     (void)h;
     (void)dst;
     (void)v;
     (void)keep;
+    (void)copy;
     return SIZE_MAX;
 }
+#define PACK_FILLS_MEMO 0
 #endif
 
 static inline void key_done(child_key *k)
@@ -135,8 +147,12 @@ static __attribute__((noinline)) int key_init_slow(const sonde_family *f, const 
  * measured and hashed from the loads that copy it; nothing else is checked here: a lookup
  * that finds a child compares the values with ones that were checked when it was stored; a
  * miss checks them (child_insert). key_done() releases a key that key_init() returned
- * SONDE_OK for. */
-static inline int key_init(const sonde_family *f, const char *const *values, child_key *k)
+ * SONDE_OK for. With memo not NULL (an entry of the calling thread's memo, emptied, for a
+ * family of at most SONDE_MEMO_LABELS labels), the straight loop also copies each value into
+ * the entry and sets *filled, for sonde_family_child to complete the entry; inlined with memo
+ * a constant, so that each loop has no test of it. */
+static inline __attribute__((always_inline)) int key_pack(const sonde_family *f, const char *const *values,
+                                                          child_key *k, sonde_memo_entry *memo, int *filled)
 {
     size_t n = f->label_count, at = 0;
     k->heap = NULL;
@@ -147,16 +163,26 @@ static inline int key_init(const sonde_family *f, const char *const *values, chi
     sonde_map_hasher(&f->children, &h);
     /* the NUL of a value of up to min(value_max, 31) bytes at one of these indexes */
     unsigned keep = f->value_max >= 31 ? ~0u : (2u << f->value_max) - 1;
+    sonde_memo_value *copy = memo ? memo->value : NULL;
     for (size_t i = 0; i < n; i++) {
         const char *v = values[i];
         size_t len;
-        if (__builtin_expect((len = pack_short(&h, k->buf + at, v, keep)) == SIZE_MAX, 0))
+        if (__builtin_expect((len = pack_short(&h, k->buf + at, v, keep, copy)) == SIZE_MAX, 0))
             return key_init_slow(f, values, k);
+        if (memo)
+            copy++;
         at += len + 1;
     }
     k->total = at;
     k->hash = sonde_hasher_end(&h);
+    if (memo)
+        *filled = 1;
     return SONDE_OK;
+}
+
+static inline int key_init(const sonde_family *f, const char *const *values, child_key *k)
+{
+    return key_pack(f, values, k, NULL, NULL);
 }
 
 /* Equality of two byte strings of length n; label values are short, so overlapping
@@ -267,6 +293,9 @@ static void list_unlink(sonde_family *f, sonde_child *c)
 
 int sonde_family_init_children(sonde_family *f)
 {
+    uint64_t gen = sonde_memo_generation();
+    atomic_store_explicit(&f->gen, gen, memory_order_relaxed);
+    f->memo_at = sonde_memo_at(gen);
     if (pthread_mutex_init(&f->lock, NULL))
         return SONDE_ENOMEM;
     if (sonde_internal_map_init(&f->children, SIZE_MAX, 0)) { /* the family enforces its limit */
@@ -296,8 +325,15 @@ static void retire_pending(sonde_child *c)
     }
 }
 
+/* Under the lock, after a child left the map: the lookup memos stop handing it out (memo.h). */
+static void renew_generation(sonde_family *f)
+{
+    atomic_store_explicit(&f->gen, sonde_memo_generation(), memory_order_release);
+}
+
 void sonde_family_destroy_children(sonde_family *f)
 {
+    renew_generation(f);
     for (sonde_child *c = atomic_load_explicit(&f->first, memory_order_relaxed), *next; c; c = next) {
         next = atomic_load_explicit(&c->next, memory_order_relaxed);
         child_retire(c);
@@ -408,10 +444,52 @@ static int child_insert(sonde_family *f, const child_key *k, sonde_child **out)
     return rc;
 }
 
+/* The calling thread's memo entry for f (of generation gen), emptied, for key_pack() to fill
+ * while it packs the values; NULL when f has more labels than an entry holds, when the
+ * values cannot be copied that way in this build, while f rests (memo.h), or without
+ * memory. */
+static inline sonde_memo_entry *memo_entry(const sonde_family *f, uint64_t gen)
+{
+    if (!PACK_FILLS_MEMO || f->label_count > SONDE_MEMO_LABELS)
+        return NULL;
+    sonde_memo *m = sonde_tls_memo;
+    sonde_memo_entry *e = __builtin_expect(m != NULL, 1) ? (sonde_memo_entry *)((char *)m + f->memo_at)
+                                                        : sonde_memo_entry_for_fill(f->memo_at);
+    return e && sonde_memo_admit(e, gen) ? e : NULL;
+}
+
+/* Where the values were not copied while packed (builds that do not read past a string's
+ * end, words.h): remember c as the calling thread's child of f for the values of k, found at
+ * generation gen, when they fit an entry. */
+static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, sonde_child *c)
+{
+    size_t n = f->label_count;
+    if (PACK_FILLS_MEMO || n > SONDE_MEMO_LABELS)
+        return;
+    sonde_memo_entry *e = sonde_memo_entry_for_fill(f->memo_at);
+    if (!e || !sonde_memo_admit(e, gen))
+        return;
+    const char *p = k->blob;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(p);
+        if (len >= SONDE_MEMO_VALUE)
+            return;
+        memcpy(e->value[i].bytes, p, len + 1);
+        memcpy(e->value[i].skip, sonde_memo_skips + SONDE_MEMO_VALUE - 1 - len, SONDE_MEMO_VALUE);
+        p += len + 1;
+    }
+    e->gen = gen;
+    e->child = c;
+}
+
 sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 {
     child_key k;
-    int rc = key_init(f, values, &k);
+    /* read before the probe: a child found is one that had not left the map at this
+     * generation (memo.h) */
+    uint64_t gen = atomic_load_explicit(&f->gen, memory_order_acquire);
+    sonde_memo_entry *memo = memo_entry(f, gen);
+    int filled = 0, rc = memo ? key_pack(f, values, &k, memo, &filled) : key_init(f, values, &k);
     if (__builtin_expect(rc != SONDE_OK, 0)) {
         if (rc == SONDE_ETOOLONG)
             count_label_rejection(f, "too_long");
@@ -423,11 +501,18 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
     if (__builtin_expect(c != NULL, 1)) {
         sonde_ebr_test_point(c);
         sonde_ebr_leave();
-        key_done(&k);
-        return (sonde_child_rc){c, SONDE_OK};
+    } else {
+        sonde_ebr_leave();
+        rc = child_insert(f, &k, &c);
     }
-    sonde_ebr_leave();
-    rc = child_insert(f, &k, &c);
+    if (rc == SONDE_OK) { /* not the overflow child (SONDE_ELIMIT) */
+        if (filled) { /* nothing since key_pack used this thread's memo */
+            memo->gen = gen;
+            memo->child = c;
+        } else {
+            memo_fill(f, gen, &k, c);
+        }
+    }
     key_done(&k);
     return (sonde_child_rc){c, rc};
 }
@@ -437,6 +522,7 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
 static void remove_locked(sonde_family *f, sonde_child *c)
 {
     sonde_internal_map_remove(&f->children, c);
+    renew_generation(f);
     list_unlink(f, c);
     if (f->readers) {
         c->prev = f->pending;

@@ -24,13 +24,19 @@
 #include "exemplar.h"
 #include "internal.h"
 
-/* The bucket of v by the family's table (internal.h): one load, one compare. */
+/* The bucket of v (not NaN) by the family's table (internal.h): v clamped to the table's
+ * cells (maxsd and minsd on x86-64), one load, one compare. */
 static inline size_t bucket_by_table(const sonde_family *f, double v)
 {
-    int64_t k = sonde_bucket_cell(v) - f->buckets.lo;
-    k = k < 0 ? 0 : k;
-    k = k > f->buckets.last ? f->buckets.last : k;
-    size_t i = f->buckets.index[k];
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* maxsd and minsd reading the ends from memory (GCC loads them into registers first) */
+    double in = v;
+    __asm__("maxsd %1, %0\n\tminsd %2, %0" : "+x"(in) : "m"(f->buckets.min), "m"(f->buckets.max));
+#else
+    double in = v < f->buckets.min ? f->buckets.min : v;
+    in = in > f->buckets.max ? f->buckets.max : in;
+#endif
+    size_t i = *(const uint8_t *)(f->buckets.at + (uintptr_t)sonde_bucket_cell(in));
     return i + (v > f->bounds[i]);
 }
 

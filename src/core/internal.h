@@ -49,17 +49,21 @@ struct summary_state; /* summary.c */
 
 /* The bucket of an observation in one table lookup and one compare (buckets.c). The cells
  * of the table cut the doubles at SONDE_BUCKET_CELL_SHIFT of their bits: four cells per
- * power of two. Cell k of the table is cell lo + k of that cut, and below k = 0 or above
- * k = last the end cells stretch to -Inf and +Inf. Every cell holds at most one bound, so
- * the bucket of v in cell k is index[k] (the bounds in the cells before it) plus one when v
- * is above bounds[index[k]]. index is NULL when the bounds do not fit (a negative bound, two
- * bounds in one cell, more than SONDE_BUCKET_TABLE_MAX cells) or the histogram has native
- * buckets: histogram.c then searches the bounds. */
+ * power of two. Cell k of the table is cell lo + k of that cut, and the end cells stretch
+ * to -Inf and +Inf: an observation is first clamped to [min, max], the lowest double of
+ * cell lo and the highest of the top cell (two SSE2 instructions, no branch). Every cell
+ * holds at most one bound, so the bucket of v in cell lo + k is index[k] (the bounds in the
+ * cells before it) plus one when v (unclamped) is above bounds[index[k]]. at is the
+ * address of index minus lo, so that the cell of the clamped value indexes it directly.
+ * index is NULL when the bounds do not fit (a negative bound, two bounds in one cell, more
+ * than SONDE_BUCKET_TABLE_MAX cells) or the histogram has native buckets: histogram.c
+ * then searches the bounds. */
 #define SONDE_BUCKET_CELL_SHIFT 50
 #define SONDE_BUCKET_TABLE_MAX 256
 typedef struct sonde_bucket_table {
     uint8_t *index;
-    int64_t lo, last;
+    uintptr_t at; /* (uintptr_t)index - lo */
+    double min, max;
 } sonde_bucket_table;
 
 /* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
@@ -89,6 +93,9 @@ typedef struct sonde_family {
     char *unit;
     char **label_names;
     size_t label_count;
+    _Atomic(uint64_t) gen; /* renewed whenever a child leaves the map: the lookup memos' check
+                            * (memo.h) */
+    unsigned memo_at;      /* where this family's entry is in each thread's memo */
     double *bounds;  /* histograms: bound_count bounds, padded to SONDE_BOUNDS_SCAN with +Inf */
     char **bound_text;
     size_t bound_count;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "memo.h"
 
 static const sonde_quantile default_quantiles[] = {{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
 
@@ -655,6 +656,24 @@ int sonde_registry_foreach(sonde_registry *reg, sonde_metric_visit_fn fn, void *
 
 /* ---- children ------------------------------------------------------- */
 
+/* The child of f (not NULL) for values, or NULL and why, past the thread's memo. */
+static inline sonde_child_rc family_child(sonde_family *f, const char *const *values)
+{
+    if (f->fn)
+        return (sonde_child_rc){NULL, SONDE_ETYPE}; /* scrape-time values have no children to update */
+    if (f->label_count == 0)
+        return (sonde_child_rc){f->solo, SONDE_OK};
+    return sonde_family_child(f, values);
+}
+
+/* The thread's memo (memo.h): it only ever holds children that sonde_family_child() found
+ * for a labelled family without a scrape-time value, so that a hit needs no other test. */
+static inline sonde_child *memo_find(const sonde_family *f, const char *const *values)
+{
+    return sonde_memo_find(f->memo_at, atomic_load_explicit(&f->gen, memory_order_relaxed), f->label_count,
+                           values);
+}
+
 /* The child of m for values, or NULL and why: sonde_metric_child() and the typed lookups,
  * which inline it. */
 static inline sonde_child_rc metric_child(sonde_metric *m, const char *const *values)
@@ -662,11 +681,8 @@ static inline sonde_child_rc metric_child(sonde_metric *m, const char *const *va
     sonde_family *f = (sonde_family *)m;
     if (!f)
         return (sonde_child_rc){NULL, SONDE_OK}; /* a NULL family (disabled registry): its child is NULL too */
-    if (f->fn)
-        return (sonde_child_rc){NULL, SONDE_ETYPE}; /* scrape-time values have no children to update */
-    if (f->label_count == 0)
-        return (sonde_child_rc){f->solo, SONDE_OK};
-    return sonde_family_child(f, values);
+    sonde_child *c = memo_find(f, values);
+    return c ? (sonde_child_rc){c, SONDE_OK} : family_child(f, values);
 }
 
 int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
@@ -678,9 +694,13 @@ int sonde_metric_child(sonde_metric *m, const char *const *values, void **child)
     return c.rc;
 }
 
-static void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
+static inline void *typed_child(sonde_metric *m, sonde_type type, const char *const *values)
 {
-    return m && ((sonde_family *)m)->type == type ? metric_child(m, values).child : NULL;
+    sonde_family *f = (sonde_family *)m;
+    if (!f || f->type != type)
+        return NULL;
+    sonde_child *c = memo_find(f, values);
+    return __builtin_expect(c != NULL, 1) ? c : family_child(f, values).child;
 }
 
 sonde_counter *sonde_counter_with(sonde_metric *m, const char *const *v) { return typed_child(m, SONDE_COUNTER, v); }
