@@ -475,8 +475,10 @@ static void step(void *arg)
     }
     int rc = 0;
     if (s->sent < s->n_out) {
+        /* metered before it leaves: the client cannot see the token before the gateway's
+         * clock does (TTFT and inter-token times never exceed the client's) */
+        gw_meter_call_chunk(c, 1);
         rc = send_token(s);
-        if (rc == 0) gw_meter_call_chunk(c, 1);
         c->output_tokens = s->sent;
         if (rc == 0 && s->sent < s->n_out) {
             if (gw_timer_after(c->gw->timer, wait_ns(s->o->itl_ms, s->o->jitter_ms), step, s) == 0) return;
@@ -543,8 +545,12 @@ int gw_sim_start(gw_call *c)
     else if (s->fate == SIM_ANSWER && c->stream) {
         gw_reply_stream(c->req);
         json_t *role = json_pack("{s:s, s:s}", "role", "assistant", "content", "");
-        if (c->op == GW_OP_CHAT && send_chunk(s, role, NULL, NULL) == 0) gw_meter_call_chunk(c, 0);
-        if (c->op != GW_OP_CHAT) json_decref(role);
+        if (c->op == GW_OP_CHAT) {
+            gw_meter_call_chunk(c, 0); /* before it leaves, as a token */
+            send_chunk(s, role, NULL, NULL);
+        } else {
+            json_decref(role);
+        }
         /* a client gone already is noticed at the first step */
     } else if (s->fate == SIM_ANSWER && c->op != GW_OP_EMBEDDINGS) {
         for (long i = 1; i < s->n_out; i++) delay += wait_ns(s->o->itl_ms, s->o->jitter_ms);

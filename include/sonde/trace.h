@@ -7,7 +7,7 @@
  * Objects.
  *   sonde_tracer   one per service: resource (service.name, ...), sampler,
  *                  span limits, the batch processor (a bounded lock-free queue
- *                  and one export thread), the ring of recent spans. Built from
+ *                  per producing thread and one export thread), the ring of recent spans. Built from
  *                  sonde_tracer_opts, whose unset fields come from the OTEL_*
  *                  environment, then from the OpenTelemetry defaults.
  *   sonde_span     one operation: started by sonde_span_start(), ended once by
@@ -25,9 +25,10 @@
  * Cost. Spans come from per-thread caches, so the hot path never calls
  * malloc once warm; an unsampled span is a non-recording span that only
  * carries its context (no clock read, attribute calls return at once).
- * sonde_span_end() never blocks and never allocates: a recording span is put
- * on the processor's bounded queue with one compare-and-swap; a full queue
- * drops it and counts it (sonde_spans_dropped_total{reason="queue_full"}).
+ * sonde_span_end() never blocks and allocates only once per thread and
+ * tracer (the thread's queue, on its first span): a recording span is put on
+ * the ending thread's own queue, bounded with the others by the queue size; a
+ * full queue drops it and counts it (sonde_spans_dropped_total{reason="queue_full"}).
  *
  * NULL conventions (sonde/sonde.h): a NULL tracer (what OTEL_SDK_DISABLED=true
  * hands out) and a NULL span are no-op handles: sonde_span_start() on a NULL

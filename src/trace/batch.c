@@ -1,18 +1,38 @@
 /*
- * batch.c - the batch processor shared by spans and log records: a bounded
- * lock-free queue (Dmitry Vyukov's array queue, per-cell sequence numbers)
- * fed by any thread, drained by one export thread.
+ * batch.c - the batch processor shared by spans and log records: each
+ * producing thread queues into a ring of its own (single producer, single
+ * consumer), registered with the processor on the thread's first push and
+ * drained by one export thread. Two producers never write the same cache
+ * line: a push writes its ring's cell and head, and reads the tail only when
+ * the ring looks full.
  *
- * batch_push never blocks and never allocates: one compare-and-swap claims a
- * cell, a full queue returns -1 at once (the caller drops and counts). When
- * the queue holds a batch's worth and the thread sleeps (a flag it sets
- * before waiting and checks the queue after), the pusher that clears the
- * flag wakes it, but only with pthread_mutex_trylock: a busy mutex means the
- * thread is awake anyway or not yet waiting, and the flag goes back up for
- * the next push. The thread otherwise wakes every
- * schedule delay (OTEL_BSP_SCHEDULE_DELAY), and on flush requests: it takes
- * up to batch_max items at a time and hands them to deliver() with a
- * deadline of now + the export timeout.
+ * Bounds: the queue size (OTEL_BSP_MAX_QUEUE_SIZE) bounds the items queued in
+ * all rings together, exactly: a thread reserves room under it `chunk` items
+ * at a time (one compare-and-swap per chunk, chunk = queue/32 capped at 64),
+ * and the export thread gives room back as it takes items. Room a thread has
+ * reserved and not used is not free for the others (at most chunk - 1 per
+ * thread; an exited thread's goes back once its ring is drained). One ring
+ * holds at most ring_cap = the queue size rounded up to a power of two,
+ * capped at RING_MAX, so a thread's memory stays bounded whatever the
+ * variable says. A push that finds no room, or its ring full, returns -1 at
+ * once and is counted (the caller drops the item); it never blocks and,
+ * once the thread's ring exists, never allocates.
+ *
+ * A thread's rings (one per processor it feeds) are listed in a thread-local
+ * list, the latest used first; at thread exit each is closed, and the export
+ * thread exports what it holds and then unlinks it: no item is lost and no
+ * ring leaks. A thread registering takes over a closed ring found empty
+ * instead of making one, so threads that come and go reuse rings. A ring is freed by the last of its thread and its processor to
+ * let go of it (a reference count of two).
+ *
+ * The thread sleeps until the schedule delay (OTEL_BSP_SCHEDULE_DELAY) has
+ * passed, a flush asks, or a pusher that reserves room sees a batch's worth
+ * queued or reserved while the thread sleeps (a flag it sets before waiting
+ * and checks the rings after): that pusher takes the flag and wakes it with
+ * pthread_mutex_trylock only (a busy mutex means the thread is awake anyway
+ * or not yet waiting, and the flag goes back up for the next reservation).
+ * Awake, it takes everything queued, up to batch_max items at a time, and
+ * hands them to deliver() with a deadline of now + the export timeout.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +40,15 @@
 #include <time.h>
 
 #include "trace_internal.h"
+
+#define RING_MAX 8192  /* items one thread's ring holds at most */
+#define CHUNK_MAX 64   /* room reserved at a time */
+
+static _Atomic uint64_t next_batch_id = 1;
+static TRACE_TLS batch_ring *thread_rings; /* this thread's rings, most recently used first */
+static TRACE_TLS int rings_armed;          /* the exit destructor is set for this thread */
+static pthread_key_t rings_key;
+static pthread_once_t rings_once = PTHREAD_ONCE_INIT;
 
 static void deadline_ts(uint64_t ns_from_now, struct timespec *ts)
 {
@@ -29,50 +58,106 @@ static void deadline_ts(uint64_t ns_from_now, struct timespec *ts)
     ts->tv_nsec = (long)(ns % 1000000000ull);
 }
 
-static uint64_t queued(sonde_batch *b)
+static void ring_unref(batch_ring *r)
 {
-    uint64_t h = atomic_load_explicit(&b->head, memory_order_relaxed);
-    uint64_t t = atomic_load_explicit(&b->tail, memory_order_relaxed);
-    return h > t ? h - t : 0;
-}
-
-/* The cell of a position: a mask, not a division, for a queue of a power of two. */
-static inline batch_cell *cell_at(sonde_batch *b, uint64_t pos)
-{
-    return &b->cells[b->mask ? pos & b->mask : pos % b->cap];
-}
-
-int sonde_batch_push(sonde_batch *b, void *item)
-{
-    if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
-        atomic_fetch_add_explicit(&b->dropped_shutdown, 1, memory_order_relaxed);
-        return -2;
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+        free(r->cells);
+        free(r);
     }
-    uint64_t pos = atomic_load_explicit(&b->head, memory_order_relaxed);
-    batch_cell *c;
-    for (;;) {
-        c = cell_at(b, pos);
-        uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        int64_t dif = (int64_t)(seq - pos);
-        if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&b->head, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
-                break;
-        } else if (dif < 0) {
-            atomic_fetch_add_explicit(&b->dropped_full, 1, memory_order_relaxed);
-            return -1;
-        } else {
-            pos = atomic_load_explicit(&b->head, memory_order_relaxed);
+}
+
+/* At thread exit: close every ring; the export thread drains and unlinks those whose
+ * processor still runs. */
+static void rings_release(void *unused)
+{
+    (void)unused;
+    batch_ring *r = thread_rings;
+    thread_rings = NULL;
+    rings_armed = 0; /* a push after this (a later destructor) arms it again */
+    while (r) {
+        batch_ring *next = r->thread_next;
+        atomic_store_explicit(&r->closed, 1, memory_order_release);
+        ring_unref(r);
+        r = next;
+    }
+}
+
+static void rings_key_create(void) { pthread_key_create(&rings_key, rings_release); }
+
+/* This thread's ring into b, moved to the list's front; made and registered on the first
+ * push. Rings of stopped processors are let go of on the way. NULL when out of memory. */
+static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
+{
+    batch_ring *found = NULL;
+    for (batch_ring **link = &thread_rings; *link;) {
+        batch_ring *r = *link;
+        if (r->batch_id == b->id) {
+            *link = r->thread_next;
+            found = r;
+            continue;
         }
+        if (atomic_load_explicit(&r->detached, memory_order_acquire)) {
+            *link = r->thread_next;
+            ring_unref(r);
+            continue;
+        }
+        link = &r->thread_next;
     }
-    c->item = item;
-    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-    /* Wake the thread for a full batch, only when it sleeps: no shared writes otherwise.
-     * One pusher takes the flag (the others, until the thread has woken, see it clear and
-     * do not pile on the mutex); one that cannot take the mutex puts the flag back for the
-     * next push to try again. */
+    if (!found) {
+        /* An exited thread's ring found empty is taken over as it is (its unused room too),
+         * so threads that come and go (one per connection) do not each leave a ring behind
+         * until the export thread next runs. */
+        pthread_mutex_lock(&b->rings_mu);
+        for (batch_ring *r = b->rings; r && !found; r = r->batch_next) {
+            if (atomic_load_explicit(&r->closed, memory_order_acquire) &&
+                atomic_load_explicit(&r->head, memory_order_relaxed) ==
+                    atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+                atomic_store_explicit(&r->closed, 0, memory_order_relaxed);
+                atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed); /* this thread's */
+                found = r;
+            }
+        }
+        pthread_mutex_unlock(&b->rings_mu);
+    }
+    if (!found) {
+        found = sonde_batch_owner_alloc(sizeof *found);
+        if (!found)
+            return NULL;
+        if (!(found->cells = malloc(b->ring_cap * sizeof *found->cells))) {
+            free(found);
+            return NULL;
+        }
+        found->mask = b->ring_cap - 1;
+        found->batch_id = b->id;
+        atomic_init(&found->refs, 2);
+        pthread_mutex_lock(&b->rings_mu);
+        found->batch_next = b->rings;
+        b->rings = found;
+        pthread_mutex_unlock(&b->rings_mu);
+    }
+    if (!rings_armed) {
+        pthread_once(&rings_once, rings_key_create);
+        rings_armed = pthread_setspecific(rings_key, &thread_rings) == 0;
+    }
+    found->thread_next = thread_rings;
+    thread_rings = found;
+    return found;
+}
+
+/* Reserve room for up to a chunk of items; 0 when the bound is reached. The reserving
+ * pusher wakes the sleeping thread when a batch's worth is queued or reserved. */
+static int reserve(sonde_batch *b, batch_ring *r)
+{
+    int64_t room = atomic_load_explicit(&b->room, memory_order_relaxed), take;
+    do {
+        if (room <= 0)
+            return 0;
+        take = room < (int64_t)b->chunk ? room : (int64_t)b->chunk;
+    } while (!atomic_compare_exchange_weak_explicit(&b->room, &room, room - take,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    r->credit = (uint64_t)take;
     if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) &&
-        pos + 1 - atomic_load_explicit(&b->tail, memory_order_relaxed) >= b->batch_max &&
+        b->cap - (uint64_t)room >= b->batch_max &&
         atomic_exchange_explicit(&b->sleeping, 0, memory_order_relaxed)) {
         if (pthread_mutex_trylock(&b->mu) == 0) {
             pthread_cond_signal(&b->wake);
@@ -81,25 +166,111 @@ int sonde_batch_push(sonde_batch *b, void *item)
             atomic_store_explicit(&b->sleeping, 1, memory_order_relaxed);
         }
     }
-    return 0;
+    return 1;
 }
 
-/* One consumer: take up to max items. */
+int sonde_batch_push(sonde_batch *b, void *item)
+{
+    if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&b->dropped_shutdown, 1, memory_order_relaxed);
+        return -2;
+    }
+    batch_ring *r = thread_rings;
+    if (__builtin_expect(!r || r->batch_id != b->id, 0) && !(r = ring_for(b)))
+        goto full; /* no memory for a ring: dropped like a full queue's */
+    if (__builtin_expect(r->credit == 0, 0) && !reserve(b, r))
+        goto full;
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (__builtin_expect(h - r->tail_seen > r->mask, 0)) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (h - r->tail_seen > r->mask)
+            goto full;
+    }
+    r->cells[h & r->mask] = item;
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+    r->credit--;
+    return 0;
+full:
+    atomic_fetch_add_explicit(&b->dropped_full, 1, memory_order_relaxed);
+    return -1;
+}
+
+/* Items queued in all rings (the export thread; under rings_mu). */
+static uint64_t queued_locked(sonde_batch *b)
+{
+    uint64_t n = 0;
+    for (batch_ring *r = b->rings; r; r = r->batch_next)
+        n += atomic_load_explicit(&r->head, memory_order_acquire) -
+             atomic_load_explicit(&r->tail, memory_order_relaxed);
+    return n;
+}
+
+static uint64_t queued(sonde_batch *b)
+{
+    pthread_mutex_lock(&b->rings_mu);
+    uint64_t n = queued_locked(b);
+    pthread_mutex_unlock(&b->rings_mu);
+    return n;
+}
+
+/* One consumer: take up to max items from the rings, giving their room back; a closed ring
+ * found empty is unlinked, its unused reservation given back too. */
 static size_t take(sonde_batch *b, void **items, size_t max)
 {
     size_t n = 0;
-    uint64_t pos = atomic_load_explicit(&b->tail, memory_order_relaxed);
-    while (n < max) {
-        batch_cell *c = cell_at(b, pos);
-        uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        if (seq != pos + 1)
-            break; /* empty, or the cell is still being written */
-        items[n++] = c->item;
-        atomic_store_explicit(&c->seq, pos + b->cap, memory_order_release);
-        pos++;
+    pthread_mutex_lock(&b->rings_mu);
+    for (batch_ring **link = &b->rings; *link && n < max;) {
+        batch_ring *r = *link;
+        int closed = atomic_load_explicit(&r->closed, memory_order_acquire);
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+        uint64_t k = h - t < max - n ? h - t : max - n;
+        for (uint64_t i = 0; i < k; i++)
+            items[n++] = r->cells[(t + i) & r->mask];
+        if (k) {
+            atomic_store_explicit(&r->tail, t + k, memory_order_release);
+            atomic_fetch_add_explicit(&b->room, (int64_t)k, memory_order_relaxed);
+        }
+        if (closed && t + k == h) {
+            *link = r->batch_next;
+            atomic_fetch_add_explicit(&b->room, (int64_t)r->credit, memory_order_relaxed);
+            ring_unref(r);
+            continue;
+        }
+        if (n == max && r->batch_next) {
+            /* full: the next take starts with the next ring (this one goes last), so a
+             * busy thread's ring cannot keep the others waiting */
+            *link = r->batch_next;
+            batch_ring **end = link;
+            while (*end)
+                end = &(*end)->batch_next;
+            *end = r;
+            r->batch_next = NULL;
+            break;
+        }
+        link = &r->batch_next;
     }
-    atomic_store_explicit(&b->tail, pos, memory_order_relaxed);
+    pthread_mutex_unlock(&b->rings_mu);
     return n;
+}
+
+/* Mark what every ring holds now; drained() tells when the export thread has taken it all. */
+static void mark(sonde_batch *b)
+{
+    pthread_mutex_lock(&b->rings_mu);
+    for (batch_ring *r = b->rings; r; r = r->batch_next)
+        r->drain_to = atomic_load_explicit(&r->head, memory_order_acquire);
+    pthread_mutex_unlock(&b->rings_mu);
+}
+
+static int drained(sonde_batch *b)
+{
+    int all = 1;
+    pthread_mutex_lock(&b->rings_mu);
+    for (batch_ring *r = b->rings; r && all; r = r->batch_next)
+        all = atomic_load_explicit(&r->tail, memory_order_relaxed) >= r->drain_to;
+    pthread_mutex_unlock(&b->rings_mu);
+    return all;
 }
 
 static void *run(void *arg)
@@ -122,12 +293,15 @@ static void *run(void *arg)
         uint64_t asked = b->flush_asked;
         pthread_mutex_unlock(&b->mu);
         /* Everything queued now goes, in batches: the delay has passed, a batch is full,
-         * or a flush asks for it. */
-        uint64_t target = atomic_load(&b->head);
+         * or a flush asks for it. What is pushed meanwhile may go too, but does not keep
+         * the loop going. */
+        mark(b);
         size_t n;
-        while (atomic_load_explicit(&b->tail, memory_order_relaxed) < target &&
-               (n = take(b, items, b->batch_max)) > 0)
-            b->ops.deliver(b->ops.ud, items, n, sonde_now_ns() + b->timeout_ns);
+        do {
+            n = take(b, items, b->batch_max);
+            if (n)
+                b->ops.deliver(b->ops.ud, items, n, sonde_now_ns() + b->timeout_ns);
+        } while (n && !drained(b));
         pthread_mutex_lock(&b->mu);
         b->flush_done = asked;
         pthread_cond_broadcast(&b->flushed);
@@ -148,23 +322,21 @@ void *sonde_batch_owner_alloc(size_t size)
 int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,
                       uint64_t timeout_ns, batch_ops ops)
 {
+    b->id = atomic_fetch_add(&next_batch_id, 1);
     b->cap = queue ? queue : 1;
-    b->mask = (b->cap & (b->cap - 1)) == 0 ? b->cap - 1 : 0;
     b->batch_max = batch_max ? (batch_max < b->cap ? batch_max : b->cap) : 1;
+    b->ring_cap = 1;
+    while (b->ring_cap < b->cap && b->ring_cap < RING_MAX)
+        b->ring_cap *= 2;
+    b->chunk = b->cap / 32 < 1 ? 1 : b->cap / 32 > CHUNK_MAX ? CHUNK_MAX : b->cap / 32;
     b->delay_ns = delay_ns;
     b->timeout_ns = timeout_ns;
     b->ops = ops;
-    b->cells = malloc(b->cap * sizeof *b->cells);
     b->items = malloc(b->batch_max * sizeof *b->items);
-    if (!b->cells || !b->items) {
-        free(b->cells);
-        free(b->items);
+    if (!b->items)
         return SONDE_ENOMEM;
-    }
-    for (uint64_t i = 0; i < b->cap; i++)
-        atomic_init(&b->cells[i].seq, i);
-    atomic_init(&b->head, 0);
-    atomic_init(&b->tail, 0);
+    b->rings = NULL;
+    atomic_init(&b->room, (int64_t)b->cap);
     atomic_init(&b->dropped_full, 0);
     atomic_init(&b->dropped_shutdown, 0);
     atomic_init(&b->stopping, 0);
@@ -177,13 +349,14 @@ int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t d
     pthread_cond_init(&b->flushed, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&b->mu, NULL);
+    pthread_mutex_init(&b->rings_mu, NULL);
     if (pthread_create(&b->thread, NULL, run, b) != 0) {
         pthread_mutex_destroy(&b->mu);
+        pthread_mutex_destroy(&b->rings_mu);
         pthread_cond_destroy(&b->wake);
         pthread_cond_destroy(&b->flushed);
-        free(b->cells);
         free(b->items);
-        b->cells = NULL;
+        b->items = NULL;
         return SONDE_EIO;
     }
     b->running = 1;
@@ -224,10 +397,20 @@ void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns)
         atomic_fetch_add(&b->dropped_shutdown, n);
         b->ops.drop(b->ops.ud, items, n);
     }
+    /* The rings of threads still alive: each lets go of its own on its next push to another
+     * processor, or at exit. */
+    pthread_mutex_lock(&b->rings_mu);
+    while (b->rings) {
+        batch_ring *r = b->rings;
+        b->rings = r->batch_next;
+        atomic_store_explicit(&r->detached, 1, memory_order_release);
+        ring_unref(r);
+    }
+    pthread_mutex_unlock(&b->rings_mu);
     pthread_mutex_destroy(&b->mu);
+    pthread_mutex_destroy(&b->rings_mu);
     pthread_cond_destroy(&b->wake);
     pthread_cond_destroy(&b->flushed);
-    free(b->cells);
     free(b->items);
-    b->cells = NULL;
+    b->items = NULL;
 }

@@ -32,6 +32,7 @@
 #include "recent.h"
 
 #define RECENT_HELD_MAX 512
+#define RECENT_AHEAD 8 /* spans prefetched ahead */
 
 static void cut_copy(char *dst, const char *src)
 {
@@ -334,6 +335,14 @@ size_t sonde_recent_add(recent_spans *r, sonde_span *const *spans, size_t n, son
     }
     for (size_t i = 0; i < n; i++) {
         sonde_span *sp = spans[i];
+        /* The spans were written on other cores: ask for the lines read here (the span's
+         * first two, then its name in the arena) a few spans ahead, so the misses overlap. */
+        if (i + RECENT_AHEAD < n) {
+            __builtin_prefetch(spans[i + RECENT_AHEAD]);
+            __builtin_prefetch((const char *)spans[i + RECENT_AHEAD] + 64);
+        }
+        if (i + RECENT_AHEAD / 2 < n)
+            __builtin_prefetch(spans[i + RECENT_AHEAD / 2]->arena);
         name_add(r, sp);
         if (i < first_held) {
             if (i >= first_older)

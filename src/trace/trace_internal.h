@@ -43,32 +43,38 @@ typedef struct span_event {
     uint32_t first_attr, attr_count, dropped_attrs; /* in the span's ev_attrs */
 } span_event;
 
-/* The fields a span's start, attributes, end, export and reset touch come first, on two
- * cache lines, then the context, whose tracestate (512 bytes) is mostly empty: a span that
- * went through the export thread costs its next user three cache misses, not five. */
+/* The span's first cache line holds all the export thread reads of a span of the usual shape
+ * (the recent ring's name slot and fits-whole test, the pool's trim) and the pool link it
+ * writes, so a span costs the export thread two lines written on another core (this one and
+ * the arena's first, the name), not four; its user writes this line too, and the next ones:
+ * the rest of the recording state, then the context, whose tracestate (512 bytes) is mostly
+ * empty and untouched. */
 struct sonde_span {
-    sonde_tracer *tracer;
+    /* line 0: read by the export thread */
     uint64_t start_ns, end_ns;  /* Unix ns */
-    uint32_t name, status_msg;  /* arena offsets; status_msg 0 = none (offset 0 is "") */
     char *arena;
-    uint32_t arena_len, arena_cap;
+    sonde_span *next_free;      /* pool links: the next span of a free list or chain */
+    uint32_t name, arena_cap;   /* name: arena offset */
+    uint32_t attr_cap, event_cap, ev_attr_cap;
+    uint32_t longest;           /* bytes of the longest string stored past the short paths */
+    uint8_t kind, status, has_parent, recording;
+    uint32_t status_msg;        /* arena offset; 0 = none (offset 0 is "") */
+    /* line 1 and on: the span's own thread */
+    sonde_tracer *tracer;
+    uint32_t arena_len, attr_count;
     span_attr *attrs;
-    uint32_t attr_count, attr_cap, dropped_attrs;
-    uint8_t parent_id[8];
-    uint8_t has_parent, recording;
-    uint8_t kind, status;
-    uint32_t event_count, event_cap, dropped_events;
-    uint32_t ev_attr_count, ev_attr_cap;
-    uint32_t longest;         /* bytes of the longest string stored past the short paths */
+    uint32_t dropped_attrs, event_count, dropped_events, ev_attr_count;
     span_event *events;
     span_attr *ev_attrs;
     uint64_t key_lens;        /* bit (length % 64) set for the stored length of each key */
     sonde_span *prev_current; /* restored when this current span ends */
-    sonde_span *next_free;    /* pool links: the next span of a free list or chain */
+    uint8_t parent_id[8];
     sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
     uint32_t chain_len;       /* the tracer's pool: spans in the chain this one heads */
     sonde_span_context ctx;
 };
+_Static_assert(offsetof(struct sonde_span, status_msg) + sizeof(uint32_t) <= 64,
+               "what the export thread reads of a span fits its first cache line");
 
 static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
 
@@ -260,22 +266,35 @@ typedef struct batch_ops {
     void *ud;
 } batch_ops;
 
-typedef struct batch_cell {
-    _Atomic uint64_t seq;
-    void *item;
-} batch_cell;
+/* One producer thread's queue into one batch processor (batch.c): a single-producer
+ * single-consumer ring. The producer's fields share a line the export thread only reads;
+ * the export thread's own (tail, the list link) are on the next. */
+typedef struct batch_ring {
+    _Alignas(64) _Atomic uint64_t head; /* written by the producer only */
+    uint64_t tail_seen;                 /* the producer's last read of tail */
+    uint64_t credit;                    /* room reserved in the batch's bound, not yet used */
+    uint64_t batch_id;                  /* the sonde_batch this ring feeds */
+    uint64_t mask;                      /* capacity - 1 (a power of two) */
+    void **cells;
+    struct batch_ring *thread_next;     /* the producer thread's rings, most recent first */
+    _Alignas(64) _Atomic uint64_t tail; /* written by the export thread only */
+    struct batch_ring *batch_next;      /* the batch's rings, under rings_mu */
+    uint64_t drain_to;                  /* the head when the export thread last looked */
+    _Atomic int closed;   /* its thread exited: drained, then unlinked by the export thread */
+    _Atomic int detached; /* its batch stopped: the thread lets go of it */
+    _Atomic int refs;     /* the thread's and the batch's: the last to let go frees it */
+} batch_ring;
 
 typedef struct sonde_batch {
-    batch_cell *cells;
-    void **items; /* the export thread's batch */
-    uint64_t cap, batch_max;
-    uint64_t mask; /* cap - 1 when cap is a power of two (the default 2048), else 0 */
+    uint64_t id; /* unique in the process: what a thread's ring is matched by */
+    uint64_t cap, batch_max; /* cap: OTEL_BSP_MAX_QUEUE_SIZE, the bound of all rings together */
+    uint64_t ring_cap, chunk; /* one ring's capacity; room reserved at a time */
     uint64_t delay_ns, timeout_ns;
-    /* Each on its own cache line: what every push writes (head), what only the thread
-     * writes (tail), what every push reads and is seldom written (the flags), and the
-     * counters of refused items, so that no push's read shares a line with another's write. */
-    _Alignas(64) _Atomic uint64_t head; /* enqueue position */
-    _Alignas(64) _Atomic uint64_t tail; /* dequeue position (one consumer) */
+    void **items; /* the export thread's batch */
+    /* Each on its own cache line: the room left under the bound (a thread reserves `chunk`
+     * of it at a time), what every push reads and is seldom written (the flags), and the
+     * counters of refused items. */
+    _Alignas(64) _Atomic int64_t room;
     _Alignas(64) _Atomic int stopping;
     _Atomic int sleeping; /* the thread waits for a full batch or its timer */
     _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
@@ -285,6 +304,8 @@ typedef struct sonde_batch {
     int running;
     pthread_t thread;
     batch_ops ops;
+    pthread_mutex_t rings_mu; /* the list of rings: threads add, the export thread removes */
+    batch_ring *rings;
 } sonde_batch;
 
 int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t delay_ns,

@@ -8,9 +8,16 @@
  * thread's current span is per thread). Logs written from the same threads
  * are all counted. Unsampled spans begun on one thread and ended on another
  * that exits (an event loop's timer thread) are freed with that thread
- * (LeakSanitizer reports them otherwise).
+ * (LeakSanitizer reports them otherwise). Each thread queues into a ring of
+ * its own: short-lived threads that exit with spans still queued hand them
+ * over (all exported on the next flush, the room they had reserved under
+ * OTEL_BSP_MAX_QUEUE_SIZE given back, so the bound is exact again; a thread
+ * that exits with its ring empty leaves it to the next thread), and a
+ * thread whose tracer is freed lets go of its ring when it ends spans of
+ * another tracer (LeakSanitizer reports a leaked ring otherwise).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -159,9 +166,217 @@ TEST(unsampled_spans_ended_by_an_exiting_thread)
     sonde_tracer_free(t, 0);
 }
 
+static int count_export(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                        size_t *rejected)
+{
+    (void)spans, (void)deadline_ns, (void)rejected;
+    counts *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->exported += n;
+    pthread_mutex_unlock(&c->mu);
+    return SONDE_OK;
+}
+
+static size_t exported_of(counts *c)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->exported;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static sonde_tracer *counting_tracer(counts *c, long queue)
+{
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    o.max_queue_size = queue;
+    o.schedule_delay_ms = 3600000; /* only a full batch or a flush exports */
+    o.exporter = (sonde_span_exporter){count_export, NULL, c};
+    sonde_tracer *t = NULL;
+    sonde_tracer_new(&o, &t);
+    return t;
+}
+
+typedef struct burst {
+    sonde_tracer *t;
+    int n;
+} burst;
+
+static void *end_burst(void *arg)
+{
+    burst *b = arg;
+    for (int i = 0; i < b->n; i++)
+        sonde_span_end(sonde_span_start(b->t, "short", SONDE_SPAN_INTERNAL, NULL));
+    return NULL;
+}
+
+/* Ends its spans and flushes: it exits with its ring empty, for the next thread to take over. */
+static void *end_burst_flushed(void *arg)
+{
+    end_burst(arg);
+    sonde_tracer_flush(((burst *)arg)->t, 10000);
+    return NULL;
+}
+
+TEST(exiting_threads_hand_over_their_queue)
+{
+    counts c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    /* a queue of 64: each thread reserves room 2 spans at a time */
+    sonde_tracer *t = counting_tracer(&c, 64);
+    CHECK(t != NULL);
+    burst b = {t, 1}; /* each exits holding one span queued and one reserved */
+    for (int i = 0; i < 8; i++) {
+        pthread_t th[2];
+        for (int k = 0; k < 2; k++)
+            CHECK_EQ_INT(pthread_create(&th[k], NULL, end_burst, &b), 0);
+        for (int k = 0; k < 2; k++)
+            pthread_join(th[k], NULL);
+    }
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(exported_of(&c), 16);
+    /* threads one after another, each exiting with its ring empty: the next takes it over,
+     * with the room it had reserved */
+    b.n = 3;
+    for (int i = 0; i < 4; i++) {
+        pthread_t th;
+        CHECK_EQ_INT(pthread_create(&th, NULL, i % 2 ? end_burst : end_burst_flushed, &b), 0);
+        pthread_join(th, NULL);
+    }
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(exported_of(&c), 16 + 12);
+    /* the exited threads' rings are drained and their room given back: 64 fit again, the
+     * 65th (the exporter sleeps: a batch is the whole queue) is dropped */
+    b.n = 65;
+    end_burst(&b);
+    sonde_tracer_stats st;
+    sonde_tracer_stats_get(t, &st);
+    CHECK_EQ_INT(st.dropped_queue_full, 1);
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    CHECK_EQ_INT(exported_of(&c), 16 + 12 + 64);
+    sonde_tracer_free(t, 10000);
+}
+
+typedef struct two_tracers {
+    sonde_tracer *first, *second;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int step; /* 1: the first's spans ended; 2: the first freed */
+} two_tracers;
+
+static void *outlive_tracer(void *arg)
+{
+    two_tracers *w = arg;
+    end_burst(&(burst){w->first, 10});
+    pthread_mutex_lock(&w->mu);
+    w->step = 1;
+    pthread_cond_broadcast(&w->cv);
+    while (w->step < 2)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    end_burst(&(burst){w->second, 10});
+    return NULL;
+}
+
+TEST(a_thread_outlives_its_tracer)
+{
+    counts c1, c2;
+    memset(&c1, 0, sizeof c1);
+    memset(&c2, 0, sizeof c2);
+    pthread_mutex_init(&c1.mu, NULL);
+    pthread_mutex_init(&c2.mu, NULL);
+    two_tracers w = {counting_tracer(&c1, 2048), counting_tracer(&c2, 2048),
+                     PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    CHECK(w.first && w.second);
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, outlive_tracer, &w), 0);
+    pthread_mutex_lock(&w.mu);
+    while (w.step < 1)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    sonde_tracer_free(w.first, 10000); /* its shutdown flush exports the thread's spans */
+    CHECK_EQ_INT(exported_of(&c1), 10);
+    pthread_mutex_lock(&w.mu);
+    w.step = 2;
+    pthread_cond_broadcast(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(sonde_tracer_flush(w.second, 10000), SONDE_OK);
+    CHECK_EQ_INT(exported_of(&c2), 10);
+    sonde_tracer_free(w.second, 10000);
+}
+
+typedef struct mine_counts {
+    pthread_mutex_t mu;
+    size_t mine;
+} mine_counts;
+
+static int count_mine(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                      size_t *rejected)
+{
+    (void)deadline_ns, (void)rejected;
+    mine_counts *c = ud;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < n; i++)
+        c->mine += strcmp(sonde_span_name(spans[i]), "mine") == 0;
+    pthread_mutex_unlock(&c->mu);
+    return SONDE_OK;
+}
+
+typedef struct busy {
+    sonde_tracer *t;
+    _Atomic int stop;
+} busy;
+
+static void *keep_busy(void *arg)
+{
+    busy *b = arg;
+    while (!atomic_load(&b->stop))
+        sonde_span_end(sonde_span_start(b->t, "busy", SONDE_SPAN_INTERNAL, NULL));
+    return NULL;
+}
+
+/* A flush returns once every thread's spans ended before it are exported, even while
+ * another thread keeps its own queue full (only its own spans are then dropped). */
+TEST(flush_is_not_starved_by_a_busy_thread)
+{
+    mine_counts c = {PTHREAD_MUTEX_INITIALIZER, 0};
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    /* room for all: the busy thread's own ring (8192) fills, never the bound */
+    o.max_queue_size = 65536;
+    o.max_export_batch_size = 16;
+    o.exporter = (sonde_span_exporter){count_mine, NULL, &c};
+    sonde_tracer *t;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    for (int i = 0; i < 5; i++) /* this thread's ring is registered first */
+        sonde_span_end(sonde_span_start(t, "mine", SONDE_SPAN_INTERNAL, NULL));
+    busy b = {t, 0};
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, keep_busy, &b), 0);
+    for (int round = 1; round <= 20; round++) {
+        for (int i = 0; i < 5; i++)
+            sonde_span_end(sonde_span_start(t, "mine", SONDE_SPAN_INTERNAL, NULL));
+        CHECK_EQ_INT(sonde_tracer_flush(t, 30000), SONDE_OK);
+        pthread_mutex_lock(&c.mu);
+        size_t mine = c.mine;
+        pthread_mutex_unlock(&c.mu);
+        CHECK_EQ_INT(mine, (size_t)(round + 1) * 5);
+    }
+    atomic_store(&b.stop, 1);
+    pthread_join(th, NULL);
+    sonde_tracer_free(t, 10000);
+}
+
 int main(void)
 {
     RUN(many_threads_account_for_every_span);
     RUN(unsampled_spans_ended_by_an_exiting_thread);
+    RUN(exiting_threads_hand_over_their_queue);
+    RUN(a_thread_outlives_its_tracer);
+    RUN(flush_is_not_starved_by_a_busy_thread);
     return check_report();
 }
