@@ -458,17 +458,10 @@ static inline sonde_memo_entry *memo_entry(const sonde_family *f, uint64_t gen)
     return e && sonde_memo_admit(e, gen) ? e : NULL;
 }
 
-/* Where the values were not copied while packed (builds that do not read past a string's
- * end, words.h): remember c as the calling thread's child of f for the values of k, found at
- * generation gen, when they fit an entry. */
-static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, sonde_child *c)
+/* Complete entry e (emptied, for a family of at most SONDE_MEMO_LABELS labels) with c, the
+ * child of the values of k found at generation gen, when every value fits an entry. */
+static void memo_copy(sonde_memo_entry *e, size_t n, uint64_t gen, const child_key *k, sonde_child *c)
 {
-    size_t n = f->label_count;
-    if (PACK_FILLS_MEMO || n > SONDE_MEMO_LABELS)
-        return;
-    sonde_memo_entry *e = sonde_memo_entry_for_fill(f->memo_at);
-    if (!e || !sonde_memo_admit(e, gen))
-        return;
     const char *p = k->blob;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(p);
@@ -480,6 +473,19 @@ static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, s
     }
     e->gen = gen;
     e->child = c;
+}
+
+/* Where the values were not copied while packed (builds that do not read past a string's
+ * end, words.h): remember c as the calling thread's child of f for the values of k, found at
+ * generation gen, when they fit an entry. */
+static void memo_fill(const sonde_family *f, uint64_t gen, const child_key *k, sonde_child *c)
+{
+    size_t n = f->label_count;
+    if (PACK_FILLS_MEMO || n > SONDE_MEMO_LABELS)
+        return;
+    sonde_memo_entry *e = sonde_memo_entry_for_fill(f->memo_at);
+    if (e && sonde_memo_admit(e, gen))
+        memo_copy(e, n, gen, k, c);
 }
 
 sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
@@ -509,6 +515,8 @@ sonde_child_rc sonde_family_child(sonde_family *f, const char *const *values)
         if (filled) { /* nothing since key_pack used this thread's memo */
             memo->gen = gen;
             memo->child = c;
+        } else if (memo) { /* key_pack took its slow path (a value near a page's end, ...) */
+            memo_copy(memo, f->label_count, gen, &k, c);
         } else {
             memo_fill(f, gen, &k, c);
         }

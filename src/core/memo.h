@@ -114,11 +114,12 @@ sonde_memo_entry *sonde_memo_entry_for_fill(unsigned at);
 /* Whether value v equals the copy in cell: its 32 bytes compared with the copy's, the bytes
  * past the copy's NUL set by skip, so that every byte is set when they are equal. The loads
  * may pass v's end within its page (words.h); a value whose 32 bytes could cross a page (or
- * NULL: v - 1 wraps to a page's end, as in family.c) counts as different. */
+ * NULL: v - 1 wraps to a page's end, as in family.c) is compared with strcmp(), which stops
+ * at v's NUL or at the copy's (within its 32 bytes), so where a value sits never costs a hit. */
 static inline int sonde_memo_same(const char *v, const sonde_memo_value *cell)
 {
     if (__builtin_expect((((uintptr_t)v - 1) & 4095) >= 4096 - SONDE_MEMO_VALUE, 0))
-        return 0;
+        return v != NULL && strcmp(v, cell->bytes) == 0;
     __asm__("" : "+r"(v));
     __m128i lo = _mm_loadu_si128((const __m128i *)v), hi = _mm_loadu_si128((const __m128i *)(v + 16));
     __m128i eq_lo = _mm_or_si128(_mm_cmpeq_epi8(lo, _mm_load_si128((const __m128i *)cell->bytes)),
