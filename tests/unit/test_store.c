@@ -12,22 +12,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "registry_fixture.h"
 #include "sonde/sonde.h"
 
 static uint64_t fake_ns;
 static uint64_t fake_mono(void *ud)
 {
     return fake_ns;
-}
-
-static sonde_registry *new_reg(void)
-{
-    sonde_config cfg;
-    sonde_config_init(&cfg);
-    cfg.process_metrics = 0;
-    sonde_registry *r = NULL;
-    CHECK_EQ_INT(sonde_registry_new(&cfg, &r), SONDE_OK);
-    return r;
 }
 
 static char *text(sonde_registry *r)
