@@ -67,6 +67,17 @@ struct sonde_grpc_opts {
 };
 
 /*
+ * The two factories have C linkage, so that the library exports them under
+ * their own names (sonde_grpc_*, as every sonde symbol), not mangled ones;
+ * they are C++ functions all the same (C++ types in and out).
+ */
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreturn-type-c-linkage"
+#endif
+extern "C" {
+
+/*
  * A server interceptor factory recording every call of the server it is
  * given to, as described above. Never NULL (out of memory throws, as the
  * standard library does; the interceptors themselves never throw).
@@ -77,5 +88,10 @@ sonde_grpc_server_interceptor_factory(const sonde_grpc_opts &opts);
 /* The client side: a factory for CreateCustomChannelWithInterceptors(). */
 SONDE_API std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>
 sonde_grpc_client_interceptor_factory(const sonde_grpc_opts &opts);
+
+} /* extern "C" */
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 
 #endif
