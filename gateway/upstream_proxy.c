@@ -463,7 +463,9 @@ static void complete(xfer *x, CURLcode res)
     json_t *j = x->line ? json_loads(x->line, 0, NULL) : NULL;
     if (!json_is_object(j)) {
         json_decref(j);
-        fail(x, "protocol", 502, SONDE_LLM_ERROR, "the answer is not a JSON object");
+        char m[96];
+        snprintf(m, sizeof m, "the answer (HTTP %ld, %zu bytes) is not a JSON object", x->status, x->len);
+        fail(x, "protocol", 502, SONDE_LLM_ERROR, m);
         return;
     }
     take_usage(c, json_object_get(j, "usage"));

@@ -13,13 +13,20 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from free_port import free_ports  # noqa: E402
+
+
+def free_port():
+    return free_ports(1)[0]
+
 
 build = os.environ["SONDE_BUILD"]
 gw = os.path.join(build, "sonde-gateway")
@@ -34,14 +41,6 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def fail(what, log=""):

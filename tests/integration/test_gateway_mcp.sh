@@ -60,7 +60,7 @@ gw_start back --port "$BACK" || fail "start the back gateway"
 gw_start gw --port "$PORT" --config "$tmp/gw.json" || fail "start"
 
 export GW_URL="http://127.0.0.1:$PORT" SSE JSONP
-/usr/bin/python3 - "$JSON_PID" <<'PY' || { tail -20 "$tmp/gw.log"; fail "MCP loop checks"; }
+/usr/bin/python3 - "$JSON_PID" <<'PY' || { tail -20 "$tmp/gw.log"; tail -20 "$tmp/back.log"; fail "MCP loop checks"; }
 import json, os, signal, sys, time, urllib.request, urllib.error
 from prometheus_client.parser import text_string_to_metric_families
 

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,9 @@ import logging
 import warnings
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from free_port import free_ports  # noqa: E402
 
 # AUTH without TLS is what the sink does on purpose (loopback): keep its warnings quiet.
 warnings.filterwarnings("ignore", module="aiosmtpd")
@@ -66,18 +68,6 @@ tmp = tempfile.mkdtemp(prefix="sonde-ops-e2e-")
 
 def log(msg):
     print(msg, flush=True)
-
-
-def free_ports(n):
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def start(name, argv):

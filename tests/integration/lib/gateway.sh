@@ -7,7 +7,9 @@ GW=$SONDE_BUILD/sonde-gateway
 LOAD=$SONDE_BUILD/sonde-load
 . "$(dirname "${BASH_SOURCE[0]}")/procs.sh"
 
-# gw_start NAME ARGS...: start a gateway, wait until its API port answers HTTP.
+# gw_start NAME ARGS...: start a gateway, wait until it says it listens (its own log:
+# the port is its, not another server's that happens to answer there) and its API port
+# answers HTTP.
 gw_start() {
   local name=$1; shift
   "$GW" "$@" >"$tmp/$name.log" 2>&1 &
@@ -16,7 +18,9 @@ gw_start() {
   local port="" i prev=""
   for a in "$@"; do [ "$prev" = "--port" ] && port=$a; prev=$a; done
   for i in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
+    kill -0 "$GW_LAST_PID" 2>/dev/null || break
+    grep -q " listening on http://" "$tmp/$name.log" &&
+      curl -s -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && return 0
     sleep 0.05
   done
   echo "gateway $name did not start:"; cat "$tmp/$name.log"; return 1

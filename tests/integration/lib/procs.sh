@@ -2,7 +2,8 @@
 # starts (sourced, not run): a scratch directory $tmp, the array pids of the
 # processes started (append with pids+=($!)), and cleanup, trapped on EXIT,
 # which kills and reaps them all and removes $tmp whatever happens.
-# free_port prints a loopback TCP port that nothing listens on.
+# free_port prints a loopback TCP port that nothing listens on, reserved for this
+# test while it runs (lib/free_port.py: never handed to another free_port caller).
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -13,5 +14,5 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py" $$
 }
