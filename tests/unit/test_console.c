@@ -26,22 +26,6 @@ static uint64_t fake_wall(void *ud)
     return (uint64_t)T0 * 1000000ULL;
 }
 
-static sonde_metric *family(sonde_registry *r, sonde_type type, const char *name,
-                            const char *const *labels, size_t n, const double *bounds, size_t nb)
-{
-    sonde_metric_opts o = {0};
-    o.type = type;
-    o.name = name;
-    o.help = "Test.";
-    o.label_names = labels;
-    o.label_count = n;
-    o.buckets.bounds = bounds;
-    o.buckets.count = nb;
-    sonde_metric *m = NULL;
-    CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
-    return m;
-}
-
 static console_range range_of(console_history *h, const char *name, console_fn fn, double q,
                               long range_s)
 {
@@ -102,7 +86,7 @@ TEST(rate_across_a_counter_reset)
     sonde_set_clock(NULL, fake_wall, NULL);
     sonde_registry *reg = new_reg();
     static const char *const lbl[] = {"route"};
-    sonde_metric *m = family(reg, SONDE_COUNTER, "reqs", lbl, 1, NULL, 0);
+    sonde_metric *m = new_family(reg, SONDE_COUNTER, "reqs", lbl, 1, NULL, 0);
     const char *v[] = {"/a"};
     sonde_counter_add(sonde_counter_with(m, v), 10);
     console_history *h = NULL;
@@ -160,7 +144,7 @@ TEST(histogram_quantile_known_buckets)
     /* the same through the history: 10 observations of 0.5, 20 of 1.5, 10 of 3 in 10 s */
     sonde_set_clock(NULL, fake_wall, NULL);
     sonde_registry *reg = new_reg();
-    sonde_metric *m = family(reg, SONDE_HISTOGRAM, "lat_seconds", NULL, 0, bounds, 3);
+    sonde_metric *m = new_family(reg, SONDE_HISTOGRAM, "lat_seconds", NULL, 0, bounds, 3);
     sonde_histogram *hg = sonde_histogram_of(m);
     console_history *h = NULL;
     CHECK_EQ_INT(console_history_new(reg, 1000, 3600, 1 << 20, NULL, &h), SONDE_OK);
@@ -214,7 +198,7 @@ TEST(hostile_label_values_are_escaped)
 {
     sonde_registry *reg = new_reg();
     static const char *const lbl[] = {"user"};
-    sonde_metric *m = family(reg, SONDE_COUNTER, "logins", lbl, 1, NULL, 0);
+    sonde_metric *m = new_family(reg, SONDE_COUNTER, "logins", lbl, 1, NULL, 0);
     const char *v[] = {"<img src=x onerror=alert(1)>\"\\\n\x01</script>"};
     sonde_counter_inc(sonde_counter_with(m, v));
     sonde_console *c = new_console(reg);
@@ -293,7 +277,7 @@ TEST(status_overview_and_exemplars)
     sonde_set_clock(NULL, fake_wall, NULL);
     sonde_registry *reg = new_reg();
     static const char *const lbl[] = {"provider", "model", "status"};
-    sonde_metric *calls = family(reg, SONDE_COUNTER, "gw_provider_calls", lbl, 3, NULL, 0);
+    sonde_metric *calls = new_family(reg, SONDE_COUNTER, "gw_provider_calls", lbl, 3, NULL, 0);
     const char *ok[] = {"openai", "gpt", "ok"}, *err[] = {"openai", "gpt", "error"};
     sonde_counter_add(sonde_counter_with(calls, ok), 30);
     sonde_counter_add(sonde_counter_with(calls, err), 10);
@@ -360,7 +344,7 @@ TEST(served_over_http_with_its_query_string)
 {
     sonde_registry *reg = new_reg();
     static const char *const lbl[] = {"k"};
-    sonde_metric *m = family(reg, SONDE_COUNTER, "jobs", lbl, 1, NULL, 0);
+    sonde_metric *m = new_family(reg, SONDE_COUNTER, "jobs", lbl, 1, NULL, 0);
     const char *v[] = {"<v> &x"};
     sonde_counter_inc(sonde_counter_with(m, v));
     sonde_console *c = new_console(reg);

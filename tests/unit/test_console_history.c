@@ -30,22 +30,6 @@ static uint64_t fake_wall(void *ud)
     return (uint64_t)wall_ms * 1000000ULL;
 }
 
-static sonde_metric *family(sonde_registry *r, sonde_type type, const char *name,
-                            const char *const *labels, size_t n, const double *bounds, size_t nb)
-{
-    sonde_metric_opts o = {0};
-    o.type = type;
-    o.name = name;
-    o.help = "Test.";
-    o.label_names = labels;
-    o.label_count = n;
-    o.buckets.bounds = bounds;
-    o.buckets.count = nb;
-    sonde_metric *m = NULL;
-    CHECK_EQ_INT(sonde_register(r, &o, &m), SONDE_OK);
-    return m;
-}
-
 static void watch(console_history *h, const char *name)
 {
     console_history_lock(h);
@@ -98,9 +82,9 @@ TEST(bytes_follow_the_samples_held)
     sonde_registry *reg = new_reg();
     static const char *const lbl[] = {"k"};
     static const double bounds[] = {1, 2};
-    sonde_metric *g = family(reg, SONDE_GAUGE, "temp", lbl, 1, NULL, 0);
-    sonde_metric *lat = family(reg, SONDE_HISTOGRAM, "lat_seconds", NULL, 0, bounds, 2);
-    sonde_metric *cnt = family(reg, SONDE_COUNTER, "jobs", NULL, 0, NULL, 0);
+    sonde_metric *g = new_family(reg, SONDE_GAUGE, "temp", lbl, 1, NULL, 0);
+    sonde_metric *lat = new_family(reg, SONDE_HISTOGRAM, "lat_seconds", NULL, 0, bounds, 2);
+    sonde_metric *cnt = new_family(reg, SONDE_COUNTER, "jobs", NULL, 0, NULL, 0);
     const char *dense[] = {"dense"}, *sparse[] = {"sparse"};
     sonde_gauge_set(sonde_gauge_with(g, dense), 1);
     sonde_gauge_set(sonde_gauge_with(g, sparse), 1);
@@ -193,7 +177,7 @@ TEST(the_bound_holds_as_series_grow)
     static const char *const lbl[] = {"k"};
     const char *names[3] = {"fam_a", "fam_b", "fam_c"};
     for (int i = 0; i < 3; i++) {
-        sonde_metric *m = family(reg, SONDE_GAUGE, names[i], lbl, 1, NULL, 0);
+        sonde_metric *m = new_family(reg, SONDE_GAUGE, names[i], lbl, 1, NULL, 0);
         for (int k = 0; k < 3; k++) {
             const char *v[] = {k == 0 ? "x" : k == 1 ? "y" : "z"};
             sonde_gauge_set(sonde_gauge_with(m, v), k);
@@ -277,7 +261,7 @@ TEST(series_of_one_view_share_the_room)
     sonde_set_clock(NULL, fake_wall, NULL);
     sonde_registry *reg = new_reg();
     static const char *const lbl[] = {"k"};
-    sonde_metric *m = family(reg, SONDE_GAUGE, "g", lbl, 1, NULL, 0);
+    sonde_metric *m = new_family(reg, SONDE_GAUGE, "g", lbl, 1, NULL, 0);
     const char *vals[3][1] = {{"x"}, {"y"}, {"z"}};
     console_history *h = NULL;
     /* room for the family and two and a half full-grown series: three of one view */
@@ -372,8 +356,8 @@ TEST(queries_read_the_same_across_chunks)
     sonde_registry *reg = new_reg();
     static const char *const rl[] = {"route"};
     static const double bounds[] = {0.1, 1};
-    sonde_metric *reqs = family(reg, SONDE_COUNTER, "reqs", rl, 1, NULL, 0);
-    sonde_metric *lat = family(reg, SONDE_HISTOGRAM, "lat_seconds", rl, 1, bounds, 2);
+    sonde_metric *reqs = new_family(reg, SONDE_COUNTER, "reqs", rl, 1, NULL, 0);
+    sonde_metric *lat = new_family(reg, SONDE_HISTOGRAM, "lat_seconds", rl, 1, bounds, 2);
     sonde_gauge *temp = NULL;
     CHECK_EQ_INT(sonde_gauge_new(reg, "temp", "Test.", &temp), SONDE_OK);
     const char *ra[] = {"/a"}, *rb[] = {"/b"};
