@@ -21,12 +21,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from free_port import free_ports  # noqa: E402
-
-
-def free_port():
-    return free_ports(1)[0]
-
+from free_port import free_port  # noqa: E402
 
 build = os.environ["SONDE_BUILD"]
 gw = os.path.join(build, "sonde-gateway")

@@ -9,15 +9,16 @@ to the next free_port() call of the same test, or to a test running beside it
 second dies while the test talks to the other one (a gateway "upstream"
 answered by an unrelated test server). So each port handed out is reserved
 under a shared directory (SONDE_PORT_DIR, default $TMPDIR/sonde-test-ports) as
-a file made with O_EXCL that names the holder's process id: the test itself
-(the shell that sources procs.sh, or the Python test). A reservation whose
-holder no longer runs is stale and taken over, so nothing needs releasing and
-a killed test leaks nothing.
+a file that names the holder's process id: the test itself (the shell that
+sources procs.sh, or the Python test). A reservation whose holder no longer
+runs is stale and taken over, so nothing needs releasing and a killed test
+leaks nothing. Callers take the directory's lock (flock) for the whole
+check-and-reserve, so two of them never take over the same stale port.
 
 As a script: free_port.py HOLDER_PID [N] prints N ports (default 1), one per
-line. As a module: free_ports(n) reserves for the calling process.
+line. As a module: free_ports(n) and free_port() reserve for the calling process.
 """
-import errno
+import fcntl
 import os
 import socket
 import sys
@@ -46,44 +47,39 @@ def _holder(path):
 
 
 def _reserve(port, holder):
-    """True when port is now reserved for holder (fresh, or taken over from a dead holder)."""
+    """True when port is now reserved for holder (free, or taken over from a dead holder);
+    the directory's lock held."""
     path = os.path.join(PORT_DIR, str(port))
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except OSError as e:
-            if e.errno != errno.EEXIST:
-                raise
-            old = _holder(path)
-            if old and _alive(old):
-                return False
-            try:  # stale (or half written: a holder of 0): take it over once
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(str(holder))
-        return True
-    return False
+    old = _holder(path)
+    if old and _alive(old):
+        return False
+    with open(path, "w") as f:
+        f.write(str(holder))
+    return True
 
 
 def free_ports(n, holder=None):
     holder = holder or os.getpid()
     os.makedirs(PORT_DIR, exist_ok=True)
     ports = []
-    while len(ports) < n:
-        for _ in range(ATTEMPTS):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
-            if port not in ports and _reserve(port, holder):
-                ports.append(port)
-                break
-        else:
-            raise RuntimeError("free_port: no unreserved loopback port in %d attempts" % ATTEMPTS)
+    with open(os.path.join(PORT_DIR, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        while len(ports) < n:
+            for _ in range(ATTEMPTS):
+                s = socket.socket()
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+                s.close()
+                if port not in ports and _reserve(port, holder):
+                    ports.append(port)
+                    break
+            else:
+                raise RuntimeError("free_port: no unreserved loopback port in %d attempts" % ATTEMPTS)
     return ports
+
+
+def free_port(holder=None):
+    return free_ports(1, holder)[0]
 
 
 if __name__ == "__main__":
