@@ -14,7 +14,8 @@
  * when its current span is sampled takes the out-of-line path that stores
  * one.
  * A histogram with native buckets (native.c) also observes into them; a
- * native-only one has no classic cells at all.
+ * native-only one has no classic cells at all, and a straight path of its own
+ * (one call out of line, no count of repeats).
  */
 #include <math.h>
 #ifdef __SSE2__
@@ -122,6 +123,17 @@ static __attribute__((noinline)) void observe_general(sonde_child *c, double v, 
     sonde_exemplar_auto(c->cell + (uint32_t)b, v);
 }
 
+/* One observation into a histogram without a bucket table: the straight path of a native-only
+ * histogram (no classic cells, no exemplars), else the general one. */
+static __attribute__((noinline)) void observe_without_table(sonde_child *c, double v)
+{
+    const sonde_native_cfg *nc = c->fam->native;
+    if (nc != NULL && nc->only)
+        sonde_native_observe(c, c->v.native, nc, v, 1);
+    else
+        observe_general(c, v, 1);
+}
+
 /* The straight path: a classic-only histogram (its table set), the thread's private cells
  * there, no sampled span on the thread: the table lookup, then two plain adds. */
 void sonde_histogram_observe(sonde_histogram *hist, double v)
@@ -130,8 +142,12 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     const sonde_family *f = c->fam;
+    if (__builtin_expect(f->buckets.index == NULL, 0)) {
+        observe_without_table(c, v);
+        return;
+    }
     sonde_cell *cells;
-    if (__builtin_expect(f->buckets.index == NULL || (cells = sonde_cell_private(c->cell)) == NULL ||
+    if (__builtin_expect((cells = sonde_cell_private(c->cell)) == NULL ||
                              sonde_exemplar_ctx != NULL,
                          0)) {
         observe_general(c, v, 1);
