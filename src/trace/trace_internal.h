@@ -259,7 +259,7 @@ void sonde_resource_free(trace_resource *r);
 
 /* deliver() gets every batch the thread takes (n >= 1, at most the batch size) and owns
  * the items afterwards; drop() gets the items still queued at shutdown. An item a full
- * queue refuses stays the pusher's (sonde_batch_push returns -1); the batch counts it. */
+ * queue refuses stays the pusher's (sonde_batch_claim returns NULL); the batch counts it. */
 typedef struct batch_ops {
     void (*deliver)(void *ud, void **items, size_t n, uint64_t deadline_ns);
     void (*drop)(void *ud, void **items, size_t n);
@@ -271,6 +271,7 @@ typedef struct batch_ops {
  * the export thread's own (tail, the list link) are on the next. */
 typedef struct batch_ring {
     _Alignas(64) _Atomic uint64_t head; /* written by the producer only */
+    _Atomic uint64_t dropped;           /* items it refused: the producer's, read by stats */
     uint64_t tail_seen;                 /* the producer's last read of tail */
     uint64_t credit;                    /* room reserved in the batch's bound, not yet used */
     uint64_t batch_id;                  /* the sonde_batch this ring feeds */
@@ -288,15 +289,17 @@ typedef struct batch_ring {
 typedef struct sonde_batch {
     uint64_t id; /* unique in the process: what a thread's ring is matched by */
     uint64_t cap, batch_max; /* cap: OTEL_BSP_MAX_QUEUE_SIZE, the bound of all rings together */
+    uint64_t wake_at;          /* items reserved that wake the sleeping thread: 3/4 of cap */
     uint64_t ring_cap, chunk; /* one ring's capacity; room reserved at a time */
     uint64_t delay_ns, timeout_ns;
     void **items; /* the export thread's batch */
     /* Each on its own cache line: the room left under the bound (a thread reserves `chunk`
      * of it at a time), what every push reads and is seldom written (the flags), and the
-     * counters of refused items. */
+     * counters of refused items no ring counts (each ring counts its own full-queue drops;
+     * a ring let go of adds its count to dropped_full, under rings_mu). */
     _Alignas(64) _Atomic int64_t room;
     _Alignas(64) _Atomic int stopping;
-    _Atomic int sleeping; /* the thread waits for a full batch or its timer */
+    _Atomic int sleeping; /* the thread waits for wake_at items or its timer */
     _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
     _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
@@ -313,8 +316,23 @@ int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t d
 /* A zeroed object that holds a sonde_batch (its counters sit on their own cache lines, so
  * the object needs 64-byte alignment, more than malloc promises); free() releases it. */
 void *sonde_batch_owner_alloc(size_t size);
-/* Never blocks: 0 queued, -1 full (the caller drops the item), -2 stopping. */
+/* Room for one item in this thread's ring, claimed: the ring, for sonde_batch_put, or NULL
+ * when the queue is full or the processor stopping (the caller drops the item; the batch
+ * counts it). Never blocks and, once the thread's ring exists, never allocates. */
+batch_ring *sonde_batch_claim(sonde_batch *b);
+
+/* Queue item in the room sonde_batch_claim gave (the same thread, nothing pushed between). */
+static inline void sonde_batch_put(batch_ring *r, void *item)
+{
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    r->cells[h & r->mask] = item;
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+}
+
+/* Claim and put: 0 queued, -1 refused (the caller drops the item). */
 int sonde_batch_push(sonde_batch *b, void *item);
+/* Items a full queue refused, all rings together. */
+uint64_t sonde_batch_dropped_full(sonde_batch *b);
 int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns);
 /* Flush with the deadline, stop the thread, hand what is left to drop(). */
 void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns);
@@ -337,8 +355,6 @@ struct sonde_tracer {
     long export_timeout_ms;
     _Atomic uint64_t exported, export_failed, rejected;
 };
-
-void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 

@@ -17,12 +17,6 @@
 #include "trace_internal.h"
 
 
-void sonde_tracer_submit(sonde_tracer *t, sonde_span *s)
-{
-    if (sonde_batch_push(&t->batch, s) != 0)
-        sonde_span_pool_put_local(s); /* counted by the batch: queue_full or shutdown */
-}
-
 void sonde_tracer_opts_init(sonde_tracer_opts *o)
 {
     if (!o)
@@ -271,7 +265,7 @@ void sonde_tracer_stats_get(const sonde_tracer *t, sonde_tracer_stats *out)
         return;
     sonde_tracer *m = (sonde_tracer *)t;
     out->exported = atomic_load(&m->exported);
-    out->dropped_queue_full = atomic_load(&m->batch.dropped_full);
+    out->dropped_queue_full = sonde_batch_dropped_full(&m->batch);
     out->dropped_export_failed = atomic_load(&m->export_failed);
     out->dropped_rejected = atomic_load(&m->rejected);
     out->dropped_shutdown = atomic_load(&m->batch.dropped_shutdown);
