@@ -93,10 +93,11 @@ void sonde_span_pool_destroy(span_pool *p);
 typedef struct span_thread_cache {
     sonde_span *head;
     size_t count;
+    int armed; /* the thread's cache has its exit destructor */
 } span_thread_cache;
 #define SONDE_SPAN_CACHE_MAX 64
 extern TRACE_TLS span_thread_cache sonde_span_cache;
-sonde_span *sonde_span_pool_refill(span_pool *p); /* the cache is empty */
+sonde_span *sonde_span_pool_refill(span_pool *p, int recording); /* the cache is empty */
 void sonde_span_pool_put_slow(sonde_span *s);     /* reset, or free when the cache is full */
 
 /* Fetch the line at p into this core's cache, ready to be written (prefetchw: a hint that
@@ -110,15 +111,19 @@ static inline void span_prefetchw(const void *p)
 #endif
 }
 
-static inline sonde_span *sonde_span_pool_get(span_pool *p)
+/* A span for a start; recording: it will most likely be sampled (the tracer's sampler is not
+ * always_off), so its lines are claimed ahead (an unsampled span writes only its context). */
+static inline sonde_span *sonde_span_pool_get(span_pool *p, int recording)
 {
     sonde_span *s = sonde_span_cache.head;
     if (__builtin_expect(s == NULL, 0))
-        return sonde_span_pool_refill(p);
+        return sonde_span_pool_refill(p, recording);
     sonde_span *next = s->next_free;
     sonde_span_cache.head = next;
     sonde_span_cache.count--;
     s->next_free = NULL;
+    if (!recording)
+        return s;
     /* Spans come back from the export thread, their lines in its core's cache: claim for
      * writing the lines this span is about to fill (its arena and attributes; its own
      * lines were claimed when it became the head), and the next span's, while this one is
@@ -139,12 +144,13 @@ static inline sonde_span *sonde_span_pool_get(span_pool *p)
 }
 
 /* Reset and keep in this thread's cache (freed when the cache is full). An unsampled span
- * stored nothing: it goes back as the pool gave it. An empty cache takes the slow path too
- * (count - 1 wraps): it arms the thread's exit destructor, for a thread that only ends
- * spans begun on others (an event loop's timer thread), whose cache never refilled. */
+ * stored nothing: it goes back as the pool gave it. A cache without its exit destructor
+ * takes the slow path too, which arms it: a thread that only ends spans begun on others (an
+ * event loop's timer thread) never refilled its cache. */
 static inline void sonde_span_pool_put_local(sonde_span *s)
 {
-    if (__builtin_expect(s->recording || sonde_span_cache.count - 1 >= SONDE_SPAN_CACHE_MAX - 1,
+    if (__builtin_expect((s->recording | !sonde_span_cache.armed) ||
+                             sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX,
                          0)) {
         sonde_span_pool_put_slow(s);
         return;
@@ -167,40 +173,47 @@ void sonde_trace_seed(void);
 
 static inline uint64_t sonde_trace_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-static inline uint64_t sonde_trace_random64(void)
+/* One xoshiro256** step of the state in x (the caller's copy, kept in registers). */
+static inline uint64_t sonde_trace_next(uint64_t x[4])
 {
-    uint64_t *r = sonde_trace_rng;
-    if (__builtin_expect(!sonde_trace_rng_seeded, 0))
-        sonde_trace_seed();
-    uint64_t result = sonde_trace_rotl(r[1] * 5, 7) * 9, t = r[1] << 17;
-    r[2] ^= r[0];
-    r[3] ^= r[1];
-    r[1] ^= r[2];
-    r[0] ^= r[3];
-    r[2] ^= t;
-    r[3] = sonde_trace_rotl(r[3], 45);
+    uint64_t result = sonde_trace_rotl(x[1] * 5, 7) * 9, t = x[1] << 17;
+    x[2] ^= x[0];
+    x[3] ^= x[1];
+    x[1] ^= x[2];
+    x[0] ^= x[3];
+    x[2] ^= t;
+    x[3] = sonde_trace_rotl(x[3], 45);
     return result;
 }
 
-/* Random ids, never all zero. */
-static inline void sonde_trace_new_trace_id(uint8_t id[16])
+/* A new span id, and a new trace id unless trace_id is NULL (a child keeps its parent's):
+ * random, never all zero. The thread's state is read once and written back once, before
+ * the ids are stored (byte stores the compiler could not otherwise keep apart from it). */
+static inline void sonde_trace_new_ids(uint8_t *trace_id, uint8_t span_id[8])
 {
-    uint64_t a, b;
-    do {
-        a = sonde_trace_random64();
-        b = sonde_trace_random64();
-    } while (!a && !b);
-    __builtin_memcpy(id, &a, 8);
-    __builtin_memcpy(id + 8, &b, 8);
-}
-
-static inline void sonde_trace_new_span_id(uint8_t id[8])
-{
-    uint64_t a;
+    if (__builtin_expect(!sonde_trace_rng_seeded, 0))
+        sonde_trace_seed();
+    uint64_t x[4] = {sonde_trace_rng[0], sonde_trace_rng[1], sonde_trace_rng[2],
+                     sonde_trace_rng[3]};
+    uint64_t a = 0, b = 0, c;
+    if (trace_id) {
+        do {
+            a = sonde_trace_next(x);
+            b = sonde_trace_next(x);
+        } while (__builtin_expect(!a && !b, 0));
+    }
     do
-        a = sonde_trace_random64();
-    while (!a);
-    __builtin_memcpy(id, &a, 8);
+        c = sonde_trace_next(x);
+    while (__builtin_expect(!c, 0));
+    sonde_trace_rng[0] = x[0];
+    sonde_trace_rng[1] = x[1];
+    sonde_trace_rng[2] = x[2];
+    sonde_trace_rng[3] = x[3];
+    if (trace_id) {
+        __builtin_memcpy(trace_id, &a, 8);
+        __builtin_memcpy(trace_id + 8, &b, 8);
+    }
+    __builtin_memcpy(span_id, &c, 8);
 }
 
 /* clock.c: the span clock, Unix ns. On x86-64 with the kernel keeping time by the TSC, a
