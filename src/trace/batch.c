@@ -55,7 +55,7 @@
 #define CHUNK_MAX 64   /* room reserved at a time */
 
 static _Atomic uint64_t next_batch_id = 1;
-static TRACE_TLS batch_ring *thread_rings; /* this thread's rings, most recently used first */
+TRACE_TLS batch_ring *sonde_batch_thread_rings;
 static TRACE_TLS int rings_armed;          /* the exit destructor is set for this thread */
 static pthread_key_t rings_key;
 static pthread_once_t rings_once = PTHREAD_ONCE_INIT;
@@ -81,8 +81,8 @@ static void ring_unref(batch_ring *r)
 static void rings_release(void *unused)
 {
     (void)unused;
-    batch_ring *r = thread_rings;
-    thread_rings = NULL;
+    batch_ring *r = sonde_batch_thread_rings;
+    sonde_batch_thread_rings = NULL;
     rings_armed = 0; /* a push after this (a later destructor) arms it again */
     while (r) {
         batch_ring *next = r->thread_next;
@@ -99,7 +99,7 @@ static void rings_key_create(void) { pthread_key_create(&rings_key, rings_releas
 static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
 {
     batch_ring *found = NULL;
-    for (batch_ring **link = &thread_rings; *link;) {
+    for (batch_ring **link = &sonde_batch_thread_rings; *link;) {
         batch_ring *r = *link;
         if (r->batch_id == b->id) {
             *link = r->thread_next;
@@ -147,10 +147,10 @@ static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
     }
     if (!rings_armed) {
         pthread_once(&rings_once, rings_key_create);
-        rings_armed = pthread_setspecific(rings_key, &thread_rings) == 0;
+        rings_armed = pthread_setspecific(rings_key, &sonde_batch_thread_rings) == 0;
     }
-    found->thread_next = thread_rings;
-    thread_rings = found;
+    found->thread_next = sonde_batch_thread_rings;
+    sonde_batch_thread_rings = found;
     return found;
 }
 
@@ -201,13 +201,13 @@ static __attribute__((noinline)) batch_ring *refuse(sonde_batch *b, batch_ring *
     return NULL;
 }
 
-batch_ring *sonde_batch_claim(sonde_batch *b)
+batch_ring *sonde_batch_claim_slow(sonde_batch *b)
 {
     if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&b->dropped_shutdown, 1, memory_order_relaxed);
         return NULL;
     }
-    batch_ring *r = thread_rings;
+    batch_ring *r = sonde_batch_thread_rings;
     if (__builtin_expect(!r || r->batch_id != b->id, 0) && !(r = ring_for(b)))
         return refuse(b, NULL); /* no memory for a ring: dropped like a full queue's */
     if (__builtin_expect(r->credit == 0, 0) && !reserve(b, r))

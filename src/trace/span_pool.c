@@ -8,8 +8,9 @@
  * takes one chain whole: a thread never walks a list of spans whose memory
  * the export thread touched last (one cache miss after another, all under
  * the pool's lock); it reaches each span when it uses it, and taking a span from the
- * cache prefetches for writing the lines of the next one and this one's arrays (the
- * export thread's core holds them), so the misses overlap the recording of a span. Spans keep their arena and
+ * cache for a tracer that may sample prefetches for writing the lines of the next one and
+ * this one's arrays (the export thread's core holds them), so the misses overlap the
+ * recording of a span. Spans keep their arena and
  * attribute arrays between uses (up to a size: bigger ones are freed), so a
  * span of the usual shape allocates nothing; its counts are cleared when it
  * starts again, so the export thread writes only the chain link into a span

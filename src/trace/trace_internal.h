@@ -329,10 +329,28 @@ int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t d
 /* A zeroed object that holds a sonde_batch (its counters sit on their own cache lines, so
  * the object needs 64-byte alignment, more than malloc promises); free() releases it. */
 void *sonde_batch_owner_alloc(size_t size);
+/* This thread's rings, the most recently used first (batch.c). */
+extern TRACE_TLS batch_ring *sonde_batch_thread_rings;
+batch_ring *sonde_batch_claim_slow(sonde_batch *b);
+
 /* Room for one item in this thread's ring, claimed: the ring, for sonde_batch_put, or NULL
  * when the queue is full or the processor stopping (the caller drops the item; the batch
- * counts it). Never blocks and, once the thread's ring exists, never allocates. */
-batch_ring *sonde_batch_claim(sonde_batch *b);
+ * counts it). Never blocks and, once the thread's ring exists, never allocates. Inline: the
+ * usual case, the thread's last ring is b's and has room reserved; anything else (a ring to
+ * find or make, room to reserve, a full ring, a stopping processor) is sonde_batch_claim_slow. */
+static inline batch_ring *sonde_batch_claim(sonde_batch *b)
+{
+    batch_ring *r = sonde_batch_thread_rings;
+    if (__builtin_expect(r && r->batch_id == b->id && r->credit &&
+                             atomic_load_explicit(&r->head, memory_order_relaxed) - r->tail_seen <=
+                                 r->mask &&
+                             !atomic_load_explicit(&b->stopping, memory_order_relaxed),
+                         1)) {
+        r->credit--;
+        return r;
+    }
+    return sonde_batch_claim_slow(b);
+}
 
 /* Queue item in the room sonde_batch_claim gave (the same thread, nothing pushed between). */
 static inline void sonde_batch_put(batch_ring *r, void *item)
