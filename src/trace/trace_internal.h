@@ -302,7 +302,8 @@ typedef struct batch_ring {
 typedef struct sonde_batch {
     uint64_t id; /* unique in the process: what a thread's ring is matched by */
     uint64_t cap, batch_max; /* cap: OTEL_BSP_MAX_QUEUE_SIZE, the bound of all rings together */
-    uint64_t wake_at;          /* items reserved that wake the sleeping thread: 3/4 of cap */
+    uint64_t wake_at; /* items reserved that wake the sleeping thread: 3/4 of cap (of
+                       * ring_cap when smaller) */
     uint64_t ring_cap, chunk; /* one ring's capacity; room reserved at a time */
     uint64_t delay_ns, timeout_ns;
     void **items; /* the export thread's batch */

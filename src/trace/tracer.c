@@ -4,7 +4,8 @@
  * glue between the spans and the batch processor: finished spans go to the
  * recent ring and the exporter on the export thread, then back to the pool
  * (those the ring holds on to later, when newer ones push them out).
- * Counters are atomics read by sonde_tracer_stats_get() and, when a registry
+ * Counters are atomics (the full queue's drops counted by each thread's ring
+ * and summed) read by sonde_tracer_stats_get() and, when a registry
  * is given, exposed as sonde_spans_dropped_total{reason} and
  * sonde_spans_exported_total by a collector.
  */
@@ -15,7 +16,6 @@
 
 #include "recent.h"
 #include "trace_internal.h"
-
 
 void sonde_tracer_opts_init(sonde_tracer_opts *o)
 {
