@@ -73,8 +73,10 @@ typedef struct sonde_logger_opts {
     long ring_size;             /* recent records kept; < 0: SONDE_LOG_RING, else 256 */
     sonde_log_exporter exporter; /* optional OTLP (or other) export, batched */
     long max_queue_size;        /* OTEL_BLRP_MAX_QUEUE_SIZE (2048) */
-    long max_export_batch_size; /* OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (512) */
-    long schedule_delay_ms;     /* OTEL_BLRP_SCHEDULE_DELAY (1000) */
+    long max_export_batch_size; /* OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (512): the most one
+                                   export gets, as for spans (docs/tracing.md) */
+    long schedule_delay_ms;     /* OTEL_BLRP_SCHEDULE_DELAY (1000); sooner when the queue
+                                   is 3/4 full */
     long export_timeout_ms;     /* OTEL_BLRP_EXPORT_TIMEOUT (30000) */
     int read_env;               /* 0 ignores the environment. Default 1 */
 } sonde_logger_opts;

@@ -207,10 +207,12 @@ typedef struct sonde_tracer_opts {
                                     OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT (no limit), characters */
     long event_count_limit;      /* OTEL_SPAN_EVENT_COUNT_LIMIT (128) */
     long event_attribute_count_limit; /* OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT (128) */
-    long schedule_delay_ms;      /* OTEL_BSP_SCHEDULE_DELAY (5000) */
+    long schedule_delay_ms;      /* OTEL_BSP_SCHEDULE_DELAY (5000); sooner when the queue
+                                    is 3/4 full (docs/tracing.md) */
     long export_timeout_ms;      /* OTEL_BSP_EXPORT_TIMEOUT (30000) */
     long max_queue_size;         /* OTEL_BSP_MAX_QUEUE_SIZE (2048) */
-    long max_export_batch_size;  /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE (512, at most the queue) */
+    long max_export_batch_size;  /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE (512, at most the queue):
+                                    the most one export gets; batches may be smaller */
     long recent_spans;           /* SONDE_TRACE_RECENT: spans kept in the recent ring (256);
                                     0 keeps none */
     int disabled;                /* 1: no tracer (*out = NULL). Unset (-1): OTEL_SDK_DISABLED */

@@ -492,5 +492,5 @@ void sonde_logger_stats_get(const sonde_logger *lg, sonde_log_stats *out)
     out->exported = atomic_load(&m->exported);
     out->export_failed = atomic_load(&m->export_failed);
     if (m->exporting)
-        out->dropped_queue_full = atomic_load(&m->batch.dropped_full);
+        out->dropped_queue_full = sonde_batch_dropped_full(&m->batch);
 }

@@ -25,14 +25,24 @@
  * instead of making one, so threads that come and go reuse rings. A ring is freed by the last of its thread and its processor to
  * let go of it (a reference count of two).
  *
- * The thread sleeps until the schedule delay (OTEL_BSP_SCHEDULE_DELAY) has
- * passed, a flush asks, or a pusher that reserves room sees a batch's worth
- * queued or reserved while the thread sleeps (a flag it sets before waiting
- * and checks the rings after): that pusher takes the flag and wakes it with
- * pthread_mutex_trylock only (a busy mutex means the thread is awake anyway
- * or not yet waiting, and the flag goes back up for the next reservation).
+ * The thread paces itself: it sleeps until the schedule delay
+ * (OTEL_BSP_SCHEDULE_DELAY) has passed, a flush asks, or the queue is
+ * filling: a pusher that reserves room and sees wake_at items reserved (3/4
+ * of the queue size, or of one ring's capacity when that is smaller), or
+ * that finds no room left or its ring full, wakes it if it sleeps (a flag it
+ * sets before waiting and checks the rings after). That pusher takes the
+ * flag and wakes it with pthread_mutex_trylock only (a busy mutex means the
+ * thread is awake anyway or not yet waiting, and the flag goes back up for
+ * the next pusher). Producers thus wake it seldom, not once per batch.
  * Awake, it takes everything queued, up to batch_max items at a time, and
- * hands them to deliver() with a deadline of now + the export timeout.
+ * hands them to deliver() with a deadline of now + the export timeout: the
+ * last batch of a wake, and every batch when batch_max is more than
+ * wake_at, may be smaller than batch_max.
+ *
+ * Each ring counts the items it refused (written by its producer only,
+ * summed by sonde_batch_dropped_full), so a full queue's drops share no
+ * counter; a ring let go of by the processor adds its count to the
+ * processor's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,7 +55,7 @@
 #define CHUNK_MAX 64   /* room reserved at a time */
 
 static _Atomic uint64_t next_batch_id = 1;
-static TRACE_TLS batch_ring *thread_rings; /* this thread's rings, most recently used first */
+TRACE_TLS batch_ring *sonde_batch_thread_rings;
 static TRACE_TLS int rings_armed;          /* the exit destructor is set for this thread */
 static pthread_key_t rings_key;
 static pthread_once_t rings_once = PTHREAD_ONCE_INIT;
@@ -71,8 +81,8 @@ static void ring_unref(batch_ring *r)
 static void rings_release(void *unused)
 {
     (void)unused;
-    batch_ring *r = thread_rings;
-    thread_rings = NULL;
+    batch_ring *r = sonde_batch_thread_rings;
+    sonde_batch_thread_rings = NULL;
     rings_armed = 0; /* a push after this (a later destructor) arms it again */
     while (r) {
         batch_ring *next = r->thread_next;
@@ -89,7 +99,7 @@ static void rings_key_create(void) { pthread_key_create(&rings_key, rings_releas
 static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
 {
     batch_ring *found = NULL;
-    for (batch_ring **link = &thread_rings; *link;) {
+    for (batch_ring **link = &sonde_batch_thread_rings; *link;) {
         batch_ring *r = *link;
         if (r->batch_id == b->id) {
             *link = r->thread_next;
@@ -137,27 +147,19 @@ static __attribute__((noinline)) batch_ring *ring_for(sonde_batch *b)
     }
     if (!rings_armed) {
         pthread_once(&rings_once, rings_key_create);
-        rings_armed = pthread_setspecific(rings_key, &thread_rings) == 0;
+        rings_armed = pthread_setspecific(rings_key, &sonde_batch_thread_rings) == 0;
     }
-    found->thread_next = thread_rings;
-    thread_rings = found;
+    found->thread_next = sonde_batch_thread_rings;
+    sonde_batch_thread_rings = found;
     return found;
 }
 
-/* Reserve room for up to a chunk of items; 0 when the bound is reached. The reserving
- * pusher wakes the sleeping thread when a batch's worth is queued or reserved. */
-static int reserve(sonde_batch *b, batch_ring *r)
+/* Wake the export thread if it sleeps: the pusher that takes the flag signals with
+ * pthread_mutex_trylock only (a busy mutex means the thread is awake anyway or not yet
+ * waiting, and the flag goes back up for the next pusher). */
+static void wake(sonde_batch *b)
 {
-    int64_t room = atomic_load_explicit(&b->room, memory_order_relaxed), take;
-    do {
-        if (room <= 0)
-            return 0;
-        take = room < (int64_t)b->chunk ? room : (int64_t)b->chunk;
-    } while (!atomic_compare_exchange_weak_explicit(&b->room, &room, room - take,
-                                                    memory_order_relaxed, memory_order_relaxed));
-    r->credit = (uint64_t)take;
     if (atomic_load_explicit(&b->sleeping, memory_order_relaxed) &&
-        b->cap - (uint64_t)room >= b->batch_max &&
         atomic_exchange_explicit(&b->sleeping, 0, memory_order_relaxed)) {
         if (pthread_mutex_trylock(&b->mu) == 0) {
             pthread_cond_signal(&b->wake);
@@ -166,33 +168,88 @@ static int reserve(sonde_batch *b, batch_ring *r)
             atomic_store_explicit(&b->sleeping, 1, memory_order_relaxed);
         }
     }
+}
+
+/* Reserve room for up to a chunk of items; 0 when the bound is reached. The pusher wakes
+ * the sleeping thread when wake_at items are reserved, or no room is left. */
+static int reserve(sonde_batch *b, batch_ring *r)
+{
+    int64_t room = atomic_load_explicit(&b->room, memory_order_relaxed), take;
+    do {
+        if (room <= 0) {
+            wake(b);
+            return 0;
+        }
+        take = room < (int64_t)b->chunk ? room : (int64_t)b->chunk;
+    } while (!atomic_compare_exchange_weak_explicit(&b->room, &room, room - take,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    r->credit = (uint64_t)take;
+    if (b->cap - (uint64_t)(room - take) >= b->wake_at)
+        wake(b);
     return 1;
+}
+
+/* A refused item, counted by the ring that refused it (NULL: the thread has none). */
+static __attribute__((noinline)) batch_ring *refuse(sonde_batch *b, batch_ring *r)
+{
+    if (r)
+        atomic_store_explicit(&r->dropped,
+                              atomic_load_explicit(&r->dropped, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&b->dropped_full, 1, memory_order_relaxed);
+    return NULL;
+}
+
+batch_ring *sonde_batch_claim_slow(sonde_batch *b)
+{
+    if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&b->dropped_shutdown, 1, memory_order_relaxed);
+        return NULL;
+    }
+    batch_ring *r = sonde_batch_thread_rings;
+    if (__builtin_expect(!r || r->batch_id != b->id, 0) && !(r = ring_for(b)))
+        return refuse(b, NULL); /* no memory for a ring: dropped like a full queue's */
+    if (__builtin_expect(r->credit == 0, 0) && !reserve(b, r))
+        return refuse(b, r);
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    if (__builtin_expect(h - r->tail_seen > r->mask, 0)) {
+        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (h - r->tail_seen > r->mask) {
+            wake(b); /* this thread's ring is full (it holds less than the bound) */
+            return refuse(b, r);
+        }
+    }
+    r->credit--;
+    return r;
 }
 
 int sonde_batch_push(sonde_batch *b, void *item)
 {
-    if (atomic_load_explicit(&b->stopping, memory_order_relaxed)) {
-        atomic_fetch_add_explicit(&b->dropped_shutdown, 1, memory_order_relaxed);
-        return -2;
-    }
-    batch_ring *r = thread_rings;
-    if (__builtin_expect(!r || r->batch_id != b->id, 0) && !(r = ring_for(b)))
-        goto full; /* no memory for a ring: dropped like a full queue's */
-    if (__builtin_expect(r->credit == 0, 0) && !reserve(b, r))
-        goto full;
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    if (__builtin_expect(h - r->tail_seen > r->mask, 0)) {
-        r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (h - r->tail_seen > r->mask)
-            goto full;
-    }
-    r->cells[h & r->mask] = item;
-    atomic_store_explicit(&r->head, h + 1, memory_order_release);
-    r->credit--;
+    batch_ring *r = sonde_batch_claim(b);
+    if (!r)
+        return -1;
+    sonde_batch_put(r, item);
     return 0;
-full:
-    atomic_fetch_add_explicit(&b->dropped_full, 1, memory_order_relaxed);
-    return -1;
+}
+
+uint64_t sonde_batch_dropped_full(sonde_batch *b)
+{
+    pthread_mutex_lock(&b->rings_mu);
+    uint64_t n = atomic_load_explicit(&b->dropped_full, memory_order_relaxed);
+    for (batch_ring *r = b->rings; r; r = r->batch_next)
+        n += atomic_load_explicit(&r->dropped, memory_order_relaxed);
+    pthread_mutex_unlock(&b->rings_mu);
+    return n;
+}
+
+/* Let go of a ring unlinked from b (under rings_mu): its count of refused items stays b's. */
+static void ring_unlinked(sonde_batch *b, batch_ring *r)
+{
+    atomic_fetch_add_explicit(&b->dropped_full,
+                              atomic_load_explicit(&r->dropped, memory_order_relaxed),
+                              memory_order_relaxed);
+    ring_unref(r);
 }
 
 /* Items queued in all rings (the export thread; under rings_mu). */
@@ -234,7 +291,7 @@ static size_t take(sonde_batch *b, void **items, size_t max)
         if (closed && t + k == h) {
             *link = r->batch_next;
             atomic_fetch_add_explicit(&b->room, (int64_t)r->credit, memory_order_relaxed);
-            ring_unref(r);
+            ring_unlinked(b, r);
             continue;
         }
         if (n == max && r->batch_next) {
@@ -280,11 +337,11 @@ static void *run(void *arg)
     pthread_mutex_lock(&b->mu);
     for (;;) {
         if (!atomic_load(&b->stopping) && b->flush_asked == b->flush_done &&
-            queued(b) < b->batch_max) {
+            queued(b) < b->wake_at) {
             struct timespec ts;
             deadline_ts(b->delay_ns, &ts);
             atomic_store(&b->sleeping, 1);
-            if (queued(b) < b->batch_max) /* a push between the check and the flag */
+            if (queued(b) < b->wake_at) /* a push between the check and the flag */
                 pthread_cond_timedwait(&b->wake, &b->mu, &ts);
         }
         atomic_store(&b->sleeping, 0); /* also one a pusher put back while this was awake */
@@ -292,8 +349,8 @@ static void *run(void *arg)
             break; /* batch_stop flushed first; what is left is dropped there */
         uint64_t asked = b->flush_asked;
         pthread_mutex_unlock(&b->mu);
-        /* Everything queued now goes, in batches: the delay has passed, a batch is full,
-         * or a flush asks for it. What is pushed meanwhile may go too, but does not keep
+        /* Everything queued now goes, in batches: the delay has passed, the queue is
+         * filling, or a flush asks for it. What is pushed meanwhile may go too, but does not keep
          * the loop going. */
         mark(b);
         size_t n;
@@ -329,6 +386,8 @@ int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t d
     while (b->ring_cap < b->cap && b->ring_cap < RING_MAX)
         b->ring_cap *= 2;
     b->chunk = b->cap / 32 < 1 ? 1 : b->cap / 32 > CHUNK_MAX ? CHUNK_MAX : b->cap / 32;
+    uint64_t holds = b->cap < b->ring_cap ? b->cap : b->ring_cap; /* what one thread can queue */
+    b->wake_at = holds - holds / 4;
     b->delay_ns = delay_ns;
     b->timeout_ns = timeout_ns;
     b->ops = ops;
@@ -404,7 +463,7 @@ void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns)
         batch_ring *r = b->rings;
         b->rings = r->batch_next;
         atomic_store_explicit(&r->detached, 1, memory_order_release);
-        ring_unref(r);
+        ring_unlinked(b, r);
     }
     pthread_mutex_unlock(&b->rings_mu);
     pthread_mutex_destroy(&b->mu);

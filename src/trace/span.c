@@ -108,35 +108,57 @@ static __attribute__((noinline)) uint32_t arena_add_cstr_words(sonde_span *s, co
     return off;
 }
 
-/* arena_add_cstr_words, and before it, inline, the most common case of all: an ASCII string
- * of fewer than 32 bytes (span names, attribute keys and values mostly are), no limit below
- * that, its 32 bytes in one page, room in the arena. Two 16-byte moves copy it with its NUL,
- * and one test (the first byte that is zero or 0x80 and up is a zero) takes it, with no
- * branch on its length. */
+#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
+#define SHORT_PATH 1
+/* The most common string of all: ASCII, fewer than 32 bytes (span names, attribute keys and
+ * values mostly are), its 32 bytes in one page. Its length, its 32 bytes (its NUL and what
+ * follows) in v; -1 for any other string. One test (the first byte that is zero or 0x80 and
+ * up is a zero) takes it, with no branch on its length. */
+static inline int short_ascii(const char *str, __m128i v[2])
+{
+    if (!sonde_words_page_safe(str, 32))
+        return -1;
+    const char *p = str;
+    __asm__("" : "+r"(p)); /* as sonde_read64_past: the loads may pass the string's end */
+    v[0] = _mm_loadu_si128((const __m128i *)p);
+    v[1] = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i zero = _mm_setzero_si128();
+    unsigned zeros = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[0], zero)) |
+                     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[1], zero)) << 16;
+    unsigned stops = zeros | (unsigned)_mm_movemask_epi8(v[0]) |
+                     (unsigned)_mm_movemask_epi8(v[1]) << 16;
+    if (__builtin_expect(!(zeros & stops & -stops), 0))
+        return -1;
+    return __builtin_ctz(stops);
+}
+
+/* A short_ascii string stored with its NUL in two 16-byte moves (SHORT_SLACK past it). */
+static inline void short_store(char *dst, const __m128i v[2])
+{
+    _mm_storeu_si128((__m128i *)dst, v[0]);
+    _mm_storeu_si128((__m128i *)(dst + 16), v[1]);
+}
+#else
+#define SHORT_PATH 0
+#endif
+
+/* arena_add_cstr_words, and before it, inline, the most common case: a short_ascii string,
+ * no limit below 32, room in the arena. */
 static inline uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
 {
-#if SONDE_WORDS_OVERREAD && defined(__SSE2__)
+#if SHORT_PATH
     uint32_t off = s->arena_len;
-    if (__builtin_expect((max_chars == 0 || max_chars >= 32) && sonde_words_page_safe(str, 32) &&
-                             (size_t)off + SHORT_SLACK <= s->arena_cap,
+    __m128i v[2];
+    int n;
+    if (__builtin_expect((max_chars == 0 || max_chars >= 32) &&
+                             (size_t)off + SHORT_SLACK <= s->arena_cap &&
+                             (n = short_ascii(str, v)) >= 0,
                          1)) {
-        const char *p = str;
-        __asm__("" : "+r"(p)); /* as sonde_read64_past: the loads may pass the string's end */
-        __m128i lo = _mm_loadu_si128((const __m128i *)p), hi = _mm_loadu_si128((const __m128i *)(p + 16));
-        __m128i zero = _mm_setzero_si128();
-        unsigned zeros = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, zero)) |
-                         (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, zero)) << 16;
-        unsigned stops = zeros | (unsigned)_mm_movemask_epi8(lo) | (unsigned)_mm_movemask_epi8(hi) << 16;
-        if (__builtin_expect(zeros & stops & -stops, 1)) {
-            char *dst = s->arena + off;
-            _mm_storeu_si128((__m128i *)dst, lo);
-            _mm_storeu_si128((__m128i *)(dst + 16), hi);
-            uint32_t n = (uint32_t)__builtin_ctz(stops);
-            s->arena_len = off + n + 1;
-            if (stored)
-                *stored = n;
-            return off;
-        }
+        short_store(s->arena + off, v);
+        s->arena_len = off + (uint32_t)n + 1;
+        if (stored)
+            *stored = (uint32_t)n;
+        return off;
     }
 #endif
     return arena_add_cstr_words(s, str, max_chars, stored);
@@ -147,7 +169,7 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
 {
     if (!t || !name)
         return NULL;
-    sonde_span *s = sonde_span_pool_get(&t->pool);
+    sonde_span *s = sonde_span_pool_get(&t->pool, t->sampler != SONDE_SAMPLER_ALWAYS_OFF);
     if (!s)
         return NULL;
     if (!parent && sonde_trace_current_span)
@@ -162,12 +184,11 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
         s->ctx.tracestate[tl] = '\0';
     } else {
         parent = NULL;
-        sonde_trace_new_trace_id(s->ctx.trace_id);
         memset(s->parent_id, 0, 8);
         s->has_parent = 0;
         s->ctx.tracestate[0] = '\0';
     }
-    sonde_trace_new_span_id(s->ctx.span_id);
+    sonde_trace_new_ids(parent ? NULL : s->ctx.trace_id, s->ctx.span_id);
     int sampled = t->sampler == SONDE_SAMPLER_ALWAYS_OFF ? 0 /* no call for the constant ones */
                   : t->sampler == SONDE_SAMPLER_ALWAYS_ON
                       ? 1
@@ -209,10 +230,17 @@ void sonde_span_end(sonde_span *s)
         sonde_span_pool_put_local(s);
         return;
     }
+    /* The queue's room first: a span the full queue drops (counted by the batch) costs no
+     * clock read. */
+    batch_ring *r = sonde_batch_claim(&s->tracer->batch);
+    if (!r) {
+        sonde_span_pool_put_local(s);
+        return;
+    }
     s->end_ns = sonde_span_clock_ns();
     if (s->end_ns < s->start_ns)
         s->end_ns = s->start_ns; /* the wall clock stepped back */
-    sonde_tracer_submit(s->tracer, s);
+    sonde_batch_put(r, s);
 }
 
 int sonde_span_is_recording(const sonde_span *s) { return s && s->recording; }
@@ -237,7 +265,7 @@ static uint32_t find_attr(const sonde_span *s, const char *key, size_t len)
     return UINT32_MAX;
 }
 
-static inline __attribute__((always_inline)) void set_attr(sonde_span *s, const sonde_attr *a)
+static __attribute__((noinline)) void set_attr(sonde_span *s, const sonde_attr *a)
 {
     if (!s || !s->recording || !a || !a->key || !a->key[0])
         return;
@@ -291,9 +319,50 @@ static inline __attribute__((always_inline)) void set_attr(sonde_span *s, const 
     }
 }
 
+/* The usual attribute, inline in sonde_span_set_str and sonde_span_set_int, with no call: a
+ * short_ascii key of a length no stored key has (so it is new: nothing to compare), a
+ * short_ascii value (str; NULL: the integer i) under the value length limit, room for both in
+ * the arena (each store passes its string by SHORT_SLACK at most) and for the attribute in
+ * its array, under the count limit. 1 stored; 0 when it does not apply (nothing stored). */
+static inline int set_attr_short(sonde_span *s, const char *key, const char *str, int64_t i)
+{
+#if SHORT_PATH
+    const span_limits *lim = &s->tracer->limits;
+    uint32_t off = s->arena_len, n = s->attr_count;
+    __m128i k[2], v[2];
+    int kl, vl = 0;
+    if (!key || n >= lim->attrs || n >= s->attr_cap || (size_t)off + 2 * SHORT_SLACK > s->arena_cap ||
+        (kl = short_ascii(key, k)) <= 0 || s->key_lens & 1ull << kl)
+        return 0;
+    if (str && ((lim->value_len && lim->value_len < 32) || (vl = short_ascii(str, v)) < 0))
+        return 0;
+    short_store(s->arena + off, k);
+    span_attr *a = &s->attrs[n];
+    a->key = off;
+    a->key_len = (uint32_t)kl;
+    s->key_lens |= 1ull << kl;
+    s->attr_count = n + 1;
+    off += (uint32_t)kl + 1;
+    if (str) {
+        short_store(s->arena + off, v);
+        a->type = SONDE_ATTR_STRING;
+        a->v.s = off;
+        off += (uint32_t)vl + 1;
+    } else {
+        a->type = SONDE_ATTR_INT;
+        a->v.i = i;
+    }
+    s->arena_len = off;
+    return 1;
+#else
+    (void)s, (void)key, (void)str, (void)i;
+    return 0;
+#endif
+}
+
 void sonde_span_set_str(sonde_span *s, const char *key, const char *value)
 {
-    if (s && s->recording) {
+    if (s && s->recording && !(value && set_attr_short(s, key, value, 0))) {
         sonde_attr a = SONDE_ATTR_STR(key, value);
         set_attr(s, &a);
     }
@@ -301,7 +370,7 @@ void sonde_span_set_str(sonde_span *s, const char *key, const char *value)
 
 void sonde_span_set_int(sonde_span *s, const char *key, int64_t value)
 {
-    if (s && s->recording) {
+    if (s && s->recording && !set_attr_short(s, key, NULL, value)) {
         sonde_attr a = SONDE_ATTR_INT(key, value);
         set_attr(s, &a);
     }

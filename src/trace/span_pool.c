@@ -8,8 +8,9 @@
  * takes one chain whole: a thread never walks a list of spans whose memory
  * the export thread touched last (one cache miss after another, all under
  * the pool's lock); it reaches each span when it uses it, and taking a span from the
- * cache prefetches for writing the lines of the next one and this one's arrays (the
- * export thread's core holds them), so the misses overlap the recording of a span. Spans keep their arena and
+ * cache for a tracer that may sample prefetches for writing the lines of the next one and
+ * this one's arrays (the export thread's core holds them), so the misses overlap the
+ * recording of a span. Spans keep their arena and
  * attribute arrays between uses (up to a size: bigger ones are freed), so a
  * span of the usual shape allocates nothing; its counts are cleared when it
  * starts again, so the export thread writes only the chain link into a span
@@ -26,7 +27,6 @@
 #define KEEP_ATTRS 32
 
 TRACE_TLS span_thread_cache sonde_span_cache;
-static TRACE_TLS int cache_armed; /* the thread's cache has its exit destructor */
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -60,7 +60,7 @@ static void cache_release(void *unused)
         sonde_span_free(s);
     }
     sonde_span_cache.count = 0;
-    cache_armed = 0; /* a span used after this (a later destructor) arms it again */
+    sonde_span_cache.armed = 0; /* a span used after this (a later destructor) arms it again */
 }
 
 static void cache_key_create(void) { pthread_key_create(&cache_key, cache_release); }
@@ -114,12 +114,12 @@ void sonde_span_pool_destroy(span_pool *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-sonde_span *sonde_span_pool_refill(span_pool *p)
+sonde_span *sonde_span_pool_refill(span_pool *p, int recording)
 {
-    if (!cache_armed) {
+    if (!sonde_span_cache.armed) {
         pthread_once(&cache_once, cache_key_create);
         /* any non-NULL value arms the destructor */
-        cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
+        sonde_span_cache.armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
     }
     pthread_mutex_lock(&p->mu);
     sonde_span *chain = p->chains;
@@ -132,7 +132,7 @@ sonde_span *sonde_span_pool_refill(span_pool *p)
         return sonde_span_alloc();
     sonde_span_cache.head = chain; /* the cache was empty */
     sonde_span_cache.count = chain->chain_len;
-    return sonde_span_pool_get(p);
+    return sonde_span_pool_get(p, recording);
 }
 
 void sonde_span_pool_put_slow(sonde_span *s)
@@ -143,9 +143,9 @@ void sonde_span_pool_put_slow(sonde_span *s)
         sonde_span_free(s);
         return;
     }
-    if (!cache_armed) { /* a thread that only ends spans begun elsewhere must free them too */
+    if (!sonde_span_cache.armed) { /* a thread that only ends spans begun elsewhere must free them too */
         pthread_once(&cache_once, cache_key_create);
-        cache_armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
+        sonde_span_cache.armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
     }
     s->next_free = sonde_span_cache.head;
     sonde_span_cache.head = s;

@@ -93,10 +93,11 @@ void sonde_span_pool_destroy(span_pool *p);
 typedef struct span_thread_cache {
     sonde_span *head;
     size_t count;
+    int armed; /* the thread's cache has its exit destructor */
 } span_thread_cache;
 #define SONDE_SPAN_CACHE_MAX 64
 extern TRACE_TLS span_thread_cache sonde_span_cache;
-sonde_span *sonde_span_pool_refill(span_pool *p); /* the cache is empty */
+sonde_span *sonde_span_pool_refill(span_pool *p, int recording); /* the cache is empty */
 void sonde_span_pool_put_slow(sonde_span *s);     /* reset, or free when the cache is full */
 
 /* Fetch the line at p into this core's cache, ready to be written (prefetchw: a hint that
@@ -110,15 +111,19 @@ static inline void span_prefetchw(const void *p)
 #endif
 }
 
-static inline sonde_span *sonde_span_pool_get(span_pool *p)
+/* A span for a start; recording: it will most likely be sampled (the tracer's sampler is not
+ * always_off), so its lines are claimed ahead (an unsampled span writes only its context). */
+static inline sonde_span *sonde_span_pool_get(span_pool *p, int recording)
 {
     sonde_span *s = sonde_span_cache.head;
     if (__builtin_expect(s == NULL, 0))
-        return sonde_span_pool_refill(p);
+        return sonde_span_pool_refill(p, recording);
     sonde_span *next = s->next_free;
     sonde_span_cache.head = next;
     sonde_span_cache.count--;
     s->next_free = NULL;
+    if (!recording)
+        return s;
     /* Spans come back from the export thread, their lines in its core's cache: claim for
      * writing the lines this span is about to fill (its arena and attributes; its own
      * lines were claimed when it became the head), and the next span's, while this one is
@@ -139,12 +144,13 @@ static inline sonde_span *sonde_span_pool_get(span_pool *p)
 }
 
 /* Reset and keep in this thread's cache (freed when the cache is full). An unsampled span
- * stored nothing: it goes back as the pool gave it. An empty cache takes the slow path too
- * (count - 1 wraps): it arms the thread's exit destructor, for a thread that only ends
- * spans begun on others (an event loop's timer thread), whose cache never refilled. */
+ * stored nothing: it goes back as the pool gave it. A cache without its exit destructor
+ * takes the slow path too, which arms it: a thread that only ends spans begun on others (an
+ * event loop's timer thread) never refilled its cache. */
 static inline void sonde_span_pool_put_local(sonde_span *s)
 {
-    if (__builtin_expect(s->recording || sonde_span_cache.count - 1 >= SONDE_SPAN_CACHE_MAX - 1,
+    if (__builtin_expect((s->recording | !sonde_span_cache.armed) ||
+                             sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX,
                          0)) {
         sonde_span_pool_put_slow(s);
         return;
@@ -167,40 +173,47 @@ void sonde_trace_seed(void);
 
 static inline uint64_t sonde_trace_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-static inline uint64_t sonde_trace_random64(void)
+/* One xoshiro256** step of the state in x (the caller's copy, kept in registers). */
+static inline uint64_t sonde_trace_next(uint64_t x[4])
 {
-    uint64_t *r = sonde_trace_rng;
-    if (__builtin_expect(!sonde_trace_rng_seeded, 0))
-        sonde_trace_seed();
-    uint64_t result = sonde_trace_rotl(r[1] * 5, 7) * 9, t = r[1] << 17;
-    r[2] ^= r[0];
-    r[3] ^= r[1];
-    r[1] ^= r[2];
-    r[0] ^= r[3];
-    r[2] ^= t;
-    r[3] = sonde_trace_rotl(r[3], 45);
+    uint64_t result = sonde_trace_rotl(x[1] * 5, 7) * 9, t = x[1] << 17;
+    x[2] ^= x[0];
+    x[3] ^= x[1];
+    x[1] ^= x[2];
+    x[0] ^= x[3];
+    x[2] ^= t;
+    x[3] = sonde_trace_rotl(x[3], 45);
     return result;
 }
 
-/* Random ids, never all zero. */
-static inline void sonde_trace_new_trace_id(uint8_t id[16])
+/* A new span id, and a new trace id unless trace_id is NULL (a child keeps its parent's):
+ * random, never all zero. The thread's state is read once and written back once, before
+ * the ids are stored (byte stores the compiler could not otherwise keep apart from it). */
+static inline void sonde_trace_new_ids(uint8_t *trace_id, uint8_t span_id[8])
 {
-    uint64_t a, b;
-    do {
-        a = sonde_trace_random64();
-        b = sonde_trace_random64();
-    } while (!a && !b);
-    __builtin_memcpy(id, &a, 8);
-    __builtin_memcpy(id + 8, &b, 8);
-}
-
-static inline void sonde_trace_new_span_id(uint8_t id[8])
-{
-    uint64_t a;
+    if (__builtin_expect(!sonde_trace_rng_seeded, 0))
+        sonde_trace_seed();
+    uint64_t x[4] = {sonde_trace_rng[0], sonde_trace_rng[1], sonde_trace_rng[2],
+                     sonde_trace_rng[3]};
+    uint64_t a = 0, b = 0, c;
+    if (trace_id) {
+        do {
+            a = sonde_trace_next(x);
+            b = sonde_trace_next(x);
+        } while (__builtin_expect(!a && !b, 0));
+    }
     do
-        a = sonde_trace_random64();
-    while (!a);
-    __builtin_memcpy(id, &a, 8);
+        c = sonde_trace_next(x);
+    while (__builtin_expect(!c, 0));
+    sonde_trace_rng[0] = x[0];
+    sonde_trace_rng[1] = x[1];
+    sonde_trace_rng[2] = x[2];
+    sonde_trace_rng[3] = x[3];
+    if (trace_id) {
+        __builtin_memcpy(trace_id, &a, 8);
+        __builtin_memcpy(trace_id + 8, &b, 8);
+    }
+    __builtin_memcpy(span_id, &c, 8);
 }
 
 /* clock.c: the span clock, Unix ns. On x86-64 with the kernel keeping time by the TSC, a
@@ -259,7 +272,7 @@ void sonde_resource_free(trace_resource *r);
 
 /* deliver() gets every batch the thread takes (n >= 1, at most the batch size) and owns
  * the items afterwards; drop() gets the items still queued at shutdown. An item a full
- * queue refuses stays the pusher's (sonde_batch_push returns -1); the batch counts it. */
+ * queue refuses stays the pusher's (sonde_batch_claim returns NULL); the batch counts it. */
 typedef struct batch_ops {
     void (*deliver)(void *ud, void **items, size_t n, uint64_t deadline_ns);
     void (*drop)(void *ud, void **items, size_t n);
@@ -271,6 +284,7 @@ typedef struct batch_ops {
  * the export thread's own (tail, the list link) are on the next. */
 typedef struct batch_ring {
     _Alignas(64) _Atomic uint64_t head; /* written by the producer only */
+    _Atomic uint64_t dropped;           /* items it refused: the producer's, read by stats */
     uint64_t tail_seen;                 /* the producer's last read of tail */
     uint64_t credit;                    /* room reserved in the batch's bound, not yet used */
     uint64_t batch_id;                  /* the sonde_batch this ring feeds */
@@ -288,15 +302,18 @@ typedef struct batch_ring {
 typedef struct sonde_batch {
     uint64_t id; /* unique in the process: what a thread's ring is matched by */
     uint64_t cap, batch_max; /* cap: OTEL_BSP_MAX_QUEUE_SIZE, the bound of all rings together */
+    uint64_t wake_at; /* items reserved that wake the sleeping thread: 3/4 of cap (of
+                       * ring_cap when smaller) */
     uint64_t ring_cap, chunk; /* one ring's capacity; room reserved at a time */
     uint64_t delay_ns, timeout_ns;
     void **items; /* the export thread's batch */
     /* Each on its own cache line: the room left under the bound (a thread reserves `chunk`
      * of it at a time), what every push reads and is seldom written (the flags), and the
-     * counters of refused items. */
+     * counters of refused items no ring counts (each ring counts its own full-queue drops;
+     * a ring let go of adds its count to dropped_full, under rings_mu). */
     _Alignas(64) _Atomic int64_t room;
     _Alignas(64) _Atomic int stopping;
-    _Atomic int sleeping; /* the thread waits for a full batch or its timer */
+    _Atomic int sleeping; /* the thread waits for wake_at items or its timer */
     _Alignas(64) _Atomic uint64_t dropped_full, dropped_shutdown;
     _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t wake, flushed;
@@ -313,8 +330,41 @@ int sonde_batch_start(sonde_batch *b, size_t queue, size_t batch_max, uint64_t d
 /* A zeroed object that holds a sonde_batch (its counters sit on their own cache lines, so
  * the object needs 64-byte alignment, more than malloc promises); free() releases it. */
 void *sonde_batch_owner_alloc(size_t size);
-/* Never blocks: 0 queued, -1 full (the caller drops the item), -2 stopping. */
+/* This thread's rings, the most recently used first (batch.c). */
+extern TRACE_TLS batch_ring *sonde_batch_thread_rings;
+batch_ring *sonde_batch_claim_slow(sonde_batch *b);
+
+/* Room for one item in this thread's ring, claimed: the ring, for sonde_batch_put, or NULL
+ * when the queue is full or the processor stopping (the caller drops the item; the batch
+ * counts it). Never blocks and, once the thread's ring exists, never allocates. Inline: the
+ * usual case, the thread's last ring is b's and has room reserved; anything else (a ring to
+ * find or make, room to reserve, a full ring, a stopping processor) is sonde_batch_claim_slow. */
+static inline batch_ring *sonde_batch_claim(sonde_batch *b)
+{
+    batch_ring *r = sonde_batch_thread_rings;
+    if (__builtin_expect(r && r->batch_id == b->id && r->credit &&
+                             atomic_load_explicit(&r->head, memory_order_relaxed) - r->tail_seen <=
+                                 r->mask &&
+                             !atomic_load_explicit(&b->stopping, memory_order_relaxed),
+                         1)) {
+        r->credit--;
+        return r;
+    }
+    return sonde_batch_claim_slow(b);
+}
+
+/* Queue item in the room sonde_batch_claim gave (the same thread, nothing pushed between). */
+static inline void sonde_batch_put(batch_ring *r, void *item)
+{
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    r->cells[h & r->mask] = item;
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+}
+
+/* Claim and put: 0 queued, -1 refused (the caller drops the item). */
 int sonde_batch_push(sonde_batch *b, void *item);
+/* Items a full queue refused, all rings together. */
+uint64_t sonde_batch_dropped_full(sonde_batch *b);
 int sonde_batch_flush(sonde_batch *b, uint64_t timeout_ns);
 /* Flush with the deadline, stop the thread, hand what is left to drop(). */
 void sonde_batch_stop(sonde_batch *b, uint64_t timeout_ns);
@@ -337,8 +387,6 @@ struct sonde_tracer {
     long export_timeout_ms;
     _Atomic uint64_t exported, export_failed, rejected;
 };
-
-void sonde_tracer_submit(sonde_tracer *t, sonde_span *s); /* the ended recording span */
 
 /* ---- protobuf writer (pb.c) ----------------------------------------------------------- */
 

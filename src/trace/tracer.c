@@ -4,7 +4,8 @@
  * glue between the spans and the batch processor: finished spans go to the
  * recent ring and the exporter on the export thread, then back to the pool
  * (those the ring holds on to later, when newer ones push them out).
- * Counters are atomics read by sonde_tracer_stats_get() and, when a registry
+ * Counters are atomics (the full queue's drops counted by each thread's ring
+ * and summed) read by sonde_tracer_stats_get() and, when a registry
  * is given, exposed as sonde_spans_dropped_total{reason} and
  * sonde_spans_exported_total by a collector.
  */
@@ -15,13 +16,6 @@
 
 #include "recent.h"
 #include "trace_internal.h"
-
-
-void sonde_tracer_submit(sonde_tracer *t, sonde_span *s)
-{
-    if (sonde_batch_push(&t->batch, s) != 0)
-        sonde_span_pool_put_local(s); /* counted by the batch: queue_full or shutdown */
-}
 
 void sonde_tracer_opts_init(sonde_tracer_opts *o)
 {
@@ -271,7 +265,7 @@ void sonde_tracer_stats_get(const sonde_tracer *t, sonde_tracer_stats *out)
         return;
     sonde_tracer *m = (sonde_tracer *)t;
     out->exported = atomic_load(&m->exported);
-    out->dropped_queue_full = atomic_load(&m->batch.dropped_full);
+    out->dropped_queue_full = sonde_batch_dropped_full(&m->batch);
     out->dropped_export_failed = atomic_load(&m->export_failed);
     out->dropped_rejected = atomic_load(&m->rejected);
     out->dropped_shutdown = atomic_load(&m->batch.dropped_shutdown);

@@ -14,7 +14,9 @@
  * OTEL_BSP_MAX_QUEUE_SIZE given back, so the bound is exact again; a thread
  * that exits with its ring empty leaves it to the next thread), and a
  * thread whose tracer is freed lets go of its ring when it ends spans of
- * another tracer (LeakSanitizer reports a leaked ring otherwise).
+ * another tracer (LeakSanitizer reports a leaked ring otherwise). A steady
+ * stream wakes the export thread as the queue fills (not only its schedule
+ * delay): it is exported while it flows, in batches, nothing lost.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,7 +32,9 @@
 
 typedef struct counts {
     pthread_mutex_t mu;
+    pthread_cond_t cv;
     size_t exported, children_ok, children_bad;
+    int hold, held; /* hold: count_export waits (held) until it is cleared */
 } counts;
 
 static int slow_export(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
@@ -172,6 +176,10 @@ static int count_export(void *ud, const sonde_span *const *spans, size_t n, uint
     (void)spans, (void)deadline_ns, (void)rejected;
     counts *c = ud;
     pthread_mutex_lock(&c->mu);
+    c->held = c->hold;
+    pthread_cond_broadcast(&c->cv);
+    while (c->hold)
+        pthread_cond_wait(&c->cv, &c->mu);
     c->exported += n;
     pthread_mutex_unlock(&c->mu);
     return SONDE_OK;
@@ -224,6 +232,7 @@ TEST(exiting_threads_hand_over_their_queue)
     counts c;
     memset(&c, 0, sizeof c);
     pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
     /* a queue of 64: each thread reserves room 2 spans at a time */
     sonde_tracer *t = counting_tracer(&c, 64);
     CHECK(t != NULL);
@@ -248,15 +257,102 @@ TEST(exiting_threads_hand_over_their_queue)
     CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
     CHECK_EQ_INT(exported_of(&c), 16 + 12);
     /* the exited threads' rings are drained and their room given back: 64 fit again, the
-     * 65th (the exporter sleeps: a batch is the whole queue) is dropped */
+     * 65th is dropped (the exporter, held in the export of one span, takes none meanwhile) */
+    pthread_mutex_lock(&c.mu);
+    c.hold = 1;
+    pthread_mutex_unlock(&c.mu);
+    b.n = 1;
+    end_burst(&b);
+    sonde_tracer_flush(t, 0); /* asks for the export, which is held */
+    pthread_mutex_lock(&c.mu);
+    while (!c.held)
+        pthread_cond_wait(&c.cv, &c.mu);
+    pthread_mutex_unlock(&c.mu);
     b.n = 65;
     end_burst(&b);
     sonde_tracer_stats st;
     sonde_tracer_stats_get(t, &st);
     CHECK_EQ_INT(st.dropped_queue_full, 1);
+    pthread_mutex_lock(&c.mu);
+    c.hold = 0;
+    pthread_cond_broadcast(&c.cv);
+    pthread_mutex_unlock(&c.mu);
     CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
-    CHECK_EQ_INT(exported_of(&c), 16 + 12 + 64);
+    CHECK_EQ_INT(exported_of(&c), 16 + 12 + 1 + 64);
     sonde_tracer_free(t, 10000);
+}
+
+typedef struct stream {
+    pthread_mutex_t mu;
+    size_t batch_max, exported, while_flowing, full_batches, oversized;
+    int flowing;
+} stream;
+
+static int stream_export(void *ud, const sonde_span *const *spans, size_t n, uint64_t deadline_ns,
+                         size_t *rejected)
+{
+    (void)spans, (void)deadline_ns, (void)rejected;
+    stream *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->exported += n;
+    c->while_flowing += c->flowing ? n : 0;
+    c->full_batches += n == c->batch_max;
+    c->oversized += n > c->batch_max;
+    pthread_mutex_unlock(&c->mu);
+    return SONDE_OK;
+}
+
+/* 2000 spans, 4 a millisecond, into a queue of 512 (woken at 384 queued: 128 spans, 32 ms of
+ * the stream, to spare) exported in batches of at most batch_max. */
+static void stream_through(long batch_max)
+{
+    stream c = {PTHREAD_MUTEX_INITIALIZER, (size_t)batch_max, 0, 0, 0, 0, 1};
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.read_env = 0;
+    o.max_queue_size = 512;
+    o.max_export_batch_size = batch_max;
+    o.schedule_delay_ms = 3600000;
+    o.exporter = (sonde_span_exporter){stream_export, NULL, &c};
+    sonde_tracer *t;
+    CHECK_EQ_INT(sonde_tracer_new(&o, &t), SONDE_OK);
+    enum { SPANS = 2000 };
+    for (int i = 0; i < SPANS; i++) {
+        sonde_span *s = sonde_span_start(t, "flow", SONDE_SPAN_INTERNAL, NULL);
+        sonde_span_set_int(s, "i", i);
+        sonde_span_end(s);
+        if (i % 4 == 3) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    pthread_mutex_lock(&c.mu);
+    c.flowing = 0;
+    size_t during = c.while_flowing;
+    pthread_mutex_unlock(&c.mu);
+    CHECK(during >= SPANS - 512); /* what was still queued at the end: less than the queue */
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    sonde_tracer_stats st;
+    sonde_tracer_stats_get(t, &st);
+    CHECK_EQ_INT(st.dropped_queue_full, 0);
+    CHECK_EQ_INT(st.exported, SPANS);
+    pthread_mutex_lock(&c.mu);
+    CHECK_EQ_INT(c.exported, SPANS);
+    CHECK_EQ_INT(c.oversized, 0);
+    if (batch_max < 384)
+        CHECK(c.full_batches > 0);
+    pthread_mutex_unlock(&c.mu);
+    sonde_tracer_free(t, 10000);
+}
+
+/* A steady stream, slower than the exporter: the producer wakes the export thread when the
+ * queue is 3/4 full (the schedule delay never comes), so it is exported while it flows, in
+ * batches of at most the batch size, and none is lost; also when the batch size is the
+ * queue's, which a wake never waits for. */
+TEST(a_stream_is_exported_as_it_flows)
+{
+    stream_through(64);
+    stream_through(512);
 }
 
 typedef struct two_tracers {
@@ -287,6 +383,8 @@ TEST(a_thread_outlives_its_tracer)
     memset(&c2, 0, sizeof c2);
     pthread_mutex_init(&c1.mu, NULL);
     pthread_mutex_init(&c2.mu, NULL);
+    pthread_cond_init(&c1.cv, NULL);
+    pthread_cond_init(&c2.cv, NULL);
     two_tracers w = {counting_tracer(&c1, 2048), counting_tracer(&c2, 2048),
                      PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     CHECK(w.first && w.second);
@@ -376,6 +474,7 @@ int main(void)
     RUN(many_threads_account_for_every_span);
     RUN(unsampled_spans_ended_by_an_exiting_thread);
     RUN(exiting_threads_hand_over_their_queue);
+    RUN(a_stream_is_exported_as_it_flows);
     RUN(a_thread_outlives_its_tracer);
     RUN(flush_is_not_starved_by_a_busy_thread);
     return check_report();

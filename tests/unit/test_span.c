@@ -1,7 +1,8 @@
 /*
  * test_span.c - spans through a real tracer and batch processor into a test
- * exporter that copies what it receives: attributes of every type, the span
- * limits (count, value length in characters, events, event attributes),
+ * exporter that copies what it receives: attributes of every type (keys of
+ * one length told apart), the span limits (count, value length in
+ * characters, events, event attributes),
  * invalid UTF-8, the status rules, parents (explicit context, the thread's
  * current span, remote), unsampled spans, a full queue (dropped, counted and
  * exposed as sonde_spans_dropped_total{reason}), the flush at shutdown, the
@@ -152,6 +153,47 @@ TEST(attributes_and_flush)
     sonde_tracer_stats st;
     sonde_tracer_stats_get(t, &st);
     CHECK_EQ_INT(st.exported, 1);
+    sonde_tracer_free(t, 5000);
+}
+
+/* Keys of one length (and of one length modulo 64, the span's quick test for a new key) are
+ * told apart by their bytes: each is kept with its own value, whichever setter stored it, and
+ * a key set again has its value replaced in place. */
+TEST(attributes_of_one_key_length)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer *t = new_tracer(&k, NULL);
+    char long_key[69]; /* 68 bytes: 4 + 64 */
+    memset(long_key, 'k', 68);
+    long_key[68] = '\0';
+    sonde_span *s = sonde_span_start(t, "keys", SONDE_SPAN_INTERNAL, NULL);
+    sonde_span_set_str(s, "ab.x", "one");
+    sonde_span_set_int(s, "ab.y", 2);
+    sonde_span_set_str(s, "cd.x", "three");
+    sonde_span_set_str(s, long_key, "four");
+    sonde_span_set_int(s, "ab.x", 5); /* replaces "one" */
+    sonde_span_set_str(s, "ab.z", "six");
+    sonde_span_set_str(s, "ab.y", "seven"); /* replaces 2 */
+    sonde_span_end(s);
+    CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+    const seen_span *x = find(&k, "keys");
+    CHECK(x != NULL);
+    if (x) {
+        CHECK_EQ_INT(x->attrs, 5);
+        CHECK_EQ_STR(x->attr[0].key, "ab.x");
+        CHECK_EQ_INT(x->attr[0].type, SONDE_ATTR_INT);
+        CHECK_EQ_INT(x->attr[0].v.i, 5);
+        CHECK_EQ_STR(x->attr[1].key, "ab.y");
+        CHECK_EQ_INT(x->attr[1].type, SONDE_ATTR_STRING);
+        CHECK_EQ_STR(x->attr[1].v.s, "seven");
+        CHECK_EQ_STR(x->attr[2].key, "cd.x");
+        CHECK_EQ_STR(x->attr[2].v.s, "three");
+        CHECK(strncmp(x->attr[3].key, long_key, sizeof x->keys[3] - 1) == 0);
+        CHECK_EQ_STR(x->attr[3].v.s, "four");
+        CHECK_EQ_STR(x->attr[4].key, "ab.z");
+        CHECK_EQ_STR(x->attr[4].v.s, "six");
+    }
     sonde_tracer_free(t, 5000);
 }
 
@@ -800,6 +842,7 @@ TEST(environment)
 int main(void)
 {
     RUN(attributes_and_flush);
+    RUN(attributes_of_one_key_length);
     RUN(span_limits);
     RUN(string_lengths);
     RUN(short_strings_at_page_end);
