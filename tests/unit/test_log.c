@@ -188,7 +188,7 @@ TEST(file_and_locale)
     sonde_log(lg, SONDE_LOG_INFO, "two", NULL, 0);
     setlocale(LC_NUMERIC, "C");
     sonde_logger_free(lg, 0);
-    CHECK(had != NULL); /* the locale exists (scripts/deps.sh generates it) */
+    CHECK(had != NULL); /* the locale exists (the ctest fixture locale_de generates it) */
     FILE *fp = fopen(path, "r");
     char a[512] = "", b[512] = "";
     CHECK(fp && fgets(a, sizeof a, fp) && fgets(b, sizeof b, fp));
