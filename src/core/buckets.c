@@ -76,17 +76,18 @@ int sonde_buckets_check(const double *bounds, size_t count)
 }
 
 /* The cells are monotonic in v for non-negative doubles (their bits order as integers), so
- * with bounds[0] >= +0 the bounds fill the cells in order. index[k] counts the bounds in the
- * cells before k: a value in cell k is above all of those (a lower cell holds only lower
- * doubles, and -0 < +0 never occurs as no bound is -0), below those of later cells, and
- * the one bound its cell may hold, bounds[index[k]], is compared. Values clamped to the end
- * cells (min and max: values below bounds[0] or above bounds[n - 1], the infinities, -0)
- * compare with bounds[0] (index 0) and bounds[n - 1] (the only bound of the top cell), so
- * no index reads past the last bound. One bound per cell and at most
- * SONDE_BUCKET_TABLE_MAX (256) cells: an index (at most n - 1) fits a byte. */
+ * with bounds[0] >= +0 the bounds fill the cells in order. slots[k].below counts the bounds
+ * in the cells before k: a value in cell k is above all of those (a lower cell holds only
+ * lower doubles, and -0 < +0 never occurs as no bound is -0), below those of later cells,
+ * and the one bound its cell may hold, bounds[below], is compared (slots[k].bound). Values
+ * clamped to the end cells (min and max: values below bounds[0] or above bounds[n - 1], the
+ * infinities, -0) compare with bounds[0] (below 0) and bounds[n - 1] (the only bound of the
+ * top cell), so below never passes the last bound. One bound per cell and at most
+ * SONDE_BUCKET_TABLE_MAX (256) cells: at most 4 kB a family. */
 int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table *t)
 {
-    t->index = NULL;
+    t->slots = NULL;
+    t->at = 0; /* what the hot path tests: no table */
     if (n == 0 || signbit(bounds[0]))
         return SONDE_OK;
     int64_t lo = sonde_bucket_cell(bounds[0]), top = sonde_bucket_cell(bounds[n - 1]);
@@ -96,17 +97,18 @@ int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table 
     for (size_t i = 1; i < n; i++)
         if (sonde_bucket_cell(bounds[i]) == sonde_bucket_cell(bounds[i - 1]))
             return SONDE_OK;
-    uint8_t *index = malloc(cells);
-    if (!index)
+    sonde_bucket_slot *slots = malloc(cells * sizeof *slots);
+    if (!slots)
         return SONDE_ENOMEM;
     size_t below = 0;
     for (size_t k = 0; k < cells; k++) {
         while (below < n && sonde_bucket_cell(bounds[below]) < lo + (int64_t)k)
             below++;
-        index[k] = (uint8_t)below;
+        slots[k].below = below;
+        slots[k].bound = bounds[below]; /* below < n: the top cell holds bounds[n - 1] */
     }
-    t->index = index;
-    t->at = (uintptr_t)index - (uintptr_t)lo;
+    t->slots = slots;
+    t->at = (uintptr_t)slots - (uintptr_t)lo * sizeof *slots;
     /* the first double of cell lo and the last of cell top (both non-negative) */
     t->min = sonde_bits_to_double((uint64_t)lo << SONDE_BUCKET_CELL_SHIFT);
     t->max = sonde_bits_to_double(((uint64_t)top << SONDE_BUCKET_CELL_SHIFT) |

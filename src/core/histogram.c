@@ -25,9 +25,10 @@
 #include "exemplar.h"
 #include "internal.h"
 
-/* The bucket of v (not NaN) by the family's table (internal.h): v clamped to the table's
- * cells (maxsd and minsd on x86-64), one load, one compare. */
-static inline size_t bucket_by_table(const sonde_family *f, double v)
+/* The bucket of v (not NaN) by the family's table (internal.h; at is its f->buckets.at):
+ * v clamped to the table's cells (maxsd and minsd on x86-64), then one slot: the bounds
+ * below the cell, plus one when v is above the cell's bound. */
+static inline size_t bucket_by_table(const sonde_family *f, uintptr_t at, double v)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     /* maxsd and minsd reading the ends from memory (GCC loads them into registers first) */
@@ -37,14 +38,16 @@ static inline size_t bucket_by_table(const sonde_family *f, double v)
     double in = v < f->buckets.min ? f->buckets.min : v;
     in = in > f->buckets.max ? f->buckets.max : in;
 #endif
-    size_t i = *(const uint8_t *)(f->buckets.at + (uintptr_t)sonde_bucket_cell(in));
+    const sonde_bucket_slot *s =
+        (const sonde_bucket_slot *)(at + (uintptr_t)sonde_bucket_cell(in) * sizeof *s);
+    size_t i = s->below;
 #if defined(__x86_64__) && defined(__GNUC__)
     /* the compare's carry (bound < v) added to i: one adc where the compiler writes seta,
      * movzbl and add */
-    __asm__("ucomisd %1, %2\n\tadc $0, %0" : "+r"(i) : "x"(v), "x"(f->bounds[i]) : "cc");
+    __asm__("ucomisd %1, %2\n\tadc $0, %0" : "+r"(i) : "x"(v), "x"(s->bound) : "cc");
     return i;
 #else
-    return i + (v > f->bounds[i]);
+    return i + (v > s->bound);
 #endif
 }
 
@@ -59,8 +62,8 @@ static inline size_t bucket_by_table(const sonde_family *f, double v)
  * bounds). Longer lists take an ordinary binary search. */
 static inline size_t bucket_index(const sonde_family *f, double v)
 {
-    if (f->buckets.index)
-        return bucket_by_table(f, v);
+    if (f->buckets.at)
+        return bucket_by_table(f, f->buckets.at, v);
     const double *b = f->bounds;
     size_t n = f->bound_count;
     if (n < SONDE_BOUNDS_SCAN) {
@@ -142,7 +145,8 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
     if (__builtin_expect(c == NULL || isnan(v), 0))
         return;
     const sonde_family *f = c->fam;
-    if (__builtin_expect(f->buckets.index == NULL, 0)) {
+    uintptr_t at = f->buckets.at; /* 0: no table (one load, reused for the lookup) */
+    if (__builtin_expect(at == 0, 0)) {
         observe_without_table(c, v);
         return;
     }
@@ -153,7 +157,7 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         observe_general(c, v, 1);
         return;
     }
-    sonde_cell_bump_u64(&cells[bucket_by_table(f, v)]);
+    sonde_cell_bump_u64(&cells[bucket_by_table(f, at, v)]);
     sonde_cell_add_f64(&cells[f->bound_count + 1], v);
 }
 

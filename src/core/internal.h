@@ -52,17 +52,23 @@ struct summary_state; /* summary.c */
  * power of two. Cell k of the table is cell lo + k of that cut, and the end cells stretch
  * to -Inf and +Inf: an observation is first clamped to [min, max], the lowest double of
  * cell lo and the highest of the top cell (two SSE2 instructions, no branch). Every cell
- * holds at most one bound, so the bucket of v in cell lo + k is index[k] (the bounds in the
- * cells before it) plus one when v (unclamped) is above bounds[index[k]]. at is the
- * address of index minus lo, so that the cell of the clamped value indexes it directly.
- * index is NULL when the bounds do not fit (a negative bound, two bounds in one cell, more
- * than SONDE_BUCKET_TABLE_MAX cells) or the histogram has native buckets: histogram.c
- * then searches the bounds. */
+ * holds at most one bound, so the bucket of v in cell lo + k is slots[k].below (the bounds
+ * in the cells before it) plus one when v (unclamped) is above slots[k].bound (the first
+ * bound from cell k on, bounds[below]): both from one 16-byte slot, so the lookup reads no
+ * other array. at is the address of slots minus lo slots, so that the cell of the clamped
+ * value indexes it directly. slots is NULL and at 0 when the bounds do not fit (a negative
+ * bound, two bounds in one cell, more than SONDE_BUCKET_TABLE_MAX cells) or the histogram
+ * has native buckets: histogram.c then searches the bounds. */
 #define SONDE_BUCKET_CELL_SHIFT 50
 #define SONDE_BUCKET_TABLE_MAX 256
+typedef struct sonde_bucket_slot {
+    double bound;
+    uint64_t below;
+} sonde_bucket_slot;
+_Static_assert(sizeof(sonde_bucket_slot) == 16, "the lookup scales a cell by 16");
 typedef struct sonde_bucket_table {
-    uint8_t *index;
-    uintptr_t at; /* (uintptr_t)index - lo */
+    sonde_bucket_slot *slots;
+    uintptr_t at; /* (uintptr_t)slots - lo * sizeof(sonde_bucket_slot) */
     double min, max;
 } sonde_bucket_table;
 
@@ -228,7 +234,7 @@ locale_t sonde_c_locale(void);
 
 /* buckets.c */
 int sonde_buckets_check(const double *bounds, size_t count);
-/* The lookup table of n sorted bounds into *t; t->index stays NULL when they do not fit
+/* The lookup table of n sorted bounds into *t; t->slots stays NULL when they do not fit
  * one (see sonde_bucket_table). SONDE_ENOMEM, or 0. */
 int sonde_bucket_table_build(const double *bounds, size_t n, sonde_bucket_table *t);
 /* The cell of v in the table's cut of the doubles (not yet offset by lo). */

@@ -56,7 +56,7 @@ static void family_free(sonde_family *f)
         free(f->bound_text[i]);
     free(f->bound_text);
     free(f->bounds);
-    free(f->buckets.index);
+    free(f->buckets.slots);
     free(f->native);
     free(f->quantiles);
     for (size_t i = 0; i < f->state_count && f->states; i++)

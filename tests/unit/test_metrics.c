@@ -295,8 +295,9 @@ static void check_buckets_against_definition(sonde_registry *r, const double *b,
     snprintf(name, sizeof name, "bt%d", id++);
     sonde_bucket_table t;
     CHECK_EQ_INT(sonde_bucket_table_build(b, n, &t), SONDE_OK);
-    CHECK_EQ_INT(t.index != NULL, table);
-    free(t.index);
+    CHECK_EQ_INT(t.slots != NULL, table);
+    CHECK_EQ_INT(t.at != 0, table);
+    free(t.slots);
     sonde_histogram *h;
     CHECK_EQ_INT(sonde_histogram_new(r, name, NULL, (sonde_buckets){b, n}, &h), SONDE_OK);
     uint64_t *want = calloc(n + 1, sizeof *want), *got = calloc(n + 1, sizeof *got);
@@ -370,8 +371,8 @@ TEST(histogram_bucket_table)
             rnd[i] = rnd[i - 1] * (1.05 + (double)(lcg_next(&seed) % 1950) / 1000);
         sonde_bucket_table t;
         CHECK_EQ_INT(sonde_bucket_table_build(rnd, n, &t), SONDE_OK);
-        int table = t.index != NULL;
-        free(t.index);
+        int table = t.slots != NULL;
+        free(t.slots);
         fits += table;
         falls_back += !table;
         check_buckets_against_definition(r, rnd, n, table);
