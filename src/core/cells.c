@@ -20,6 +20,7 @@
 #include "sonde/error.h"
 
 __thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
+__thread sonde_arena *sonde_tls_fast __attribute__((tls_model("initial-exec")));
 static __thread sonde_arena *tls_arena;  /* private or shared */
 static __thread int tls_exited;          /* the arena was given back: no private arena any more */
 
@@ -50,7 +51,7 @@ static void arena_give_back(void *p)
     a->next_free = free_private;
     free_private = a;
     pthread_mutex_unlock(&pool_lock);
-    sonde_tls_private = tls_arena = NULL;
+    sonde_tls_private = sonde_tls_fast = tls_arena = NULL;
     tls_exited = 1;
 }
 
@@ -145,8 +146,10 @@ int sonde_cells_add(uint32_t int_id, uint64_t n, uint32_t float_id, double v)
     if (!a) {
         if (!(a = tls_arena = arena_take()))
             return SONDE_ENOMEM;
-        if (!a->shared)
+        if (!a->shared) {
             sonde_tls_private = a;
+            sonde_exemplar_ctx_set(sonde_exemplar_ctx); /* sonde_tls_fast follows */
+        }
     }
     sonde_cell *chunk = chunk_of(a, int_id), *fchunk = chunk;
     if (float_id && (float_id >> SONDE_CHUNK_BITS) != (int_id >> SONDE_CHUNK_BITS))

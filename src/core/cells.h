@@ -63,6 +63,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core_iface.h"
+
 #define SONDE_CHUNK_BITS 12
 #define SONDE_CHUNK_CELLS (1u << SONDE_CHUNK_BITS)
 #define SONDE_DIR_SIZE (1u << 14) /* at most 2^26 cells in the process */
@@ -78,14 +80,12 @@ typedef struct sonde_arena {
     struct sonde_arena *next_free;  /* private arenas: the pool's free stack */
 } sonde_arena;
 
-/* The calling thread's private arena, or NULL (none yet, or it writes a shared one). */
-extern __thread sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
+/* The calling thread's private arena is sonde_tls_private, and sonde_tls_fast while the
+ * thread has no exemplar context (core_iface.h declares both). */
 
-/* The calling thread's private copy of cell id, or NULL when it has none (no private arena,
- * or the chunk is not there yet): then update through sonde_cells_add(). */
-static inline sonde_cell *sonde_cell_private(uint32_t id)
+/* Cell id in arena a (NULL: none), or NULL when a has no chunk for it yet. */
+static inline sonde_cell *sonde_cell_in(sonde_arena *a, uint32_t id)
 {
-    sonde_arena *a = sonde_tls_private;
     if (__builtin_expect(a != NULL, 1)) {
         sonde_cell *chunk = atomic_load_explicit(&a->dir[id >> SONDE_CHUNK_BITS], memory_order_relaxed);
         if (__builtin_expect(chunk != NULL, 1))
@@ -93,6 +93,14 @@ static inline sonde_cell *sonde_cell_private(uint32_t id)
     }
     return NULL;
 }
+
+/* The calling thread's private copy of cell id, or NULL when it has none (no private arena,
+ * or the chunk is not there yet): then update through sonde_cells_add(). */
+static inline sonde_cell *sonde_cell_private(uint32_t id) { return sonde_cell_in(sonde_tls_private, id); }
+
+/* The same, and NULL too while the thread has an exemplar context: the fast paths of counters
+ * and histograms, which then go out of line to attach the exemplar. One TLS load for both. */
+static inline sonde_cell *sonde_cell_fast(uint32_t id) { return sonde_cell_in(sonde_tls_fast, id); }
 
 static inline double sonde_bits_to_double(uint64_t b)
 {

@@ -113,9 +113,25 @@ SONDE_INTERNAL int sonde_internal_kv_parse(const char *s, sonde_attr **attrs, si
 SONDE_INTERNAL void sonde_internal_attrs_free(sonde_attr *attrs, size_t count);
 
 /* exemplar.c (exemplar.h): the context of the calling thread's current span while that span
- * is sampled, else NULL. src/trace sets it whenever the thread's current span changes; the
- * counter and histogram hot paths read it to attach exemplars. Not exported. */
+ * is sampled, else NULL. src/trace sets it, through sonde_exemplar_ctx_set, whenever the
+ * thread's current span changes; the counter and histogram update paths read it to attach
+ * exemplars. Not exported. */
 extern __thread const sonde_span_context *sonde_exemplar_ctx __attribute__((tls_model("initial-exec")));
+
+/* cells.c (cells.h): the calling thread's private arena (NULL: none yet, or it writes a
+ * shared one), and sonde_tls_fast, the same arena while the thread has no exemplar context
+ * and NULL while it has one: the one pointer the counter and histogram fast paths read to
+ * know both that they may add with plain stores and that no exemplar is due. Not exported. */
+struct sonde_arena;
+extern __thread struct sonde_arena *sonde_tls_private __attribute__((tls_model("initial-exec")));
+extern __thread struct sonde_arena *sonde_tls_fast __attribute__((tls_model("initial-exec")));
+
+/* Set the calling thread's exemplar context (sampled, or NULL), keeping sonde_tls_fast true. */
+static inline void sonde_exemplar_ctx_set(const sonde_span_context *ctx)
+{
+    sonde_exemplar_ctx = ctx;
+    sonde_tls_fast = ctx ? NULL : sonde_tls_private;
+}
 
 /* iface_checks.c, for libsonde-otlp: the three checks below and sonde_strtod, exported
  * (NULL s: 0). */

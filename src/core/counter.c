@@ -6,10 +6,10 @@
  * dependency chain, and counts stay exact), fractional adds to a double
  * cell in the mirror half of the ids (cells.h), whose chunk an arena only
  * gets once a thread adds a fraction. The value is the sum of both over all
- * arenas, which never decreases. Each update reads the exemplar context
- * (exemplar.h) once: only when the thread's current span is sampled does it
- * take the out-of-line path that also stores an exemplar, so the plain path
- * is the code it was.
+ * arenas, which never decreases. An increment reads one thread-local,
+ * sonde_tls_fast (core_iface.h): the thread's private arena while no sampled
+ * span is its current one, NULL otherwise, so the out-of-line path (no
+ * private cell yet, or an exemplar to store) costs the plain path no load.
  */
 #include <math.h>
 
@@ -32,15 +32,25 @@ static __attribute__((noinline)) void inc_with_exemplar(const sonde_child *c)
     sonde_exemplar_auto(c->cell, 1);
 }
 
+/* Every increment the plain path does not take: an exemplar to attach, or no private cell. */
+static __attribute__((noinline)) void inc_general(const sonde_child *c)
+{
+    if (sonde_exemplar_ctx != NULL)
+        inc_with_exemplar(c);
+    else
+        inc_cells(c);
+}
+
 void sonde_counter_inc(sonde_counter *counter)
 {
     sonde_child *c = (sonde_child *)counter;
     if (__builtin_expect(c == NULL, 0))
         return;
-    if (__builtin_expect(sonde_exemplar_ctx != NULL, 0))
-        inc_with_exemplar(c);
+    sonde_cell *cell = sonde_cell_fast(c->cell); /* NULL also while an exemplar is due */
+    if (__builtin_expect(cell != NULL, 1))
+        sonde_cell_add_u64(cell, 1);
     else
-        inc_cells(c);
+        inc_general(c);
 }
 
 /* v >= 0 and finite: whole values to the integer cell, others to the double cell. */

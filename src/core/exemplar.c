@@ -186,9 +186,9 @@ void sonde_histogram_observe_exemplar(sonde_histogram *h, double v, const sonde_
         return;
     }
     const sonde_span_context *saved = sonde_exemplar_ctx;
-    sonde_exemplar_ctx = sampled_or_null(ctx);
+    sonde_exemplar_ctx_set(sampled_or_null(ctx));
     sonde_histogram_observe(h, v);
-    sonde_exemplar_ctx = saved;
+    sonde_exemplar_ctx_set(saved);
 }
 
 int sonde_counter_add_exemplar(sonde_counter *c, double v, const sonde_span_context *ctx)
@@ -196,9 +196,9 @@ int sonde_counter_add_exemplar(sonde_counter *c, double v, const sonde_span_cont
     if (!ctx)
         return sonde_counter_add(c, v);
     const sonde_span_context *saved = sonde_exemplar_ctx;
-    sonde_exemplar_ctx = sampled_or_null(ctx);
+    sonde_exemplar_ctx_set(sampled_or_null(ctx));
     int rc = sonde_counter_add(c, v);
-    sonde_exemplar_ctx = saved;
+    sonde_exemplar_ctx_set(saved);
     return rc;
 }
 
@@ -208,9 +208,9 @@ int sonde_add_exemplar(sonde_registry *reg, const char *name, const sonde_label 
     if (!ctx)
         return sonde_add(reg, name, labels, n, v);
     const sonde_span_context *saved = sonde_exemplar_ctx;
-    sonde_exemplar_ctx = sampled_or_null(ctx);
+    sonde_exemplar_ctx_set(sampled_or_null(ctx));
     int rc = sonde_add(reg, name, labels, n, v);
-    sonde_exemplar_ctx = saved;
+    sonde_exemplar_ctx_set(saved);
     return rc;
 }
 
@@ -220,8 +220,8 @@ int sonde_observe_exemplar(sonde_registry *reg, const char *name, const sonde_la
     if (!ctx)
         return sonde_observe(reg, name, labels, n, v);
     const sonde_span_context *saved = sonde_exemplar_ctx;
-    sonde_exemplar_ctx = sampled_or_null(ctx);
+    sonde_exemplar_ctx_set(sampled_or_null(ctx));
     int rc = sonde_observe(reg, name, labels, n, v);
-    sonde_exemplar_ctx = saved;
+    sonde_exemplar_ctx_set(saved);
     return rc;
 }

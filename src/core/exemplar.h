@@ -31,8 +31,11 @@
  *
  * The automatic path: src/trace keeps sonde_exemplar_ctx, a thread-local,
  * pointing at the context of the thread's current span while that span is
- * sampled and NULL otherwise. The hot paths read it once after their update
- * (sonde_exemplar_auto); only when it is set do they call the store.
+ * sampled and NULL otherwise (sonde_exemplar_ctx_set, which also clears
+ * sonde_tls_fast meanwhile, so the plain paths of counter_inc and
+ * histogram_observe need no load of their own to notice it). The other
+ * paths read it once after their update (sonde_exemplar_auto); only when it
+ * is set do they call the store.
  */
 #ifndef SONDE_EXEMPLAR_H
 #define SONDE_EXEMPLAR_H

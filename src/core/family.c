@@ -256,8 +256,7 @@ static sonde_child *child_new(sonde_family *f, const child_key *k)
 /* Removal: values and memory are reclaimed once no reader can hold them (ebr.h). */
 static void child_retire(sonde_child *c)
 {
-    if (c->fam->cells_per_child)
-        sonde_cells_release(c->cell, c->fam->cells_per_child);
+    sonde_child_cells_release(c);
     sonde_child_values_free(c);
     sonde_defer_free(c);
 }

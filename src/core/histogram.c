@@ -1,7 +1,7 @@
 /*
  * histogram.c - the histogram hot path. A child owns bound_count + 2 cells:
- * one non-cumulative integer count per bucket (the last is +Inf), then the
- * sum (a double).
+ * the sum (a double), then one non-cumulative integer count per bucket (the
+ * last is +Inf); c->cell names the first bucket (internal.h).
  * Observing finds the bucket (a table lookup and one compare when the bounds
  * fit the family's table, internal.h; else a branch-free count for short
  * lists, binary search beyond) and adds to the calling thread's own cells.
@@ -31,9 +31,11 @@
 static inline size_t bucket_by_table(const sonde_family *f, uintptr_t at, double v)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    /* maxsd and minsd reading the ends from memory (GCC loads them into registers first) */
+    /* both ends in one 16-byte load (min, max adjacent: internal.h), then maxsd with the low
+     * lane and minsd with the high one (a load fewer than two memory operands) */
     double in = v;
-    __asm__("maxsd %1, %0\n\tminsd %2, %0" : "+x"(in) : "m"(f->buckets.min), "m"(f->buckets.max));
+    __m128d ends = _mm_loadu_pd(&f->buckets.min);
+    __asm__("maxsd %1, %0\n\tunpckhpd %1, %1\n\tminsd %1, %0" : "+x"(in), "+x"(ends));
 #else
     double in = v < f->buckets.min ? f->buckets.min : v;
     in = in > f->buckets.max ? f->buckets.max : in;
@@ -103,11 +105,11 @@ static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
     size_t b = bucket_index(f, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (__builtin_expect(cells == NULL, 0)) {
-        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell + (uint32_t)f->bound_count + 1, v * (double)n);
+        sonde_cells_add(c->cell + (uint32_t)b, n, sonde_hist_sum_cell(c), v * (double)n);
         return b;
     }
     sonde_cell_add_u64(&cells[b], n);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v * (double)n);
+    sonde_cell_add_f64(&cells[-1], v * (double)n);
     return b;
 }
 
@@ -151,14 +153,12 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         return;
     }
     sonde_cell *cells;
-    if (__builtin_expect((cells = sonde_cell_private(c->cell)) == NULL ||
-                             sonde_exemplar_ctx != NULL,
-                         0)) {
+    if (__builtin_expect((cells = sonde_cell_fast(c->cell)) == NULL, 0)) { /* or an exemplar due */
         observe_general(c, v, 1);
         return;
     }
     sonde_cell_bump_u64(&cells[bucket_by_table(f, at, v)]);
-    sonde_cell_add_f64(&cells[f->bound_count + 1], v);
+    sonde_cell_add_f64(&cells[-1], v); /* the sum */
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -190,7 +190,7 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
             if (counts)
                 counts[i] = k;
         }
-        s = sonde_cells_sum_f64(c->cell + (uint32_t)n + 1);
+        s = sonde_cells_sum_f64(sonde_hist_sum_cell(c));
     }
     if (count)
         *count = total;

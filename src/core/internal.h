@@ -69,7 +69,7 @@ _Static_assert(sizeof(sonde_bucket_slot) == 16, "the lookup scales a cell by 16"
 typedef struct sonde_bucket_table {
     sonde_bucket_slot *slots;
     uintptr_t at; /* (uintptr_t)slots - lo * sizeof(sonde_bucket_slot) */
-    double min, max;
+    double min, max; /* adjacent: histogram.c loads them as one pair */
 } sonde_bucket_table;
 
 /* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
@@ -90,6 +90,11 @@ typedef struct sonde_child {
     struct sonde_child *prev;           /* under the family lock; once removed, the pending list */
     char blob[];
 } sonde_child;
+
+/* A histogram child's cell range is its sum, then one count per bucket (+Inf last): c->cell
+ * names the first bucket, so bucket i is c->cell + i and the sum c->cell - 1, and the hot
+ * path reaches both from one base with no other load (family cells_lead = 1). */
+static inline uint32_t sonde_hist_sum_cell(const sonde_child *c) { return c->cell - 1; }
 
 typedef struct sonde_family {
     struct sonde_registry *reg;
@@ -116,6 +121,7 @@ typedef struct sonde_family {
     size_t limit;
     size_t value_max; /* longest label value in bytes */
     uint32_t cells_per_child;
+    uint32_t cells_lead; /* cells of a child's range before c->cell: 1 for a histogram's sum */
     sonde_value_fn fn; /* scrape-time value, or NULL */
     void *fn_ud;
 
@@ -210,6 +216,8 @@ static inline sonde_child *sonde_family_walk_next(sonde_family_walk *w)
 /* values.c: value storage of one child, by family type; _free defers it (ebr.h) */
 int sonde_child_values_init(sonde_child *c);
 void sonde_child_values_free(sonde_child *c);
+/* Give back a child's cell range (from c->cell - cells_lead), if its family has cells. */
+void sonde_child_cells_release(sonde_child *c);
 
 /* counter.c: a counter's value from its two cells */
 double sonde_counter_cells_value(uint32_t cell);

@@ -231,6 +231,7 @@ static int copy_buckets(sonde_family *f, const sonde_registry *reg, const sonde_
             return SONDE_ENOMEM;
     }
     f->cells_per_child = (uint32_t)n + 2;
+    f->cells_lead = 1; /* the sum, before the buckets (internal.h) */
     return f->native ? SONDE_OK : sonde_bucket_table_build(f->bounds, n, &f->buckets);
 }
 

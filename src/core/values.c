@@ -11,26 +11,33 @@ int sonde_child_values_init(sonde_child *c)
 {
     const sonde_family *f = c->fam;
     if (f->cells_per_child) {
-        int rc = sonde_cells_alloc(f->cells_per_child, &c->cell);
+        uint32_t base;
+        int rc = sonde_cells_alloc(f->cells_per_child, &base);
         if (rc)
             return rc;
+        c->cell = base + f->cells_lead;
     }
     if (f->type == SONDE_SUMMARY) {
         c->v.summary = sonde_summary_state_new(f);
         if (!c->v.summary) {
-            if (f->cells_per_child)
-                sonde_cells_release(c->cell, f->cells_per_child);
+            sonde_child_cells_release(c);
             return SONDE_ENOMEM;
         }
     }
     if (f->native && sonde_native_state_new(c)) {
-        if (f->cells_per_child)
-            sonde_cells_release(c->cell, f->cells_per_child);
+        sonde_child_cells_release(c);
         return SONDE_ENOMEM;
     }
     if (f->type == SONDE_INFO)
         atomic_store_explicit(&c->v.bits, sonde_double_to_bits(1.0), memory_order_relaxed);
     return SONDE_OK;
+}
+
+void sonde_child_cells_release(sonde_child *c)
+{
+    const sonde_family *f = c->fam;
+    if (f->cells_per_child)
+        sonde_cells_release(c->cell - f->cells_lead, f->cells_per_child);
 }
 
 void sonde_child_values_free(sonde_child *c)

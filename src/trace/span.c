@@ -23,7 +23,7 @@ TRACE_TLS sonde_span *sonde_trace_current_span;
 static inline void set_current(sonde_span *s)
 {
     sonde_trace_current_span = s;
-    sonde_exemplar_ctx = s && s->recording ? &s->ctx : NULL;
+    sonde_exemplar_ctx_set(s && s->recording ? &s->ctx : NULL);
 }
 
 static int arena_reserve(sonde_span *s, size_t more)

@@ -7,6 +7,7 @@
  * exemplars gone when its cells are reused, and the internal accessor the
  * protobuf exposition reads.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,62 @@ TEST(automatic_from_the_current_sampled_span)
     sonde_registry_free(r);
 }
 
+/* A thread whose first update comes inside a sampled span: its private arena is taken while
+ * the exemplar context is set, so the plain path's pointer (sonde_tls_fast) stays NULL until
+ * the span stops being current, then is the arena, with no exemplar attached after it. */
+typedef struct fast_job {
+    sonde_tracer *t;
+    sonde_counter *c;
+    sonde_histogram *h;
+    int null_inside, private_inside, same_after;
+    uint8_t span_id[8];
+} fast_job;
+
+static void *fast_thread(void *p)
+{
+    fast_job *j = p;
+    sonde_span *s = sonde_span_start(j->t, "first", SONDE_SPAN_INTERNAL, NULL);
+    sonde_span *prev = sonde_span_enter(s);
+    sonde_span_context sc;
+    sonde_span_get_context(s, &sc);
+    memcpy(j->span_id, sc.span_id, 8);
+    sonde_counter_inc(j->c); /* the thread's first update: it takes its arena here */
+    sonde_histogram_observe(j->h, 0.5);
+    j->null_inside = sonde_tls_fast == NULL;
+    j->private_inside = sonde_tls_private != NULL;
+    sonde_span_end(s);
+    sonde_span_exit(prev);
+    j->same_after = sonde_tls_fast != NULL && sonde_tls_fast == sonde_tls_private;
+    sonde_counter_inc(j->c);
+    sonde_histogram_observe(j->h, 0.7);
+    return NULL;
+}
+
+TEST(plain_path_follows_the_exemplar_context)
+{
+    sonde_registry *r = new_registry();
+    static const double b[] = {1, 2};
+    fast_job j = {.t = new_tracer(SONDE_SAMPLER_ALWAYS_ON)};
+    CHECK_EQ_INT(sonde_counter_new(r, "f_total", "F.", &j.c), SONDE_OK);
+    CHECK_EQ_INT(sonde_histogram_new(r, "f_seconds", "F.", (sonde_buckets){b, 2}, &j.h), SONDE_OK);
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, fast_thread, &j), 0);
+    pthread_join(th, NULL);
+    CHECK(j.null_inside && j.private_inside && j.same_after);
+    sonde_exemplar ex;
+    CHECK_EQ_INT(sonde_exemplar_load(((sonde_child *)j.c)->cell, &ex), 1);
+    CHECK(!memcmp(ex.span_id, j.span_id, 8) && ex.value == 1); /* the inside one, kept */
+    CHECK_EQ_DBL(sonde_counter_value(j.c), 2);
+    CHECK_EQ_INT(sonde_exemplar_load(((sonde_child *)j.h)->cell, &ex), 1);
+    CHECK(!memcmp(ex.span_id, j.span_id, 8) && ex.value == 0.5);
+    uint64_t count;
+    double sum;
+    sonde_histogram_read(j.h, &count, &sum, NULL);
+    CHECK(count == 2 && sum == 0.5 + 0.7);
+    sonde_tracer_free(j.t, 0);
+    sonde_registry_free(r);
+}
+
 TEST(invalid_contexts_record_without_exemplar)
 {
     sonde_registry *r = new_registry();
@@ -307,6 +364,7 @@ int main(void)
     RUN(counter_latest_wins_exact_line);
     RUN(histogram_bucket_placement);
     RUN(automatic_from_the_current_sampled_span);
+    RUN(plain_path_follows_the_exemplar_context);
     RUN(invalid_contexts_record_without_exemplar);
     RUN(by_name_forms);
     RUN(removed_series_exemplars_are_gone_when_cells_are_reused);
