@@ -36,7 +36,8 @@
  * cells are summed as uint64_t: exact (modulo 2^64). A double cell's error
  * is that of recursive summation: with n adds into the busiest arena and A
  * arenas, |read - exact| <= (n + A - 1) * 2^-53 * (sum of the added values)
- * (first order), the same as one double accumulator of n + A values.
+ * (first order), the same as one double accumulator of n + A values (a
+ * histogram's sum, two cells per arena: n + 2A - 1).
  *
  * Why this and not another. Fixed point in 64 bits cannot hold both 1e-9
  * and 1e16 adds; a per-series high-water mark hides a lower read but costs a

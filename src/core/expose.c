@@ -332,7 +332,7 @@ static void read_cells(sonde_render *r, const sonde_family *f, sonde_child *c, d
     }
     for (uint32_t i = 0; i <= f->bound_count; i++)
         v[i] = (double)sonde_cells_sum_u64(c->cell + i);
-    v[f->bound_count + 1] = sonde_cells_sum_f64(sonde_hist_sum_cell(c));
+    v[f->bound_count + 1] = sonde_hist_sum(c);
 }
 
 static void render_family(sonde_render *r, sonde_family *f)

@@ -177,7 +177,7 @@ static void histogram_msg(sonde_render *r, const sonde_family *f, sonde_child *c
     } else {
         for (uint32_t i = 0; i <= nb; i++)
             count += (uint64_t)v[i];
-        sum = sonde_cells_sum_f64(sonde_hist_sum_cell(c));
+        sum = sonde_hist_sum(c);
     }
     size_t m = sonde_pb_open(b, 7);
     sonde_pb_varint(b, 1, count);

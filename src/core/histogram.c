@@ -1,7 +1,8 @@
 /*
- * histogram.c - the histogram hot path. A child owns bound_count + 2 cells:
- * the sum (a double), then one non-cumulative integer count per bucket (the
- * last is +Inf); c->cell names the first bucket (internal.h).
+ * histogram.c - the histogram hot path. A child owns bound_count + 3 cells:
+ * the sum (doubles, in two halves that the value picks between), then one
+ * non-cumulative integer count per bucket (the last is +Inf); c->cell names
+ * the first bucket (internal.h).
  * Observing finds the bucket (a table lookup and one compare when the bounds
  * fit the family's table, internal.h; else a branch-free count for short
  * lists, binary search beyond) and adds to the calling thread's own cells.
@@ -18,6 +19,7 @@
  * (one call out of line, no count of repeats).
  */
 #include <math.h>
+#include <stddef.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -98,6 +100,18 @@ static inline size_t bucket_index(const sonde_family *f, double v)
     return lo;
 }
 
+/* The half of the sum (internal.h) that v adds to: bit 0 of its mantissa xor bit 50 (the
+ * second bit below the leading one), so that successive unequal values, measured times as
+ * much as small integers, alternate at random between the two cells. An add to one double
+ * in memory waits for the previous one through store-to-load forwarding (3.5 ns a link
+ * here, most of an observation); two cells halve the chain (histogram_observe_ns 3.6 ->
+ * 2.7 ns, interleaved medians). */
+static inline ptrdiff_t sum_half(double v)
+{
+    uint64_t bits = sonde_double_to_bits(v);
+    return (ptrdiff_t)((bits ^ (bits >> 50)) & 1);
+}
+
 /* Count n observations of v in its bucket and the sum; returns the bucket. */
 static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
 {
@@ -105,11 +119,11 @@ static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
     size_t b = bucket_index(f, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (__builtin_expect(cells == NULL, 0)) {
-        sonde_cells_add(c->cell + (uint32_t)b, n, sonde_hist_sum_cell(c), v * (double)n);
+        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell - 1 - (uint32_t)sum_half(v), v * (double)n);
         return b;
     }
     sonde_cell_add_u64(&cells[b], n);
-    sonde_cell_add_f64(&cells[-1], v * (double)n);
+    sonde_cell_add_f64(&cells[-1 - sum_half(v)], v * (double)n);
     return b;
 }
 
@@ -158,7 +172,7 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         return;
     }
     sonde_cell_bump_u64(&cells[bucket_by_table(f, at, v)]);
-    sonde_cell_add_f64(&cells[-1], v); /* the sum */
+    sonde_cell_add_f64(&cells[-1 - sum_half(v)], v);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
@@ -190,7 +204,7 @@ void sonde_histogram_read(const sonde_histogram *hist, uint64_t *count, double *
             if (counts)
                 counts[i] = k;
         }
-        s = sonde_cells_sum_f64(sonde_hist_sum_cell(c));
+        s = sonde_hist_sum(c);
     }
     if (count)
         *count = total;

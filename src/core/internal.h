@@ -91,10 +91,16 @@ typedef struct sonde_child {
     char blob[];
 } sonde_child;
 
-/* A histogram child's cell range is its sum, then one count per bucket (+Inf last): c->cell
- * names the first bucket, so bucket i is c->cell + i and the sum c->cell - 1, and the hot
- * path reaches both from one base with no other load (family cells_lead = 1). */
-static inline uint32_t sonde_hist_sum_cell(const sonde_child *c) { return c->cell - 1; }
+/* A histogram child's cell range is its sum in two halves, then one count per bucket (+Inf
+ * last): c->cell names the first bucket, so bucket i is c->cell + i and the halves c->cell - 1
+ * and c->cell - 2 (family cells_lead = 2), which the hot path reaches from one base with no
+ * other load. An observation adds to one half, picked by its value (histogram.c: two cells
+ * break the chain of adds to one word that bounded the observation rate). */
+#define SONDE_HIST_SUM_CELLS 2
+static inline double sonde_hist_sum(const sonde_child *c)
+{
+    return sonde_cells_sum_f64(c->cell - 1) + sonde_cells_sum_f64(c->cell - 2);
+}
 
 typedef struct sonde_family {
     struct sonde_registry *reg;
@@ -121,7 +127,7 @@ typedef struct sonde_family {
     size_t limit;
     size_t value_max; /* longest label value in bytes */
     uint32_t cells_per_child;
-    uint32_t cells_lead; /* cells of a child's range before c->cell: 1 for a histogram's sum */
+    uint32_t cells_lead; /* cells of a child's range before c->cell: a histogram's sum */
     sonde_value_fn fn; /* scrape-time value, or NULL */
     void *fn_ud;
 

@@ -230,8 +230,8 @@ static int copy_buckets(sonde_family *f, const sonde_registry *reg, const sonde_
         if (!(f->bound_text[i] = strdup(buf)))
             return SONDE_ENOMEM;
     }
-    f->cells_per_child = (uint32_t)n + 2;
-    f->cells_lead = 1; /* the sum, before the buckets (internal.h) */
+    f->cells_lead = SONDE_HIST_SUM_CELLS; /* the sum, before the buckets (internal.h) */
+    f->cells_per_child = (uint32_t)n + 1 + f->cells_lead;
     return f->native ? SONDE_OK : sonde_bucket_table_build(f->bounds, n, &f->buckets);
 }
 

@@ -275,7 +275,7 @@ static void histogram_point(encoder *e, const sonde_family *f, const size_t *nam
     uint64_t total = 0;
     for (uint32_t i = 0; i <= f->bound_count; i++)
         total += counts[i] = sonde_cells_sum_u64(c->cell + i);
-    double sum = sonde_cells_sum_f64(sonde_hist_sum_cell(c));
+    double sum = sonde_hist_sum(c);
     size_t m = sonde_pb_open(b, DATA_POINTS);
     sonde_pb_fixed64(b, HDP_START, created_ns(e, c));
     sonde_pb_fixed64(b, HDP_TIME, e->now_ns);

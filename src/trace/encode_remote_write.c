@@ -237,7 +237,7 @@ static void child_series(rw_family *w, const sonde_family *f, sonde_child *c, do
         }
         cumulative += (double)sonde_cells_sum_u64(c->cell + (uint32_t)f->bound_count);
         series(w, "_bucket", "+Inf", cumulative);
-        series(w, "_sum", NULL, sonde_cells_sum_f64(sonde_hist_sum_cell(c)));
+        series(w, "_sum", NULL, sonde_hist_sum(c));
         series(w, "_count", NULL, cumulative);
         break;
     }
