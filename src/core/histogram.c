@@ -100,18 +100,6 @@ static inline size_t bucket_index(const sonde_family *f, double v)
     return lo;
 }
 
-/* The half of the sum (internal.h) that v adds to: bit 0 of its mantissa xor bit 50 (the
- * second bit below the leading one), so that successive unequal values, measured times as
- * much as small integers, alternate at random between the two cells. An add to one double
- * in memory waits for the previous one through store-to-load forwarding (3.5 ns a link
- * here, most of an observation); two cells halve the chain (histogram_observe_ns 3.6 ->
- * 2.7 ns, interleaved medians). */
-static inline ptrdiff_t sum_half(double v)
-{
-    uint64_t bits = sonde_double_to_bits(v);
-    return (ptrdiff_t)((bits ^ (bits >> 50)) & 1);
-}
-
 /* Count n observations of v in its bucket and the sum; returns the bucket. */
 static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
 {
@@ -119,11 +107,11 @@ static inline size_t observe_cells(const sonde_child *c, double v, uint64_t n)
     size_t b = bucket_index(f, v);
     sonde_cell *cells = sonde_cell_private(c->cell);
     if (__builtin_expect(cells == NULL, 0)) {
-        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell - 1 - (uint32_t)sum_half(v), v * (double)n);
+        sonde_cells_add(c->cell + (uint32_t)b, n, c->cell - 1 - (uint32_t)sonde_sum_half(v), v * (double)n);
         return b;
     }
     sonde_cell_add_u64(&cells[b], n);
-    sonde_cell_add_f64(&cells[-1 - sum_half(v)], v * (double)n);
+    sonde_cell_add_f64(&cells[-1 - (ptrdiff_t)sonde_sum_half(v)], v * (double)n);
     return b;
 }
 
@@ -172,7 +160,7 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         return;
     }
     sonde_cell_bump_u64(&cells[bucket_by_table(f, at, v)]);
-    sonde_cell_add_f64(&cells[-1 - sum_half(v)], v);
+    sonde_cell_add_f64(&cells[-1 - (ptrdiff_t)sonde_sum_half(v)], v);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)
