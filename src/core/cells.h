@@ -167,7 +167,7 @@ static inline void sonde_cell_add_f64(sonde_cell *c, double v)
 
 /* Adds 1 to a private cell whose neighbours take the next adds (a histogram's buckets, picked
  * by the value): on x86-64 one addq to memory, three instructions fewer than the load, add
- * and store of sonde_cell_add_u64 (4.06 -> 3.80 ns a histogram observation, median of
+ * and store of sonde_cell_add_u64 (4.4 -> 4.0 ns a histogram observation, median of
  * interleaved runs). A chain of adds to one and the same cell (a counter in a loop) is
  * faster as the load and store pair, so counters keep sonde_cell_add_u64. */
 #if SONDE_CELL_ADD_ASM
@@ -184,11 +184,11 @@ static inline void sonde_cell_bump_u64(sonde_cell *c)
 
 /* Which of a histogram sum's two cells v adds to (internal.h): bit 0 of its mantissa xor bit
  * 50 (the second bit below the leading one), so that successive unequal values, measured
- * times as much as small integers, alternate at random between the two. An add to one double in memory waits for the previous one through
- * store-to-load forwarding (3.5 ns a link on an AMD EPYC host, most of an observation); two
- * cells halve the chain (histogram_observe_ns 3.6 -> 2.9 ns, interleaved medians). Native
- * histograms keep one sum cell: their observation is not bound by that chain (measured:
- * two cells made it slower). */
+ * times as much as small integers, alternate at random between the two. An add to one
+ * double in memory waits for the previous one through store-to-load forwarding (3.5 ns a
+ * link on an AMD EPYC host, most of an observation); two cells halve the chain
+ * (histogram_observe_ns 3.6 -> 2.9 ns, interleaved medians). Native histograms keep one sum
+ * cell: their observation is not bound by that chain (measured: two cells made it slower). */
 static inline uint32_t sonde_sum_half(double v)
 {
     uint64_t bits = sonde_double_to_bits(v);
