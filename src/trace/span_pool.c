@@ -1,28 +1,28 @@
 /*
  * span_pool.c - where span objects come from, so that the hot path never
- * calls malloc once warm. Each thread keeps a small cache of free spans
- * (the ones its unsampled spans give back at once); it refills from the
- * tracer's pool, where the export thread returns whole batches under one
- * lock, and mallocs only when both are empty. The export thread links the
- * spans it returns into chains of REFILL, and a refill
- * takes one chain whole: a thread never walks a list of spans whose memory
- * the export thread touched last (one cache miss after another, all under
- * the pool's lock); it reaches each span when it uses it, and taking a span from the
- * cache for a tracer that may sample prefetches for writing the lines of the next one and
- * this one's arrays (the export thread's core holds them), so the misses overlap the
- * recording of a span. Spans keep their arena and
+ * calls malloc once warm. Spans travel by pointer in magazines (arrays of
+ * SONDE_SPAN_MAG pointers): each thread takes spans from a magazine of its
+ * own (where its unsampled spans go back at once); the export thread puts
+ * the spans of a batch into the tracer's pool's magazines under one lock,
+ * and a thread whose magazine runs empty swaps it for a full one under the
+ * same lock; malloc only when the pool has none. Nothing links spans through
+ * their own memory, so the export thread writes no line of a span it gives
+ * back: the lines the span's next user reads are still in its core's cache
+ * (the export thread only read them), where a link written on the other core
+ * was a miss at every take. Taking a span for a tracer that may sample
+ * claims for writing the lines of the next one and this one's arrays, so
+ * the upgrades overlap the recording of a span. Spans keep their arena and
  * attribute arrays between uses (up to a size: bigger ones are freed), so a
  * span of the usual shape allocates nothing; its counts are cleared when it
- * starts again, so the export thread writes only the chain link into a span
- * it gives back, and the next user's reads of it mostly hit lines its own
- * cache still holds. Both caches are bounded.
+ * starts again. Both caches are bounded: a thread's magazine (64 spans),
+ * the pool's spans (the tracer's queue plus a batch) and its empty
+ * magazines.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace_internal.h"
 
-#define REFILL 32
 #define KEEP_ARENA 2048
 #define KEEP_ATTRS 32
 
@@ -50,15 +50,15 @@ sonde_span *sonde_span_alloc(void)
     return s;
 }
 
-/* At thread exit the cache goes back to malloc. */
+/* At thread exit the magazine and its spans go back to malloc. */
 static void cache_release(void *unused)
 {
     (void)unused;
-    while (sonde_span_cache.head) {
-        sonde_span *s = sonde_span_cache.head;
-        sonde_span_cache.head = s->next_free;
-        sonde_span_free(s);
-    }
+    span_mag *m = sonde_span_cache.mag;
+    for (uint32_t i = 0; i < sonde_span_cache.count; i++)
+        sonde_span_free(m->spans[i]);
+    free(m);
+    sonde_span_cache.mag = NULL;
     sonde_span_cache.count = 0;
     sonde_span_cache.armed = 0; /* a span used after this (a later destructor) arms it again */
 }
@@ -95,43 +95,65 @@ static void span_trim(sonde_span *s)
 void sonde_span_pool_init(span_pool *p, size_t max)
 {
     pthread_mutex_init(&p->mu, NULL);
-    p->chains = NULL;
-    p->count = 0;
+    p->full = p->empty = NULL;
+    p->count = p->empty_count = 0;
     p->max = max;
+}
+
+static void mags_free(span_mag *m)
+{
+    while (m) {
+        span_mag *next = m->next;
+        for (uint32_t i = 0; i < m->count; i++)
+            sonde_span_free(m->spans[i]);
+        free(m);
+        m = next;
+    }
 }
 
 void sonde_span_pool_destroy(span_pool *p)
 {
-    while (p->chains) {
-        sonde_span *s = p->chains;
-        p->chains = s->next_chain;
-        while (s) {
-            sonde_span *next = s->next_free;
-            sonde_span_free(s);
-            s = next;
-        }
-    }
+    mags_free(p->full);
+    mags_free(p->empty); /* counts 0 */
     pthread_mutex_destroy(&p->mu);
+}
+
+/* Give the thread its magazine and arm the destructor that frees it; 0 when out of memory. */
+static int cache_arm(void)
+{
+    if (sonde_span_cache.armed)
+        return 1;
+    if (!sonde_span_cache.mag && !(sonde_span_cache.mag = calloc(1, sizeof(span_mag))))
+        return 0;
+    pthread_once(&cache_once, cache_key_create);
+    /* any non-NULL value arms the destructor */
+    sonde_span_cache.armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
+    return sonde_span_cache.armed;
 }
 
 sonde_span *sonde_span_pool_refill(span_pool *p, int recording)
 {
-    if (!sonde_span_cache.armed) {
-        pthread_once(&cache_once, cache_key_create);
-        /* any non-NULL value arms the destructor */
-        sonde_span_cache.armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
-    }
+    if (!cache_arm())
+        return sonde_span_alloc();
+    span_mag *mine = sonde_span_cache.mag, *got = NULL;
     pthread_mutex_lock(&p->mu);
-    sonde_span *chain = p->chains;
-    if (chain) {
-        p->chains = chain->next_chain;
-        p->count -= chain->chain_len;
+    if ((got = p->full) != NULL) {
+        p->full = got->next;
+        p->count -= got->count;
+        if (p->empty_count <= p->max / SONDE_SPAN_MAG) {
+            mine->count = 0;
+            mine->next = p->empty;
+            p->empty = mine;
+            p->empty_count++;
+            mine = NULL;
+        }
     }
     pthread_mutex_unlock(&p->mu);
-    if (!chain)
+    if (!got)
         return sonde_span_alloc();
-    sonde_span_cache.head = chain; /* the cache was empty */
-    sonde_span_cache.count = chain->chain_len;
+    free(mine); /* NULL, unless the pool had enough empty magazines */
+    sonde_span_cache.mag = got;
+    sonde_span_cache.count = got->count;
     return sonde_span_pool_get(p, recording);
 }
 
@@ -139,35 +161,44 @@ void sonde_span_pool_put_slow(sonde_span *s)
 {
     if (s->recording)
         span_trim(s);
-    if (sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX) {
+    if (sonde_span_cache.count >= SONDE_SPAN_MAG || !cache_arm()) {
         sonde_span_free(s);
         return;
     }
-    if (!sonde_span_cache.armed) { /* a thread that only ends spans begun elsewhere must free them too */
-        pthread_once(&cache_once, cache_key_create);
-        sonde_span_cache.armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
-    }
-    s->next_free = sonde_span_cache.head;
-    sonde_span_cache.head = s;
-    sonde_span_cache.count++;
+    sonde_span_cache.mag->spans[sonde_span_cache.count++] = s;
 }
 
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
 {
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++)
         span_trim(spans[k]);
-        spans[k]->next_free = k + 1 < n && (k + 1) % REFILL ? spans[k + 1] : NULL;
-        if (k % REFILL == 0)
-            spans[k]->chain_len = (uint32_t)(n - k < REFILL ? n - k : REFILL);
-    }
     size_t k = 0;
     pthread_mutex_lock(&p->mu);
-    for (; k < n && p->count + spans[k]->chain_len <= p->max; k += REFILL) {
-        spans[k]->next_chain = p->chains;
-        p->chains = spans[k];
-        p->count += spans[k]->chain_len;
+    /* The top magazine filled first, so that at most one magazine of the pool is partly full. */
+    while (k < n && p->count < p->max) {
+        span_mag *m = p->full;
+        if (!m || m->count == SONDE_SPAN_MAG) {
+            if ((m = p->empty) != NULL) {
+                p->empty = m->next;
+                p->empty_count--;
+            } else if (!(m = malloc(sizeof *m))) {
+                break;
+            }
+            m->count = 0;
+            m->next = p->full;
+            p->full = m;
+        }
+        size_t take = SONDE_SPAN_MAG - m->count;
+        if (take > n - k)
+            take = n - k;
+        if (take > p->max - p->count)
+            take = p->max - p->count;
+        memcpy(m->spans + m->count, spans + k, take * sizeof *spans);
+        m->count += (uint32_t)take;
+        p->count += take;
+        k += take;
     }
     pthread_mutex_unlock(&p->mu);
-    for (; k < n; k++) /* the chains past the pool's bound */
+    for (; k < n; k++) /* past the pool's bound */
         sonde_span_free(spans[k]);
 }

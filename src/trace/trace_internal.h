@@ -44,16 +44,16 @@ typedef struct span_event {
 } span_event;
 
 /* The span's first cache line holds all the export thread reads of a span of the usual shape
- * (the recent ring's name slot and fits-whole test, the pool's trim) and the pool link it
- * writes, so a span costs the export thread two lines written on another core (this one and
- * the arena's first, the name), not four; its user writes this line too, and the next ones:
- * the rest of the recording state, then the context, whose tracestate (512 bytes) is mostly
- * empty and untouched. */
+ * (the recent ring's name slot and fits-whole test, the pool's trim), so a span costs the
+ * export thread two lines read on another core (this one and the arena's first, the name),
+ * and it writes none: spans go back to the pool by pointer (span_pool.c), so the lines the
+ * span's next user reads are still in its core's cache. Its user writes this line too, and
+ * the next ones: the rest of the recording state, then the context, whose tracestate (512
+ * bytes) is mostly empty and untouched. */
 struct sonde_span {
     /* line 0: read by the export thread */
     uint64_t start_ns, end_ns;  /* Unix ns */
     char *arena;
-    sonde_span *next_free;      /* pool links: the next span of a free list or chain */
     uint32_t name, arena_cap;   /* name: arena offset */
     uint32_t attr_cap, event_cap, ev_attr_cap;
     uint32_t longest;           /* bytes of the longest string stored past the short paths */
@@ -69,8 +69,6 @@ struct sonde_span {
     uint64_t key_lens;        /* bit (length % 64) set for the stored length of each key */
     sonde_span *prev_current; /* restored when this current span ends */
     uint8_t parent_id[8];
-    sonde_span *next_chain;   /* the tracer's pool: the next chain (set on a chain's head) */
-    uint32_t chain_len;       /* the tracer's pool: spans in the chain this one heads */
     sonde_span_context ctx;
 };
 _Static_assert(offsetof(struct sonde_span, status_msg) + sizeof(uint32_t) <= 64,
@@ -78,27 +76,36 @@ _Static_assert(offsetof(struct sonde_span, status_msg) + sizeof(uint32_t) <= 64,
 
 static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
 
-/* span_pool.c: spans from the thread's cache, refilled from the tracer's pool or malloc. The
- * pool holds chains of spans (span_pool.c) linked by the export thread, so that a
- * refill takes one chain whole. */
+/* span_pool.c: spans from the thread's magazine, refilled from the tracer's pool or malloc.
+ * A magazine is an array of span pointers: the pool holds full ones, filled by the export
+ * thread, and empty ones for it to fill; a refill swaps the thread's empty magazine for a
+ * full one. No span is ever linked through its own memory. */
+#define SONDE_SPAN_MAG 64 /* spans a magazine holds */
+typedef struct span_mag {
+    struct span_mag *next; /* the pool's lists */
+    uint32_t count;        /* spans held (a thread's own: see span_thread_cache) */
+    sonde_span *spans[SONDE_SPAN_MAG];
+} span_mag;
+
 typedef struct span_pool {
     pthread_mutex_t mu;
-    sonde_span *chains; /* linked through next_chain */
-    size_t count, max;  /* spans in all chains */
+    span_mag *full;         /* magazines holding spans (the top one may be partly filled) */
+    span_mag *empty;        /* magazines for the export thread to fill */
+    size_t count, max;      /* spans in the full magazines, and their bound */
+    size_t empty_count;     /* bounded by max / SONDE_SPAN_MAG + 1: more are freed */
 } span_pool;
 void sonde_span_pool_init(span_pool *p, size_t max);
 void sonde_span_pool_destroy(span_pool *p);
 
-/* The thread's cache of free spans; its fast paths are inline (the span's hot path). */
+/* The thread's magazine of free spans; its fast paths are inline (the span's hot path). */
 typedef struct span_thread_cache {
-    sonde_span *head;
-    size_t count;
-    int armed; /* the thread's cache has its exit destructor */
+    span_mag *mag;   /* NULL until the thread's first refill */
+    uint32_t count;  /* spans in mag (mag->count is not kept up to date: this is) */
+    int armed;       /* mag exists and the thread's exit destructor frees it */
 } span_thread_cache;
-#define SONDE_SPAN_CACHE_MAX 64
 extern TRACE_TLS span_thread_cache sonde_span_cache;
-sonde_span *sonde_span_pool_refill(span_pool *p, int recording); /* the cache is empty */
-void sonde_span_pool_put_slow(sonde_span *s);     /* reset, or free when the cache is full */
+sonde_span *sonde_span_pool_refill(span_pool *p, int recording); /* the magazine is empty */
+void sonde_span_pool_put_slow(sonde_span *s);     /* reset, or free when the magazine is full */
 
 /* Fetch the line at p into this core's cache, ready to be written (prefetchw: a hint that
  * never faults; CPUs before it execute it as a no-op). */
@@ -115,27 +122,26 @@ static inline void span_prefetchw(const void *p)
  * always_off), so its lines are claimed ahead (an unsampled span writes only its context). */
 static inline sonde_span *sonde_span_pool_get(span_pool *p, int recording)
 {
-    sonde_span *s = sonde_span_cache.head;
-    if (__builtin_expect(s == NULL, 0))
+    uint32_t n = sonde_span_cache.count;
+    if (__builtin_expect(n == 0, 0))
         return sonde_span_pool_refill(p, recording);
-    sonde_span *next = s->next_free;
-    sonde_span_cache.head = next;
-    sonde_span_cache.count--;
-    s->next_free = NULL;
+    sonde_span **spans = sonde_span_cache.mag->spans;
+    sonde_span *s = spans[--n];
+    sonde_span_cache.count = n;
     if (!recording)
         return s;
-    /* Spans come back from the export thread, their lines in its core's cache: claim for
-     * writing the lines this span is about to fill (its arena and attributes; its own
-     * lines were claimed when it became the head), and the next span's, while this one is
-     * recorded. Measured on span_ns with the export thread on the other core: 207-293 ->
-     * 150-191 ns. */
+    /* The export thread read this span's lines on its core, so they are shared there: claim
+     * for writing the lines this span is about to fill (its arena and attributes; its own
+     * lines were claimed when it was the next), and the next span's, while this one is
+     * recorded. */
     if (s->arena)
         span_prefetchw(s->arena);
     if (s->attrs) {
         span_prefetchw(s->attrs);
         span_prefetchw((const char *)s->attrs + 64);
     }
-    if (next) {
+    if (n) {
+        sonde_span *next = spans[n - 1];
         span_prefetchw(next);
         span_prefetchw((const char *)next + 64);
         span_prefetchw((const char *)next + 128);
@@ -143,21 +149,19 @@ static inline sonde_span *sonde_span_pool_get(span_pool *p, int recording)
     return s;
 }
 
-/* Reset and keep in this thread's cache (freed when the cache is full). An unsampled span
- * stored nothing: it goes back as the pool gave it. A cache without its exit destructor
- * takes the slow path too, which arms it: a thread that only ends spans begun on others (an
- * event loop's timer thread) never refilled its cache. */
+/* Reset and keep in this thread's magazine (freed when it is full). An unsampled span stored
+ * nothing: it goes back as the pool gave it. A thread without its magazine (armed) takes the
+ * slow path too, which makes it: a thread that only ends spans begun on others (an event
+ * loop's timer thread) never refilled. */
 static inline void sonde_span_pool_put_local(sonde_span *s)
 {
-    if (__builtin_expect((s->recording | !sonde_span_cache.armed) ||
-                             sonde_span_cache.count >= SONDE_SPAN_CACHE_MAX,
-                         0)) {
+    uint32_t n = sonde_span_cache.count;
+    if (__builtin_expect((s->recording | !sonde_span_cache.armed) || n >= SONDE_SPAN_MAG, 0)) {
         sonde_span_pool_put_slow(s);
         return;
     }
-    s->next_free = sonde_span_cache.head;
-    sonde_span_cache.head = s;
-    sonde_span_cache.count++;
+    sonde_span_cache.mag->spans[n] = s;
+    sonde_span_cache.count = n + 1;
 }
 /* Reset and return a batch to the tracer's pool (export thread). */
 void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
