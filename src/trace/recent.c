@@ -26,6 +26,7 @@
  * A per-name slot keeps summaries, written only for a span that stays in it
  * (slower than the name's fastest kept one, or erring).
  */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,14 +86,6 @@ static void summarize(const sonde_span *s, sonde_span_summary *out)
 }
 
 /* ---- the held spans ------------------------------------------------------------ */
-
-/* A span a bounded copy would keep unchanged, in buffers no larger than the copy's. */
-static int fits_whole(const sonde_span *s)
-{
-    return s->arena_cap <= RECENT_DETAIL_ARENA && s->longest < SONDE_SPAN_SUMMARY_NAME &&
-           s->attr_cap <= RECENT_DETAIL_ATTRS && s->event_cap <= RECENT_DETAIL_EVENTS &&
-           s->ev_attr_cap <= RECENT_DETAIL_EVENT_ATTRS;
-}
 
 #define GROW(ptr, cap, want)                                                                       \
     do {                                                                                           \
@@ -254,6 +247,28 @@ size_t sonde_recent_trace(recent_spans *r, const uint8_t trace_id[16], sonde_spa
 
 /* ---- the per-name slots ----------------------------------------------------------- */
 
+/* Give a new slot its name's hint, when the name has one and its bucket is free. */
+static void hint_assign(recent_spans *r, recent_name *slot)
+{
+    size_t len = strlen(slot->name);
+    if (len >= RECENT_HINT_NAME)
+        return;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)slot->name[i] >= 0x80)
+            return; /* the span's thread only hashes ASCII names */
+    uint64_t first8 = 0;
+    memcpy(&first8, slot->name, len < 8 ? len : 8);
+    first8 = le64toh(first8);
+    recent_hint *h = &r->hints[recent_hint_bucket(first8, len)];
+    if (atomic_load_explicit(&h->ready, memory_order_relaxed))
+        return; /* another name's: this one is always looked at */
+    memset(h->name, 0, sizeof h->name);
+    memcpy(h->name, slot->name, len);
+    atomic_store_explicit(&h->threshold, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->ready, 1, memory_order_release);
+    slot->hint = h;
+}
+
 /* The slot of a span name (names longer than a summary's are compared by their cut). */
 static recent_name *name_slot(recent_spans *r, const char *full)
 {
@@ -276,6 +291,7 @@ static recent_name *name_slot(recent_spans *r, const char *full)
         return NULL;
     recent_name *n = &r->names[r->name_count++];
     strcpy(n->name, name);
+    hint_assign(r, n);
     return r->last_slot = n;
 }
 
@@ -304,6 +320,9 @@ static void name_add(recent_spans *r, const sonde_span *sp)
         summarize(sp, &slot->slow[slot->slow_min]);
         slot->slow_min = fastest(slot);
     }
+    if (slot->hint && slot->slow_count == SONDE_RECENT_PER_NAME)
+        atomic_store_explicit(&slot->hint->threshold, duration(&slot->slow[slot->slow_min]) + 1,
+                              memory_order_relaxed);
     if (sp->status == SONDE_STATUS_ERROR) {
         summarize(sp, &slot->err[slot->err_next]);
         slot->err_next = (slot->err_next + 1) % SONDE_RECENT_PER_NAME;
@@ -314,7 +333,7 @@ static void name_add(recent_spans *r, const sonde_span *sp)
 
 /* ---- a batch ------------------------------------------------------------------------ */
 
-size_t sonde_recent_add(recent_spans *r, sonde_span *const *spans, size_t n, sonde_span **release)
+size_t sonde_recent_add(recent_spans *r, void *const *spans, size_t n, void **release)
 {
     if (!r->cap) {
         memcpy(release, spans, n * sizeof *spans);
@@ -334,34 +353,34 @@ size_t sonde_recent_add(recent_spans *r, sonde_span *const *spans, size_t n, son
         left_summarised = 1;
     }
     for (size_t i = 0; i < n; i++) {
-        sonde_span *sp = spans[i];
-        /* The spans were written on other cores: ask for the lines read here (the span's
-         * first two, then its name in the arena) a few spans ahead, so the misses overlap. */
-        if (i + RECENT_AHEAD < n) {
-            __builtin_prefetch(spans[i + RECENT_AHEAD]);
-            __builtin_prefetch((const char *)spans[i + RECENT_AHEAD] + 64);
-        }
-        if (i + RECENT_AHEAD / 2 < n)
-            __builtin_prefetch(spans[i + RECENT_AHEAD / 2]->arena);
-        name_add(r, sp);
+        sonde_span *sp = span_unmark(spans[i]);
+        int look = span_looks(spans[i]);
+        /* The spans looked at were written on other cores: ask for the lines read here (the
+         * span's first, then its name in the arena) a few spans ahead, so the misses overlap. */
+        if (i + RECENT_AHEAD < n && span_looks(spans[i + RECENT_AHEAD]))
+            __builtin_prefetch(span_unmark(spans[i + RECENT_AHEAD]));
+        if (i + RECENT_AHEAD / 2 < n && span_looks(spans[i + RECENT_AHEAD / 2]))
+            __builtin_prefetch(span_unmark(spans[i + RECENT_AHEAD / 2])->arena);
+        if (look)
+            name_add(r, sp);
         if (i < first_held) {
             if (i >= first_older)
                 older_push(r, sp);
-            release[m++] = sp;
+            release[m++] = spans[i];
             continue;
         }
         /* When the ring is full, the span in the next slot leaves it (summarised first). */
         int full = r->held_count == r->held_cap, summarise_out = full && !left_summarised;
-        if (fits_whole(sp)) {
+        if (!look || span_fits_whole(sp)) {
             if (summarise_out)
                 older_push(r, r->held[r->held_next]);
             sonde_span *out = held_put(r, sp);
             if (out)
-                release[m++] = out;
+                release[m++] = out; /* held whole: nothing to trim */
             continue;
         }
         /* Too large to hold whole: a bounded copy, into the span object that leaves. */
-        release[m++] = sp;
+        release[m++] = spans[i];
         sonde_span *c = full ? r->held[r->held_next] : sonde_span_alloc();
         if (c && copy_reserve(c) == 0) {
             if (summarise_out)

@@ -13,6 +13,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "recent.h"
 #include "trace_internal.h"
 #include "words.h"
 
@@ -142,6 +143,26 @@ static inline void short_store(char *dst, const __m128i v[2])
 #define SHORT_PATH 0
 #endif
 
+#if SHORT_PATH
+/* The hint of a short_ascii name of n bytes (v: its 32 bytes), or NULL: the bucket its
+ * first bytes pick holds it (recent.h). */
+static inline const recent_hint *name_hint(const recent_spans *r, const __m128i v[2], int n)
+{
+    uint64_t first8 = (uint64_t)_mm_cvtsi128_si64(v[0]);
+    if (n < 8)
+        first8 &= (1ull << (8 * n)) - 1;
+    const recent_hint *h = &r->hints[recent_hint_bucket(first8, (size_t)n)];
+    if (!atomic_load_explicit(&h->ready, memory_order_acquire))
+        return NULL;
+    uint64_t same = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v[0], _mm_load_si128((const __m128i *)h->name))) |
+                    (uint64_t)(unsigned)_mm_movemask_epi8(
+                        _mm_cmpeq_epi8(v[1], _mm_load_si128((const __m128i *)(h->name + 16))))
+                        << 16;
+    uint64_t bytes = (2ull << n) - 1; /* the name and its NUL */
+    return (same & bytes) == bytes ? h : NULL;
+}
+#endif
+
 /* arena_add_cstr_words, and before it, inline, the most common case: a short_ascii string,
  * no limit below 32, room in the arena. */
 static inline uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
@@ -216,6 +237,19 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     s->attr_count = s->dropped_attrs = 0; /* here, not where the span was given back */
     s->key_lens = 0;
     s->event_count = s->dropped_events = s->ev_attr_count = 0;
+    s->hint = NULL;
+#if SHORT_PATH
+    __m128i v[2];
+    int n;
+    if (__builtin_expect(1 + SHORT_SLACK <= s->arena_cap && (n = short_ascii(name, v)) >= 0, 1)) {
+        short_store(s->arena + 1, v); /* as arena_add_cstr, with the name's hint */
+        s->arena_len = 1 + (uint32_t)n + 1;
+        s->name = 1;
+        if (t->recent_names)
+            s->hint = name_hint(t->recent, v, n);
+        return s;
+    }
+#endif
     s->name = arena_add_cstr(s, name, 0, NULL);
     return s;
 }
@@ -237,10 +271,16 @@ void sonde_span_end(sonde_span *s)
         sonde_span_pool_put_local(s);
         return;
     }
-    s->end_ns = sonde_span_clock_ns();
-    if (s->end_ns < s->start_ns)
-        s->end_ns = s->start_ns; /* the wall clock stepped back */
-    sonde_batch_put(r, s);
+    uint64_t end = sonde_span_clock_ns();
+    if (end < s->start_ns)
+        end = s->start_ns; /* the wall clock stepped back */
+    s->end_ns = end;
+    /* The export thread looks at it when the recent ring or the pool must (span_mark). */
+    int look = !span_fits_whole(s) || s->status == SONDE_STATUS_ERROR ||
+               (s->tracer->recent_names &&
+                (!s->hint || end - s->start_ns >= atomic_load_explicit(&s->hint->threshold,
+                                                                      memory_order_relaxed)));
+    sonde_batch_put(r, span_mark(s, look));
 }
 
 int sonde_span_is_recording(const sonde_span *s) { return s && s->recording; }
@@ -478,8 +518,10 @@ void sonde_span_set_status(sonde_span *s, sonde_status_code code, const char *me
 
 void sonde_span_set_name(sonde_span *s, const char *name)
 {
-    if (s && s->recording && name)
+    if (s && s->recording && name) {
         s->name = arena_add_cstr(s, name, 0, NULL);
+        s->hint = NULL; /* looked at by the export thread, which finds its slot */
+    }
 }
 
 int sonde_span_get_context(const sonde_span *s, sonde_span_context *out)

@@ -25,6 +25,10 @@
 
 #define KEEP_ARENA 2048
 #define KEEP_ATTRS 32
+_Static_assert(KEEP_ARENA >= RECENT_DETAIL_ARENA && KEEP_ATTRS >= RECENT_DETAIL_ATTRS &&
+                   KEEP_ATTRS >= RECENT_DETAIL_EVENTS && KEEP_ATTRS >= RECENT_DETAIL_EVENT_ATTRS,
+               "a span held whole needs no trim: the pool gives back unread the spans it was not "
+               "asked to look at (span_mark)");
 
 TRACE_TLS span_thread_cache sonde_span_cache;
 static pthread_key_t cache_key;
@@ -168,10 +172,14 @@ void sonde_span_pool_put_slow(sonde_span *s)
     sonde_span_cache.mag->spans[sonde_span_cache.count++] = s;
 }
 
-void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
+void sonde_span_pool_put_batch(span_pool *p, void **marked, size_t n)
 {
-    for (size_t k = 0; k < n; k++)
-        span_trim(spans[k]);
+    for (size_t k = 0; k < n; k++) { /* unmarked in place */
+        sonde_span *s = span_unmark(marked[k]);
+        if (span_looks(marked[k]))
+            span_trim(s);
+        marked[k] = s;
+    }
     size_t k = 0;
     pthread_mutex_lock(&p->mu);
     /* The top magazine filled first, so that at most one magazine of the pool is partly full. */
@@ -193,12 +201,12 @@ void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n)
             take = n - k;
         if (take > p->max - p->count)
             take = p->max - p->count;
-        memcpy(m->spans + m->count, spans + k, take * sizeof *spans);
+        memcpy(m->spans + m->count, marked + k, take * sizeof *marked);
         m->count += (uint32_t)take;
         p->count += take;
         k += take;
     }
     pthread_mutex_unlock(&p->mu);
     for (; k < n; k++) /* past the pool's bound */
-        sonde_span_free(spans[k]);
+        sonde_span_free(marked[k]);
 }

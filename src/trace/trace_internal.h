@@ -43,13 +43,13 @@ typedef struct span_event {
     uint32_t first_attr, attr_count, dropped_attrs; /* in the span's ev_attrs */
 } span_event;
 
-/* The span's first cache line holds all the export thread reads of a span of the usual shape
- * (the recent ring's name slot and fits-whole test, the pool's trim), so a span costs the
- * export thread two lines read on another core (this one and the arena's first, the name),
- * and it writes none: spans go back to the pool by pointer (span_pool.c), so the lines the
- * span's next user reads are still in its core's cache. Its user writes this line too, and
- * the next ones: the rest of the recording state, then the context, whose tracestate (512
- * bytes) is mostly empty and untouched. */
+/* The export thread reads a span only when its exporter does or when the span is worth a look
+ * (span_looks below): a line read on the export thread's core is a miss for the span's next
+ * user, and so is any line written there (spans go back to the pool by pointer, span_pool.c).
+ * The span's first cache line holds all the export thread reads of a span it looks at
+ * (the recent ring's name slot and fits-whole test, the pool's trim); its user writes this
+ * line too, and the next ones: the rest of the recording state, then the context, whose
+ * tracestate (512 bytes) is mostly empty and untouched. */
 struct sonde_span {
     /* line 0: read by the export thread */
     uint64_t start_ns, end_ns;  /* Unix ns */
@@ -68,6 +68,7 @@ struct sonde_span {
     span_attr *ev_attrs;
     uint64_t key_lens;        /* bit (length % 64) set for the stored length of each key */
     sonde_span *prev_current; /* restored when this current span ends */
+    const struct recent_hint *hint; /* its name's in the tracer's recent ring (recent.h), or NULL */
     uint8_t parent_id[8];
     sonde_span_context ctx;
 };
@@ -75,6 +76,36 @@ _Static_assert(offsetof(struct sonde_span, status_msg) + sizeof(uint32_t) <= 64,
                "what the export thread reads of a span fits its first cache line");
 
 static inline const char *span_str(const sonde_span *s, uint32_t off) { return s->arena + off; }
+
+/* The bounds of a span held whole for a trace view: one that passes them is held as a copy
+ * that keeps this much (recent.c). The pool keeps buffers up to larger bounds (span_pool.c),
+ * so a span within these needs no trim either. */
+#define RECENT_DETAIL_ATTRS 16
+#define RECENT_DETAIL_EVENTS 8
+#define RECENT_DETAIL_EVENT_ATTRS 16
+#define RECENT_DETAIL_ARENA 1024
+#define RECENT_DETAIL_VALUE 256 /* string values cut to this many bytes */
+
+/* A span the recent ring would hold as it is (a bounded copy would keep it unchanged), in
+ * buffers no larger than the copy's. */
+static inline int span_fits_whole(const sonde_span *s)
+{
+    return s->arena_cap <= RECENT_DETAIL_ARENA && s->longest < SONDE_SPAN_SUMMARY_NAME &&
+           s->attr_cap <= RECENT_DETAIL_ATTRS && s->event_cap <= RECENT_DETAIL_EVENTS &&
+           s->ev_attr_cap <= RECENT_DETAIL_EVENT_ATTRS;
+}
+
+/* A finished span is queued with a mark in its pointer's low bit (spans sit on cache-line
+ * starts): set when the export thread must read it for the recent ring or the pool (it may
+ * be among its name's slowest, it failed, it is not held whole, its buffers need a trim, or
+ * its name has no hint). An unmarked span is held by reference and given back untouched.
+ * Arrays of marked pointers are void **; the exporter sees plain ones. */
+static inline void *span_mark(sonde_span *s, int look)
+{
+    return (void *)((uintptr_t)s | (uintptr_t)(look != 0));
+}
+static inline sonde_span *span_unmark(const void *p) { return (sonde_span *)((uintptr_t)p & ~(uintptr_t)1); }
+static inline int span_looks(const void *p) { return (int)((uintptr_t)p & 1); }
 
 /* span_pool.c: spans from the thread's magazine, refilled from the tracer's pool or malloc.
  * A magazine is an array of span pointers: the pool holds full ones, filled by the export
@@ -163,8 +194,9 @@ static inline void sonde_span_pool_put_local(sonde_span *s)
     sonde_span_cache.mag->spans[n] = s;
     sonde_span_cache.count = n + 1;
 }
-/* Reset and return a batch to the tracer's pool (export thread). */
-void sonde_span_pool_put_batch(span_pool *p, sonde_span **spans, size_t n);
+/* Return a batch of marked spans to the tracer's pool (export thread): the marked ones are
+ * trimmed first (span_mark). */
+void sonde_span_pool_put_batch(span_pool *p, void **spans, size_t n);
 void sonde_span_free(sonde_span *s);
 /* A zeroed span object on a cache line's start (NULL when out of memory). */
 sonde_span *sonde_span_alloc(void);
@@ -383,7 +415,8 @@ struct sonde_tracer {
     span_pool pool;
     sonde_batch batch;
     struct recent_spans *recent; /* recent.h */
-    sonde_span **release;        /* the export thread's: the spans a batch gives back */
+    int recent_names;            /* the ring keeps spans per name (its capacity is not 0) */
+    void **release;              /* the export thread's: the (marked) spans a batch gives back */
     sonde_span_exporter exporter;
     sonde_logger *logger;
     sonde_registry *registry;

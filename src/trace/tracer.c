@@ -94,10 +94,13 @@ static void resolve_sampler(sonde_tracer *t, const sonde_tracer_opts *o)
 static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 {
     sonde_tracer *t = ud;
+    /* The recent ring keeps some spans (it reads the marked ones, span_mark, while the
+     * exporter may read them too: both only read); the ones it gives back return to the pool
+     * after the export. The exporter sees plain pointers. */
+    size_t back = sonde_recent_add(t->recent, items, n, t->release);
+    for (size_t i = 0; i < n; i++)
+        items[i] = span_unmark(items[i]);
     const sonde_span *const *spans = (const sonde_span *const *)items;
-    /* The recent ring keeps some spans (it reads them while the exporter may too: both
-     * only read); the ones it gives back return to the pool after the export. */
-    size_t back = sonde_recent_add(t->recent, (sonde_span *const *)items, n, t->release);
     if (t->exporter.export_fn) {
         size_t rejected = 0;
         int rc = t->exporter.export_fn(t->exporter.ud, spans, n, deadline_ns, &rejected);
@@ -121,7 +124,7 @@ static void deliver(void *ud, void **items, size_t n, uint64_t deadline_ns)
 static void drop(void *ud, void **items, size_t n)
 {
     sonde_tracer *t = ud;
-    sonde_span_pool_put_batch(&t->pool, (sonde_span **)items, n);
+    sonde_span_pool_put_batch(&t->pool, items, n);
 }
 
 static int collect(sonde_emitter *e, void *ud)
@@ -212,8 +215,10 @@ int sonde_tracer_new(const sonde_tracer_opts *opts, sonde_tracer **out)
     int rc = sonde_resource_build(&t->res, &ro, t->logger);
     if (rc == SONDE_OK && !(t->release = malloc((size_t)batch * sizeof *t->release)))
         rc = SONDE_ENOMEM;
-    if (rc == SONDE_OK && !(t->recent = malloc(sizeof *t->recent)))
+    /* its hints sit on cache lines of their own */
+    if (rc == SONDE_OK && !(t->recent = aligned_alloc(64, (sizeof *t->recent + 63) / 64 * 64)))
         rc = SONDE_ENOMEM;
+    t->recent_names = recent > 0;
     if (rc == SONDE_OK && (rc = sonde_recent_init(t->recent, (size_t)recent)) != SONDE_OK) {
         free(t->recent);
         t->recent = NULL;
