@@ -612,6 +612,66 @@ TEST(recent_ring_past_held)
     sonde_tracer_free(t, 5000);
 }
 
+static void busy_ns(uint64_t ns)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec < ns);
+}
+
+/* The export thread reads only the spans marked for it (the slot's hint says a span may be
+ * among its name's slowest, or it failed, or its name has no hint): for 40 names (short ones
+ * that share hint buckets among them, one longer than a hint holds, one not ASCII), the one
+ * slow span of each, ended between many fast ones after the slot has filled, is among its
+ * name's slowest, and the failed one among its errors. */
+TEST(recent_slowest_of_many_names)
+{
+    sink k;
+    sink_init(&k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.recent_spans = 4;
+    sonde_tracer *t = new_tracer(&k, &o);
+    enum { NAMES = 40 };
+    char names[NAMES][64];
+    for (int i = 0; i < NAMES; i++)
+        snprintf(names[i], sizeof names[i], "op%d", i);
+    snprintf(names[0], sizeof names[0], "a span name longer than a hint holds %d", 0);
+    snprintf(names[1], sizeof names[1], "r\xc3\xa9sum\xc3\xa9");
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < NAMES; i++) {
+            for (int j = 0; j < 8; j++) {
+                sonde_span *s = sonde_span_start(t, names[i], SONDE_SPAN_INTERNAL, NULL);
+                if (round == 1 && j == 4)
+                    busy_ns(2000000); /* the slow one */
+                if (round == 2 && j == 4 && i == 7)
+                    sonde_span_set_status(s, SONDE_STATUS_ERROR, "late failure");
+                sonde_span_end(s);
+            }
+            CHECK_EQ_INT(sonde_tracer_flush(t, 10000), SONDE_OK);
+        }
+    }
+    static sonde_span_summary out[NAMES * SONDE_RECENT_PER_NAME];
+    size_t n = sonde_tracer_recent(t, SONDE_RECENT_SLOWEST, out, NAMES * SONDE_RECENT_PER_NAME);
+    CHECK_EQ_INT(n, NAMES * SONDE_RECENT_PER_NAME);
+    int slow_kept = 0;
+    for (int i = 0; i < NAMES; i++) {
+        int found = 0;
+        for (size_t m = 0; m < n; m++)
+            found |= strcmp(out[m].name, names[i]) == 0 &&
+                     out[m].end_unix_ns - out[m].start_unix_ns >= 2000000;
+        slow_kept += found;
+    }
+    CHECK_EQ_INT(slow_kept, NAMES);
+    n = sonde_tracer_recent(t, SONDE_RECENT_ERRORS, out, NAMES * SONDE_RECENT_PER_NAME);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_STR(out[0].name, "op7");
+    CHECK_EQ_STR(out[0].status_message, "late failure");
+    sonde_tracer_free(t, 5000);
+}
+
 typedef struct visited {
     size_t spans, attrs;
     char model[64];
@@ -854,6 +914,7 @@ int main(void)
     RUN(shutdown_flushes);
     RUN(recent_ring);
     RUN(recent_ring_past_held);
+    RUN(recent_slowest_of_many_names);
     RUN(recent_trace_held_whole);
     RUN(span_times_follow_the_wall_clock);
     RUN(environment);
