@@ -20,6 +20,15 @@
  * buffers): 670 KiB for the default 256, 1.3 MiB at most, and only once
  * spans have passed.
  *
+ * The spans of a batch come marked (span_mark): the export thread reads only
+ * the marked ones, since a line it reads is a miss for the span's next user.
+ * A span goes unmarked when it is held whole, did not fail, and its name's
+ * hint (a bucket of hints, recent.h, that the span's thread reads) says it
+ * is not slower than the fastest of its name's slowest: then neither its
+ * name's slot nor the pool has anything to do with it. The hints are written
+ * here, a name's once when its slot is made (if its bucket is free) and its
+ * threshold when the slot changes; a name without one is always looked at.
+ *
  * Summaries (sonde_span_summary) of the held spans are made when read. With
  * cap > RECENT_HELD_MAX, the summaries of the spans before the held ones
  * are kept in a ring of their own, written as spans leave the held ring.
