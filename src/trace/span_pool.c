@@ -69,9 +69,9 @@ static void cache_release(void *unused)
 
 static void cache_key_create(void) { pthread_key_create(&cache_key, cache_release); }
 
-/* Free the buffers larger than usual. Only reads a span of the usual shape: its counts are
- * cleared by sonde_span_start, on the thread that uses it next, so that the export thread
- * does not write to the cache lines of the spans it gives back (only the link). */
+/* Free the buffers larger than usual, of a span marked for a look (span_mark: one of the
+ * usual shape needs none and is not read). Only reads a span of the usual shape: its counts
+ * are cleared by sonde_span_start, on the thread that uses it next. */
 static void span_trim(sonde_span *s)
 {
     if (s->arena_cap > KEEP_ARENA) {
@@ -131,8 +131,12 @@ static int cache_arm(void)
         return 0;
     pthread_once(&cache_once, cache_key_create);
     /* any non-NULL value arms the destructor */
-    sonde_span_cache.armed = pthread_setspecific(cache_key, &sonde_span_cache) == 0;
-    return sonde_span_cache.armed;
+    if (pthread_setspecific(cache_key, &sonde_span_cache) != 0) {
+        free(sonde_span_cache.mag); /* empty: nothing but the magazine to lose */
+        sonde_span_cache.mag = NULL;
+        return 0;
+    }
+    return sonde_span_cache.armed = 1;
 }
 
 sonde_span *sonde_span_pool_refill(span_pool *p, int recording)
