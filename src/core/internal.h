@@ -69,7 +69,7 @@ _Static_assert(sizeof(sonde_bucket_slot) == 16, "the lookup scales a cell by 16"
 typedef struct sonde_bucket_table {
     sonde_bucket_slot *slots;
     uintptr_t at; /* (uintptr_t)slots - lo * sizeof(sonde_bucket_slot) */
-    double min, max; /* adjacent: histogram.c loads them as one pair */
+    double min, max; /* the ends observations are clamped to */
 } sonde_bucket_table;
 
 /* 56 bytes before the label values: a child of three short labels fits a 96-byte malloc chunk. */
