@@ -163,6 +163,22 @@ static inline const recent_hint *name_hint(const recent_spans *r, const __m128i 
 }
 #endif
 
+#if SHORT_PATH
+/* The most common case of arena_add_cstr: a short_ascii string (its 32 bytes left in v) with
+ * room in the arena, stored at its end. The string's length, or -1: nothing stored. */
+static inline int arena_add_short(sonde_span *s, const char *str, __m128i v[2])
+{
+    uint32_t off = s->arena_len;
+    int n;
+    if (__builtin_expect((size_t)off + SHORT_SLACK <= s->arena_cap && (n = short_ascii(str, v)) >= 0, 1)) {
+        short_store(s->arena + off, v);
+        s->arena_len = off + (uint32_t)n + 1;
+        return n;
+    }
+    return -1;
+}
+#endif
+
 /* arena_add_cstr_words, and before it, inline, the most common case: a short_ascii string,
  * no limit below 32, room in the arena. */
 static inline uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max_chars, uint32_t *stored)
@@ -171,12 +187,7 @@ static inline uint32_t arena_add_cstr(sonde_span *s, const char *str, size_t max
     uint32_t off = s->arena_len;
     __m128i v[2];
     int n;
-    if (__builtin_expect((max_chars == 0 || max_chars >= 32) &&
-                             (size_t)off + SHORT_SLACK <= s->arena_cap &&
-                             (n = short_ascii(str, v)) >= 0,
-                         1)) {
-        short_store(s->arena + off, v);
-        s->arena_len = off + (uint32_t)n + 1;
+    if (__builtin_expect(max_chars == 0 || max_chars >= 32, 1) && (n = arena_add_short(s, str, v)) >= 0) {
         if (stored)
             *stored = (uint32_t)n;
         return off;
@@ -240,11 +251,9 @@ sonde_span *sonde_span_start(sonde_tracer *t, const char *name, sonde_span_kind 
     s->hint = NULL;
 #if SHORT_PATH
     __m128i v[2];
-    int n;
-    if (__builtin_expect(1 + SHORT_SLACK <= s->arena_cap && (n = short_ascii(name, v)) >= 0, 1)) {
-        short_store(s->arena + 1, v); /* as arena_add_cstr, with the name's hint */
-        s->arena_len = 1 + (uint32_t)n + 1;
-        s->name = 1;
+    int n = arena_add_short(s, name, v); /* as arena_add_cstr, keeping the bytes for the hint */
+    if (__builtin_expect(n >= 0, 1)) {
+        s->name = 1; /* the first string after the arena's "" */
         if (t->recent_names)
             s->hint = name_hint(t->recent, v, n);
         return s;
