@@ -7,10 +7,12 @@
  * [0.5, 1)) straight from its IEEE bits. For schema s <= 0 the index is
  * exp (exp - 1 when frac is 0.5), divided by 2^-s rounding up (an
  * arithmetic shift). For s > 0 it is exp * 2^s plus the number of the 2^s
- * boundaries 2^(i/2^s) the mantissa passes: a table indexed by the top s + 1
- * mantissa bits gives the count below the slot, and one integer compare
- * settles the at most one boundary inside the slot (a slot is narrower than
- * the narrowest bucket). The boundaries are the largest doubles <= the exact
+ * boundaries 2^(i/2^s) the mantissa passes: a table indexed by the top
+ * SONDE_NATIVE_SLOT_BITS mantissa bits (one constant shift for every schema)
+ * gives the count below the slot, and one integer compare with the next
+ * boundary (all ones past the last, so no range check) settles the at most
+ * one boundary inside the slot (a slot is narrower than the narrowest
+ * bucket). The boundaries are the largest doubles <= the exact
  * powers (computed once in long double), so a value equal to a bound goes to
  * the bucket it closes, as (base^(i-1), base^i] says. No log() anywhere.
  *
@@ -51,10 +53,11 @@
 
 #define MANT_MASK ((UINT64_C(1) << 52) - 1)
 
-/* mbound[s][i], 1 <= i < 2^s: mantissa bits of the largest double <= 2^(i / 2^s);
- * below[s][slot]: how many of them lie below slot << (51 - s). */
-uint64_t sonde_native_mbound[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SCHEMA_MAX];
-uint16_t sonde_native_below[SONDE_NATIVE_SCHEMA_MAX + 1][2 << SONDE_NATIVE_SCHEMA_MAX];
+/* The index tables (native.h): mbound[s][i], 1 <= i < 2^s, mantissa bits of the largest
+ * double <= 2^(i / 2^s), all ones from 2^s on; below[s][slot]: how many of them lie below
+ * slot << SONDE_NATIVE_SLOT_SHIFT. */
+uint64_t sonde_native_mbound[SONDE_NATIVE_SCHEMA_MAX + 1][(1 << SONDE_NATIVE_SCHEMA_MAX) + 1];
+uint16_t sonde_native_below[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SLOT_BITS];
 #define mbound sonde_native_mbound
 #define below sonde_native_below
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -70,9 +73,11 @@ static void tables_init(void)
                 d = nextafter(d, 0);
             mbound[s][i] = sonde_double_to_bits(d) & MANT_MASK;
         }
-        int shift = 51 - s;
-        for (int slot = 0, c = 0; slot < 2 * n; slot++) {
-            while (c + 1 < n && mbound[s][c + 1] < ((uint64_t)slot << shift))
+        for (int i = n; i <= 1 << SONDE_NATIVE_SCHEMA_MAX; i++)
+            mbound[s][i] = UINT64_MAX; /* above every mantissa */
+        /* a slot is narrower than the narrowest bucket, so at most one bound lies inside it */
+        for (int slot = 0, c = 0; slot < 1 << SONDE_NATIVE_SLOT_BITS; slot++) {
+            while (c + 1 < n && mbound[s][c + 1] < ((uint64_t)slot << SONDE_NATIVE_SLOT_SHIFT))
                 c++;
             below[s][slot] = (uint16_t)c;
         }

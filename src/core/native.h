@@ -95,8 +95,14 @@ int sonde_native_schema_for_factor(double factor);
 #include "cells.h"
 
 /* native.c's bound tables (see there), filled by sonde_native_cfg_init before any use */
-extern uint64_t sonde_native_mbound[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SCHEMA_MAX];
-extern uint16_t sonde_native_below[SONDE_NATIVE_SCHEMA_MAX + 1][2 << SONDE_NATIVE_SCHEMA_MAX];
+/* The index tables of native.c (schemas 1 to SONDE_NATIVE_SCHEMA_MAX): mbound[s][i] the
+ * mantissa of the bound 2^(i/2^s), 1 <= i < 2^s, and past those all ones, so that the hot
+ * path's compare with the next bound needs no range check; below[s][j] the bounds below
+ * j << SONDE_NATIVE_SLOT_SHIFT, for the top mantissa bits j (one shift for every schema). */
+#define SONDE_NATIVE_SLOT_BITS (SONDE_NATIVE_SCHEMA_MAX + 1)
+#define SONDE_NATIVE_SLOT_SHIFT (52 - SONDE_NATIVE_SLOT_BITS)
+extern uint64_t sonde_native_mbound[SONDE_NATIVE_SCHEMA_MAX + 1][(1 << SONDE_NATIVE_SCHEMA_MAX) + 1];
+extern uint16_t sonde_native_below[SONDE_NATIVE_SCHEMA_MAX + 1][1 << SONDE_NATIVE_SLOT_BITS];
 
 /* ceil(key / 2^k): the index at a schema k steps lower. */
 static inline int32_t sonde_native_index_down(int32_t key, int k)
@@ -118,11 +124,9 @@ static inline int32_t sonde_native_index(double a, int s)
     uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
     if (s <= 0)
         return sonde_native_index_down(exp - (m == 0), -s);
-    uint32_t n = 1u << s;
-    uint32_t c = sonde_native_below[s][m >> (51 - s)];
-    if (c + 1 < n && sonde_native_mbound[s][c + 1] < m)
-        c++;
-    return (int32_t)((m != 0) + c) + (exp - 1) * (int32_t)n;
+    uint32_t c = sonde_native_below[s][m >> SONDE_NATIVE_SLOT_SHIFT];
+    c += sonde_native_mbound[s][c + 1] < m;
+    return (int32_t)((m != 0) + c) + (exp - 1) * (int32_t)(1u << s);
 }
 
 static inline void sonde_native_add(uint32_t base, uint32_t slot, uint32_t sum_slot, uint64_t n, double v)
