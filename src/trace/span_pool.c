@@ -127,7 +127,8 @@ static int cache_arm(void)
 {
     if (sonde_span_cache.armed)
         return 1;
-    if (!sonde_span_cache.mag && !(sonde_span_cache.mag = calloc(1, sizeof(span_mag))))
+    /* not armed: the thread has no magazine (never had one, or its exit destructor freed it) */
+    if (!(sonde_span_cache.mag = calloc(1, sizeof(span_mag))))
         return 0;
     pthread_once(&cache_once, cache_key_create);
     /* any non-NULL value arms the destructor */

@@ -110,6 +110,16 @@ static sonde_tracer *new_tracer(sink *k, sonde_tracer_opts *o)
     return t;
 }
 
+/* A tracer into k whose recent ring holds `recent` spans (k initialised here). */
+static sonde_tracer *recent_tracer(sink *k, int recent)
+{
+    sink_init(k);
+    sonde_tracer_opts o;
+    sonde_tracer_opts_init(&o);
+    o.recent_spans = recent;
+    return new_tracer(k, &o);
+}
+
 static const seen_span *find(sink *k, const char *name)
 {
     for (size_t i = 0; i < k->count; i++)
@@ -548,11 +558,7 @@ TEST(shutdown_flushes)
 TEST(recent_ring)
 {
     sink k;
-    sink_init(&k);
-    sonde_tracer_opts o;
-    sonde_tracer_opts_init(&o);
-    o.recent_spans = 4;
-    sonde_tracer *t = new_tracer(&k, &o);
+    sonde_tracer *t = recent_tracer(&k, 4);
     for (int i = 0; i < 6; i++) {
         char name[16];
         snprintf(name, sizeof name, "op%d", i % 2);
@@ -629,11 +635,7 @@ static void busy_ns(uint64_t ns)
 TEST(recent_slowest_of_many_names)
 {
     sink k;
-    sink_init(&k);
-    sonde_tracer_opts o;
-    sonde_tracer_opts_init(&o);
-    o.recent_spans = 4;
-    sonde_tracer *t = new_tracer(&k, &o);
+    sonde_tracer *t = recent_tracer(&k, 4);
     enum { NAMES = 40 };
     char names[NAMES][64];
     for (int i = 0; i < NAMES; i++)
@@ -692,11 +694,7 @@ static void visit(void *ud, const sonde_span *s)
 TEST(recent_trace_held_whole)
 {
     sink k;
-    sink_init(&k);
-    sonde_tracer_opts o;
-    sonde_tracer_opts_init(&o);
-    o.recent_spans = 4;
-    sonde_tracer *t = new_tracer(&k, &o);
+    sonde_tracer *t = recent_tracer(&k, 4);
     sonde_span *s = sonde_span_start(t, "chat", SONDE_SPAN_CLIENT, NULL);
     sonde_span_set_str(s, "gen_ai.operation.name", "chat");
     sonde_span_set_str(s, "gen_ai.request.model", "gpt-4o-mini");
